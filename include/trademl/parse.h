@@ -1,0 +1,23 @@
+/* Checked number parsing for anything that comes from users, files or the network
+ * (atoi/atof are banned: they cannot report errors). */
+#ifndef TML_PARSE_H
+#define TML_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse the whole of s[0..len) (surrounding blanks allowed). Return 0 or TML_EPARSE. */
+int tml_parse_double(const char *s, size_t len, double *out);
+int tml_parse_int64(const char *s, size_t len, int64_t *out);
+/* NUL-terminated convenience forms. */
+int tml_parse_double_str(const char *s, double *out);
+int tml_parse_int64_str(const char *s, int64_t *out);
+int tml_parse_bool_str(const char *s, bool *out); /* true/false/yes/no/on/off/1/0 */
+
+/* A symbol is 1..32 of [A-Z0-9] plus '-', '_' (never '/' or '.', so it is safe in paths and SQL).
+ * tml_symbol_normalize turns "btc/usdt", "BTC/USDT:USDT" or "BTC-USDT" into "BTCUSDT". */
+bool tml_symbol_valid(const char *s);
+int tml_symbol_normalize(const char *in, char *out, size_t outsz);
+
+#endif

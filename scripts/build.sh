@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds one flavour: scripts/build.sh [release|asan] -> build/ or build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+flavour=${1:-release}
+jobs=$(nproc)
+case "$flavour" in
+  release) dir=build; extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  asan) dir=build-asan; extra=(-DCMAKE_BUILD_TYPE=Debug -DTML_SANITIZE=ON) ;;
+  *) echo "unknown flavour '$flavour' (release|asan)" >&2; exit 2 ;;
+esac
+werror=OFF
+[[ -n "${CI:-}" || -n "${TML_WERROR:-}" ]] && werror=ON
+cmake -S . -B "$dir" -DTML_WERROR=$werror "${extra[@]}" >/dev/null
+cmake --build "$dir" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
+test -x "$dir/trademl"

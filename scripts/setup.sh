@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what trademl needs from Debian's archive (only what is missing). Run as root on Debian 12.
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite and benchmarks need)
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libxgboost-dev libsqlite3-dev libjansson-dev libyaml-dev
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=(sqlite3 python3 curl hyperfine time nodejs npm chromium)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -eq 0 ]] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

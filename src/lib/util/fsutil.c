@@ -1,0 +1,199 @@
+/* Filesystem helpers: state paths, mkdir -p, atomic file writes, recursive delete. */
+#include "trademl/fsutil.h"
+#include "trademl/error.h"
+#include "util/common.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int join(char *out, size_t outsz, const char *a, const char *b, struct tml_error *err) {
+  int n = snprintf(out, outsz, "%s/%s", a, b);
+  if (n < 0 || (size_t)n >= outsz)
+    return tml_error_set(err, TML_EINVAL, "path too long: '%s/%s'", a, b);
+  return 0;
+}
+
+int tml_paths_resolve(const char *home_flag, struct tml_paths *p, struct tml_error *err) {
+  const char *home = home_flag;
+  if (!home || !*home)
+    home = getenv("TRADEML_HOME");
+  if (!home || !*home)
+    home = "var";
+  size_t n = strlen(home);
+  if (n >= sizeof(p->home))
+    return tml_error_set(err, TML_EINVAL, "home path too long (%zu bytes)", n);
+  memcpy(p->home, home, n + 1);
+  while (n > 1 && p->home[n - 1] == '/')
+    p->home[--n] = '\0';
+  int rc = join(p->db, sizeof(p->db), p->home, "trademl.db", err);
+  if (!rc)
+    rc = join(p->models, sizeof(p->models), p->home, "models", err);
+  if (!rc)
+    rc = join(p->logs, sizeof(p->logs), p->home, "logs", err);
+  return rc;
+}
+
+int tml_paths_ensure(const struct tml_paths *p, struct tml_error *err) {
+  int rc = tml_mkdir_p(p->home, err);
+  if (!rc)
+    rc = tml_mkdir_p(p->models, err);
+  if (!rc)
+    rc = tml_mkdir_p(p->logs, err);
+  return rc;
+}
+
+bool tml_path_exists(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+bool tml_path_is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int tml_mkdir_p(const char *path, struct tml_error *err) {
+  char tmp[TML_PATH_MAX];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof(tmp))
+    return tml_error_set(err, TML_EINVAL, "invalid directory path '%s'", path);
+  memcpy(tmp, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (tmp[i] == '/' || tmp[i] == '\0') {
+      char saved = tmp[i];
+      tmp[i] = '\0';
+      if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return tml_error_set(err, errno == EACCES || errno == EROFS ? TML_EPERM : TML_EIO,
+                             "cannot create directory '%s': %s", tmp, strerror(errno));
+      if (!tml_path_is_dir(tmp))
+        return tml_error_set(err, TML_EIO, "'%s' exists and is not a directory", tmp);
+      tmp[i] = saved;
+    }
+  }
+  return 0;
+}
+
+int tml_fsync_dir(const char *dir, struct tml_error *err) {
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
+  if (fd < 0)
+    return tml_error_set(err, TML_EIO, "cannot open directory '%s': %s", dir, strerror(errno));
+  int rc = 0;
+  if (fsync(fd) != 0)
+    rc = tml_error_set(err, TML_EIO, "cannot sync directory '%s': %s", dir, strerror(errno));
+  close(fd);
+  return rc;
+}
+
+int tml_write_file_atomic(const char *path, const void *data, size_t len, struct tml_error *err) {
+  char tmp[TML_PATH_MAX + 32];
+  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0)
+    return tml_error_set(err, errno == EACCES || errno == EROFS ? TML_EPERM : TML_EIO,
+                         "cannot write '%s': %s", tmp, strerror(errno));
+  const char *p = data;
+  size_t left = len;
+  while (left) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp);
+      return tml_error_set(err, TML_EIO, "cannot write '%s': %s", tmp, strerror(e));
+    }
+    p += w;
+    left -= (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    unlink(tmp);
+    return tml_error_set(err, TML_EIO, "cannot flush '%s': %s", tmp, strerror(errno));
+  }
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    return tml_error_set(err, TML_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(e));
+  }
+  char dir[TML_PATH_MAX];
+  snprintf(dir, sizeof(dir), "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash)
+    *slash = '\0';
+  else
+    snprintf(dir, sizeof(dir), ".");
+  return tml_fsync_dir(dir, err);
+}
+
+int tml_read_file(const char *path, char **data, size_t *len, struct tml_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return tml_error_set(err, errno == ENOENT ? TML_ENOENT : TML_EIO, "cannot open '%s': %s", path,
+                         strerror(errno));
+  size_t cap = 65536, n = 0;
+  char *buf = malloc(cap);
+  int rc = 0;
+  while (buf) {
+    if (n + 1 >= cap) {
+      char *nb = realloc(buf, cap * 2);
+      if (!nb) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    size_t got = fread(buf + n, 1, cap - n - 1, f);
+    n += got;
+    if (got == 0)
+      break;
+  }
+  if (!buf)
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory reading '%s'", path);
+  else if (ferror(f))
+    rc = tml_error_set(err, TML_EIO, "cannot read '%s': %s", path, strerror(errno));
+  fclose(f);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *data = buf;
+  if (len)
+    *len = n;
+  return 0;
+}
+
+int tml_rm_rf(const char *path, struct tml_error *err) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? 0 : tml_error_set(err, TML_EIO, "cannot stat '%s': %s", path, strerror(errno));
+  if (S_ISDIR(st.st_mode)) {
+    DIR *d = opendir(path);
+    if (!d)
+      return tml_error_set(err, TML_EIO, "cannot open directory '%s': %s", path, strerror(errno));
+    struct dirent *e;
+    int rc = 0;
+    while (!rc && (e = readdir(d)) != NULL) {
+      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        continue;
+      char child[TML_PATH_MAX];
+      if (join(child, sizeof(child), path, e->d_name, err))
+        rc = TML_EINVAL;
+      else
+        rc = tml_rm_rf(child, err);
+    }
+    closedir(d);
+    if (rc)
+      return rc;
+    if (rmdir(path) != 0)
+      return tml_error_set(err, TML_EIO, "cannot remove directory '%s': %s", path, strerror(errno));
+    return 0;
+  }
+  if (unlink(path) != 0)
+    return tml_error_set(err, TML_EIO, "cannot remove '%s': %s", path, strerror(errno));
+  return 0;
+}

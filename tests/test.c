@@ -1,0 +1,122 @@
+/* Test runner: `test_x name` runs one test, `test_x` runs all, `test_x --list` lists them. */
+#include "test.h"
+
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TESTS 512
+static struct {
+  const char *name;
+  tml_test_fn fn;
+} tests[MAX_TESTS];
+static int ntests;
+static const char *current;
+
+void tml_test_register(const char *name, tml_test_fn fn) {
+  if (ntests < MAX_TESTS) {
+    tests[ntests].name = name;
+    tests[ntests].fn = fn;
+    ntests++;
+  }
+}
+
+void tml_test_fail(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "FAIL %s (%s:%d): ", current ? current : "?", file, line);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  exit(1);
+}
+
+void tml_test_skip(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stdout, "SKIP %s: ", current ? current : "?");
+  vfprintf(stdout, fmt, ap);
+  fputc('\n', stdout);
+  va_end(ap);
+  exit(77);
+}
+
+const char *tml_test_data_dir(void) {
+  static char dir[4096];
+  const char *env = getenv("TRADEML_DATA_DIR");
+  if (env && *env)
+    snprintf(dir, sizeof(dir), "%s", env);
+  else
+    snprintf(dir, sizeof(dir), "%s/../shared/data", TML_SOURCE_DIR);
+  struct stat st;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    tml_test_skip("real data folder %s is missing (set TRADEML_DATA_DIR)", dir);
+  return dir;
+}
+
+char *tml_test_data_file(const char *relpath) {
+  const char *dir = tml_test_data_dir();
+  size_t n = strlen(dir) + strlen(relpath) + 2;
+  char *p = malloc(n);
+  snprintf(p, n, "%s/%s", dir, relpath);
+  struct stat st;
+  if (stat(p, &st) != 0)
+    tml_test_skip("data file %s is missing", p);
+  return p;
+}
+
+char *tml_test_tmpdir(const char *name) {
+  size_t n = strlen(TML_BINARY_DIR) + strlen(name) + 64;
+  char *p = malloc(n);
+  snprintf(p, n, "%s/testtmp", TML_BINARY_DIR);
+  mkdir(p, 0755);
+  snprintf(p, n, "%s/testtmp/%s.%ld", TML_BINARY_DIR, name, (long)getpid());
+  char cmd[8192];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
+  if (system(cmd) != 0) {
+    fprintf(stderr, "cannot clean %s\n", p);
+  }
+  if (mkdir(p, 0755) != 0) {
+    fprintf(stderr, "cannot create %s\n", p);
+    exit(1);
+  }
+  return p;
+}
+
+char *tml_test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  fseek(f, 0, SEEK_END);
+  long sz = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)sz + 1);
+  size_t got = fread(buf, 1, (size_t)sz, f);
+  fclose(f);
+  buf[got] = '\0';
+  if (len)
+    *len = got;
+  return buf;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+    for (int i = 0; i < ntests; i++)
+      printf("%s\n", tests[i].name);
+    return 0;
+  }
+  int ran = 0;
+  for (int i = 0; i < ntests; i++) {
+    if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+      continue;
+    current = tests[i].name;
+    tests[i].fn();
+    printf("ok %s\n", current);
+    ran++;
+  }
+  if (ran == 0) {
+    fprintf(stderr, "no test named '%s'\n", argc > 1 ? argv[1] : "");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,84 @@
+/* trademl's test harness. A test file defines TEST(name) functions (self-registering); CMake
+ * registers each as its own ctest entry `<module>.<name>`. A test passes by returning, fails through
+ * CHECK* (which print expected and actual), and skips with SKIP("why") (exit 77). */
+#ifndef TML_TEST_H
+#define TML_TEST_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*tml_test_fn)(void);
+void tml_test_register(const char *name, tml_test_fn fn);
+void tml_test_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4), noreturn));
+void tml_test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+#define TEST(name)                                                        \
+  static void name(void);                                                 \
+  __attribute__((constructor)) static void tml_register_##name(void) {    \
+    tml_test_register(#name, name);                                       \
+  }                                                                       \
+  static void name(void)
+
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond))                                                                    \
+      tml_test_fail(__FILE__, __LINE__, "CHECK(%s) failed", #cond);                 \
+  } while (0)
+#define CHECK_MSG(cond, ...)                                                        \
+  do {                                                                              \
+    if (!(cond))                                                                    \
+      tml_test_fail(__FILE__, __LINE__, __VA_ARGS__);                               \
+  } while (0)
+#define CHECK_INT(actual, expected)                                                            \
+  do {                                                                                         \
+    long long a_ = (long long)(actual), e_ = (long long)(expected);                            \
+    if (a_ != e_)                                                                              \
+      tml_test_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", #actual, e_, a_);       \
+  } while (0)
+#define CHECK_STR(actual, expected)                                                            \
+  do {                                                                                         \
+    const char *a_ = (actual), *e_ = (expected);                                               \
+    if (!a_ || strcmp(a_, e_) != 0)                                                            \
+      tml_test_fail(__FILE__, __LINE__, "%s: expected \"%s\", got \"%s\"", #actual, e_,         \
+                    a_ ? a_ : "(null)");                                                       \
+  } while (0)
+#define CHECK_CONTAINS(haystack, needle)                                                       \
+  do {                                                                                         \
+    const char *h_ = (haystack), *n_ = (needle);                                               \
+    if (!h_ || !strstr(h_, n_))                                                                \
+      tml_test_fail(__FILE__, __LINE__, "%s: expected to contain \"%s\", got \"%s\"", #haystack, \
+                    n_, h_ ? h_ : "(null)");                                                   \
+  } while (0)
+/* |actual - expected| <= tol * max(1, |expected|) */
+#define CHECK_NEAR(actual, expected, tol)                                                      \
+  do {                                                                                         \
+    double a_ = (actual), e_ = (expected), t_ = (tol);                                         \
+    double s_ = fabs(e_) > 1.0 ? fabs(e_) : 1.0;                                               \
+    if (!(fabs(a_ - e_) <= t_ * s_))                                                           \
+      tml_test_fail(__FILE__, __LINE__, "%s: expected %.17g, got %.17g (tol %g)", #actual, e_,  \
+                    a_, t_);                                                                   \
+  } while (0)
+/* Fails with the tml_error's message when rc != 0 (errp must not be NULL). */
+#define CHECK_OK(rc, errp)                                                                     \
+  do {                                                                                         \
+    int r_ = (rc);                                                                             \
+    if (r_ != 0)                                                                               \
+      tml_test_fail(__FILE__, __LINE__, "%s returned %d: %s", #rc, r_, (errp)->msg);           \
+  } while (0)
+
+#define SKIP(...) tml_test_skip(__VA_ARGS__)
+
+/* ../shared/data (or $TRADEML_DATA_DIR); SKIPs when absent. Returns a static string. */
+const char *tml_test_data_dir(void);
+/* Full path of a file under the data dir; SKIPs when it is missing. Caller frees. */
+char *tml_test_data_file(const char *relpath);
+/* A fresh empty directory under the build tree for this test; caller frees the string. */
+char *tml_test_tmpdir(const char *name);
+/* Reads a whole file (NUL-terminated); NULL if missing. Caller frees. */
+char *tml_test_read_file(const char *path, size_t *len);
+
+#endif
