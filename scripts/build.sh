@@ -12,5 +12,9 @@ esac
 werror=OFF
 [[ -n "${CI:-}" || -n "${TML_WERROR:-}" ]] && werror=ON
 cmake -S . -B "$dir" -DTML_WERROR=$werror "${extra[@]}" >/dev/null
-cmake --build "$dir" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]' || true
-test -x "$dir/trademl"
+# Progress lines are noise; warnings and errors are not. Fail when the build fails.
+set +o pipefail
+cmake --build "$dir" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^gmake|Waiting for unfinished'
+status=${PIPESTATUS[0]}
+set -o pipefail
+exit "$status"

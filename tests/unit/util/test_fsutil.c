@@ -23,7 +23,7 @@ TEST(atomic_write_and_rm_rf) {
   struct tml_error err;
   tml_error_init(&err);
   char *dir = tml_test_tmpdir("fsutil");
-  char path[4096], sub[4096];
+  char path[4200], sub[4096];
   snprintf(sub, sizeof(sub), "%s/a/b/c", dir);
   CHECK_OK(tml_mkdir_p(sub, &err), &err);
   CHECK(tml_path_is_dir(sub));
