@@ -13,8 +13,9 @@ werror=OFF
 [[ -n "${CI:-}" || -n "${TML_WERROR:-}" ]] && werror=ON
 cmake -S . -B "$dir" -DTML_WERROR=$werror "${extra[@]}" >/dev/null
 # Progress lines are noise; warnings and errors are not. Fail when the build fails.
-set +o pipefail
-cmake --build "$dir" -j"$jobs" 2>&1 | grep -vE '^\[ *[0-9]+%\]|^gmake|Waiting for unfinished'
-status=${PIPESTATUS[0]}
-set -o pipefail
-exit "$status"
+if ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
+  grep -vE '^\[ *[0-9]+%\]' "$dir/build.log" >&2
+  echo "build ($flavour) failed; full log in $dir/build.log" >&2
+  exit 1
+fi
+grep -E 'warning:' "$dir/build.log" >&2 || true
