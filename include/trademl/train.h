@@ -1,0 +1,89 @@
+/* Training one model set: candles from the store -> features -> labels -> time split with purge ->
+ * five XGBoost heads with early stopping -> metrics -> a model-set folder written atomically.
+ * The same function serves `trademl train`, jobs and the API (docs/training.md). */
+#ifndef TML_TRAIN_H
+#define TML_TRAIN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trademl/dataset.h"
+#include "trademl/featureset.h"
+#include "trademl/labels.h"
+#include "trademl/metrics.h"
+#include "trademl/xgb.h"
+
+struct tml_error;
+struct tml_store;
+
+#define TML_TRAIN_MAX_SYMBOLS 256
+
+enum tml_train_event { TML_EV_STAGE, TML_EV_ROUND, TML_EV_HEAD_DONE };
+/* Progress from inside the pipeline. Called from worker threads for ROUND/HEAD_DONE (serialise in the
+ * callback). Return non-zero to cancel: training stops and returns TML_EINTR, nothing is written. */
+typedef int (*tml_train_progress_fn)(void *ud, enum tml_train_event ev, const char *stage, int head, int round,
+                                     int total_rounds, double metric);
+
+struct tml_train_opts {
+  const char *symbols[TML_TRAIN_MAX_SYMBOLS]; /* normalized symbols, borrowed */
+  size_t nsymbols;
+  int64_t interval_ms;
+  double days;                 /* train on the last `days` of history; 0 = all */
+  bool multi_symbol;           /* one shared model across symbols */
+  enum tml_symbol_encoding encoding; /* multi-symbol only */
+  double test_size;            /* share of rows (by time) used for validation/early stopping */
+  int purge_gap;               /* candles removed before validation; 0 = label horizon; never less */
+  size_t min_train_rows;
+  struct tml_label_spec labels;
+  struct tml_xgb_params xgb;
+  struct tml_featureset_opts features;
+  int threads;                 /* total thread budget; 0 = online cores */
+  const char *models_dir;      /* root of model sets */
+  const char *strategy;        /* folder under models_dir, e.g. "xgb5" */
+  bool dry_run;                /* load, features, labels, split; no training, nothing written */
+  tml_train_progress_fn progress;
+  void *progress_ud;
+};
+
+void tml_train_opts_default(struct tml_train_opts *o);
+
+struct tml_head_result {
+  int best_iteration;
+  double best_score;             /* validation mlogloss or rmse at the best iteration */
+  struct tml_class_metrics cls;  /* classification heads */
+  struct tml_reg_metrics reg;    /* regression heads */
+  size_t train_counts[TML_MAX_CLASSES], valid_counts[TML_MAX_CLASSES]; /* label distribution */
+  double train_mean, valid_mean; /* regression target means */
+  size_t top[10];                /* columns of the top-10 features by gain */
+  double top_gain[10];
+  size_t ntop;
+  double seconds;                /* wall time of this head's boosting */
+};
+
+struct tml_train_result {
+  char model_dir[4096];          /* final folder; empty on dry run */
+  char version[64];
+  size_t candles, rows, train_rows, valid_rows, purged, warmup_dropped, unlabelled, before_window;
+  int64_t first_ms, last_ms, valid_from_ms;
+  size_t ncols;
+  char input_hash[17];
+  struct tml_label_thresholds thresholds;
+  struct tml_head_result heads[TML_HEAD_COUNT];
+  double t_load, t_features, t_train, t_xgb, t_save, t_total; /* seconds; t_xgb sums heads' boosting */
+  char **col_names;              /* ncols names, owned; released by tml_train_result_release */
+};
+
+void tml_train_result_release(struct tml_train_result *r);
+
+/* Runs the pipeline. Candles come from `store` (full history of each symbol is read so features equal
+ * live features). Returns 0, TML_EDATA (too little data, one-class labels), TML_ENOENT (unknown
+ * symbol/interval), TML_EPERM (models folder not writable), TML_EINTR (cancelled) or another code. */
+int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struct tml_train_result *r,
+                  struct tml_error *err);
+
+/* The result as JSON (the `metrics`/`data` parts of metadata.json and `trademl train --json`). */
+int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_train_opts *o, struct tml_buf *out);
+
+#endif

@@ -1,0 +1,279 @@
+/* Dataset assembly: per series, the feature stream and the continuous targets are computed once;
+ * complete, labelled rows are copied into one row-major matrix ordered by (time, symbol), with the
+ * symbol encoding columns appended. Splits are row ranges with a purge gap (docs/training.md). */
+#include "trademl/dataset.h"
+#include "trademl/error.h"
+#include "trademl/hash.h"
+#include "trademl/timeutil.h"
+#include "util/common.h"
+
+const char *tml_symbol_encoding_name(enum tml_symbol_encoding e) {
+  switch (e) {
+  case TML_ENC_ONE_HOT: return "one_hot";
+  case TML_ENC_INDEX: return "index";
+  case TML_ENC_NONE: break;
+  }
+  return "none";
+}
+
+int tml_symbol_encoding_parse(const char *s, enum tml_symbol_encoding *out, struct tml_error *err) {
+  if (strcmp(s, "one_hot") == 0 || strcmp(s, "onehot") == 0)
+    *out = TML_ENC_ONE_HOT;
+  else if (strcmp(s, "index") == 0)
+    *out = TML_ENC_INDEX;
+  else if (strcmp(s, "none") == 0)
+    *out = TML_ENC_NONE;
+  else
+    return tml_error_set(err, TML_EINVAL, "unknown symbol encoding '%s': use one_hot or index", s);
+  return 0;
+}
+
+void tml_dataset_release(struct tml_dataset *d) {
+  if (!d)
+    return;
+  free(d->X);
+  free(d->time);
+  free(d->sym);
+  free(d->close);
+  free(d->fwd_return);
+  free(d->fwd_vol);
+  free(d->timing);
+  free(d->stop_loss_pct);
+  free(d->position_size);
+  free(d->tp1_hit);
+  if (d->col_names)
+    for (size_t i = 0; i < d->ncols; i++)
+      free(d->col_names[i]);
+  free(d->col_names);
+  free(d->symbols);
+  memset(d, 0, sizeof(*d));
+}
+
+/* One kept row before merging: which series, which feature row. */
+struct row_ref {
+  int64_t time;
+  uint32_t series;
+  uint32_t frow;
+};
+
+static int cmp_row_ref(const void *a, const void *b) {
+  const struct row_ref *x = a, *y = b;
+  if (x->time != y->time)
+    return (x->time > y->time) - (x->time < y->time);
+  return (x->series > y->series) - (x->series < y->series);
+}
+
+static char *str_dup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *p = malloc(n);
+  if (p)
+    memcpy(p, s, n);
+  return p;
+}
+
+static bool target_complete(const struct tml_targets *t, size_t i) {
+  return !isnan(t->fwd_return[i]) && !isnan(t->fwd_vol[i]) && !isnan(t->timing[i]) &&
+         !isnan(t->stop_loss_pct[i]) && !isnan(t->position_size[i]);
+}
+
+static void hash_series(uint64_t *h, const struct tml_candles *c) {
+  *h = tml_fnv1a64(*h, c->symbol, strlen(c->symbol) + 1);
+  *h = tml_fnv1a64(*h, c->open_time, c->len * sizeof(int64_t));
+  const double *cols[] = {c->open, c->high, c->low, c->close, c->volume};
+  for (size_t k = 0; k < TML_ARRAY_LEN(cols); k++)
+    *h = tml_fnv1a64(*h, cols[k], c->len * sizeof(double));
+}
+
+static int alloc_rows(struct tml_dataset *d, size_t n, struct tml_error *err) {
+  size_t m = n ? n : 1;
+  d->X = malloc(m * d->ncols * sizeof(float));
+  d->time = malloc(m * sizeof(int64_t));
+  d->sym = malloc(m * sizeof(uint16_t));
+  d->tp1_hit = malloc(m);
+  d->col_names = calloc(d->ncols, sizeof(char *));
+  double **dcols[] = {&d->close, &d->fwd_return, &d->fwd_vol, &d->timing, &d->stop_loss_pct, &d->position_size};
+  bool ok = d->X && d->time && d->sym && d->tp1_hit && d->col_names;
+  for (size_t j = 0; j < TML_ARRAY_LEN(dcols); j++) {
+    *dcols[j] = malloc(m * sizeof(double));
+    ok = ok && *dcols[j];
+  }
+  if (!ok)
+    return tml_error_set(err, TML_ENOMEM, "out of memory building the dataset (%zu rows x %zu columns)", n, d->ncols);
+  for (size_t j = 0; j < d->ncols; j++) {
+    char name[64];
+    if (j < d->nfeat)
+      snprintf(name, sizeof(name), "%s", tml_featureset_name(j));
+    else if (d->encoding == TML_ENC_ONE_HOT)
+      snprintf(name, sizeof(name), "sym_%s", d->symbols[j - d->nfeat]);
+    else
+      snprintf(name, sizeof(name), "sym_index");
+    d->col_names[j] = str_dup(name);
+    if (!d->col_names[j])
+      return tml_error_set(err, TML_ENOMEM, "out of memory naming columns");
+  }
+  return 0;
+}
+
+int tml_dataset_build(const struct tml_candles *series, size_t nseries, const struct tml_dataset_opts *o,
+                      struct tml_dataset *d, struct tml_error *err) {
+  memset(d, 0, sizeof(*d));
+  int rc = 0;
+  struct tml_features *feats = NULL;
+  struct tml_targets *targets = NULL;
+  struct row_ref *refs = NULL;
+  if (nseries == 0 || nseries > 65535)
+    return tml_error_set(err, TML_EINVAL, "a dataset needs 1 to 65535 symbols, got %zu", nseries);
+  feats = calloc(nseries, sizeof(*feats));
+  targets = calloc(nseries, sizeof(*targets));
+  d->symbols = calloc(nseries, sizeof(*d->symbols));
+  if (!feats || !targets || !d->symbols) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory building the dataset");
+    goto out;
+  }
+  d->nsymbols = nseries;
+  d->encoding = nseries > 1 ? o->encoding : TML_ENC_NONE;
+  d->interval_ms = series[0].interval_ms;
+  d->nfeat = tml_featureset_ncols();
+  size_t extra = d->encoding == TML_ENC_ONE_HOT ? nseries : d->encoding == TML_ENC_INDEX ? 1 : 0;
+  d->ncols = d->nfeat + extra;
+
+  uint64_t h = TML_FNV64_INIT;
+  size_t kept = 0;
+  for (size_t s = 0; s < nseries; s++) {
+    const struct tml_candles *c = &series[s];
+    snprintf(d->symbols[s], sizeof(d->symbols[s]), "%s", c->symbol);
+    if (c->interval_ms != d->interval_ms) {
+      rc = tml_error_set(err, TML_EINVAL, "symbols must share one interval: %s is %s, %s is %s", c->symbol,
+                         tml_interval_name(c->interval_ms), series[0].symbol, tml_interval_name(d->interval_ms));
+      goto out;
+    }
+    hash_series(&h, c);
+    d->candles += c->len;
+    rc = tml_features_compute(c, &o->features, &feats[s], err);
+    if (!rc)
+      rc = tml_targets_compute(c, &o->labels, &targets[s], err);
+    if (rc) {
+      tml_error_prefix(err, "%s", c->symbol);
+      goto out;
+    }
+    d->warmup_dropped += feats[s].warmup_dropped;
+    for (size_t r = 0; r < feats[s].nrows; r++) {
+      size_t i = feats[s].first_index + r;
+      if (!target_complete(&targets[s], i))
+        d->unlabelled++;
+      else if (c->open_time[i] < o->from_ms)
+        d->before_window++;
+      else
+        kept++;
+    }
+  }
+  tml_hash_hex(h, d->input_hash);
+
+  refs = malloc((kept ? kept : 1) * sizeof(*refs));
+  if (!refs) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory building the dataset (%zu rows)", kept);
+    goto out;
+  }
+  size_t k = 0;
+  for (size_t s = 0; s < nseries; s++) {
+    for (size_t r = 0; r < feats[s].nrows; r++) {
+      size_t i = feats[s].first_index + r;
+      if (target_complete(&targets[s], i) && series[s].open_time[i] >= o->from_ms)
+        refs[k++] = (struct row_ref){series[s].open_time[i], (uint32_t)s, (uint32_t)r};
+    }
+  }
+  if (nseries > 1)
+    qsort(refs, kept, sizeof(*refs), cmp_row_ref);
+
+  d->nrows = kept;
+  rc = alloc_rows(d, kept, err);
+  if (rc)
+    goto out;
+  for (size_t r = 0; r < kept; r++) {
+    const struct row_ref *ref = &refs[r];
+    const struct tml_features *f = &feats[ref->series];
+    const struct tml_targets *t = &targets[ref->series];
+    size_t i = f->first_index + ref->frow;
+    float *row = d->X + r * d->ncols;
+    memcpy(row, f->X + (size_t)ref->frow * f->ncols, f->ncols * sizeof(float));
+    if (d->encoding == TML_ENC_ONE_HOT)
+      for (size_t j = 0; j < nseries; j++)
+        row[d->nfeat + j] = j == ref->series ? 1.0f : 0.0f;
+    else if (d->encoding == TML_ENC_INDEX)
+      row[d->nfeat] = (float)ref->series;
+    d->time[r] = ref->time;
+    d->sym[r] = (uint16_t)ref->series;
+    d->close[r] = series[ref->series].close[i];
+    d->fwd_return[r] = t->fwd_return[i];
+    d->fwd_vol[r] = t->fwd_vol[i];
+    d->timing[r] = t->timing[i];
+    d->stop_loss_pct[r] = t->stop_loss_pct[i];
+    d->position_size[r] = t->position_size[i];
+    d->tp1_hit[r] = t->tp1_hit[i];
+  }
+  d->first_ms = kept ? d->time[0] : 0;
+  d->last_ms = kept ? d->time[kept - 1] : 0;
+
+out:
+  for (size_t s = 0; feats && s < nseries; s++)
+    tml_features_release(&feats[s]);
+  for (size_t s = 0; targets && s < nseries; s++)
+    tml_targets_release(&targets[s]);
+  free(feats);
+  free(targets);
+  free(refs);
+  if (rc)
+    tml_dataset_release(d);
+  return rc;
+}
+
+size_t tml_dataset_lower_bound(const struct tml_dataset *d, int64_t t) {
+  size_t lo = 0, hi = d->nrows;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (d->time[mid] < t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+int tml_dataset_split(const struct tml_dataset *d, double test_size, int purge_candles, struct tml_split *s,
+                      struct tml_error *err) {
+  memset(s, 0, sizeof(*s));
+  if (!(test_size > 0.0 && test_size < 1.0))
+    return tml_error_set(err, TML_EINVAL, "test size %g is out of range: use a fraction between 0 and 1 (e.g. 0.2)",
+                         test_size);
+  if (d->nrows < 2)
+    return tml_error_set(err, TML_EDATA, "cannot split %zu rows into training and validation", d->nrows);
+  size_t cut = (size_t)((double)d->nrows * (1.0 - test_size));
+  if (cut == 0 || cut >= d->nrows)
+    return tml_error_set(err, TML_EDATA, "test size %g leaves no training or no validation rows of %zu", test_size,
+                         d->nrows);
+  /* Move the cut back to the first row of its candle time so no time is on both sides. */
+  int64_t valid_from = d->time[cut];
+  size_t vbegin = tml_dataset_lower_bound(d, valid_from);
+  /* A training row at time t labels with candles t+1..t+h, which must all open before valid_from:
+   * t + h*interval < valid_from. The caller passes purge_candles >= horizon. */
+  int64_t train_end_time = valid_from - (int64_t)purge_candles * d->interval_ms;
+  size_t tend = tml_dataset_lower_bound(d, train_end_time);
+  s->train = (struct tml_range){0, tend};
+  s->valid = (struct tml_range){vbegin, d->nrows};
+  s->purged = vbegin - tend;
+  s->valid_from_ms = valid_from;
+  if (tend == 0)
+    return tml_error_set(err, TML_EDATA, "no training rows remain after the purge gap of %d candles", purge_candles);
+  return 0;
+}
+
+void tml_dataset_head_values(const struct tml_dataset *d, enum tml_head h, const struct tml_label_thresholds *th,
+                             struct tml_range r, float *y) {
+  for (size_t i = r.begin; i < r.end; i++) {
+    float v;
+    if (tml_labels_head_value(h, th, d->fwd_return[i], d->fwd_vol[i], d->timing[i], d->stop_loss_pct[i],
+                              d->position_size[i], &v) != 0)
+      v = NAN;
+    y[i] = v;
+  }
+}
