@@ -49,6 +49,12 @@ struct tml_train_opts {
 
 void tml_train_opts_default(struct tml_train_opts *o);
 
+struct tml_config;
+/* Fills everything but the symbols from the effective configuration (training.*, labels.*,
+ * features.*, model.*, data.interval/days) and validates it. Symbols stay as they are. The strings
+ * borrowed from cfg must outlive o. 0 or TML_EINVAL naming the key. */
+int tml_train_opts_from_config(const struct tml_config *cfg, struct tml_train_opts *o, struct tml_error *err);
+
 struct tml_head_result {
   int best_iteration;
   double best_score;             /* validation mlogloss or rmse at the best iteration */

@@ -1,0 +1,92 @@
+/* trademl predict: the five predictions of the newest model set for the latest closed candle, as JSON.
+ * Refuses a set whose feature-set checksum differs from the running code's. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_config.h"
+#include "commands.h"
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/fsutil.h"
+#include "trademl/modelset.h"
+#include "trademl/parse.h"
+#include "trademl/predict.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+
+static const char usage[] =
+    "usage: trademl predict --symbol SYMBOL [--interval 15m] [--model DIR] [--now TIME]\n"
+    "\n"
+    "Prints the five head predictions for the latest closed candle as JSON.";
+
+static const struct cli_opt opts[] = {
+    {"symbol", CLI_VALUE, "SYMBOL", "symbol to predict", NULL},
+    {"interval", CLI_VALUE, "INTERVAL", "candle interval", "data.interval"},
+    {"model", CLI_VALUE, "DIR", "a model-set folder (default: the newest for the symbol)", NULL},
+    {"models-dir", CLI_VALUE, "DIR", "where model sets live", "model.models_dir"},
+    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"now", CLI_VALUE, "TIME", "evaluate as of this UTC time (ISO-8601); default: the clock", NULL},
+};
+
+int cmd_predict(int argc, char **argv) {
+  struct cli_args a;
+  int code = 0;
+  if (cli_parse(&a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, usage, &code))
+    return code;
+  const char *raw = cli_get(&a, "symbol");
+  if (!raw)
+    return cli_usage_error("missing --symbol SYMBOL");
+  char symbol[TML_SYMBOL_MAX];
+  if (tml_symbol_normalize(raw, symbol, sizeof(symbol)) != 0)
+    return cli_usage_error("invalid symbol '%s': use letters and digits like BTCUSDT", raw);
+  int64_t now = tml_now_ms();
+  const char *now_s = cli_get(&a, "now");
+  if (now_s && tml_time_parse(now_s, strlen(now_s), &now) != 0)
+    return cli_usage_error("invalid --now '%s': use an ISO-8601 UTC time like 2025-01-01T00:00:00Z", now_s);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_paths paths;
+  struct tml_config *cfg = NULL;
+  struct tml_store *store = NULL;
+  struct tml_modelset *m = NULL;
+  struct tml_buf out;
+  tml_buf_init(&out, 0);
+  int64_t interval = 0;
+  char dir[4096];
+  int rc = cli_load_config(&a, &paths, &cfg, &err);
+  if (rc)
+    return cli_fail(&err);
+  if ((rc = tml_interval_parse(tml_config_get(cfg, "data.interval"), &interval, &err)))
+    goto out;
+  if (cli_get(&a, "model"))
+    snprintf(dir, sizeof(dir), "%s", cli_get(&a, "model"));
+  else if ((rc = tml_modelset_find_latest(tml_config_get(cfg, "model.models_dir"),
+                                          tml_config_get(cfg, "model.strategy"), symbol, interval, dir, sizeof(dir),
+                                          &err)))
+    goto out;
+  if ((rc = tml_modelset_load(dir, &m, &err)))
+    goto out;
+  if (m->interval_ms != interval && cli_has(&a, "interval")) {
+    rc = tml_error_set(&err, TML_EINVAL, "model set '%s' is for %s candles, not %s", dir,
+                       tml_interval_name(m->interval_ms), tml_interval_name(interval));
+    goto out;
+  }
+  if (!tml_path_exists(paths.db)) {
+    rc = tml_error_set(&err, TML_ENOENT, "no candle store at '%s': import candles first", paths.db);
+    goto out;
+  }
+  if ((rc = tml_store_open(paths.db, &store, &err)))
+    goto out;
+  struct tml_prediction p;
+  if ((rc = tml_predict_latest(store, m, symbol, now, &p, &err)))
+    goto out;
+  tml_prediction_to_json(&p, m, symbol, now, &out);
+  printf("%s\n", tml_buf_str(&out));
+out:
+  tml_buf_release(&out);
+  tml_modelset_free(m);
+  tml_store_close(store);
+  tml_config_free(cfg);
+  return rc ? cli_fail(&err) : 0;
+}

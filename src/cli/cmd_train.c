@@ -1,0 +1,272 @@
+/* trademl train: one model set (five heads) per symbol, or one shared set in multi-symbol mode.
+ * Human step output (data -> features -> labels -> training -> save) with timings, a live progress
+ * line on a terminal, --json for machines, --dry-run for statistics only. Ctrl-C leaves nothing. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "cli_config.h"
+#include "commands.h"
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/fsutil.h"
+#include "trademl/parse.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+#include "trademl/train.h"
+
+static const char usage[] =
+    "usage: trademl train --symbol SYMBOL... [--interval 15m] [--days N] [options]\n"
+    "\n"
+    "Trains the five heads (direction, volatility, timing, stop_loss, position_size) on stored candles\n"
+    "and writes a model set under the models folder. See docs/training.md.";
+
+static const struct cli_opt opts[] = {
+    {"symbol", CLI_LIST, "SYMBOL", "symbols to train (BTCUSDT or BTC/USDT)", "data.symbols"},
+    {"interval", CLI_VALUE, "INTERVAL", "candle interval (5m, 15m, 1h, ...)", "data.interval"},
+    {"days", CLI_VALUE, "N", "train on the last N days of history (0 = all)", "data.days"},
+    {"training-mode", CLI_VALUE, "MODE", "single_symbol (a set per symbol) or multi_symbol (one shared set)",
+     "model.training_mode"},
+    {"symbol-encoding", CLI_VALUE, "ENC", "multi-symbol encoding: one_hot or index", "model.symbol_encoding"},
+    {"test-size", CLI_VALUE, "FRACTION", "newest share of rows used for validation", "training.test_size"},
+    {"purge-gap", CLI_VALUE, "CANDLES", "candles purged before validation (at least the horizon)",
+     "training.purge_gap"},
+    {"num-boost-round", CLI_VALUE, "N", "maximum boosting rounds", "training.num_boost_round"},
+    {"early-stopping-rounds", CLI_VALUE, "N", "stop after N rounds without improvement",
+     "training.early_stopping_rounds"},
+    {"learning-rate", CLI_VALUE, "ETA", "shrinkage", "training.learning_rate"},
+    {"max-depth", CLI_VALUE, "N", "tree depth", "training.max_depth"},
+    {"min-child-weight", CLI_VALUE, "W", "minimum hessian in a leaf", "training.min_child_weight"},
+    {"subsample", CLI_VALUE, "F", "row subsampling per tree", "training.subsample"},
+    {"colsample-bytree", CLI_VALUE, "F", "column subsampling per tree", "training.colsample_bytree"},
+    {"threads", CLI_VALUE, "N", "thread budget (0 = all cores)", "training.threads"},
+    {"seed", CLI_VALUE, "N", "random seed", "training.seed"},
+    {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
+    {"min-train-rows", CLI_VALUE, "N", "minimum training rows", "training.min_train_rows"},
+    {"models-dir", CLI_VALUE, "DIR", "where model sets are written", "model.models_dir"},
+    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
+    {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+};
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+struct progress_state {
+  pthread_mutex_t lock;
+  bool tty, quiet;
+  int round[TML_HEAD_COUNT];
+  bool done[TML_HEAD_COUNT];
+  double t0;
+};
+
+static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int head, int round, int total,
+                       double metric) {
+  struct progress_state *p = ud;
+  (void)metric;
+  if (interrupted)
+    return 1;
+  if (p->quiet || !p->tty || ev == TML_EV_STAGE)
+    return 0;
+  pthread_mutex_lock(&p->lock);
+  if (ev == TML_EV_ROUND)
+    p->round[head] = round + 1;
+  else if (ev == TML_EV_HEAD_DONE)
+    p->done[head] = true;
+  fprintf(stderr, "\r  %s:", stage);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    fprintf(stderr, " %s %s%d/%d", tml_head_name((enum tml_head)h), p->done[h] ? "done@" : "", p->round[h], total);
+  fprintf(stderr, "  %.0fs ", tml_monotonic_s() - p->t0);
+  fflush(stderr);
+  pthread_mutex_unlock(&p->lock);
+  return 0;
+}
+
+static void fmt_time(int64_t ms, char *out, size_t n) { tml_time_format(ms, out, n); }
+
+static void print_human(const struct tml_train_opts *o, const struct tml_train_result *r) {
+  char a[32], b[32], v[32];
+  fmt_time(r->first_ms, a, sizeof(a));
+  fmt_time(r->last_ms, b, sizeof(b));
+  fmt_time(r->valid_from_ms, v, sizeof(v));
+  printf("data      %zu symbol(s) %s: %zu candles                                   %7.2f s\n", o->nsymbols,
+         tml_interval_name(o->interval_ms), r->candles, r->t_load);
+  printf("features  %zu columns; %zu rows %s .. %s (dropped: %zu warm-up, %zu unlabelled, %zu before window) %.2f s\n",
+         r->ncols, r->rows, a, b, r->warmup_dropped, r->unlabelled, r->before_window, r->t_features);
+  printf("labels    horizon %d; train %zu rows, purge %zu, validation %zu rows from %s\n", o->labels.horizon,
+         r->train_rows, r->purged, r->valid_rows, v);
+  printf("          thresholds: direction [%.5f, %.5f]  volatility [%.5f, %.5f, %.5f]  timing [%.3f, %.3f]\n",
+         r->thresholds.direction[0], r->thresholds.direction[1], r->thresholds.volatility[0],
+         r->thresholds.volatility[1], r->thresholds.volatility[2], r->thresholds.timing[0], r->thresholds.timing[1]);
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    int k = tml_head_nclass(head);
+    const struct tml_head_result *hr = &r->heads[h];
+    if (k) {
+      printf("          %-13s train:", tml_head_name(head));
+      for (int c = 0; c < k; c++)
+        printf(" %s %zu", tml_head_class_name(head, c), hr->train_counts[c]);
+      printf(" | valid:");
+      for (int c = 0; c < k; c++)
+        printf(" %s %zu", tml_head_class_name(head, c), hr->valid_counts[c]);
+      printf("\n");
+    } else {
+      printf("          %-13s mean train %.4f, valid %.4f\n", tml_head_name(head), hr->train_mean, hr->valid_mean);
+    }
+  }
+  if (o->dry_run) {
+    printf("dry run: nothing trained or written (%.2f s)\n", r->t_total);
+    return;
+  }
+  printf("training  5 heads, %.2f s wall (XGBoost boosting %.2f s summed over heads)\n", r->t_train, r->t_xgb);
+  printf("\n%-14s %6s %9s %8s %8s %8s %9s\n", "head", "best", "accuracy", "macroF1", "rocAUC", "logloss", "seconds");
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    const struct tml_head_result *hr = &r->heads[h];
+    if (tml_head_nclass(head))
+      printf("%-14s %6d %9.4f %8.4f %8.4f %8.4f %9.2f\n", tml_head_name(head), hr->best_iteration, hr->cls.accuracy,
+             hr->cls.macro_f1, hr->cls.roc_auc_macro, hr->cls.logloss, hr->seconds);
+  }
+  printf("\n%-14s %6s %9s %8s %8s %9s\n", "head", "best", "rmse", "mae", "r2", "seconds");
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    const struct tml_head_result *hr = &r->heads[h];
+    if (!tml_head_nclass(head))
+      printf("%-14s %6d %9.4f %8.4f %8.4f %9.2f\n", tml_head_name(head), hr->best_iteration, hr->reg.rmse,
+             hr->reg.mae, hr->reg.r2, hr->seconds);
+  }
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    const struct tml_head_result *hr = &r->heads[h];
+    if (tml_head_nclass(head)) {
+      printf("\n%s per class (validation):", tml_head_name(head));
+      for (int c = 0; c < tml_head_nclass(head); c++)
+        printf("  %s P %.3f R %.3f F1 %.3f", tml_head_class_name(head, c), hr->cls.precision[c], hr->cls.recall[c],
+               hr->cls.f1[c]);
+    }
+    printf("\n%s top features (gain):", tml_head_name(head));
+    for (size_t i = 0; i < hr->ntop; i++)
+      printf(" %s%s", r->col_names[hr->top[i]], i + 1 < hr->ntop ? "," : "");
+    printf("\n");
+  }
+  printf("\nsave      %s  %.2f s\ntotal     %.2f s\n", r->model_dir, r->t_save, r->t_total);
+}
+
+int cmd_train(int argc, char **argv) {
+  struct cli_args a;
+  int code = 0;
+  if (cli_parse(&a, opts, sizeof(opts) / sizeof(opts[0]), argc, argv, usage, &code))
+    return code;
+  const char *pos[1];
+  if (cli_positionals(&a, pos, 1))
+    return cli_usage_error("unexpected argument '%s' (symbols go after --symbol)", pos[0]);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_paths paths;
+  struct tml_config *cfg = NULL;
+  struct tml_store *store = NULL;
+  struct tml_train_opts o;
+  char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
+  int rc = cli_load_config(&a, &paths, &cfg, &err);
+  if (rc)
+    return cli_fail(&err);
+  tml_train_opts_default(&o);
+  if ((rc = tml_train_opts_from_config(cfg, &o, &err)))
+    goto out;
+  const char *raw[TML_TRAIN_MAX_SYMBOLS];
+  size_t n = tml_config_list(cfg, "data.symbols", raw, TML_TRAIN_MAX_SYMBOLS);
+  if (n == 0) {
+    tml_config_free(cfg);
+    return cli_usage_error("no symbol given: pass --symbol SYMBOL (or set data.symbols in trademl.yaml)");
+  }
+  if (n > TML_TRAIN_MAX_SYMBOLS) {
+    rc = tml_error_set(&err, TML_EINVAL, "at most %d symbols per run, got %zu", TML_TRAIN_MAX_SYMBOLS, n);
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (tml_symbol_normalize(raw[i], symbols[i], sizeof(symbols[i])) != 0) {
+      rc = tml_error_set(&err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
+                         raw[i]);
+      goto out;
+    }
+  }
+  o.dry_run = cli_has(&a, "dry-run");
+  bool json = cli_has(&a, "json");
+  if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
+    goto out;
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_sigint;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  struct progress_state ps;
+  memset(&ps, 0, sizeof(ps));
+  pthread_mutex_init(&ps.lock, NULL);
+  ps.tty = isatty(STDERR_FILENO);
+  ps.quiet = json;
+  o.progress = on_progress;
+  o.progress_ud = &ps;
+
+  /* single_symbol: one set per symbol; multi_symbol: one set for all. */
+  size_t groups = o.multi_symbol ? 1 : n;
+  struct tml_buf out;
+  tml_buf_init(&out, 0);
+  if (json && groups > 1)
+    tml_buf_puts(&out, "[");
+  for (size_t g = 0; g < groups && !rc; g++) {
+    o.nsymbols = o.multi_symbol ? n : 1;
+    for (size_t i = 0; i < o.nsymbols; i++)
+      o.symbols[i] = symbols[o.multi_symbol ? i : g];
+    if (!json)
+      printf("%s %s %s%s\n", o.dry_run ? "dry run:" : "training", o.multi_symbol ? "multi-symbol set" : o.symbols[0],
+             tml_interval_name(o.interval_ms), o.days > 0 ? "" : " (all history)");
+    struct tml_train_result r;
+    memset(ps.round, 0, sizeof(ps.round));
+    memset(ps.done, 0, sizeof(ps.done));
+    ps.t0 = tml_monotonic_s();
+    rc = tml_train_run(store, &o, &r, &err);
+    if (ps.tty && !json && !o.dry_run)
+      fprintf(stderr, "\r%80s\r", "");
+    if (!rc) {
+      if (json) {
+        if (g)
+          tml_buf_puts(&out, ",");
+        tml_buf_printf(&out, "{\"symbols\":[");
+        for (size_t i = 0; i < o.nsymbols; i++) {
+          tml_buf_printf(&out, "%s", i ? "," : "");
+          tml_buf_json_str(&out, o.symbols[i]);
+        }
+        tml_buf_printf(&out, "],\"interval\":\"%s\",\"dry_run\":%s,\"model_dir\":", tml_interval_name(o.interval_ms),
+                       o.dry_run ? "true" : "false");
+        tml_buf_json_str(&out, r.model_dir);
+        tml_buf_puts(&out, ",\"version\":");
+        tml_buf_json_str(&out, r.version);
+        tml_buf_puts(&out, ",\"result\":");
+        tml_train_result_to_json(&r, &o, &out);
+        tml_buf_puts(&out, "}");
+      } else {
+        print_human(&o, &r);
+      }
+    }
+    tml_train_result_release(&r);
+  }
+  if (json && groups > 1)
+    tml_buf_puts(&out, "]");
+  if (!rc && json)
+    printf("%s\n", tml_buf_str(&out));
+  tml_buf_release(&out);
+  pthread_mutex_destroy(&ps.lock);
+
+out:
+  tml_store_close(store);
+  tml_config_free(cfg);
+  return rc ? cli_fail(&err) : 0;
+}
