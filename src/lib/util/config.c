@@ -244,6 +244,10 @@ static void env_name(const char *key, char *out, size_t outsz) {
 
 /* Shortest "%.*g" that reads back as the same double. */
 static void format_double(double d, char *out, size_t outsz) {
+  if (d == floor(d) && fabs(d) < 1e15) { /* whole numbers without an exponent: 604800, not 6.048e+05 */
+    snprintf(out, outsz, "%.0f", d);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(out, outsz, "%.*g", prec, d);
     double back;
