@@ -26,9 +26,10 @@ enum tml_config_source { TML_CFG_DEFAULT, TML_CFG_FILE, TML_CFG_ENV, TML_CFG_FLA
  * exists, else no file; an explicit path that is missing is TML_ENOENT), then the environment.
  * `home` is the resolved state directory (tml_paths_resolve) that the path keys data.db_path,
  * model.models_dir and logging.dir default into; NULL resolves it from $TRADEML_HOME or ./var.
- * On success *out is a new config the caller frees with tml_config_free(). Errors (TML_EPARSE for
- * malformed YAML, TML_EINVAL for unknown keys and bad values, TML_ENOENT, TML_EIO) name the file,
- * line and column or the environment variable, the key, and the fix. */
+ * On success *out is a new config the caller frees with tml_config_free(). Errors name the file,
+ * line and column or the environment variable, the key, and the fix: TML_EPARSE for anything wrong
+ * inside the file (malformed YAML, unknown key, bad value), TML_EINVAL for a bad environment value
+ * or a cross-key rule, TML_ENOENT for a missing explicit file, TML_EIO, TML_ENOMEM. */
 int tml_config_load(const char *path, const char *home, struct tml_config **out, struct tml_error *err);
 /* Frees a config; NULL is allowed. */
 void tml_config_free(struct tml_config *c);

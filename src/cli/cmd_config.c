@@ -158,7 +158,7 @@ static int config_keys(int argc, char **argv) {
       tml_buf_json_str(&b, k.help);
       tml_buf_putc(&b, '}');
     } else if (md) {
-      tml_buf_printf(&b, "| `%s` | %s | `%s` | ", k.name, k.type, k.default_value);
+      tml_buf_printf(&b, "| `%s` | %s | `%s` | ", k.name, k.type, k.default_value[0] ? k.default_value : "\"\"");
       md_cell(&b, k.expected);
       tml_buf_puts(&b, " | ");
       for (size_t e = 0; e < k.nenv; e++)

@@ -96,6 +96,13 @@ n=$("$bin" config keys --json | grep -c '"key":')
 contains keys-legacy '"env":["TRADEML_TRAINING_MIN_DATA_POINTS","MIN_TRAINING_DATA_POINTS"]' "$("$bin" config keys --json)"
 contains keys-md '| `training.test_size` | number | `0.2` |' "$("$bin" config keys --markdown)"
 
+# docs/config.md ends with the generated key table; it must match the binary.
+if [[ -n "${TML_SOURCE_DIR:-}" && -f "$TML_SOURCE_DIR/docs/config.md" ]]; then
+  doc_table=$(sed -n '/^| key | type |/,$p' "$TML_SOURCE_DIR/docs/config.md")
+  [[ "$doc_table" == "$("$bin" config keys --markdown)" ]] ||
+    { echo "FAIL docs/config.md key table is stale: regenerate with 'trademl config keys --markdown'" >&2; fails=$((fails + 1)); }
+fi
+
 if [[ $fails -ne 0 ]]; then
   echo "$fails check(s) failed" >&2
   exit 1
