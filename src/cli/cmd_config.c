@@ -38,11 +38,12 @@ static int config_show(int argc, char **argv) {
   static const struct cli_opt opts[] = {
       {"json", CLI_FLAG, NULL, "print JSON: {\"file\",\"home\",\"keys\":{key:{value,source,origin}}}", NULL},
       {"set", CLI_LIST, "KEY=VALUE", "override keys as a command-line flag would", NULL},
+      {"log-level", CLI_VALUE, "LEVEL", "debug, info, warning, error or off", "logging.level"},
   };
   struct cli_args a;
   int code;
-  if (cli_parse(&a, opts, 2, argc, argv,
-                "usage: trademl config show [--json] [--set KEY=VALUE...]\n\n"
+  if (cli_parse(&a, opts, 3, argc, argv,
+                "usage: trademl config show [--json] [--set KEY=VALUE...] [--log-level LEVEL]\n\n"
                 "Prints every key's effective value and its origin: default, FILE:LINE, env VAR or flag.\n"
                 "Layers: defaults < trademl.yaml (--config) < environment < flags. Secrets are masked.",
                 &code))

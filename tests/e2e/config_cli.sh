@@ -52,6 +52,12 @@ check legacy-env "900 env TRAINING_JOB_TIMEOUT" \
   "$(TRAINING_JOB_TIMEOUT=15m "$bin" config show | awk '$1=="training.job_timeout"{print $2" "$3" "$4}')"
 check flag-beats-env "0.1 flag --set" \
   "$(TRADEML_TRAINING_TEST_SIZE=0.4 "$bin" config show --set training.test_size=0.1 | awk '$1=="training.test_size"{print $2" "$3" "$4}')"
+# A flag with a config key (cli_opt.config_key) goes through cli_load_config.
+check config-key-flag "debug flag --log-level" \
+  "$(LOG_LEVEL=error "$bin" config show --log-level DEBUG | awk '$1=="logging.level"{print $2" "$3" "$4}')"
+err=$("$bin" config show --log-level loud 2>&1); rc=$?
+check flag-rc 2 "$rc"
+contains flag-msg "logging.level from --log-level: expected one of" "$err"
 check list "BTCUSDT,ETHUSDT" "$("$bin" config get data.symbols)"
 
 # Secrets are masked in show (table and JSON), never printed by mistake.
