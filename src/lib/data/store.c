@@ -70,7 +70,8 @@ int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error
   }
   sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
   /* WAL: readers never block the writer; NORMAL sync is durable across application crashes. */
-  rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
+  rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                    " PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL,
                     NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
