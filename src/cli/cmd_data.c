@@ -7,6 +7,8 @@
 
 #include "cli.h"
 #include "cmd_data.h"
+#include "cli_config.h"
+#include "trademl/config.h"
 #include "commands.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
@@ -52,9 +54,13 @@ int cmd_data(int argc, char **argv) {
   return 2;
 }
 
+/* The database path honours --home, $TRADEML_HOME, trademl.yaml and $TRADEML_DATA_DB_PATH, exactly as
+ * every other command resolves it (cli_load_config). */
 int cmd_data_open_store(struct tml_store **s, struct tml_error *err) {
   struct tml_paths p;
-  int rc = tml_paths_resolve(cli_globals.home, &p, err);
+  struct tml_config *cfg = NULL;
+  int rc = cli_load_config(NULL, &p, &cfg, err);
+  tml_config_free(cfg);
   if (!rc)
     rc = tml_paths_ensure(&p, err);
   if (!rc)
