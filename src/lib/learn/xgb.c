@@ -273,6 +273,11 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
   }
   /* Keep rounds 0..best only; the saved model carries best_iteration like Python's. */
   XGB_TRY(XGBoosterSlice(bst, 0, best + 1, 1, &sliced), "cutting the model at the best round");
+  /* XGBoosterSlice (1.7.4) drops the feature names: put them back. */
+  if (feature_names)
+    XGB_TRY(XGBoosterSetStrFeatureInfo(sliced, "feature_name", (const char **)(uintptr_t)feature_names,
+                                       (bst_ulong)ncols),
+            "storing feature names");
   char attr[40];
   snprintf(attr, sizeof attr, "%d", best);
   XGB_TRY(XGBoosterSetAttr(sliced, "best_iteration", attr), "storing best_iteration");
