@@ -4,7 +4,10 @@
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
+#include "trademl/labels.h"
 #include "trademl/metrics.h"
+#include "trademl/parse.h"
+#include "trademl/series.h"
 #include "trademl/xgb.h"
 
 #define NROWS 1200
@@ -303,4 +306,93 @@ TEST(bad_labels_rejected) {
   tml_error_init(&err);
   CHECK_INT(tml_xgb_train(X, NCOLS, y, empty, VALID, 3, &p, NULL, NULL, NULL, &m, &err), TML_EINVAL);
   CHECK(m == NULL);
+}
+
+/* Minimal CSV reader for open_time,open,high,low,close,volume[,...] (header skipped); no importer
+ * exists in this layer's tests. */
+static void load_csv(const char *path, struct tml_candles *c, size_t max_rows) {
+  FILE *f = fopen(path, "r");
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  char line[512];
+  tml_candles_init(c, "BTCUSDT", 3600000);
+  CHECK(fgets(line, sizeof line, f) != NULL);
+  while (c->len < max_rows && fgets(line, sizeof line, f)) {
+    double v[6];
+    const char *p = line;
+    for (int k = 0; k < 6; k++) {
+      size_t len = strcspn(p, ",\r\n");
+      CHECK_MSG(tml_parse_double(p, len, &v[k]) == 0, "bad field in %s", line);
+      p += len + (p[len] == ',');
+    }
+    CHECK_INT(tml_candles_push(c, (int64_t)v[0], v[1], v[2], v[3], v[4], v[5]), 0);
+  }
+  fclose(f);
+}
+
+TEST(real_data_volatility_head) {
+  /* BTC 1h, 8000 candles. Features (causal): realised volatility of the last 4, 12, 24 candles
+   * and the last candle's range. Volatility clusters, so the volatility head must beat chance. */
+  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
+  struct tml_candles c;
+  load_csv(path, &c, 8000);
+  free(path);
+  CHECK_INT(c.len, 8000);
+  struct tml_label_spec s;
+  tml_label_spec_default(&s);
+  struct tml_targets t;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_targets_compute(&c, &s, &t, &err), &err);
+  enum { F = 4 };
+  size_t n = c.len;
+  float *X = malloc(n * F * sizeof *X), *y = malloc(n * sizeof *y);
+  const int win[3] = {4, 12, 24};
+  for (size_t i = 0; i < n; i++) {
+    for (int k = 0; k < 3; k++) {
+      double ss = 0;
+      int m = 0;
+      for (size_t j = i >= (size_t)win[k] ? i - (size_t)win[k] + 1 : 1; j <= i && j > 0; j++, m++) {
+        double r = log(c.close[j] / c.close[j - 1]);
+        ss += r * r;
+      }
+      X[i * F + (size_t)k] = m ? (float)sqrt(ss / m) : NAN;
+    }
+    X[i * F + 3] = (float)log(c.high[i] / c.low[i]);
+  }
+  /* train [24, 5600), purge h = 12, valid [5612, 6800), purge, test [6812, 7988) */
+  struct tml_range train = {24, 5600}, valid = {5612, 6800}, test = {6812, 7988};
+  struct tml_label_thresholds th;
+  CHECK_OK(tml_labels_fit(t.fwd_return, t.fwd_vol, t.timing, &train, 1, &s, &th, &err), &err);
+  size_t nan_rows = 0;
+  CHECK_INT(tml_labels_head_fill(TML_HEAD_VOLATILITY, &th, &t, y, &nan_rows), 0);
+  CHECK_INT(nan_rows, 12);
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 200;
+  p.early_stopping_rounds = 20;
+  p.max_depth = 3;
+  struct tml_xgb_model *m = NULL;
+  CHECK_OK(tml_xgb_train(X, F, y, train, valid, 4, &p, NULL, NULL, NULL, &m, &err), &err);
+  size_t nt = test.end - test.begin;
+  float *proba = malloc(nt * 4 * sizeof *proba);
+  CHECK_OK(tml_xgb_predict(m, X + test.begin * F, nt, proba, &err), &err);
+  struct tml_class_metrics cm;
+  CHECK_OK(tml_metrics_classification(y + test.begin, proba, nt, 4, &cm, &err), &err);
+  printf("BTC 1h volatility head: best_iteration %d, test accuracy %.3f, macro AUC %.3f, "
+         "logloss %.3f\n",
+         tml_xgb_best_iteration(m), cm.accuracy, cm.roc_auc_macro, cm.logloss);
+  for (int k = 0; k < 4; k++)
+    printf("  class %d support %zu auc %.3f recall %.3f\n", k, cm.support[k], cm.auc[k], cm.recall[k]);
+  /* The outer classes (calm, extreme) are ranked well above chance; the middle classes are not
+   * monotone in any feature, so their one-vs-rest AUC stays near 0.5 and is not asserted.
+   * Measured here: low 0.722, extreme 0.614. */
+  CHECK_MSG(cm.auc[0] > 0.65, "AUC of 'low' %g: volatility should be predictable", cm.auc[0]);
+  CHECK_MSG(cm.auc[3] > 0.6, "AUC of 'extreme' %g: volatility should be predictable", cm.auc[3]);
+  CHECK(tml_xgb_best_iteration(m) < p.num_boost_round - 1);
+  free(proba);
+  tml_xgb_free(m);
+  free(X);
+  free(y);
+  tml_targets_release(&t);
+  tml_candles_release(&c);
 }
