@@ -191,7 +191,7 @@ static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params
       {"booster", "gbtree"},
       {"tree_method", "hist"},
       {"objective", nclass > 0 ? "multi:softprob" : "reg:squarederror"},
-      {nclass > 0 ? "num_class" : "verbosity", nclass > 0 ? ncl : "0"},
+      {"num_class", ncl}, /* skipped for regression below */
       {"verbosity", "0"},
       {"eval_metric", nclass > 0 ? "mlogloss" : "rmse"},
       {"eta", num[0]},
@@ -205,13 +205,16 @@ static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params
       {"seed", seed},
   };
   int rc = 0;
-  for (size_t i = 0; i < TML_ARRAY_LEN(kv); i++)
+  for (size_t i = 0; i < TML_ARRAY_LEN(kv); i++) {
+    if (nclass == 0 && strcmp(kv[i][0], "num_class") == 0)
+      continue;
     if (XGBoosterSetParam(bst, kv[i][0], kv[i][1]) != 0) {
       char what[96];
       snprintf(what, sizeof what, "setting XGBoost parameter %s=%s", kv[i][0], kv[i][1]);
       rc = xgb_fail(err, "XGBoosterSetParam", what);
       break;
     }
+  }
   return rc;
 }
 
