@@ -29,6 +29,8 @@ static int xgb_fail_code(struct tml_error *err, int code, const char *call, cons
   const char *msg = XGBGetLastError();
   if (!msg)
     msg = "(no message)";
+  if (msg[0] == '[' && strncmp(msg + 9, "] ", 2) == 0 && strlen(msg) > 11)
+    msg += 11; /* drop XGBoost's "[hh:mm:ss] " prefix: messages should not depend on the clock */
   const char *st = strstr(msg, "\nStack trace");
   int len = st ? (int)(st - msg) : (int)strlen(msg);
   while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))

@@ -88,6 +88,7 @@ TEST(classifier_learns_known_function) {
   CHECK_INT(tml_xgb_nclass(m), 3);
   CHECK_INT(tml_xgb_ncols(m), NCOLS);
   CHECK(pr.calls >= 1 && pr.best == tml_xgb_best_iteration(m));
+  CHECK_INT(pr.calls, tml_xgb_best_iteration(m) + 10 + 1); /* stopped by patience 10 */
   CHECK(tml_xgb_best_score(m) > 0 && tml_xgb_best_score(m) < 0.3);
   static float proba[200 * 3];
   CHECK_OK(tml_xgb_predict(m, X + 1000 * NCOLS, 200, proba, &err), &err);
@@ -283,6 +284,47 @@ TEST(deterministic_with_subsampling) {
   CHECK(js[0].len != js[1].len || memcmp(js[0].ptr, js[1].ptr, js[0].len) != 0);
   for (int r = 0; r < 3; r++)
     tml_buf_release(&js[r]);
+}
+
+TEST(no_early_stopping_keeps_all_rounds) {
+  static float X[NROWS * NCOLS], y[NROWS];
+  make_data(X, y, true);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.num_boost_round = 7;
+  p.early_stopping_rounds = 0;
+  struct tml_xgb_model *m = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_xgb_train(X, NCOLS, y, TRAIN, VALID, 3, &p, NULL, NULL, NULL, &m, &err), &err);
+  CHECK_INT(tml_xgb_best_iteration(m), 6);
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  CHECK_OK(tml_xgb_to_json(m, &b, &err), &err);
+  CHECK_CONTAINS(tml_buf_str(&b), "\"num_trees\":\"21\"");
+  tml_buf_release(&b);
+  tml_xgb_free(m);
+}
+
+TEST(importance_maps_names_before_fnum) {
+  /* names that look like XGBoost's default "f<i>" but are permuted: the informative column 3 is
+   * called "f2", so a positional or f<i>-only mapping would credit the wrong column */
+  static float X[NROWS * NCOLS], y[NROWS];
+  make_data(X, y, false);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.num_boost_round = 10;
+  const char *names[NCOLS] = {"f5", "f4", "f3", "f2", "f1", "f0"};
+  struct tml_xgb_model *m = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_xgb_train(X, NCOLS, y, TRAIN, VALID, 3, &p, names, NULL, NULL, &m, &err), &err);
+  double gain[NCOLS], weight[NCOLS];
+  CHECK_OK(tml_xgb_importance(m, gain, weight, NULL, &err), &err);
+  for (int j = 0; j < NCOLS; j++)
+    CHECK_MSG(j == 3 || gain[3] > gain[j], "gain[3] %g, gain[%d] %g", gain[3], j, gain[j]);
+  CHECK(weight[3] >= 10);
+  tml_xgb_free(m);
 }
 
 TEST(bad_labels_rejected) {
