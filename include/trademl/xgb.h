@@ -1,0 +1,87 @@
+/* XGBoost (C API, tree_method hist) for one head: training with early stopping on validation rows,
+ * prediction, JSON model files and per-column feature importance. */
+#ifndef TML_XGB_H
+#define TML_XGB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trademl/labels.h" /* struct tml_range */
+
+struct tml_buf;
+struct tml_error;
+
+struct tml_xgb_params {
+  int num_boost_round;       /* maximum rounds (default 500) */
+  int early_stopping_rounds; /* patience on the validation metric (default 50; 0 = off) */
+  double eta;                /* learning rate (0.05) */
+  int max_depth;             /* 6 */
+  double min_child_weight;   /* 1 */
+  double subsample;          /* 1.0 */
+  double colsample_bytree;   /* 1.0 */
+  double lambda;             /* L2 regularisation (1) */
+  int max_bin;               /* 256 */
+  int nthread;               /* 1 (see docs: coarse parallelism across heads is more robust) */
+  uint64_t seed;             /* 42 */
+};
+
+/* Fills the defaults: 500, 50, 0.05, 6, 1, 1.0, 1.0, 1, 256, 1, 42. */
+void tml_xgb_params_default(struct tml_xgb_params *p);
+/* 0, or TML_EINVAL naming the first bad field and its allowed range. */
+int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
+/* Appends the parameters as one JSON object. 0 or TML_ENOMEM/TML_ETOOBIG. */
+int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out);
+
+/* Called after every boosting round: round (0-based), that round's validation metric (mlogloss
+ * for classification, rmse for regression) and the best round so far. */
+typedef void (*tml_xgb_progress_fn)(void *ud, int round, double valid_metric, int best_round);
+
+/* Opaque: booster, nclass (0 = regression), ncols, best_iteration, best_score. */
+struct tml_xgb_model;
+
+/* Trains one head. X is row-major float (NaN = missing) holding all rows with ncols columns; y has
+ * one value per row of X; train and valid are half-open row ranges of X/y (both non-empty). nclass
+ * >= 2 trains multi:softprob (y must be integers 0..nclass-1), nclass 0 trains reg:squarederror.
+ * Early stopping: after each round the validation metric (mlogloss / rmse, lower is better) is
+ * read; training stops after early_stopping_rounds rounds without a strict improvement, and the
+ * model is cut to rounds 0..best (XGBoosterSlice), carrying the attributes best_iteration and
+ * best_score. feature_names (ncols strings, may be NULL) are stored in the model. progress may be
+ * NULL. On success *out is the caller's (free with tml_xgb_free). Returns 0, TML_EINVAL (bad
+ * arguments or labels, message names the row), TML_EXGB (library error, message names the call)
+ * or TML_ENOMEM. */
+int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range train,
+                  struct tml_range valid, int nclass, const struct tml_xgb_params *p,
+                  const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,
+                  struct tml_xgb_model **out, struct tml_error *err);
+
+/* Predicts nrows rows of X (row-major, the model's ncols columns). out holds nrows * max(nclass, 1)
+ * floats: class probabilities row by row, or the regression value. 0 or TML_EXGB/TML_ENOMEM.
+ * Not thread-safe on the same model (the booster reuses its output buffer). */
+int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                    struct tml_error *err);
+
+/* Writes the model as XGBoost JSON, atomically (temporary file + rename). 0, TML_EXGB or TML_EIO. */
+int tml_xgb_save_json(const struct tml_xgb_model *m, const char *path, struct tml_error *err);
+/* Serialises the model as XGBoost JSON into out (appended). 0, TML_EXGB or TML_ENOMEM. */
+int tml_xgb_to_json(const struct tml_xgb_model *m, struct tml_buf *out, struct tml_error *err);
+/* Loads a model written by tml_xgb_save_json. TML_EMODEL with a message naming the file when it is
+ * missing, unreadable or not a valid XGBoost model. On success *out is the caller's. */
+int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_error *err);
+
+/* Sets the threads used by later predictions (loaded models start with 1). 0 or TML_EXGB. */
+int tml_xgb_set_nthread(struct tml_xgb_model *m, int nthread, struct tml_error *err);
+
+/* Per-column importance (arrays of ncols, any may be NULL), XGBoost's definitions summed over the
+ * trees of all classes: gain = mean loss reduction of the splits on the column, weight = number of
+ * splits, cover = mean hessian cover of those splits. Columns never split on get 0. */
+int tml_xgb_importance(const struct tml_xgb_model *m, double *gain, double *weight, double *cover,
+                       struct tml_error *err);
+
+int tml_xgb_best_iteration(const struct tml_xgb_model *m); /* 0-based round kept last */
+double tml_xgb_best_score(const struct tml_xgb_model *m);  /* validation metric at that round */
+int tml_xgb_nclass(const struct tml_xgb_model *m);         /* 0 = regression */
+size_t tml_xgb_ncols(const struct tml_xgb_model *m);
+/* Frees the booster and the struct; accepts NULL. */
+void tml_xgb_free(struct tml_xgb_model *m);
+
+#endif

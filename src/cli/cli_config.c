@@ -1,0 +1,85 @@
+/* Loads the layered configuration for a subcommand and applies its flags on top. */
+#include "cli_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/fsutil.h"
+#include "trademl/log.h"
+
+static int copy_path(char *dst, size_t dstsz, const char *src, const char *key, struct tml_error *err) {
+  size_t n = strlen(src);
+  if (n >= dstsz)
+    return tml_error_set(err, TML_EINVAL, "%s is too long (%zu bytes)", key, n);
+  memcpy(dst, src, n + 1);
+  return 0;
+}
+
+static int apply_flags(const struct cli_args *a, struct tml_config *c, struct tml_error *err) {
+  for (size_t o = 0; o < a->nopts && o < 64; o++) {
+    const struct cli_opt *opt = &a->opts[o];
+    if (!opt->config_key || !a->seen[o])
+      continue;
+    char flag[96];
+    snprintf(flag, sizeof(flag), "--%s", opt->name);
+    struct tml_buf value;
+    tml_buf_init(&value, 1 << 16);
+    int rc = 0;
+    if (opt->kind == CLI_FLAG) {
+      rc = tml_buf_puts(&value, "true");
+    } else {
+      size_t n = 0;
+      for (size_t i = 0; !rc && i < a->nvalues; i++) {
+        if (a->value_opt[i] != (int)o)
+          continue;
+        if (opt->kind == CLI_VALUE) /* the last one wins */
+          tml_buf_reset(&value);
+        else if (n++)
+          rc = tml_buf_putc(&value, ',');
+        if (!rc)
+          rc = tml_buf_puts(&value, a->values[i]);
+      }
+    }
+    if (rc)
+      rc = tml_error_set(err, rc, "value of %s is too long", flag);
+    else
+      rc = tml_config_set(c, opt->config_key, tml_buf_str(&value), TML_CFG_FLAG, flag, err);
+    tml_buf_release(&value);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
+int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
+                    struct tml_error *err) {
+  struct tml_config *c = NULL;
+  *cfg = NULL;
+  int rc = tml_paths_resolve(cli_globals.home, paths, err);
+  if (!rc)
+    rc = tml_config_load(cli_globals.config_path, paths->home, &c, err);
+  if (!rc && a)
+    rc = apply_flags(a, c, err);
+  if (!rc)
+    rc = tml_config_validate(c, err);
+  if (!rc)
+    rc = copy_path(paths->db, sizeof(paths->db), tml_config_get(c, "data.db_path"), "data.db_path", err);
+  if (!rc)
+    rc = copy_path(paths->models, sizeof(paths->models), tml_config_get(c, "model.models_dir"),
+                   "model.models_dir", err);
+  if (!rc)
+    rc = copy_path(paths->logs, sizeof(paths->logs), tml_config_get(c, "logging.dir"), "logging.dir", err);
+  if (!rc) {
+    enum tml_log_level level;
+    if (tml_log_parse_level(tml_config_get(c, "logging.level"), &level) == 0)
+      tml_log_set_level(level);
+  }
+  if (rc) {
+    tml_config_free(c);
+    return rc;
+  }
+  *cfg = c;
+  return 0;
+}

@@ -1,0 +1,19 @@
+/* Configuration for CLI commands: state paths + trademl.yaml + environment + the command's flags. */
+#ifndef TML_CLI_CONFIG_H
+#define TML_CLI_CONFIG_H
+
+#include "cli.h"
+
+struct tml_config;
+struct tml_paths;
+
+/* Loads the config for a CLI command: resolves paths (cli_globals.home), loads config
+ * (cli_globals.config_path), then applies every parsed flag that has a cli_opt.config_key
+ * (tml_config_set with TML_CFG_FLAG, origin "--flag"; list flags are joined with ','; value-less
+ * flags set "true"). Then paths->db/models/logs are set from data.db_path, model.models_dir and
+ * logging.dir, and the log level from logging.level. `a` may be NULL (no flags).
+ * On success the caller owns *cfg (tml_config_free). Returns 0 or a negative TML_E* with err set. */
+int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
+                    struct tml_error *err);
+
+#endif

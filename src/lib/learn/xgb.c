@@ -1,0 +1,555 @@
+/* One head's gradient-boosted model through XGBoost's C API (Debian libxgboost 1.7.4). The C API
+ * has no early stopping, so the loop is written here: update one round, evaluate the validation
+ * rows, keep the best round, stop after `early_stopping_rounds` rounds without improvement, then
+ * cut the booster to rounds 0..best (XGBoosterSlice), as xgboost.train(early_stopping_rounds=...)
+ * does in Python. Measured behaviour of the library: ../shared/docs/xgboost-c-api.md. */
+#include "trademl/xgb.h"
+#include "util/common.h"
+
+#include <jansson.h>
+#include <xgboost/c_api.h>
+
+#include "trademl/buf.h"
+#include "trademl/error.h"
+#include "trademl/fsutil.h"
+#include "trademl/parse.h"
+
+#define MAX_CLASSES 255
+
+struct tml_xgb_model {
+  BoosterHandle bst;
+  int nclass;         /* 0 = regression */
+  size_t ncols;
+  int best_iteration; /* 0-based */
+  double best_score;  /* validation metric at best_iteration; NaN when unknown */
+};
+
+/* Wraps XGBGetLastError() into err, naming the call; the C++ stack trace is cut off. */
+static int xgb_fail_code(struct tml_error *err, int code, const char *call, const char *what) {
+  const char *msg = XGBGetLastError();
+  if (!msg)
+    msg = "(no message)";
+  if (msg[0] == '[' && strncmp(msg + 9, "] ", 2) == 0 && strlen(msg) > 11)
+    msg += 11; /* drop XGBoost's "[hh:mm:ss] " prefix: messages should not depend on the clock */
+  const char *st = strstr(msg, "\nStack trace");
+  int len = st ? (int)(st - msg) : (int)strlen(msg);
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+    len--;
+  return tml_error_set(err, code, "%s: %s failed: %.*s", what, call, len, msg);
+}
+
+static int xgb_fail(struct tml_error *err, const char *call, const char *what) {
+  return xgb_fail_code(err, TML_EXGB, call, what);
+}
+
+#define XGB_TRY(call, what)                                                                      \
+  do {                                                                                           \
+    if ((call) != 0) {                                                                           \
+      rc = xgb_fail(err, #call, what);                                                           \
+      goto out;                                                                                  \
+    }                                                                                            \
+  } while (0)
+
+void tml_xgb_params_default(struct tml_xgb_params *p) {
+  p->num_boost_round = 500;
+  p->early_stopping_rounds = 50;
+  p->eta = 0.05;
+  p->max_depth = 6;
+  p->min_child_weight = 1.0;
+  p->subsample = 1.0;
+  p->colsample_bytree = 1.0;
+  p->lambda = 1.0;
+  p->max_bin = 256;
+  p->nthread = 1;
+  p->seed = 42;
+}
+
+int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err) {
+  const char *bad = NULL;
+  if (p->num_boost_round < 1 || p->num_boost_round > 100000)
+    bad = "num_boost_round must be 1..100000";
+  else if (p->early_stopping_rounds < 0)
+    bad = "early_stopping_rounds must be >= 0 (0 disables early stopping)";
+  else if (!isfinite(p->eta) || p->eta <= 0.0 || p->eta > 1.0)
+    bad = "eta must be in (0, 1]";
+  else if (p->max_depth < 1 || p->max_depth > 64)
+    bad = "max_depth must be 1..64";
+  else if (!isfinite(p->min_child_weight) || p->min_child_weight < 0.0)
+    bad = "min_child_weight must be >= 0";
+  else if (!isfinite(p->subsample) || p->subsample <= 0.0 || p->subsample > 1.0)
+    bad = "subsample must be in (0, 1]";
+  else if (!isfinite(p->colsample_bytree) || p->colsample_bytree <= 0.0 ||
+           p->colsample_bytree > 1.0)
+    bad = "colsample_bytree must be in (0, 1]";
+  else if (!isfinite(p->lambda) || p->lambda < 0.0)
+    bad = "lambda must be >= 0";
+  else if (p->max_bin < 2 || p->max_bin > 65536)
+    bad = "max_bin must be 2..65536";
+  else if (p->nthread < 1 || p->nthread > 1024)
+    bad = "nthread must be 1..1024";
+  else if (p->seed > (uint64_t)INT64_MAX)
+    bad = "seed must fit in a signed 64-bit integer";
+  if (bad)
+    return tml_error_set(err, TML_EINVAL, "XGBoost parameters: %s", bad);
+  return 0;
+}
+
+/* Shortest of %.15g / %.17g that reads back exactly. */
+static void fmt_num(char *tmp, size_t n, double v) {
+  snprintf(tmp, n, "%.15g", v);
+  if (strtod(tmp, NULL) != v)
+    snprintf(tmp, n, "%.17g", v);
+}
+
+int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out) {
+  char eta[40], mcw[40], sub[40], col[40], lam[40];
+  fmt_num(eta, sizeof eta, p->eta);
+  fmt_num(mcw, sizeof mcw, p->min_child_weight);
+  fmt_num(sub, sizeof sub, p->subsample);
+  fmt_num(col, sizeof col, p->colsample_bytree);
+  fmt_num(lam, sizeof lam, p->lambda);
+  return tml_buf_printf(out,
+                        "{\"num_boost_round\":%d,\"early_stopping_rounds\":%d,\"eta\":%s,"
+                        "\"max_depth\":%d,\"min_child_weight\":%s,\"subsample\":%s,"
+                        "\"colsample_bytree\":%s,\"lambda\":%s,\"max_bin\":%d,\"nthread\":%d,"
+                        "\"seed\":%" PRIu64 ",\"tree_method\":\"hist\"}",
+                        p->num_boost_round, p->early_stopping_rounds, eta, p->max_depth, mcw, sub,
+                        col, lam, p->max_bin, p->nthread, p->seed);
+}
+
+/* Reads the last "name:value" metric of an XGBoosterEvalOneIter string such as
+ * "[19]\tvalid-merror:0.615\tvalid-mlogloss:1.0854". NaN when absent. */
+static double parse_last_metric(const char *s) {
+  const char *colon = strrchr(s, ':');
+  if (!colon)
+    return NAN;
+  const char *v = colon + 1;
+  size_t len = strcspn(v, " \t\r\n");
+  char tmp[64];
+  if (len == 0 || len >= sizeof tmp)
+    return NAN;
+  memcpy(tmp, v, len);
+  tmp[len] = '\0';
+  char *end = NULL;
+  double d = strtod(tmp, &end);
+  return (end && *end == '\0') ? d : (double)NAN;
+}
+
+static int check_labels(const float *y, struct tml_range r, int nclass, const char *which,
+                        struct tml_error *err) {
+  for (size_t i = r.begin; i < r.end; i++) {
+    float v = y[i];
+    if (!isfinite(v))
+      return tml_error_set(err, TML_EINVAL,
+                           "XGBoost training: %s label of row %zu is not a number; drop "
+                           "unlabelled rows (the last horizon candles) from the ranges",
+                           which, i);
+    if (nclass > 0 && (v < 0.0f || v >= (float)nclass || v != floorf(v)))
+      return tml_error_set(err, TML_EINVAL,
+                           "XGBoost training: %s label of row %zu is %g, not a class 0..%d", which,
+                           i, (double)v, nclass - 1);
+  }
+  return 0;
+}
+
+static int make_dmatrix(const float *X, size_t ncols, const float *y, struct tml_range r,
+                        const char *const *names, int nthread, DMatrixHandle *d,
+                        struct tml_error *err) {
+  int rc = 0;
+  size_t n = r.end - r.begin;
+  *d = NULL;
+  XGB_TRY(XGDMatrixCreateFromMat_omp(X + r.begin * ncols, (bst_ulong)n, (bst_ulong)ncols, NAN, d,
+                                     nthread),
+          "building the training matrix");
+  if (y)
+    XGB_TRY(XGDMatrixSetFloatInfo(*d, "label", y + r.begin, (bst_ulong)n), "setting labels");
+  if (names)
+    XGB_TRY(XGDMatrixSetStrFeatureInfo(*d, "feature_name", (const char **)(uintptr_t)names,
+                                       (bst_ulong)ncols),
+            "setting feature names");
+out:
+  if (rc && *d) {
+    XGDMatrixFree(*d);
+    *d = NULL;
+  }
+  return rc;
+}
+
+static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params *p,
+                      struct tml_error *err) {
+  char num[6][40];
+  fmt_num(num[0], sizeof num[0], p->eta);
+  fmt_num(num[1], sizeof num[1], p->min_child_weight);
+  fmt_num(num[2], sizeof num[2], p->subsample);
+  fmt_num(num[3], sizeof num[3], p->colsample_bytree);
+  fmt_num(num[4], sizeof num[4], p->lambda);
+  char depth[16], bins[16], threads[16], seed[32], ncl[16];
+  snprintf(depth, sizeof depth, "%d", p->max_depth);
+  snprintf(bins, sizeof bins, "%d", p->max_bin);
+  snprintf(threads, sizeof threads, "%d", p->nthread);
+  snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
+  snprintf(ncl, sizeof ncl, "%d", nclass);
+  const char *kv[][2] = {
+      {"booster", "gbtree"},
+      {"tree_method", "hist"},
+      {"objective", nclass > 0 ? "multi:softprob" : "reg:squarederror"},
+      {"num_class", ncl}, /* skipped for regression below */
+      {"verbosity", "0"},
+      {"eval_metric", nclass > 0 ? "mlogloss" : "rmse"},
+      {"eta", num[0]},
+      {"max_depth", depth},
+      {"min_child_weight", num[1]},
+      {"subsample", num[2]},
+      {"colsample_bytree", num[3]},
+      {"lambda", num[4]},
+      {"max_bin", bins},
+      {"nthread", threads},
+      {"seed", seed},
+  };
+  int rc = 0;
+  for (size_t i = 0; i < TML_ARRAY_LEN(kv); i++) {
+    if (nclass == 0 && strcmp(kv[i][0], "num_class") == 0)
+      continue;
+    if (XGBoosterSetParam(bst, kv[i][0], kv[i][1]) != 0) {
+      char what[96];
+      snprintf(what, sizeof what, "setting XGBoost parameter %s=%s", kv[i][0], kv[i][1]);
+      rc = xgb_fail(err, "XGBoosterSetParam", what);
+      break;
+    }
+  }
+  return rc;
+}
+
+int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range train,
+                  struct tml_range valid, int nclass, const struct tml_xgb_params *p,
+                  const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,
+                  struct tml_xgb_model **out, struct tml_error *err) {
+  *out = NULL;
+  int rc = tml_xgb_params_validate(p, err);
+  if (rc)
+    return rc;
+  if (!X || !y || ncols == 0 || ncols > INT32_MAX)
+    return tml_error_set(err, TML_EINVAL, "XGBoost training: no feature matrix or labels given");
+  if (train.end <= train.begin || valid.end <= valid.begin)
+    return tml_error_set(err, TML_EINVAL,
+                         "XGBoost training: empty row range (train [%zu, %zu), valid [%zu, %zu))",
+                         train.begin, train.end, valid.begin, valid.end);
+  if (nclass != 0 && (nclass < 2 || nclass > MAX_CLASSES))
+    return tml_error_set(err, TML_EINVAL,
+                         "XGBoost training: nclass %d must be 0 (regression) or 2..%d", nclass,
+                         MAX_CLASSES);
+  if ((rc = check_labels(y, train, nclass, "training", err)) ||
+      (rc = check_labels(y, valid, nclass, "validation", err)))
+    return rc;
+
+  DMatrixHandle dtrain = NULL, dvalid = NULL;
+  BoosterHandle bst = NULL, sliced = NULL;
+  struct tml_xgb_model *m = NULL;
+  if ((rc = make_dmatrix(X, ncols, y, train, feature_names, p->nthread, &dtrain, err)) ||
+      (rc = make_dmatrix(X, ncols, y, valid, feature_names, p->nthread, &dvalid, err)))
+    goto out;
+  /* Both matrices go to the booster so both get prediction caches (eval costs 2-5 % then). */
+  DMatrixHandle cache[2] = {dtrain, dvalid};
+  XGB_TRY(XGBoosterCreate(cache, 2, &bst), "creating the booster");
+  if ((rc = set_params(bst, nclass, p, err)))
+    goto out;
+
+  const char *eval_names[1] = {"valid"};
+  int best = 0;
+  double best_score = INFINITY;
+  for (int round = 0; round < p->num_boost_round; round++) {
+    XGB_TRY(XGBoosterUpdateOneIter(bst, round, dtrain), "boosting one round");
+    const char *eval = NULL;
+    XGB_TRY(XGBoosterEvalOneIter(bst, round, &dvalid, eval_names, 1, &eval),
+            "evaluating the validation rows");
+    double metric = parse_last_metric(eval); /* parse now: the string buffer is reused */
+    if (isfinite(metric) && metric < best_score) {
+      best_score = metric;
+      best = round;
+    }
+    if (progress)
+      progress(ud, round, metric, best);
+    if (p->early_stopping_rounds > 0 && round - best >= p->early_stopping_rounds)
+      break;
+  }
+  if (p->early_stopping_rounds == 0) { /* no early stopping: keep every round */
+    XGB_TRY(XGBoosterBoostedRounds(bst, &best), "counting rounds");
+    best -= 1;
+  }
+  /* Keep rounds 0..best only; the saved model carries best_iteration like Python's. */
+  XGB_TRY(XGBoosterSlice(bst, 0, best + 1, 1, &sliced), "cutting the model at the best round");
+  /* XGBoosterSlice (1.7.4) drops the feature names: put them back. */
+  if (feature_names)
+    XGB_TRY(XGBoosterSetStrFeatureInfo(sliced, "feature_name", (const char **)(uintptr_t)feature_names,
+                                       (bst_ulong)ncols),
+            "storing feature names");
+  char attr[40];
+  snprintf(attr, sizeof attr, "%d", best);
+  XGB_TRY(XGBoosterSetAttr(sliced, "best_iteration", attr), "storing best_iteration");
+  fmt_num(attr, sizeof attr, best_score);
+  XGB_TRY(XGBoosterSetAttr(sliced, "best_score", attr), "storing best_score");
+
+  m = calloc(1, sizeof *m);
+  if (!m) {
+    rc = tml_error_set(err, TML_ENOMEM, "XGBoost training: out of memory");
+    goto out;
+  }
+  m->bst = sliced;
+  sliced = NULL;
+  m->nclass = nclass;
+  m->ncols = ncols;
+  m->best_iteration = best;
+  m->best_score = best_score;
+  *out = m;
+out:
+  if (sliced)
+    XGBoosterFree(sliced);
+  if (bst)
+    XGBoosterFree(bst);
+  if (dtrain)
+    XGDMatrixFree(dtrain);
+  if (dvalid)
+    XGDMatrixFree(dvalid);
+  return rc;
+}
+
+int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                    struct tml_error *err) {
+  int rc = 0;
+  if (nrows == 0)
+    return 0;
+  DMatrixHandle d = NULL;
+  struct tml_range all = {0, nrows};
+  if ((rc = make_dmatrix(X, m->ncols, NULL, all, NULL, 1, &d, err)))
+    return rc;
+  static const char cfg[] = "{\"type\":0,\"training\":false,\"iteration_begin\":0,"
+                            "\"iteration_end\":0,\"strict_shape\":false}";
+  const bst_ulong *shape = NULL;
+  bst_ulong dim = 0;
+  const float *res = NULL;
+  XGB_TRY(XGBoosterPredictFromDMatrix(m->bst, d, cfg, &shape, &dim, &res), "predicting");
+  size_t want = nrows * (size_t)(m->nclass > 0 ? m->nclass : 1), got = 1;
+  for (bst_ulong i = 0; i < dim; i++)
+    got *= (size_t)shape[i];
+  if (got != want) {
+    rc = tml_error_set(err, TML_EMODEL, "predicting: XGBoost returned %zu values, expected %zu",
+                       got, want);
+    goto out;
+  }
+  memcpy(out, res, want * sizeof *out); /* the result buffer belongs to the booster */
+out:
+  XGDMatrixFree(d);
+  return rc;
+}
+
+int tml_xgb_to_json(const struct tml_xgb_model *m, struct tml_buf *out, struct tml_error *err) {
+  int rc = 0;
+  bst_ulong len = 0;
+  const char *raw = NULL;
+  XGB_TRY(XGBoosterSaveModelToBuffer(m->bst, "{\"format\":\"json\"}", &len, &raw),
+          "serialising the model");
+  if (tml_buf_append(out, raw, (size_t)len) != 0)
+    rc = tml_error_set(err, TML_ENOMEM, "serialising the model: %zu bytes do not fit",
+                       (size_t)len);
+out:
+  return rc;
+}
+
+int tml_xgb_save_json(const struct tml_xgb_model *m, const char *path, struct tml_error *err) {
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  int rc = tml_xgb_to_json(m, &b, err);
+  if (!rc)
+    rc = tml_write_file_atomic(path, b.ptr, b.len, err);
+  tml_buf_release(&b);
+  return rc;
+}
+
+/* Reads num_class, num_feature and the objective from the booster's JSON configuration. */
+static int read_model_shape(BoosterHandle bst, const char *path, int *nclass, size_t *ncols,
+                            struct tml_error *err) {
+  bst_ulong len = 0;
+  const char *cfg = NULL;
+  if (XGBoosterSaveJsonConfig(bst, &len, &cfg) != 0)
+    return xgb_fail(err, "XGBoosterSaveJsonConfig", path);
+  json_error_t jerr;
+  json_t *root = json_loadb(cfg, (size_t)len, 0, &jerr);
+  int rc = 0;
+  const char *obj = NULL, *ncl = NULL, *nfeat = NULL;
+  if (root &&
+      json_unpack(root, "{s:{s:{s:s, s:s}, s:{s:s}}}", "learner", "learner_model_param",
+                  "num_class", &ncl, "num_feature", &nfeat, "objective", "name", &obj) == 0) {
+    int64_t k = 0, f = 0;
+    if (tml_parse_int64_str(ncl, &k) || tml_parse_int64_str(nfeat, &f) || f < 1 ||
+        k < 0 || k > MAX_CLASSES)
+      rc = TML_EMODEL;
+    else if (strcmp(obj, "multi:softprob") == 0 && k >= 2)
+      *nclass = (int)k;
+    else if (strcmp(obj, "reg:squarederror") == 0)
+      *nclass = 0;
+    else
+      rc = TML_EMODEL;
+    *ncols = (size_t)f;
+    if (rc)
+      rc = tml_error_set(err, TML_EMODEL,
+                         "model '%s': objective %s with %s classes and %s features is not a "
+                         "trademl head (multi:softprob or reg:squarederror)",
+                         path, obj, ncl, nfeat);
+  } else {
+    rc = tml_error_set(err, TML_EMODEL, "model '%s': XGBoost configuration is unreadable", path);
+  }
+  json_decref(root);
+  return rc;
+}
+
+int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_error *err) {
+  *out = NULL;
+  if (!tml_path_exists(path))
+    return tml_error_set(err, TML_EMODEL, "model file '%s' does not exist; train the model first",
+                         path);
+  int rc = 0;
+  BoosterHandle bst = NULL;
+  struct tml_xgb_model *m = NULL;
+  if (XGBoosterCreate(NULL, 0, &bst) != 0) {
+    rc = xgb_fail(err, "XGBoosterCreate", path);
+    goto out;
+  }
+  if (XGBoosterLoadModel(bst, path) != 0) {
+    char what[TML_PATH_MAX + 64];
+    snprintf(what, sizeof what, "model file '%s' is corrupt or not an XGBoost JSON model", path);
+    rc = xgb_fail_code(err, TML_EMODEL, "XGBoosterLoadModel", what);
+    goto out;
+  }
+  int rounds = 0;
+  if (XGBoosterBoostedRounds(bst, &rounds) != 0 || rounds < 1) {
+    rc = tml_error_set(err, TML_EMODEL, "model file '%s' holds no trees; it is corrupt", path);
+    goto out;
+  }
+  m = calloc(1, sizeof *m);
+  if (!m) {
+    rc = tml_error_set(err, TML_ENOMEM, "loading '%s': out of memory", path);
+    goto out;
+  }
+  if ((rc = read_model_shape(bst, path, &m->nclass, &m->ncols, err)))
+    goto out;
+  /* Hyperparameters are not in the model file: predict single-threaded unless told otherwise. */
+  if (XGBoosterSetParam(bst, "nthread", "1") != 0) {
+    rc = xgb_fail(err, "XGBoosterSetParam(nthread)", path);
+    goto out;
+  }
+  m->best_iteration = rounds - 1;
+  m->best_score = NAN;
+  const char *attr = NULL;
+  int found = 0;
+  int64_t it = 0;
+  if (XGBoosterGetAttr(bst, "best_iteration", &attr, &found) == 0 && found &&
+      tml_parse_int64_str(attr, &it) == 0 && it >= 0 && it < rounds)
+    m->best_iteration = (int)it;
+  double score = NAN;
+  if (XGBoosterGetAttr(bst, "best_score", &attr, &found) == 0 && found &&
+      tml_parse_double_str(attr, &score) == 0)
+    m->best_score = score;
+  m->bst = bst;
+  bst = NULL;
+  *out = m;
+  m = NULL;
+out:
+  free(m);
+  if (bst)
+    XGBoosterFree(bst);
+  return rc;
+}
+
+int tml_xgb_set_nthread(struct tml_xgb_model *m, int nthread, struct tml_error *err) {
+  char v[16];
+  snprintf(v, sizeof v, "%d", nthread < 1 ? 1 : nthread);
+  if (XGBoosterSetParam(m->bst, "nthread", v) != 0)
+    return xgb_fail(err, "XGBoosterSetParam(nthread)", "setting prediction threads");
+  return 0;
+}
+
+/* Column index of an importance name: one of the model's feature names, else "f<i>". */
+static long column_of(const char *name, const char *const *names, size_t nnames, size_t ncols) {
+  for (size_t i = 0; i < nnames; i++)
+    if (strcmp(names[i], name) == 0)
+      return (long)i;
+  int64_t i = 0;
+  if (name[0] == 'f' && tml_parse_int64_str(name + 1, &i) == 0 && i >= 0 && (uint64_t)i < ncols)
+    return (long)i;
+  return -1;
+}
+
+int tml_xgb_importance(const struct tml_xgb_model *m, double *gain, double *weight, double *cover,
+                       struct tml_error *err) {
+  int rc = 0;
+  size_t n = m->ncols;
+  double *dst[3] = {gain, weight, cover};
+  static const char *const cfg[3] = {"{\"importance_type\":\"gain\"}",
+                                     "{\"importance_type\":\"weight\"}",
+                                     "{\"importance_type\":\"cover\"}"};
+  for (int k = 0; k < 3; k++)
+    if (dst[k])
+      for (size_t i = 0; i < n; i++)
+        dst[k][i] = 0.0;
+  /* Copy the model's feature names: the booster's thread-local string buffer is reused by
+   * XGBoosterFeatureScore. */
+  char **names = NULL;
+  bst_ulong nn = 0;
+  const char **fn = NULL;
+  if (XGBoosterGetStrFeatureInfo(m->bst, "feature_name", &nn, &fn) != 0)
+    return xgb_fail(err, "XGBoosterGetStrFeatureInfo", "reading feature names");
+  if (nn != 0 && nn != n)
+    return tml_error_set(err, TML_EMODEL, "model has %zu feature names for %zu columns",
+                         (size_t)nn, n);
+  if (nn) {
+    names = calloc((size_t)nn, sizeof *names);
+    if (!names)
+      return tml_error_set(err, TML_ENOMEM, "importance: out of memory");
+    for (size_t i = 0; i < nn; i++) {
+      size_t len = strlen(fn[i]);
+      names[i] = malloc(len + 1);
+      if (!names[i]) {
+        rc = tml_error_set(err, TML_ENOMEM, "importance: out of memory");
+        goto out;
+      }
+      memcpy(names[i], fn[i], len + 1);
+    }
+  }
+  for (int k = 0; k < 3; k++) {
+    if (!dst[k])
+      continue;
+    bst_ulong nf = 0, dim = 0;
+    const char **fnames = NULL;
+    const bst_ulong *shape = NULL;
+    const float *scores = NULL;
+    XGB_TRY(XGBoosterFeatureScore(m->bst, cfg[k], &nf, &fnames, &dim, &shape, &scores),
+            "computing feature importance");
+    for (bst_ulong i = 0; i < nf; i++) {
+      long col = column_of(fnames[i], (const char *const *)names, (size_t)nn, n);
+      if (col < 0) {
+        rc = tml_error_set(err, TML_EMODEL, "importance names unknown feature '%s'", fnames[i]);
+        goto out;
+      }
+      dst[k][col] = (double)scores[i];
+    }
+  }
+out:
+  if (names)
+    for (size_t i = 0; i < nn; i++)
+      free(names[i]);
+  free(names);
+  return rc;
+}
+
+int tml_xgb_best_iteration(const struct tml_xgb_model *m) { return m->best_iteration; }
+double tml_xgb_best_score(const struct tml_xgb_model *m) { return m->best_score; }
+int tml_xgb_nclass(const struct tml_xgb_model *m) { return m->nclass; }
+size_t tml_xgb_ncols(const struct tml_xgb_model *m) { return m->ncols; }
+
+void tml_xgb_free(struct tml_xgb_model *m) {
+  if (!m)
+    return;
+  if (m->bst)
+    XGBoosterFree(m->bst);
+  free(m);
+}
