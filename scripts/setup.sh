@@ -19,3 +19,12 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+if [[ "${1:-}" == "--test" ]]; then
+  # TA-Lib's own C core, built by npm's `talib`, is the reference for the indicator tests
+  # (tests/talib/reference.js). Without it those tests skip, so a failure here is not fatal.
+  talib_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/talib"
+  if [[ ! -d "$talib_dir/node_modules" ]] && command -v npm >/dev/null; then
+    (cd "$talib_dir" && npm ci --no-audit --no-fund) ||
+      echo "setup: npm ci in tests/talib failed; the TA-Lib comparison tests will skip" >&2
+  fi
+fi
