@@ -319,11 +319,11 @@ static void htf_close_bucket(struct htf_state *h) {
   }
   h->prev_lc = lc;
   h->closed++;
-  h->rsi = tml_rsi_update(&h->rsi14, h->c) / 100.0;
+  h->rsi = tml_rsi_update(&h->rsi14, h->c) * 0.01;
   h->ema20v = tml_ema_update(&h->ema20, h->c);
   h->ema50v = tml_ema_update(&h->ema50, h->c);
-  h->natr = tml_natr_update(&h->natr14, h->h, h->l, h->c) / 100.0;
-  h->adx = tml_adx_update(&h->adx14, h->h, h->l, h->c, NULL, NULL) / 100.0;
+  h->natr = tml_natr_update(&h->natr14, h->h, h->l, h->c) * 0.01;
+  h->adx = tml_adx_update(&h->adx14, h->h, h->l, h->c, NULL, NULL) * 0.01;
   double hist;
   tml_macd_update(&h->macd, h->c, NULL, &hist);
   h->macdhist_norm = hist / h->c;
@@ -332,7 +332,10 @@ static void htf_close_bucket(struct htf_state *h) {
 
 static void htf_push(struct htf_state *h, bool first, int64_t t, double o, double hi, double lo,
                      double c, double v) {
-  int64_t b = tml_time_floor(t, h->interval);
+  /* most candles fall in the open bucket: skip the division then */
+  int64_t b = h->open_bucket && t >= h->bucket && t - h->bucket < h->interval
+                  ? h->bucket
+                  : tml_time_floor(t, h->interval);
   if (h->open_bucket && b != h->bucket)
     htf_close_bucket(h); /* a candle of a later bucket arrived */
   if (!h->open_bucket || b != h->bucket) {
@@ -464,9 +467,9 @@ int tml_feature_stream_push(struct tml_feature_stream *s, int64_t t, double o, d
     f[F_RET_LOG_1 + i] = lc - lc_at(s, horizons[i]);
   double r1 = f[F_RET_LOG_1];
 
-  f[F_RSI_7] = tml_rsi_update(&s->rsi7, c) / 100.0;
-  f[F_RSI_14] = tml_rsi_update(&s->rsi14, c) / 100.0;
-  f[F_RSI_28] = tml_rsi_update(&s->rsi28, c) / 100.0;
+  f[F_RSI_7] = tml_rsi_update(&s->rsi7, c) * 0.01;
+  f[F_RSI_14] = tml_rsi_update(&s->rsi14, c) * 0.01;
+  f[F_RSI_28] = tml_rsi_update(&s->rsi28, c) * 0.01;
 
   double e9 = tml_ema_update(&s->ema9, c), e20 = tml_ema_update(&s->ema20, c);
   double e50 = tml_ema_update(&s->ema50, c), e200 = tml_ema_update(&s->ema200, c);
@@ -498,24 +501,24 @@ int tml_feature_stream_push(struct tml_feature_stream *s, int64_t t, double o, d
   f[F_TR_ATR_14] = ratio(tr, atr, 1.0);
 
   double pdi, mdi;
-  f[F_ADX_14] = tml_adx_update(&s->adx, hi, lo, c, &pdi, &mdi) / 100.0;
-  f[F_PLUS_DI_14] = pdi / 100.0;
-  f[F_MINUS_DI_14] = mdi / 100.0;
+  f[F_ADX_14] = tml_adx_update(&s->adx, hi, lo, c, &pdi, &mdi) * 0.01;
+  f[F_PLUS_DI_14] = pdi * 0.01;
+  f[F_MINUS_DI_14] = mdi * 0.01;
 
   double sd;
   double sk = tml_stoch_update(&s->stoch, hi, lo, c, &sd);
-  f[F_STOCH_K] = sk / 100.0;
-  f[F_STOCH_D] = sd / 100.0;
-  f[F_STOCH_KD] = (sk - sd) / 100.0;
-  f[F_WILLR_14] = tml_willr_update(&s->willr, hi, lo, c) / 100.0;
-  f[F_CCI_20] = tml_cci_update(&s->cci, hi, lo, c) / 100.0;
-  f[F_MFI_14] = tml_mfi_update(&s->mfi, hi, lo, c, v) / 100.0;
+  f[F_STOCH_K] = sk * 0.01;
+  f[F_STOCH_D] = sd * 0.01;
+  f[F_STOCH_KD] = (sk - sd) * 0.01;
+  f[F_WILLR_14] = tml_willr_update(&s->willr, hi, lo, c) * 0.01;
+  f[F_CCI_20] = tml_cci_update(&s->cci, hi, lo, c) * 0.01;
+  f[F_MFI_14] = tml_mfi_update(&s->mfi, hi, lo, c, v) * 0.01;
 
   double obv = tml_obv_update(&s->obv, c, v);
   double obv_old = tml_lag_update(&s->obv_lag20, obv);
   bool v20_full = rsum_update(&s->vol20, v);
   f[F_OBV_SLOPE_20] = v20_full ? ratio(obv - obv_old, s->vol20.s, 0) : DNAN;
-  f[F_ROC_10] = tml_roc_update(&s->roc10, c) / 100.0;
+  f[F_ROC_10] = tml_roc_update(&s->roc10, c) * 0.01;
 
   /* volatility estimators (log prices computed once) */
   double vc20 = DNAN, vc60 = DNAN;
