@@ -23,6 +23,10 @@ int tml_paths_resolve(const char *home_flag, struct tml_paths *p, struct tml_err
 int tml_paths_ensure(const struct tml_paths *p, struct tml_error *err);
 
 int tml_mkdir_p(const char *path, struct tml_error *err);
+/* snprintf into a path buffer; TML_EINVAL (with a message naming the start of the path) when it does
+ * not fit, so a long path is an error instead of a silently truncated one. */
+int tml_path_fmt(char *out, size_t outsz, struct tml_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 bool tml_path_exists(const char *path);
 bool tml_path_is_dir(const char *path);
 /* Writes data to path atomically: path.tmp.<pid>, fsync, rename, fsync of the directory. */

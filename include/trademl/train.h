@@ -69,7 +69,7 @@ struct tml_head_result {
 };
 
 struct tml_train_result {
-  char model_dir[4096];          /* final folder; empty on dry run */
+  char model_dir[4200];          /* final folder; empty on dry run */
   char version[64];
   size_t candles, rows, train_rows, valid_rows, purged, warmup_dropped, unlabelled, before_window;
   int64_t first_ms, last_ms, valid_from_ms;

@@ -34,7 +34,8 @@ int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out);
 
 /* Called after every boosting round: round (0-based), that round's validation metric (mlogloss
  * for classification, rmse for regression) and the best round so far. */
-typedef void (*tml_xgb_progress_fn)(void *ud, int round, double valid_metric, int best_round);
+/* Called after every round; a non-zero return stops training and tml_xgb_train returns TML_EINTR. */
+typedef int (*tml_xgb_progress_fn)(void *ud, int round, double valid_metric, int best_round);
 
 /* Opaque: booster, nclass (0 = regression), ncols, best_iteration, best_score. */
 struct tml_xgb_model;
@@ -46,7 +47,8 @@ struct tml_xgb_model;
  * read; training stops after early_stopping_rounds rounds without a strict improvement, and the
  * model is cut to rounds 0..best (XGBoosterSlice), carrying the attributes best_iteration and
  * best_score. feature_names (ncols strings, may be NULL) are stored in the model. progress may be
- * NULL. On success *out is the caller's (free with tml_xgb_free). Returns 0, TML_EINVAL (bad
+ * NULL; when it returns non-zero training stops with TML_EINTR and no model. On success *out is the
+ * caller's (free with tml_xgb_free). Returns 0, TML_EINTR, TML_EINVAL (bad
  * arguments or labels, message names the row), TML_EXGB (library error, message names the call)
  * or TML_ENOMEM. */
 int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range train,

@@ -267,8 +267,10 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
       best_score = metric;
       best = round;
     }
-    if (progress)
-      progress(ud, round, metric, best);
+    if (progress && progress(ud, round, metric, best)) {
+      rc = tml_error_set(err, TML_EINTR, "training interrupted at round %d", round);
+      goto out;
+    }
     if (p->early_stopping_rounds > 0 && round - best >= p->early_stopping_rounds)
       break;
   }

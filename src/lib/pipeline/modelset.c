@@ -156,7 +156,8 @@ static bool newest_version(const char *parent, char *out, size_t outsz) {
 
 static bool multi_set_has(const char *dir, const char *symbol) {
   char path[4200];
-  snprintf(path, sizeof(path), "%s/metadata.json", dir);
+  if (tml_path_fmt(path, sizeof(path), NULL, "%s/metadata.json", dir))
+    return false;
   json_error_t jerr;
   json_t *meta = json_load_file(path, 0, &jerr);
   bool has = false;
@@ -186,14 +187,16 @@ int tml_modelset_find_latest(const char *models_dir, const char *strategy, const
   while (d && (e = readdir(d)) != NULL) {
     if (strncmp(e->d_name, "MULTI-", 6) != 0)
       continue;
-    snprintf(parent, sizeof(parent), "%s/%s/%s", root, e->d_name, iv ? iv : "?");
+    if (tml_path_fmt(parent, sizeof(parent), NULL, "%s/%s/%s", root, e->d_name, iv ? iv : "?"))
+      continue;
     if (!newest_version(parent, version, sizeof(version)))
       continue;
     char cand[4200];
-    snprintf(cand, sizeof(cand), "%s/%s", parent, version);
+    if (tml_path_fmt(cand, sizeof(cand), NULL, "%s/%s", parent, version))
+      continue;
     if (multi_set_has(cand, symbol) && strcmp(version, best_version) > 0) {
-      snprintf(best_version, sizeof(best_version), "%s", version);
-      snprintf(best, sizeof(best), "%s", cand);
+      memcpy(best_version, version, sizeof(best_version));
+      memcpy(best, cand, sizeof(best));
     }
   }
   if (d)

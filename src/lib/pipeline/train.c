@@ -375,7 +375,8 @@ static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, 
       size_t vl = strlen(r->version);
       snprintf(r->version + vl, sizeof(r->version) - vl, "-%d", attempt + 1);
     }
-    snprintf(r->model_dir, sizeof(r->model_dir), "%s", final);
+    memcpy(r->model_dir, final, sizeof(r->model_dir) - 1);
+    r->model_dir[sizeof(r->model_dir) - 1] = '\0';
     return tml_fsync_dir(parent, err);
   }
   return tml_error_set(err, TML_EEXIST, "too many model sets named %s in '%s'", r->version, parent);

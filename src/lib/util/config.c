@@ -113,10 +113,12 @@ static const struct key_def keys[] = {
      "candles a symbol needs before it is queued for training"},
     /* labels */
     {"labels.horizon", K_INT, "12", 1, 10000, NULL, NULL, 0, "candles ahead that labels look at"},
-    {"labels.direction_quantiles", K_NUMLIST, "0.33,0.67", 0, 1, NULL, NULL, F_ASCENDING,
+    {"labels.direction_quantiles", K_NUMLIST, "0.3333333333333333,0.6666666666666666", 0, 1, NULL, NULL, F_ASCENDING,
      "future-return quantiles (fitted on training rows) splitting down / neutral / up"},
-    {"labels.volatility_quantiles", K_NUMLIST, "0.33,0.67", 0, 1, NULL, NULL, F_ASCENDING,
-     "future-volatility quantiles splitting low / medium / high"},
+    {"labels.volatility_quantiles", K_NUMLIST, "0.5,0.8,0.95", 0, 1, NULL, NULL, F_ASCENDING,
+     "future-volatility quantiles (fitted on training rows) splitting low / normal / high / extreme"},
+    {"labels.timing_quantiles", K_NUMLIST, "0.3333333333333333,0.6666666666666666", 0, 1, NULL, NULL, F_ASCENDING,
+     "entry-timing score quantiles (fitted on training rows) splitting bad / ok / good"},
     {"labels.tp1_pct", K_DOUBLE, "1.0", 0.01, 100, NULL, NULL, 0,
      "first take-profit distance in percent (take-profit hit label)"},
     {"labels.sl_pct", K_DOUBLE, "1.0", 0.01, 100, NULL, NULL, 0,
@@ -125,7 +127,7 @@ static const struct key_def keys[] = {
      "stop-loss label is clipped to at least this percent"},
     {"labels.stop_loss_max_pct", K_DOUBLE, "5", 0.01, 100, NULL, NULL, 0,
      "stop-loss label is clipped to at most this percent"},
-    {"labels.risk_per_trade_pct", K_DOUBLE, "1.0", 0.01, 100, NULL, NULL, 0,
+    {"labels.risk_per_trade_pct", K_DOUBLE, "0.5", 0.01, 100, NULL, NULL, 0,
      "equity risked per trade, for the position-size label"},
     {"labels.position_size_min", K_DOUBLE, "0.1", 0, 100, NULL, NULL, 0,
      "position-size label lower clip (fraction of equity)"},
@@ -1116,6 +1118,12 @@ int tml_config_validate(const struct tml_config *c, struct tml_error *err) {
   int rc = check_order(c, "labels.stop_loss_min_pct", "labels.stop_loss_max_pct", err);
   if (!rc)
     rc = check_order(c, "labels.position_size_min", "labels.position_size_max", err);
+  if (!rc && tml_config_list(c, "labels.volatility_quantiles", NULL, 0) != 3)
+    rc = tml_error_set(err, TML_EINVAL, "labels.volatility_quantiles (from %s) needs exactly 3 values, "
+                       "like [0.5, 0.8, 0.95]", tml_config_origin(c, "labels.volatility_quantiles"));
+  if (!rc && tml_config_list(c, "labels.timing_quantiles", NULL, 0) != 2)
+    rc = tml_error_set(err, TML_EINVAL, "labels.timing_quantiles (from %s) needs exactly 2 values, "
+                       "like [0.33, 0.67]", tml_config_origin(c, "labels.timing_quantiles"));
   if (!rc && tml_config_list(c, "labels.direction_quantiles", NULL, 0) != 2)
     rc = tml_error_set(err, TML_EINVAL, "labels.direction_quantiles (from %s) needs exactly 2 values, "
                        "like [0.33, 0.67]", tml_config_origin(c, "labels.direction_quantiles"));

@@ -36,12 +36,29 @@ int tml_paths_resolve(const char *home_flag, struct tml_paths *p, struct tml_err
 }
 
 int tml_paths_ensure(const struct tml_paths *p, struct tml_error *err) {
-  int rc = tml_mkdir_p(p->home, err);
-  if (!rc)
-    rc = tml_mkdir_p(p->models, err);
-  if (!rc)
-    rc = tml_mkdir_p(p->logs, err);
-  return rc;
+  const struct {
+    const char *role, *path, *key;
+  } dirs[] = {{"state folder", p->home, "--home or TRADEML_HOME"},
+              {"models folder", p->models, "model.models_dir"},
+              {"logs folder", p->logs, "logging.dir"}};
+  for (size_t i = 0; i < TML_ARRAY_LEN(dirs); i++) {
+    int rc = tml_mkdir_p(dirs[i].path, err);
+    if (rc) {
+      tml_error_prefix(err, "%s '%s' is not usable (set %s)", dirs[i].role, dirs[i].path, dirs[i].key);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+int tml_path_fmt(char *out, size_t outsz, struct tml_error *err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(out, outsz, fmt, ap);
+  va_end(ap);
+  if (n < 0 || (size_t)n >= outsz)
+    return tml_error_set(err, TML_EINVAL, "path too long (%d bytes, limit %zu): '%.80s...'", n, outsz - 1, out);
+  return 0;
 }
 
 bool tml_path_exists(const char *path) {

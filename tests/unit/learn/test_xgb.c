@@ -46,13 +46,14 @@ static const struct tml_range TRAIN = {0, 800}, VALID = {800, 1000};
 struct progress {
   int calls, last_round, best;
 };
-static void on_progress(void *ud, int round, double metric, int best) {
+static int on_progress(void *ud, int round, double metric, int best) {
   struct progress *pr = ud;
   CHECK(isfinite(metric));
   CHECK_INT(round, pr->calls);
   pr->calls++;
   pr->last_round = round;
   pr->best = best;
+  return 0;
 }
 
 TEST(params_default_and_json) {
@@ -437,4 +438,27 @@ TEST(real_data_volatility_head) {
   free(y);
   tml_targets_release(&t);
   tml_candles_release(&c);
+}
+
+static int stop_at_round_3(void *ud, int round, double metric, int best) {
+  (void)metric;
+  (void)best;
+  *(int *)ud = round;
+  return round == 3;
+}
+
+TEST(progress_callback_cancels) {
+  static float X[NROWS * NCOLS], y[NROWS];
+  make_data(X, y, false);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.num_boost_round = 100;
+  struct tml_xgb_model *m = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  int last = -1;
+  CHECK_INT(tml_xgb_train(X, NCOLS, y, TRAIN, VALID, 3, &p, NULL, stop_at_round_3, &last, &m, &err), TML_EINTR);
+  CHECK_INT(last, 3);
+  CHECK(m == NULL);
+  CHECK_CONTAINS(err.msg, "interrupted at round 3");
 }

@@ -79,8 +79,11 @@ TEST(defaults) {
   CHECK(!tml_config_key_known("validation.gates"));
   double q[4];
   CHECK_INT(tml_config_doubles(c, "labels.direction_quantiles", q, 4), 2);
-  CHECK_NEAR(q[0], 0.33, 0);
-  CHECK_NEAR(q[1], 0.67, 0);
+  /* Exactly the label module's defaults (tml_label_spec_default): 1/3 and 2/3. */
+  CHECK_NEAR(q[0], 1.0 / 3.0, 0);
+  CHECK_NEAR(q[1], 2.0 / 3.0, 0);
+  CHECK_INT(tml_config_doubles(c, "labels.volatility_quantiles", q, 4), 3);
+  CHECK_NEAR(q[2], 0.95, 0);
   CHECK_INT(tml_config_list(c, "data.symbols", NULL, 0), 0);
   tml_config_free(c);
   tml_config_free(NULL);
