@@ -10,7 +10,7 @@
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
 
-#include "../tests/unit/features/csv_fixture.h"
+#include "trademl/import.h"
 
 #define TARGET_ROWS 200000
 
@@ -20,7 +20,12 @@ int main(int argc, char **argv) {
   if (runs < 1)
     runs = 1;
   struct tml_candles src, c;
-  if (csv_fixture_load(path, 0, 0, &src) != 0 || src.len < 1000) {
+  struct tml_import_opts io = {.symbol = "BENCH", .interval_ms = 0, .skip_bad_rows = false, .format = TML_IMPORT_AUTO};
+  struct tml_import_report rep;
+  struct tml_error ierr;
+  tml_error_init(&ierr);
+  if (tml_import_file(path, &io, &src, &rep, &ierr) != 0 || src.len < 1000) {
+    fprintf(stderr, "bench_features: %s\n", ierr.msg);
     fprintf(stderr, "bench_features: cannot load %s\n", path);
     return 1;
   }

@@ -1,5 +1,8 @@
 /* Test runner: `test_x name` runs one test, `test_x` runs all, `test_x --list` lists them. */
 #include "test.h"
+#include "trademl/error.h"
+#include "trademl/import.h"
+#include "trademl/series.h"
 
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -81,6 +84,18 @@ char *tml_test_tmpdir(const char *name) {
     exit(1);
   }
   return p;
+}
+
+size_t tml_test_load_candles(const char *path, const char *symbol, size_t max_rows, struct tml_candles *out) {
+  struct tml_import_opts o = {.symbol = symbol, .interval_ms = 0, .skip_bad_rows = false, .format = TML_IMPORT_AUTO};
+  struct tml_import_report rep;
+  struct tml_error err;
+  tml_error_init(&err);
+  if (tml_import_file(path, &o, out, &rep, &err) != 0)
+    tml_test_fail(__FILE__, __LINE__, "cannot load %s: %s", path, err.msg);
+  if (max_rows && out->len > max_rows)
+    out->len = max_rows;
+  return out->len;
 }
 
 char *tml_test_read_file(const char *path, size_t *len) {

@@ -78,6 +78,10 @@ const char *tml_test_data_dir(void);
 char *tml_test_data_file(const char *relpath);
 /* A fresh empty directory under the build tree for this test; caller frees the string. */
 char *tml_test_tmpdir(const char *name);
+struct tml_candles;
+/* Loads a candle file with the real importer (tml_import_file: format and interval detected) and keeps
+ * its first max_rows rows (0 = all); fails the test on any import error. Returns the row count. */
+size_t tml_test_load_candles(const char *path, const char *symbol, size_t max_rows, struct tml_candles *out);
 /* Reads a whole file (NUL-terminated); NULL if missing. Caller frees. */
 char *tml_test_read_file(const char *path, size_t *len);
 

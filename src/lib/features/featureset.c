@@ -4,6 +4,7 @@
  * (TA-Lib definitions); the rolling statistics here are exact window sums, re-summed from their
  * ring once per window so that running-sum drift cannot accumulate. */
 #include "trademl/featureset.h"
+#include "trademl/mem.h"
 #include "util/common.h"
 
 #include <pthread.h>
@@ -622,7 +623,7 @@ int tml_features_compute(const struct tml_candles *c, const struct tml_featurese
   if (rc)
     return rc;
   size_t n = c->len;
-  float *X = malloc(sizeof(float) * F_COUNT * (n ? n : 1));
+  float *X = tml_alloc_large(sizeof(float) * F_COUNT * (n ? n : 1));
   int64_t *times = malloc(sizeof(int64_t) * (n ? n : 1));
   if (!X || !times) {
     rc = tml_error_set(err, TML_ENOMEM, "cannot compute features for %zu candles: out of memory", n);

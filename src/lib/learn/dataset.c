@@ -5,6 +5,7 @@
 #include "trademl/error.h"
 #include "trademl/hash.h"
 #include "trademl/timeutil.h"
+#include "trademl/mem.h"
 #include "util/common.h"
 
 const char *tml_symbol_encoding_name(enum tml_symbol_encoding e) {
@@ -86,7 +87,7 @@ static void hash_series(uint64_t *h, const struct tml_candles *c) {
 
 static int alloc_rows(struct tml_dataset *d, size_t n, struct tml_error *err) {
   size_t m = n ? n : 1;
-  d->X = malloc(m * d->ncols * sizeof(float));
+  d->X = tml_alloc_large(m * d->ncols * sizeof(float));
   d->time = malloc(m * sizeof(int64_t));
   d->sym = malloc(m * sizeof(uint16_t));
   d->tp1_hit = malloc(m);

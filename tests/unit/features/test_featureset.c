@@ -4,14 +4,13 @@
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
 
-#include "csv_fixture.h"
 
 #define BTC15 "binance-spot/BTCUSDT_15m_2023-2026.csv"
 #define ETH1H "binance-spot/ETHUSDT_1h_2021-2026.csv"
 
 static void load(const char *rel, size_t rows, struct tml_candles *c) {
   char *path = tml_test_data_file(rel);
-  CHECK_INT(csv_fixture_load(path, rows, 0, c), 0);
+  CHECK(tml_test_load_candles(path, "BENCH", rows, c) > 0);
   free(path);
 }
 

@@ -5,7 +5,6 @@
 
 #include <unistd.h>
 
-#include "csv_fixture.h"
 
 /* ---- small exact cases ---- */
 
@@ -150,7 +149,7 @@ static void compare_with_talib(const char *relpath, size_t rows) {
     SKIP("TA-Lib reference missing: run (cd tests/talib && npm ci) or scripts/setup.sh --test");
   }
   struct tml_candles c;
-  CHECK_INT(csv_fixture_load(data, rows, 0, &c), 0);
+  CHECK(tml_test_load_candles(data, "REF", rows, &c) > 0);
   struct tml_indicator_table t;
   struct tml_error err;
   tml_error_init(&err);

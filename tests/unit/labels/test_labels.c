@@ -285,31 +285,11 @@ TEST(head_values) {
   CHECK_INT(tml_labels_head_value(TML_HEAD_COUNT, &th, 0, 0, 0, 0, 0, &y), TML_EINVAL);
 }
 
-/* Minimal CSV reader for open_time,open,high,low,close,volume[,...] (header line skipped). */
-static size_t load_csv(const char *path, struct tml_candles *c, size_t max_rows) {
-  FILE *f = fopen(path, "r");
-  CHECK_MSG(f != NULL, "cannot open %s", path);
-  char line[512];
-  tml_candles_init(c, "BTCUSDT", 3600000);
-  CHECK(fgets(line, sizeof line, f) != NULL);
-  while (c->len < max_rows && fgets(line, sizeof line, f)) {
-    double v[6];
-    const char *p = line;
-    for (int k = 0; k < 6; k++) {
-      size_t len = strcspn(p, ",\r\n");
-      CHECK_MSG(tml_parse_double(p, len, &v[k]) == 0, "bad field in %s", line);
-      p += len + (p[len] == ',');
-    }
-    CHECK_INT(tml_candles_push(c, (int64_t)v[0], v[1], v[2], v[3], v[4], v[5]), 0);
-  }
-  fclose(f);
-  return c->len;
-}
 
 TEST(real_data_btc_1h) {
   char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
   struct tml_candles c;
-  CHECK_INT(load_csv(path, &c, 5000), 5000);
+  CHECK_INT(tml_test_load_candles(path, "BTCUSDT", 5000, &c), 5000);
   free(path);
   struct tml_label_spec s;
   tml_label_spec_default(&s);

@@ -351,33 +351,13 @@ TEST(bad_labels_rejected) {
   CHECK(m == NULL);
 }
 
-/* Minimal CSV reader for open_time,open,high,low,close,volume[,...] (header skipped); no importer
- * exists in this layer's tests. */
-static void load_csv(const char *path, struct tml_candles *c, size_t max_rows) {
-  FILE *f = fopen(path, "r");
-  CHECK_MSG(f != NULL, "cannot open %s", path);
-  char line[512];
-  tml_candles_init(c, "BTCUSDT", 3600000);
-  CHECK(fgets(line, sizeof line, f) != NULL);
-  while (c->len < max_rows && fgets(line, sizeof line, f)) {
-    double v[6];
-    const char *p = line;
-    for (int k = 0; k < 6; k++) {
-      size_t len = strcspn(p, ",\r\n");
-      CHECK_MSG(tml_parse_double(p, len, &v[k]) == 0, "bad field in %s", line);
-      p += len + (p[len] == ',');
-    }
-    CHECK_INT(tml_candles_push(c, (int64_t)v[0], v[1], v[2], v[3], v[4], v[5]), 0);
-  }
-  fclose(f);
-}
 
 TEST(real_data_volatility_head) {
   /* BTC 1h, 8000 candles. Features (causal): realised volatility of the last 4, 12, 24 candles
    * and the last candle's range. Volatility clusters, so the volatility head must beat chance. */
   char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
   struct tml_candles c;
-  load_csv(path, &c, 8000);
+  tml_test_load_candles(path, "BTCUSDT", 8000, &c);
   free(path);
   CHECK_INT(c.len, 8000);
   struct tml_label_spec s;
