@@ -1,0 +1,110 @@
+#include "test.h"
+#include "trademl/dataset.h"
+#include "trademl/error.h"
+#include "trademl/series.h"
+#include "trademl/timeutil.h"
+
+static void build(const char *rel, const char *symbol, size_t rows, struct tml_candles *c) {
+  char *path = tml_test_data_file(rel);
+  tml_test_load_candles(path, symbol, rows, c);
+  free(path);
+}
+
+static void opts_default(struct tml_dataset_opts *o) {
+  memset(o, 0, sizeof(*o));
+  tml_label_spec_default(&o->labels);
+  o->encoding = TML_ENC_ONE_HOT;
+  o->from_ms = INT64_MIN;
+}
+
+TEST(split_purges_every_label_window) {
+  struct tml_candles c;
+  build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 4000, &c);
+  struct tml_dataset_opts o;
+  opts_default(&o);
+  struct tml_dataset d;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  /* Rows are the candles minus warm-up and the last horizon candles. */
+  CHECK_INT(d.nrows + d.warmup_dropped + d.unlabelled, c.len);
+  CHECK_INT(d.unlabelled, o.labels.horizon);
+  for (int purge = o.labels.horizon; purge <= o.labels.horizon + 24; purge += 12) {
+    struct tml_split s;
+    CHECK_OK(tml_dataset_split(&d, 0.2, purge, &s, &err), &err);
+    CHECK_INT(s.valid.end, d.nrows);
+    CHECK_INT(s.train.begin, 0);
+    CHECK_INT(s.valid.begin - s.train.end, purge); /* hourly candles without gaps here */
+    CHECK(d.time[s.valid.begin] == s.valid_from_ms);
+    for (size_t i = s.train.begin; i < s.train.end; i++) {
+      /* the row's label reads candles t+1..t+h: all must open before the validation period */
+      int64_t last_label_candle = d.time[i] + (int64_t)o.labels.horizon * d.interval_ms;
+      CHECK_MSG(last_label_candle < s.valid_from_ms, "train row %zu label window reaches validation", i);
+    }
+    size_t expect_valid = d.nrows - (size_t)((double)d.nrows * 0.8);
+    CHECK_INT(s.valid.end - s.valid.begin, expect_valid);
+  }
+  struct tml_split s;
+  CHECK_INT(tml_dataset_split(&d, 1.5, 12, &s, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "test size 1.5 is out of range");
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+}
+
+TEST(multi_symbol_rows_time_ordered_with_encoding) {
+  struct tml_candles c[2];
+  build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 3000, &c[0]);
+  build("binance-spot/ETHUSDT_1h_2021-2026.csv", "ETHUSDT", 2500, &c[1]);
+  struct tml_dataset_opts o;
+  opts_default(&o);
+  struct tml_error err;
+  tml_error_init(&err);
+  for (int enc = 0; enc < 2; enc++) {
+    o.encoding = enc ? TML_ENC_INDEX : TML_ENC_ONE_HOT;
+    struct tml_dataset d;
+    CHECK_OK(tml_dataset_build(c, 2, &o, &d, &err), &err);
+    CHECK_INT(d.ncols, d.nfeat + (enc ? 1 : 2));
+    CHECK_STR(d.col_names[d.nfeat], enc ? "sym_index" : "sym_BTCUSDT");
+    size_t per[2] = {0, 0};
+    for (size_t r = 0; r < d.nrows; r++) {
+      per[d.sym[r]]++;
+      if (r)
+        CHECK(d.time[r - 1] < d.time[r] || (d.time[r - 1] == d.time[r] && d.sym[r - 1] < d.sym[r]));
+      const float *row = d.X + r * d.ncols;
+      if (enc)
+        CHECK(row[d.nfeat] == (float)d.sym[r]);
+      else
+        CHECK(row[d.nfeat + d.sym[r]] == 1.0f && row[d.nfeat + 1 - d.sym[r]] == 0.0f);
+    }
+    CHECK(per[0] > 2500 && per[1] > 2000);
+    /* The split never puts one candle time on both sides. */
+    struct tml_split s;
+    CHECK_OK(tml_dataset_split(&d, 0.25, 12, &s, &err), &err);
+    CHECK(s.valid.begin == 0 || d.time[s.valid.begin - 1] < d.time[s.valid.begin]);
+    tml_dataset_release(&d);
+  }
+  /* Symbols of different intervals cannot share a dataset. */
+  c[1].interval_ms = 15 * TML_MS_PER_MINUTE;
+  struct tml_dataset d;
+  CHECK_INT(tml_dataset_build(c, 2, &o, &d, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "symbols must share one interval");
+  tml_candles_release(&c[0]);
+  tml_candles_release(&c[1]);
+}
+
+TEST(window_keeps_recent_rows_and_counts_the_rest) {
+  struct tml_candles c;
+  build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 3000, &c);
+  struct tml_dataset_opts o;
+  opts_default(&o);
+  o.from_ms = c.open_time[2000];
+  struct tml_dataset d;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  CHECK(d.time[0] == c.open_time[2000]);
+  CHECK_INT(d.nrows, 1000 - (size_t)o.labels.horizon);
+  CHECK_INT(d.before_window, 2000 - d.warmup_dropped);
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+}
