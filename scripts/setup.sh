@@ -4,13 +4,26 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libxgboost-dev libsqlite3-dev libjansson-dev libyaml-dev
       libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev)
-if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(sqlite3 python3 curl hyperfine time nodejs npm chromium)
-fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+if [[ "${1:-}" == "--test" ]]; then
+  # Tools are checked by command, not by package: a machine may already have them from elsewhere
+  # (e.g. Node.js with its own npm, which conflicts with Debian's npm package).
+  while read -r cmd pkg; do
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done <<'TOOLS'
+sqlite3 sqlite3
+python3 python3
+curl curl
+hyperfine hyperfine
+/usr/bin/time time
+node nodejs
+npm npm
+chromium chromium
+TOOLS
+fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
