@@ -1,0 +1,60 @@
+/* The candle store: one SQLite table of candles keyed by (symbol, interval, open time), opened in
+ * WAL mode with a 5 s busy timeout. Writes are transactions (all or nothing); reads fill flat
+ * columnar struct tml_candles. Later modules (jobs, registry) share the database file through
+ * tml_store_db(). */
+#ifndef TML_STORE_H
+#define TML_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trademl/series.h"
+
+struct tml_error;
+struct sqlite3;
+struct tml_store; /* opaque */
+
+/* Opens (creating if needed) the database at db_path and its schema. The parent directory must
+ * exist. On success *out is a handle the caller closes with tml_store_close(). Returns 0, TML_EDB
+ * (cannot open/create, message names the path) or TML_ENOMEM. A handle is for one thread. */
+int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error *err);
+/* Closes the handle (finalizes its statements). Accepts NULL. */
+void tml_store_close(struct tml_store *s);
+
+struct tml_put_stats {
+  size_t inserted;  /* new candles */
+  size_t unchanged; /* already stored with identical values */
+  size_t replaced;  /* stored with different values and overwritten (replace = true only) */
+};
+
+/* Stores c (symbol and interval taken from c) in one transaction. A candle already stored with
+ * identical values is counted as unchanged (re-imports are idempotent). One stored with different
+ * values fails the whole call with TML_ECONFLICT naming symbol, interval, time, stored and new
+ * values, unless `replace`, which overwrites it. Nothing is written when the call fails. stats may
+ * be NULL. Returns 0, TML_EINVAL (bad symbol/interval), TML_ECONFLICT, TML_EDB or TML_EBUSY. */
+int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
+                  struct tml_error *err);
+/* Loads candles of symbol/interval with from_ms <= open time < to_ms (INT64_MAX = all) in
+ * ascending order. out is initialised by the call (also on failure); the caller releases it with
+ * tml_candles_release(). No rows is not an error (out->len == 0). Returns 0, TML_EINVAL, TML_EDB
+ * or TML_ENOMEM. */
+int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                   struct tml_candles *out, struct tml_error *err);
+
+struct tml_series_info {
+  char symbol[TML_SYMBOL_MAX];
+  int64_t interval_ms;
+  int64_t first_ms, last_ms; /* open times of the first and last stored candle */
+  size_t rows;
+};
+
+/* Lists every stored (symbol, interval) ordered by symbol then interval. The caller frees *out
+ * with free() (NULL when *n == 0). Returns 0, TML_EDB or TML_ENOMEM. */
+int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err);
+/* Deletes every candle of symbol/interval (one transaction). Deleting nothing is not an error. */
+int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err);
+/* The underlying connection, borrowed: valid until tml_store_close(); do not close it. */
+struct sqlite3 *tml_store_db(struct tml_store *s);
+
+#endif

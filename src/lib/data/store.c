@@ -1,0 +1,305 @@
+/* The candle store on SQLite. One WITHOUT ROWID table keyed by (symbol, interval_ms, open_time), so
+ * a symbol's history is one contiguous b-tree range and loading it is a single ordered scan into
+ * the flat columns of struct tml_candles. Every statement is prepared once per handle and bound;
+ * no SQL is ever built from input. Writes run in BEGIN IMMEDIATE transactions so a concurrent
+ * writer waits (busy timeout) instead of failing half-way. */
+#include "trademl/store.h"
+#include "util/common.h"
+
+#include <sqlite3.h>
+
+#include "trademl/error.h"
+#include "trademl/parse.h"
+#include "trademl/timeutil.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS candles ("
+    " symbol TEXT NOT NULL,"
+    " interval_ms INTEGER NOT NULL,"
+    " open_time INTEGER NOT NULL," /* UTC ms */
+    " open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,"
+    " volume REAL NOT NULL,"
+    " PRIMARY KEY (symbol, interval_ms, open_time)"
+    ") WITHOUT ROWID;";
+
+enum stmt_id { ST_INSERT, ST_GET, ST_UPDATE, ST_LOAD, ST_LIST, ST_DELETE, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT };
+
+static const char *const STMT_SQL[ST_COUNT] = {
+    [ST_INSERT] = "INSERT OR IGNORE INTO candles(symbol, interval_ms, open_time, open, high, low, close, volume)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_GET] = "SELECT open, high, low, close, volume FROM candles"
+               " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time = ?3",
+    [ST_UPDATE] = "UPDATE candles SET open = ?4, high = ?5, low = ?6, close = ?7, volume = ?8"
+                  " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time = ?3",
+    [ST_LOAD] = "SELECT open_time, open, high, low, close, volume FROM candles"
+                " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time < ?4"
+                " ORDER BY open_time",
+    [ST_LIST] = "SELECT symbol, interval_ms, min(open_time), max(open_time), count(*) FROM candles"
+                " GROUP BY symbol, interval_ms ORDER BY symbol, interval_ms",
+    [ST_DELETE] = "DELETE FROM candles WHERE symbol = ?1 AND interval_ms = ?2",
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+};
+
+struct tml_store {
+  sqlite3 *db;
+  char path[1024];
+  sqlite3_stmt *st[ST_COUNT];
+};
+
+static int db_error(struct tml_store *s, int rc, const char *what, struct tml_error *err) {
+  int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? TML_EBUSY : TML_EDB;
+  return tml_error_set(err, code, "candle store '%s': %s: %s%s", s->path, what, sqlite3_errmsg(s->db),
+                       code == TML_EBUSY ? " (another process holds the database; retry later)" : "");
+}
+
+int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error *err) {
+  *out = NULL;
+  struct tml_store *s = calloc(1, sizeof(*s));
+  if (!s)
+    return tml_error_set(err, TML_ENOMEM, "out of memory opening candle store '%s'", db_path);
+  snprintf(s->path, sizeof(s->path), "%s", db_path);
+  int rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    tml_error_set(err, TML_EDB, "cannot open candle store '%s': %s (does the directory exist and is it writable?)",
+                  db_path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    goto fail;
+  }
+  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+  /* WAL: readers never block the writer; NORMAL sync is durable across application crashes. */
+  rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                    " PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL,
+                    NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    db_error(s, rc, "creating the schema", err);
+    goto fail;
+  }
+  for (int i = 0; i < ST_COUNT; i++) {
+    rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+    if (rc != SQLITE_OK) {
+      db_error(s, rc, "preparing a statement", err);
+      goto fail;
+    }
+  }
+  *out = s;
+  return 0;
+fail:
+  tml_store_close(s);
+  return err && err->code ? err->code : TML_EDB;
+}
+
+void tml_store_close(struct tml_store *s) {
+  if (!s)
+    return;
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(s->st[i]);
+  sqlite3_close(s->db);
+  free(s);
+}
+
+struct sqlite3 *tml_store_db(struct tml_store *s) { return s ? s->db : NULL; }
+
+static int exec_stmt(struct tml_store *s, enum stmt_id id, const char *what, struct tml_error *err) {
+  sqlite3_stmt *st = s->st[id];
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    return db_error(s, rc, what, err);
+  return 0;
+}
+
+static int check_series(const char *symbol, int64_t interval_ms, struct tml_error *err) {
+  if (!symbol || !tml_symbol_valid(symbol))
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
+  if (!tml_interval_name(interval_ms))
+    return tml_error_set(err, TML_EINVAL, "unsupported interval of %" PRId64 " ms (valid: %s)", interval_ms,
+                         tml_interval_list());
+  return 0;
+}
+
+static void bind_key(sqlite3_stmt *st, const char *symbol, int64_t interval_ms, int64_t t) {
+  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, interval_ms);
+  sqlite3_bind_int64(st, 3, t);
+}
+
+static void bind_values(sqlite3_stmt *st, const struct tml_candles *c, size_t i) {
+  sqlite3_bind_double(st, 4, c->open[i]);
+  sqlite3_bind_double(st, 5, c->high[i]);
+  sqlite3_bind_double(st, 6, c->low[i]);
+  sqlite3_bind_double(st, 7, c->close[i]);
+  sqlite3_bind_double(st, 8, c->volume[i]);
+}
+
+/* Compares the stored row (ST_GET positioned on a row) with c[i]; REAL columns round-trip doubles
+ * exactly, so equality is exact. */
+static bool same_values(sqlite3_stmt *get, const struct tml_candles *c, size_t i) {
+  const double *cols[] = {c->open, c->high, c->low, c->close, c->volume};
+  for (int k = 0; k < 5; k++)
+    if (sqlite3_column_double(get, k) != cols[k][i])
+      return false;
+  return true;
+}
+
+static int conflict_error(sqlite3_stmt *get, const struct tml_candles *c, size_t i, struct tml_error *err) {
+  char ts[32];
+  tml_time_format(c->open_time[i], ts, sizeof(ts));
+  return tml_error_set(err, TML_ECONFLICT,
+                       "%s %s candle at %s is already stored with different values: stored o=%.15g h=%.15g "
+                       "l=%.15g c=%.15g v=%.15g, new o=%.15g h=%.15g l=%.15g c=%.15g v=%.15g "
+                       "(nothing was written; use --replace to overwrite)",
+                       c->symbol, tml_interval_name(c->interval_ms), ts, sqlite3_column_double(get, 0),
+                       sqlite3_column_double(get, 1), sqlite3_column_double(get, 2), sqlite3_column_double(get, 3),
+                       sqlite3_column_double(get, 4), c->open[i], c->high[i], c->low[i], c->close[i], c->volume[i]);
+}
+
+int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
+                  struct tml_error *err) {
+  struct tml_put_stats local = {0, 0, 0};
+  int rc = check_series(c->symbol, c->interval_ms, err);
+  if (rc)
+    return rc;
+  rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *ins = s->st[ST_INSERT], *get = s->st[ST_GET], *upd = s->st[ST_UPDATE];
+  for (size_t i = 0; i < c->len && !rc; i++) {
+    bind_key(ins, c->symbol, c->interval_ms, c->open_time[i]);
+    bind_values(ins, c, i);
+    int src = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    if (src != SQLITE_DONE) {
+      rc = db_error(s, src, "inserting candles", err);
+      break;
+    }
+    if (sqlite3_changes(s->db) == 1) {
+      local.inserted++;
+      continue;
+    }
+    bind_key(get, c->symbol, c->interval_ms, c->open_time[i]);
+    src = sqlite3_step(get);
+    if (src != SQLITE_ROW) {
+      sqlite3_reset(get);
+      rc = db_error(s, src, "reading a stored candle", err);
+      break;
+    }
+    if (same_values(get, c, i)) {
+      local.unchanged++;
+    } else if (!replace) {
+      rc = conflict_error(get, c, i, err);
+    } else {
+      bind_key(upd, c->symbol, c->interval_ms, c->open_time[i]);
+      bind_values(upd, c, i);
+      src = sqlite3_step(upd);
+      sqlite3_reset(upd);
+      if (src != SQLITE_DONE)
+        rc = db_error(s, src, "replacing a candle", err);
+      else
+        local.replaced++;
+    }
+    sqlite3_reset(get);
+  }
+  if (!rc)
+    rc = exec_stmt(s, ST_COMMIT, "committing candles", err);
+  if (rc) {
+    exec_stmt(s, ST_ROLLBACK, "rolling back", NULL);
+    return rc;
+  }
+  if (stats)
+    *stats = local;
+  return 0;
+}
+
+int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                   struct tml_candles *out, struct tml_error *err) {
+  char sym[TML_SYMBOL_MAX];
+  tml_candles_init(out, NULL, interval_ms);
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  if (rc)
+    return rc;
+  snprintf(out->symbol, sizeof(out->symbol), "%s", sym);
+  sqlite3_stmt *st = s->st[ST_LOAD];
+  bind_key(st, sym, interval_ms, from_ms);
+  sqlite3_bind_int64(st, 4, to_ms);
+  int src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    if (out->len == out->cap && tml_candles_reserve(out, out->cap ? out->cap * 2 : 4096)) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles", sym);
+      break;
+    }
+    size_t i = out->len++;
+    out->open_time[i] = sqlite3_column_int64(st, 0);
+    out->open[i] = sqlite3_column_double(st, 1);
+    out->high[i] = sqlite3_column_double(st, 2);
+    out->low[i] = sqlite3_column_double(st, 3);
+    out->close[i] = sqlite3_column_double(st, 4);
+    out->volume[i] = sqlite3_column_double(st, 5);
+  }
+  if (!rc && src != SQLITE_DONE)
+    rc = db_error(s, src, "loading candles", err);
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err) {
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *st = s->st[ST_LIST];
+  struct tml_series_info *v = NULL;
+  size_t len = 0, cap = 0;
+  int rc = 0, src;
+  while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    if (len == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      struct tml_series_info *nv = realloc(v, ncap * sizeof(*nv));
+      if (!nv) {
+        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing candle series");
+        break;
+      }
+      v = nv;
+      cap = ncap;
+    }
+    struct tml_series_info *e = &v[len++];
+    const unsigned char *sym = sqlite3_column_text(st, 0);
+    snprintf(e->symbol, sizeof(e->symbol), "%s", sym ? (const char *)sym : "");
+    e->interval_ms = sqlite3_column_int64(st, 1);
+    e->first_ms = sqlite3_column_int64(st, 2);
+    e->last_ms = sqlite3_column_int64(st, 3);
+    e->rows = (size_t)sqlite3_column_int64(st, 4);
+  }
+  if (!rc && src != SQLITE_DONE)
+    rc = db_error(s, src, "listing candle series", err);
+  sqlite3_reset(st);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = len;
+  return 0;
+}
+
+int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err) {
+  char sym[TML_SYMBOL_MAX];
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s'", symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = s->st[ST_DELETE];
+  sqlite3_bind_text(st, 1, sym, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, interval_ms);
+  rc = exec_stmt(s, ST_DELETE, "deleting candles", err);
+  sqlite3_clear_bindings(st);
+  return rc;
+}

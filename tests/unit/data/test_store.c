@@ -1,0 +1,194 @@
+#include "test.h"
+#include "trademl/error.h"
+#include "trademl/import.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+
+#include <sqlite3.h>
+
+#define M15 (15 * TML_MS_PER_MINUTE)
+
+static struct tml_store *open_tmp(const char *name, char **dir_out) {
+  char *dir = tml_test_tmpdir(name);
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/trademl.db", dir);
+  struct tml_store *s = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_store_open(path, &s, &err), &err);
+  if (dir_out)
+    *dir_out = dir;
+  else
+    free(dir);
+  return s;
+}
+
+static void fill(struct tml_candles *c, const char *sym, size_t n, int64_t t0) {
+  tml_candles_init(c, sym, M15);
+  for (size_t i = 0; i < n; i++) {
+    double b = 100.0 + (double)i;
+    tml_candles_push(c, t0 + (int64_t)i * M15, b, b + 2, b - 1, b + 1, 10.0 + (double)i);
+  }
+}
+
+TEST(round_trip_and_list) {
+  struct tml_store *s = open_tmp("store_rt", NULL);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_candles c, back;
+  fill(&c, "BTCUSDT", 10, 1700000100000 - 1700000100000 % M15);
+  struct tml_put_stats st;
+  CHECK_OK(tml_store_put(s, &c, false, &st, &err), &err);
+  CHECK_INT(st.inserted, 10);
+  CHECK_INT(st.unchanged, 0);
+  CHECK_OK(tml_store_load(s, "btc/usdt", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_STR(back.symbol, "BTCUSDT");
+  CHECK_INT(back.len, 10);
+  for (size_t i = 0; i < 10; i++) {
+    CHECK_INT(back.open_time[i], c.open_time[i]);
+    CHECK_NEAR(back.open[i], c.open[i], 0);
+    CHECK_NEAR(back.high[i], c.high[i], 0);
+    CHECK_NEAR(back.low[i], c.low[i], 0);
+    CHECK_NEAR(back.close[i], c.close[i], 0);
+    CHECK_NEAR(back.volume[i], c.volume[i], 0);
+  }
+  tml_candles_release(&back);
+  /* from inclusive, to exclusive */
+  CHECK_OK(tml_store_load(s, "BTCUSDT", M15, c.open_time[2], c.open_time[5], &back, &err), &err);
+  CHECK_INT(back.len, 3);
+  CHECK_INT(back.open_time[0], c.open_time[2]);
+  tml_candles_release(&back);
+  /* other interval: nothing */
+  CHECK_OK(tml_store_load(s, "BTCUSDT", TML_MS_PER_HOUR, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 0);
+  tml_candles_release(&back);
+
+  struct tml_candles e;
+  fill(&e, "ETHUSDT", 4, c.open_time[0]);
+  CHECK_OK(tml_store_put(s, &e, false, NULL, &err), &err);
+  struct tml_series_info *info;
+  size_t n;
+  CHECK_OK(tml_store_list(s, &info, &n, &err), &err);
+  CHECK_INT(n, 2);
+  CHECK_STR(info[0].symbol, "BTCUSDT");
+  CHECK_INT(info[0].interval_ms, M15);
+  CHECK_INT(info[0].rows, 10);
+  CHECK_INT(info[0].first_ms, c.open_time[0]);
+  CHECK_INT(info[0].last_ms, c.open_time[9]);
+  CHECK_STR(info[1].symbol, "ETHUSDT");
+  CHECK_INT(info[1].rows, 4);
+  free(info);
+  CHECK_OK(tml_store_delete(s, "ETHUSDT", M15, &err), &err);
+  CHECK_OK(tml_store_list(s, &info, &n, &err), &err);
+  CHECK_INT(n, 1);
+  free(info);
+  tml_candles_release(&c);
+  tml_candles_release(&e);
+  tml_store_close(s);
+}
+
+TEST(idempotent_conflict_replace) {
+  struct tml_store *s = open_tmp("store_conflict", NULL);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_candles c;
+  int64_t t0 = 1704067200000; /* 2024-01-01T00:00:00Z */
+  fill(&c, "SOLUSDT", 5, t0);
+  struct tml_put_stats st;
+  CHECK_OK(tml_store_put(s, &c, false, &st, &err), &err);
+  CHECK_OK(tml_store_put(s, &c, false, &st, &err), &err);
+  CHECK_INT(st.inserted, 0);
+  CHECK_INT(st.unchanged, 5);
+  CHECK_INT(st.replaced, 0);
+
+  /* A batch of 3 new candles plus one conflicting candle: nothing of it may be written. */
+  struct tml_candles d;
+  fill(&d, "SOLUSDT", 8, t0);
+  d.close[2] = 102.5; /* stored 103 */
+  tml_error_init(&err);
+  CHECK_INT(tml_store_put(s, &d, false, &st, &err), TML_ECONFLICT);
+  CHECK_CONTAINS(err.msg, "SOLUSDT 15m candle at 2024-01-01T00:30:00Z is already stored with different values");
+  CHECK_CONTAINS(err.msg, "stored o=102 h=104 l=101 c=103 v=12");
+  CHECK_CONTAINS(err.msg, "new o=102 h=104 l=101 c=102.5 v=12");
+  CHECK_CONTAINS(err.msg, "--replace");
+  struct tml_candles back;
+  CHECK_OK(tml_store_load(s, "SOLUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 5);
+  CHECK_NEAR(back.close[2], 103, 0);
+  tml_candles_release(&back);
+
+  tml_error_init(&err);
+  CHECK_OK(tml_store_put(s, &d, true, &st, &err), &err);
+  CHECK_INT(st.inserted, 3);
+  CHECK_INT(st.unchanged, 4);
+  CHECK_INT(st.replaced, 1);
+  CHECK_OK(tml_store_load(s, "SOLUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 8);
+  CHECK_NEAR(back.close[2], 102.5, 0);
+  tml_candles_release(&back);
+  tml_candles_release(&c);
+  tml_candles_release(&d);
+  tml_store_close(s);
+}
+
+TEST(failed_import_writes_nothing) {
+  char *dir;
+  struct tml_store *s = open_tmp("store_failimport", &dir);
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/bad.csv", dir);
+  FILE *f = fopen(path, "w");
+  fputs("open_time,open,high,low,close,volume\n"
+        "1704067200000,1,2,0.5,1.5,10\n"
+        "1704068100000,1,2,0.5,1.5,10\n"
+        "1704069000000,1,0.4,0.5,1.5,10\n",
+        f);
+  fclose(f);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_candles c;
+  struct tml_import_opts o = {.symbol = "BTCUSDT", .interval_ms = M15};
+  CHECK_INT(tml_import_file(path, &o, &c, NULL, &err), TML_EPARSE);
+  CHECK_INT(c.len, 0);
+  /* The CLI only stores after a successful parse; an empty put after the failure must leave the
+   * store empty as well. */
+  struct tml_series_info *info;
+  size_t n = 99;
+  CHECK_OK(tml_store_list(s, &info, &n, &err), &err);
+  CHECK_INT(n, 0);
+  CHECK(info == NULL);
+  tml_candles_release(&c);
+  tml_store_close(s);
+  free(dir);
+}
+
+TEST(wal_and_validation) {
+  struct tml_store *s = open_tmp("store_wal", NULL);
+  sqlite3_stmt *st;
+  CHECK_INT(sqlite3_prepare_v2(tml_store_db(s), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+  CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+  sqlite3_finalize(st);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_candles c;
+  fill(&c, "BTC'; DROP TABLE candles;--", 1, 0);
+  CHECK_INT(tml_store_put(s, &c, false, NULL, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "invalid symbol");
+  tml_candles_release(&c);
+  fill(&c, "BTCUSDT", 1, 0);
+  c.interval_ms = 7 * TML_MS_PER_MINUTE;
+  tml_error_init(&err);
+  CHECK_INT(tml_store_put(s, &c, false, NULL, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "unsupported interval of 420000 ms");
+  tml_candles_release(&c);
+  tml_error_init(&err);
+  CHECK_INT(tml_store_load(s, "../etc", M15, INT64_MIN, INT64_MAX, &c, &err), TML_EINVAL);
+  tml_candles_release(&c);
+  tml_store_close(s);
+
+  struct tml_store *s2 = NULL;
+  tml_error_init(&err);
+  CHECK_INT(tml_store_open("/nonexistent-dir/x/trademl.db", &s2, &err), TML_EDB);
+  CHECK_CONTAINS(err.msg, "cannot open candle store '/nonexistent-dir/x/trademl.db'");
+  CHECK(s2 == NULL);
+}
