@@ -30,6 +30,26 @@ const char *cmd_exchange_market(const struct cli_args *a) {
   return m;
 }
 
+/* HTTP knobs from the environment until the config module wires exchanges.* keys in:
+ * TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES, TRADEML_HTTP_BACKOFF_MS, TRADEML_HTTP_RATE
+ * (requests or weight per second, overriding the per-exchange pacing). */
+void cmd_exchange_env(struct tml_exchange_config *cfg);
+void cmd_exchange_env(struct tml_exchange_config *cfg) {
+  int64_t v;
+  const char *e;
+  if ((e = getenv("TRADEML_HTTP_TIMEOUT_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0)
+    cfg->http.timeout_ms = (long)v;
+  if ((e = getenv("TRADEML_HTTP_RETRIES")) && tml_parse_int64_str(e, &v) == 0 && v >= 0)
+    cfg->http.max_retries = v == 0 ? -1 : (int)v;
+  if ((e = getenv("TRADEML_HTTP_BACKOFF_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0) {
+    cfg->http.backoff_base_ms = v;
+    cfg->http.backoff_cap_ms = 8 * v;
+  }
+  double r;
+  if ((e = getenv("TRADEML_HTTP_RATE")) && tml_parse_double_str(e, &r) == 0 && r > 0)
+    cfg->rate_per_s = r;
+}
+
 /* ---- progress -------------------------------------------------------------------------------- */
 
 struct progress {
@@ -177,6 +197,7 @@ int cmd_data_fetch(int argc, char **argv) {
   cfg.name = exname;
   cfg.market = cmd_exchange_market(&a);
   cfg.base_url = cli_get(&a, "base-url");
+  cmd_exchange_env(&cfg);
   struct tml_exchange *ex = NULL;
   if (tml_exchange_open(&cfg, &ex, &err))
     return cli_fail(&err);
@@ -282,6 +303,7 @@ int cmd_data_sync(int argc, char **argv) {
   tml_buf_puts(&j, "{\"series\":[");
   struct sync_ctx c = {cli_has(&a, "json"), &j, 0, 0};
   struct tml_exchange_config tmpl = {0};
+  cmd_exchange_env(&tmpl);
   int rc = tml_fetch_sync(s, &tmpl, 0, on_synced, &c, &err);
   /* stored series without a recorded exchange */
   struct tml_series_info *info = NULL;
