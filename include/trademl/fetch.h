@@ -37,7 +37,7 @@ struct tml_fetch_result {
   int64_t server_now_ms;
   int64_t from_ms, to_ms;   /* the range actually considered (aligned, clamped to closed) */
   size_t ranges;            /* missing ranges requested (after merging nearby gaps) */
-  size_t requests;          /* HTTP requests (incl. retries) */
+  size_t requests;          /* HTTP requests for candles (incl. retries; not the clock) */
   size_t fetched;           /* candles received */
   size_t inserted;          /* new in the store */
   size_t unchanged;         /* received but already stored identically */
