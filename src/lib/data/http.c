@@ -361,9 +361,10 @@ int tml_http_get(struct tml_http *h, const char *url, struct tml_ratelimit *buck
         char until[32];
         tml_time_format(tml_now_ms() + sleep_ms, until, sizeof(until));
         return tml_error_set(err, TML_ERATELIMIT,
-                             "%s asks to wait %" PRId64 " s (until %s), longer than the %" PRId64
-                             " s allowed: %s; try again later",
-                             host, sleep_ms / 1000, until, h->opts.max_wait_ms / 1000, e.msg);
+                             "%s asks to wait %.1f s (until %s), longer than the %.1f s allowed: "
+                             "%s; try again later",
+                             host, (double)sleep_ms / 1000.0, until,
+                             (double)h->opts.max_wait_ms / 1000.0, e.msg);
       }
       if (bucket)
         tml_ratelimit_pause(bucket, tml_monotonic_s(), sleep_ms);

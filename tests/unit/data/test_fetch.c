@@ -209,3 +209,31 @@ TEST(sync_brings_series_up_to_date) {
   tml_candles_release(&ref);
   teardown(&e);
 }
+
+TEST(nearby_gaps_share_a_request) {
+  struct env e;
+  setup(&e, "fetch_merge", NULL);
+  struct tml_candles ref, part;
+  load_csv(ETH_1H, &ref, "ETHUSDT");
+  tml_candles_init(&part, "ETHUSDT", TML_MS_PER_HOUR);
+  for (size_t i = 0; i < ref.len; i++)
+    if (!(i >= 5000 && i <= 5010) && !(i >= 5100 && i <= 5110))
+      CHECK(tml_candles_push(&part, ref.open_time[i], ref.open[i], ref.high[i], ref.low[i],
+                             ref.close[i], ref.volume[i]) == 0);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_store_put(e.s, &part, false, NULL, &err), &err);
+  struct tml_fetch_opts o = {0};
+  o.from_ms = ref.open_time[0];
+  o.to_ms = INT64_MAX;
+  struct tml_fetch_result r;
+  CHECK_OK(tml_fetch_series(e.s, e.ex, "ETHUSDT", TML_MS_PER_HOUR, &o, &r, &err), &err);
+  CHECK_INT(r.ranges, 1);
+  CHECK_INT(r.requests, 1);
+  CHECK_INT(r.inserted, 22);
+  CHECK_INT(r.unchanged, 89); /* the stored candles between the two gaps come back identical */
+  check_store_equals(e.s, &ref);
+  tml_candles_release(&part);
+  tml_candles_release(&ref);
+  teardown(&e);
+}

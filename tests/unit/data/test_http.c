@@ -178,3 +178,31 @@ TEST(get_unreachable_host) {
   tml_http_response_release(&r);
   tml_http_destroy(h);
 }
+
+TEST(get_refuses_long_waits) {
+  const char *args[] = {"--fault", "http418:-1", NULL};
+  struct mock m;
+  mock_start(&m, "http_longwait", args);
+  struct sleeps s = {0, 0};
+  struct tml_http_opts o = {0};
+  o.max_wait_ms = 500; /* the ban asks for 1 s */
+  o.sleep_ms = record_sleep;
+  o.sleep_ctx = &s;
+  o.quiet = true;
+  struct tml_http *h;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_http_create(&o, &h, &err), &err);
+  char url[256];
+  snprintf(url, sizeof(url), "%s/api/v3/klines?symbol=X&interval=1h", m.base);
+  struct tml_http_response r;
+  tml_http_response_init(&r);
+  CHECK_INT(tml_http_get(h, url, NULL, 1.0, NULL, NULL, &r, &err), TML_ERATELIMIT);
+  CHECK_CONTAINS(err.msg, "asks to wait 1.0 s");
+  CHECK_CONTAINS(err.msg, "longer than the 0.5 s allowed");
+  CHECK_CONTAINS(err.msg, "rate limit (HTTP 418)");
+  CHECK_INT(s.n, 0);
+  tml_http_response_release(&r);
+  tml_http_destroy(h);
+  mock_stop(&m);
+}
