@@ -64,6 +64,9 @@ mock_get /mock/reset >/dev/null
 expect_rc 0 tml data fetch --exchange binance --symbol SOLUSDT --interval 5m --since 2024-01-01
 contains "0 candles fetched"
 [[ $(mock_get /mock/stats) == *'"kline_requests":0'* ]] || fail "walked the range before the listing again"
+# a range that ends before the listing is refused with the listing date
+expect_rc 1 tml data fetch --exchange binance --symbol SOLUSDT --interval 5m --since 2023-01-01 --until 2023-06-01
+contains "binance spot SOLUSDT 5m begins at 2024-12-03T21:20:00Z: there are no candles in the range asked for"
 
 # 4. sync: the exchange moves on. Serve only up to 2024-12-20 first, then the whole file.
 home2=$home/sync; mkdir -p "$home2"
