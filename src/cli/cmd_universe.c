@@ -1,0 +1,184 @@
+/* `trademl universe refresh`: the tradable symbols of an exchange market, ranked by 24 h turnover
+ * or volume, with listing dates, and which of them the store does not hold yet. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_data.h"
+#include "commands.h"
+#include "trademl/buf.h"
+#include "trademl/error.h"
+#include "trademl/exchange.h"
+#include "trademl/parse.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+#include "trademl/universe.h"
+
+/* cmd_data_fetch.c */
+const char *cmd_exchange_market(const struct cli_args *a);
+void cmd_exchange_env(struct tml_exchange_config *cfg);
+
+static const struct cli_opt refresh_opts[] = {
+    {"exchange", CLI_VALUE, "NAME", "bybit, bitget or binance (required)", NULL},
+    {"category", CLI_VALUE, "CAT", "bybit: spot, linear (default) or inverse", NULL},
+    {"product-type", CLI_VALUE, "TYPE", "bitget: USDT-FUTURES (default), COIN-FUTURES, USDC-FUTURES or SPOT", NULL},
+    {"market", CLI_VALUE, "MARKET", "binance: spot (default) or futures (USDT-M)", NULL},
+    {"quote", CLI_VALUE, "COIN", "keep symbols quoted in COIN, e.g. USDT (default: all)", NULL},
+    {"top", CLI_VALUE, "N", "keep the N highest ranked (default: all)", NULL},
+    {"by", CLI_VALUE, "RANK", "turnover (24 h quote volume, default) or volume (24 h base volume)", NULL},
+    {"base-url", CLI_VALUE, "URL", "exchange base URL", "exchanges.<name>.base_url"},
+    {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+};
+
+static bool stored(const struct tml_series_info *info, size_t n, const char *symbol) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(info[i].symbol, symbol) == 0)
+      return true;
+  return false;
+}
+
+static void fmt_num(double v, char *out, size_t outsz) {
+  if (isnan(v))
+    snprintf(out, outsz, "-");
+  else
+    snprintf(out, outsz, "%.0f", v);
+}
+
+static int universe_refresh(int argc, char **argv) {
+  struct cli_args a;
+  int ec = 0;
+  if (cli_parse(&a, refresh_opts, sizeof(refresh_opts) / sizeof(refresh_opts[0]), argc, argv,
+                "usage: trademl universe refresh --exchange bybit|bitget|binance [--category C | --product-type T | --market M]\n"
+                "                                [--quote USDT] [--top 50] [--by turnover|volume] [--json]\n\n"
+                "Lists the symbols trading now with their listing dates, ranked by 24 h turnover or volume, and\n"
+                "reports the ones the candle store does not hold yet. Reporting only: queueing new symbols for\n"
+                "training comes with the job queue in a later release.",
+                &ec))
+    return ec;
+  const char *exname = cli_get(&a, "exchange");
+  if (!exname)
+    return cli_usage_error("universe refresh needs --exchange (%s)", tml_exchange_names());
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_universe_opts o = {0};
+  o.quote = cli_get(&a, "quote");
+  if (cli_get(&a, "by") && tml_universe_parse_rank(cli_get(&a, "by"), &o.by, &err))
+    return cli_usage_error("--by: %s", err.msg);
+  int64_t top = 0;
+  if (cli_get(&a, "top") && (tml_parse_int64_str(cli_get(&a, "top"), &top) != 0 || top < 1))
+    return cli_usage_error("--top must be a positive whole number, not '%s'", cli_get(&a, "top"));
+  o.top = (size_t)top;
+
+  struct tml_exchange_config cfg = {0};
+  cfg.name = exname;
+  cfg.market = cmd_exchange_market(&a);
+  cfg.base_url = cli_get(&a, "base-url");
+  cmd_exchange_env(&cfg);
+  struct tml_exchange *ex = NULL;
+  if (tml_exchange_open(&cfg, &ex, &err))
+    return cli_fail(&err);
+  struct tml_instruments l;
+  tml_instruments_init(&l);
+  struct tml_store *s = NULL;
+  struct tml_series_info *info = NULL;
+  size_t ninfo = 0;
+  int rc = tml_universe_discover(ex, &o, &l, &err);
+  if (rc == 0)
+    rc = cmd_data_open_store(&s, &err);
+  if (rc == 0)
+    rc = tml_store_list(s, &info, &ninfo, &err);
+  if (rc) {
+    tml_instruments_release(&l);
+    tml_store_close(s);
+    tml_exchange_close(ex);
+    return cli_fail(&err);
+  }
+  size_t nnew = 0;
+  for (size_t i = 0; i < l.len; i++)
+    nnew += !stored(info, ninfo, l.items[i].symbol);
+  const char *market = tml_exchange_market(ex);
+  if (cli_has(&a, "json")) {
+    struct tml_buf j;
+    tml_buf_init(&j, 0);
+    tml_buf_puts(&j, "{\"exchange\":");
+    tml_buf_json_str(&j, exname);
+    tml_buf_puts(&j, ",\"market\":");
+    tml_buf_json_str(&j, market);
+    tml_buf_printf(&j, ",\"by\":\"%s\",\"symbols\":[", o.by == TML_RANK_VOLUME ? "volume" : "turnover");
+    for (size_t i = 0; i < l.len; i++) {
+      const struct tml_instrument *it = &l.items[i];
+      tml_buf_printf(&j, "%s{\"rank\":%zu,\"symbol\":", i ? "," : "", i + 1);
+      tml_buf_json_str(&j, it->symbol);
+      tml_buf_puts(&j, ",\"base\":");
+      tml_buf_json_str(&j, it->base);
+      tml_buf_puts(&j, ",\"quote\":");
+      tml_buf_json_str(&j, it->quote);
+      tml_buf_puts(&j, ",\"status\":");
+      tml_buf_json_str(&j, it->status);
+      if (isnan(it->turnover_24h))
+        tml_buf_puts(&j, ",\"turnover_24h\":null");
+      else
+        tml_buf_printf(&j, ",\"turnover_24h\":%.17g", it->turnover_24h);
+      if (isnan(it->volume_24h))
+        tml_buf_puts(&j, ",\"volume_24h\":null");
+      else
+        tml_buf_printf(&j, ",\"volume_24h\":%.17g", it->volume_24h);
+      if (it->launch_ms >= 0)
+        tml_buf_printf(&j, ",\"listed_ms\":%" PRId64, it->launch_ms);
+      else
+        tml_buf_puts(&j, ",\"listed_ms\":null");
+      tml_buf_printf(&j, ",\"stored\":%s}", stored(info, ninfo, it->symbol) ? "true" : "false");
+    }
+    tml_buf_printf(&j, "],\"new_symbols\":%zu,\"new_symbols_queued\":false}", nnew);
+    printf("%s\n", tml_buf_str(&j));
+    tml_buf_release(&j);
+  } else {
+    printf("%s %s: %zu symbols%s%s, ranked by 24 h %s\n", exname, market, l.len,
+           o.quote ? " quoted in " : "", o.quote ? o.quote : "",
+           o.by == TML_RANK_VOLUME ? "volume" : "turnover");
+    printf("%4s  %-16s %20s %20s  %-10s  %s\n", "RANK", "SYMBOL", "TURNOVER_24H", "VOLUME_24H",
+           "LISTED", "STORED");
+    for (size_t i = 0; i < l.len; i++) {
+      const struct tml_instrument *it = &l.items[i];
+      char t[32], v[32], d[32] = "-";
+      fmt_num(it->turnover_24h, t, sizeof(t));
+      fmt_num(it->volume_24h, v, sizeof(v));
+      if (it->launch_ms > 0) {
+        tml_time_format(it->launch_ms, d, sizeof(d));
+        d[10] = '\0';
+      }
+      printf("%4zu  %-16s %20s %20s  %-10s  %s\n", i + 1, it->symbol, t, v, d,
+             stored(info, ninfo, it->symbol) ? "yes" : "NEW");
+    }
+    if (nnew) {
+      printf("%zu symbol%s not in the store yet:", nnew, nnew == 1 ? " is" : "s are");
+      for (size_t i = 0; i < l.len; i++)
+        if (!stored(info, ninfo, l.items[i].symbol))
+          printf(" %s", l.items[i].symbol);
+      printf("\n(reported only: queueing new symbols for training comes with the job queue; fetch "
+             "them with `trademl data fetch`)\n");
+    } else {
+      printf("every listed symbol is in the store\n");
+    }
+  }
+  free(info);
+  tml_instruments_release(&l);
+  tml_store_close(s);
+  tml_exchange_close(ex);
+  return 0;
+}
+
+int cmd_universe(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "refresh") == 0)
+    return universe_refresh(argc - 1, argv + 1);
+  FILE *f = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) ? stdout : stderr;
+  if (argc >= 2 && f == stderr)
+    fprintf(stderr, "trademl: error: unknown universe verb '%s'\n\n", argv[1]);
+  fprintf(f, "usage: trademl universe <verb> [options]\n\nVerbs:\n"
+             "  refresh    list tradable symbols ranked by turnover or volume; report new ones\n"
+             "\nRun 'trademl universe refresh --help' for its options.\n");
+  return f == stdout ? 0 : 2;
+}
