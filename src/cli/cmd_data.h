@@ -2,6 +2,7 @@
 #ifndef TML_CLI_CMD_DATA_H
 #define TML_CLI_CMD_DATA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "trademl/store.h"
@@ -14,5 +15,10 @@
 int cmd_data_open_store(struct tml_store **s, struct tml_error *err);
 /* Normalizes and validates a --symbol value into out (TML_SYMBOL_MAX bytes). */
 int cmd_data_symbol(const char *in, char *out, struct tml_error *err);
+
+struct tml_config;
+/* Fetches what a symbol lacks before training (see cmd_data_fetch.c). */
+int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, const char *symbol,
+                           int64_t interval_ms, double days, bool quiet, struct tml_error *err);
 
 #endif

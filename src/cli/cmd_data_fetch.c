@@ -9,6 +9,10 @@
 
 #include "cli.h"
 #include "cmd_data.h"
+#include "cli_config.h"
+#include "trademl/config.h"
+#include "trademl/featureset.h"
+#include "trademl/fsutil.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/exchange.h"
@@ -30,13 +34,35 @@ const char *cmd_exchange_market(const struct cli_args *a) {
   return m;
 }
 
-/* HTTP knobs from the environment until the config module wires exchanges.* keys in:
- * TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES, TRADEML_HTTP_BACKOFF_MS, TRADEML_HTTP_RATE
- * (requests or weight per second, overriding the per-exchange pacing). */
+/* Base URLs from the configuration: the exchange clients read TRADEML_<NAME>_BASE_URL, and the config
+ * already folds those variables into exchanges.<name>.base_url (file < environment < flag), so the
+ * effective value of a key that is not a default is exported back. One source of truth for fetch,
+ * sync, universe and train. A broken config is reported by the command's own config load. */
+static void apply_exchange_config(void) {
+  static const struct {
+    const char *key, *env;
+  } map[] = {{"exchanges.bybit.base_url", "TRADEML_BYBIT_BASE_URL"},
+             {"exchanges.bitget.base_url", "TRADEML_BITGET_BASE_URL"},
+             {"exchanges.binance.base_url", "TRADEML_BINANCE_BASE_URL"},
+             {"exchanges.binance_futures.base_url", "TRADEML_BINANCE_FUTURES_BASE_URL"}};
+  struct tml_paths paths;
+  struct tml_config *cfg = NULL;
+  if (cli_load_config(NULL, &paths, &cfg, NULL) != 0)
+    return;
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+    if (tml_config_source_of(cfg, map[i].key) != TML_CFG_DEFAULT)
+      setenv(map[i].env, tml_config_get(cfg, map[i].key), 1);
+  tml_config_free(cfg);
+}
+
+/* Exchange client settings: base URLs from the configuration (above) and HTTP knobs from the
+ * environment: TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES, TRADEML_HTTP_BACKOFF_MS,
+ * TRADEML_HTTP_RATE (requests or weight per second, overriding the per-exchange pacing). */
 void cmd_exchange_env(struct tml_exchange_config *cfg);
 void cmd_exchange_env(struct tml_exchange_config *cfg) {
   int64_t v;
   const char *e;
+  apply_exchange_config();
   if ((e = getenv("TRADEML_HTTP_TIMEOUT_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0)
     cfg->http.timeout_ms = (long)v;
   if ((e = getenv("TRADEML_HTTP_RETRIES")) && tml_parse_int64_str(e, &v) == 0 && v >= 0)
@@ -136,7 +162,7 @@ static const struct cli_opt fetch_opts[] = {
     {"days", CLI_VALUE, "N", "fetch the last N days", NULL},
     {"since", CLI_VALUE, "DATE", "fetch from DATE (2024-01-01 or 2024-01-01T12:00Z)", NULL},
     {"until", CLI_VALUE, "DATE", "stop at DATE (default: the last closed candle)", NULL},
-    {"base-url", CLI_VALUE, "URL", "exchange base URL", "exchanges.<name>.base_url"},
+    {"base-url", CLI_VALUE, "URL", "exchange base URL (default: exchanges.<name>.base_url)", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
 };
 
@@ -347,4 +373,81 @@ int cmd_data_sync(int argc, char **argv) {
     return cli_fail(&err);
   }
   return 0;
+}
+
+/* ---- fetching for `trademl train` --------------------------------------------------------------- */
+
+/* Brings a symbol's series up to date before training (issue: `train` fetches what is missing):
+ * - a series fetched before (fetch_sources) is topped up from its exchange and market;
+ * - a symbol with no candles at all is fetched from data.exchange;
+ * - a series imported from files is left alone (it has no exchange).
+ * The window is `days` (or data.days when 0) plus the features' warm-up. When the exchange cannot be
+ * reached but candles are stored, training goes on with a warning; with nothing stored it is an error. */
+int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, const char *symbol,
+                           int64_t interval_ms, double days, bool quiet, struct tml_error *err) {
+  struct tml_fetch_source *src = NULL;
+  struct tml_series_info *info = NULL;
+  size_t nsrc = 0, ninfo = 0, stored = 0;
+  int rc = tml_fetch_sources(s, &src, &nsrc, err);
+  if (!rc)
+    rc = tml_store_list(s, &info, &ninfo, err);
+  if (rc)
+    goto out;
+  for (size_t i = 0; i < ninfo; i++)
+    if (strcmp(info[i].symbol, symbol) == 0 && info[i].interval_ms == interval_ms)
+      stored = info[i].rows;
+  const struct tml_fetch_source *mine = NULL;
+  for (size_t i = 0; i < nsrc; i++)
+    if (strcmp(src[i].symbol, symbol) == 0 && src[i].interval_ms == interval_ms)
+      mine = &src[i];
+  if (!mine && stored > 0)
+    goto out; /* imported from files: nothing to fetch from */
+  struct tml_exchange_config xc = {0};
+  const char *name = mine ? mine->exchange : tml_config_get(cfg, "data.exchange");
+  xc.name = name;
+  xc.market = mine ? mine->market : NULL;
+  if (!mine && strcmp(name, "binance_futures") == 0) {
+    xc.name = "binance";
+    xc.market = "futures";
+  }
+  cmd_exchange_env(&xc);
+  if (days <= 0)
+    days = tml_config_double(cfg, "data.days");
+  struct tml_featureset_opts fo = {.base_interval_ms = interval_ms, .htf_interval_ms = 0};
+  struct tml_exchange *ex = NULL;
+  struct tml_error e;
+  tml_error_init(&e);
+  int64_t now = 0;
+  int frc = tml_exchange_open(&xc, &ex, &e);
+  if (!frc)
+    frc = tml_exchange_check_interval(ex, interval_ms, &e);
+  if (!frc)
+    frc = tml_exchange_server_time(ex, &now, &e);
+  if (!frc) {
+    struct tml_fetch_opts o = {0};
+    o.from_ms = now - (int64_t)(days * (double)TML_MS_PER_DAY) -
+                (int64_t)tml_featureset_warmup(&fo) * interval_ms;
+    o.to_ms = INT64_MAX;
+    o.now_ms = now;
+    struct progress pr = {!quiet && isatty(fileno(stderr)) != 0, false};
+    o.progress = on_progress;
+    o.progress_ctx = &pr;
+    struct tml_fetch_result r;
+    frc = tml_fetch_series(s, ex, symbol, interval_ms, &o, &r, &e);
+    progress_end(&pr);
+    if (!frc && !quiet)
+      printf("fetch     %s %s from %s %s: %zu new candles (%zu requests), %zu stored\n", symbol,
+             tml_interval_name(interval_ms), tml_exchange_name(ex), tml_exchange_market(ex), r.inserted, r.requests,
+             r.stored_rows);
+  }
+  tml_exchange_close(ex);
+  if (frc && stored > 0)
+    fprintf(stderr, "trademl: warning: could not fetch missing %s %s candles (%s); training on the %zu stored\n",
+            symbol, tml_interval_name(interval_ms), e.msg, stored);
+  else if (frc)
+    rc = tml_error_set(err, frc, "%s", e.msg);
+out:
+  free(src);
+  free(info);
+  return rc;
 }

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cli_config.h"
 #include "commands.h"
+#include "cmd_data.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
@@ -50,6 +51,7 @@ static const struct cli_opt opts[] = {
     {"models-dir", CLI_VALUE, "DIR", "where model sets are written", "model.models_dir"},
     {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
     {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
+    {"no-fetch", CLI_FLAG, NULL, "do not download missing candles from the exchange first", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
 };
 
@@ -201,6 +203,11 @@ int cmd_train(int argc, char **argv) {
   bool json = cli_has(&a, "json");
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
+  /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
+   * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
+  for (size_t i = 0; i < n && !cli_has(&a, "no-fetch"); i++)
+    if ((rc = cmd_fetch_for_training(store, cfg, symbols[i], o.interval_ms, o.days, json, &err)))
+      goto out;
 
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
