@@ -126,9 +126,10 @@ static int sq_open(const char *location, void **out, struct tml_error *err) {
   if (!s)
     return tml_error_set(err, TML_ENOMEM, "out of memory opening model registry '%s'", location);
   snprintf(s->path, sizeof(s->path), "%s", location);
+  int ret = 0;
   int rc = sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
-    tml_error_set(err, TML_EDB, "cannot open model registry '%s': %s (does the directory exist and is it writable?)",
+    ret = tml_error_set(err, TML_EDB, "cannot open model registry '%s': %s (does the directory exist and is it writable?)",
                   location, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
     goto fail;
   }
@@ -137,18 +138,18 @@ static int sq_open(const char *location, void **out, struct tml_error *err) {
   rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
                     NULL, NULL);
   if (rc != SQLITE_OK) {
-    db_error(s, rc, "opening", err);
+    ret = db_error(s, rc, "opening", err);
     goto fail;
   }
   rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
-    db_error(s, rc, "creating the registry tables", err);
+    ret = db_error(s, rc, "creating the registry tables", err);
     goto fail;
   }
   for (int i = 0; i < ST_COUNT; i++) {
     rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
     if (rc != SQLITE_OK) {
-      db_error(s, rc, "preparing a statement", err);
+      ret = db_error(s, rc, "preparing a statement", err);
       goto fail;
     }
   }
@@ -156,7 +157,7 @@ static int sq_open(const char *location, void **out, struct tml_error *err) {
   return 0;
 fail:
   sq_close(s);
-  return err && err->code ? err->code : TML_EDB;
+  return ret;
 }
 
 static int exec_one(struct sqlite_db *s, enum stmt_id id, const char *what, struct tml_error *err) {
