@@ -325,7 +325,7 @@ static int read_set(const char *dir, const char *metric, struct tml_model_row *r
     json_t *passed = report ? json_path(report, "gates.passed") : NULL;
     r->gates_passed = json_is_true(passed);
     if (!report)
-      snprintf(r->status_reason, sizeof(r->status_reason), "report.json unreadable (%s)", why);
+      snprintf(r->status_reason, sizeof(r->status_reason), "report.json unreadable (%.200s)", why);
     else if (!json_is_boolean(passed))
       snprintf(r->status_reason, sizeof(r->status_reason), "report.json has no gates.passed verdict");
   }
