@@ -380,7 +380,7 @@ int cmd_data_sync(int argc, char **argv) {
 /* Brings a symbol's series up to date before training (issue: `train` fetches what is missing):
  * - a series fetched before (fetch_sources) is topped up from its exchange and market;
  * - a symbol with no candles at all is fetched from data.exchange;
- * - a series imported from files is left alone (it has no exchange).
+ * - a symbol imported from files (at any interval) is left alone: the user works from files.
  * The window is `days` (or data.days when 0) plus the features' warm-up. When the exchange cannot be
  * reached but candles are stored, training goes on with a warning; with nothing stored it is an error. */
 int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, const char *symbol,
@@ -393,15 +393,23 @@ int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, co
     rc = tml_store_list(s, &info, &ninfo, err);
   if (rc)
     goto out;
-  for (size_t i = 0; i < ninfo; i++)
-    if (strcmp(info[i].symbol, symbol) == 0 && info[i].interval_ms == interval_ms)
-      stored = info[i].rows;
   const struct tml_fetch_source *mine = NULL;
   for (size_t i = 0; i < nsrc; i++)
     if (strcmp(src[i].symbol, symbol) == 0 && src[i].interval_ms == interval_ms)
       mine = &src[i];
-  if (!mine && stored > 0)
-    goto out; /* imported from files: nothing to fetch from */
+  bool imported = false; /* some interval of this symbol came from files */
+  for (size_t i = 0; i < ninfo; i++) {
+    if (strcmp(info[i].symbol, symbol) != 0)
+      continue;
+    if (info[i].interval_ms == interval_ms)
+      stored = info[i].rows;
+    bool fetched = false;
+    for (size_t k = 0; k < nsrc; k++)
+      fetched = fetched || (strcmp(src[k].symbol, symbol) == 0 && src[k].interval_ms == info[i].interval_ms);
+    imported = imported || !fetched;
+  }
+  if (!mine && imported)
+    goto out; /* the user works from files for this symbol: nothing to fetch from */
   struct tml_exchange_config xc = {0};
   const char *name = mine ? mine->exchange : tml_config_get(cfg, "data.exchange");
   xc.name = name;
@@ -445,7 +453,8 @@ int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, co
     fprintf(stderr, "trademl: warning: could not fetch missing %s %s candles (%s); training on the %zu stored\n",
             symbol, tml_interval_name(interval_ms), e.msg, stored);
   else if (frc)
-    rc = tml_error_set(err, frc, "%s", e.msg);
+    rc = tml_error_set(err, frc, "no %s candles for %s in the store, and fetching them from %s failed: %s",
+                       tml_interval_name(interval_ms), symbol, xc.name, e.msg);
 out:
   free(src);
   free(info);

@@ -32,6 +32,7 @@ unset TRADEML_BYBIT_BASE_URL   # the config file must be what points trademl at 
 printf 'data:\n  exchange: bybit\nexchanges:\n  bybit:\n    base_url: %s\n' "$mock_url" > trademl.yaml
 expect_rc 0 tml train --symbol ETHUSDT --interval 1h --days 200 "${FAST[@]}"
 contains "fetch     ETHUSDT 1h from bybit linear:"
+contains "registered as model"
 rows1=$(tml data list --json | python3 -c 'import json,sys; print([s["rows"] for s in json.load(sys.stdin) if s["symbol"]=="ETHUSDT"][0])' 2>/dev/null || true)
 [[ -n $rows1 && $rows1 -gt 4800 ]] || fail "expected >4800 fetched ETHUSDT rows, got '$rows1'"
 # A second run only tops up: no candle is requested again.
