@@ -21,6 +21,9 @@ int tml_buf_puts(struct tml_buf *b, const char *s);
 int tml_buf_putc(struct tml_buf *b, char c);
 int tml_buf_printf(struct tml_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tml_buf_vprintf(struct tml_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Appends v as a JSON number: the shorter of %.15g / %.17g that reads back exactly (readable and
+ * lossless); NaN and infinities as null. */
+int tml_buf_json_num(struct tml_buf *b, double v);
 /* Appends s as a JSON string literal with quotes and escapes. */
 int tml_buf_json_str(struct tml_buf *b, const char *s);
 /* "" when empty; never NULL. Borrowed: valid until the next modification. */

@@ -122,34 +122,23 @@ int tml_label_spec_validate(const struct tml_label_spec *s, struct tml_error *er
   return 0;
 }
 
-/* Shortest of %.15g / %.17g that reads back exactly, so JSON stays readable and lossless. */
-static int put_num(struct tml_buf *b, double v) {
-  if (!isfinite(v))
-    return tml_buf_puts(b, "null");
-  char tmp[40];
-  snprintf(tmp, sizeof tmp, "%.15g", v);
-  if (strtod(tmp, NULL) != v)
-    snprintf(tmp, sizeof tmp, "%.17g", v);
-  return tml_buf_puts(b, tmp);
-}
-
 int tml_label_spec_to_json(const struct tml_label_spec *s, struct tml_buf *out) {
   int rc = tml_buf_printf(out, "{\"horizon\":%d,\"direction_mode\":\"%s\",\"direction_quantiles\":[",
                           s->horizon, s->direction_mode == TML_DIRECTION_BAND ? "band" : "quantile");
-  rc = rc ? rc : put_num(out, s->direction_quantiles[0]);
+  rc = rc ? rc : tml_buf_json_num(out, s->direction_quantiles[0]);
   rc = rc ? rc : tml_buf_putc(out, ',');
-  rc = rc ? rc : put_num(out, s->direction_quantiles[1]);
+  rc = rc ? rc : tml_buf_json_num(out, s->direction_quantiles[1]);
   rc = rc ? rc : tml_buf_puts(out, "],\"direction_band\":");
-  rc = rc ? rc : put_num(out, s->direction_band);
+  rc = rc ? rc : tml_buf_json_num(out, s->direction_band);
   rc = rc ? rc : tml_buf_puts(out, ",\"volatility_quantiles\":[");
   for (int i = 0; i < 3 && !rc; i++) {
     rc = i ? tml_buf_putc(out, ',') : 0;
-    rc = rc ? rc : put_num(out, s->volatility_quantiles[i]);
+    rc = rc ? rc : tml_buf_json_num(out, s->volatility_quantiles[i]);
   }
   rc = rc ? rc : tml_buf_puts(out, "],\"timing_quantiles\":[");
-  rc = rc ? rc : put_num(out, s->timing_quantiles[0]);
+  rc = rc ? rc : tml_buf_json_num(out, s->timing_quantiles[0]);
   rc = rc ? rc : tml_buf_putc(out, ',');
-  rc = rc ? rc : put_num(out, s->timing_quantiles[1]);
+  rc = rc ? rc : tml_buf_json_num(out, s->timing_quantiles[1]);
   struct {
     const char *name;
     double v;
@@ -164,7 +153,7 @@ int tml_label_spec_to_json(const struct tml_label_spec *s, struct tml_buf *out) 
   rc = rc ? rc : tml_buf_putc(out, ']');
   for (size_t i = 0; i < TML_ARRAY_LEN(f) && !rc; i++) {
     rc = tml_buf_printf(out, ",\"%s\":", f[i].name);
-    rc = rc ? rc : put_num(out, f[i].v);
+    rc = rc ? rc : tml_buf_json_num(out, f[i].v);
   }
   rc = rc ? rc : tml_buf_printf(out, ",\"min_fit_rows\":%zu}", s->min_fit_rows);
   return rc;

@@ -187,20 +187,9 @@ int tml_metrics_regression(const float *y_true, const float *pred, size_t n,
   return 0;
 }
 
-/* Shortest of %.15g / %.17g that reads back exactly; NaN/inf as null. */
-static int put_num(struct tml_buf *b, double v) {
-  if (!isfinite(v))
-    return tml_buf_puts(b, "null");
-  char tmp[40];
-  snprintf(tmp, sizeof tmp, "%.15g", v);
-  if (strtod(tmp, NULL) != v)
-    snprintf(tmp, sizeof tmp, "%.17g", v);
-  return tml_buf_puts(b, tmp);
-}
-
 static int put_key_num(struct tml_buf *b, const char *key, double v) {
   int rc = tml_buf_printf(b, "\"%s\":", key);
-  return rc ? rc : put_num(b, v);
+  return rc ? rc : tml_buf_json_num(b, v);
 }
 
 int tml_class_metrics_to_json(const struct tml_class_metrics *m, const char *const *class_names,

@@ -81,6 +81,16 @@ int tml_buf_printf(struct tml_buf *b, const char *fmt, ...) {
   return rc;
 }
 
+int tml_buf_json_num(struct tml_buf *b, double v) {
+  if (!isfinite(v))
+    return tml_buf_puts(b, "null");
+  char tmp[40];
+  snprintf(tmp, sizeof tmp, "%.15g", v);
+  if (strtod(tmp, NULL) != v)
+    snprintf(tmp, sizeof tmp, "%.17g", v);
+  return tml_buf_puts(b, tmp);
+}
+
 int tml_buf_json_str(struct tml_buf *b, const char *s) {
   int rc = tml_buf_putc(b, '"');
   for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
