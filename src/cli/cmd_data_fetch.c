@@ -420,7 +420,7 @@ int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, co
   }
   cmd_exchange_env(&xc);
   if (days <= 0)
-    days = tml_config_double(cfg, "data.days");
+    days = 730; /* "all history": download a bounded window rather than walk back to 1970 */
   struct tml_featureset_opts fo = {.base_interval_ms = interval_ms, .htf_interval_ms = 0};
   struct tml_exchange *ex = NULL;
   struct tml_error e;
