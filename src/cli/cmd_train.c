@@ -1,6 +1,7 @@
 /* trademl train: one model set (five heads) per symbol, or one shared set in multi-symbol mode.
  * Human step output (data -> features -> labels -> training -> save) with timings, a live progress
  * line on a terminal, --json for machines, --dry-run for statistics only. Ctrl-C leaves nothing. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/parse.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
@@ -73,6 +75,19 @@ static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int
   (void)metric;
   if (interrupted)
     return 1;
+  if (tml_job_in_child()) {
+    /* Running as a job: report overall progress to the worker (throttled there and here). */
+    pthread_mutex_lock(&p->lock);
+    if (ev == TML_EV_ROUND && head >= 0 && head < TML_HEAD_COUNT)
+      p->round[head] = round + 1;
+    else if (ev == TML_EV_HEAD_DONE && head >= 0 && head < TML_HEAD_COUNT)
+      p->done[head] = true;
+    double heads = 0;
+    for (int h = 0; h < TML_HEAD_COUNT; h++)
+      heads += p->done[h] ? 1.0 : (total > 0 ? (double)p->round[h] / total : 0);
+    pthread_mutex_unlock(&p->lock);
+    tml_job_report_progress(ev == TML_EV_STAGE && heads == 0 ? 5 : 10 + 85 * heads / TML_HEAD_COUNT, stage);
+  }
   if (p->quiet || !p->tty || ev == TML_EV_STAGE)
     return 0;
   pthread_mutex_lock(&p->lock);
@@ -255,6 +270,26 @@ int cmd_train(int argc, char **argv) {
       } else {
         print_human(&o, &r);
       }
+    }
+    if (!rc && !o.dry_run && tml_job_in_child()) {
+      /* The job's result summary: where the set went and headline validation metrics. */
+      double auc = 0;
+      int nauc = 0;
+      for (int h = 0; h < TML_HEAD_COUNT; h++)
+        if (tml_head_nclass((enum tml_head)h) > 1 && !isnan(r.heads[h].cls.roc_auc_macro)) {
+          auc += r.heads[h].cls.roc_auc_macro;
+          nauc++;
+        }
+      struct tml_buf res;
+      tml_buf_init(&res, 4096);
+      tml_buf_puts(&res, "{\"model_dir\":");
+      tml_buf_json_str(&res, r.model_dir);
+      tml_buf_puts(&res, ",\"version\":");
+      tml_buf_json_str(&res, r.version);
+      tml_buf_printf(&res, ",\"accuracy\":%.6f,\"avg_roc_auc\":%.6f,\"rows\":%zu}", r.heads[TML_HEAD_DIRECTION].cls.accuracy,
+                     nauc ? auc / nauc : 0.0, r.rows);
+      tml_job_report_result(tml_buf_str(&res));
+      tml_buf_release(&res);
     }
     tml_train_result_release(&r);
   }
