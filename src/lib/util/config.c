@@ -84,6 +84,13 @@ static const struct key_def keys[] = {
      "inactive model versions older than this are deleted (0 = keep forever)"},
     {"model.keep_newest", K_INT, "3", 1, 1000, NULL, NULL, 0,
      "retention always keeps this many newest versions per symbol"},
+    {"model.activation.require_gates", K_BOOL, "false", 0, 0, NULL, NULL, 0,
+     "a new model set becomes active only with a walk-forward report whose gates passed"},
+    {"model.activation.metric", K_STRING, "direction.roc_auc_macro", 0, 0, NULL, NULL, F_NAME,
+     "out-of-sample metric a new set must not score worse on than the active one: HEAD.METRIC from "
+     "metadata.json (stop_loss.rmse, ...) or report.PATH from report.json"},
+    {"model.activation.min_improvement", K_DOUBLE, "0", -1e9, 1e9, NULL, NULL, 0,
+     "a new set must beat the active one by at least this much on model.activation.metric"},
     /* training */
     {"training.test_size", K_DOUBLE, "0.2", 0, 0.9, NULL, NULL, 0,
      "fraction of the newest rows held out for early stopping and evaluation"},

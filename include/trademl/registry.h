@@ -1,0 +1,168 @@
+/* The model registry: one row per trained model set (strategy, symbols, interval, version, folder,
+ * metrics, data range, feature set, input hash, job, time) and the active pointer, at most one
+ * active version per (strategy, key, interval) where key is the set's folder key (the symbol, or
+ * "MULTI-<hex>" for a multi-symbol set; see modelset.h). Registration decides activation by a
+ * configurable policy in the same transaction that inserts the row. Retention deletes folders and
+ * rows together; `check` finds rows whose folder is missing or corrupt and folders without rows.
+ *
+ * Storage sits behind a backend table of functions (SQLite now, PostgreSQL later). The SQLite
+ * backend lives in the candle store's database file (tables `models`, `model_symbols`), WAL mode,
+ * 5 s busy timeout, then TML_EBUSY "database '<path>' is locked by another process".
+ * A handle is for one thread; open one per thread/process. See docs/registry.md. */
+#ifndef TML_REGISTRY_H
+#define TML_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tml_error;
+struct tml_buf;
+struct tml_config;
+struct tml_registry; /* opaque */
+
+#define TML_REGISTRY_BUSY_TIMEOUT_MS 5000
+
+/* When a newly registered set becomes active (config model.activation.*). */
+struct tml_activation_policy {
+  bool require_gates;     /* a set without report.json (no gates run) stays inactive */
+  char metric[128];       /* "<head>.<metric>" = metadata heads.<head>.metrics.<metric>
+                             (default "direction.roc_auc_macro"), or "report.<a>.<b>..." = a number
+                             at that path in report.json */
+  double min_improvement; /* new must beat active by at least this (in the metric's better direction);
+                             0 = "not worse" activates (ties activate the newer set) */
+};
+
+/* require_gates false, metric "direction.roc_auc_macro", min_improvement 0. */
+void tml_activation_policy_default(struct tml_activation_policy *p);
+/* Reads model.activation.require_gates/.metric/.min_improvement. 0 or TML_EINVAL (bad metric name). */
+int tml_activation_policy_from_config(const struct tml_config *cfg, struct tml_activation_policy *p,
+                                      struct tml_error *err);
+/* True when a larger value of `metric` is better. Lower is better when the last path component
+ * contains "logloss", "rmse", "mae", "loss" or "drawdown"; otherwise higher is better. */
+bool tml_registry_metric_higher_is_better(const char *metric);
+
+/* One registry row. Value struct: zero it (or tml_model_row_init) before first use; release the owned
+ * strings with tml_model_row_release(). */
+struct tml_model_row {
+  int64_t id;                 /* > 0 */
+  char strategy[64];
+  char key[48];               /* folder key: the symbol, or "MULTI-<8 hex>" */
+  char *symbols;              /* owned: comma-separated symbols of the set ("BTCUSDT" or "BTCUSDT,ETHUSDT") */
+  size_t nsymbols;
+  int64_t interval_ms;
+  char version[64];           /* folder name, e.g. "20250101T000000Z" */
+  char path[4200];            /* absolute or as-given folder of the set */
+  bool active;
+  char status_reason[256];    /* why active/inactive ("inactive: gates failed", "superseded by model 7") */
+  char metric[128];           /* the metric that `score` holds (policy at registration) */
+  double score;               /* value of `metric`; NAN when the set has none */
+  bool has_report;            /* report.json was present at registration */
+  bool gates_passed;          /* report.json gates.passed (false when !has_report) */
+  int64_t data_from_ms;       /* first and last training row time (metadata data.first_row/last_row) */
+  int64_t data_to_ms;
+  int feature_version;        /* metadata feature_set.version */
+  char feature_checksum[32];  /* metadata feature_set.checksum (16 hex) */
+  char input_hash[17];        /* metadata data.input_hash (16 hex) */
+  int64_t job_id;             /* job that trained it; 0 = none (CLI) */
+  int64_t created_ms;         /* registration time (UTC ms) */
+  char *metrics_json;         /* owned: compact JSON {"<head>":{<metrics>},...,"gates":{...}} */
+  bool folder_missing;        /* set by list/get/active: the folder (or its metadata.json) is gone */
+};
+
+void tml_model_row_init(struct tml_model_row *r);
+/* Frees the owned strings and zeroes them; NULL allowed. */
+void tml_model_row_release(struct tml_model_row *r);
+/* Releases n rows and frees the array (as returned by list); NULL allowed. */
+void tml_model_rows_free(struct tml_model_row *rows, size_t n);
+/* Appends the row as a JSON object (all fields; times as ISO-8601 UTC). 0 or TML_ETOOBIG/ENOMEM. */
+int tml_model_row_to_json(const struct tml_model_row *r, struct tml_buf *out);
+
+/* Opens the registry in the SQLite database at db_path (created with its tables when missing; the
+ * parent folder must exist). *out is a handle the caller closes with tml_registry_close().
+ * Returns 0, TML_EBUSY (locked by another process beyond the busy timeout), TML_EDB, TML_ENOMEM. */
+int tml_registry_open(const char *db_path, struct tml_registry **out, struct tml_error *err);
+/* Closes the handle; NULL allowed. */
+void tml_registry_close(struct tml_registry *reg);
+/* Name of the backend ("sqlite"); never NULL. */
+const char *tml_registry_backend(const struct tml_registry *reg);
+
+/* Registers the model-set folder model_dir (reads metadata.json and, when present, report.json) and
+ * decides activation by `policy` (NULL = tml_activation_policy_default) against the active version of
+ * the same (strategy, key, interval), in ONE transaction: a set becomes active when gates did not fail
+ * (and were run, with require_gates) and its score is not worse than the active one's by the policy;
+ * the previous active row is then deactivated with reason "superseded by model <id>". Otherwise the
+ * row is kept inactive with the reason. job_id 0 = none; now_ms is the registration time.
+ * On success *row (may be NULL) receives the new row; release it with tml_model_row_release().
+ * Returns 0, TML_ENOENT (no folder or metadata.json), TML_EMODEL (metadata.json unreadable or
+ * missing fields), TML_EEXIST (folder already registered; message names the id), TML_EBUSY, TML_EDB. */
+int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64_t job_id,
+                          const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
+                          struct tml_error *err);
+
+struct tml_registry_filter {
+  const char *strategy; /* NULL = any */
+  const char *symbol;   /* NULL = any; else sets that contain this symbol (single or multi) */
+  int64_t interval_ms;  /* 0 = any */
+  bool active_only;
+};
+
+/* Rows matching filter (NULL = all), newest first (created_ms, then id, descending). *rows is an array
+ * the caller frees with tml_model_rows_free(*rows, *n) (NULL when *n == 0). Sets folder_missing.
+ * Returns 0, TML_EBUSY, TML_EDB, TML_ENOMEM. */
+int tml_registry_list(struct tml_registry *reg, const struct tml_registry_filter *filter, struct tml_model_row **rows,
+                      size_t *n, struct tml_error *err);
+/* Row `id` into *row (release with tml_model_row_release). 0, TML_ENOENT, TML_EBUSY, TML_EDB. */
+int tml_registry_get(struct tml_registry *reg, int64_t id, struct tml_model_row *row, struct tml_error *err);
+/* The active set for symbol at interval: the active row keyed by the symbol itself, else the newest
+ * active multi-symbol set that lists it. strategy NULL = any. 0, TML_ENOENT (none active), TML_EBUSY,
+ * TML_EDB. */
+int tml_registry_active(struct tml_registry *reg, const char *strategy, const char *symbol, int64_t interval_ms,
+                        struct tml_model_row *row, struct tml_error *err);
+/* Makes row `id` the active version of its (strategy, key, interval) by hand (rollback or forward), in
+ * one transaction; the previous active row gets reason "deactivated: model <id> activated by hand".
+ * Refuses a row whose folder is missing. 0 (also when already active), TML_ENOENT (no such id, or folder
+ * missing), TML_EBUSY, TML_EDB. */
+int tml_registry_activate(struct tml_registry *reg, int64_t id, struct tml_error *err);
+
+struct tml_prune_report {
+  struct tml_model_row *deleted; /* owned: rows deleted (or that would be, dry run), oldest first */
+  size_t ndeleted;
+  size_t kept_active;            /* old enough but kept because active */
+  size_t kept_newest;            /* old enough but kept as one of the newest keep_newest of their group */
+  size_t kept_recent;            /* younger than retention_days */
+};
+void tml_prune_report_release(struct tml_prune_report *r);
+
+/* Retention: deletes inactive rows with created_ms older than now_ms - retention_days, except the
+ * keep_newest newest rows of each (strategy, key, interval), with their folders. For each: the folder
+ * is renamed to the hidden "<parent>/.trash-<id>-<version>", the row is deleted in a transaction (only
+ * while still inactive), then the trash is removed (a crash in between is reported by check). retention_days 0 = keep everything. dry_run: report
+ * only. *report is filled (release with tml_prune_report_release). 0, TML_EBUSY, TML_EDB, TML_EIO. */
+int tml_registry_prune(struct tml_registry *reg, int64_t now_ms, int retention_days, int keep_newest, bool dry_run,
+                       struct tml_prune_report *report, struct tml_error *err);
+
+enum tml_registry_problem_kind {
+  TML_REGPROB_MISSING,      /* row whose folder (or metadata.json) is gone */
+  TML_REGPROB_CORRUPT,      /* row whose metadata.json is unreadable, disagrees with the row, or a head file is missing */
+  TML_REGPROB_UNREGISTERED, /* a model-set folder under models_dir that no row points to */
+  TML_REGPROB_TRASH,        /* a ".trash-<id>-<version>" folder left by an interrupted prune */
+};
+struct tml_registry_problem {
+  enum tml_registry_problem_kind kind;
+  int64_t id;               /* the row; 0 when none */
+  bool active;              /* the row is active (a missing active model is serious) */
+  char path[4200];
+  char detail[512];
+};
+/* Name of a problem kind ("missing", "corrupt", "unregistered", "trash"). */
+const char *tml_registry_problem_name(enum tml_registry_problem_kind k);
+
+/* Checks every row's folder, and (when models_dir is not NULL) scans models_dir/<strategy>/<key>/
+ * <interval>/<version> for folders without rows and leftover trash. *problems is an array the caller
+ * frees with free() (NULL when *n == 0). Finding problems is not an error: returns 0, TML_EBUSY,
+ * TML_EDB, TML_ENOMEM. */
+int tml_registry_check(struct tml_registry *reg, const char *models_dir, struct tml_registry_problem **problems,
+                       size_t *n, struct tml_error *err);
+
+#endif
