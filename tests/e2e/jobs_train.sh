@@ -28,6 +28,8 @@ sleep 0.5
 state=$(ps -o stat= -p "$child" 2>/dev/null || true)
 [[ -z $state || $state == Z* ]] || fail "training child $child survived its worker (state $state)"
 ls "$TRADEML_HOME/models/xgb5/SOLUSDT/5m/" 2>/dev/null | grep -v '^\.' && fail "a model set was registered by the killed attempt"
+expect_exit 0 "$BIN" models list --all --json
+grep -q SOLUSDT <<<"$OUT" && fail "the killed attempt registered a model: $OUT"
 ok "kill -9 of the worker at ${progress}% killed the training child; no model set written"
 
 expect_exit 0 "$BIN" jobs show 1 --json --log-lines 0; expect_out '"status":"running"'
@@ -36,9 +38,11 @@ expect_exit 0 "$BIN" jobs show 1 --json --log-lines 0
 expect_out '"status":"succeeded"'
 expect_out '"attempts":2'
 expect_out '"outcome":"failed".*lease expired.*"outcome":"succeeded"'
-expect_out '"result":\{"model_dir":".*/SOLUSDT/5m/[0-9]{8}T[0-9]{6}Z","version":"[0-9TZ]+","accuracy":0\.[0-9]+'
+expect_out '"result":\{"model_dir":".*/SOLUSDT/5m/[0-9]{8}T[0-9]{6}Z","version":"[0-9TZ]+","model_id":1,"active":(true|false),"accuracy":0\.[0-9]+'
 sets=$(ls "$TRADEML_HOME/models/xgb5/SOLUSDT/5m/" | grep -vc '^\.' || true)
 [[ $sets -eq 1 ]] || fail "expected exactly one model set, got $sets"
+expect_exit 0 "$BIN" models list --all --json
+[[ $(grep -o '"job_id":1' <<<"$OUT" | wc -l) -eq 1 ]] || fail "expected one registered model from job 1: $OUT"
 expect_exit 0 "$BIN" jobs show 1
 expect_out '=== job 1 attempt 2/4'
 ok "job retried after the lease expired and completed: one model set, result summary, per-job log"
