@@ -38,12 +38,13 @@ ok "identical job returned while queued; cancel of a queued job; resubmit after 
 
 # A locked database: wait with a bound, then a clear error.
 if command -v python3 >/dev/null; then
-  python3 - "$TRADEML_HOME/trademl.db" <<'PY' &
+  python3 - "$TRADEML_HOME/trademl.db" "$WORK/locked" <<'PY' &
 import sqlite3, sys, time
-c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN EXCLUSIVE"); time.sleep(4)
+c = sqlite3.connect(sys.argv[1], isolation_level=None); c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close(); time.sleep(4)
 PY
   LOCKER=$!
-  sleep 0.5
+  for _ in $(seq 1 100); do [[ -e $WORK/locked ]] && break; sleep 0.05; done
   t0=$(date +%s%N)
   TRADEML_DATA_BUSY_TIMEOUT=1 expect_exit 1 "$BIN" jobs submit noop --param tag=locked
   expect_out "is locked by another process \(waited 1000 ms"
