@@ -698,7 +698,8 @@ int tml_registry_prune(struct tml_registry *reg, int64_t now_ms, int retention_d
   int rc = reg->be->list(reg->db, NULL, &rows, &n, err);
   if (rc)
     return rc;
-  qsort(rows, n, sizeof(*rows), cmp_group_newest);
+  if (n > 1)
+    qsort(rows, n, sizeof(*rows), cmp_group_newest);
   int64_t cutoff = now_ms - (int64_t)retention_days * TML_MS_PER_DAY;
   bool *victim = calloc(n ? n : 1, sizeof(bool));
   if (!victim) {
