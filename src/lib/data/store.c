@@ -5,6 +5,7 @@
  * writer waits (busy timeout) instead of failing half-way. */
 #include "trademl/store.h"
 #include "util/common.h"
+#include "util/db.h"
 
 #include <sqlite3.h>
 
@@ -51,9 +52,7 @@ struct tml_store {
 };
 
 static int db_error(struct tml_store *s, int rc, const char *what, struct tml_error *err) {
-  int code = (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) ? TML_EBUSY : TML_EDB;
-  return tml_error_set(err, code, "candle store '%s': %s: %s%s", s->path, what, sqlite3_errmsg(s->db),
-                       code == TML_EBUSY ? " (another process holds the database; retry later)" : "");
+  return tml__db_error(s->db, s->path, "candle store", BUSY_TIMEOUT_MS, rc, what, err);
 }
 
 int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error *err) {
@@ -62,17 +61,10 @@ int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error
   if (!s)
     return tml_error_set(err, TML_ENOMEM, "out of memory opening candle store '%s'", db_path);
   snprintf(s->path, sizeof(s->path), "%s", db_path);
-  int rc = sqlite3_open_v2(db_path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    tml_error_set(err, TML_EDB, "cannot open candle store '%s': %s (does the directory exist and is it writable?)",
-                  db_path, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+  if (tml__db_open(db_path, "candle store", BUSY_TIMEOUT_MS, &s->db, err))
     goto fail;
-  }
-  sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-  /* WAL: readers never block the writer; NORMAL sync is durable across application crashes. */
-  rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                    " PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL,
-                    NULL, NULL);
+  /* Loading a symbol's history is a long sequential read: a big page cache and memory-mapped I/O. */
+  int rc = sqlite3_exec(s->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL, NULL, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {

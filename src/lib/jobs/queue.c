@@ -4,6 +4,7 @@
  * is a UNIQUE partial index over the job identity while queued or running. */
 #include "trademl/jobs.h"
 #include "util/common.h"
+#include "util/db.h"
 
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -134,12 +135,7 @@ int tml_jobs_opts_from_config(const struct tml_config *cfg, struct tml_jobs_opts
 }
 
 int tml__jobs_db_error(struct tml_jobs *q, int rc, const char *what, struct tml_error *err) {
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-    return tml_error_set(err, TML_EBUSY,
-                         "database '%s' is locked by another process (waited %d ms while %s); retry, or stop "
-                         "the process holding it (data.busy_timeout sets the wait)",
-                         q->path, q->opts.busy_timeout_ms, what);
-  return tml_error_set(err, TML_EDB, "database '%s': %s: %s", q->path, what, sqlite3_errmsg(q->db));
+  return tml__db_error(q->db, q->path, "job table", q->opts.busy_timeout_ms, rc, what, err);
 }
 
 int tml__jobs_exec(struct tml_jobs *q, const char *sql, const char *what, struct tml_error *err) {
@@ -176,14 +172,7 @@ int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct 
     q->opts = *opts;
   else
     tml_jobs_opts_default(&q->opts);
-  int rc = sqlite3_open_v2(db_path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    tml_error_set(err, TML_EDB, "cannot open database '%s': %s (does the directory exist and is it writable?)",
-                  db_path, q->db ? sqlite3_errmsg(q->db) : sqlite3_errstr(rc));
-    goto fail;
-  }
-  sqlite3_busy_timeout(q->db, q->opts.busy_timeout_ms);
-  if (tml__jobs_exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "setting WAL mode", err) ||
+  if (tml__db_open(db_path, "job table", q->opts.busy_timeout_ms, &q->db, err) ||
       tml__jobs_exec(q, SCHEMA, "creating the job tables", err))
     goto fail;
   *out = q;

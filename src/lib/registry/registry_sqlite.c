@@ -6,6 +6,7 @@
  * read of the active row and its write cannot interleave with another process's. */
 #include "registry/registry_backend.h"
 #include "util/common.h"
+#include "util/db.h"
 
 #include <sqlite3.h>
 
@@ -99,15 +100,7 @@ struct sqlite_db {
 };
 
 static int db_error(struct sqlite_db *s, int rc, const char *what, struct tml_error *err) {
-  int prim = rc & 0xff;
-  if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
-    return tml_error_set(err, TML_EBUSY,
-                         "database '%s' is locked by another process (waited %d s while %s); retry when the "
-                         "other process has finished",
-                         s->path, TML_REGISTRY_BUSY_TIMEOUT_MS / 1000, what);
-  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-    return tml_error_set(err, TML_ECONFLICT, "model registry '%s': %s: %s", s->path, what, sqlite3_errmsg(s->db));
-  return tml_error_set(err, TML_EDB, "model registry '%s': %s: %s", s->path, what, sqlite3_errmsg(s->db));
+  return tml__db_error(s->db, s->path, "model registry", TML_REGISTRY_BUSY_TIMEOUT_MS, rc, what, err);
 }
 
 static void sq_close(void *p) {
@@ -127,21 +120,9 @@ static int sq_open(const char *location, void **out, struct tml_error *err) {
     return tml_error_set(err, TML_ENOMEM, "out of memory opening model registry '%s'", location);
   snprintf(s->path, sizeof(s->path), "%s", location);
   int ret = 0;
-  int rc = sqlite3_open_v2(location, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-  if (rc != SQLITE_OK) {
-    ret = tml_error_set(err, TML_EDB, "cannot open model registry '%s': %s (does the directory exist and is it writable?)",
-                  location, s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+  if ((ret = tml__db_open(location, "model registry", TML_REGISTRY_BUSY_TIMEOUT_MS, &s->db, err)))
     goto fail;
-  }
-  sqlite3_extended_result_codes(s->db, 1);
-  sqlite3_busy_timeout(s->db, TML_REGISTRY_BUSY_TIMEOUT_MS);
-  rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
-                    NULL, NULL);
-  if (rc != SQLITE_OK) {
-    ret = db_error(s, rc, "opening", err);
-    goto fail;
-  }
-  rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
+  int rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     ret = db_error(s, rc, "creating the registry tables", err);
     goto fail;
