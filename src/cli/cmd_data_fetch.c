@@ -153,13 +153,13 @@ static void json_result(struct tml_buf *j, const char *exname, const char *marke
 /* ---- fetch ----------------------------------------------------------------------------------- */
 
 static const struct cli_opt fetch_opts[] = {
-    {"exchange", CLI_VALUE, "NAME", "bybit, bitget or binance (required)", NULL},
+    {"exchange", CLI_VALUE, "NAME", "bybit, bitget or binance (default: data.exchange)", NULL},
     {"category", CLI_VALUE, "CAT", "bybit: spot, linear (default) or inverse", NULL},
     {"product-type", CLI_VALUE, "TYPE", "bitget: USDT-FUTURES (default), COIN-FUTURES, USDC-FUTURES or SPOT", NULL},
     {"market", CLI_VALUE, "MARKET", "binance: spot (default) or futures (USDT-M)", NULL},
     {"symbol", CLI_LIST, "SYMBOL", "one or more symbols, e.g. BTCUSDT (required)", NULL},
     {"interval", CLI_VALUE, "INTERVAL", "candle interval, e.g. 15m (required)", NULL},
-    {"days", CLI_VALUE, "N", "fetch the last N days", NULL},
+    {"days", CLI_VALUE, "N", "fetch the last N days (default: data.days)", NULL},
     {"since", CLI_VALUE, "DATE", "fetch from DATE (2024-01-01 or 2024-01-01T12:00Z)", NULL},
     {"until", CLI_VALUE, "DATE", "stop at DATE (default: the last closed candle)", NULL},
     {"base-url", CLI_VALUE, "URL", "exchange base URL (default: exchanges.<name>.base_url)", NULL},
@@ -185,9 +185,27 @@ int cmd_data_fetch(int argc, char **argv) {
                 "$TRADEML_BINANCE_FUTURES_BASE_URL.",
                 &ec))
     return ec;
+  /* --exchange and --days default to data.exchange and data.days, so jobs and the new-symbol queue
+   * can ask for "the candles of X" without knowing where they come from. */
+  struct tml_paths paths;
+  struct tml_config *conf = NULL;
+  struct tml_error cerr;
+  tml_error_init(&cerr);
+  if (cli_load_config(NULL, &paths, &conf, &cerr))
+    return cli_fail(&cerr);
+  char exbuf[32], daybuf[32];
+  snprintf(exbuf, sizeof(exbuf), "%s", tml_config_get(conf, "data.exchange"));
+  snprintf(daybuf, sizeof(daybuf), "%s", tml_config_get(conf, "data.days"));
+  tml_config_free(conf);
   const char *exname = cli_get(&a, "exchange");
-  if (!exname)
-    return cli_usage_error("data fetch needs --exchange (%s)", tml_exchange_names());
+  const char *default_market = NULL;
+  if (!exname) {
+    exname = exbuf;
+    if (strcmp(exname, "binance_futures") == 0) {
+      exname = "binance";
+      default_market = "futures";
+    }
+  }
   const char *syms[CLI_MAX_VALUES];
   size_t nsyms = cli_get_list(&a, "symbol", syms, CLI_MAX_VALUES);
   if (nsyms == 0)
@@ -196,9 +214,9 @@ int cmd_data_fetch(int argc, char **argv) {
     return cli_usage_error("data fetch needs --interval (e.g. --interval 15m)");
   if (cli_get(&a, "days") && cli_get(&a, "since"))
     return cli_usage_error("give --days or --since, not both");
-  if (!cli_get(&a, "days") && !cli_get(&a, "since"))
-    return cli_usage_error("data fetch needs --days N or --since DATE (to update stored series use "
-                           "`trademl data sync`)");
+  const char *days_s = cli_get(&a, "days");
+  if (!days_s && !cli_get(&a, "since"))
+    days_s = strcmp(daybuf, "0") != 0 ? daybuf : "730";
   struct tml_error err;
   tml_error_init(&err);
   int64_t iv = 0, since = 0, until = INT64_MAX, days = 0;
@@ -206,10 +224,8 @@ int cmd_data_fetch(int argc, char **argv) {
     tml_error_prefix(&err, "--interval: ");
     return cli_fail(&err);
   }
-  if (cli_get(&a, "days") &&
-      (tml_parse_int64_str(cli_get(&a, "days"), &days) != 0 || days < 1 || days > 36500))
-    return cli_usage_error("--days must be a whole number of days between 1 and 36500, not '%s'",
-                           cli_get(&a, "days"));
+  if (days_s && (tml_parse_int64_str(days_s, &days) != 0 || days < 1 || days > 36500))
+    return cli_usage_error("--days must be a whole number of days between 1 and 36500, not '%s'", days_s);
   if (cli_get(&a, "since") && parse_date("since", cli_get(&a, "since"), &since, &err))
     return cli_fail(&err);
   if (cli_get(&a, "until") && parse_date("until", cli_get(&a, "until"), &until, &err))
@@ -221,7 +237,7 @@ int cmd_data_fetch(int argc, char **argv) {
 
   struct tml_exchange_config cfg = {0};
   cfg.name = exname;
-  cfg.market = cmd_exchange_market(&a);
+  cfg.market = cmd_exchange_market(&a) ? cmd_exchange_market(&a) : default_market;
   cfg.base_url = cli_get(&a, "base-url");
   cmd_exchange_env(&cfg);
   struct tml_exchange *ex = NULL;

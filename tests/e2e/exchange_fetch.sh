@@ -129,8 +129,9 @@ expect_rc 2 tml data fetch --exchange bybit --symbol NOPEUSDT --interval 15m --d
 contains "bybit retCode 10001: Not supported symbols"
 expect_rc 2 tml data fetch --exchange bybit --symbol BTCUSDT --interval 15m --since 2030-01-01
 contains "after the last closed candle"
-expect_rc 2 tml data fetch --exchange bybit --symbol BTCUSDT --interval 15m
-contains "needs --days N or --since DATE"
+# Without --days/--since the window is data.days (here 1 day: nothing new after the earlier fetches).
+TRADEML_DATA_DAYS=1 expect_rc 0 tml data fetch --exchange bybit --symbol BTCUSDT --interval 15m
+contains "0 candles fetched"
 mock_stop
 expect_rc 1 tml data fetch --exchange binance --base-url http://127.0.0.1:1 --symbol BTCUSDT --interval 1h --days 1
 contains "cannot reach 127.0.0.1:1"

@@ -361,9 +361,26 @@ static int run_queue(struct tml_store *store, struct tml_jobs *q, const struct t
       break;
     if (row.verdict == TML_COV_NO_DATA || row.verdict == TML_COV_INSUFFICIENT_HISTORY ||
         row.verdict == TML_COV_LOW_COVERAGE) {
-      report_add(rep, TML_SCHED_SKIP, e[i].symbol, 0, "%s; re-checked in %" PRId64 " s", row.reason, recheck_ms / 1000);
-      if (!o->dry_run)
-        rc = set_queue_fields(q, e[i].symbol, now + recheck_ms, 0, err);
+      /* New listings must not wait for a human: ask for their candles (a fetch job from data.exchange,
+       * incremental and deduplicated), then look again after the re-check period. */
+      int64_t fid = 0;
+      bool fexisted = false;
+      if (!o->dry_run) {
+        struct tml_job_spec spec;
+        tml_job_spec_init(&spec);
+        spec.kind = TML_JOB_FETCH;
+        spec.symbols[0] = e[i].symbol;
+        spec.nsymbols = 1;
+        spec.interval = interval;
+        spec.days = tml_config_double(cfg, "data.days") > 0 ? tml_config_double(cfg, "data.days") : 730;
+        spec.source = "queue";
+        rc = tml_jobs_submit(q, &spec, &fid, &fexisted, err);
+        if (!rc)
+          rc = set_queue_fields(q, e[i].symbol, now + recheck_ms, 0, err);
+      }
+      report_add(rep, TML_SCHED_SKIP, e[i].symbol, fid, "%s; %s; re-checked in %" PRId64 " s", row.reason,
+                 o->dry_run ? "would fetch candles" : fexisted ? "fetch already queued" : "fetch submitted",
+                 recheck_ms / 1000);
       continue;
     }
     if (row.verdict == TML_COV_TRAINING) {
