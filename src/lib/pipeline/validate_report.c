@@ -383,22 +383,8 @@ int tml_validate_report_html(const struct tml_validate_result *r, const struct t
     cell_num(b, g->baseline);
     tml_buf_printf(b, "<td class=\"%s\">%s</td></tr>\n", g->passed ? "pass" : "fail", g->passed ? "passed" : "FAILED");
   }
-  tml_buf_puts(b, "</table>\n<h2>Summary (out of sample, over folds)</h2><table id=\"summary\"><tr><th>metric</th>"
-                  "<th>mean</th><th>std</th><th>min</th><th>max</th><th>baseline</th></tr>\n");
-  size_t nm = tml_validate_metric_count();
-  for (size_t m = 0; m < nm; m++) {
-    if (isnan(st->mean[m]))
-      continue;
-    tml_buf_printf(b, "<tr><td>%s</td>", tml_validate_metric_name(m));
-    cell_num(b, st->mean[m]);
-    cell_num(b, st->std[m]);
-    cell_num(b, st->min[m]);
-    cell_num(b, st->max[m]);
-    cell_num(b, st->baseline_mean[m]);
-    tml_buf_puts(b, "</tr>\n");
-  }
   tml_buf_puts(b, "</table>\n<h2>Fold metrics against the baselines</h2>\n");
-  size_t n = st->nfolds;
+  size_t n = st->nfolds, nm;
   double *mv = malloc((n ? n : 1) * sizeof(double)), *bv = malloc((n ? n : 1) * sizeof(double));
   char(*xl)[16] = malloc((n ? n : 1) * sizeof(*xl));
   const char **xlp = malloc((n ? n : 1) * sizeof(char *));
@@ -483,6 +469,21 @@ int tml_validate_report_html(const struct tml_validate_result *r, const struct t
     cell_num(b, f->value[acc]);
     cell_num(b, f->baseline[acc]);
     cell_num(b, f->value[sig]);
+    tml_buf_puts(b, "</tr>\n");
+  }
+  tml_buf_puts(b, "</table>\n");
+  tml_buf_puts(b, "<h2>Summary (out of sample, over folds)</h2><table id=\"summary\"><tr><th>metric</th>"
+                  "<th>mean</th><th>std</th><th>min</th><th>max</th><th>baseline</th></tr>\n");
+  nm = tml_validate_metric_count();
+  for (size_t m = 0; m < nm; m++) {
+    if (isnan(st->mean[m]))
+      continue;
+    tml_buf_printf(b, "<tr><td>%s</td>", tml_validate_metric_name(m));
+    cell_num(b, st->mean[m]);
+    cell_num(b, st->std[m]);
+    cell_num(b, st->min[m]);
+    cell_num(b, st->max[m]);
+    cell_num(b, st->baseline_mean[m]);
     tml_buf_puts(b, "</tr>\n");
   }
   tml_buf_puts(b, "</table>\n<p>Baselines: the training window's class prior as constant probabilities "
