@@ -246,7 +246,7 @@ int cmd_validate(int argc, char **argv) {
     tml_buf_release(&b);
   } else {
     for (size_t i = 0; i < r.nstages; i++) {
-      char path[TML_PATH_MAX + 64];
+      char path[sizeof(r.stages[0].report_dir) + 16];
       char *text = NULL;
       size_t len = 0;
       snprintf(path, sizeof(path), "%s/report.json", r.stages[i].report_dir);
