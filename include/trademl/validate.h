@@ -112,7 +112,10 @@ struct tml_validate_stage {
   int64_t *curve_time;
   double *curve_model, *curve_bh;
   double *importance;            /* direction head, mean share of total gain per column over folds */
-  double seconds;
+  double seconds;                /* wall time of the stage */
+  double t_prepare, t_boost, t_predict, t_metrics; /* summed over folds and heads (thread seconds):
+                                    gathering rows + thresholds + labels, tml_xgb_train (DMatrix +
+                                    boosting), prediction, metrics + trading view */
   char report_id[64], report_dir[4200];
 };
 #define TML_VALIDATE_CURVE_MAX 1500

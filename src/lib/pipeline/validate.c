@@ -179,13 +179,32 @@ void tml_validate_opts_default(struct tml_validate_opts *o) {
   o->reports_dir = "var/reports";
 }
 
-/* ---- one fold ---- */
+/* ---- folds x heads as tasks ----
+ * Work items are (fold, head) pairs taken in fold-major order by a fixed number of worker threads, so
+ * both cores stay busy even with 5 folds. The first task of a fold prepares the fold's shared rows
+ * (gathered training matrix and fitted thresholds); the other heads of that fold wait for it. The last
+ * head of a fold frees them. Every result lands in a slot of its own (fold, metric), and sums over
+ * folds are taken in fold order afterwards, so results never depend on the thread count. */
+enum { FOLD_NEW, FOLD_PREPARING, FOLD_READY, FOLD_FAILED };
+
+struct fold_shared {
+  int state;
+  int heads_left;
+  size_t *rows;        /* fit rows then stop rows (dataset indices) */
+  size_t nfit, nstop;
+  float *X;            /* gathered training rows, row-major */
+  double *importance;  /* direction head's gain share per column (ncols), freed at release */
+};
+
 struct fold_ctx {
   const struct tml_dataset *d;
   const struct tml_validate_opts *o;
   struct tml_validate_stage *st;
   pthread_mutex_t lock;
-  size_t next, done;
+  pthread_cond_t ready;
+  struct fold_shared *fs;
+  int heads[TML_HEAD_COUNT];
+  size_t nheads, ntasks, next, done;
   int rc;
   struct tml_error err;
   volatile int cancelled;
@@ -205,7 +224,7 @@ static int on_round(void *ud, int round, double metric, int best) {
   (void)metric;
   (void)best;
   struct fold_ctx *c = r->ctx;
-  if (c->cancelled)
+  if (c->cancelled || c->rc)
     return 1;
   if (c->o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
@@ -267,246 +286,273 @@ static void trade_stats(const double *ret, size_t n, double years, double *out) 
   out[TR_SHARPE] = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
 }
 
-struct fold_work {
-  size_t *rows;       /* fit rows then stop rows */
-  float *X;           /* gathered training rows */
-  float *y;           /* gathered labels of one head */
-  double *fr, *fv, *tm; /* gathered targets for threshold fitting */
-  float *ytest, *pred, *base;
-  double *ret, *ret_all;
-};
-
-static void work_release(struct fold_work *w) {
-  free(w->rows);
-  free(w->X);
-  free(w->y);
-  free(w->fr);
-  free(w->fv);
-  free(w->tm);
-  free(w->ytest);
-  free(w->pred);
-  free(w->base);
-  free(w->ret);
-  free(w->ret_all);
+static void shared_release(struct fold_shared *f) {
+  free(f->rows);
+  free(f->X);
+  f->rows = NULL;
+  f->X = NULL;
 }
 
-static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
+/* Gathers fold k's training rows and fits its class thresholds on the fit rows only. */
+static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   const struct tml_dataset *d = c->d;
-  const struct tml_validate_opts *o = c->o;
+  struct fold_shared *fs = &c->fs[k];
   struct tml_validate_fold *vf = &c->st->folds[k];
   const struct tml_fold *f = &c->st->plan.folds[k];
-  double t0 = tml_monotonic_s();
+  size_t ncols = d->ncols, nmax = (f->fit.end - f->fit.begin) + (f->stop.end - f->stop.begin);
   vf->fold = *f;
-  size_t ncols = d->ncols, ntrain_max = (f->fit.end - f->fit.begin) + (f->stop.end - f->stop.begin);
-  size_t ntest = f->test.end - f->test.begin;
-  struct fold_work w;
-  memset(&w, 0, sizeof(w));
+  fs->rows = malloc(nmax * sizeof(size_t));
+  fs->X = malloc(nmax * ncols * sizeof(float));
+  double *fr = malloc(nmax * sizeof(double)), *fv = malloc(nmax * sizeof(double)), *tm = malloc(nmax * sizeof(double));
   int rc = 0;
-  w.rows = malloc(ntrain_max * sizeof(size_t));
-  w.X = malloc(ntrain_max * ncols * sizeof(float));
-  w.y = malloc(ntrain_max * sizeof(float));
-  w.fr = malloc(ntrain_max * sizeof(double));
-  w.fv = malloc(ntrain_max * sizeof(double));
-  w.tm = malloc(ntrain_max * sizeof(double));
-  w.ytest = malloc(ntest * sizeof(float));
-  w.pred = malloc(ntest * TML_MAX_CLASSES * sizeof(float));
-  w.base = malloc(ntest * TML_MAX_CLASSES * sizeof(float));
-  w.ret = malloc(ntest * sizeof(double));
-  w.ret_all = malloc(ntest * sizeof(double));
-  if (!w.rows || !w.X || !w.y || !w.fr || !w.fv || !w.tm || !w.ytest || !w.pred || !w.base || !w.ret || !w.ret_all) {
-    rc = tml_error_set(err, TML_ENOMEM, "out of memory for fold %zu (%zu training rows)", k + 1, ntrain_max);
+  if (!fs->rows || !fs->X || !fr || !fv || !tm) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory for fold %zu (%zu training rows)", k + 1, nmax);
     goto out;
   }
-  size_t nfit = 0, nstop = 0;
-  tml_fold_train_rows(d, &c->st->plan, k, w.rows, &nfit, &nstop);
-  size_t ntrain = nfit + nstop;
-  for (size_t i = 0; i < ntrain; i++) {
-    size_t r = w.rows[i];
-    memcpy(w.X + i * ncols, d->X + r * ncols, ncols * sizeof(float));
-    w.fr[i] = d->fwd_return[r];
-    w.fv[i] = d->fwd_vol[r];
-    w.tm[i] = d->timing[r];
+  tml_fold_train_rows(d, &c->st->plan, k, fs->rows, &fs->nfit, &fs->nstop);
+  for (size_t i = 0; i < fs->nfit + fs->nstop; i++) {
+    size_t r = fs->rows[i];
+    memcpy(fs->X + i * ncols, d->X + r * ncols, ncols * sizeof(float));
+    fr[i] = d->fwd_return[r];
+    fv[i] = d->fwd_vol[r];
+    tm[i] = d->timing[r];
   }
   double *v = vf->value, *b = vf->baseline;
-  v[rows_first + 0] = b[rows_first + 0] = (double)nfit;
-  v[rows_first + 1] = b[rows_first + 1] = (double)nstop;
-  v[rows_first + 2] = b[rows_first + 2] = (double)ntest;
-  v[rows_first + 3] = b[rows_first + 3] = (double)f->purged;
-  v[rows_first + 4] = b[rows_first + 4] = (double)f->embargoed;
-  if (nfit < o->train.min_train_rows) {
+  double counts[] = {(double)fs->nfit, (double)fs->nstop, (double)(f->test.end - f->test.begin), (double)f->purged,
+                     (double)f->embargoed};
+  for (int i = 0; i < 5; i++)
+    v[rows_first + i] = b[rows_first + i] = counts[i];
+  if (fs->nfit < c->o->train.min_train_rows) {
     rc = tml_error_set(err, TML_EDATA,
                        "fold %zu has %zu fit rows, fewer than training.min_train_rows = %zu: lengthen the training "
                        "window or lower --min-train-rows",
-                       k + 1, nfit, o->train.min_train_rows);
+                       k + 1, fs->nfit, c->o->train.min_train_rows);
     goto out;
   }
-  /* Class thresholds from the fit rows only. */
-  struct tml_range fit_range = {0, nfit};
-  if ((rc = tml_labels_fit(w.fr, w.fv, w.tm, &fit_range, 1, &o->train.labels, &vf->thresholds, err))) {
+  struct tml_range fit_range = {0, fs->nfit};
+  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err)))
     tml_error_prefix(err, "fold %zu", k + 1);
-    goto out;
-  }
-  const char *const *names = (const char *const *)d->col_names;
-  struct tml_xgb_params xp = o->train.xgb;
-  xp.nthread = 1;
-  float *up_proba = NULL;
-  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
-    if (!head_enabled(o, h))
-      continue;
-    enum tml_head head = (enum tml_head)h;
-    int nclass = tml_head_nclass(head);
-    size_t width = nclass > 0 ? (size_t)nclass : 1;
-    for (size_t i = 0; i < ntrain; i++) {
-      size_t r = w.rows[i];
-      if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
-                                d->stop_loss_pct[r], d->position_size[r], &w.y[i]) != 0)
-        w.y[i] = NAN;
-    }
-    for (size_t i = 0; i < ntest; i++) {
-      size_t r = f->test.begin + i;
-      if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
-                                d->stop_loss_pct[r], d->position_size[r], &w.ytest[i]) != 0)
-        w.ytest[i] = NAN;
-    }
-    /* Baseline: the fit rows' class prior as constant probabilities (its argmax is the majority
-     * class), or the fit rows' mean for regressions. */
-    double prior[TML_MAX_CLASSES] = {0}, mean = 0;
-    int present = 0;
-    for (size_t i = 0; i < nfit; i++) {
-      if (nclass > 0)
-        prior[(int)w.y[i]] += 1.0;
-      else
-        mean += (double)w.y[i];
-    }
-    if (nclass > 0) {
-      for (int cl = 0; cl < nclass; cl++) {
-        present += prior[cl] > 0;
-        prior[cl] /= (double)nfit;
-      }
-      if (present < 2) {
-        rc = tml_error_set(err, TML_EDATA, "fold %zu: head '%s' has a single class in its %zu fit rows", k + 1,
-                           tml_head_name(head), nfit);
-        break;
-      }
-      for (size_t i = 0; i < ntest; i++)
-        for (int cl = 0; cl < nclass; cl++)
-          w.base[i * width + (size_t)cl] = (float)prior[cl];
-    } else {
-      mean /= (double)nfit;
-      for (size_t i = 0; i < ntest; i++)
-        w.base[i] = (float)mean;
-    }
-    struct tml_xgb_model *m = NULL;
-    struct round_ud ud = {c, k, h};
-    rc = tml_xgb_train(w.X, ncols, w.y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass, &xp,
-                       names, on_round, &ud, &m, err);
-    if (!rc)
-      rc = tml_xgb_predict(m, d->X + f->test.begin * ncols, ntest, w.pred, err);
-    int first = head_first[h];
-    if (!rc) {
-      v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_xgb_best_iteration(m);
-      if (nclass > 0) {
-        struct tml_class_metrics cm, cb;
-        rc = tml_metrics_classification(w.ytest, w.pred, ntest, nclass, &cm, err);
-        if (!rc)
-          rc = tml_metrics_classification(w.ytest, w.base, ntest, nclass, &cb, err);
-        if (!rc) {
-          put_class_metrics(v, first, &cm);
-          put_class_metrics(b, first, &cb);
-        }
-      } else {
-        struct tml_reg_metrics rm, rb;
-        rc = tml_metrics_regression(w.ytest, w.pred, ntest, &rm, err);
-        if (!rc)
-          rc = tml_metrics_regression(w.ytest, w.base, ntest, &rb, err);
-        if (!rc) {
-          v[first] = rm.rmse, v[first + 1] = rm.mae, v[first + 2] = rm.r2;
-          b[first] = rb.rmse, b[first + 1] = rb.mae, b[first + 2] = rb.r2;
-        }
-      }
-    }
-    if (!rc && h == TML_HEAD_DIRECTION) {
-      double *imp = calloc(ncols, sizeof(double));
-      if (imp && tml_xgb_importance(m, imp, NULL, NULL, NULL) == 0) {
-        double tot = 0;
-        for (size_t j = 0; j < ncols; j++)
-          tot += imp[j];
-        pthread_mutex_lock(&c->lock);
-        for (size_t j = 0; j < ncols && tot > 0; j++)
-          c->st->importance[j] += imp[j] / tot / (double)c->st->nfolds;
-        pthread_mutex_unlock(&c->lock);
-      }
-      free(imp);
-      /* P(up) of each test row, kept for the trading view. */
-      up_proba = malloc(ntest * sizeof(float));
-      if (!up_proba)
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory");
-      for (size_t i = 0; up_proba && i < ntest; i++)
-        up_proba[i] = w.pred[i * width + 2];
-    }
-    tml_xgb_free(m);
-    if (rc)
-      tml_error_prefix(err, "fold %zu head '%s'", k + 1, tml_head_name(head));
-  }
-  if (!rc && up_proba) {
-    /* Trading view: long at the close of candle t when P(up) >= threshold, out at the close of t+h;
-     * net return = exp(fwd_return) - 1 - fee (round trip), in percent. */
-    size_t nsig = 0, hits = 0, known = 0, hits_all = 0, known_all = 0;
-    double fee = o->fee_pct;
-    for (size_t i = 0; i < ntest; i++) {
-      size_t r = f->test.begin + i;
-      double net = (exp(d->fwd_return[r]) - 1.0) * 100.0 - fee;
-      w.ret_all[i] = net;
-      if (d->tp1_hit[r] >= 0) {
-        known_all++;
-        hits_all += d->tp1_hit[r] == 1;
-      }
-      if ((double)up_proba[i] >= o->signal_threshold) {
-        c->signal[r] = 1; /* test ranges of folds never overlap: no lock needed */
-        w.ret[nsig++] = net;
-        if (d->tp1_hit[r] >= 0) {
-          known++;
-          hits += d->tp1_hit[r] == 1;
-        }
-      }
-    }
-    double years = (double)(f->test_to_ms - f->test_from_ms) / (365.0 * (double)TML_MS_PER_DAY);
-    trade_stats(w.ret, nsig, years, v + trading_first);
-    /* Baseline: a long signal on every test candle (never skipping the market). */
-    trade_stats(w.ret_all, ntest, years, b + trading_first);
-    v[trading_first + TR_HIT] = known ? (double)hits / (double)known : (double)NAN;
-    b[trading_first + TR_HIT] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
-    double bh = (d->close[f->test.end - 1] / d->close[f->test.begin] - 1.0) * 100.0;
-    v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
-  }
-  free(up_proba);
 out:
-  work_release(&w);
-  vf->seconds = tml_monotonic_s() - t0;
+  free(fr);
+  free(fv);
+  free(tm);
   return rc;
 }
 
-static void *fold_worker(void *arg) {
+/* One head of fold k: labels with the fold's thresholds, baseline, training with early stopping on
+ * the stop rows, prediction of the test rows, metrics; the direction head adds the trading view. */
+static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) {
+  const struct tml_dataset *d = c->d;
+  const struct tml_validate_opts *o = c->o;
+  struct fold_shared *fs = &c->fs[k];
+  struct tml_validate_fold *vf = &c->st->folds[k];
+  const struct tml_fold *f = &c->st->plan.folds[k];
+  enum tml_head head = (enum tml_head)h;
+  int nclass = tml_head_nclass(head);
+  size_t width = nclass > 0 ? (size_t)nclass : 1, ncols = d->ncols;
+  size_t nfit = fs->nfit, ntrain = fs->nfit + fs->nstop, ntest = f->test.end - f->test.begin;
+  double *v = vf->value, *b = vf->baseline;
+  double t0 = tml_monotonic_s(), t1 = t0, t2 = t0, t3 = t0;
+  float *y = malloc(ntrain * sizeof(float)), *ytest = malloc(ntest * sizeof(float));
+  float *pred = malloc(ntest * width * sizeof(float)), *base = malloc(ntest * width * sizeof(float));
+  double *ret = NULL, *ret_all = NULL;
+  struct tml_xgb_model *m = NULL;
+  int rc = 0;
+  if (!y || !ytest || !pred || !base) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < ntrain; i++) {
+    size_t r = fs->rows[i];
+    if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
+                              d->stop_loss_pct[r], d->position_size[r], &y[i]) != 0)
+      y[i] = NAN;
+  }
+  for (size_t i = 0; i < ntest; i++) {
+    size_t r = f->test.begin + i;
+    if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
+                              d->stop_loss_pct[r], d->position_size[r], &ytest[i]) != 0)
+      ytest[i] = NAN;
+  }
+  /* Baseline: the fit rows' class prior as constant probabilities (its argmax is the majority class),
+   * or the fit rows' mean for regressions. */
+  double prior[TML_MAX_CLASSES] = {0}, mean = 0;
+  int present = 0;
+  for (size_t i = 0; i < nfit; i++) {
+    if (nclass > 0)
+      prior[(int)y[i]] += 1.0;
+    else
+      mean += (double)y[i];
+  }
+  if (nclass > 0) {
+    for (int cl = 0; cl < nclass; cl++) {
+      present += prior[cl] > 0;
+      prior[cl] /= (double)nfit;
+    }
+    if (present < 2) {
+      rc = tml_error_set(err, TML_EDATA, "head '%s' has a single class in the fold's %zu fit rows",
+                         tml_head_name(head), nfit);
+      goto out;
+    }
+    for (size_t i = 0; i < ntest; i++)
+      for (int cl = 0; cl < nclass; cl++)
+        base[i * width + (size_t)cl] = (float)prior[cl];
+  } else {
+    mean /= (double)nfit;
+    for (size_t i = 0; i < ntest; i++)
+      base[i] = (float)mean;
+  }
+  struct tml_xgb_params xp = o->train.xgb;
+  xp.nthread = 1;
+  struct round_ud ud = {c, k, h};
+  t1 = tml_monotonic_s();
+  rc = tml_xgb_train(fs->X, ncols, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass, &xp,
+                     (const char *const *)d->col_names, on_round, &ud, &m, err);
+  t2 = tml_monotonic_s();
+  if (!rc)
+    rc = tml_xgb_predict(m, d->X + f->test.begin * ncols, ntest, pred, err);
+  t3 = tml_monotonic_s();
+  if (rc)
+    goto out;
+  int first = head_first[h];
+  v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_xgb_best_iteration(m);
+  if (nclass > 0) {
+    struct tml_class_metrics cm, cb;
+    rc = tml_metrics_classification(ytest, pred, ntest, nclass, &cm, err);
+    if (!rc)
+      rc = tml_metrics_classification(ytest, base, ntest, nclass, &cb, err);
+    if (!rc) {
+      put_class_metrics(v, first, &cm);
+      put_class_metrics(b, first, &cb);
+    }
+  } else {
+    struct tml_reg_metrics rm, rb;
+    rc = tml_metrics_regression(ytest, pred, ntest, &rm, err);
+    if (!rc)
+      rc = tml_metrics_regression(ytest, base, ntest, &rb, err);
+    if (!rc) {
+      v[first] = rm.rmse, v[first + 1] = rm.mae, v[first + 2] = rm.r2;
+      b[first] = rb.rmse, b[first + 1] = rb.mae, b[first + 2] = rb.r2;
+    }
+  }
+  if (rc || h != TML_HEAD_DIRECTION)
+    goto out;
+  fs->importance = calloc(ncols, sizeof(double));
+  ret = malloc(ntest * sizeof(double));
+  ret_all = malloc(ntest * sizeof(double));
+  if (!fs->importance || !ret || !ret_all) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (tml_xgb_importance(m, fs->importance, NULL, NULL, NULL) == 0) {
+    double tot = 0;
+    for (size_t j = 0; j < ncols; j++)
+      tot += fs->importance[j];
+    for (size_t j = 0; j < ncols; j++)
+      fs->importance[j] = tot > 0 ? fs->importance[j] / tot : 0.0;
+  }
+  /* Trading view: long at the close of candle t when P(up) >= threshold, out at the close of t+h;
+   * net return = exp(fwd_return) - 1 - fee (round trip), in percent. */
+  size_t nsig = 0, hits = 0, known = 0, hits_all = 0, known_all = 0;
+  for (size_t i = 0; i < ntest; i++) {
+    size_t r = f->test.begin + i;
+    double net = (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct;
+    ret_all[i] = net;
+    if (d->tp1_hit[r] >= 0) {
+      known_all++;
+      hits_all += d->tp1_hit[r] == 1;
+    }
+    if ((double)pred[i * width + 2] >= o->signal_threshold) {
+      c->signal[r] = 1; /* test ranges of folds never overlap: no lock needed */
+      ret[nsig++] = net;
+      if (d->tp1_hit[r] >= 0) {
+        known++;
+        hits += d->tp1_hit[r] == 1;
+      }
+    }
+  }
+  double years = (double)(f->test_to_ms - f->test_from_ms) / (365.0 * (double)TML_MS_PER_DAY);
+  trade_stats(ret, nsig, years, v + trading_first);
+  /* Baseline: a long signal on every test candle (never skipping the market). */
+  trade_stats(ret_all, ntest, years, b + trading_first);
+  v[trading_first + TR_HIT] = known ? (double)hits / (double)known : (double)NAN;
+  b[trading_first + TR_HIT] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
+  double bh = (d->close[f->test.end - 1] / d->close[f->test.begin] - 1.0) * 100.0;
+  v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
+out:
+  tml_xgb_free(m);
+  free(y);
+  free(ytest);
+  free(pred);
+  free(base);
+  free(ret);
+  free(ret_all);
+  double t4 = tml_monotonic_s();
+  pthread_mutex_lock(&c->lock);
+  if (!rc) {
+    c->st->t_prepare += t1 - t0;
+    c->st->t_boost += t2 - t1;
+    c->st->t_predict += t3 - t2;
+    c->st->t_metrics += t4 - t3;
+  }
+  vf->seconds += t4 - t0;
+  pthread_mutex_unlock(&c->lock);
+  if (rc)
+    tml_error_prefix(err, "fold %zu", k + 1);
+  return rc;
+}
+
+static void *task_worker(void *arg) {
   struct fold_ctx *c = arg;
   for (;;) {
     pthread_mutex_lock(&c->lock);
-    size_t k = c->rc || c->cancelled ? c->st->nfolds : c->next++;
+    size_t t = c->rc || c->cancelled ? c->ntasks : c->next++;
     pthread_mutex_unlock(&c->lock);
-    if (k >= c->st->nfolds)
+    if (t >= c->ntasks)
       break;
+    size_t k = t / c->nheads;
+    int h = c->heads[t % c->nheads];
+    struct fold_shared *fs = &c->fs[k];
     struct tml_error e;
     tml_error_init(&e);
-    int rc = run_fold(c, k, &e);
+    int rc = 0;
+    /* The first head of a fold prepares it; the others wait. */
     pthread_mutex_lock(&c->lock);
-    if (rc && !c->rc) {
+    bool mine = fs->state == FOLD_NEW;
+    if (mine)
+      fs->state = FOLD_PREPARING;
+    while (fs->state == FOLD_PREPARING && !mine)
+      pthread_cond_wait(&c->ready, &c->lock);
+    int state = fs->state;
+    pthread_mutex_unlock(&c->lock);
+    if (mine) {
+      double tp = tml_monotonic_s();
+      rc = prepare_fold(c, k, &e);
+      pthread_mutex_lock(&c->lock);
+      fs->state = rc ? FOLD_FAILED : FOLD_READY;
+      c->st->t_prepare += tml_monotonic_s() - tp;
+      c->st->folds[k].seconds += tml_monotonic_s() - tp;
+      pthread_cond_broadcast(&c->ready);
+      pthread_mutex_unlock(&c->lock);
+    } else if (state == FOLD_FAILED) {
+      rc = TML_EDATA; /* the preparing thread reported why */
+    }
+    if (!rc && !c->cancelled)
+      rc = run_head(c, k, h, &e);
+    pthread_mutex_lock(&c->lock);
+    if (rc && !c->rc && e.code) {
       c->rc = rc;
       c->err = e;
     }
-    if (!rc)
-      c->done++;
+    bool fold_done = --fs->heads_left == 0;
+    if (fold_done) {
+      shared_release(fs);
+      if (!rc)
+        c->done++;
+    }
     size_t done = c->done;
     pthread_mutex_unlock(&c->lock);
-    if (!rc && c->o->progress) {
+    if (fold_done && !rc && c->o->progress) {
       double el = tml_monotonic_s() - c->t0;
       struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
                                         .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
@@ -661,13 +707,27 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   c.st = st;
   c.t0 = t0;
   c.stage_name = tml_validate_mode_name(st->mode);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    if (head_enabled(o, h))
+      c.heads[c.nheads++] = h;
+  if (c.nheads == 0) {
+    rc = tml_error_set(err, TML_EINVAL, "no head selected for validation");
+    goto fail;
+  }
+  c.ntasks = st->nfolds * c.nheads;
   c.signal = calloc(d->nrows ? d->nrows : 1, 1);
-  if (!c.signal) {
+  c.fs = calloc(st->nfolds, sizeof(*c.fs));
+  if (!c.signal || !c.fs) {
+    free(c.signal);
+    free(c.fs);
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto fail;
   }
+  for (size_t k = 0; k < st->nfolds; k++)
+    c.fs[k].heads_left = (int)c.nheads;
   tml_error_init(&c.err);
   pthread_mutex_init(&c.lock, NULL);
+  pthread_cond_init(&c.ready, NULL);
   if (o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_PLAN, .stage = c.stage_name, .nfolds = st->nfolds,
                                       .head = -1, .eta_s = -1, .plan = &st->plan};
@@ -676,21 +736,31 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   size_t budget = o->train.threads > 0 ? (size_t)o->train.threads : cores > 0 ? (size_t)cores : 1;
-  size_t workers = budget < st->nfolds ? budget : st->nfolds;
+  size_t workers = budget < c.ntasks ? budget : c.ntasks;
   pthread_t tids[256];
   size_t started = 0;
   for (size_t w = 1; w < workers && w < 256; w++)
-    if (pthread_create(&tids[started], NULL, fold_worker, &c) == 0)
+    if (pthread_create(&tids[started], NULL, task_worker, &c) == 0)
       started++;
-  fold_worker(&c);
+  task_worker(&c);
   for (size_t w = 0; w < started; w++)
     pthread_join(tids[w], NULL);
+  pthread_cond_destroy(&c.ready);
   pthread_mutex_destroy(&c.lock);
   if (!c.cancelled && !c.rc) {
+    /* Importance: mean over folds, summed in fold order (independent of the thread count). */
+    for (size_t k = 0; k < st->nfolds; k++)
+      for (size_t j = 0; c.fs[k].importance && j < d->ncols; j++)
+        st->importance[j] += c.fs[k].importance[j] / (double)st->nfolds;
     aggregate(st);
     gates_eval(st, o);
     rc = build_curves(d, o, st, head_enabled(o, TML_HEAD_DIRECTION) ? c.signal : NULL, err);
   }
+  for (size_t k = 0; k < st->nfolds; k++) {
+    shared_release(&c.fs[k]);
+    free(c.fs[k].importance);
+  }
+  free(c.fs);
   free(c.signal);
   if (rc)
     goto fail;
