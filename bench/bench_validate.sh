@@ -28,11 +28,12 @@ mode, tfile, rfile = sys.argv[1:]
 t = open(tfile).read()
 wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", t).group(1)
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
+cpu = float(re.search(r"User time \(seconds\): ([\d.]+)", t).group(1)) + float(re.search(r"System time \(seconds\): ([\d.]+)", t).group(1))
 r = json.load(open(rfile))
 run = r["run"]
 ts = run["thread_seconds"]
 folds = len(r["folds"])
-print(f"{mode:5s} folds {folds:3d}  wall {wall}  peak RSS {rss/1024:.0f} MiB  threads {run['threads']}")
+print(f"{mode:5s} folds {folds:3d}  wall {wall}  peak RSS {rss/1024:.0f} MiB  CPU {cpu:.0f} s  threads {run['threads']}")
 print(f"      features+targets {run['features_seconds']:.1f} s (once); stage {run['seconds']:.1f} s wall; thread-seconds:"
       f" prepare {ts['prepare']:.1f}, XGBoost train (DMatrix + boosting) {ts['xgboost_train']:.1f},"
       f" predict {ts['predict']:.1f}, metrics {ts['metrics']:.2f}")
