@@ -405,10 +405,18 @@ int tml_dataset_plan_folds(const struct tml_dataset *d, const struct tml_fold_sp
   }
   for (size_t k = 0; k < p->nfolds; k++) {
     struct tml_fold *f = &p->folds[k];
-    for (size_t r = f->fit.begin; r < f->fit.end; r++)
-      embargoed(p, k, d->time[r]) ? f->embargoed++ : f->nfit++;
-    for (size_t r = f->stop.begin; r < f->stop.end; r++)
-      embargoed(p, k, d->time[r]) ? f->embargoed++ : f->nstop++;
+    for (size_t r = f->fit.begin; r < f->fit.end; r++) {
+      if (embargoed(p, k, d->time[r]))
+        f->embargoed++;
+      else
+        f->nfit++;
+    }
+    for (size_t r = f->stop.begin; r < f->stop.end; r++) {
+      if (embargoed(p, k, d->time[r]))
+        f->embargoed++;
+      else
+        f->nstop++;
+    }
     if (f->nfit == 0 || f->nstop == 0 || f->test.end == f->test.begin) {
       char a[32];
       tml_time_format(f->test_from_ms, a, sizeof(a));

@@ -286,6 +286,42 @@ static void trade_stats(const double *ret, size_t n, double years, double *out) 
   out[TR_SHARPE] = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
 }
 
+/* Buy-and-hold through the test rows r of a range, in percent: per symbol close[r] / first close of
+ * that symbol in the range - 1, averaged over the symbols seen so far (one notional split equally).
+ * Walks rows in order, calling back every row with the running value. */
+struct bh_walk {
+  double *start, *cur; /* per symbol */
+  double sum;
+  size_t nseen;
+};
+
+static int bh_begin(struct bh_walk *w, size_t nsymbols) {
+  w->start = malloc(nsymbols * sizeof(double));
+  w->cur = calloc(nsymbols, sizeof(double));
+  w->sum = 0;
+  w->nseen = 0;
+  for (size_t i = 0; w->start && i < nsymbols; i++)
+    w->start[i] = NAN;
+  return w->start && w->cur ? 0 : TML_ENOMEM;
+}
+
+static double bh_step(struct bh_walk *w, const struct tml_dataset *d, size_t r) {
+  size_t s = d->sym[r];
+  if (isnan(w->start[s])) {
+    w->start[s] = d->close[r];
+    w->nseen++;
+  }
+  double v = (d->close[r] / w->start[s] - 1.0) * 100.0;
+  w->sum += v - w->cur[s];
+  w->cur[s] = v;
+  return w->sum / (double)w->nseen;
+}
+
+static void bh_end(struct bh_walk *w) {
+  free(w->start);
+  free(w->cur);
+}
+
 static void shared_release(struct fold_shared *f) {
   free(f->rows);
   free(f->X);
@@ -477,7 +513,16 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   trade_stats(ret_all, ntest, years, b + trading_first);
   v[trading_first + TR_HIT] = known ? (double)hits / (double)known : (double)NAN;
   b[trading_first + TR_HIT] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
-  double bh = (d->close[f->test.end - 1] / d->close[f->test.begin] - 1.0) * 100.0;
+  struct bh_walk bw;
+  if (bh_begin(&bw, d->nsymbols)) {
+    bh_end(&bw);
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  double bh = 0;
+  for (size_t r = f->test.begin; r < f->test.end; r++)
+    bh = bh_step(&bw, d, r);
+  bh_end(&bw);
   v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
 out:
   tml_xgb_free(m);
@@ -649,11 +694,16 @@ static int build_curves(const struct tml_dataset *d, const struct tml_validate_o
   size_t seen = 0, n = 0;
   for (size_t k = 0; k < st->nfolds; k++) {
     const struct tml_fold *f = &st->folds[k].fold;
-    double start = d->close[f->test.begin], bh = bh_base;
+    double bh = bh_base;
+    struct bh_walk bw;
+    if (bh_begin(&bw, d->nsymbols)) {
+      bh_end(&bw);
+      return tml_error_set(err, TML_ENOMEM, "out of memory for the equity curves");
+    }
     for (size_t r = f->test.begin; r < f->test.end; r++, seen++) {
       if (signal && signal[r])
         eq += (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct;
-      bh = bh_base + (d->close[r] / start - 1.0) * 100.0;
+      bh = bh_base + bh_step(&bw, d, r);
       if ((seen % step == 0 || r + 1 == f->test.end) && n < cap) {
         st->curve_time[n] = d->time[r];
         st->curve_model[n] = eq;
@@ -661,6 +711,7 @@ static int build_curves(const struct tml_dataset *d, const struct tml_validate_o
         n++;
       }
     }
+    bh_end(&bw);
     bh_base = bh;
   }
   st->ncurve = n;
