@@ -10,6 +10,7 @@ DATA=${TRADEML_DATA_DIR:-../shared/data}/binance-spot/BTCUSDT_15m_2023-2026.csv
 [[ -e $DATA ]] || { echo "missing $DATA" >&2; exit 77; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+echo "work folder $WORK (progress: $WORK/<mode>.time)"
 export TRADEML_HOME=$WORK/home OMP_WAIT_POLICY=passive
 "$BIN" data import "$DATA" --symbol BTCUSDT --interval 15m >/dev/null
 what=${1:-both}
@@ -17,7 +18,7 @@ for mode in quick full; do
   [[ $what == both || $what == "$mode" ]] || continue
   set +e
   /usr/bin/time -v "$BIN" validate --symbol BTCUSDT --interval 15m --mode "$mode" --num-boost-round 500 \
-    --early-stopping-rounds 50 --json >"$WORK/$mode.json" 2>"$WORK/$mode.time"
+    --early-stopping-rounds 50 >"$WORK/$mode.out" 2>"$WORK/$mode.time"
   rc=$?
   set -e
   [[ $rc -eq 0 || $rc -eq 3 ]] || { cat "$WORK/$mode.time" >&2; exit 1; }

@@ -5,6 +5,7 @@
  * layouts fail with messages, and reports render. */
 #include "test.h"
 #include "trademl/buf.h"
+#include "trademl/config.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
 #include "trademl/import.h"
@@ -325,4 +326,54 @@ TEST(report_renders_and_lists) {
   tml_validate_result_release(&r);
   tml_dataset_release(&d);
   free(dir);
+}
+
+TEST(config_presets_and_contradictions) {
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("validate_config");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  struct tml_validate_opts o;
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.mode, TML_VALIDATE_QUICK);
+  CHECK_INT(o.quick.window, TML_WINDOW_FIXED);
+  CHECK_INT(o.quick.train_window_days, 180);
+  CHECK_INT(o.quick.test_period_days, 60);
+  CHECK_INT(o.quick.max_folds, 5);
+  CHECK_INT(o.full.window, TML_WINDOW_EXPANDING);
+  CHECK_INT(o.full.min_train_days, 120);
+  CHECK_INT(o.full.test_period_days, 21);
+  CHECK_INT(o.ngates, 4);
+  CHECK_NEAR(o.fee_pct, 0.2, 0);
+  /* Explicit keys override the preset of the running stage. */
+  CHECK_OK(tml_config_set(cfg, "validation.mode", "full", TML_CFG_FLAG, "--mode", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.test_period_days", "14", TML_CFG_FLAG, "--test-period-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.gates.trading", "true", TML_CFG_FILE, "trademl.yaml:3", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.mode, TML_VALIDATE_FULL);
+  CHECK_INT(o.full.test_period_days, 14);
+  CHECK_INT(o.quick.test_period_days, 60); /* not running: untouched */
+  CHECK_INT(o.ngates, 8);
+  CHECK_STR(tml_validate_metric_name((size_t)o.gates[7].metric), "trading.max_drawdown_pct");
+  /* Contradictions. */
+  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "90", TML_CFG_FLAG, "--train-window-days", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "expanding window");
+  tml_error_init(&err);
+  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG, "--window", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.full.window, TML_WINDOW_FIXED);
+  CHECK_INT(o.full.train_window_days, 90);
+  CHECK_OK(tml_config_set(cfg, "validation.gates.rules", "direction.accuracy>0.5,nope>1", TML_CFG_FLAG, "--gate", &err),
+           &err);
+  tml_validate_opts_default(&o);
+  CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "unknown metric 'nope'");
+  tml_config_free(cfg);
+  free(home);
 }
