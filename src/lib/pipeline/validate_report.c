@@ -276,7 +276,8 @@ static void svg_lines(struct tml_buf *b, const char *id, const char *title, size
   for (size_t t = 0; xlabels && t < nl; t++) {
     size_t i = nl > 1 ? t * (n - 1) / (nl - 1) : 0;
     double x = PAD_L + (n > 1 ? pw * (double)i / (double)(n - 1) : pw / 2);
-    tml_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"a\" text-anchor=\"middle\">", x, SVG_H - 10);
+    const char *anchor = nl > 1 && t == 0 ? "start" : nl > 1 && t + 1 == nl ? "end" : "middle";
+    tml_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"a\" text-anchor=\"%s\">", x, SVG_H - 10, anchor);
     html_esc(b, xlabels[i]);
     tml_buf_puts(b, "</text>");
   }
@@ -291,7 +292,7 @@ static void svg_lines(struct tml_buf *b, const char *id, const char *title, size
       tml_buf_printf(b, "%.1f,%.1f ", x, y);
     }
     tml_buf_puts(b, "\"/>");
-    double lx = PAD_L + 160.0 * (double)s + 200;
+    double lx = PAD_L + 170.0 * (double)s + 250;
     tml_buf_printf(b, "<rect x=\"%.0f\" y=\"8\" width=\"10\" height=\"10\" fill=\"%s\"/><text x=\"%.0f\" y=\"17\" "
                       "class=\"a\">",
                    lx, colors[s % 4], lx + 14);
