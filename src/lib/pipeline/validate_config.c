@@ -55,6 +55,10 @@ int tml_validate_opts_from_config(const struct tml_config *cfg, struct tml_valid
   int rc = tml_train_opts_from_config(cfg, &o->train, err);
   if (rc)
     return rc;
+  /* Folds choose their rows themselves (quick: the newest folds; full: all data), so data.days only
+   * narrows the rows when it was set on purpose, not through its training default. */
+  if (!explicit_key(cfg, "data.days"))
+    o->train.days = 0;
   const char *mode = tml_config_get(cfg, "validation.mode");
   o->mode = strcmp(mode, "full") == 0         ? TML_VALIDATE_FULL
             : strcmp(mode, "sequential") == 0 ? TML_VALIDATE_SEQUENTIAL

@@ -347,6 +347,7 @@ TEST(config_presets_and_contradictions) {
   CHECK_INT(o.full.test_period_days, 21);
   CHECK_INT(o.ngates, 4);
   CHECK_NEAR(o.fee_pct, 0.2, 0);
+  CHECK_NEAR(o.train.days, 0, 0); /* data.days (default 730) does not cut validation rows */
   /* Explicit keys override the preset of the running stage. */
   CHECK_OK(tml_config_set(cfg, "validation.mode", "full", TML_CFG_FLAG, "--mode", &err), &err);
   CHECK_OK(tml_config_set(cfg, "validation.test_period_days", "14", TML_CFG_FLAG, "--test-period-days", &err), &err);
