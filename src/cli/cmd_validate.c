@@ -118,8 +118,14 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
       if (strcmp(p->stage, "final") == 0)
         fprintf(stderr, "\r  final: %s round %d   ", tml_head_name((enum tml_head)p->head), p->round + 1);
       else
-        fprintf(stderr, "\r  %s: fold %zu of %zu, %s round %d, %zu done, %.0fs elapsed   ", p->stage, p->fold + 1,
-                p->nfolds, tml_head_name((enum tml_head)p->head), p->round + 1, p->folds_done, p->elapsed_s);
+      {
+        char eta[48] = "";
+        if (p->folds_done > 0)
+          snprintf(eta, sizeof(eta), ", about %.0fs left",
+                   p->elapsed_s / (double)p->folds_done * (double)(p->nfolds - p->folds_done));
+        fprintf(stderr, "\r  %s: fold %zu of %zu, %s round %d, %zu done, %.0fs elapsed%s   ", p->stage, p->fold + 1,
+                p->nfolds, tml_head_name((enum tml_head)p->head), p->round + 1, p->folds_done, p->elapsed_s, eta);
+      }
     }
     break;
   case TML_VEV_FOLD_DONE:
