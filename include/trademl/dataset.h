@@ -4,6 +4,7 @@
 #ifndef TML_DATASET_H
 #define TML_DATASET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,69 @@ int tml_dataset_split(const struct tml_dataset *d, double test_size, int purge_c
                       struct tml_split *s, struct tml_error *err);
 /* First row with time >= t (nrows if none). */
 size_t tml_dataset_lower_bound(const struct tml_dataset *d, int64_t t);
+
+/* ---- Walk-forward folds (docs/validation.md). The split, purge and embargo rules of every fold live
+ * here, next to tml_dataset_split, so training and validation cannot disagree about them. ----
+ *
+ * A fold's timeline (UTC, calendar days):
+ *
+ *   train_from            stop_from                     test_from           test_to
+ *   | fit rows ... | purge | early-stop rows ... | purge | test rows ...     |
+ *
+ * A row at time t "labels" with candles t+1 .. t+h (h = horizon): its label window ends with the
+ * close of candle t+h. A training row is kept only when t + h*interval < boundary (the next block's
+ * first candle), i.e. its whole label window closes before the block it precedes starts: the purge.
+ * Embargo (Lopez de Prado, Advances in Financial ML, 7.4.2): rows in [test_to_j, test_to_j + embargo)
+ * after the test period of an earlier fold j are never used to train a later fold. */
+enum tml_fold_window { TML_WINDOW_EXPANDING, TML_WINDOW_FIXED };
+
+struct tml_fold_spec {
+  enum tml_fold_window window;
+  int test_period_days;   /* length of each test period (>= 1) */
+  int min_train_days;     /* expanding: days of rows before the first test period (>= 1) */
+  int train_window_days;  /* fixed: the training window length (>= 1) */
+  int embargo_days;       /* >= 0 */
+  int max_folds;          /* keep only the newest max_folds folds; 0 = every fold */
+  int horizon;            /* label horizon in candles */
+  int purge_candles;      /* purge gap; values below the horizon are raised to it */
+  double stop_share;      /* share of the training window (rows) used for early stopping, (0, 0.5] */
+};
+
+struct tml_fold {
+  int64_t train_from_ms, stop_from_ms, test_from_ms, test_to_ms; /* calendar bounds, half-open */
+  struct tml_range fit;   /* outer bounds of the fit rows (embargoed rows inside are skipped) */
+  struct tml_range stop;  /* outer bounds of the early-stopping rows (idem) */
+  struct tml_range test;  /* test rows: time in [test_from, test_to) */
+  size_t nfit, nstop;     /* rows actually used (embargo removed) */
+  size_t purged;          /* rows dropped by the two purge gaps */
+  size_t embargoed;       /* rows dropped by the embargo */
+};
+
+struct tml_fold_plan {
+  struct tml_fold *folds; /* ascending in time; owned, release with tml_fold_plan_release */
+  size_t nfolds;
+  int64_t embargo_ms;
+  int purge_candles;      /* effective purge (>= horizon) */
+};
+
+/* Lays out calendar folds over the rows of d: test periods of test_period_days UTC days tile
+ * backwards from the end of the last row's day, so the newest data is always tested; a period is
+ * kept when its training window has the required days of history (min_train_days expanding,
+ * train_window_days fixed). Returns 0, TML_EINVAL for a bad spec (test period shorter than the
+ * horizon, ...) or TML_EDATA when not even one fold fits (the message says how many days are needed).
+ * On success the caller releases p. */
+int tml_dataset_plan_folds(const struct tml_dataset *d, const struct tml_fold_spec *s, struct tml_fold_plan *p,
+                           struct tml_error *err);
+void tml_fold_plan_release(struct tml_fold_plan *p);
+/* True when row r may train fold k (inside fit or stop bounds and not embargoed). */
+bool tml_fold_row_trains(const struct tml_dataset *d, const struct tml_fold_plan *p, size_t k, size_t r);
+/* Writes the indices of fold k's fit rows then its stop rows into rows (room for fit.end - fit.begin
+ * + stop.end - stop.begin); *nfit / *nstop receive the counts. */
+void tml_fold_train_rows(const struct tml_dataset *d, const struct tml_fold_plan *p, size_t k, size_t *rows,
+                         size_t *nfit, size_t *nstop);
+/* First row whose label window (horizon candles) does not close before t: rows before it may train
+ * a model evaluated on rows from time t on. */
+size_t tml_dataset_purge_bound(const struct tml_dataset *d, int64_t t, int horizon);
 
 /* Fills y[begin..end) for a head with fitted thresholds; rows whose target is NaN get NaN. */
 void tml_dataset_head_values(const struct tml_dataset *d, enum tml_head h, const struct tml_label_thresholds *th,

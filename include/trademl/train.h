@@ -26,6 +26,12 @@ enum tml_train_event { TML_EV_STAGE, TML_EV_ROUND, TML_EV_HEAD_DONE };
 typedef int (*tml_train_progress_fn)(void *ud, enum tml_train_event ev, const char *stage, int head, int round,
                                      int total_rounds, double metric);
 
+struct tml_train_extra_file {
+  const char *name; /* "report.json"; no '/' */
+  const void *data;
+  size_t len;
+};
+
 struct tml_train_opts {
   const char *symbols[TML_TRAIN_MAX_SYMBOLS]; /* normalized symbols, borrowed */
   size_t nsymbols;
@@ -45,7 +51,12 @@ struct tml_train_opts {
   bool dry_run;                /* load, features, labels, split; no training, nothing written */
   tml_train_progress_fn progress;
   void *progress_ud;
+  /* Extra files written into the model-set folder before its atomic rename (e.g. report.json and
+   * report.html of the validation that approved it); borrowed. Names are plain file names. */
+  const struct tml_train_extra_file *extra_files;
+  size_t nextra_files;
 };
+
 
 void tml_train_opts_default(struct tml_train_opts *o);
 

@@ -240,6 +240,12 @@ size_t tml_dataset_lower_bound(const struct tml_dataset *d, int64_t t) {
   return lo;
 }
 
+size_t tml_dataset_purge_bound(const struct tml_dataset *d, int64_t t, int horizon) {
+  /* Row time u labels with candles u+1 .. u+h; candle u+h opens at u + h*interval and closes at the
+   * next open, so the label is known before t exactly when u + h*interval < t. */
+  return tml_dataset_lower_bound(d, t - (int64_t)horizon * d->interval_ms);
+}
+
 int tml_dataset_split(const struct tml_dataset *d, double test_size, int purge_candles, struct tml_split *s,
                       struct tml_error *err) {
   memset(s, 0, sizeof(*s));
@@ -257,8 +263,7 @@ int tml_dataset_split(const struct tml_dataset *d, double test_size, int purge_c
   size_t vbegin = tml_dataset_lower_bound(d, valid_from);
   /* A training row at time t labels with candles t+1..t+h, which must all open before valid_from:
    * t + h*interval < valid_from. The caller passes purge_candles >= horizon. */
-  int64_t train_end_time = valid_from - (int64_t)purge_candles * d->interval_ms;
-  size_t tend = tml_dataset_lower_bound(d, train_end_time);
+  size_t tend = tml_dataset_purge_bound(d, valid_from, purge_candles);
   s->train = (struct tml_range){0, tend};
   s->valid = (struct tml_range){vbegin, d->nrows};
   s->purged = vbegin - tend;
@@ -277,4 +282,152 @@ void tml_dataset_head_values(const struct tml_dataset *d, enum tml_head h, const
       v = NAN;
     y[i] = v;
   }
+}
+
+/* ---- walk-forward folds ---- */
+void tml_fold_plan_release(struct tml_fold_plan *p) {
+  if (!p)
+    return;
+  free(p->folds);
+  memset(p, 0, sizeof(*p));
+}
+
+static bool embargoed(const struct tml_fold_plan *p, size_t k, int64_t t) {
+  if (p->embargo_ms <= 0)
+    return false;
+  for (size_t j = 0; j < k; j++) {
+    int64_t e0 = p->folds[j].test_to_ms;
+    if (t >= e0 && t < e0 + p->embargo_ms)
+      return true;
+  }
+  return false;
+}
+
+bool tml_fold_row_trains(const struct tml_dataset *d, const struct tml_fold_plan *p, size_t k, size_t r) {
+  const struct tml_fold *f = &p->folds[k];
+  bool inside = (r >= f->fit.begin && r < f->fit.end) || (r >= f->stop.begin && r < f->stop.end);
+  return inside && !embargoed(p, k, d->time[r]);
+}
+
+void tml_fold_train_rows(const struct tml_dataset *d, const struct tml_fold_plan *p, size_t k, size_t *rows,
+                         size_t *nfit, size_t *nstop) {
+  const struct tml_fold *f = &p->folds[k];
+  size_t n = 0;
+  for (size_t r = f->fit.begin; r < f->fit.end; r++)
+    if (!embargoed(p, k, d->time[r]))
+      rows[n++] = r;
+  *nfit = n;
+  for (size_t r = f->stop.begin; r < f->stop.end; r++)
+    if (!embargoed(p, k, d->time[r]))
+      rows[n++] = r;
+  *nstop = n - *nfit;
+}
+
+static int64_t day_floor(int64_t t) {
+  int64_t q = t / TML_MS_PER_DAY;
+  if (t % TML_MS_PER_DAY < 0)
+    q--;
+  return q * TML_MS_PER_DAY;
+}
+
+int tml_dataset_plan_folds(const struct tml_dataset *d, const struct tml_fold_spec *s, struct tml_fold_plan *p,
+                           struct tml_error *err) {
+  memset(p, 0, sizeof(*p));
+  int64_t iv = d->interval_ms;
+  if (s->test_period_days < 1 || s->min_train_days < 1 || s->train_window_days < 1 || s->embargo_days < 0 ||
+      s->max_folds < 0 || s->horizon < 1)
+    return tml_error_set(err, TML_EINVAL,
+                         "fold spec out of range: test period %d days, minimum training %d days, window %d days, "
+                         "embargo %d days, max folds %d, horizon %d (days and the horizon must be >= 1)",
+                         s->test_period_days, s->min_train_days, s->train_window_days, s->embargo_days,
+                         s->max_folds, s->horizon);
+  if (!(s->stop_share > 0.0 && s->stop_share <= 0.5))
+    return tml_error_set(err, TML_EINVAL, "early-stopping share %g must be in (0, 0.5]", s->stop_share);
+  int64_t period = (int64_t)s->test_period_days * TML_MS_PER_DAY;
+  if (period <= (int64_t)s->horizon * iv)
+    return tml_error_set(err, TML_EINVAL,
+                         "the test period of %d day(s) is not longer than the label horizon of %d candles (%.1f "
+                         "days): every test row's label would reach past its period; use a longer test period or "
+                         "a shorter horizon",
+                         s->test_period_days, s->horizon, (double)((int64_t)s->horizon * iv) / (double)TML_MS_PER_DAY);
+  int purge = s->purge_candles > s->horizon ? s->purge_candles : s->horizon;
+  p->purge_candles = purge;
+  p->embargo_ms = (int64_t)s->embargo_days * TML_MS_PER_DAY;
+  int need_days = s->window == TML_WINDOW_FIXED ? s->train_window_days : s->min_train_days;
+  if (d->nrows == 0)
+    return tml_error_set(err, TML_EDATA, "no labelled rows: a fold needs %d days of training rows and %d days of "
+                                         "test rows", need_days, s->test_period_days);
+  int64_t first_day = day_floor(d->first_ms);
+  int64_t end = day_floor(d->last_ms) + TML_MS_PER_DAY;
+  int64_t earliest = first_day + (int64_t)need_days * TML_MS_PER_DAY;
+  int64_t n = end > earliest ? (end - earliest) / period : 0;
+  if (n <= 0) {
+    char a[32], b[32];
+    tml_time_format(d->first_ms, a, sizeof(a));
+    tml_time_format(d->last_ms, b, sizeof(b));
+    return tml_error_set(err, TML_EDATA,
+                         "too little data for one fold: labelled rows span %.1f days (%s .. %s), but one fold needs "
+                         "%d days of %s training plus a %d-day test period = %d days (plus the feature warm-up and "
+                         "the %d-candle label horizon); import more history or shorten %s / the test period",
+                         (double)(end - first_day) / (double)TML_MS_PER_DAY, a, b, need_days,
+                         s->window == TML_WINDOW_FIXED ? "fixed-window" : "minimum", s->test_period_days,
+                         need_days + s->test_period_days, s->horizon,
+                         s->window == TML_WINDOW_FIXED ? "--train-window-days" : "--min-train-days");
+  }
+  if (s->max_folds > 0 && n > s->max_folds)
+    n = s->max_folds;
+  p->folds = calloc((size_t)n, sizeof(*p->folds));
+  if (!p->folds)
+    return tml_error_set(err, TML_ENOMEM, "out of memory planning %" PRId64 " folds", n);
+  p->nfolds = (size_t)n;
+  for (size_t k = 0; k < p->nfolds; k++) {
+    struct tml_fold *f = &p->folds[k];
+    f->test_from_ms = end - (n - (int64_t)k) * period;
+    f->test_to_ms = f->test_from_ms + period;
+    f->train_from_ms = s->window == TML_WINDOW_FIXED ? f->test_from_ms - (int64_t)s->train_window_days * TML_MS_PER_DAY
+                                                     : first_day;
+    size_t wb = tml_dataset_lower_bound(d, f->train_from_ms);
+    size_t we = tml_dataset_purge_bound(d, f->test_from_ms, purge);
+    f->test = (struct tml_range){tml_dataset_lower_bound(d, f->test_from_ms), tml_dataset_lower_bound(d, f->test_to_ms)};
+    if (we <= wb + 1) {
+      tml_fold_plan_release(p);
+      return tml_error_set(err, TML_EDATA, "fold %zu has no training rows before its purge gap", k + 1);
+    }
+    /* Early-stopping rows: the newest stop_share of the window, from a candle-time boundary. */
+    size_t nstop = (size_t)ceil((double)(we - wb) * s->stop_share);
+    if (nstop < 1)
+      nstop = 1;
+    f->stop_from_ms = d->time[we - nstop];
+    f->stop = (struct tml_range){tml_dataset_lower_bound(d, f->stop_from_ms), we};
+    f->fit = (struct tml_range){wb, tml_dataset_purge_bound(d, f->stop_from_ms, purge)};
+    if (f->fit.end < f->fit.begin)
+      f->fit.end = f->fit.begin;
+    f->purged = (f->stop.begin - f->fit.end) + (f->test.begin - f->stop.end);
+  }
+  for (size_t k = 0; k < p->nfolds; k++) {
+    struct tml_fold *f = &p->folds[k];
+    for (size_t r = f->fit.begin; r < f->fit.end; r++) {
+      if (embargoed(p, k, d->time[r]))
+        f->embargoed++;
+      else
+        f->nfit++;
+    }
+    for (size_t r = f->stop.begin; r < f->stop.end; r++) {
+      if (embargoed(p, k, d->time[r]))
+        f->embargoed++;
+      else
+        f->nstop++;
+    }
+    if (f->nfit == 0 || f->nstop == 0 || f->test.end == f->test.begin) {
+      char a[32];
+      tml_time_format(f->test_from_ms, a, sizeof(a));
+      size_t nfit = f->nfit, nstop = f->nstop, ntest = f->test.end - f->test.begin;
+      tml_fold_plan_release(p);
+      return tml_error_set(err, TML_EDATA,
+                           "fold %zu (test from %s) has %zu fit, %zu early-stopping and %zu test rows: every part "
+                           "needs rows; the data has a gap there or the window is too short",
+                           k + 1, a, nfit, nstop, ntest);
+    }
+  }
+  return 0;
 }

@@ -356,6 +356,16 @@ static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, 
   }
   if (rc)
     return rc;
+  for (size_t i = 0; i < o->nextra_files && !rc; i++) {
+    const struct tml_train_extra_file *f = &o->extra_files[i];
+    if (!f->name || !f->name[0] || strchr(f->name, '/') || f->name[0] == '.')
+      return tml_error_set(err, TML_EINVAL, "extra model-set file name '%s' must be a plain file name",
+                           f->name ? f->name : "(null)");
+    snprintf(path, sizeof(path), "%s/%s", tmp, f->name);
+    rc = tml_write_file_atomic(path, f->data, f->len, err);
+  }
+  if (rc)
+    return rc;
   snprintf(path, sizeof(path), "%s/metadata.json", tmp);
   rc = write_metadata(path, o, r, d, err);
   if (rc)

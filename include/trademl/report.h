@@ -1,0 +1,35 @@
+/* Stored validation reports: <reports_dir>/<report-id>/{report.json,report.html}, written by
+ * tml_validate_report_write. Listing, lookup by id or path, and a terminal table of one report. */
+#ifndef TML_REPORT_H
+#define TML_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct tml_buf;
+struct tml_error;
+
+struct tml_report_info {
+  char id[128];
+  char dir[4200];
+  char symbols[256];   /* comma-separated */
+  char interval[16];
+  char stage[16];      /* "quick" or "full" */
+  char created_at[32];
+  size_t nfolds;
+  bool passed;
+};
+
+/* Lists the reports under reports_dir, newest id first. A missing folder is an empty list. On success
+ * the caller frees *out with free(). Unreadable report folders are skipped. 0, TML_EIO or TML_ENOMEM. */
+int tml_report_list(const char *reports_dir, struct tml_report_info **out, size_t *n, struct tml_error *err);
+
+/* Resolves `id_or_path` (a report id under reports_dir, a report folder, or a report.json path) to
+ * the report's folder. TML_ENOENT naming what was tried, with a hint to `trademl report list`. */
+int tml_report_resolve(const char *reports_dir, const char *id_or_path, char *dir, size_t dirsz, struct tml_error *err);
+
+/* Renders report.json text as a terminal table: data range, folds, gates with verdicts and the
+ * summary of the main metrics against their baselines. 0, TML_EPARSE (not a report) or TML_ENOMEM. */
+int tml_report_table(const char *json, size_t len, struct tml_buf *out, struct tml_error *err);
+
+#endif

@@ -1,0 +1,987 @@
+/* Walk-forward validation (docs/validation.md). The dataset is built once; tml_dataset_plan_folds
+ * lays out the calendar folds (split, purge and embargo rules live there). Each fold: gather its fit
+ * and early-stopping rows, fit class thresholds on the fit rows only, train the heads (XGBoost with
+ * nthread = 1: folds run in parallel worker threads, so results do not depend on the thread count),
+ * predict the test rows, compute every metric and its do-nothing baseline, and the trading view of
+ * the direction head. Stages aggregate folds (mean, std, min, max) and evaluate the gates. */
+#include "trademl/validate.h"
+#include "trademl/buf.h"
+#include "trademl/error.h"
+#include "trademl/fsutil.h"
+#include "trademl/metrics.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+#include "trademl/xgb.h"
+#include "util/common.h"
+
+#include <pthread.h>
+#include <ctype.h>
+#include <unistd.h>
+
+/* ---- the metric table ---- */
+#define MAX_METRICS 192
+static char metric_names[MAX_METRICS][48];
+static size_t nmetrics;
+static int head_first[TML_HEAD_COUNT]; /* first metric id of each head */
+static int trading_first, rows_first;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static const char *const class_metrics[] = {"accuracy", "macro_f1", "roc_auc", "logloss"};
+static const char *const per_class[] = {"precision", "recall", "f1", "roc_auc"};
+static const char *const reg_metrics[] = {"rmse", "mae", "r2"};
+static const char *const trading_metrics[] = {"signals",        "hit_rate_tp1",     "avg_return_pct",
+                                              "cum_return_pct", "sharpe",           "max_drawdown_pct",
+                                              "profit_factor",  "bh_return_pct"};
+enum { TR_SIGNALS, TR_HIT, TR_AVG, TR_CUM, TR_SHARPE, TR_MDD, TR_PF, TR_BH };
+static const char *const row_metrics[] = {"fit", "stop", "test", "purged", "embargoed"};
+
+static void add_metric(const char *a, const char *b, const char *c) {
+  snprintf(metric_names[nmetrics], sizeof(metric_names[0]), "%s.%s%s%s", a, b, c ? "." : "", c ? c : "");
+  nmetrics++;
+}
+
+static void build_metric_table(void) {
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    const char *hn = tml_head_name(head);
+    int k = tml_head_nclass(head);
+    head_first[h] = (int)nmetrics;
+    if (k > 0) {
+      for (size_t i = 0; i < TML_ARRAY_LEN(class_metrics); i++)
+        add_metric(hn, class_metrics[i], NULL);
+      for (int c = 0; c < k; c++)
+        for (size_t i = 0; i < TML_ARRAY_LEN(per_class); i++)
+          add_metric(hn, per_class[i], tml_head_class_name(head, c));
+    } else {
+      for (size_t i = 0; i < TML_ARRAY_LEN(reg_metrics); i++)
+        add_metric(hn, reg_metrics[i], NULL);
+    }
+    add_metric(hn, "best_iteration", NULL);
+  }
+  trading_first = (int)nmetrics;
+  for (size_t i = 0; i < TML_ARRAY_LEN(trading_metrics); i++)
+    add_metric("trading", trading_metrics[i], NULL);
+  rows_first = (int)nmetrics;
+  for (size_t i = 0; i < TML_ARRAY_LEN(row_metrics); i++)
+    add_metric("rows", row_metrics[i], NULL);
+}
+
+size_t tml_validate_metric_count(void) {
+  pthread_once(&metrics_once, build_metric_table);
+  return nmetrics;
+}
+
+const char *tml_validate_metric_name(size_t id) {
+  pthread_once(&metrics_once, build_metric_table);
+  return id < nmetrics ? metric_names[id] : NULL;
+}
+
+int tml_validate_metric_id(const char *name) {
+  pthread_once(&metrics_once, build_metric_table);
+  for (size_t i = 0; i < nmetrics; i++)
+    if (strcmp(metric_names[i], name) == 0)
+      return (int)i;
+  return -1;
+}
+
+const char *tml_validate_mode_name(enum tml_validate_mode m) {
+  switch (m) {
+  case TML_VALIDATE_FULL: return "full";
+  case TML_VALIDATE_SEQUENTIAL: return "sequential";
+  case TML_VALIDATE_QUICK: break;
+  }
+  return "quick";
+}
+
+/* ---- gates ---- */
+int tml_gate_parse(const char *s, struct tml_gate *g, struct tml_error *err) {
+  memset(g, 0, sizeof(*g));
+  const char *op = strpbrk(s, "<>");
+  if (!op)
+    return tml_error_set(err, TML_EINVAL,
+                         "gate '%s' has no comparison: write METRIC>VALUE, e.g. direction.recall.up>0.35 "
+                         "(operators > >= < <=)", s);
+  char name[64];
+  size_t nlen = (size_t)(op - s);
+  while (nlen && isspace((unsigned char)s[nlen - 1]))
+    nlen--;
+  const char *start = s;
+  while (nlen && isspace((unsigned char)*start)) {
+    start++;
+    nlen--;
+  }
+  if (nlen == 0 || nlen >= sizeof(name))
+    return tml_error_set(err, TML_EINVAL, "gate '%s' has no metric name before the comparison", s);
+  memcpy(name, start, nlen);
+  name[nlen] = '\0';
+  g->metric = tml_validate_metric_id(name);
+  if (g->metric < 0)
+    return tml_error_set(err, TML_EINVAL,
+                         "gate '%s': unknown metric '%s'; metrics are <head>.<metric>[.<class>] such as "
+                         "direction.accuracy, direction.recall.up, volatility.macro_f1, stop_loss.rmse, or "
+                         "trading.sharpe (see docs/validation.md)",
+                         s, name);
+  const char *v = op + 1;
+  if (*v == '=') {
+    g->op = *op == '>' ? TML_GATE_GE : TML_GATE_LE;
+    v++;
+  } else {
+    g->op = *op == '>' ? TML_GATE_GT : TML_GATE_LT;
+  }
+  while (isspace((unsigned char)*v))
+    v++;
+  char *end = NULL;
+  errno = 0;
+  g->threshold = strtod(v, &end);
+  while (end && isspace((unsigned char)*end))
+    end++;
+  if (end == v || !end || *end || errno || !isfinite(g->threshold))
+    return tml_error_set(err, TML_EINVAL, "gate '%s': '%s' is not a number", s, v);
+  return 0;
+}
+
+static bool gate_holds(const struct tml_gate *g, double v) {
+  if (isnan(v))
+    return false;
+  switch (g->op) {
+  case TML_GATE_GT: return v > g->threshold;
+  case TML_GATE_GE: return v >= g->threshold;
+  case TML_GATE_LT: return v < g->threshold;
+  case TML_GATE_LE: return v <= g->threshold;
+  }
+  return false;
+}
+
+/* ---- defaults ---- */
+void tml_validate_opts_default(struct tml_validate_opts *o) {
+  memset(o, 0, sizeof(*o));
+  tml_train_opts_default(&o->train);
+  struct tml_fold_spec base = {.embargo_days = 0, .horizon = o->train.labels.horizon, .stop_share = 0.2};
+  o->quick = base;
+  o->quick.window = TML_WINDOW_FIXED;
+  o->quick.train_window_days = 180;
+  o->quick.min_train_days = 180;
+  o->quick.test_period_days = 60;
+  o->quick.max_folds = 5;
+  o->full = base;
+  o->full.window = TML_WINDOW_EXPANDING;
+  o->full.min_train_days = 120;
+  o->full.train_window_days = 120;
+  o->full.test_period_days = 21;
+  o->full.max_folds = 0;
+  o->signal_threshold = 0.6;
+  o->fee_pct = 0.2;
+  static const char *const defaults[] = {"direction.recall.up>0.35", "direction.accuracy>0.60",
+                                         "direction.roc_auc.up>0.61", "direction.f1.up>0.45"};
+  for (size_t i = 0; i < TML_ARRAY_LEN(defaults); i++)
+    if (tml_gate_parse(defaults[i], &o->gates[o->ngates], NULL) == 0)
+      o->ngates++;
+  o->reports_dir = "var/reports";
+}
+
+/* ---- folds x heads as tasks ----
+ * Work items are (fold, head) pairs taken in fold-major order by a fixed number of worker threads, so
+ * both cores stay busy even with 5 folds. The first task of a fold prepares the fold's shared rows
+ * (gathered training matrix and fitted thresholds); the other heads of that fold wait for it. The last
+ * head of a fold frees them. Every result lands in a slot of its own (fold, metric), and sums over
+ * folds are taken in fold order afterwards, so results never depend on the thread count. */
+enum { FOLD_NEW, FOLD_PREPARING, FOLD_READY, FOLD_FAILED };
+
+struct fold_shared {
+  int state;
+  int heads_left;
+  size_t *rows;        /* fit rows then stop rows (dataset indices) */
+  size_t nfit, nstop;
+  float *X;            /* gathered training rows, row-major */
+  double *importance;  /* direction head's gain share per column (ncols), freed at release */
+};
+
+struct fold_ctx {
+  const struct tml_dataset *d;
+  const struct tml_validate_opts *o;
+  struct tml_validate_stage *st;
+  pthread_mutex_t lock;
+  pthread_cond_t ready;
+  struct fold_shared *fs;
+  int heads[TML_HEAD_COUNT];
+  size_t nheads, ntasks, next, done;
+  int rc;
+  struct tml_error err;
+  volatile int cancelled;
+  double t0;
+  const char *stage_name;
+  unsigned char *signal; /* per dataset row: 1 when the direction head signalled long (test rows) */
+};
+
+struct round_ud {
+  struct fold_ctx *ctx;
+  size_t fold;
+  int head;
+};
+
+static int on_round(void *ud, int round, double metric, int best) {
+  struct round_ud *r = ud;
+  (void)metric;
+  (void)best;
+  struct fold_ctx *c = r->ctx;
+  if (c->cancelled || c->rc)
+    return 1;
+  if (c->o->progress) {
+    struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
+                                      .nfolds = c->st->nfolds, .folds_done = c->done, .head = r->head,
+                                      .round = round, .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
+    if (c->o->progress(c->o->progress_ud, &p)) {
+      c->cancelled = 1;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static bool head_enabled(const struct tml_validate_opts *o, int h) { return !o->heads || (o->heads & (1u << h)); }
+
+static void put_class_metrics(double *v, int first, const struct tml_class_metrics *m) {
+  v[first + 0] = m->accuracy;
+  v[first + 1] = m->macro_f1;
+  v[first + 2] = m->roc_auc_macro;
+  v[first + 3] = m->logloss;
+  for (int c = 0; c < m->nclass; c++) {
+    int b = first + 4 + 4 * c;
+    v[b + 0] = m->precision[c];
+    v[b + 1] = m->recall[c];
+    v[b + 2] = m->f1[c];
+    /* A class absent from the test rows has no AUC; constant scores give 0.5 by ranks. */
+    v[b + 3] = m->auc[c];
+  }
+}
+
+/* Trading statistics of a list of per-trade net returns in percent (docs/validation.md):
+ * additive equity (each signal risks the same notional), Sharpe = mean/std * sqrt(trades per year). */
+static void trade_stats(const double *ret, size_t n, double years, double *out) {
+  out[TR_SIGNALS] = (double)n;
+  if (n == 0) {
+    out[TR_AVG] = out[TR_CUM] = out[TR_MDD] = 0;
+    out[TR_SHARPE] = out[TR_PF] = NAN;
+    return;
+  }
+  double sum = 0, pos = 0, neg = 0, eq = 0, peak = 0, mdd = 0;
+  for (size_t i = 0; i < n; i++) {
+    sum += ret[i];
+    if (ret[i] > 0)
+      pos += ret[i];
+    else
+      neg -= ret[i];
+    eq += ret[i];
+    peak = eq > peak ? eq : peak;
+    mdd = peak - eq > mdd ? peak - eq : mdd;
+  }
+  double mean = sum / (double)n, ss = 0;
+  for (size_t i = 0; i < n; i++)
+    ss += (ret[i] - mean) * (ret[i] - mean);
+  double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+  out[TR_AVG] = mean;
+  out[TR_CUM] = sum;
+  out[TR_MDD] = mdd;
+  out[TR_PF] = neg > 0 ? pos / neg : (double)NAN;
+  out[TR_SHARPE] = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
+}
+
+/* Buy-and-hold through the test rows r of a range, in percent: per symbol close[r] / first close of
+ * that symbol in the range - 1, averaged over the symbols seen so far (one notional split equally).
+ * Walks rows in order, calling back every row with the running value. */
+struct bh_walk {
+  double *start, *cur; /* per symbol */
+  double sum;
+  size_t nseen;
+};
+
+static int bh_begin(struct bh_walk *w, size_t nsymbols) {
+  w->start = malloc(nsymbols * sizeof(double));
+  w->cur = calloc(nsymbols, sizeof(double));
+  w->sum = 0;
+  w->nseen = 0;
+  for (size_t i = 0; w->start && i < nsymbols; i++)
+    w->start[i] = NAN;
+  return w->start && w->cur ? 0 : TML_ENOMEM;
+}
+
+static double bh_step(struct bh_walk *w, const struct tml_dataset *d, size_t r) {
+  size_t s = d->sym[r];
+  if (isnan(w->start[s])) {
+    w->start[s] = d->close[r];
+    w->nseen++;
+  }
+  double v = (d->close[r] / w->start[s] - 1.0) * 100.0;
+  w->sum += v - w->cur[s];
+  w->cur[s] = v;
+  return w->sum / (double)w->nseen;
+}
+
+static void bh_end(struct bh_walk *w) {
+  free(w->start);
+  free(w->cur);
+}
+
+static void shared_release(struct fold_shared *f) {
+  free(f->rows);
+  free(f->X);
+  f->rows = NULL;
+  f->X = NULL;
+}
+
+/* Gathers fold k's training rows and fits its class thresholds on the fit rows only. */
+static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
+  const struct tml_dataset *d = c->d;
+  struct fold_shared *fs = &c->fs[k];
+  struct tml_validate_fold *vf = &c->st->folds[k];
+  const struct tml_fold *f = &c->st->plan.folds[k];
+  size_t ncols = d->ncols, nmax = (f->fit.end - f->fit.begin) + (f->stop.end - f->stop.begin);
+  vf->fold = *f;
+  fs->rows = malloc(nmax * sizeof(size_t));
+  fs->X = malloc(nmax * ncols * sizeof(float));
+  double *fr = malloc(nmax * sizeof(double)), *fv = malloc(nmax * sizeof(double)), *tm = malloc(nmax * sizeof(double));
+  int rc = 0;
+  if (!fs->rows || !fs->X || !fr || !fv || !tm) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory for fold %zu (%zu training rows)", k + 1, nmax);
+    goto out;
+  }
+  tml_fold_train_rows(d, &c->st->plan, k, fs->rows, &fs->nfit, &fs->nstop);
+  for (size_t i = 0; i < fs->nfit + fs->nstop; i++) {
+    size_t r = fs->rows[i];
+    memcpy(fs->X + i * ncols, d->X + r * ncols, ncols * sizeof(float));
+    fr[i] = d->fwd_return[r];
+    fv[i] = d->fwd_vol[r];
+    tm[i] = d->timing[r];
+  }
+  double *v = vf->value, *b = vf->baseline;
+  double counts[] = {(double)fs->nfit, (double)fs->nstop, (double)(f->test.end - f->test.begin), (double)f->purged,
+                     (double)f->embargoed};
+  for (int i = 0; i < 5; i++)
+    v[rows_first + i] = b[rows_first + i] = counts[i];
+  if (fs->nfit < c->o->train.min_train_rows) {
+    rc = tml_error_set(err, TML_EDATA,
+                       "fold %zu has %zu fit rows, fewer than training.min_train_rows = %zu: lengthen the training "
+                       "window or lower --min-train-rows",
+                       k + 1, fs->nfit, c->o->train.min_train_rows);
+    goto out;
+  }
+  struct tml_range fit_range = {0, fs->nfit};
+  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err)))
+    tml_error_prefix(err, "fold %zu", k + 1);
+out:
+  free(fr);
+  free(fv);
+  free(tm);
+  return rc;
+}
+
+/* One head of fold k: labels with the fold's thresholds, baseline, training with early stopping on
+ * the stop rows, prediction of the test rows, metrics; the direction head adds the trading view. */
+static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) {
+  const struct tml_dataset *d = c->d;
+  const struct tml_validate_opts *o = c->o;
+  struct fold_shared *fs = &c->fs[k];
+  struct tml_validate_fold *vf = &c->st->folds[k];
+  const struct tml_fold *f = &c->st->plan.folds[k];
+  enum tml_head head = (enum tml_head)h;
+  int nclass = tml_head_nclass(head);
+  size_t width = nclass > 0 ? (size_t)nclass : 1, ncols = d->ncols;
+  size_t nfit = fs->nfit, ntrain = fs->nfit + fs->nstop, ntest = f->test.end - f->test.begin;
+  double *v = vf->value, *b = vf->baseline;
+  double t0 = tml_monotonic_s(), t1 = t0, t2 = t0, t3 = t0;
+  float *y = malloc(ntrain * sizeof(float)), *ytest = malloc(ntest * sizeof(float));
+  float *pred = malloc(ntest * width * sizeof(float)), *base = malloc(ntest * width * sizeof(float));
+  double *ret = NULL, *ret_all = NULL;
+  struct tml_xgb_model *m = NULL;
+  int rc = 0;
+  if (!y || !ytest || !pred || !base) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  for (size_t i = 0; i < ntrain; i++) {
+    size_t r = fs->rows[i];
+    if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
+                              d->stop_loss_pct[r], d->position_size[r], &y[i]) != 0)
+      y[i] = NAN;
+  }
+  for (size_t i = 0; i < ntest; i++) {
+    size_t r = f->test.begin + i;
+    if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
+                              d->stop_loss_pct[r], d->position_size[r], &ytest[i]) != 0)
+      ytest[i] = NAN;
+  }
+  /* Baseline: the fit rows' class prior as constant probabilities (its argmax is the majority class),
+   * or the fit rows' mean for regressions. */
+  double prior[TML_MAX_CLASSES] = {0}, mean = 0;
+  int present = 0;
+  for (size_t i = 0; i < nfit; i++) {
+    if (nclass > 0)
+      prior[(int)y[i]] += 1.0;
+    else
+      mean += (double)y[i];
+  }
+  if (nclass > 0) {
+    for (int cl = 0; cl < nclass; cl++) {
+      present += prior[cl] > 0;
+      prior[cl] /= (double)nfit;
+    }
+    if (present < 2) {
+      rc = tml_error_set(err, TML_EDATA, "head '%s' has a single class in the fold's %zu fit rows",
+                         tml_head_name(head), nfit);
+      goto out;
+    }
+    for (size_t i = 0; i < ntest; i++)
+      for (int cl = 0; cl < nclass; cl++)
+        base[i * width + (size_t)cl] = (float)prior[cl];
+  } else {
+    mean /= (double)nfit;
+    for (size_t i = 0; i < ntest; i++)
+      base[i] = (float)mean;
+  }
+  struct tml_xgb_params xp = o->train.xgb;
+  xp.nthread = 1;
+  struct round_ud ud = {c, k, h};
+  t1 = tml_monotonic_s();
+  rc = tml_xgb_train(fs->X, ncols, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass, &xp,
+                     (const char *const *)d->col_names, on_round, &ud, &m, err);
+  t2 = tml_monotonic_s();
+  if (!rc)
+    rc = tml_xgb_predict(m, d->X + f->test.begin * ncols, ntest, pred, err);
+  t3 = tml_monotonic_s();
+  if (rc)
+    goto out;
+  int first = head_first[h];
+  v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_xgb_best_iteration(m);
+  if (nclass > 0) {
+    struct tml_class_metrics cm, cb;
+    rc = tml_metrics_classification(ytest, pred, ntest, nclass, &cm, err);
+    if (!rc)
+      rc = tml_metrics_classification(ytest, base, ntest, nclass, &cb, err);
+    if (!rc) {
+      put_class_metrics(v, first, &cm);
+      put_class_metrics(b, first, &cb);
+    }
+  } else {
+    struct tml_reg_metrics rm, rb;
+    rc = tml_metrics_regression(ytest, pred, ntest, &rm, err);
+    if (!rc)
+      rc = tml_metrics_regression(ytest, base, ntest, &rb, err);
+    if (!rc) {
+      v[first] = rm.rmse, v[first + 1] = rm.mae, v[first + 2] = rm.r2;
+      b[first] = rb.rmse, b[first + 1] = rb.mae, b[first + 2] = rb.r2;
+    }
+  }
+  if (rc || h != TML_HEAD_DIRECTION)
+    goto out;
+  fs->importance = calloc(ncols, sizeof(double));
+  ret = malloc(ntest * sizeof(double));
+  ret_all = malloc(ntest * sizeof(double));
+  if (!fs->importance || !ret || !ret_all) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (tml_xgb_importance(m, fs->importance, NULL, NULL, NULL) == 0) {
+    double tot = 0;
+    for (size_t j = 0; j < ncols; j++)
+      tot += fs->importance[j];
+    for (size_t j = 0; j < ncols; j++)
+      fs->importance[j] = tot > 0 ? fs->importance[j] / tot : 0.0;
+  }
+  /* Trading view: long at the close of candle t when P(up) >= threshold, out at the close of t+h;
+   * net return = exp(fwd_return) - 1 - fee (round trip), in percent. */
+  size_t nsig = 0, hits = 0, known = 0, hits_all = 0, known_all = 0;
+  for (size_t i = 0; i < ntest; i++) {
+    size_t r = f->test.begin + i;
+    double net = (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct;
+    ret_all[i] = net;
+    if (d->tp1_hit[r] >= 0) {
+      known_all++;
+      hits_all += d->tp1_hit[r] == 1;
+    }
+    if ((double)pred[i * width + 2] >= o->signal_threshold) {
+      c->signal[r] = 1; /* test ranges of folds never overlap: no lock needed */
+      ret[nsig++] = net;
+      if (d->tp1_hit[r] >= 0) {
+        known++;
+        hits += d->tp1_hit[r] == 1;
+      }
+    }
+  }
+  double years = (double)(f->test_to_ms - f->test_from_ms) / (365.0 * (double)TML_MS_PER_DAY);
+  trade_stats(ret, nsig, years, v + trading_first);
+  /* Baseline: a long signal on every test candle (never skipping the market). */
+  trade_stats(ret_all, ntest, years, b + trading_first);
+  v[trading_first + TR_HIT] = known ? (double)hits / (double)known : (double)NAN;
+  b[trading_first + TR_HIT] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
+  struct bh_walk bw;
+  if (bh_begin(&bw, d->nsymbols)) {
+    bh_end(&bw);
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  double bh = 0;
+  for (size_t r = f->test.begin; r < f->test.end; r++)
+    bh = bh_step(&bw, d, r);
+  bh_end(&bw);
+  v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
+out:
+  tml_xgb_free(m);
+  free(y);
+  free(ytest);
+  free(pred);
+  free(base);
+  free(ret);
+  free(ret_all);
+  double t4 = tml_monotonic_s();
+  pthread_mutex_lock(&c->lock);
+  if (!rc) {
+    c->st->t_prepare += t1 - t0;
+    c->st->t_boost += t2 - t1;
+    c->st->t_predict += t3 - t2;
+    c->st->t_metrics += t4 - t3;
+  }
+  vf->seconds += t4 - t0;
+  pthread_mutex_unlock(&c->lock);
+  if (rc)
+    tml_error_prefix(err, "fold %zu", k + 1);
+  return rc;
+}
+
+static void *task_worker(void *arg) {
+  struct fold_ctx *c = arg;
+  for (;;) {
+    pthread_mutex_lock(&c->lock);
+    size_t t = c->rc || c->cancelled ? c->ntasks : c->next++;
+    pthread_mutex_unlock(&c->lock);
+    if (t >= c->ntasks)
+      break;
+    size_t k = t / c->nheads;
+    int h = c->heads[t % c->nheads];
+    struct fold_shared *fs = &c->fs[k];
+    struct tml_error e;
+    tml_error_init(&e);
+    int rc = 0;
+    /* The first head of a fold prepares it; the others wait. */
+    pthread_mutex_lock(&c->lock);
+    bool mine = fs->state == FOLD_NEW;
+    if (mine)
+      fs->state = FOLD_PREPARING;
+    while (fs->state == FOLD_PREPARING && !mine)
+      pthread_cond_wait(&c->ready, &c->lock);
+    int state = fs->state;
+    pthread_mutex_unlock(&c->lock);
+    if (mine) {
+      double tp = tml_monotonic_s();
+      rc = prepare_fold(c, k, &e);
+      pthread_mutex_lock(&c->lock);
+      fs->state = rc ? FOLD_FAILED : FOLD_READY;
+      c->st->t_prepare += tml_monotonic_s() - tp;
+      c->st->folds[k].seconds += tml_monotonic_s() - tp;
+      pthread_cond_broadcast(&c->ready);
+      pthread_mutex_unlock(&c->lock);
+    } else if (state == FOLD_FAILED) {
+      rc = TML_EDATA; /* the preparing thread reported why */
+    }
+    if (!rc && !c->cancelled)
+      rc = run_head(c, k, h, &e);
+    pthread_mutex_lock(&c->lock);
+    if (rc && !c->rc && e.code) {
+      c->rc = rc;
+      c->err = e;
+    }
+    bool fold_done = --fs->heads_left == 0;
+    if (fold_done) {
+      shared_release(fs);
+      if (!rc)
+        c->done++;
+    }
+    size_t done = c->done;
+    pthread_mutex_unlock(&c->lock);
+    if (fold_done && !rc && c->o->progress) {
+      double el = tml_monotonic_s() - c->t0;
+      struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
+                                        .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
+                                        .eta_s = el / (double)done * (double)(c->st->nfolds - done)};
+      if (c->o->progress(c->o->progress_ud, &p))
+        c->cancelled = 1;
+    }
+  }
+  return NULL;
+}
+
+void tml_validate_stage_release(struct tml_validate_stage *st) {
+  if (!st)
+    return;
+  for (size_t k = 0; st->folds && k < st->nfolds; k++) {
+    free(st->folds[k].value);
+    free(st->folds[k].baseline);
+  }
+  free(st->folds);
+  tml_fold_plan_release(&st->plan);
+  free(st->mean);
+  free(st->std);
+  free(st->min);
+  free(st->max);
+  free(st->baseline_mean);
+  free(st->curve_time);
+  free(st->curve_model);
+  free(st->curve_bh);
+  free(st->importance);
+  memset(st, 0, sizeof(*st));
+}
+
+static void aggregate(struct tml_validate_stage *st) {
+  size_t nm = tml_validate_metric_count();
+  for (size_t m = 0; m < nm; m++) {
+    double s = 0, ss = 0, sb = 0, lo = INFINITY, hi = -INFINITY;
+    size_t n = 0, nb = 0;
+    for (size_t k = 0; k < st->nfolds; k++) {
+      double x = st->folds[k].value[m], y = st->folds[k].baseline[m];
+      if (!isnan(x)) {
+        s += x;
+        n++;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+      }
+      if (!isnan(y)) {
+        sb += y;
+        nb++;
+      }
+    }
+    double mean = n ? s / (double)n : (double)NAN;
+    for (size_t k = 0; k < st->nfolds; k++) {
+      double x = st->folds[k].value[m];
+      if (!isnan(x))
+        ss += (x - mean) * (x - mean);
+    }
+    st->mean[m] = mean;
+    st->std[m] = n > 1 ? sqrt(ss / (double)(n - 1)) : n ? 0.0 : (double)NAN; /* sample std (n - 1) */
+    st->min[m] = n ? lo : (double)NAN;
+    st->max[m] = n ? hi : (double)NAN;
+    st->baseline_mean[m] = nb ? sb / (double)nb : (double)NAN;
+  }
+}
+
+static void gates_eval(struct tml_validate_stage *st, const struct tml_validate_opts *o) {
+  st->ngates = o->ngates;
+  st->passed = true;
+  for (size_t i = 0; i < o->ngates; i++) {
+    struct tml_validate_gate_result *g = &st->gates[i];
+    g->gate = o->gates[i];
+    g->value = st->mean[g->gate.metric];
+    g->baseline = st->baseline_mean[g->gate.metric];
+    g->passed = gate_holds(&g->gate, g->value);
+    st->passed = st->passed && g->passed;
+  }
+}
+
+/* Equity curves over the concatenated test periods: the direction signals (additive net returns,
+ * each signal the same notional) against buy-and-hold (additive returns of holding through each test
+ * period), sampled every `step` rows and at the end of every fold. */
+static int build_curves(const struct tml_dataset *d, const struct tml_validate_opts *o, struct tml_validate_stage *st,
+                        const unsigned char *signal, struct tml_error *err) {
+  size_t total = 0;
+  for (size_t k = 0; k < st->nfolds; k++)
+    total += st->folds[k].fold.test.end - st->folds[k].fold.test.begin;
+  size_t step = total / TML_VALIDATE_CURVE_MAX + 1;
+  size_t cap = total / step + st->nfolds + 2;
+  st->curve_time = malloc(cap * sizeof(int64_t));
+  st->curve_model = malloc(cap * sizeof(double));
+  st->curve_bh = malloc(cap * sizeof(double));
+  if (!st->curve_time || !st->curve_model || !st->curve_bh)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for the equity curves");
+  double eq = 0, bh_base = 0;
+  size_t seen = 0, n = 0;
+  for (size_t k = 0; k < st->nfolds; k++) {
+    const struct tml_fold *f = &st->folds[k].fold;
+    double bh = bh_base;
+    struct bh_walk bw;
+    if (bh_begin(&bw, d->nsymbols)) {
+      bh_end(&bw);
+      return tml_error_set(err, TML_ENOMEM, "out of memory for the equity curves");
+    }
+    for (size_t r = f->test.begin; r < f->test.end; r++, seen++) {
+      if (signal && signal[r])
+        eq += (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct;
+      bh = bh_base + bh_step(&bw, d, r);
+      if ((seen % step == 0 || r + 1 == f->test.end) && n < cap) {
+        st->curve_time[n] = d->time[r];
+        st->curve_model[n] = eq;
+        st->curve_bh[n] = bh;
+        n++;
+      }
+    }
+    bh_end(&bw);
+    bh_base = bh;
+  }
+  st->ncurve = n;
+  return 0;
+}
+
+int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_opts *o, enum tml_validate_mode mode,
+                         struct tml_validate_stage *st, struct tml_error *err) {
+  memset(st, 0, sizeof(*st));
+  size_t nm = tml_validate_metric_count();
+  double t0 = tml_monotonic_s();
+  st->mode = mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK;
+  st->spec = st->mode == TML_VALIDATE_FULL ? o->full : o->quick;
+  st->spec.horizon = o->train.labels.horizon;
+  st->spec.purge_candles = o->train.purge_gap;
+  st->spec.stop_share = o->train.test_size > 0.5 ? 0.5 : o->train.test_size;
+  int rc = tml_dataset_plan_folds(d, &st->spec, &st->plan, err);
+  if (rc)
+    goto fail;
+  st->nfolds = st->plan.nfolds;
+  st->folds = calloc(st->nfolds, sizeof(*st->folds));
+  st->mean = malloc(nm * sizeof(double));
+  st->std = malloc(nm * sizeof(double));
+  st->min = malloc(nm * sizeof(double));
+  st->max = malloc(nm * sizeof(double));
+  st->baseline_mean = malloc(nm * sizeof(double));
+  st->importance = calloc(d->ncols, sizeof(double));
+  bool ok = st->folds && st->mean && st->std && st->min && st->max && st->baseline_mean && st->importance;
+  for (size_t k = 0; ok && k < st->nfolds; k++) {
+    st->folds[k].value = malloc(nm * sizeof(double));
+    st->folds[k].baseline = malloc(nm * sizeof(double));
+    ok = st->folds[k].value && st->folds[k].baseline;
+    for (size_t m = 0; ok && m < nm; m++)
+      st->folds[k].value[m] = st->folds[k].baseline[m] = NAN;
+  }
+  if (!ok) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory for %zu folds", st->nfolds);
+    goto fail;
+  }
+  struct fold_ctx c;
+  memset(&c, 0, sizeof(c));
+  c.d = d;
+  c.o = o;
+  c.st = st;
+  c.t0 = t0;
+  c.stage_name = tml_validate_mode_name(st->mode);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    if (head_enabled(o, h))
+      c.heads[c.nheads++] = h;
+  if (c.nheads == 0) {
+    rc = tml_error_set(err, TML_EINVAL, "no head selected for validation");
+    goto fail;
+  }
+  c.ntasks = st->nfolds * c.nheads;
+  c.signal = calloc(d->nrows ? d->nrows : 1, 1);
+  c.fs = calloc(st->nfolds, sizeof(*c.fs));
+  if (!c.signal || !c.fs) {
+    free(c.signal);
+    free(c.fs);
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    goto fail;
+  }
+  for (size_t k = 0; k < st->nfolds; k++)
+    c.fs[k].heads_left = (int)c.nheads;
+  tml_error_init(&c.err);
+  pthread_mutex_init(&c.lock, NULL);
+  pthread_cond_init(&c.ready, NULL);
+  if (o->progress) {
+    struct tml_validate_progress p = {.event = TML_VEV_PLAN, .stage = c.stage_name, .nfolds = st->nfolds,
+                                      .head = -1, .eta_s = -1, .plan = &st->plan};
+    if (o->progress(o->progress_ud, &p))
+      c.cancelled = 1;
+  }
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t budget = o->train.threads > 0 ? (size_t)o->train.threads : cores > 0 ? (size_t)cores : 1;
+  size_t workers = budget < c.ntasks ? budget : c.ntasks;
+  pthread_t tids[256];
+  size_t started = 0;
+  for (size_t w = 1; w < workers && w < 256; w++)
+    if (pthread_create(&tids[started], NULL, task_worker, &c) == 0)
+      started++;
+  task_worker(&c);
+  for (size_t w = 0; w < started; w++)
+    pthread_join(tids[w], NULL);
+  pthread_cond_destroy(&c.ready);
+  pthread_mutex_destroy(&c.lock);
+  if (!c.cancelled && !c.rc) {
+    /* Importance: mean over folds, summed in fold order (independent of the thread count). */
+    for (size_t k = 0; k < st->nfolds; k++)
+      for (size_t j = 0; c.fs[k].importance && j < d->ncols; j++)
+        st->importance[j] += c.fs[k].importance[j] / (double)st->nfolds;
+    aggregate(st);
+    gates_eval(st, o);
+    rc = build_curves(d, o, st, head_enabled(o, TML_HEAD_DIRECTION) ? c.signal : NULL, err);
+  }
+  for (size_t k = 0; k < st->nfolds; k++) {
+    shared_release(&c.fs[k]);
+    free(c.fs[k].importance);
+  }
+  free(c.fs);
+  free(c.signal);
+  if (rc)
+    goto fail;
+  if (c.cancelled) {
+    rc = tml_error_set(err, TML_EINTR, "validation interrupted: no report was written");
+    goto fail;
+  }
+  if (c.rc) {
+    rc = tml_error_set(err, c.rc, "%s", c.err.msg);
+    goto fail;
+  }
+  st->seconds = tml_monotonic_s() - t0;
+  return 0;
+fail:
+  tml_validate_stage_release(st);
+  return rc;
+}
+
+/* ---- the whole command ---- */
+void tml_validate_result_release(struct tml_validate_result *r) {
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->nstages; i++)
+    tml_validate_stage_release(&r->stages[i]);
+  if (r->col_names)
+    for (size_t i = 0; i < r->ncols; i++)
+      free(r->col_names[i]);
+  free(r->col_names);
+  memset(r, 0, sizeof(*r));
+}
+
+static int stage_event(const struct tml_validate_opts *o, const char *name) {
+  if (!o->progress)
+    return 0;
+  struct tml_validate_progress p = {.event = TML_VEV_STAGE, .stage = name, .head = -1, .eta_s = -1};
+  return o->progress(o->progress_ud, &p) ? TML_EINTR : 0;
+}
+
+/* Forwards the final model's training progress (cancellation included). */
+static int final_progress(void *ud, enum tml_train_event ev, const char *stage, int head, int round, int total,
+                          double metric) {
+  const struct tml_validate_opts *o = ud;
+  (void)stage;
+  (void)total;
+  (void)metric;
+  if (!o->progress)
+    return 0;
+  struct tml_validate_progress p = {.event = ev == TML_EV_ROUND ? TML_VEV_ROUND : TML_VEV_STAGE, .stage = "final",
+                                    .head = head, .round = round, .eta_s = -1};
+  return o->progress(o->progress_ud, &p);
+}
+
+int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o, struct tml_validate_result *r,
+                     struct tml_error *err) {
+  memset(r, 0, sizeof(*r));
+  double t_start = tml_monotonic_s();
+  const struct tml_train_opts *to = &o->train;
+  struct tml_candles series[TML_TRAIN_MAX_SYMBOLS];
+  size_t nloaded = 0;
+  struct tml_dataset d;
+  memset(&d, 0, sizeof(d));
+  int rc = 0;
+  if (to->nsymbols == 0 || to->nsymbols > TML_TRAIN_MAX_SYMBOLS)
+    return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");
+  if ((rc = tml_label_spec_validate(&to->labels, err)))
+    return rc;
+  if ((rc = stage_event(o, "data")))
+    goto cancelled;
+  for (size_t s = 0; s < to->nsymbols; s++, nloaded++) {
+    tml_candles_init(&series[s], to->symbols[s], to->interval_ms);
+    if ((rc = tml_store_load(store, to->symbols[s], to->interval_ms, INT64_MIN, INT64_MAX, &series[s], err)))
+      goto out;
+    if (series[s].len == 0) {
+      rc = tml_error_set(err, TML_ENOENT,
+                         "no %s candles for %s in the store: import them with `trademl data import FILE --symbol %s "
+                         "--interval %s`",
+                         tml_interval_name(to->interval_ms), to->symbols[s], to->symbols[s],
+                         tml_interval_name(to->interval_ms));
+      goto out;
+    }
+  }
+  if ((rc = stage_event(o, "features")))
+    goto cancelled;
+  double t0 = tml_monotonic_s();
+  struct tml_dataset_opts dopt = {.features = to->features, .labels = to->labels, .encoding = to->encoding,
+                                  .from_ms = INT64_MIN};
+  dopt.features.base_interval_ms = to->interval_ms;
+  if (to->days > 0) {
+    int64_t last = INT64_MIN;
+    for (size_t s = 0; s < to->nsymbols; s++)
+      last = TML_MAX(last, series[s].open_time[series[s].len - 1]);
+    dopt.from_ms = last - (int64_t)(to->days * (double)TML_MS_PER_DAY) + to->interval_ms;
+  }
+  if ((rc = tml_dataset_build(series, to->nsymbols, &dopt, &d, err)))
+    goto out;
+  r->t_features = tml_monotonic_s() - t0;
+  r->first_ms = d.first_ms;
+  r->last_ms = d.last_ms;
+  r->candles = d.candles;
+  r->rows = d.nrows;
+  r->ncols = d.ncols;
+  memcpy(r->input_hash, d.input_hash, sizeof(r->input_hash));
+  r->col_names = calloc(d.ncols, sizeof(char *));
+  for (size_t j = 0; r->col_names && j < d.ncols; j++) {
+    size_t n = strlen(d.col_names[j]) + 1;
+    r->col_names[j] = malloc(n);
+    if (r->col_names[j])
+      memcpy(r->col_names[j], d.col_names[j], n);
+  }
+
+  enum tml_validate_mode modes[2] = {o->mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK,
+                                     TML_VALIDATE_FULL};
+  size_t nmodes = o->mode == TML_VALIDATE_SEQUENTIAL ? 2 : 1;
+  bool failed_gate = false;
+  for (size_t i = 0; i < nmodes; i++) {
+    if ((rc = stage_event(o, tml_validate_mode_name(modes[i]))))
+      goto cancelled;
+    struct tml_validate_stage *st = &r->stages[r->nstages];
+    if ((rc = tml_validate_dataset(&d, o, modes[i], st, err)))
+      goto out;
+    r->nstages++;
+    if ((rc = tml_validate_report_write(r, st, o, err)))
+      goto out;
+    if (!st->passed) {
+      failed_gate = true;
+      if (o->mode != TML_VALIDATE_SEQUENTIAL || !o->force)
+        break;
+    }
+  }
+  if (o->mode == TML_VALIDATE_SEQUENTIAL && (!failed_gate || o->force)) {
+    if ((rc = stage_event(o, "final")))
+      goto cancelled;
+    /* Attach the full stage's report to the final model set. */
+    const struct tml_validate_stage *full = &r->stages[r->nstages - 1];
+    struct tml_buf js, html;
+    tml_buf_init(&js, 0);
+    tml_buf_init(&html, 0);
+    rc = tml_validate_report_json(r, full, o, &js);
+    if (!rc)
+      rc = tml_validate_report_html(r, full, o, &html);
+    struct tml_train_opts fo = *to;
+    struct tml_train_extra_file files[2] = {{"report.json", js.ptr, js.len}, {"report.html", html.ptr, html.len}};
+    fo.extra_files = files;
+    fo.nextra_files = 2;
+    fo.progress = final_progress;
+    fo.progress_ud = (void *)(uintptr_t)o; /* const is kept: final_progress only reads */
+    struct tml_train_result tr;
+    if (rc)
+      rc = tml_error_set(err, rc, "cannot render the report for the final model set");
+    else
+      rc = tml_train_run(store, &fo, &tr, err);
+    if (!rc) {
+      memcpy(r->model_dir, tr.model_dir, sizeof(r->model_dir));
+      tml_train_result_release(&tr);
+    }
+    tml_buf_release(&js);
+    tml_buf_release(&html);
+    if (rc)
+      goto out;
+  }
+  r->t_total = tml_monotonic_s() - t_start;
+  if (failed_gate && !(o->mode == TML_VALIDATE_SEQUENTIAL && o->force))
+    rc = tml_error_set(err, TML_EGATE, "gate not passed in the %s stage: see %s/report.html",
+                       tml_validate_mode_name(r->stages[r->nstages - 1].mode), r->stages[r->nstages - 1].report_dir);
+  goto out;
+cancelled:
+  rc = tml_error_set(err, TML_EINTR, "validation interrupted: no report or model set was written");
+out:
+  tml_dataset_release(&d);
+  for (size_t s = 0; s < nloaded; s++)
+    tml_candles_release(&series[s]);
+  return rc;
+}

@@ -1,0 +1,380 @@
+/* Walk-forward validation on real BTCUSDT 1h candles (the last ~417 days, to stay fast under ASan):
+ * the fold/purge/embargo rules hold on every fold's row ranges, a planted future-return column is
+ * caught (far above the honest score) while the same column shifted into the past is not, shuffled
+ * labels give an out-of-sample ROC AUC near 0.5, results do not depend on the thread count, bad
+ * layouts fail with messages, and reports render. */
+#include "test.h"
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/dataset.h"
+#include "trademl/error.h"
+#include "trademl/import.h"
+#include "trademl/report.h"
+#include "trademl/series.h"
+#include "trademl/timeutil.h"
+#include "trademl/validate.h"
+
+#define KEEP_CANDLES 10000
+
+static void load_dataset(struct tml_dataset *d) {
+  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
+  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
+  struct tml_candles all, c;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
+  free(path);
+  tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
+  for (size_t i = all.len - KEEP_CANDLES; i < all.len; i++)
+    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
+             &err);
+  tml_candles_release(&all);
+  struct tml_dataset_opts o;
+  memset(&o, 0, sizeof(o));
+  o.features.base_interval_ms = TML_MS_PER_HOUR;
+  tml_label_spec_default(&o.labels);
+  o.from_ms = INT64_MIN;
+  CHECK_OK(tml_dataset_build(&c, 1, &o, d, &err), &err);
+  tml_candles_release(&c);
+}
+
+static void small_opts(struct tml_validate_opts *o) {
+  tml_validate_opts_default(o);
+  o->train.xgb.num_boost_round = 40;
+  o->train.xgb.early_stopping_rounds = 10;
+  o->train.xgb.eta = 0.3;
+  o->train.xgb.max_depth = 4;
+  o->train.xgb.max_bin = 64;
+  o->train.min_train_rows = 500;
+  o->train.threads = 2;
+  o->quick.window = TML_WINDOW_FIXED;
+  o->quick.train_window_days = 120;
+  o->quick.test_period_days = 30;
+  o->quick.max_folds = 3;
+  o->heads = 1u << TML_HEAD_DIRECTION;
+  o->signal_threshold = 0.4;
+}
+
+static double mean_of(const struct tml_validate_stage *st, const char *name) {
+  int id = tml_validate_metric_id(name);
+  CHECK_MSG(id >= 0, "unknown metric %s", name);
+  return st->mean[id];
+}
+
+TEST(folds_never_overlap_test_periods) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_fold_spec specs[3] = {
+      {.window = TML_WINDOW_EXPANDING, .test_period_days = 21, .min_train_days = 120, .train_window_days = 1,
+       .horizon = 12, .stop_share = 0.2},
+      {.window = TML_WINDOW_FIXED, .test_period_days = 60, .min_train_days = 1, .train_window_days = 180,
+       .max_folds = 5, .horizon = 12, .stop_share = 0.2},
+      {.window = TML_WINDOW_EXPANDING, .test_period_days = 14, .min_train_days = 90, .train_window_days = 1,
+       .embargo_days = 3, .horizon = 12, .purge_candles = 30, .stop_share = 0.25}};
+  size_t want_folds[3] = {13, 3, 22};
+  int64_t h = 12 * TML_MS_PER_HOUR;
+  for (int s = 0; s < 3; s++) {
+    struct tml_fold_plan p;
+    CHECK_OK(tml_dataset_plan_folds(&d, &specs[s], &p, &err), &err);
+    CHECK_INT(p.nfolds, want_folds[s]);
+    int64_t purge = (int64_t)p.purge_candles * TML_MS_PER_HOUR;
+    CHECK(purge >= h);
+    size_t *rows = malloc(d.nrows * sizeof(size_t));
+    for (size_t k = 0; k < p.nfolds; k++) {
+      const struct tml_fold *f = &p.folds[k];
+      /* Calendar bounds: whole UTC days, contiguous test periods ending after the last row. */
+      CHECK_INT(f->test_from_ms % TML_MS_PER_DAY, 0);
+      CHECK_INT(f->test_to_ms - f->test_from_ms, specs[s].test_period_days * TML_MS_PER_DAY);
+      if (k)
+        CHECK_INT(f->test_from_ms, p.folds[k - 1].test_to_ms);
+      for (size_t r = f->test.begin; r < f->test.end; r++)
+        CHECK(d.time[r] >= f->test_from_ms && d.time[r] < f->test_to_ms);
+      CHECK(f->test.begin == 0 || d.time[f->test.begin - 1] < f->test_from_ms);
+      size_t nfit = 0, nstop = 0;
+      tml_fold_train_rows(&d, &p, k, rows, &nfit, &nstop);
+      CHECK_INT(nfit, f->nfit);
+      CHECK_INT(nstop, f->nstop);
+      for (size_t i = 0; i < nfit + nstop; i++) {
+        int64_t t = d.time[rows[i]];
+        /* (3) no training row's label window (t+1 .. t+h) reaches its fold's test period ... */
+        CHECK_MSG(t + purge < f->test_from_ms, "fold %zu row %zu label window reaches the test period", k, rows[i]);
+        CHECK(t >= f->train_from_ms);
+        /* ... and no fit row's label window reaches the early-stopping rows. */
+        if (i < nfit)
+          CHECK_MSG(t + purge < f->stop_from_ms, "fold %zu fit row %zu overlaps early stopping", k, rows[i]);
+        else
+          CHECK(t >= f->stop_from_ms);
+        /* Embargo: never a row right after an earlier test period. */
+        for (size_t j = 0; j < k; j++)
+          CHECK(!(t >= p.folds[j].test_to_ms && t < p.folds[j].test_to_ms + p.embargo_ms));
+      }
+      if (specs[s].window == TML_WINDOW_FIXED)
+        CHECK_INT(f->train_from_ms, f->test_from_ms - 180 * TML_MS_PER_DAY);
+    }
+    if (s == 2)
+      CHECK(p.folds[p.nfolds - 1].embargoed > 0);
+    else
+      CHECK_INT(p.folds[p.nfolds - 1].embargoed, 0);
+    free(rows);
+    tml_fold_plan_release(&p);
+  }
+  tml_dataset_release(&d);
+}
+
+TEST(bad_layouts_fail_with_reasons) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_fold_plan p;
+  struct tml_fold_spec s = {.window = TML_WINDOW_EXPANDING, .test_period_days = 1, .min_train_days = 30,
+                            .train_window_days = 1, .horizon = 30, .stop_share = 0.2};
+  CHECK_INT(tml_dataset_plan_folds(&d, &s, &p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "label horizon");
+  tml_error_init(&err);
+  s.test_period_days = 60;
+  s.min_train_days = 400;
+  CHECK_INT(tml_dataset_plan_folds(&d, &s, &p, &err), TML_EDATA);
+  CHECK_CONTAINS(err.msg, "too little data for one fold");
+  CHECK_CONTAINS(err.msg, "460 days");
+  tml_dataset_release(&d);
+}
+
+/* Runs direction-only validation with column 0 replaced by `col` (NULL = honest). */
+static void run_with_column(const struct tml_dataset *d0, const double *col, struct tml_validate_stage *st) {
+  struct tml_dataset d = *d0;
+  float *X = malloc(d.nrows * d.ncols * sizeof(float));
+  memcpy(X, d0->X, d.nrows * d.ncols * sizeof(float));
+  for (size_t r = 0; col && r < d.nrows; r++)
+    X[r * d.ncols] = (float)col[r];
+  d.X = X;
+  struct tml_validate_opts o;
+  small_opts(&o);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, st, &err), &err);
+  free(X);
+}
+
+TEST(planted_leak_is_caught_and_causal_copy_is_not) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  double *leak = malloc(d.nrows * sizeof(double)), *past = malloc(d.nrows * sizeof(double));
+  int h = 12;
+  for (size_t r = 0; r < d.nrows; r++) {
+    leak[r] = d.fwd_return[r];                                /* the future: ln(close[t+h]/close[t]) */
+    past[r] = r >= (size_t)h ? d.fwd_return[r - (size_t)h] : (double)NAN; /* the same, h candles back: known at t */
+  }
+  struct tml_validate_stage honest, leaked, causal;
+  run_with_column(&d, NULL, &honest);
+  run_with_column(&d, leak, &leaked);
+  run_with_column(&d, past, &causal);
+  double a_h = mean_of(&honest, "direction.accuracy"), a_l = mean_of(&leaked, "direction.accuracy");
+  double a_c = mean_of(&causal, "direction.accuracy");
+  printf("direction accuracy: honest %.4f, planted leak %.4f, causal copy %.4f\n", a_h, a_l, a_c);
+  CHECK_MSG(a_l > 0.9, "planted leak scored only %.4f", a_l);
+  CHECK_MSG(a_h < 0.5 && a_c < 0.5, "honest %.4f / causal %.4f look leaky", a_h, a_c);
+  CHECK_INT(honest.nfolds, 3);
+  tml_validate_stage_release(&honest);
+  tml_validate_stage_release(&leaked);
+  tml_validate_stage_release(&causal);
+  free(leak);
+  free(past);
+  tml_dataset_release(&d);
+}
+
+TEST(shuffled_labels_score_chance) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  /* Fisher-Yates with a fixed xorshift: every target of a row moves together. */
+  uint64_t s = 0x9E3779B97F4A7C15ULL;
+  for (size_t i = d.nrows - 1; i > 0; i--) {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    size_t j = (size_t)((s * 2685821657736338717ULL) % (i + 1));
+    double *cols[] = {d.fwd_return, d.fwd_vol, d.timing, d.stop_loss_pct, d.position_size};
+    for (size_t c = 0; c < 5; c++) {
+      double t = cols[c][i];
+      cols[c][i] = cols[c][j];
+      cols[c][j] = t;
+    }
+  }
+  struct tml_validate_opts o;
+  small_opts(&o);
+  o.quick.max_folds = 4;
+  struct tml_validate_stage st;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), &err);
+  double auc = mean_of(&st, "direction.roc_auc.up");
+  printf("shuffled labels: direction ROC AUC (up) %.4f\n", auc);
+  CHECK_MSG(auc > 0.45 && auc < 0.55, "shuffled-label AUC %.4f is not near 0.5", auc);
+  CHECK(!st.passed);
+  tml_validate_stage_release(&st);
+  tml_dataset_release(&d);
+}
+
+TEST(thread_count_does_not_change_results) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_validate_opts o;
+  small_opts(&o);
+  o.heads = (1u << TML_HEAD_DIRECTION) | (1u << TML_HEAD_STOP_LOSS);
+  struct tml_validate_stage a, b;
+  struct tml_error err;
+  tml_error_init(&err);
+  o.train.threads = 1;
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &a, &err), &err);
+  o.train.threads = 3;
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
+  size_t nm = tml_validate_metric_count();
+  CHECK_INT(a.nfolds, b.nfolds);
+  for (size_t k = 0; k < a.nfolds; k++)
+    for (size_t m = 0; m < nm; m++) {
+      double x = a.folds[k].value[m], y = b.folds[k].value[m];
+      CHECK_MSG((isnan(x) && isnan(y)) || x == y, "fold %zu %s: %.17g vs %.17g", k, tml_validate_metric_name(m), x, y);
+    }
+  CHECK(!isnan(a.mean[tml_validate_metric_id("stop_loss.rmse")]));
+  CHECK(isnan(a.mean[tml_validate_metric_id("volatility.accuracy")])); /* not selected */
+  tml_validate_stage_release(&a);
+  tml_validate_stage_release(&b);
+  tml_dataset_release(&d);
+}
+
+TEST(gate_rules_parse) {
+  struct tml_gate g;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_gate_parse(" direction.recall.up >= 0.35 ", &g, &err), &err);
+  CHECK_STR(tml_validate_metric_name((size_t)g.metric), "direction.recall.up");
+  CHECK_INT(g.op, TML_GATE_GE);
+  CHECK_NEAR(g.threshold, 0.35, 0);
+  CHECK_OK(tml_gate_parse("trading.max_drawdown_pct<30", &g, &err), &err);
+  CHECK_INT(g.op, TML_GATE_LT);
+  CHECK_INT(tml_gate_parse("direction.recal.up>0.3", &g, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "unknown metric 'direction.recal.up'");
+  tml_error_init(&err);
+  CHECK_INT(tml_gate_parse("direction.accuracy=0.3", &g, &err), TML_EINVAL);
+  tml_error_init(&err);
+  CHECK_INT(tml_gate_parse("direction.accuracy>abc", &g, &err), TML_EINVAL);
+  CHECK(tml_validate_metric_id("volatility.f1.extreme") >= 0);
+  CHECK(tml_validate_metric_id("stop_loss.r2") >= 0);
+  CHECK_INT(tml_validate_metric_id("stop_loss.accuracy"), -1);
+}
+
+TEST(report_renders_and_lists) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_validate_opts o;
+  small_opts(&o);
+  o.quick.max_folds = 2;
+  char *dir = tml_test_tmpdir("validate_report");
+  o.reports_dir = dir;
+  const char *sym = "BTCUSDT";
+  o.train.symbols[0] = sym;
+  o.train.nsymbols = 1;
+  o.train.interval_ms = TML_MS_PER_HOUR;
+  struct tml_validate_result r;
+  memset(&r, 0, sizeof(r));
+  r.first_ms = d.first_ms;
+  r.last_ms = d.last_ms;
+  r.rows = d.nrows;
+  r.ncols = d.ncols;
+  r.col_names = d.col_names;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_validate_stage *st = &r.stages[0];
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, st, &err), &err);
+  r.nstages = 1;
+  CHECK_OK(tml_validate_report_write(&r, st, &o, &err), &err);
+  struct tml_report_info *info = NULL;
+  size_t n = 0;
+  CHECK_OK(tml_report_list(dir, &info, &n, &err), &err);
+  CHECK_INT(n, 1);
+  CHECK_STR(info[0].id, st->report_id);
+  CHECK_STR(info[0].stage, "quick");
+  CHECK_INT(info[0].nfolds, 2);
+  free(info);
+  char rdir[4300];
+  CHECK_OK(tml_report_resolve(dir, st->report_id, rdir, sizeof(rdir), &err), &err);
+  CHECK_STR(rdir, st->report_dir);
+  CHECK_INT(tml_report_resolve(dir, "nope", rdir, sizeof(rdir), &err), TML_ENOENT);
+  struct tml_buf js, html, table;
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
+  tml_buf_init(&table, 0);
+  CHECK_OK(tml_validate_report_json(&r, st, &o, &js), &err);
+  CHECK_OK(tml_validate_report_html(&r, st, &o, &html), &err);
+  CHECK_CONTAINS(tml_buf_str(&js), "\"rule\":\"direction.recall.up > 0.35\"");
+  CHECK_CONTAINS(tml_buf_str(&html), "<svg");
+  CHECK_CONTAINS(tml_buf_str(&html), "id=\"chart-equity\"");
+  CHECK_CONTAINS(tml_buf_str(&html), "Verdict: gate not passed");
+  CHECK(!strstr(tml_buf_str(&html), "<script"));
+  CHECK(!strstr(tml_buf_str(&html), "http://") || strstr(tml_buf_str(&html), "xmlns=\"http://www.w3.org/2000/svg\""));
+  tml_error_init(&err);
+  CHECK_OK(tml_report_table(js.ptr, js.len, &table, &err), &err);
+  CHECK_CONTAINS(tml_buf_str(&table), "direction.accuracy");
+  CHECK_CONTAINS(tml_buf_str(&table), "verdict   gate not passed");
+  CHECK_INT(tml_report_table("{}", 2, &table, &err), TML_EPARSE);
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  tml_buf_release(&table);
+  r.col_names = NULL;
+  tml_validate_result_release(&r);
+  tml_dataset_release(&d);
+  free(dir);
+}
+
+TEST(config_presets_and_contradictions) {
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("validate_config");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  struct tml_validate_opts o;
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.mode, TML_VALIDATE_QUICK);
+  CHECK_INT(o.quick.window, TML_WINDOW_FIXED);
+  CHECK_INT(o.quick.train_window_days, 180);
+  CHECK_INT(o.quick.test_period_days, 60);
+  CHECK_INT(o.quick.max_folds, 5);
+  CHECK_INT(o.full.window, TML_WINDOW_EXPANDING);
+  CHECK_INT(o.full.min_train_days, 120);
+  CHECK_INT(o.full.test_period_days, 21);
+  CHECK_INT(o.ngates, 4);
+  CHECK_NEAR(o.fee_pct, 0.2, 0);
+  CHECK_NEAR(o.train.days, 0, 0); /* data.days (default 730) does not cut validation rows */
+  /* Explicit keys override the preset of the running stage. */
+  CHECK_OK(tml_config_set(cfg, "validation.mode", "full", TML_CFG_FLAG, "--mode", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.test_period_days", "14", TML_CFG_FLAG, "--test-period-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.gates.trading", "true", TML_CFG_FILE, "trademl.yaml:3", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.mode, TML_VALIDATE_FULL);
+  CHECK_INT(o.full.test_period_days, 14);
+  CHECK_INT(o.quick.test_period_days, 60); /* not running: untouched */
+  CHECK_INT(o.ngates, 8);
+  CHECK_STR(tml_validate_metric_name((size_t)o.gates[7].metric), "trading.max_drawdown_pct");
+  /* Contradictions. */
+  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "90", TML_CFG_FLAG, "--train-window-days", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "expanding window");
+  tml_error_init(&err);
+  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG, "--window", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.full.window, TML_WINDOW_FIXED);
+  CHECK_INT(o.full.train_window_days, 90);
+  CHECK_OK(tml_config_set(cfg, "validation.gates.rules", "direction.accuracy>0.5,nope>1", TML_CFG_FLAG, "--gate", &err),
+           &err);
+  tml_validate_opts_default(&o);
+  CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "unknown metric 'nope'");
+  tml_config_free(cfg);
+  free(home);
+}
