@@ -1,5 +1,9 @@
 /* Loads the layered configuration for a subcommand and applies its flags on top. */
 #include "cli_config.h"
+#include <stdlib.h>
+#include "trademl/parse.h"
+#include "trademl/timeutil.h"
+#include "trademl/registry.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -82,4 +86,29 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   }
   *cfg = c;
   return 0;
+}
+
+/* The job that runs this command (set by the job runner), for the registry row; 0 outside a job. */
+static int64_t job_id_from_env(void) {
+  int64_t id = 0;
+  const char *s = getenv("TRADEML_JOB_ID");
+  if (!s || tml_parse_int64_str(s, &id) != 0 || id < 0)
+    return 0;
+  return id;
+}
+
+int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
+                           struct tml_model_row *row, struct tml_error *err) {
+  struct tml_activation_policy policy;
+  struct tml_registry *reg = NULL;
+  int rc = tml_activation_policy_from_config(cfg, &policy, err);
+  if (!rc)
+    rc = tml_registry_open(db_path, &reg, err);
+  if (!rc)
+    rc = tml_registry_register(reg, model_dir, job_id_from_env(), &policy, tml_now_ms(), row, err);
+  if (rc)
+    tml_error_prefix(err, "model set written to '%s' but not registered (retry with 'trademl models register %s')",
+                     model_dir, model_dir);
+  tml_registry_close(reg);
+  return rc;
 }

@@ -16,4 +16,11 @@ struct tml_paths;
 int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
                     struct tml_error *err);
 
+struct tml_model_row;
+/* Registers a model set just written (docs/registry.md) under the configured activation policy
+ * (model.activation.*), with the job id of the running job (TRADEML_JOB_ID, set by the job runner) or 0.
+ * On failure the message says the set exists on disk and how to register it by hand. */
+int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
+                           struct tml_model_row *row, struct tml_error *err);
+
 #endif

@@ -108,15 +108,6 @@ static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int
   return 0;
 }
 
-/* The job that runs this command (set by the job runner), for the registry row; 0 outside a job. */
-static int64_t job_id_from_env(void) {
-  int64_t id = 0;
-  const char *s = getenv("TRADEML_JOB_ID");
-  if (!s || tml_parse_int64_str(s, &id) != 0 || id < 0)
-    return 0;
-  return id;
-}
-
 static void fmt_time(int64_t ms, char *out, size_t n) { tml_time_format(ms, out, n); }
 
 static void print_human(const struct tml_train_opts *o, const struct tml_train_result *r) {
@@ -200,8 +191,6 @@ int cmd_train(int argc, char **argv) {
   struct tml_paths paths;
   struct tml_config *cfg = NULL;
   struct tml_store *store = NULL;
-  struct tml_registry *reg = NULL;
-  struct tml_activation_policy policy;
   struct tml_train_opts o;
   char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
   int rc = cli_load_config(&a, &paths, &cfg, &err);
@@ -236,9 +225,9 @@ int cmd_train(int argc, char **argv) {
   for (size_t i = 0; i < n && !cli_has(&a, "no-fetch"); i++)
     if ((rc = cmd_fetch_for_training(store, cfg, symbols[i], o.interval_ms, o.days, json, &err)))
       goto out;
-  /* Every set written is registered (docs/registry.md); activation follows model.activation.*. */
-  if (!o.dry_run && ((rc = tml_activation_policy_from_config(cfg, &policy, &err)) ||
-                     (rc = tml_registry_open(paths.db, &reg, &err))))
+  /* Every set written is registered (cli_register_model_set); check the policy before any work. */
+  struct tml_activation_policy policy;
+  if (!o.dry_run && (rc = tml_activation_policy_from_config(cfg, &policy, &err)))
     goto out;
 
   struct sigaction sa;
@@ -276,9 +265,8 @@ int cmd_train(int argc, char **argv) {
       fprintf(stderr, "\r%80s\r", "");
     struct tml_model_row row;
     tml_model_row_init(&row);
-    if (!rc && !o.dry_run && (rc = tml_registry_register(reg, r.model_dir, job_id_from_env(), &policy, tml_now_ms(), &row, &err)))
-      tml_error_prefix(&err, "model set written to '%s' but not registered (retry with 'trademl models register "
-                             "%s'): ", r.model_dir, r.model_dir);
+    if (!rc && !o.dry_run)
+      rc = cli_register_model_set(cfg, paths.db, r.model_dir, &row, &err);
     if (!rc) {
       if (json) {
         if (g)
@@ -340,7 +328,6 @@ int cmd_train(int argc, char **argv) {
   pthread_mutex_destroy(&ps.lock);
 
 out:
-  tml_registry_close(reg);
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;

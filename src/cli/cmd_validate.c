@@ -2,6 +2,7 @@
  * boundaries before training, progress (fold i of N, head, elapsed, time left) on a terminal, then
  * the report table and the gate verdict. Exit 0 when every gate passed, 3 (TML_EGATE) when one did
  * not, 130 on Ctrl-C (nothing half-written). --json prints a machine summary instead. */
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
 #include "trademl/parse.h"
+#include "trademl/registry.h"
 #include "trademl/report.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
@@ -140,7 +142,8 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
   return 0;
 }
 
-static void json_summary(const struct tml_validate_result *r, int rc, struct tml_buf *b) {
+static void json_summary(const struct tml_validate_result *r, int rc, const struct tml_model_row *row,
+                         struct tml_buf *b) {
   tml_buf_puts(b, "{\"stages\":[");
   for (size_t i = 0; i < r->nstages; i++) {
     const struct tml_validate_stage *st = &r->stages[i];
@@ -164,6 +167,11 @@ static void json_summary(const struct tml_validate_result *r, int rc, struct tml
   }
   tml_buf_puts(b, "],\"model_dir\":");
   tml_buf_json_str(b, r->model_dir);
+  if (row->id) {
+    tml_buf_printf(b, ",\"model_id\":%" PRId64 ",\"active\":%s,\"status_reason\":", row->id,
+                   row->active ? "true" : "false");
+    tml_buf_json_str(b, row->status_reason);
+  }
   tml_buf_printf(b, ",\"verdict\":\"%s\"}\n", rc == TML_EGATE ? "gate_not_passed" : "passed");
 }
 
@@ -244,10 +252,22 @@ int cmd_validate(int argc, char **argv) {
   pthread_mutex_destroy(&ps.lock);
   if (rc && rc != TML_EGATE)
     goto out;
+  /* The final model set of a sequential run is registered like any trained set; its report.json verdict
+   * takes part in the activation decision (docs/registry.md). */
+  struct tml_model_row row;
+  tml_model_row_init(&row);
+  if (r.model_dir[0]) {
+    int rrc = cli_register_model_set(cfg, paths.db, r.model_dir, &row, &err);
+    if (rrc) {
+      tml_model_row_release(&row);
+      rc = rrc;
+      goto out;
+    }
+  }
   if (json) {
     struct tml_buf b;
     tml_buf_init(&b, 0);
-    json_summary(&r, rc, &b);
+    json_summary(&r, rc, &row, &b);
     fputs(tml_buf_str(&b), stdout);
     tml_buf_release(&b);
   } else {
@@ -265,9 +285,11 @@ int cmd_validate(int argc, char **argv) {
       free(text);
     }
     if (r.model_dir[0])
-      printf("\nmodel set %s (report.json and report.html attached)\n", r.model_dir);
+      printf("\nmodel set %s (report.json and report.html attached)\nregistered as model %" PRId64 " (%s: %s)\n",
+             r.model_dir, row.id, row.active ? "active" : "inactive", row.status_reason);
     printf("total     %.1f s\n", r.t_total);
   }
+  tml_model_row_release(&row);
   if (rc == TML_EGATE) {
     fprintf(stderr, "trademl: verdict: %s%s\n", err.msg,
             o.mode == TML_VALIDATE_SEQUENTIAL ? " (sequential stopped; --force goes on anyway)" : "");

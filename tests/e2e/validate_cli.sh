@@ -92,7 +92,11 @@ for f in report.json report.html metadata.json direction_model.json; do
   [[ -s $set1/$f ]] || fail "final model set lacks $f"
 done
 grep -q '"stage":"full"' "$set1/report.json" || fail "the attached report is not the full stage's"
-ok "sequential: quick -> full -> final model set with report attached"
+# The final set is registered, with the report's gate verdict, and becomes the active model.
+expect_out '^registered as model [0-9]+ \(active: '
+expect_exit 0 "$BIN" models list --json
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r=r if isinstance(r,list) else r["models"]; m=[x for x in r if x["active"]][0]; assert m["has_report"] and m["gates_passed"], m' "$OUT"
+ok "sequential: quick -> full -> final model set with report attached, registered and active"
 
 # Sequential with the default gates stops after quick: exit 3, no new model set.
 expect_exit 3 "$BIN" validate --symbol BTCUSDT --interval 1h --mode sequential --days 420 --quick-folds 2 \

@@ -203,7 +203,11 @@ static json_t *json_path(json_t *root, const char *path) {
 static double metric_value(json_t *meta, json_t *report, const char *metric) {
   json_t *v = NULL;
   if (strncmp(metric, "report.", 7) == 0) {
-    v = report ? json_path(report, metric + 7) : NULL;
+    /* "report.<metric>" is the walk-forward mean of a validation metric, whose names contain dots
+     * (report.trading.sharpe -> summary["trading.sharpe"].mean); other paths are read literally. */
+    json_t *summary = report ? json_object_get(report, "summary") : NULL;
+    json_t *entry = summary ? json_object_get(summary, metric + 7) : NULL;
+    v = entry ? json_object_get(entry, "mean") : report ? json_path(report, metric + 7) : NULL;
   } else {
     const char *dot = strchr(metric, '.');
     char head[64];
@@ -255,6 +259,9 @@ static char *metrics_summary(json_t *meta, json_t *report) {
   json_t *gates = report ? json_object_get(report, "gates") : NULL;
   if (gates)
     json_object_set(out, "gates", gates);
+  json_t *verdict = report ? json_object_get(report, "passed") : NULL;
+  if (json_is_boolean(verdict))
+    json_object_set(out, "gates_passed", verdict);
   char *text = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(10));
   json_decref(out);
   return text;
@@ -322,12 +329,13 @@ static int read_set(const char *dir, const char *metric, struct tml_model_row *r
   r->has_report = tml_path_exists(path);
   if (r->has_report) {
     report = load_json(path, why, sizeof(why));
-    json_t *passed = report ? json_path(report, "gates.passed") : NULL;
+    /* validate_report.c writes "gates": [per-gate results] and the overall verdict as "passed". */
+    json_t *passed = report ? json_object_get(report, "passed") : NULL;
     r->gates_passed = json_is_true(passed);
     if (!report)
       snprintf(r->status_reason, sizeof(r->status_reason), "report.json unreadable (%.200s)", why);
     else if (!json_is_boolean(passed))
-      snprintf(r->status_reason, sizeof(r->status_reason), "report.json has no gates.passed verdict");
+      snprintf(r->status_reason, sizeof(r->status_reason), "report.json has no \"passed\" gate verdict");
   }
   snprintf(r->metric, sizeof(r->metric), "%s", metric);
   r->score = metric_value(meta, report, metric);

@@ -86,8 +86,9 @@ static const char *make_set(const struct fixture *f, const char *symbols, const 
   }
   if (gates >= 0) {
     snprintf(path, sizeof(path), "%s/report.json", dir);
-    write_text(path, gates ? "{\"gates\":{\"passed\":true,\"min_auc\":{\"passed\":true}},\"summary\":{\"sharpe\":1.5}}"
-                           : "{\"gates\":{\"passed\":false,\"min_auc\":{\"passed\":false}},\"summary\":{\"sharpe\":0.2}}");
+    /* The shape validate_report.c writes: a list of gate results and one overall verdict. */
+    write_text(path, gates ? "{\"gates\":[{\"rule\":\"direction.roc_auc.up>0.61\",\"passed\":true}],\"passed\":true,\"summary\":{\"trading.sharpe\":{\"mean\":1.5}}}"
+                           : "{\"gates\":[{\"rule\":\"direction.roc_auc.up>0.61\",\"passed\":false}],\"passed\":false,\"summary\":{\"trading.sharpe\":{\"mean\":0.2}}}");
   }
   return dir;
 }
@@ -199,7 +200,7 @@ TEST(min_improvement_and_lower_is_better_metric) {
   p.min_improvement = 0.01;
   CHECK(!tml_registry_metric_higher_is_better("stop_loss.rmse"));
   CHECK(tml_registry_metric_higher_is_better("direction.roc_auc_macro"));
-  CHECK(!tml_registry_metric_higher_is_better("report.summary.max_drawdown"));
+  CHECK(!tml_registry_metric_higher_is_better("report.trading.max_drawdown"));
   char why[256];
   bool act;
   reg_set(&f, make_set(&f, "BTCUSDT", "v1", 0.5, 0.200, -1), T0, &p, &act, NULL, 0);
@@ -230,14 +231,14 @@ TEST(gates_decide) {
   CHECK(!act);
   CHECK_STR(why, "no walk-forward report (model.activation.require_gates is true)");
   /* passed gates activate; the row records them; a report metric works */
-  snprintf(p.metric, sizeof(p.metric), "report.summary.sharpe");
+  snprintf(p.metric, sizeof(p.metric), "report.trading.sharpe");
   struct tml_model_row r;
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_registry_register(f.reg, make_set(&f, "BTCUSDT", "v3", 0.5, 0.2, 1), 0, &p, T0 + 2, &r, &err), &err);
   CHECK(r.active && r.has_report && r.gates_passed);
   CHECK_NEAR(r.score, 1.5, 1e-12);
-  CHECK_CONTAINS(r.metrics_json, "\"gates\":{\"passed\":true");
+  CHECK_CONTAINS(r.metrics_json, "\"gates_passed\":true");
   tml_model_row_release(&r);
   /* an unreadable report counts as failed gates, with the reason */
   const char *dir = make_set(&f, "BTCUSDT", "v4", 0.99, 0.2, 1);
