@@ -115,6 +115,8 @@ struct tml_jobs_opts {
   char default_strategy[64]; /* model.strategy */
   bool check_symbols;        /* submit refuses symbols with no stored candles at the interval
                                 (train/validate/retrain); true by default */
+  int max_running;           /* claim refuses when this many jobs hold a live lease, across all
+                                processes (training.max_concurrent_jobs); 0 = no global limit */
 };
 void tml_jobs_opts_default(struct tml_jobs_opts *o);
 /* Fills o from training.retry_attempts, job_timeout, retry_backoff_seconds, data.busy_timeout,

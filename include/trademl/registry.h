@@ -136,8 +136,8 @@ void tml_prune_report_release(struct tml_prune_report *r);
 
 /* Retention: deletes inactive rows with created_ms older than now_ms - retention_days, except the
  * keep_newest newest rows of each (strategy, key, interval), with their folders. For each: the folder
- * is renamed to "<path>.trash-<id>", the row is deleted in a transaction, then the trash is removed
- * (a crash in between is reported by check). retention_days 0 = keep everything. dry_run: report
+ * is renamed to the hidden "<parent>/.trash-<id>-<version>", the row is deleted in a transaction (only
+ * while still inactive), then the trash is removed (a crash in between is reported by check). retention_days 0 = keep everything. dry_run: report
  * only. *report is filled (release with tml_prune_report_release). 0, TML_EBUSY, TML_EDB, TML_EIO. */
 int tml_registry_prune(struct tml_registry *reg, int64_t now_ms, int retention_days, int keep_newest, bool dry_run,
                        struct tml_prune_report *report, struct tml_error *err);
@@ -146,7 +146,7 @@ enum tml_registry_problem_kind {
   TML_REGPROB_MISSING,      /* row whose folder (or metadata.json) is gone */
   TML_REGPROB_CORRUPT,      /* row whose metadata.json is unreadable, disagrees with the row, or a head file is missing */
   TML_REGPROB_UNREGISTERED, /* a model-set folder under models_dir that no row points to */
-  TML_REGPROB_TRASH,        /* a ".trash-<id>" folder left by an interrupted prune */
+  TML_REGPROB_TRASH,        /* a ".trash-<id>-<version>" folder left by an interrupted prune */
 };
 struct tml_registry_problem {
   enum tml_registry_problem_kind kind;

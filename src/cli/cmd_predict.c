@@ -1,5 +1,6 @@
 /* trademl predict: the five predictions of the newest model set for the latest closed candle, as JSON.
  * Refuses a set whose feature-set checksum differs from the running code's. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "trademl/modelset.h"
 #include "trademl/parse.h"
 #include "trademl/predict.h"
+#include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 
@@ -28,6 +30,38 @@ static const struct cli_opt opts[] = {
     {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
     {"now", CLI_VALUE, "TIME", "evaluate as of this UTC time (ISO-8601); default: the clock", NULL},
 };
+
+/* The registry's active set for symbol/interval into dir. TML_ENOENT (err untouched) when there is no
+ * database or no active row, so the caller falls back to the newest folder; an active row whose folder
+ * is gone is an error, never a silent switch to another model. */
+static int registry_active_dir(const struct tml_paths *paths, const char *strategy, const char *symbol,
+                               int64_t interval, char *dir, size_t dirsz, struct tml_error *err) {
+  if (!tml_path_exists(paths->db))
+    return TML_ENOENT;
+  struct tml_registry *reg = NULL;
+  struct tml_model_row row;
+  tml_model_row_init(&row);
+  struct tml_error e;
+  tml_error_init(&e);
+  int rc = tml_registry_open(paths->db, &reg, err);
+  if (!rc) {
+    rc = tml_registry_active(reg, strategy, symbol, interval, &row, &e);
+    if (rc && rc != TML_ENOENT)
+      tml_error_set(err, rc, "%s", e.msg);
+  }
+  if (!rc && row.folder_missing)
+    rc = tml_error_set(err, TML_EMODEL,
+                       "the active model %" PRId64 " for %s has no folder at '%s' (deleted behind the registry's "
+                       "back?): restore it, or activate another version with 'trademl models activate ID'",
+                       row.id, symbol, row.path);
+  if (!rc && strlen(row.path) >= dirsz)
+    rc = tml_error_set(err, TML_EINVAL, "active model %" PRId64 " path is too long", row.id);
+  if (!rc)
+    memcpy(dir, row.path, strlen(row.path) + 1);
+  tml_model_row_release(&row);
+  tml_registry_close(reg);
+  return rc;
+}
 
 int cmd_predict(int argc, char **argv) {
   struct cli_args a;
@@ -61,7 +95,11 @@ int cmd_predict(int argc, char **argv) {
     goto out;
   if (cli_get(&a, "model"))
     snprintf(dir, sizeof(dir), "%s", cli_get(&a, "model"));
-  else if ((rc = tml_modelset_find_latest(tml_config_get(cfg, "model.models_dir"),
+  else if ((rc = registry_active_dir(&paths, tml_config_get(cfg, "model.strategy"), symbol, interval, dir,
+                                     sizeof(dir), &err)) != TML_ENOENT) {
+    if (rc)
+      goto out;
+  } else if ((rc = tml_modelset_find_latest(tml_config_get(cfg, "model.models_dir"),
                                           tml_config_get(cfg, "model.strategy"), symbol, interval, dir, sizeof(dir),
                                           &err)))
     goto out;

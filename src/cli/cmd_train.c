@@ -1,6 +1,7 @@
 /* trademl train: one model set (five heads) per symbol, or one shared set in multi-symbol mode.
  * Human step output (data -> features -> labels -> training -> save) with timings, a live progress
  * line on a terminal, --json for machines, --dry-run for statistics only. Ctrl-C leaves nothing. */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
 #include "trademl/parse.h"
+#include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
@@ -172,6 +174,8 @@ int cmd_train(int argc, char **argv) {
   struct tml_paths paths;
   struct tml_config *cfg = NULL;
   struct tml_store *store = NULL;
+  struct tml_registry *reg = NULL;
+  struct tml_activation_policy policy;
   struct tml_train_opts o;
   char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
   int rc = cli_load_config(&a, &paths, &cfg, &err);
@@ -200,6 +204,10 @@ int cmd_train(int argc, char **argv) {
   o.dry_run = cli_has(&a, "dry-run");
   bool json = cli_has(&a, "json");
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
+    goto out;
+  /* Every set written is registered (docs/registry.md); activation follows model.activation.*. */
+  if (!o.dry_run && ((rc = tml_activation_policy_from_config(cfg, &policy, &err)) ||
+                     (rc = tml_registry_open(paths.db, &reg, &err))))
     goto out;
 
   struct sigaction sa;
@@ -235,6 +243,11 @@ int cmd_train(int argc, char **argv) {
     rc = tml_train_run(store, &o, &r, &err);
     if (ps.tty && !json && !o.dry_run)
       fprintf(stderr, "\r%80s\r", "");
+    struct tml_model_row row;
+    tml_model_row_init(&row);
+    if (!rc && !o.dry_run && (rc = tml_registry_register(reg, r.model_dir, 0, &policy, tml_now_ms(), &row, &err)))
+      tml_error_prefix(&err, "model set written to '%s' but not registered (retry with 'trademl models register "
+                             "%s'): ", r.model_dir, r.model_dir);
     if (!rc) {
       if (json) {
         if (g)
@@ -249,13 +262,22 @@ int cmd_train(int argc, char **argv) {
         tml_buf_json_str(&out, r.model_dir);
         tml_buf_puts(&out, ",\"version\":");
         tml_buf_json_str(&out, r.version);
+        if (row.id) {
+          tml_buf_printf(&out, ",\"model_id\":%" PRId64 ",\"active\":%s,\"status_reason\":", row.id,
+                         row.active ? "true" : "false");
+          tml_buf_json_str(&out, row.status_reason);
+        }
         tml_buf_puts(&out, ",\"result\":");
         tml_train_result_to_json(&r, &o, &out);
         tml_buf_puts(&out, "}");
       } else {
         print_human(&o, &r);
+        if (row.id)
+          printf("registered as model %" PRId64 " (%s: %s)\n", row.id, row.active ? "active" : "inactive",
+                 row.status_reason);
       }
     }
+    tml_model_row_release(&row);
     tml_train_result_release(&r);
   }
   if (json && groups > 1)
@@ -266,6 +288,7 @@ int cmd_train(int argc, char **argv) {
   pthread_mutex_destroy(&ps.lock);
 
 out:
+  tml_registry_close(reg);
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;

@@ -6,6 +6,7 @@
 #include "util/common.h"
 
 #include "trademl/buf.h"
+#include "trademl/cron.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/parse.h"
@@ -63,6 +64,8 @@ static const struct key_def keys[] = {
      "symbols to work on (BTCUSDT, ...); empty = every symbol in the store"},
     {"data.interval", K_INTERVAL, "15m", 0, 0, NULL, NULL, 0, "candle interval models are trained on"},
     {"data.days", K_INT, "730", 1, 36500, NULL, NULL, 0, "days of history to download and train on"},
+    {"data.busy_timeout", K_DURATION, "5", 0, 600, NULL, NULL, 0,
+     "how long a job/queue command waits for a database locked by another process"},
     {"data.min_history_days", K_INT, "90", 0, 36500, NULL, NULL, 0,
      "a symbol needs at least this many days of candles to be trained"},
     {"data.min_coverage_pct", K_DOUBLE, "95", 0, 100, NULL, NULL, 0,
@@ -81,6 +84,13 @@ static const struct key_def keys[] = {
      "inactive model versions older than this are deleted (0 = keep forever)"},
     {"model.keep_newest", K_INT, "3", 1, 1000, NULL, NULL, 0,
      "retention always keeps this many newest versions per symbol"},
+    {"model.activation.require_gates", K_BOOL, "false", 0, 0, NULL, NULL, 0,
+     "a new model set becomes active only with a walk-forward report whose gates passed"},
+    {"model.activation.metric", K_STRING, "direction.roc_auc_macro", 0, 0, NULL, NULL, F_NAME,
+     "out-of-sample metric a new set must not score worse on than the active one: <head>.<metric> from "
+     "metadata.json or report.<path> from report.json"},
+    {"model.activation.min_improvement", K_DOUBLE, "0", -1e9, 1e9, NULL, NULL, 0,
+     "a new set must beat the active one by at least this much on model.activation.metric"},
     /* training */
     {"training.test_size", K_DOUBLE, "0.2", 0, 0.9, NULL, NULL, 0,
      "fraction of the newest rows held out for early stopping and evaluation"},
@@ -111,6 +121,14 @@ static const struct key_def keys[] = {
      "times a failed job is retried"},
     {"training.min_data_points", K_INT, "1000", 1, 1e9, NULL, "MIN_TRAINING_DATA_POINTS", 0,
      "candles a symbol needs before it is queued for training"},
+    {"training.lease_seconds", K_DURATION, "60", 2, 3600, NULL, NULL, 0,
+     "a running job's lease; a job whose worker stopped heartbeating this long is taken again"},
+    {"training.retry_backoff_seconds", K_DURATION, "30", 0, 86400, NULL, NULL, 0,
+     "retry n of a failed job waits this times 2^(n-1)"},
+    {"training.cancel_grace_seconds", K_DURATION, "10", 0, 600, NULL, NULL, 0,
+     "a cancelled or timed-out job gets SIGTERM, then SIGKILL after this long"},
+    {"training.coverage_recheck_seconds", K_DURATION, "300", 1, 86400, NULL, NULL, 0,
+     "a queued symbol with too little history is checked again after this long"},
     /* labels */
     {"labels.horizon", K_INT, "12", 1, 10000, NULL, NULL, 0, "candles ahead that labels look at"},
     {"labels.direction_quantiles", K_NUMLIST, "0.3333333333333333,0.6666666666666666", 0, 1, NULL, NULL, F_ASCENDING,
@@ -686,6 +704,14 @@ static int set_value(struct tml_config *c, size_t idx, const char *raw, enum tml
   if (src == TML_CFG_DEFAULT && (k->flags & F_HOME)) {
     snprintf(joined, sizeof(joined), "%s/%s", c->home, k->def);
     input = joined;
+  }
+  if (k->type == K_CRON) {
+    /* The cron parser says which field is wrong; keep that in the message. */
+    struct tml_cron cron;
+    struct tml_error cerr;
+    tml_error_init(&cerr);
+    if (tml_cron_parse(input, &cron, &cerr) != 0)
+      return tml_error_set(err, TML_EINVAL, "%s %s: %s", k->name, where, cerr.msg);
   }
   struct value nv;
   int rc = parse_value(k, input, &nv);

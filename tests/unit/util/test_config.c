@@ -271,7 +271,7 @@ TEST(wrong_type_and_range) {
                  "training.job_timeout at trademl.yaml:2:16: expected a duration (3600, 90s, 15m, 2h, 1d) "
                  "of seconds between 10 and 604800, got '5s'");
   CHECK_CONTAINS(load_error("cfg_cron", "training:\n  cron_schedule: '0 2 * *'\n", TML_EPARSE),
-                 "expected a 5-field cron expression");
+                 "cron '0 2 * *': 4 fields, expected 5");
   CHECK_CONTAINS(load_error("cfg_url", "exchanges:\n  bybit:\n    base_url: api.bybit.com\n", TML_EPARSE),
                  "exchanges.bybit.base_url at trademl.yaml:3:15: expected an http:// or https:// URL");
   CHECK_CONTAINS(load_error("cfg_listen", "server:\n  listen: localhost:99999\n", TML_EPARSE),

@@ -1,0 +1,49 @@
+/* Internal: the table of functions a registry storage backend implements (SQLite's VFS style). The
+ * policy (what becomes active, what retention deletes) lives in registry.c and only talks to a
+ * backend through this table, so a PostgreSQL backend (registry_pg.c) is one more table.
+ *
+ * Contract for every backend:
+ *  - `db` is the backend's own connection state, created by open() and freed by close().
+ *  - begin() starts a write transaction that serialises against every other writer (SQLite: BEGIN
+ *    IMMEDIATE; PostgreSQL: a transaction plus a lock on the models table); it waits a bounded time
+ *    and then fails with TML_EBUSY naming the database.
+ *  - At most one row per (strategy, key, interval_ms) has active = 1, enforced by the store itself
+ *    (a partial unique index), so a bug in the policy cannot create two active rows.
+ *  - Row ids are never reused (so "model 7" means one set forever).
+ *  - Functions that return rows fill every field of struct tml_model_row except folder_missing. */
+#ifndef TML_REGISTRY_BACKEND_H
+#define TML_REGISTRY_BACKEND_H
+
+#include "trademl/registry.h"
+
+struct tml__registry_backend {
+  const char *name;
+  int (*open)(const char *location, void **db, struct tml_error *err);
+  void (*close)(void *db);
+  int (*begin)(void *db, struct tml_error *err);
+  int (*commit)(void *db, struct tml_error *err);
+  void (*rollback)(void *db);
+  /* Inserts row (its id is ignored) and its symbols; *id receives the new id. TML_EEXIST when the
+   * path is already registered. */
+  int (*insert)(void *db, const struct tml_model_row *row, int64_t *id, struct tml_error *err);
+  /* TML_ENOENT when there is no such row. */
+  int (*get)(void *db, int64_t id, struct tml_model_row *row, struct tml_error *err);
+  /* Id of the row registered for path, 0 when none. */
+  int (*find_path)(void *db, const char *path, int64_t *id, struct tml_error *err);
+  /* The active row of a group; TML_ENOENT when none. */
+  int (*active_in_group)(void *db, const char *strategy, const char *key, int64_t interval_ms,
+                         struct tml_model_row *row, struct tml_error *err);
+  /* The active row for a symbol: its own key first, then the newest multi-symbol set listing it. */
+  int (*active_for_symbol)(void *db, const char *strategy, const char *symbol, int64_t interval_ms,
+                           struct tml_model_row *row, struct tml_error *err);
+  /* Rows matching filter (NULL = all), newest first; caller frees with tml_model_rows_free. */
+  int (*list)(void *db, const struct tml_registry_filter *filter, struct tml_model_row **rows, size_t *n,
+              struct tml_error *err);
+  int (*set_active)(void *db, int64_t id, bool active, const char *reason, struct tml_error *err);
+  /* Deletes row id only while it is inactive; *deleted says whether it did. */
+  int (*remove_inactive)(void *db, int64_t id, bool *deleted, struct tml_error *err);
+};
+
+extern const struct tml__registry_backend tml__registry_sqlite;
+
+#endif
