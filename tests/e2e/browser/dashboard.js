@@ -1,8 +1,9 @@
 // Drives headless Chromium (Debian's /usr/bin/chromium through playwright-core) against a running
 // trademl daemon: the dashboard loads without console errors, shows the job given on the command line,
-// shows its progress advancing, and leaves a screenshot.
+// shows a job started through the API once the page is open, shows its progress advancing without a
+// reload, and leaves a screenshot.
 //
-//   node dashboard.js --url http://127.0.0.1:PORT/ --job ID --out DIR [--chromium /usr/bin/chromium]
+//   node dashboard.js --url http://127.0.0.1:PORT/ --start '{"symbol":...}' --out DIR [--chromium PATH]
 //
 // Exit 0 on success, 1 on a failed check (the message says which), 77 when Chromium is missing.
 'use strict';
@@ -14,12 +15,12 @@ function arg(name, def) {
   return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
 }
 const url = arg('url');
-const jobId = arg('job');
+const startBody = arg('start');
 const outDir = arg('out');
 const exe = arg('chromium', '/usr/bin/chromium');
 const timeoutMs = Number(arg('timeout', '120000'));
-if (!url || !jobId || !outDir) {
-  console.error('usage: node dashboard.js --url URL --job ID --out DIR');
+if (!url || !startBody || !outDir) {
+  console.error('usage: node dashboard.js --url URL --start JSON --out DIR');
   process.exit(2);
 }
 if (!fs.existsSync(exe)) {
@@ -54,6 +55,14 @@ function fail(msg) {
   page.on('requestfailed', (r) => errors.push('request failed: ' + r.url() + ' ' + (r.failure() || {}).errorText));
   try {
     await page.goto(url, { waitUntil: 'load', timeout: 30000 });
+    await page.waitForSelector('#health .ok', { timeout: 10000 });
+    // Start the job through the API while the page is open: the page must pick it up by itself.
+    const r = await fetch(new URL('/api/training/start', url), { method: 'POST',
+      headers: { 'Content-Type': 'application/json' }, body: startBody });
+    const started = await r.json();
+    if (r.status !== 201) throw new Error(`start: HTTP ${r.status} ${JSON.stringify(started)}`);
+    const jobId = started.job_id;
+    console.log(`ok - started job ${jobId} through the API`);
     const row = `#jobs tbody tr[data-job="${jobId}"]`;
     await page.waitForSelector(row, { timeout: 30000 });
     console.log(`ok - the dashboard lists job ${jobId}`);
