@@ -206,6 +206,7 @@ api GET /api/queue
 expect_code 200
 ok "with server.api_token set, mutating routes need 'Authorization: Bearer <token>'; reads do not"
 stop_server TERM
+[[ "$SERVER_RC" == 0 ]] || fail "SIGTERM exit code $SERVER_RC: $(tail -20 "$SERVER_LOG")"
 unset TRADEML_API_TOKEN
 expect_exit 1 "$BIN" serve --listen "0.0.0.0:$(free_port)"
 expect_out 'refusing to listen on non-loopback address .0\.0\.0\.0. without a token'
