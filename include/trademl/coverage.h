@@ -28,7 +28,7 @@ enum tml_cov_verdict {
 const char *tml_cov_verdict_name(enum tml_cov_verdict v);
 
 struct tml_cov_row {
-  char symbol[32];
+  char symbol[40];
   bool stored, queued;            /* in the candle store at the interval; in the new-symbol queue */
   size_t rows;
   int64_t first_ms, last_ms;

@@ -22,7 +22,7 @@ struct tml_store;
 /* ---- new-symbol queue ---- */
 
 struct tml_symqueue_entry {
-  char symbol[32];
+  char symbol[40];
   int64_t added_ms;
   int attempts;           /* training attempts that failed so far */
   char last_error[512];   /* "" when none */
@@ -53,7 +53,7 @@ enum tml_sched_action {
 
 struct tml_sched_item {
   enum tml_sched_action action;
-  char symbol[32];
+  char symbol[40];
   char reason[256];     /* "insufficient history: 12.3 days < 90", "model 9.2 days old >= 7" */
   int64_t job_id;       /* submitted (or already queued/running) job, 0 = none */
 };

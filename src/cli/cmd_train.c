@@ -2,6 +2,7 @@
  * Human step output (data -> features -> labels -> training -> save) with timings, a live progress
  * line on a terminal, --json for machines, --dry-run for statistics only. Ctrl-C leaves nothing. */
 #include <inttypes.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
@@ -75,6 +77,19 @@ static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int
   (void)metric;
   if (interrupted)
     return 1;
+  if (tml_job_in_child()) {
+    /* Running as a job: report overall progress to the worker (throttled there and here). */
+    pthread_mutex_lock(&p->lock);
+    if (ev == TML_EV_ROUND && head >= 0 && head < TML_HEAD_COUNT)
+      p->round[head] = round + 1;
+    else if (ev == TML_EV_HEAD_DONE && head >= 0 && head < TML_HEAD_COUNT)
+      p->done[head] = true;
+    double heads = 0;
+    for (int h = 0; h < TML_HEAD_COUNT; h++)
+      heads += p->done[h] ? 1.0 : (total > 0 ? (double)p->round[h] / total : 0);
+    pthread_mutex_unlock(&p->lock);
+    tml_job_report_progress(ev == TML_EV_STAGE && heads == 0 ? 5 : 10 + 85 * heads / TML_HEAD_COUNT, stage);
+  }
   if (p->quiet || !p->tty || ev == TML_EV_STAGE)
     return 0;
   pthread_mutex_lock(&p->lock);
@@ -89,6 +104,15 @@ static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int
   fflush(stderr);
   pthread_mutex_unlock(&p->lock);
   return 0;
+}
+
+/* The job that runs this command (set by the job runner), for the registry row; 0 outside a job. */
+static int64_t job_id_from_env(void) {
+  int64_t id = 0;
+  const char *s = getenv("TRADEML_JOB_ID");
+  if (!s || tml_parse_int64_str(s, &id) != 0 || id < 0)
+    return 0;
+  return id;
 }
 
 static void fmt_time(int64_t ms, char *out, size_t n) { tml_time_format(ms, out, n); }
@@ -245,7 +269,7 @@ int cmd_train(int argc, char **argv) {
       fprintf(stderr, "\r%80s\r", "");
     struct tml_model_row row;
     tml_model_row_init(&row);
-    if (!rc && !o.dry_run && (rc = tml_registry_register(reg, r.model_dir, 0, &policy, tml_now_ms(), &row, &err)))
+    if (!rc && !o.dry_run && (rc = tml_registry_register(reg, r.model_dir, job_id_from_env(), &policy, tml_now_ms(), &row, &err)))
       tml_error_prefix(&err, "model set written to '%s' but not registered (retry with 'trademl models register "
                              "%s'): ", r.model_dir, r.model_dir);
     if (!rc) {
@@ -276,6 +300,27 @@ int cmd_train(int argc, char **argv) {
           printf("registered as model %" PRId64 " (%s: %s)\n", row.id, row.active ? "active" : "inactive",
                  row.status_reason);
       }
+    }
+    if (!rc && !o.dry_run && tml_job_in_child()) {
+      /* The job's result summary: where the set went and headline validation metrics. */
+      double auc = 0;
+      int nauc = 0;
+      for (int h = 0; h < TML_HEAD_COUNT; h++)
+        if (tml_head_nclass((enum tml_head)h) > 1 && !isnan(r.heads[h].cls.roc_auc_macro)) {
+          auc += r.heads[h].cls.roc_auc_macro;
+          nauc++;
+        }
+      struct tml_buf res;
+      tml_buf_init(&res, 4096);
+      tml_buf_puts(&res, "{\"model_dir\":");
+      tml_buf_json_str(&res, r.model_dir);
+      tml_buf_puts(&res, ",\"version\":");
+      tml_buf_json_str(&res, r.version);
+      tml_buf_printf(&res, ",\"model_id\":%" PRId64 ",\"active\":%s,\"accuracy\":%.6f,\"avg_roc_auc\":%.6f,\"rows\":%zu}",
+                     row.id, row.active ? "true" : "false", r.heads[TML_HEAD_DIRECTION].cls.accuracy,
+                     nauc ? auc / nauc : 0.0, r.rows);
+      tml_job_report_result(tml_buf_str(&res));
+      tml_buf_release(&res);
     }
     tml_model_row_release(&row);
     tml_train_result_release(&r);

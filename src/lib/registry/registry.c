@@ -325,7 +325,7 @@ static int read_set(const char *dir, const char *metric, struct tml_model_row *r
     json_t *passed = report ? json_path(report, "gates.passed") : NULL;
     r->gates_passed = json_is_true(passed);
     if (!report)
-      snprintf(r->status_reason, sizeof(r->status_reason), "report.json unreadable (%s)", why);
+      snprintf(r->status_reason, sizeof(r->status_reason), "report.json unreadable (%.200s)", why);
     else if (!json_is_boolean(passed))
       snprintf(r->status_reason, sizeof(r->status_reason), "report.json has no gates.passed verdict");
   }
@@ -698,7 +698,8 @@ int tml_registry_prune(struct tml_registry *reg, int64_t now_ms, int retention_d
   int rc = reg->be->list(reg->db, NULL, &rows, &n, err);
   if (rc)
     return rc;
-  qsort(rows, n, sizeof(*rows), cmp_group_newest);
+  if (n > 1)
+    qsort(rows, n, sizeof(*rows), cmp_group_newest);
   int64_t cutoff = now_ms - (int64_t)retention_days * TML_MS_PER_DAY;
   bool *victim = calloc(n ? n : 1, sizeof(bool));
   if (!victim) {

@@ -87,8 +87,8 @@ static const struct key_def keys[] = {
     {"model.activation.require_gates", K_BOOL, "false", 0, 0, NULL, NULL, 0,
      "a new model set becomes active only with a walk-forward report whose gates passed"},
     {"model.activation.metric", K_STRING, "direction.roc_auc_macro", 0, 0, NULL, NULL, F_NAME,
-     "out-of-sample metric a new set must not score worse on than the active one: <head>.<metric> from "
-     "metadata.json or report.<path> from report.json"},
+     "out-of-sample metric a new set must not score worse on than the active one: HEAD.METRIC from "
+     "metadata.json (stop_loss.rmse, ...) or report.PATH from report.json"},
     {"model.activation.min_improvement", K_DOUBLE, "0", -1e9, 1e9, NULL, NULL, 0,
      "a new set must beat the active one by at least this much on model.activation.metric"},
     /* training */

@@ -1,0 +1,615 @@
+/* Scheduled work and the new-symbol queue. One scheduled run: (1) the new-symbol queue: each queued
+ * symbol that passes the history/coverage gate gets one training job (source "queue"; the job's final
+ * outcome removes it or records the error, see tml_jobs_finish); a symbol with too little history is
+ * re-checked only after training.coverage_recheck_seconds; (2) rotation of models older than
+ * operations.model_rotation.retrain_frequency_days; (3) retention (registry prune). Slots are claimed in
+ * scheduler_state in a BEGIN IMMEDIATE transaction, so two schedulers never run one slot. */
+#include "trademl/scheduler.h"
+#include "util/common.h"
+
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/coverage.h"
+#include "trademl/error.h"
+#include "trademl/fsutil.h"
+#include "trademl/jobs.h"
+#include "trademl/parse.h"
+#include "trademl/registry.h"
+#include "trademl/store.h"
+#include "trademl/timeutil.h"
+#include "jobs/jobs_internal.h"
+
+#include <jansson.h>
+
+/* ---- new-symbol queue ---- */
+
+static int add_locked(struct tml_jobs *q, const char *sym, int64_t added_ms, int attempts, const char *last_error,
+                      size_t *added, struct tml_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q,
+                             "INSERT OR IGNORE INTO symbol_queue(symbol, added_ms, attempts, last_error)"
+                             " VALUES (?1, ?2, ?3, ?4)",
+                             &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, sym, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, added_ms);
+  sqlite3_bind_int(st, 3, attempts);
+  sqlite3_bind_text(st, 4, last_error ? last_error : "", -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (s != SQLITE_DONE)
+    return tml__jobs_db_error(q, s, "adding to the new-symbol queue", err);
+  if (added)
+    *added += (size_t)sqlite3_changes(tml_jobs_db(q));
+  return 0;
+}
+
+int tml_symqueue_add(struct tml_jobs *q, const char *const *symbols, size_t n, size_t *added, struct tml_error *err) {
+  if (added)
+    *added = 0;
+  char (*norm)[40] = calloc(n ? n : 1, sizeof(*norm));
+  if (!norm)
+    return tml_error_set(err, TML_ENOMEM, "out of memory");
+  int rc = 0;
+  for (size_t i = 0; i < n && !rc; i++)
+    if (tml_symbol_normalize(symbols[i], norm[i], sizeof(norm[i])) != 0 || !tml_symbol_valid(norm[i]))
+      rc = tml_error_set(err, TML_EINVAL, "'%s' is not a valid symbol (like LTCUSDT or LTC/USDT); nothing added",
+                         symbols[i]);
+  if (!rc)
+    rc = tml__jobs_begin(q, "adding to the new-symbol queue", err);
+  if (!rc) {
+    int64_t now = tml_now_ms();
+    for (size_t i = 0; i < n && !rc; i++)
+      rc = add_locked(q, norm[i], now, 0, NULL, added, err);
+    if (rc)
+      tml__jobs_rollback(q);
+    else
+      rc = tml__jobs_commit(q, "adding to the new-symbol queue", err);
+  }
+  free(norm);
+  return rc;
+}
+
+int tml_symqueue_list(struct tml_jobs *q, struct tml_symqueue_entry **out, size_t *n, struct tml_error *err) {
+  *out = NULL;
+  *n = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q,
+                             "SELECT symbol, added_ms, attempts, last_error, next_check_ms, job_id FROM symbol_queue"
+                             " ORDER BY added_ms, symbol",
+                             &st, err);
+  if (rc)
+    return rc;
+  size_t cap = 0;
+  struct tml_symqueue_entry *rows = NULL;
+  int s;
+  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      size_t ncap = cap ? cap * 2 : 16;
+      void *nr = realloc(rows, ncap * sizeof(*rows));
+      if (!nr) {
+        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing the queue");
+        break;
+      }
+      rows = nr;
+      cap = ncap;
+    }
+    struct tml_symqueue_entry *e = &rows[(*n)++];
+    memset(e, 0, sizeof(*e));
+    snprintf(e->symbol, sizeof(e->symbol), "%s", (const char *)sqlite3_column_text(st, 0));
+    e->added_ms = sqlite3_column_int64(st, 1);
+    e->attempts = sqlite3_column_int(st, 2);
+    snprintf(e->last_error, sizeof(e->last_error), "%s", (const char *)sqlite3_column_text(st, 3));
+    e->next_check_ms = sqlite3_column_int64(st, 4);
+    e->job_id = sqlite3_column_int64(st, 5);
+  }
+  if (!rc && s != SQLITE_DONE)
+    rc = tml__jobs_db_error(q, s, "listing the queue", err);
+  sqlite3_finalize(st);
+  if (rc) {
+    free(rows);
+    *n = 0;
+  } else {
+    *out = rows;
+  }
+  return rc;
+}
+
+int tml_symqueue_remove(struct tml_jobs *q, const char *symbol, size_t *removed, struct tml_error *err) {
+  if (removed)
+    *removed = 0;
+  char norm[40] = "";
+  if (symbol && (tml_symbol_normalize(symbol, norm, sizeof(norm)) != 0 || !tml_symbol_valid(norm)))
+    return tml_error_set(err, TML_EINVAL, "'%s' is not a valid symbol", symbol);
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q, symbol ? "DELETE FROM symbol_queue WHERE symbol = ?1" : "DELETE FROM symbol_queue",
+                             &st, err);
+  if (rc)
+    return rc;
+  if (symbol)
+    sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (s != SQLITE_DONE)
+    return tml__jobs_db_error(q, s, "removing from the queue", err);
+  size_t n = (size_t)sqlite3_changes(tml_jobs_db(q));
+  if (removed)
+    *removed = n;
+  if (symbol && n == 0)
+    return tml_error_set(err, TML_ENOENT, "%s is not in the new-symbol queue", norm);
+  return 0;
+}
+
+int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, struct tml_error *err) {
+  if (added)
+    *added = 0;
+  json_error_t jerr;
+  json_t *root = json_load_file(path, JSON_DECODE_ANY, &jerr);
+  if (!root)
+    return tml_error_set(err, TML_EPARSE, "queue file '%s': not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
+  const char *fmt_hint = "expected {\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0},...]} "
+                         "or [\"LTCUSDT\", ...] (docs/jobs.md)";
+  json_t *list = json_is_array(root) ? root : json_is_object(root) ? json_object_get(root, "queue") : NULL;
+  int rc = 0;
+  if (!list || !json_is_array(list)) {
+    rc = tml_error_set(err, TML_EPARSE, "queue file '%s': %s; %s", path,
+                       json_is_object(root) ? "the object has no \"queue\" array" : "top level is not an object or array",
+                       fmt_hint);
+    goto done;
+  }
+  size_t n = json_array_size(list);
+  struct item {
+    char symbol[40];
+    int64_t added_ms;
+    int attempts;
+    char error[512];
+  } *items = calloc(n ? n : 1, sizeof(*items));
+  if (!items) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory importing '%s'", path);
+    goto done;
+  }
+  int64_t now = tml_now_ms();
+  for (size_t i = 0; i < n && !rc; i++) {
+    json_t *e = json_array_get(list, i);
+    const char *sym = NULL;
+    items[i].added_ms = now;
+    if (json_is_string(e)) {
+      sym = json_string_value(e);
+    } else if (json_is_object(e)) {
+      json_t *s = json_object_get(e, "symbol"), *at = json_object_get(e, "added_at"),
+             *att = json_object_get(e, "attempts"), *le = json_object_get(e, "last_error");
+      if (!json_is_string(s)) {
+        rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu has no \"symbol\" string; %s", path, i, fmt_hint);
+        break;
+      }
+      sym = json_string_value(s);
+      if (at && !json_is_null(at)) {
+        if (!json_is_string(at) ||
+            tml_time_parse(json_string_value(at), strlen(json_string_value(at)), &items[i].added_ms) != 0) {
+          rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu (%s): \"added_at\" is not a time like "
+                             "2025-01-31T12:00:00Z", path, i, sym);
+          break;
+        }
+      }
+      if (att && !json_is_null(att)) {
+        if (!json_is_integer(att) || json_integer_value(att) < 0 || json_integer_value(att) > 1000000) {
+          rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu (%s): \"attempts\" must be a whole number >= 0",
+                             path, i, sym);
+          break;
+        }
+        items[i].attempts = (int)json_integer_value(att);
+      }
+      if (json_is_string(le))
+        snprintf(items[i].error, sizeof(items[i].error), "%s", json_string_value(le));
+    } else {
+      rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu is neither a symbol string nor an object; %s",
+                         path, i, fmt_hint);
+      break;
+    }
+    if (tml_symbol_normalize(sym, items[i].symbol, sizeof(items[i].symbol)) != 0 || !tml_symbol_valid(items[i].symbol))
+      rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu: '%s' is not a valid symbol", path, i, sym);
+  }
+  if (!rc)
+    rc = tml__jobs_begin(q, "importing the queue", err);
+  if (!rc) {
+    for (size_t i = 0; i < n && !rc; i++)
+      rc = add_locked(q, items[i].symbol, items[i].added_ms, items[i].attempts, items[i].error, added, err);
+    if (rc)
+      tml__jobs_rollback(q);
+    else
+      rc = tml__jobs_commit(q, "importing the queue", err);
+  }
+  free(items);
+done:
+  json_decref(root);
+  if (rc && added)
+    *added = 0;
+  return rc;
+}
+
+/* ---- reports ---- */
+
+void tml_sched_report_init(struct tml_sched_report *r) { memset(r, 0, sizeof(*r)); }
+void tml_sched_report_release(struct tml_sched_report *r) {
+  if (!r)
+    return;
+  free(r->items);
+  memset(r, 0, sizeof(*r));
+}
+
+static const char *const action_names[] = {"train_new", "rotate", "prune", "skip"};
+
+static void report_add(struct tml_sched_report *r, enum tml_sched_action a, const char *symbol, int64_t job_id,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void report_add(struct tml_sched_report *r, enum tml_sched_action a, const char *symbol, int64_t job_id,
+                       const char *fmt, ...) {
+  if (r->n == r->cap) {
+    size_t ncap = r->cap ? r->cap * 2 : 16;
+    void *ni = realloc(r->items, ncap * sizeof(*r->items));
+    if (!ni)
+      return;
+    r->items = ni;
+    r->cap = ncap;
+  }
+  struct tml_sched_item *it = &r->items[r->n++];
+  memset(it, 0, sizeof(*it));
+  it->action = a;
+  snprintf(it->symbol, sizeof(it->symbol), "%s", symbol ? symbol : "");
+  it->job_id = job_id;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(it->reason, sizeof(it->reason), fmt, ap);
+  va_end(ap);
+  if (a == TML_SCHED_SKIP)
+    r->skipped++;
+  else if (a == TML_SCHED_PRUNE)
+    r->pruned++;
+  else if (job_id)
+    r->submitted++;
+}
+
+int tml_sched_report_format(const struct tml_sched_report *r, bool json, struct tml_buf *out) {
+  int rc = 0;
+  if (json) {
+    rc |= tml_buf_puts(out, "{\"items\":[");
+    for (size_t i = 0; i < r->n; i++) {
+      rc |= tml_buf_printf(out, "%s{\"action\":\"%s\",\"symbol\":", i ? "," : "", action_names[r->items[i].action]);
+      rc |= tml_buf_json_str(out, r->items[i].symbol);
+      rc |= tml_buf_puts(out, ",\"reason\":");
+      rc |= tml_buf_json_str(out, r->items[i].reason);
+      rc |= tml_buf_printf(out, ",\"job_id\":%" PRId64 "}", r->items[i].job_id);
+    }
+    rc |= tml_buf_printf(out, "],\"submitted\":%zu,\"skipped\":%zu,\"pruned\":%zu}\n", r->submitted, r->skipped,
+                         r->pruned);
+  } else {
+    for (size_t i = 0; i < r->n; i++) {
+      const struct tml_sched_item *it = &r->items[i];
+      char job[32] = "";
+      if (it->job_id)
+        snprintf(job, sizeof(job), "job %" PRId64, it->job_id);
+      rc |= tml_buf_printf(out, "%-10s %-16s %-10s %s\n", action_names[it->action], it->symbol, job, it->reason);
+    }
+    rc |= tml_buf_printf(out, "%zu job%s submitted, %zu skipped, %zu model version%s pruned\n", r->submitted,
+                         r->submitted == 1 ? "" : "s", r->skipped, r->pruned, r->pruned == 1 ? "" : "s");
+  }
+  return rc ? TML_ETOOBIG : 0;
+}
+
+/* ---- one run ---- */
+
+static bool wanted(const struct tml_sched_run_opts *o, const char *symbol) {
+  if (!o->symbols || o->nsymbols == 0)
+    return true;
+  for (size_t i = 0; i < o->nsymbols; i++) {
+    char norm[40];
+    if (tml_symbol_normalize(o->symbols[i], norm, sizeof(norm)) == 0 && strcmp(norm, symbol) == 0)
+      return true;
+  }
+  return false;
+}
+
+static int set_queue_fields(struct tml_jobs *q, const char *symbol, int64_t next_check_ms, int64_t job_id,
+                            struct tml_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q,
+                             "UPDATE symbol_queue SET next_check_ms = ?2, job_id = CASE WHEN ?3 > 0 THEN ?3 ELSE job_id END"
+                             " WHERE symbol = ?1",
+                             &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, next_check_ms);
+  sqlite3_bind_int64(st, 3, job_id);
+  int s = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return s == SQLITE_DONE ? 0 : tml__jobs_db_error(q, s, "updating the new-symbol queue", err);
+}
+
+static int submit_train(struct tml_jobs *q, enum tml_job_kind kind, const char *symbol, const char *interval,
+                        const char *source, int64_t *id, bool *existed, struct tml_error *err) {
+  struct tml_job_spec spec;
+  tml_job_spec_init(&spec);
+  spec.kind = kind;
+  spec.symbols[0] = symbol;
+  spec.nsymbols = 1;
+  spec.interval = interval;
+  spec.source = source;
+  return tml_jobs_submit(q, &spec, id, existed, err);
+}
+
+static int run_queue(struct tml_store *store, struct tml_jobs *q, const struct tml_config *cfg,
+                     const struct tml_sched_run_opts *o, const struct tml_cov_opts *co, int64_t now,
+                     struct tml_sched_report *rep, struct tml_error *err) {
+  struct tml_symqueue_entry *e = NULL;
+  size_t n = 0;
+  int rc = tml_symqueue_list(q, &e, &n, err);
+  int64_t recheck_ms = tml_config_int(cfg, "training.coverage_recheck_seconds") * 1000;
+  const char *interval = tml_interval_name(co->interval_ms);
+  for (size_t i = 0; i < n && !rc; i++) {
+    if (!wanted(o, e[i].symbol))
+      continue;
+    if (e[i].next_check_ms > now) {
+      char t[32];
+      tml_time_format(e[i].next_check_ms, t, sizeof(t));
+      report_add(rep, TML_SCHED_SKIP, e[i].symbol, 0, "waiting: coverage re-check at %s", t);
+      continue;
+    }
+    struct tml_cov_row row;
+    rc = tml_coverage_check(store, q, co, e[i].symbol, &row, err);
+    if (rc)
+      break;
+    if (row.verdict == TML_COV_NO_DATA || row.verdict == TML_COV_INSUFFICIENT_HISTORY ||
+        row.verdict == TML_COV_LOW_COVERAGE) {
+      report_add(rep, TML_SCHED_SKIP, e[i].symbol, 0, "%s; re-checked in %" PRId64 " s", row.reason, recheck_ms / 1000);
+      if (!o->dry_run)
+        rc = set_queue_fields(q, e[i].symbol, now + recheck_ms, 0, err);
+      continue;
+    }
+    if (row.verdict == TML_COV_TRAINING) {
+      report_add(rep, TML_SCHED_SKIP, e[i].symbol, row.job_id, "%s", row.reason);
+      continue;
+    }
+    if (o->dry_run) {
+      report_add(rep, TML_SCHED_TRAIN_NEW, e[i].symbol, 0, "would train (%.1f days, %.2f%% coverage)", row.history_days,
+                 row.coverage_pct);
+      continue;
+    }
+    int64_t id = 0;
+    bool existed = false;
+    rc = submit_train(q, TML_JOB_TRAIN, e[i].symbol, interval, "queue", &id, &existed, err);
+    if (!rc)
+      rc = set_queue_fields(q, e[i].symbol, 0, id, err);
+    if (!rc)
+      report_add(rep, TML_SCHED_TRAIN_NEW, e[i].symbol, id, "%s (%.1f days, %.2f%% coverage)",
+                 existed ? "already queued" : "training submitted", row.history_days, row.coverage_pct);
+  }
+  free(e);
+  return rc;
+}
+
+static int run_rotation(struct tml_store *store, struct tml_jobs *q, const struct tml_config *cfg,
+                        const struct tml_sched_run_opts *o, const struct tml_cov_opts *co, struct tml_sched_report *rep,
+                        struct tml_error *err) {
+  bool enabled = tml_config_bool(cfg, "operations.model_rotation.enabled");
+  bool forced = o->force_rotation && o->symbols && o->nsymbols;
+  if (!enabled && !forced) {
+    report_add(rep, TML_SCHED_SKIP, "", 0, "rotation disabled (operations.model_rotation.enabled = false)");
+    return 0;
+  }
+  double max_age = (double)tml_config_int(cfg, "operations.model_rotation.retrain_frequency_days");
+  struct tml_cov_row *rows = NULL;
+  size_t n = 0;
+  int rc = tml_coverage_compute(store, q, co, &rows, &n, err);
+  const char *interval = tml_interval_name(co->interval_ms);
+  for (size_t i = 0; i < n && !rc; i++) {
+    const struct tml_cov_row *r = &rows[i];
+    if (!wanted(o, r->symbol) || !r->has_model)
+      continue;
+    bool due = r->model_age_days >= max_age || forced;
+    if (!due) {
+      report_add(rep, TML_SCHED_SKIP, r->symbol, 0, "model %s is %.1f days old < %g", r->model_version,
+                 r->model_age_days, max_age);
+      continue;
+    }
+    if (r->verdict == TML_COV_TRAINING) {
+      report_add(rep, TML_SCHED_SKIP, r->symbol, r->job_id, "%s", r->reason);
+      continue;
+    }
+    if (o->dry_run) {
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, 0, "would retrain: model %s is %.1f days old", r->model_version,
+                 r->model_age_days);
+      continue;
+    }
+    int64_t id = 0;
+    bool existed = false;
+    rc = submit_train(q, TML_JOB_RETRAIN, r->symbol, interval, "rotation", &id, &existed, err);
+    if (!rc)
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, id, "model %s is %.1f days old%s", r->model_version,
+                 r->model_age_days, existed ? " (already queued)" : "");
+  }
+  free(rows);
+  return rc;
+}
+
+static int run_retention(struct tml_jobs *q, const struct tml_config *cfg, const struct tml_sched_run_opts *o,
+                         int64_t now, struct tml_sched_report *rep, struct tml_error *err) {
+  struct tml_registry *reg = NULL;
+  int rc = tml_registry_open(tml__jobs_path(q), &reg, err);
+  if (rc)
+    return rc;
+  struct tml_prune_report pr;
+  memset(&pr, 0, sizeof(pr));
+  rc = tml_registry_prune(reg, now, (int)tml_config_int(cfg, "model.retention_days"),
+                          (int)tml_config_int(cfg, "model.keep_newest"), o->dry_run, &pr, err);
+  for (size_t i = 0; !rc && i < pr.ndeleted; i++)
+    report_add(rep, TML_SCHED_PRUNE, pr.deleted[i].key, 0, "%s model %" PRId64 " version %s",
+               o->dry_run ? "would delete" : "deleted", pr.deleted[i].id, pr.deleted[i].version);
+  tml_prune_report_release(&pr);
+  tml_registry_close(reg);
+  return rc;
+}
+
+int tml_scheduler_run_once(struct tml_store *store, struct tml_jobs *q, const struct tml_config *cfg,
+                           const struct tml_sched_run_opts *o, struct tml_sched_report *rep, struct tml_error *err) {
+  struct tml_sched_run_opts def;
+  if (!o) {
+    memset(&def, 0, sizeof(def));
+    o = &def;
+  }
+  int64_t now = o->now_ms ? o->now_ms : tml_now_ms();
+  struct tml_cov_opts co;
+  int rc = tml_cov_opts_from_config(cfg, &co, err);
+  co.now_ms = now;
+  if (!rc) {
+    if (o->skip_queue)
+      report_add(rep, TML_SCHED_SKIP, "", 0, "new-symbol queue skipped (--skip-queue)");
+    else if (!tml_config_bool(cfg, "model.auto_train_new_symbols"))
+      report_add(rep, TML_SCHED_SKIP, "", 0, "new-symbol queue off (model.auto_train_new_symbols = false)");
+    else
+      rc = run_queue(store, q, cfg, o, &co, now, rep, err);
+  }
+  if (!rc)
+    rc = run_rotation(store, q, cfg, o, &co, rep, err);
+  if (!rc)
+    rc = run_retention(q, cfg, o, now, rep, err);
+  return rc;
+}
+
+/* ---- slots ---- */
+
+int tml_scheduler_last_slot(struct tml_jobs *q, const char *name, int64_t *slot_ms, struct tml_error *err) {
+  *slot_ms = 0;
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q, "SELECT last_slot_ms FROM scheduler_state WHERE name = ?1", &st, err);
+  if (rc)
+    return rc;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW)
+    *slot_ms = sqlite3_column_int64(st, 0);
+  else if (s != SQLITE_DONE)
+    rc = tml__jobs_db_error(q, s, "reading the scheduler state", err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+int tml_scheduler_claim_slot(struct tml_jobs *q, const char *name, const struct tml_cron *cron, int64_t now_ms,
+                             bool *claimed, int64_t *slot_ms, struct tml_error *err) {
+  *claimed = false;
+  int64_t slot = 0;
+  if (tml_cron_prev(cron, now_ms, &slot) != 0)
+    return 0; /* no slot within the search window: nothing due */
+  if (slot_ms)
+    *slot_ms = slot;
+  int rc = tml__jobs_begin(q, "claiming a schedule slot", err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = NULL;
+  rc = tml__jobs_prepare(q, "SELECT last_slot_ms FROM scheduler_state WHERE name = ?1", &st, err);
+  if (rc)
+    goto rollback;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  int s = sqlite3_step(st);
+  bool exists = s == SQLITE_ROW;
+  int64_t last = exists ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (exists && slot <= last)
+    goto rollback; /* already run (by us or another process) */
+  rc = tml__jobs_prepare(q,
+                         "INSERT INTO scheduler_state(name, last_slot_ms, last_run_ms) VALUES (?1, ?2, ?3)"
+                         " ON CONFLICT(name) DO UPDATE SET last_slot_ms = ?2, last_run_ms = ?3",
+                         &st, err);
+  if (rc)
+    goto rollback;
+  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, slot);
+  sqlite3_bind_int64(st, 3, exists ? now_ms : 0);
+  s = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (s != SQLITE_DONE) {
+    rc = tml__jobs_db_error(q, s, "claiming a schedule slot", err);
+    goto rollback;
+  }
+  rc = tml__jobs_commit(q, "claiming a schedule slot", err);
+  if (!rc)
+    *claimed = exists; /* the first sighting only records the slot */
+  return rc;
+rollback:
+  tml__jobs_rollback(q);
+  return rc;
+}
+
+/* ---- the daemon's trigger ---- */
+
+struct tml_scheduler {
+  const struct tml_config *cfg;
+  char db_path[TML_PATH_MAX];
+  struct tml_cron cron;
+  struct tml_jobs *q;
+  struct tml_store *store;
+  int64_t next_check_ms;
+};
+
+int tml_scheduler_create(const char *db_path, const struct tml_config *cfg, struct tml_scheduler **out,
+                         struct tml_error *err) {
+  *out = NULL;
+  struct tml_scheduler *s = calloc(1, sizeof(*s));
+  if (!s)
+    return tml_error_set(err, TML_ENOMEM, "out of memory creating the scheduler");
+  s->cfg = cfg;
+  snprintf(s->db_path, sizeof(s->db_path), "%s", db_path);
+  struct tml_jobs_opts jo;
+  int rc = tml_cron_parse(tml_config_get(cfg, "training.cron_schedule"), &s->cron, err);
+  if (!rc)
+    rc = tml_jobs_opts_from_config(cfg, &jo, err);
+  if (!rc)
+    rc = tml_store_open(db_path, &s->store, err);
+  if (!rc)
+    rc = tml_jobs_open(db_path, &jo, &s->q, err);
+  if (rc) {
+    tml_scheduler_destroy(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void tml_scheduler_destroy(struct tml_scheduler *s) {
+  if (!s)
+    return;
+  tml_jobs_close(s->q);
+  tml_store_close(s->store);
+  free(s);
+}
+
+int tml_scheduler_tick(struct tml_scheduler *s, int64_t now_ms, bool *ran, struct tml_sched_report *rep,
+                       struct tml_error *err) {
+  if (ran)
+    *ran = false;
+  /* Cheap when nothing is due: the database is read once per minute boundary at most. */
+  if (now_ms < s->next_check_ms)
+    return 0;
+  s->next_check_ms = tml_time_floor(now_ms, TML_MS_PER_MINUTE) + TML_MS_PER_MINUTE;
+  bool claimed = false;
+  int rc = tml_scheduler_claim_slot(s->q, "retrain", &s->cron, now_ms, &claimed, NULL, err);
+  if (rc || !claimed)
+    return rc;
+  struct tml_sched_report local;
+  tml_sched_report_init(&local);
+  struct tml_sched_run_opts o;
+  memset(&o, 0, sizeof(o));
+  o.now_ms = now_ms;
+  rc = tml_scheduler_run_once(s->store, s->q, s->cfg, &o, rep ? rep : &local, err);
+  tml_sched_report_release(&local);
+  if (ran)
+    *ran = true;
+  return rc;
+}
+
+int64_t tml_scheduler_next(const struct tml_scheduler *s, int64_t now_ms) {
+  int64_t next = 0;
+  return tml_cron_next(&s->cron, now_ms, &next) == 0 ? next : 0;
+}
+
+const struct tml_cron *tml_scheduler_cron(const struct tml_scheduler *s) { return &s->cron; }
