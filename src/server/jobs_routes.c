@@ -109,6 +109,8 @@ void srv_task_runner(struct tml_server *s, int64_t now_ms) {
     tml_info("housekeeping: %zu job(s) of a lost worker were given back", reaped);
 }
 
+#define SCHEDULE_NAME "retrain" /* the slot name tml_scheduler_tick claims */
+
 void srv_task_scheduler(struct tml_server *s, int64_t now_ms) {
   struct srv_jobs_state *js = state(s);
   struct tml_error err;
@@ -120,8 +122,12 @@ void srv_task_scheduler(struct tml_server *s, int64_t now_ms) {
     tml_warn("scheduler: %s", err.msg);
   if (ran) {
     js->last_sched_run_ms = now_ms;
-    tml_info("scheduler: scheduled run: %zu job(s) submitted, %zu skipped, %zu pruned", rep.submitted, rep.skipped,
-             rep.pruned);
+    int64_t slot = 0;
+    char st[32] = "?";
+    if (tml_scheduler_last_slot(js->tick_q, SCHEDULE_NAME, &slot, NULL) == 0 && slot)
+      tml_time_format(slot, st, sizeof(st));
+    tml_info("scheduler: scheduled run for slot %s: %zu job(s) submitted, %zu skipped, %zu pruned", st, rep.submitted,
+             rep.skipped, rep.pruned);
   }
   tml_sched_report_release(&rep);
 }
@@ -1028,6 +1034,16 @@ int srv_h_schedule(struct tml_server *s, const struct srv_request *req, struct s
   tml_time_format(now, buf, sizeof(buf));
   json_object_set_new(o, "now", json_string(buf));
   json_object_set_new(o, "next_runs", next);
+  int64_t slot = 0;
+  pthread_mutex_lock(&s->db_lock);
+  int rc = tml_scheduler_last_slot(js->q, SCHEDULE_NAME, &slot, NULL);
+  pthread_mutex_unlock(&s->db_lock);
+  if (rc == 0 && slot) {
+    tml_time_format(slot, buf, sizeof(buf));
+    json_object_set_new(o, "last_slot", json_string(buf));
+  } else {
+    json_object_set_new(o, "last_slot", json_null());
+  }
   if (js->last_sched_run_ms) {
     tml_time_format(js->last_sched_run_ms, buf, sizeof(buf));
     json_object_set_new(o, "last_run_in_this_process", json_string(buf));

@@ -10,7 +10,7 @@ need_data binance-spot/BTCUSDT_15m_2023-2026.csv binance-spot/ETHUSDT_15m_2023-2
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_15m_2023-2026.csv" --symbol BTCUSDT --interval 15m
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/ETHUSDT_15m_2023-2026.csv" --symbol ETHUSDT --interval 15m
 # Short leases so a dead daemon's jobs come back within seconds; no retry backoff.
-export TRADEML_TRAINING_LEASE_SECONDS=3 TRADEML_TRAINING_RETRY_BACKOFF_SECONDS=0
+export TRADEML_TRAINING_LEASE_SECONDS=3 TRADEML_TRAINING_RETRY_BACKOFF_SECONDS=0 TRADEML_LOGGING_LEVEL=info
 LONG=',"days":120,"num_boost_round":600,"early_stopping_rounds":0'
 
 # children_of_home: training processes still running for this test's state folder.
@@ -44,15 +44,22 @@ api GET /api/models
 ok "after a restart no job is lost: the interrupted jobs are retried and succeed"
 
 # ---- the schedule does not fire twice for one slot across a crash ----
-sched_runs() { grep -c 'scheduler: scheduled run' "$SERVER_LOG" || true; }
-before=$(sched_runs)
+# A cron firing every minute: wait for a scheduled run, kill -9 right after it, restart at once.
+stop_server TERM
+export TRADEML_TRAINING_CRON_SCHEDULE='* * * * *'
+start_server --workers 2 --drain-grace 2
+for _ in $(seq 1 750); do grep -q 'scheduled run for slot' "$SERVER_LOG" && break; sleep 0.1; done
+slot=$(sed -n 's/.*scheduled run for slot \([^ ]*Z\):.*/\1/p' "$SERVER_LOG" | tail -1)
+[[ -n "$slot" ]] || fail "no scheduled run within 75 s: $(tail -5 "$SERVER_LOG")"
 stop_server KILL
 start_server --workers 2 --drain-grace 2
-sleep 3
-after=$(sched_runs)
-[[ "$after" == "$before" ]] || fail "the schedule fired again after a restart ($before -> $after runs):
-$(grep scheduler "$SERVER_LOG")"
-ok "a restart does not re-fire the already claimed schedule slot"
+sleep 2
+n=$(grep -c "scheduled run for slot $slot" "$SERVER_LOG" || true)
+[[ "$n" == 1 ]] || fail "slot $slot ran $n times across a kill -9 and restart: $(grep 'scheduled run' "$SERVER_LOG")"
+api GET /api/schedule
+[[ $(jget '["cron"]') == '* * * * *' && $(jget '["last_slot"]') != None ]] || fail "schedule: $BODY"
+unset TRADEML_TRAINING_CRON_SCHEDULE
+ok "the scheduled slot $slot ran once across a kill -9 and an immediate restart"
 
 # ---- SIGTERM while a job trains: requeued, clean exit ----
 api POST /api/training/start "{\"symbol\":\"BTCUSDT\",\"timeframe\":\"15m\"$LONG}"
