@@ -28,6 +28,11 @@ struct srv_jobs_state {
   struct tml_runner *runner;    /* its own threads */
   int concurrency;
   int64_t last_sched_run_ms;    /* last time a scheduled run fired (0 = not in this process) */
+  struct tml_store *tick_store; /* housekeeping thread only (coverage) */
+  pthread_mutex_t cov_lock;     /* guards the coverage snapshot */
+  struct tml_cov_row *cov;      /* latest coverage of the default interval, owned */
+  size_t ncov;
+  int64_t cov_ms;               /* when it was computed; 0 = never */
 };
 
 static struct srv_jobs_state *state(struct tml_server *s) { return s->jobs; }
@@ -37,6 +42,7 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
   if (!js)
     return tml_error_set(err, TML_ENOMEM, "out of memory opening the job table");
   s->jobs = js;
+  pthread_mutex_init(&js->cov_lock, NULL);
   const struct tml_config *cfg = s->opts.cfg;
   const char *db = s->opts.paths->db;
   struct tml_runner_opts ro;
@@ -45,7 +51,8 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
   if (rc)
     return rc;
   if ((rc = tml_jobs_open(db, &ro.jobs, &js->q, err)) || (rc = tml_jobs_open(db, &ro.jobs, &js->tick_q, err)) ||
-      (rc = tml_registry_open(db, &js->reg, err)) || (rc = tml_scheduler_create(db, cfg, &js->sched, err)))
+      (rc = tml_registry_open(db, &js->reg, err)) || (rc = tml_scheduler_create(db, cfg, &js->sched, err)) ||
+      (rc = tml_store_open(db, &js->tick_store, err)))
     return rc;
   js->concurrency = s->opts.workers > 0 ? s->opts.workers : ro.concurrency;
   if (s->opts.workers <= 0)
@@ -68,6 +75,9 @@ void srv_jobs_close(struct tml_server *s) {
   tml_registry_close(js->reg);
   tml_jobs_close(js->tick_q);
   tml_jobs_close(js->q);
+  tml_store_close(js->tick_store);
+  free(js->cov);
+  pthread_mutex_destroy(&js->cov_lock);
   free(js);
   s->jobs = NULL;
 }
@@ -130,6 +140,48 @@ void srv_task_scheduler(struct tml_server *s, int64_t now_ms) {
              rep.skipped, rep.pruned);
   }
   tml_sched_report_release(&rep);
+}
+
+/* Coverage reads every stored series, which is too slow to do per request under load; the tick
+ * recomputes a snapshot of the default interval with its own connections and the routes serve it. */
+void srv_task_coverage(struct tml_server *s, int64_t now_ms) {
+  struct srv_jobs_state *js = state(s);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_cov_opts co;
+  struct tml_cov_row *rows = NULL;
+  size_t n = 0;
+  if (tml_cov_opts_from_config(s->opts.cfg, &co, &err) ||
+      tml_coverage_compute(js->tick_store, js->tick_q, &co, &rows, &n, &err)) {
+    tml_warn("housekeeping: coverage: %s", err.msg);
+    return;
+  }
+  pthread_mutex_lock(&js->cov_lock);
+  free(js->cov);
+  js->cov = rows;
+  js->ncov = n;
+  js->cov_ms = now_ms;
+  pthread_mutex_unlock(&js->cov_lock);
+}
+
+/* A copy of the snapshot (caller frees *rows); false when none was computed yet. */
+static bool cov_snapshot(struct srv_jobs_state *js, struct tml_cov_row **rows, size_t *n, int64_t *at_ms) {
+  pthread_mutex_lock(&js->cov_lock);
+  bool have = js->cov_ms != 0;
+  *rows = NULL;
+  *n = 0;
+  *at_ms = js->cov_ms;
+  if (have && js->ncov) {
+    *rows = malloc(js->ncov * sizeof(**rows));
+    if (*rows) {
+      memcpy(*rows, js->cov, js->ncov * sizeof(**rows));
+      *n = js->ncov;
+    } else {
+      have = false;
+    }
+  }
+  pthread_mutex_unlock(&js->cov_lock);
+  return have;
 }
 
 #define JOB_RETENTION_DAYS 30
@@ -215,14 +267,12 @@ void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms)
   struct tml_registry_filter flt = {NULL, NULL, 0, true};
   struct tml_cov_row *cov = NULL;
   size_t ncov = 0;
-  struct tml_cov_opts co;
+  int64_t cov_ms = 0;
   pthread_mutex_lock(&s->db_lock);
   if (tml_registry_list(js->reg, &flt, &rows, &n, &err) != 0)
     n = 0;
-  if (tml_cov_opts_from_config(s->opts.cfg, &co, &err) != 0 ||
-      tml_coverage_compute(s->store, js->q, &co, &cov, &ncov, &err) != 0)
-    ncov = 0;
   pthread_mutex_unlock(&s->db_lock);
+  cov_snapshot(js, &cov, &ncov, &cov_ms);
   tml_buf_printf(b, "# HELP trademl_active_models Active model versions.\n# TYPE trademl_active_models gauge\n"
                     "trademl_active_models %zu\n",
                  n);
@@ -825,18 +875,31 @@ int srv_h_coverage(struct tml_server *s, const struct srv_request *req, struct s
   tml_error_init(&err);
   struct tml_cov_opts co;
   int rc = tml_cov_opts_from_config(s->opts.cfg, &co, &err);
-  const char *v = srv_query(req, "interval");
-  if (!rc && v && tml_interval_parse(v, &co.interval_ms, &err))
-    return srv_error(res, TML_EINVAL, "query parameter 'interval': %s", err.msg);
   if (rc)
     return srv_error(res, rc, "%s", err.msg);
+  int64_t default_interval = co.interval_ms;
+  const char *v = srv_query(req, "interval");
+  if (v && tml_interval_parse(v, &co.interval_ms, &err))
+    return srv_error(res, TML_EINVAL, "query parameter 'interval': %s", err.msg);
   struct tml_cov_row *rows = NULL;
   size_t n = 0;
-  pthread_mutex_lock(&s->db_lock);
-  rc = tml_coverage_compute(s->store, js->q, &co, &rows, &n, &err);
-  pthread_mutex_unlock(&s->db_lock);
-  if (rc)
-    return srv_error(res, rc, "%s", err.msg);
+  int64_t at_ms = 0;
+  if (co.interval_ms != default_interval || !cov_snapshot(js, &rows, &n, &at_ms)) {
+    /* Another interval, or no snapshot yet: compute now on connections of this request, so the shared
+     * ones stay free for the other routes. */
+    struct tml_store *store = NULL;
+    struct tml_jobs *q = NULL;
+    rc = tml_store_open(s->opts.paths->db, &store, &err);
+    if (!rc)
+      rc = tml_jobs_open(s->opts.paths->db, tml_jobs_options(js->q), &q, &err);
+    if (!rc)
+      rc = tml_coverage_compute(store, q, &co, &rows, &n, &err);
+    tml_jobs_close(q);
+    tml_store_close(store);
+    at_ms = tml_now_ms();
+    if (rc)
+      return srv_error(res, rc, "%s", err.msg);
+  }
   json_t *arr = json_array();
   json_t *by_reason = json_object();
   size_t nblocked = 0;
@@ -873,6 +936,9 @@ int srv_h_coverage(struct tml_server *s, const struct srv_request *req, struct s
   free(rows);
   json_t *o = json_object();
   json_object_set_new(o, "interval", json_string(tml_interval_name(co.interval_ms)));
+  char at[32];
+  tml_time_format(at_ms, at, sizeof(at));
+  json_object_set_new(o, "computed_at", json_string(at));
   json_object_set_new(o, "symbols", arr);
   json_object_set_new(o, "blocked", json_integer((json_int_t)nblocked));
   json_object_set_new(o, "blocked_by_reason", by_reason);

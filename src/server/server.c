@@ -22,6 +22,7 @@ void tml__server_http_stop(struct tml_server *s);
 static const struct srv_task task_table[] = {
     {"runner", 250, srv_task_runner, 0},
     {"scheduler", 1000, srv_task_scheduler, 0},
+    {"coverage", 15 * 1000, srv_task_coverage, 0},
     {"retention", 3600 * 1000, srv_task_retention, 0},
 };
 

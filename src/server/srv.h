@@ -146,6 +146,7 @@ void srv_jobs_close(struct tml_server *s);
 void srv_task_runner(struct tml_server *s, int64_t now_ms);
 void srv_task_scheduler(struct tml_server *s, int64_t now_ms);
 void srv_task_retention(struct tml_server *s, int64_t now_ms);
+void srv_task_coverage(struct tml_server *s, int64_t now_ms);
 int srv_jobs_drain(struct tml_server *s, int64_t grace_ms);
 /* Health/metrics facts about jobs, read under db_lock. */
 struct srv_job_facts {
