@@ -609,11 +609,35 @@ int srv_h_jobs_list(struct tml_server *s, const struct srv_request *req, struct 
 
 #define LOG_TAIL_BYTES 8192
 
-/* Last bytes of the job's log as lines, and the fold lines ({"event":"fold",...} JSON lines that
- * validation prints) found in it. */
+/* Folds of a finished validation stage from its report.json: {stage, fold, metrics, baseline}. The
+ * folder comes from the job's own output, never from the request. */
+static void report_folds(const char *stage, const char *report_dir, json_t *folds) {
+  char path[TML_PATH_MAX];
+  if (tml_path_fmt(path, sizeof(path), NULL, "%s/report.json", report_dir))
+    return;
+  json_t *rep = json_load_file(path, 0, NULL);
+  size_t i;
+  json_t *f;
+  json_array_foreach(json_object_get(rep, "folds"), i, f) {
+    json_t *o = json_object();
+    json_object_set_new(o, "stage", json_string(stage));
+    json_object_set(o, "fold", json_object_get(f, "fold"));
+    json_object_set_new(o, "done", json_true());
+    json_object_set(o, "test_from", json_object_get(f, "test_from"));
+    json_object_set(o, "test_to", json_object_get(f, "test_to"));
+    json_object_set(o, "metrics", json_object_get(f, "metrics"));
+    json_object_set(o, "baseline", json_object_get(f, "baseline"));
+    json_array_append_new(folds, o);
+  }
+  json_decref(rep);
+}
+
+/* Last bytes of the job's log as lines, and its folds so far: "<stage>: fold K of N done" lines that
+ * validation prints while it runs, replaced by the folds' metrics from the reports once its JSON
+ * summary ({"stages":[{"report_dir":...}]}) is in the log. */
 static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
   char path[TML_PATH_MAX];
-  json_t *lines = json_array(), *folds = json_array();
+  json_t *lines = json_array(), *folds = json_array(), *reported = json_array();
   if (tml_job_log_path(s->opts.paths->logs, id, path, sizeof(path), NULL) == 0) {
     FILE *fp = fopen(path, "rb");
     if (fp) {
@@ -636,12 +660,31 @@ static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
         char *nl = strchr(p, '\n');
         if (nl)
           *nl = '\0';
+        char *cr = strrchr(p, '\r'); /* a terminal progress line: keep what was written last */
+        if (cr)
+          p = cr + 1;
         json_t *line = json_stringn(p, strlen(p)); /* NULL for invalid UTF-8 */
         json_array_append_new(lines, line ? line : json_string("<invalid UTF-8>"));
-        if (p[0] == '{' && strstr(p, "\"fold\"")) {
-          json_t *fj = json_loads(p, 0, NULL);
-          if (fj)
-            json_array_append_new(folds, fj);
+        char stage[16];
+        size_t k = 0, nf = 0;
+        if (sscanf(p, " %15[a-z]: fold %zu of %zu done", stage, &k, &nf) == 3) {
+          json_t *f = json_object();
+          json_object_set_new(f, "stage", json_string(stage));
+          json_object_set_new(f, "fold", json_integer((json_int_t)k));
+          json_object_set_new(f, "of", json_integer((json_int_t)nf));
+          json_object_set_new(f, "done", json_true());
+          json_array_append_new(folds, f);
+        } else if (p[0] == '{' && strstr(p, "\"report_dir\"")) {
+          json_t *sum = json_loads(p, 0, NULL);
+          size_t i;
+          json_t *st;
+          json_array_foreach(json_object_get(sum, "stages"), i, st) {
+            const char *dir = json_string_value(json_object_get(st, "report_dir"));
+            const char *name = json_string_value(json_object_get(st, "stage"));
+            if (dir && *dir)
+              report_folds(name ? name : "", dir, reported);
+          }
+          json_decref(sum);
         }
         if (!nl)
           break;
@@ -650,7 +693,13 @@ static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
     }
   }
   json_object_set_new(o, "log_tail", lines);
-  json_object_set_new(o, "folds", folds);
+  if (json_array_size(reported)) {
+    json_object_set_new(o, "folds", reported);
+    json_decref(folds);
+  } else {
+    json_object_set_new(o, "folds", folds);
+    json_decref(reported);
+  }
 }
 
 int srv_h_job_get(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
