@@ -11,7 +11,7 @@ expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_15m_2023-2026.csv" 
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/ETHUSDT_15m_2023-2026.csv" --symbol ETHUSDT --interval 15m
 # Short leases so a dead daemon's jobs come back within seconds; no retry backoff.
 export TRADEML_TRAINING_LEASE_SECONDS=3 TRADEML_TRAINING_RETRY_BACKOFF_SECONDS=0 TRADEML_LOGGING_LEVEL=info
-LONG=',"days":120,"num_boost_round":600,"early_stopping_rounds":0'
+LONG=',"days":60,"num_boost_round":300,"early_stopping_rounds":0'
 
 # children_of_home: training processes still running for this test's state folder.
 children_of_home() { pgrep -f -- "--home $TRADEML_HOME train" || true; }

@@ -12,9 +12,9 @@ expect_exit 0 "$BIN" data import "$DATA/binance-spot/ETHUSDT_15m_2023-2026.csv" 
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/SOLUSDT_1h_2021-2026.csv" --symbol SOLUSDT --interval 1h
 start_server --workers 3
 ids=()
-for req in '{"symbol":"BTC/USDT","timeframe":"M15","days":90,"num_boost_round":300,"early_stopping_rounds":0}' \
-  '{"symbol":"ETHUSDT","timeframe":"15m","days":90,"num_boost_round":300,"early_stopping_rounds":0}' \
-  '{"symbol":"SOLUSDT","timeframe":"H1","days":365,"num_boost_round":300,"early_stopping_rounds":0}'; do
+for req in '{"symbol":"BTC/USDT","timeframe":"M15","days":45,"num_boost_round":200,"early_stopping_rounds":0}' \
+  '{"symbol":"ETHUSDT","timeframe":"15m","days":45,"num_boost_round":200,"early_stopping_rounds":0}' \
+  '{"symbol":"SOLUSDT","timeframe":"H1","days":180,"num_boost_round":200,"early_stopping_rounds":0}'; do
   api POST /api/training/start "$req"
   expect_code 201
   ids+=("$(jget '["job_id"]')")
