@@ -40,4 +40,11 @@ if [[ "${1:-}" == "--test" ]]; then
     (cd "$talib_dir" && npm ci --no-audit --no-fund) ||
       echo "setup: npm ci in tests/talib failed; the TA-Lib comparison tests will skip" >&2
   fi
+  # playwright-core drives Debian's chromium for the dashboard test (tests/e2e/server_dashboard.sh); without
+  # it that test skips.
+  browser_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/browser"
+  if [[ ! -d "$browser_dir/node_modules" ]] && command -v npm >/dev/null; then
+    (cd "$browser_dir" && npm ci --no-audit --no-fund) ||
+      echo "setup: npm ci in tests/e2e/browser failed; the dashboard browser test will skip" >&2
+  fi
 fi

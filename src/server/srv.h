@@ -1,0 +1,173 @@
+/* Internals shared by the server's files: the server struct, the request and response handed to
+ * handlers, the route table and the helpers handlers use to answer. Not a public API. */
+#ifndef TML_SRV_H
+#define TML_SRV_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+#include "trademl/buf.h"
+#include "trademl/error.h"
+#include "trademl/fsutil.h"
+#include "trademl/jobs.h"
+
+struct MHD_Connection;
+struct MHD_Daemon;
+struct sqlite3;
+struct tml_store;
+
+/* Route flags. */
+#define SRV_MUTATES 0x1u   /* changes state: needs the token when one is set; refused while stopping */
+#define SRV_JSON_BODY 0x2u /* a JSON object body is required (an empty body counts as {}) */
+#define SRV_NO_LOG 0x4u    /* not counted per route in latency logs (assets) */
+
+#define SRV_MAX_PARAMS 2
+#define SRV_MAX_DEPTH 32   /* JSON nesting limit, checked before jansson parses */
+
+struct srv_request {
+  const char *method;
+  const char *path;                         /* decoded path, borrowed from libmicrohttpd */
+  char params[SRV_MAX_PARAMS][128];         /* "{...}" path segments, in order */
+  json_t *body;                             /* parsed JSON object or NULL (owned by the request) */
+  struct MHD_Connection *conn;              /* for query arguments */
+};
+
+struct srv_response {
+  struct tml_buf body;
+  const char *content_type;                 /* static; default application/json */
+  char allow[128];                          /* Allow header for 405 */
+  bool cache;                               /* static asset: allow caching */
+};
+
+struct tml_server;
+/* Every handler: reads req, writes res->body, returns the HTTP status. */
+typedef int (*srv_handler)(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+
+struct srv_route {
+  const char *method;
+  const char *pattern;                      /* "/api/training/jobs/{id}"; "{x}" matches one segment */
+  srv_handler fn;
+  unsigned flags;
+  const char *name;                         /* metrics label, e.g. "GET /api/training/jobs/{id}" */
+};
+
+extern const struct srv_route srv_routes[];
+extern const size_t srv_nroutes;
+
+/* HTTP request counters by route and status, guarded by a mutex (tiny critical sections). */
+#define SRV_MAX_CODES 12
+struct srv_route_stats {
+  int code[SRV_MAX_CODES];
+  uint64_t count[SRV_MAX_CODES];
+  double seconds_sum;
+  uint64_t seconds_count;
+};
+
+/* One periodic housekeeping task (Redis serverCron style): run when its period has elapsed. */
+struct srv_task {
+  const char *name;
+  int64_t period_ms;
+  void (*fn)(struct tml_server *s, int64_t now_ms);
+  int64_t last_ms;
+};
+
+struct tml_server {
+  struct tml_server_opts opts;
+  char host[256];
+  unsigned port;
+  bool ipv6;
+  char token[256];                          /* "" = no auth */
+  size_t max_body;
+  struct MHD_Daemon *daemon;
+  pthread_mutex_t db_lock;                  /* serialises use of the shared connections below */
+  struct tml_store *store;                  /* candles; its sqlite handle also holds jobs/models */
+  atomic_bool stopping;
+  atomic_llong tick_ms;                     /* last housekeeping pass (health: heartbeat age) */
+  int64_t started_ms;
+  pthread_mutex_t stats_lock;
+  struct srv_route_stats *stats;            /* srv_nroutes + 1 (the last: unmatched) */
+  struct srv_task *tasks;
+  size_t ntasks;
+  void *jobs;                               /* job queue/runner state (srv_jobs.c) */
+};
+
+/* Writes {"error":{"code":"EINVAL","message":"..."}} and returns the HTTP status of `code`. */
+int srv_error(struct srv_response *res, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Same with an explicit HTTP status and code name (for 401/404/405/413 that are not library errors). */
+int srv_error_http(struct srv_response *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Serialises j (stolen) into res->body; returns status. */
+int srv_json(struct srv_response *res, int status, json_t *j);
+/* Query argument or NULL. */
+const char *srv_query(const struct srv_request *req, const char *name);
+/* Turns a user-given symbol into its canonical form; rejects anything that is not [A-Za-z0-9/:_-]
+ * before normalising, so '.', '%' and path separators never reach a path or SQL. */
+int srv_symbol(const char *raw, char *out, size_t outsz, struct tml_error *err);
+/* Checks nesting depth (<= SRV_MAX_DEPTH) without parsing. */
+bool srv_json_depth_ok(const char *s, size_t len);
+
+/* Dashboard assets (generated from src/server/assets at build time). */
+struct srv_asset {
+  const char *path;                         /* "/index.html" */
+  const char *content_type;
+  const unsigned char *data;
+  size_t len;
+};
+extern const struct srv_asset srv_assets[];
+extern const size_t srv_nassets;
+
+/* Handlers (one file per area). */
+int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_asset(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_predict(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_training_start(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_jobs_list(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_job_get(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_job_cancel(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_models_list(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_model_get(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_model_activate(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_coverage(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_queue_get(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_queue_post(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_queue_delete(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_schedule(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_symbols(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+
+/* Housekeeping tasks and job plumbing (srv_jobs.c). */
+int srv_jobs_open(struct tml_server *s, struct tml_error *err);
+void srv_jobs_close(struct tml_server *s);
+void srv_task_runner(struct tml_server *s, int64_t now_ms);
+void srv_task_scheduler(struct tml_server *s, int64_t now_ms);
+void srv_task_retention(struct tml_server *s, int64_t now_ms);
+void srv_task_coverage(struct tml_server *s, int64_t now_ms);
+int srv_jobs_drain(struct tml_server *s, int64_t grace_ms);
+/* Health/metrics facts about jobs, read under db_lock. */
+struct srv_job_facts {
+  int64_t by_status[TML_JOB_STATUS_COUNT];
+  int64_t queue_depth;
+  int workers_busy, workers_total;
+  int64_t last_success_ms;                  /* 0 = never */
+  int64_t runs_total, runs_failed;          /* finished train/validate/retrain jobs in the table */
+  int64_t duration_buckets[10];             /* cumulative counts for srv_duration_bounds */
+  double duration_sum;
+  int64_t duration_count;
+  bool db_ok;
+};
+extern const double srv_duration_bounds[10];
+void srv_job_facts(struct tml_server *s, struct srv_job_facts *f);
+/* Folder of the model set that serves symbol/interval: the registry's active version when one is
+ * set, else the newest set on disk. TML_ENOENT (with a hint to train) when there is none. */
+int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t interval_ms, char *dir, size_t dirsz,
+                         struct tml_error *err);
+void srv_predict_cache_clear(void);
+/* Appends active-model, model-age and blocked-symbol metrics (registry/coverage). */
+void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
+
+#endif
