@@ -17,6 +17,7 @@
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/report.h"
@@ -102,6 +103,13 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
   struct progress_state *s = ud;
   if (interrupted)
     return 1;
+  /* As a job: progress = folds done in the current stage (quick, full), the final model at the end. */
+  if (tml_job_in_child() && (p->event == TML_VEV_FOLD_DONE || p->event == TML_VEV_STAGE)) {
+    double pct = p->nfolds ? 95.0 * (double)p->folds_done / (double)p->nfolds : 0.0;
+    char stage[64];
+    snprintf(stage, sizeof(stage), "%s %zu/%zu folds", p->stage, p->folds_done, p->nfolds);
+    tml_job_report_progress(strcmp(p->stage, "final") == 0 ? 96.0 : pct, stage);
+  }
   if (s->quiet)
     return 0;
   pthread_mutex_lock(&s->lock);
@@ -269,6 +277,7 @@ int cmd_validate(int argc, char **argv) {
     tml_buf_init(&b, 0);
     json_summary(&r, rc, &row, &b);
     fputs(tml_buf_str(&b), stdout);
+    tml_job_report_result(tml_buf_str(&b)); /* the job's result: stages, gate values, verdict */
     tml_buf_release(&b);
   } else {
     for (size_t i = 0; i < r.nstages; i++) {

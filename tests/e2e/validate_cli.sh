@@ -17,8 +17,10 @@ expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode full --train
 expect_out 'train_window_days .*expanding window'
 expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode full --window fixed
 expect_out 'needs validation.train_window_days'
-expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode quick --min-train-days 50
-expect_out 'min_train_days .*fixed window'
+expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode quick --min-train-days 50 --train-window-days 90
+expect_out "min_train_days .* and validation.train_window_days .* both set the quick stage's fixed window"
+expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode full --train-window-days 90
+expect_out 'train_window_days .* applies to a fixed window, but the full stage uses an expanding window'
 expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --test-period-days 1 --horizon 30
 expect_out 'not longer than the label horizon'
 expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --gate 'direction.acuracy>0.5'
@@ -121,4 +123,20 @@ grep -q 'interrupted' "$WORK/int.out" || fail "no interruption message: $(cat "$
 [[ $(ls "$TRADEML_HOME/reports" | wc -l) -eq $before ]] || fail "interrupted run left a report"
 [[ -z $(ls -A "$TRADEML_HOME/reports" | grep '^\.tmp') ]] || fail "temporary report folder left behind"
 ok "Ctrl-C leaves nothing half-written"
+
+# As a job: a validation whose gates fail is a verdict, not a crash — the job succeeds once (no retries)
+# and its result carries the verdict and every gate's value.
+export TRADEML_TRAINING_NUM_BOOST_ROUND=30 TRADEML_TRAINING_EARLY_STOPPING_ROUNDS=5
+expect_exit 0 "$BIN" jobs submit validate --symbol BTCUSDT --interval 1h --mode quick --json
+job=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["job"]["id"])' "$OUT")
+expect_exit 0 "$BIN" worker --exit-when-idle
+expect_exit 0 "$BIN" jobs show "$job" --json --log-lines 0
+python3 - "$OUT" <<'PY' || fail "validation job: $OUT"
+import json, sys
+j = json.loads(sys.argv[1]); j = j.get("job", j)
+assert j["status"] == "succeeded" and j["attempts"] == 1, (j["status"], j["attempts"])
+assert j["result"]["verdict"] == "gate_not_passed", j["result"].get("verdict")
+assert len(j["result"]["stages"][0]["gates"]) == 4
+PY
+ok "a validation job with failing gates succeeds once with the verdict in its result"
 finish

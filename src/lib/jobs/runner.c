@@ -204,9 +204,15 @@ void tml_job_report_result(const char *json) {
     return;
   pthread_mutex_lock(&report_lock);
   write_all(fd, "result ", 7);
-  for (const char *p = json; *p; p++)
-    if (*p != '\n')
-      write_all(fd, p, 1);
+  /* One line on the pipe: write the spans between newlines. */
+  for (const char *p = json; *p;) {
+    size_t n = strcspn(p, "\n");
+    if (n)
+      write_all(fd, p, n);
+    p += n;
+    while (*p == '\n')
+      p++;
+  }
   write_all(fd, "\n", 1);
   pthread_mutex_unlock(&report_lock);
 }
@@ -468,6 +474,10 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
     break;
   default:
     if (exit_code == 0) {
+      outcome = TML_OUTCOME_SUCCEEDED;
+    } else if (exit_code == 3 && j->kind == TML_JOB_VALIDATE) {
+      /* 3 = a validation gate was not passed: a verdict, not a crash. The job did its work; the verdict
+       * and gate values are in its result. Retrying would only repeat the same verdict. */
       outcome = TML_OUTCOME_SUCCEEDED;
     } else {
       /* 2 = usage error (bad flag, unknown symbol): retrying cannot help. */

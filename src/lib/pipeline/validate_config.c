@@ -15,9 +15,15 @@ static int days_key(const struct tml_config *cfg, const char *key, int *out) {
   return 0;
 }
 
-/* Applies explicit overrides to one stage's spec and checks them against its window. */
+/* Applies explicit overrides to one stage's spec and checks them against its window.
+ * - A fixed window's length is train_window_days; when only min_train_days is given it is the window
+ *   length (the existing API sends {"min_train_days":180,"use_expanding_window":false} for the quick
+ *   preset's 180-day window).
+ * - In sequential mode an option that fits only the other stage's preset window (train_window_days for
+ *   the expanding full stage) applies to that other stage alone. It is a contradiction, and an error,
+ *   when the window was chosen explicitly or this is the only stage. */
 static int apply_overrides(const struct tml_config *cfg, struct tml_fold_spec *s, const char *stage,
-                           struct tml_error *err) {
+                           bool only_stage, struct tml_error *err) {
   bool has_window = explicit_key(cfg, "validation.window");
   if (has_window)
     s->window = strcmp(tml_config_get(cfg, "validation.window"), "fixed") == 0 ? TML_WINDOW_FIXED
@@ -28,24 +34,31 @@ static int apply_overrides(const struct tml_config *cfg, struct tml_fold_spec *s
     days_key(cfg, "validation.embargo_days", &s->embargo_days);
   bool has_tw = explicit_key(cfg, "validation.train_window_days");
   bool has_min = explicit_key(cfg, "validation.min_train_days");
-  if (s->window == TML_WINDOW_EXPANDING && has_tw)
+  bool strict = has_window || only_stage;
+  if (s->window == TML_WINDOW_EXPANDING && has_tw) {
+    if (strict)
+      return tml_error_set(err, TML_EINVAL,
+                           "%s (%s) applies to a fixed window, but the %s stage uses an expanding window: drop it or "
+                           "pass --window fixed",
+                           "validation.train_window_days", tml_config_origin(cfg, "validation.train_window_days"),
+                           stage);
+    has_tw = false; /* sequential: it sets the quick stage's window */
+  }
+  if (s->window == TML_WINDOW_FIXED && has_min && has_tw && strict)
     return tml_error_set(err, TML_EINVAL,
-                         "%s (%s) applies to a fixed window, but the %s stage uses an expanding window: drop it or "
-                         "pass --window fixed",
-                         "validation.train_window_days", tml_config_origin(cfg, "validation.train_window_days"),
-                         stage);
-  if (s->window == TML_WINDOW_FIXED && has_min)
-    return tml_error_set(err, TML_EINVAL,
-                         "validation.min_train_days (%s) applies to an expanding window, but the %s stage uses a "
-                         "fixed window: use --train-window-days instead, or --window expanding",
-                         tml_config_origin(cfg, "validation.min_train_days"), stage);
-  if (has_window && s->window == TML_WINDOW_FIXED && !has_tw && strcmp(stage, "full") == 0)
+                         "validation.min_train_days (%s) and validation.train_window_days (%s) both set the %s stage's "
+                         "fixed window: give one of them",
+                         tml_config_origin(cfg, "validation.min_train_days"),
+                         tml_config_origin(cfg, "validation.train_window_days"), stage);
+  if (has_window && s->window == TML_WINDOW_FIXED && !has_tw && !has_min && strcmp(stage, "full") == 0)
     return tml_error_set(err, TML_EINVAL,
                          "validation.window fixed (%s) needs validation.train_window_days in the %s stage (it has no "
                          "fixed-window preset): pass --train-window-days N",
                          tml_config_origin(cfg, "validation.window"), stage);
   if (has_tw)
     days_key(cfg, "validation.train_window_days", &s->train_window_days);
+  else if (has_min && s->window == TML_WINDOW_FIXED)
+    days_key(cfg, "validation.min_train_days", &s->train_window_days);
   if (has_min)
     days_key(cfg, "validation.min_train_days", &s->min_train_days);
   return 0;
@@ -65,9 +78,10 @@ int tml_validate_opts_from_config(const struct tml_config *cfg, struct tml_valid
                                               : TML_VALIDATE_QUICK;
   o->quick.horizon = o->full.horizon = o->train.labels.horizon;
   o->quick.max_folds = (int)tml_config_int(cfg, "validation.quick_folds");
-  if (o->mode != TML_VALIDATE_FULL && (rc = apply_overrides(cfg, &o->quick, "quick", err)))
+  bool sequential = o->mode == TML_VALIDATE_SEQUENTIAL;
+  if (o->mode != TML_VALIDATE_FULL && (rc = apply_overrides(cfg, &o->quick, "quick", !sequential, err)))
     return rc;
-  if (o->mode != TML_VALIDATE_QUICK && (rc = apply_overrides(cfg, &o->full, "full", err)))
+  if (o->mode != TML_VALIDATE_QUICK && (rc = apply_overrides(cfg, &o->full, "full", !sequential, err)))
     return rc;
   o->signal_threshold = tml_config_double(cfg, "validation.signal_threshold");
   o->fee_pct = tml_config_double(cfg, "validation.fee_pct");

@@ -378,3 +378,34 @@ TEST(config_presets_and_contradictions) {
   tml_config_free(cfg);
   free(home);
 }
+
+/* The API body users already send: {"training_mode":"quick","min_train_days":180,"use_expanding_window":false}.
+ * For a fixed window min_train_days is the window length; in sequential mode train_window_days sets the
+ * quick stage only, min_train_days the full stage's minimum (and the quick window when no length is given). */
+TEST(min_train_days_is_the_fixed_window_length) {
+  char *dir = tml_test_tmpdir("validate_opts");
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "90", TML_CFG_FLAG, "--min-train-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG, "--window", &err), &err);
+  struct tml_validate_opts o;
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.quick.window, TML_WINDOW_FIXED);
+  CHECK_INT(o.quick.train_window_days, 90);
+  tml_config_free(cfg);
+
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.mode", "sequential", TML_CFG_FLAG, "--mode", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "150", TML_CFG_FLAG, "--train-window-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "100", TML_CFG_FLAG, "--min-train-days", &err), &err);
+  tml_validate_opts_default(&o);
+  CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.quick.train_window_days, 150);
+  CHECK_INT(o.full.window, TML_WINDOW_EXPANDING);
+  CHECK_INT(o.full.min_train_days, 100);
+  tml_config_free(cfg);
+  free(dir);
+}
