@@ -52,6 +52,7 @@ struct tml_validate_progress {
   int head, round;
   double elapsed_s, eta_s;
   const struct tml_fold_plan *plan; /* PLAN: the folds about to run (borrowed for the call) */
+  const struct tml_validate_fold *result; /* FOLD_DONE: the fold's metrics (borrowed for the call) */
 };
 typedef int (*tml_validate_progress_fn)(void *ud, const struct tml_validate_progress *p);
 

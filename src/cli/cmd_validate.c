@@ -99,10 +99,41 @@ static void print_plan(const struct tml_validate_progress *p) {
   fflush(stdout);
 }
 
+static void print_fold_metrics(const struct tml_validate_progress *p) {
+  static const char *const keys[] = {"direction.accuracy", "direction.macro_f1",   "direction.roc_auc",
+                                     "direction.recall.up", "direction.f1.up",     "volatility.accuracy",
+                                     "timing.accuracy",     "stop_loss.rmse",      "position_size.rmse",
+                                     "trading.signals",     "trading.hit_rate_tp1", "trading.sharpe"};
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  tml_buf_printf(&b, "fold-metrics {\"stage\":\"%s\",\"fold\":%zu,\"of\":%zu,\"metrics\":{", p->stage, p->fold + 1,
+                 p->nfolds);
+  bool first = true;
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    int id = tml_validate_metric_id(keys[i]);
+    if (id < 0)
+      continue;
+    tml_buf_printf(&b, "%s\"%s\":{\"value\":", first ? "" : ",", keys[i]);
+    tml_buf_json_num(&b, p->result->value[id]);
+    tml_buf_puts(&b, ",\"baseline\":");
+    tml_buf_json_num(&b, p->result->baseline[id]);
+    tml_buf_putc(&b, '}');
+    first = false;
+  }
+  tml_buf_puts(&b, "}}\n");
+  fputs(tml_buf_str(&b), stderr);
+  fflush(stderr);
+  tml_buf_release(&b);
+}
+
 static int on_progress(void *ud, const struct tml_validate_progress *p) {
   struct progress_state *s = ud;
   if (interrupted)
     return 1;
+  /* As a job, each finished fold's key metrics go to the job log as one JSON line, so the API can show
+   * fold metrics while the validation runs (src/server/jobs_routes.c reads "fold-metrics" lines). */
+  if (tml_job_in_child() && p->event == TML_VEV_FOLD_DONE && p->result)
+    print_fold_metrics(p);
   /* As a job: progress = folds done in the current stage (quick, full), the final model at the end. */
   if (tml_job_in_child() && (p->event == TML_VEV_FOLD_DONE || p->event == TML_VEV_STAGE)) {
     double pct = p->nfolds ? 95.0 * (double)p->folds_done / (double)p->nfolds : 0.0;

@@ -607,7 +607,8 @@ int srv_h_jobs_list(struct tml_server *s, const struct srv_request *req, struct 
 
 /* ---- GET /api/training/jobs/{id} ---- */
 
-#define LOG_TAIL_BYTES 8192
+#define LOG_TAIL_BYTES 65536 /* read for fold lines; only the last LOG_TAIL_LINES are returned */
+#define LOG_TAIL_LINES 100
 
 /* Folds of a finished validation stage from its report.json: {stage, fold, metrics, baseline}. The
  * folder comes from the job's own output, never from the request. */
@@ -635,6 +636,13 @@ static void report_folds(const char *stage, const char *report_dir, json_t *fold
 /* Last bytes of the job's log as lines, and its folds so far: "<stage>: fold K of N done" lines that
  * validation prints while it runs, replaced by the folds' metrics from the reports once its JSON
  * summary ({"stages":[{"report_dir":...}]}) is in the log. */
+static bool has_fold_metrics(json_t *folds) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(folds, i, f) if (json_object_get(f, "metrics")) return true;
+  return false;
+}
+
 static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
   char path[TML_PATH_MAX];
   json_t *lines = json_array(), *folds = json_array(), *reported = json_array();
@@ -667,7 +675,15 @@ static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
         json_array_append_new(lines, line ? line : json_string("<invalid UTF-8>"));
         char stage[16];
         size_t k = 0, nf = 0;
-        if (sscanf(p, " %15[a-z]: fold %zu of %zu done", stage, &k, &nf) == 3) {
+        if (strncmp(p, "fold-metrics {", 14) == 0) {
+          /* validate's per-fold metrics (value and baseline), printed as each fold finishes */
+          json_t *fm = json_loads(p + 13, 0, NULL);
+          if (json_is_object(fm)) {
+            json_object_set_new(fm, "done", json_true());
+            json_array_append(folds, fm);
+          }
+          json_decref(fm);
+        } else if (sscanf(p, " %15[a-z]: fold %zu of %zu done", stage, &k, &nf) == 3 && !has_fold_metrics(folds)) {
           json_t *f = json_object();
           json_object_set_new(f, "stage", json_string(stage));
           json_object_set_new(f, "fold", json_integer((json_int_t)k));
@@ -692,6 +708,8 @@ static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
       }
     }
   }
+  while (json_array_size(lines) > LOG_TAIL_LINES)
+    json_array_remove(lines, 0);
   json_object_set_new(o, "log_tail", lines);
   if (json_array_size(reported)) {
     json_object_set_new(o, "folds", reported);

@@ -138,5 +138,9 @@ assert j["status"] == "succeeded" and j["attempts"] == 1, (j["status"], j["attem
 assert j["result"]["verdict"] == "gate_not_passed", j["result"].get("verdict")
 assert len(j["result"]["stages"][0]["gates"]) == 4
 PY
+# Each fold's metrics reach the job log as it finishes (the API shows them while the job runs).
+log=$(ls "$TRADEML_HOME"/logs/jobs/"$job".log)
+[[ $(grep -c '^fold-metrics {"stage":"quick","fold":[0-9]*,"of":[0-9]*,"metrics":{"direction.accuracy":{"value":' "$log") -ge 2 ]] ||
+  fail "no per-fold metric lines in $log"
 ok "a validation job with failing gates succeeds once with the verdict in its result"
 finish

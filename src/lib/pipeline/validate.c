@@ -601,7 +601,8 @@ static void *task_worker(void *arg) {
       double el = tml_monotonic_s() - c->t0;
       struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
                                         .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
-                                        .eta_s = el / (double)done * (double)(c->st->nfolds - done)};
+                                        .eta_s = el / (double)done * (double)(c->st->nfolds - done),
+                                        .result = &c->st->folds[k]};
       if (c->o->progress(c->o->progress_ud, &p))
         c->cancelled = 1;
     }
