@@ -100,6 +100,13 @@ void tml_train_result_release(struct tml_train_result *r);
 int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struct tml_train_result *r,
                   struct tml_error *err);
 
+/* Loads every symbol's full history from the store (TML_ENOENT naming the intervals stored for a symbol
+ * without candles at o->interval_ms) and builds the dataset: features and targets computed once, rows of the
+ * last o->days days (0 = all). Shared by training and walk-forward validation. *t_load and *t_features
+ * (seconds; may be NULL) say where the time went. d is released by the caller (tml_dataset_release). */
+int tml_train_build_dataset(struct tml_store *store, const struct tml_train_opts *o, struct tml_dataset *d,
+                            double *t_load, double *t_features, struct tml_error *err);
+
 /* The result as JSON (the `metrics`/`data` parts of metadata.json and `trademl train --json`). */
 int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_train_opts *o, struct tml_buf *out);
 

@@ -420,18 +420,52 @@ static int check_classes(const struct tml_dataset *d, struct tml_range train, en
   return 0;
 }
 
+int tml_train_build_dataset(struct tml_store *store, const struct tml_train_opts *o, struct tml_dataset *d,
+                            double *t_load, double *t_features, struct tml_error *err) {
+  memset(d, 0, sizeof(*d));
+  if (o->nsymbols == 0 || o->nsymbols > TML_TRAIN_MAX_SYMBOLS)
+    return tml_error_set(err, TML_EINVAL, "give 1 to %d symbols (--symbol SYMBOL), not %zu", TML_TRAIN_MAX_SYMBOLS,
+                         o->nsymbols);
+  double t0 = tml_monotonic_s();
+  struct tml_candles *series = calloc(o->nsymbols, sizeof(*series));
+  if (!series)
+    return tml_error_set(err, TML_ENOMEM, "out of memory");
+  for (size_t s = 0; s < o->nsymbols; s++)
+    tml_candles_init(&series[s], o->symbols[s], o->interval_ms);
+  int rc = load_series(store, o, series, err);
+  double t1 = tml_monotonic_s();
+  if (!rc) {
+    struct tml_dataset_opts dopt = {.features = o->features, .labels = o->labels, .encoding = o->encoding,
+                                    .from_ms = INT64_MIN};
+    dopt.features.base_interval_ms = o->interval_ms;
+    if (o->days > 0) {
+      int64_t last = INT64_MIN;
+      for (size_t s = 0; s < o->nsymbols; s++)
+        last = TML_MAX(last, series[s].open_time[series[s].len - 1]);
+      dopt.from_ms = last - (int64_t)(o->days * (double)TML_MS_PER_DAY) + o->interval_ms;
+    }
+    rc = tml_dataset_build(series, o->nsymbols, &dopt, d, err);
+  }
+  for (size_t s = 0; s < o->nsymbols; s++)
+    tml_candles_release(&series[s]);
+  free(series);
+  if (t_load)
+    *t_load = t1 - t0;
+  if (t_features)
+    *t_features = tml_monotonic_s() - t1;
+  return rc;
+}
+
 int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struct tml_train_result *r,
                   struct tml_error *err) {
   memset(r, 0, sizeof(*r));
   double t_start = tml_monotonic_s();
-  struct tml_candles series[TML_TRAIN_MAX_SYMBOLS];
   struct tml_dataset d;
   memset(&d, 0, sizeof(d));
   struct head_job job;
   memset(&job, 0, sizeof(job));
   pthread_mutex_init(&job.lock, NULL);
   char tmp[4200] = "", parent[4200] = "";
-  size_t nloaded = 0;
   int rc = check_opts(o, err);
   if (rc)
     goto out;
@@ -444,28 +478,12 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
 
   if ((rc = stage(o, "data")))
     goto cancelled;
-  for (size_t s = 0; s < o->nsymbols; s++)
-    tml_candles_init(&series[s], o->symbols[s], o->interval_ms);
-  nloaded = o->nsymbols;
-  if ((rc = load_series(store, o, series, err)))
+  if ((rc = tml_train_build_dataset(store, o, &d, &r->t_load, &r->t_features, err)))
     goto out;
-  r->t_load = tml_monotonic_s() - t_start;
-
   if ((rc = stage(o, "features")))
     goto cancelled;
-  double t0 = tml_monotonic_s();
-  struct tml_dataset_opts dopt = {.features = o->features, .labels = o->labels, .encoding = o->encoding,
-                                  .from_ms = INT64_MIN};
+  struct tml_dataset_opts dopt = {.features = o->features};
   dopt.features.base_interval_ms = o->interval_ms;
-  if (o->days > 0) {
-    int64_t last = INT64_MIN;
-    for (size_t s = 0; s < o->nsymbols; s++)
-      last = TML_MAX(last, series[s].open_time[series[s].len - 1]);
-    dopt.from_ms = last - (int64_t)(o->days * (double)TML_MS_PER_DAY) + o->interval_ms;
-  }
-  if ((rc = tml_dataset_build(series, o->nsymbols, &dopt, &d, err)))
-    goto out;
-  r->t_features = tml_monotonic_s() - t0;
   r->candles = d.candles;
   r->rows = d.nrows;
   r->warmup_dropped = d.warmup_dropped;
@@ -532,7 +550,7 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
 
   if ((rc = stage(o, "training")))
     goto cancelled;
-  t0 = tml_monotonic_s();
+  double t0 = tml_monotonic_s();
   int budget = o->threads > 0 ? o->threads : online_cores();
   int workers = budget < TML_HEAD_COUNT ? budget : TML_HEAD_COUNT;
   job.d = &d;
@@ -585,8 +603,6 @@ out:
   }
   pthread_mutex_destroy(&job.lock);
   tml_dataset_release(&d);
-  for (size_t s = 0; s < nloaded; s++)
-    tml_candles_release(&series[s]);
   return rc;
 }
 

@@ -870,8 +870,6 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
   memset(r, 0, sizeof(*r));
   double t_start = tml_monotonic_s();
   const struct tml_train_opts *to = &o->train;
-  struct tml_candles series[TML_TRAIN_MAX_SYMBOLS];
-  size_t nloaded = 0;
   struct tml_dataset d;
   memset(&d, 0, sizeof(d));
   int rc = 0;
@@ -881,34 +879,10 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
     return rc;
   if ((rc = stage_event(o, "data")))
     goto cancelled;
-  for (size_t s = 0; s < to->nsymbols; s++, nloaded++) {
-    tml_candles_init(&series[s], to->symbols[s], to->interval_ms);
-    if ((rc = tml_store_load(store, to->symbols[s], to->interval_ms, INT64_MIN, INT64_MAX, &series[s], err)))
-      goto out;
-    if (series[s].len == 0) {
-      rc = tml_error_set(err, TML_ENOENT,
-                         "no %s candles for %s in the store: import them with `trademl data import FILE --symbol %s "
-                         "--interval %s`",
-                         tml_interval_name(to->interval_ms), to->symbols[s], to->symbols[s],
-                         tml_interval_name(to->interval_ms));
-      goto out;
-    }
-  }
+  if ((rc = tml_train_build_dataset(store, to, &d, NULL, &r->t_features, err)))
+    goto out;
   if ((rc = stage_event(o, "features")))
     goto cancelled;
-  double t0 = tml_monotonic_s();
-  struct tml_dataset_opts dopt = {.features = to->features, .labels = to->labels, .encoding = to->encoding,
-                                  .from_ms = INT64_MIN};
-  dopt.features.base_interval_ms = to->interval_ms;
-  if (to->days > 0) {
-    int64_t last = INT64_MIN;
-    for (size_t s = 0; s < to->nsymbols; s++)
-      last = TML_MAX(last, series[s].open_time[series[s].len - 1]);
-    dopt.from_ms = last - (int64_t)(to->days * (double)TML_MS_PER_DAY) + to->interval_ms;
-  }
-  if ((rc = tml_dataset_build(series, to->nsymbols, &dopt, &d, err)))
-    goto out;
-  r->t_features = tml_monotonic_s() - t0;
   r->first_ms = d.first_ms;
   r->last_ms = d.last_ms;
   r->candles = d.candles;
@@ -982,7 +956,5 @@ cancelled:
   rc = tml_error_set(err, TML_EINTR, "validation interrupted: no report or model set was written");
 out:
   tml_dataset_release(&d);
-  for (size_t s = 0; s < nloaded; s++)
-    tml_candles_release(&series[s]);
   return rc;
 }
