@@ -7,6 +7,19 @@
 
 struct cli_globals cli_globals;
 
+volatile sig_atomic_t cli_stop_signal;
+
+static void on_stop_signal(int sig) { cli_stop_signal = sig; }
+
+void cli_catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
 void cli_print_usage(const char *usage, const struct cli_opt *opts, size_t nopts) {
   fprintf(stdout, "%s\n", usage);
   if (nopts)

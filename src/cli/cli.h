@@ -3,6 +3,7 @@
 #ifndef TML_CLI_H
 #define TML_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -50,5 +51,10 @@ struct cli_globals {
 extern struct cli_globals cli_globals;
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* SIGINT/SIGTERM for long commands (train, validate, worker, serve): the handler only records the
+ * signal here; the command polls it (progress callbacks, main loops) and stops cleanly. */
+extern volatile sig_atomic_t cli_stop_signal;
+void cli_catch_stop_signals(void);
 
 #endif

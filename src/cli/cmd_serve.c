@@ -36,9 +36,6 @@ static const struct cli_opt opts[] = {
      "on SIGTERM, wait this long for running jobs to finish before requeueing them (default 10)", NULL},
 };
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_signal(int sig) { stop_signal = sig; }
 
 static int int_flag(const struct cli_args *a, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *out) {
   const char *v = cli_get(a, name);
@@ -85,25 +82,20 @@ int cmd_serve(int argc, char **argv) {
     tml_config_free(cfg);
     return cli_fail(&err);
   }
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
+  cli_catch_stop_signals();
   signal(SIGPIPE, SIG_IGN);
   const char *host = tml_server_host(srv);
   bool v6 = strchr(host, ':') != NULL;
   printf("trademl: serving on http://%s%s%s:%u/ (%d worker%s, home %s)\n", v6 ? "[" : "", host, v6 ? "]" : "",
          tml_server_port(srv), so.workers, so.workers == 1 ? "" : "s", paths.home);
   fflush(stdout);
-  while (!stop_signal) {
+  while (!cli_stop_signal) {
     tml_server_tick(srv, tml_now_ms());
     struct timespec ts = {0, 100 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
   tml_info("serve: %s received: accepting no new work; waiting up to %" PRId64 " s for running jobs",
-           stop_signal == SIGINT ? "SIGINT" : "SIGTERM", grace_s);
+           cli_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", grace_s);
   tml_server_quiesce(srv);
   int requeued = tml_server_drain(srv, grace_s * 1000);
   tml_server_destroy(srv);

@@ -59,11 +59,6 @@ static const struct cli_opt opts[] = {
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
 };
 
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) {
-  (void)sig;
-  interrupted = 1;
-}
 
 struct progress_state {
   pthread_mutex_t lock;
@@ -77,7 +72,7 @@ static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int
                        double metric) {
   struct progress_state *p = ud;
   (void)metric;
-  if (interrupted)
+  if (cli_stop_signal)
     return 1;
   if (tml_job_in_child()) {
     /* Running as a job: report overall progress to the worker (throttled there and here). */
@@ -230,11 +225,7 @@ int cmd_train(int argc, char **argv) {
   if (!o.dry_run && (rc = tml_activation_policy_from_config(cfg, &policy, &err)))
     goto out;
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sigint;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  cli_catch_stop_signals();
   struct progress_state ps;
   memset(&ps, 0, sizeof(ps));
   pthread_mutex_init(&ps.lock, NULL);

@@ -69,11 +69,6 @@ static const struct cli_opt opts[] = {
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
 };
 
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) {
-  (void)sig;
-  interrupted = 1;
-}
 
 struct progress_state {
   pthread_mutex_t lock;
@@ -128,7 +123,7 @@ static void print_fold_metrics(const struct tml_validate_progress *p) {
 
 static int on_progress(void *ud, const struct tml_validate_progress *p) {
   struct progress_state *s = ud;
-  if (interrupted)
+  if (cli_stop_signal)
     return 1;
   /* As a job, each finished fold's key metrics go to the job log as one JSON line, so the API can show
    * fold metrics while the validation runs (src/server/jobs_routes.c reads "fold-metrics" lines). */
@@ -270,11 +265,7 @@ int cmd_validate(int argc, char **argv) {
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
 
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_sigint;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  cli_catch_stop_signals();
   struct progress_state ps;
   memset(&ps, 0, sizeof(ps));
   pthread_mutex_init(&ps.lock, NULL);

@@ -26,8 +26,6 @@ static const struct cli_opt opts[] = {
     {"exit-when-idle", CLI_FLAG, NULL, "stop when no job is queued or running", NULL},
 };
 
-static volatile sig_atomic_t stop_signal;
-static void on_signal(int sig) { stop_signal = sig; }
 
 int cmd_worker(int argc, char **argv) {
   struct cli_args a;
@@ -48,17 +46,13 @@ int cmd_worker(int argc, char **argv) {
     ro.config_path = cli_globals.config_path;
     ro.logs_dir = c.paths.logs;
     ro.exit_when_idle = cli_has(&a, "exit-when-idle");
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop_signals();
     rc = tml_runner_start(&ro, &r, &err);
   }
   if (!rc) {
     fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency, c.paths.db);
     /* The runner threads exit on their own with --exit-when-idle; otherwise wait for a signal. */
-    while (!stop_signal) {
+    while (!cli_stop_signal) {
       struct timespec ts = {0, 100 * 1000000L};
       nanosleep(&ts, NULL);
       if (ro.exit_when_idle) {
@@ -68,7 +62,7 @@ int cmd_worker(int argc, char **argv) {
         break;
       }
     }
-    if (stop_signal)
+    if (cli_stop_signal)
       tml_runner_request_stop(r, TML_RUNNER_REQUEUE);
     tml_runner_join(r);
     struct tml_runner_stats s;
@@ -80,5 +74,5 @@ int cmd_worker(int argc, char **argv) {
   cli_jobs_close(&c);
   if (rc)
     return cli_fail(&err);
-  return stop_signal ? 130 : 0;
+  return cli_stop_signal ? 130 : 0;
 }
