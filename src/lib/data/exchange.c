@@ -411,3 +411,30 @@ int tml_exchange_instruments(struct tml_exchange *ex, struct tml_instruments *ou
                              struct tml_error *err) {
   return ex->ops->instruments(ex, out, err);
 }
+
+static int cmp_instrument(const void *a, const void *b) {
+  return strcmp(((const struct tml_instrument *)a)->symbol, ((const struct tml_instrument *)b)->symbol);
+}
+
+void tml__instruments_sort(struct tml_instruments *out) {
+  if (out->len > 1)
+    qsort(out->items, out->len, sizeof(*out->items), cmp_instrument);
+}
+
+int tml__instruments_apply_tickers(struct tml_instruments *out, json_t *rows, const char *turnover_field,
+                                   const char *volume_field, const char *what, struct tml_error *err) {
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < json_array_size(rows); i++) {
+    json_t *row = json_array_get(rows, i);
+    struct tml_instrument key;
+    tml__json_str(row, "symbol", key.symbol, sizeof(key.symbol));
+    struct tml_instrument *it =
+        out->len ? bsearch(&key, out->items, out->len, sizeof(*out->items), cmp_instrument) : NULL;
+    if (!it)
+      continue;
+    rc = tml__json_num(json_object_get(row, turnover_field), what, turnover_field, &it->turnover_24h, err);
+    if (rc == 0)
+      rc = tml__json_num(json_object_get(row, volume_field), what, volume_field, &it->volume_24h, err);
+  }
+  return rc;
+}

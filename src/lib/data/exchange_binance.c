@@ -127,11 +127,6 @@ static int binance_time(struct tml_exchange *ex, int64_t *now, struct tml_error 
   return rc;
 }
 
-static int cmp_instrument(const void *a, const void *b) {
-  return strcmp(((const struct tml_instrument *)a)->symbol,
-                ((const struct tml_instrument *)b)->symbol);
-}
-
 static int binance_instruments(struct tml_exchange *ex, struct tml_instruments *out,
                                struct tml_error *err) {
   char what[96];
@@ -164,7 +159,7 @@ static int binance_instruments(struct tml_exchange *ex, struct tml_instruments *
   json_decref(root);
   if (rc)
     return rc;
-  qsort(out->items, out->len, sizeof(*out->items), cmp_instrument);
+  tml__instruments_sort(out);
   snprintf(what, sizeof(what), "binance %s 24h ticker", ex->market);
   rc = tml__exchange_get_json(ex, TML_BUCKET_OTHER, is_futures(ex) ? 40.0 : 80.0,
                               is_futures(ex) ? "/fapi/v1/ticker/24hr" : "/api/v3/ticker/24hr",
@@ -173,19 +168,8 @@ static int binance_instruments(struct tml_exchange *ex, struct tml_instruments *
     return rc;
   if (!json_is_array(root))
     rc = tml_error_set(err, TML_EPARSE, "%s: reply is not an array (API changed?)", what);
-  for (size_t i = 0; rc == 0 && i < json_array_size(root); i++) {
-    json_t *row = json_array_get(root, i);
-    struct tml_instrument key;
-    tml__json_str(row, "symbol", key.symbol, sizeof(key.symbol));
-    struct tml_instrument *it =
-        bsearch(&key, out->items, out->len, sizeof(*out->items), cmp_instrument);
-    if (!it)
-      continue;
-    rc = tml__json_num(json_object_get(row, "quoteVolume"), what, "quoteVolume", &it->turnover_24h,
-                       err);
-    if (rc == 0)
-      rc = tml__json_num(json_object_get(row, "volume"), what, "volume", &it->volume_24h, err);
-  }
+  if (rc == 0)
+    rc = tml__instruments_apply_tickers(out, root, "quoteVolume", "volume", what, err);
   json_decref(root);
   return rc;
 }

@@ -203,11 +203,6 @@ static int bitget_time(struct tml_exchange *ex, int64_t *now, struct tml_error *
   return rc;
 }
 
-static int cmp_instrument(const void *a, const void *b) {
-  return strcmp(((const struct tml_instrument *)a)->symbol,
-                ((const struct tml_instrument *)b)->symbol);
-}
-
 static int bitget_instruments(struct tml_exchange *ex, struct tml_instruments *out,
                               struct tml_error *err) {
   char path[256], what[96];
@@ -242,7 +237,7 @@ static int bitget_instruments(struct tml_exchange *ex, struct tml_instruments *o
   json_decref(root);
   if (rc)
     return rc;
-  qsort(out->items, out->len, sizeof(*out->items), cmp_instrument);
+  tml__instruments_sort(out);
   if (is_spot(ex))
     snprintf(path, sizeof(path), "/api/v2/spot/market/tickers");
   else
@@ -252,20 +247,8 @@ static int bitget_instruments(struct tml_exchange *ex, struct tml_instruments *o
   if (rc)
     return rc;
   rc = tml__json_field(root, "data", JSON_ARRAY, what, &data, err);
-  for (size_t i = 0; rc == 0 && i < json_array_size(data); i++) {
-    json_t *row = json_array_get(data, i);
-    struct tml_instrument key;
-    tml__json_str(row, "symbol", key.symbol, sizeof(key.symbol));
-    struct tml_instrument *it =
-        bsearch(&key, out->items, out->len, sizeof(*out->items), cmp_instrument);
-    if (!it)
-      continue;
-    rc = tml__json_num(json_object_get(row, "quoteVolume"), what, "quoteVolume", &it->turnover_24h,
-                       err);
-    if (rc == 0)
-      rc = tml__json_num(json_object_get(row, "baseVolume"), what, "baseVolume", &it->volume_24h,
-                         err);
-  }
+  if (rc == 0)
+    rc = tml__instruments_apply_tickers(out, data, "quoteVolume", "baseVolume", what, err);
   json_decref(root);
   return rc;
 }

@@ -139,11 +139,6 @@ static int bybit_time(struct tml_exchange *ex, int64_t *now, struct tml_error *e
   return rc;
 }
 
-static int cmp_instrument(const void *a, const void *b) {
-  return strcmp(((const struct tml_instrument *)a)->symbol,
-                ((const struct tml_instrument *)b)->symbol);
-}
-
 static int bybit_instruments(struct tml_exchange *ex, struct tml_instruments *out,
                              struct tml_error *err) {
   char path[1024], what[96];
@@ -193,7 +188,7 @@ static int bybit_instruments(struct tml_exchange *ex, struct tml_instruments *ou
   }
   if (rc)
     return rc;
-  qsort(out->items, out->len, sizeof(*out->items), cmp_instrument);
+  tml__instruments_sort(out);
   /* 24 h turnover and volume for ranking */
   snprintf(path, sizeof(path), "/v5/market/tickers?category=%s", ex->market);
   snprintf(what, sizeof(what), "bybit %s tickers", ex->market);
@@ -204,19 +199,8 @@ static int bybit_instruments(struct tml_exchange *ex, struct tml_instruments *ou
   rc = tml__json_field(root, "result", JSON_OBJECT, what, &result, err);
   if (rc == 0)
     rc = tml__json_field(result, "list", JSON_ARRAY, what, &list, err);
-  for (size_t i = 0; rc == 0 && i < json_array_size(list); i++) {
-    json_t *row = json_array_get(list, i);
-    struct tml_instrument key;
-    tml__json_str(row, "symbol", key.symbol, sizeof(key.symbol));
-    struct tml_instrument *it =
-        bsearch(&key, out->items, out->len, sizeof(*out->items), cmp_instrument);
-    if (!it)
-      continue;
-    rc = tml__json_num(json_object_get(row, "turnover24h"), what, "turnover24h", &it->turnover_24h,
-                       err);
-    if (rc == 0)
-      rc = tml__json_num(json_object_get(row, "volume24h"), what, "volume24h", &it->volume_24h, err);
-  }
+  if (rc == 0)
+    rc = tml__instruments_apply_tickers(out, list, "turnover24h", "volume24h", what, err);
   json_decref(root);
   return rc;
 }

@@ -50,6 +50,13 @@ int tml__json_i64(json_t *v, const char *what, const char *field, int64_t *out, 
 /* Copies a string member into out ("" when missing or not a string). */
 void tml__json_str(json_t *obj, const char *name, char *out, size_t outsz);
 
+/* Instruments are kept sorted by symbol so reply rows can be matched with a binary search. */
+void tml__instruments_sort(struct tml_instruments *out);
+/* Fills turnover_24h / volume_24h of the known instruments from a 24h ticker array (rows of other
+ * symbols are ignored); the exchanges differ only in the field names. TML_EPARSE naming the field. */
+int tml__instruments_apply_tickers(struct tml_instruments *out, json_t *rows, const char *turnover_field,
+                                   const char *volume_field, const char *what, struct tml_error *err);
+
 /* Parses one kline row [ts, o, h, l, c, v, ...] (strings or numbers) and pushes it when its open
  * time lies in [lo, hi]. */
 int tml__push_row(json_t *row, const char *what, size_t index, int64_t lo, int64_t hi,
