@@ -24,7 +24,6 @@
 /* ---- shared with `trademl universe` ---------------------------------------------------------- */
 
 /* The market flag: --category (bybit), --product-type (bitget) or --market (binance, or any). */
-const char *cmd_exchange_market(const struct cli_args *a);
 const char *cmd_exchange_market(const struct cli_args *a) {
   const char *m = cli_get(a, "category");
   if (!m)
@@ -38,7 +37,7 @@ const char *cmd_exchange_market(const struct cli_args *a) {
  * already folds those variables into exchanges.<name>.base_url (file < environment < flag), so the
  * effective value of a key that is not a default is exported back. One source of truth for fetch,
  * sync, universe and train. A broken config is reported by the command's own config load. */
-static void apply_exchange_config(void) {
+void cmd_exchange_export_config(const struct tml_config *given) {
   static const struct {
     const char *key, *env;
   } map[] = {{"exchanges.bybit.base_url", "TRADEML_BYBIT_BASE_URL"},
@@ -46,23 +45,25 @@ static void apply_exchange_config(void) {
              {"exchanges.binance.base_url", "TRADEML_BINANCE_BASE_URL"},
              {"exchanges.binance_futures.base_url", "TRADEML_BINANCE_FUTURES_BASE_URL"}};
   struct tml_paths paths;
-  struct tml_config *cfg = NULL;
-  if (cli_load_config(NULL, &paths, &cfg, NULL) != 0)
-    return;
+  struct tml_config *loaded = NULL;
+  const struct tml_config *cfg = given;
+  if (!cfg) {
+    if (cli_load_config(NULL, &paths, &loaded, NULL) != 0)
+      return;
+    cfg = loaded;
+  }
   for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
     if (tml_config_source_of(cfg, map[i].key) != TML_CFG_DEFAULT)
       setenv(map[i].env, tml_config_get(cfg, map[i].key), 1);
-  tml_config_free(cfg);
+  tml_config_free(loaded);
 }
 
-/* Exchange client settings: base URLs from the configuration (above) and HTTP knobs from the
- * environment: TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES, TRADEML_HTTP_BACKOFF_MS,
- * TRADEML_HTTP_RATE (requests or weight per second, overriding the per-exchange pacing). */
-void cmd_exchange_env(struct tml_exchange_config *cfg);
+/* HTTP knobs from the environment: TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES,
+ * TRADEML_HTTP_BACKOFF_MS, TRADEML_HTTP_RATE (requests or weight per second, overriding the
+ * per-exchange pacing). */
 void cmd_exchange_env(struct tml_exchange_config *cfg) {
   int64_t v;
   const char *e;
-  apply_exchange_config();
   if ((e = getenv("TRADEML_HTTP_TIMEOUT_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0)
     cfg->http.timeout_ms = (long)v;
   if ((e = getenv("TRADEML_HTTP_RETRIES")) && tml_parse_int64_str(e, &v) == 0 && v >= 0)
@@ -196,6 +197,7 @@ int cmd_data_fetch(int argc, char **argv) {
   char exbuf[32], daybuf[32];
   snprintf(exbuf, sizeof(exbuf), "%s", tml_config_get(conf, "data.exchange"));
   snprintf(daybuf, sizeof(daybuf), "%s", tml_config_get(conf, "data.days"));
+  cmd_exchange_export_config(conf);
   tml_config_free(conf);
   const char *exname = cli_get(&a, "exchange");
   const char *default_market = NULL;
@@ -345,6 +347,7 @@ int cmd_data_sync(int argc, char **argv) {
   tml_buf_puts(&j, "{\"series\":[");
   struct sync_ctx c = {cli_has(&a, "json"), &j, 0, 0};
   struct tml_exchange_config tmpl = {0};
+  cmd_exchange_export_config(NULL);
   cmd_exchange_env(&tmpl);
   int rc = tml_fetch_sync(s, &tmpl, 0, on_synced, &c, &err);
   /* stored series without a recorded exchange */
@@ -434,6 +437,7 @@ int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, co
     xc.name = "binance";
     xc.market = "futures";
   }
+  cmd_exchange_export_config(cfg);
   cmd_exchange_env(&xc);
   if (days <= 0)
     days = 730; /* "all history": download a bounded window rather than walk back to 1970 */

@@ -17,9 +17,6 @@
 #include "trademl/timeutil.h"
 #include "trademl/universe.h"
 
-/* cmd_data_fetch.c */
-const char *cmd_exchange_market(const struct cli_args *a);
-void cmd_exchange_env(struct tml_exchange_config *cfg);
 
 static const struct cli_opt refresh_opts[] = {
     {"exchange", CLI_VALUE, "NAME", "bybit, bitget or binance (required)", NULL},
@@ -76,6 +73,7 @@ static int universe_refresh(int argc, char **argv) {
   cfg.name = exname;
   cfg.market = cmd_exchange_market(&a);
   cfg.base_url = cli_get(&a, "base-url");
+  cmd_exchange_export_config(NULL);
   cmd_exchange_env(&cfg);
   struct tml_exchange *ex = NULL;
   if (tml_exchange_open(&cfg, &ex, &err))
