@@ -475,13 +475,13 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
   default:
     if (exit_code == 0) {
       outcome = TML_OUTCOME_SUCCEEDED;
-    } else if (exit_code == 3 && j->kind == TML_JOB_VALIDATE) {
+    } else if (exit_code == tml_error_exit_code(TML_EGATE) && j->kind == TML_JOB_VALIDATE) {
       /* 3 = a validation gate was not passed: a verdict, not a crash. The job did its work; the verdict
        * and gate values are in its result. Retrying would only repeat the same verdict. */
       outcome = TML_OUTCOME_SUCCEEDED;
     } else {
       /* 2 = usage error (bad flag, unknown symbol): retrying cannot help. */
-      outcome = exit_code == 2 ? TML_OUTCOME_FATAL : TML_OUTCOME_FAILED;
+      outcome = exit_code == tml_error_exit_code(TML_EUSAGE) ? TML_OUTCOME_FATAL : TML_OUTCOME_FAILED;
       if (exit_code < 0)
         snprintf(msg, sizeof(msg), "killed by signal %d: %s", -exit_code, tail);
       else
