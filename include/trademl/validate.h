@@ -117,6 +117,9 @@ struct tml_validate_stage {
   double t_prepare, t_boost, t_predict, t_metrics; /* summed over folds and heads (thread seconds):
                                     gathering rows + thresholds + labels, tml_xgb_train (DMatrix +
                                     boosting), prediction, metrics + trading view */
+  double t_round0;               /* part of t_boost up to the end of round 0: DMatrix copies, quantile
+                                    sketch, booster set-up and the first round */
+  long long rounds;              /* boosting rounds run, summed over folds and heads (patience included) */
   char report_id[64], report_dir[4200];
 };
 #define TML_VALIDATE_CURVE_MAX 1500

@@ -217,12 +217,17 @@ struct round_ud {
   struct fold_ctx *ctx;
   size_t fold;
   int head;
+  int rounds;      /* rounds run so far */
+  double t_round0; /* monotonic time at the end of round 0 */
 };
 
 static int on_round(void *ud, int round, double metric, int best) {
   struct round_ud *r = ud;
   (void)metric;
   (void)best;
+  if (round == 0)
+    r->t_round0 = tml_monotonic_s();
+  r->rounds = round + 1;
   struct fold_ctx *c = r->ctx;
   if (c->cancelled || c->rc)
     return 1;
@@ -440,7 +445,7 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   }
   struct tml_xgb_params xp = o->train.xgb;
   xp.nthread = 1;
-  struct round_ud ud = {c, k, h};
+  struct round_ud ud = {c, k, h, 0, 0.0};
   t1 = tml_monotonic_s();
   rc = tml_xgb_train(fs->X, ncols, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass, &xp,
                      (const char *const *)d->col_names, on_round, &ud, &m, err);
@@ -537,6 +542,8 @@ out:
   if (!rc) {
     c->st->t_prepare += t1 - t0;
     c->st->t_boost += t2 - t1;
+    c->st->t_round0 += ud.t_round0 - t1;
+    c->st->rounds += ud.rounds;
     c->st->t_predict += t3 - t2;
     c->st->t_metrics += t4 - t3;
   }

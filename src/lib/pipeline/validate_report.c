@@ -205,8 +205,10 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
   /* Everything that may differ between identical runs sits below: timings and the thread budget. */
   tml_buf_printf(b,
                  "]},\"run\":{\"threads\":%d,\"seconds\":%.3f,\"features_seconds\":%.3f,\"thread_seconds\":{"
-                 "\"prepare\":%.3f,\"xgboost_train\":%.3f,\"predict\":%.3f,\"metrics\":%.3f},\"fold_seconds\":[",
-                 to->threads, st->seconds, r->t_features, st->t_prepare, st->t_boost, st->t_predict, st->t_metrics);
+                 "\"prepare\":%.3f,\"xgboost_train\":%.3f,\"xgboost_round0\":%.3f,\"predict\":%.3f,"
+                 "\"metrics\":%.3f},\"rounds\":%lld,\"fold_seconds\":[",
+                 to->threads, st->seconds, r->t_features, st->t_prepare, st->t_boost, st->t_round0, st->t_predict,
+                 st->t_metrics, st->rounds);
   for (size_t k = 0; k < st->nfolds; k++)
     tml_buf_printf(b, "%s%.3f", k ? "," : "", st->folds[k].seconds);
   tml_buf_puts(b, "]}}\n");
