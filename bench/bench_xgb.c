@@ -1,6 +1,6 @@
 /* Times one XGBoost head (tml_xgb_train + predict) on synthetic data:
- *   build/bench/bench_xgb [rows] [cols] [nclass] [rounds] [nthread]
- * Defaults 50000 x 70, 3 classes, 100 rounds (early stopping off), 1 thread. */
+ *   build/bench/bench_xgb [rows] [cols] [nclass] [rounds] [nthread] [max_bin]
+ * Defaults 50000 x 70, 3 classes, 100 rounds (early stopping off), 1 thread, the library's max_bin. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
   p.num_boost_round = rounds;
   p.early_stopping_rounds = 0;
   p.nthread = nthread;
+  p.max_bin = (int)arg(argc, argv, 6, p.max_bin);
   struct tml_range train = {0, rows * 8 / 10}, valid = {rows * 8 / 10, rows};
   struct tml_error err;
   tml_error_init(&err);
@@ -63,9 +64,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   double t2 = now();
-  printf("rows %zu cols %zu nclass %d rounds %d nthread %d: train %.2f s (%.1f ms/round), "
+  printf("rows %zu cols %zu nclass %d rounds %d nthread %d max_bin %d: train %.2f s (%.1f ms/round), "
          "predict %.3f s\n",
-         rows, cols, nclass, rounds, nthread, t1 - t0, (t1 - t0) * 1000.0 / rounds, t2 - t1);
+         rows, cols, nclass, rounds, nthread, p.max_bin, t1 - t0, (t1 - t0) * 1000.0 / rounds, t2 - t1);
   tml_xgb_free(m);
   free(X);
   free(y);

@@ -20,12 +20,12 @@ struct tml_xgb_params {
   double subsample;          /* 1.0 */
   double colsample_bytree;   /* 1.0 */
   double lambda;             /* L2 regularisation (1) */
-  int max_bin;               /* 256 */
+  int max_bin;               /* 64 (docs/training.md: same out-of-sample metrics as 256, 1.9x faster) */
   int nthread;               /* 1 (see docs: coarse parallelism across heads is more robust) */
   uint64_t seed;             /* 42 */
 };
 
-/* Fills the defaults: 500, 50, 0.05, 6, 1, 1.0, 1.0, 1, 256, 1, 42. */
+/* Fills the defaults: 500, 50, 0.05, 6, 1, 1.0, 1.0, 1, 64, 1, 42. */
 void tml_xgb_params_default(struct tml_xgb_params *p);
 /* 0, or TML_EINVAL naming the first bad field and its allowed range. */
 int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err);

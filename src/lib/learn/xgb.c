@@ -59,7 +59,7 @@ void tml_xgb_params_default(struct tml_xgb_params *p) {
   p->subsample = 1.0;
   p->colsample_bytree = 1.0;
   p->lambda = 1.0;
-  p->max_bin = 256;
+  p->max_bin = 64;
   p->nthread = 1;
   p->seed = 42;
 }

@@ -107,7 +107,7 @@ static const struct key_def keys[] = {
     {"training.colsample_bytree", K_DOUBLE, "1.0", 0.05, 1, NULL, NULL, 0,
      "XGBoost colsample_bytree (feature fraction per tree)"},
     {"training.lambda", K_DOUBLE, "1.0", 0, 1e6, NULL, NULL, 0, "XGBoost L2 regularization"},
-    {"training.max_bin", K_INT, "256", 2, 65536, NULL, NULL, 0, "XGBoost histogram bins"},
+    {"training.max_bin", K_INT, "64", 2, 65536, NULL, NULL, 0, "XGBoost histogram bins"},
     {"training.threads", K_INT, "0", 0, 1024, NULL, NULL, 0, "XGBoost threads (0 = all cores)"},
     {"training.seed", K_INT, "42", 0, 4294967295.0, NULL, NULL, 0, "random seed (same seed, same model)"},
     {"training.min_train_rows", K_INT, "1000", 1, 1e9, NULL, NULL, 0,

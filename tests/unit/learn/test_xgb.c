@@ -35,7 +35,7 @@ static void make_data(float *X, float *y, bool noise) {
 
 static void small_params(struct tml_xgb_params *p) {
   tml_xgb_params_default(p);
-  p->num_boost_round = 60;
+  p->num_boost_round = 300; /* early stopping (patience 10) ends it well before */
   p->early_stopping_rounds = 10;
   p->eta = 0.3;
   p->max_depth = 3;
@@ -65,7 +65,7 @@ TEST(params_default_and_json) {
   CHECK_STR(tml_buf_str(&b),
             "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"
             "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"
-            "\"max_bin\":256,\"nthread\":1,\"seed\":42,\"tree_method\":\"hist\"}");
+            "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"tree_method\":\"hist\"}");
   tml_buf_release(&b);
   struct tml_error err;
   tml_error_init(&err);
