@@ -20,7 +20,7 @@ struct tml_xgb_params {
   double subsample;          /* 1.0 */
   double colsample_bytree;   /* 1.0 */
   double lambda;             /* L2 regularisation (1) */
-  int max_bin;               /* 64 (docs/training.md: same out-of-sample metrics as 256, 1.9x faster) */
+  int max_bin;               /* 64 (docs/training.md: same out-of-sample metrics as 256, 1.8x less CPU) */
   int nthread;               /* 1 (see docs: coarse parallelism across heads is more robust) */
   uint64_t seed;             /* 42 */
 };
