@@ -16,6 +16,20 @@ struct tml_paths;
 int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
                     struct tml_error *err);
 
+/* The XGBoost flags of `train` and `validate`, one list for both: what validate measures must be
+ * what train builds, so every hyperparameter that one command takes the other takes too. Each
+ * overrides its training.* key. */
+#define CLI_XGB_OPTS                                                                                                      \
+  {"num-boost-round", CLI_VALUE, "N", "maximum boosting rounds", "training.num_boost_round"},                             \
+  {"early-stopping-rounds", CLI_VALUE, "N", "stop after N rounds without improvement", "training.early_stopping_rounds"}, \
+  {"learning-rate", CLI_VALUE, "ETA", "shrinkage", "training.learning_rate"},                                             \
+  {"max-depth", CLI_VALUE, "N", "tree depth", "training.max_depth"},                                                      \
+  {"min-child-weight", CLI_VALUE, "W", "minimum hessian in a leaf", "training.min_child_weight"},                         \
+  {"subsample", CLI_VALUE, "F", "row subsampling per tree", "training.subsample"},                                        \
+  {"colsample-bytree", CLI_VALUE, "F", "column subsampling per tree", "training.colsample_bytree"},                       \
+  {"max-bin", CLI_VALUE, "N", "XGBoost histogram bins", "training.max_bin"},                                              \
+  {"seed", CLI_VALUE, "N", "random seed", "training.seed"}
+
 struct tml_model_row;
 /* Registers a model set just written (docs/registry.md) under the configured activation policy
  * (model.activation.*), with the job id of the running job (TRADEML_JOB_ID, set by the job runner) or 0.

@@ -31,6 +31,7 @@ for h in ("direction", "volatility", "timing"):
     assert 0 <= met["accuracy"] <= 1 and met["logloss"] > 0, met
 assert "rmse" in m["heads"]["stop_loss"]["metrics"]
 assert len(m["heads"]["direction"]["top_features"]) == 10
+assert m["parameters"]["xgboost"]["max_bin"] == 64, m["parameters"]  # the default
 PY
 ok "seed job writes five heads, importance and metadata"
 
@@ -118,7 +119,7 @@ ok "corrupt, missing and incompatible model sets refused"
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_1h_2021-2026.csv" --symbol BTCUSDT --interval 1h
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/ETHUSDT_1h_2021-2026.csv" --symbol ETHUSDT --interval 1h
 expect_exit 0 "$BIN" train --symbol BTCUSDT ETH/USDT --interval 1h --days 365 --training-mode multi_symbol \
-  --symbol-encoding one_hot "${FAST[@]}" --json
+  --symbol-encoding one_hot "${FAST[@]}" --max-bin 32 --json
 python3 - <<PY
 import json
 r = json.loads('''$OUT''')
@@ -126,6 +127,7 @@ assert r["symbols"] == ["BTCUSDT", "ETHUSDT"], r["symbols"]
 assert "/MULTI-" in r["model_dir"], r["model_dir"]
 m = json.load(open(r["model_dir"] + "/metadata.json"))
 assert m["symbol_encoding"] == "one_hot" and m["feature_set"]["columns"][-2:] == ["sym_BTCUSDT", "sym_ETHUSDT"]
+assert m["parameters"]["xgboost"]["max_bin"] == 32, m["parameters"]  # train --max-bin, as validate takes it
 d = m["data"]
 assert 2 * 300 * 24 < d["rows"] <= 2 * 366 * 24, d["rows"]
 PY

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib/common.sh"
 need_data binance-spot/BTCUSDT_1h_2021-2026.csv
 
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_1h_2021-2026.csv" --symbol BTCUSDT --interval 1h
-FAST=(--num-boost-round 30 --early-stopping-rounds 5 --max-bin 64 --min-train-rows 500)
+FAST=(--num-boost-round 30 --early-stopping-rounds 5 --max-bin 32 --learning-rate 0.1 --min-train-rows 500)
 QUICK=(--symbol BTCUSDT --interval 1h --mode quick --quick-folds 3 --test-period-days 30 --train-window-days 90)
 
 # Usage and contradictions: exit 2 with the reason.
@@ -54,6 +54,8 @@ for r in (a, b):
         r.pop(k)
 assert a == b, "reports differ between --threads 1 and 2"
 assert len(a["folds"]) == 3 and a["stage"] == "quick" and a["passed"] is False
+xp = a["parameters"]["xgboost"]  # the XGBoost flags validate shares with train reach the folds' heads
+assert (xp["max_bin"], xp["eta"], xp["num_boost_round"]) == (32, 0.1, 30), xp
 for f in a["folds"]:
     fit, stop, test = (f["row_ranges"][k] for k in ("fit", "stop", "test"))
     assert fit[1] <= stop[0] and stop[1] <= test[0], f["row_ranges"]
