@@ -58,6 +58,7 @@ contains ".. $(iso $((k_open - Q)))"
 for h in "$home/var" "$home_b" "$home_n"; do
   expect_rc 0 "$bin" --home "$h" data sync --json
   contains '"inserted":1,'
+  contains "\"server_time_ms\":$((k_open + Q)),"   # each exchange's time endpoint follows the clock
   contains "\"stored_last_ms\":$k_open}"
 done
 mock_clock_advance $((3 * Q)) >/dev/null
