@@ -34,7 +34,7 @@ iso() { date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%SZ; }
 Q=900000   # one 15m candle
 
 # The clock starts 5 minutes into the candle 100 rows before the file's end: that one is forming.
-k_open=$(tail -n 100 "$eth" | head -n 1 | cut -d, -f1)
+k_open=$(tail -n 100 "$eth" | sed -n '1s/,.*//p')   # sed reads all: no SIGPIPE under pipefail
 t0=$((k_open + 5 * 60000))
 listed=$((k_open + 12 * Q))   # WIFUSDT lists 3 hours later
 mock_start --now "$t0" \
