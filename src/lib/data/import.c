@@ -726,6 +726,12 @@ static bool jexpect(struct jscan *j, char c) {
   return false;
 }
 
+static const char *cut_hint(const struct jscan *j) {
+  struct jscan k = *j; /* a copy: the caller's line number is read in the same call */
+  jskip(&k);
+  return k.p >= k.end ? " (the file ends here: truncated?)" : "";
+}
+
 static int parse_freqtrade(struct ctx *x, const char *data, size_t size, struct tml_error *err) {
   struct jscan j = {data, data + size, 1};
   x->rep->format = TML_IMPORT_FREQTRADE_JSON;
@@ -735,8 +741,8 @@ static int parse_freqtrade(struct ctx *x, const char *data, size_t size, struct 
     return 0;
   for (size_t row = 1;; row++) {
     if (!jexpect(&j, '['))
-      return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected '[' starting [ts, open, high, low, close, volume]",
-                           x->path, j.line, row);
+      return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected '[' starting [ts, open, high, low, close, volume]%s",
+                           x->path, j.line, row, cut_hint(&j));
     struct field tok[6];
     size_t n = 0;
     for (;;) {
@@ -750,7 +756,8 @@ static int parse_freqtrade(struct ctx *x, const char *data, size_t size, struct 
       if (jexpect(&j, ']'))
         break;
       if (!jexpect(&j, ','))
-        return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected ',' or ']'", x->path, j.line, row);
+        return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected ',' or ']'%s", x->path, j.line, row,
+                             cut_hint(&j));
     }
     x->rep->rows_read++;
     int64_t t = 0;
@@ -779,7 +786,8 @@ static int parse_freqtrade(struct ctx *x, const char *data, size_t size, struct 
     if (jexpect(&j, ']'))
       break;
     if (!jexpect(&j, ','))
-      return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected ',' or ']' after a candle (a truncated file?)", x->path, j.line, row);
+      return tml_error_set(err, TML_EPARSE, "cannot import '%s' line %zu: row %zu: expected ',' or ']' after a candle%s", x->path, j.line,
+                           row, cut_hint(&j));
   }
   jskip(&j);
   if (j.p != j.end)
