@@ -579,7 +579,7 @@ static char pick_delim(const char *p, size_t len) {
 static int parse_csv(struct ctx *x, const char *data, size_t size, enum tml_import_format fmt, struct tml_error *err) {
   struct field f[MAX_FIELDS];
   int col[6] = {0, 1, 2, 3, 4, 5};
-  bool layout_known = false;
+  bool layout_known = false, prev_row_bad = false;
   char delim = ',';
   size_t banner = 0, line = 0, pos = 0;
   const char *first = NULL, *hdrlike = NULL; /* first non-blank line; a skipped line that looked like a header */
@@ -688,10 +688,12 @@ static int parse_csv(struct ctx *x, const char *data, size_t size, enum tml_impo
       if (ok && take_row(x, line, t, v))
         return tml_error_set(err, TML_ENOMEM, "out of memory importing '%s'", x->path);
     }
-    if (!nl && r->rows_skipped > skipped_before) {
-      x->last_cut = true; /* a last line without its newline that does not parse: cut off */
+    bool row_bad = r->rows_skipped > skipped_before;
+    if (!nl && row_bad && !prev_row_bad) {
+      x->last_cut = true; /* a good file whose last line has no newline and does not parse: cut off */
       x->last_cut_line = line;
     }
+    prev_row_bad = row_bad;
   }
   if (!layout_known && !first)
     return tml_error_set(err, TML_EDATA, "cannot import '%s': the file is empty (expected " EXPECTED_LAYOUT ")", x->path);

@@ -804,3 +804,19 @@ TEST(malformed_files_get_clear_errors) {
   printf("malformed candle files: %zu tried, %zu refused with a clear error\n", tried, clear);
   CHECK_INT(clear, tried);
 }
+
+/* A file whose every row is bad the same way is not "cut off" because its last line lacks a newline. */
+TEST(all_rows_bad_without_final_newline_is_not_cut) {
+  char *p = fixture("imp_allbad", "mark.csv",
+                    "open_time,open,high,low,close,volume\n"
+                    "1704067200000,100,110,95,105,\n"
+                    "1704068100000,105,108,101,106,\n"
+                    "1704069000000,106,109,104,107,");
+  struct tml_candles c;
+  struct tml_import_report r;
+  struct tml_error err;
+  CHECK_INT(run(p, M15, false, &c, &r, &err), TML_EPARSE);
+  CHECK_CONTAINS(err.msg, "mark.csv' line 2: volume field is empty (3 bad rows in all;");
+  tml_candles_release(&c);
+  free(p);
+}
