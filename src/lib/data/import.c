@@ -689,8 +689,10 @@ static int parse_csv(struct ctx *x, const char *data, size_t size, enum tml_impo
         return tml_error_set(err, TML_ENOMEM, "out of memory importing '%s'", x->path);
     }
     bool row_bad = r->rows_skipped > skipped_before;
-    if (!nl && row_bad && !prev_row_bad) {
-      x->last_cut = true; /* a good file whose last line has no newline and does not parse: cut off */
+    /* A last line without its newline that does not parse was cut off when it lacks fields or
+     * when the rows before it were good (a file bad on every row just lacks a final newline). */
+    if (!nl && row_bad && (nf < (size_t)need || !prev_row_bad)) {
+      x->last_cut = true;
       x->last_cut_line = line;
     }
     prev_row_bad = row_bad;
