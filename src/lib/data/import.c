@@ -98,16 +98,16 @@ static int note_time(struct ctx *x, int64_t t) {
 /* Epoch numbers are told apart by magnitude: seconds (< 1e11, i.e. before year 5138), ms (< 1e14),
  * microseconds (< 1e17, Binance spot dumps since 2025) and nanoseconds. */
 static int64_t epoch_to_ms(int64_t v, int *unit) {
-  int64_t a = v < 0 ? -v : v;
-  if (a < INT64_C(100000000000)) {
+  uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* no overflow for INT64_MIN */
+  if (a < UINT64_C(100000000000)) {
     *unit = UNIT_S;
     return v * 1000;
   }
-  if (a < INT64_C(100000000000000)) {
+  if (a < UINT64_C(100000000000000)) {
     *unit = UNIT_MS;
     return v;
   }
-  if (a < INT64_C(100000000000000000)) {
+  if (a < UINT64_C(100000000000000000)) {
     *unit = UNIT_US;
     return v / 1000;
   }

@@ -737,6 +737,10 @@ static const struct malformed MALFORMED[] = {
      "date,open,high,low,close,volume\n2008-12-31 23:00,1,2,0.5,1,1\n2009-01-01 00:00,1,2,0.5,1,1\n"
      "2009-01-01 01:00,1,2,0.5,1,1\n",
      {.interval_ms = H1}, TML_EPARSE, "line 2: time 2008-12-31T23:00:00Z is before 2009"},
+    {"int64_min.csv", MK_TEXT,
+     "open_time,open,high,low,close,volume\n-9223372036854775808,1,2,0.5,1,1\n1704068100000,1,2,0.5,1,1\n"
+     "1704069000000,1,2,0.5,1,1\n",
+     {.interval_ms = M15}, TML_EPARSE, "line 2: time 1677-09-21T00:12:43.146Z is before 2009"},
     {"future.csv", MK_TEXT,
      "open_time,open,high,low,close,volume\n1704067200000,1,2,0.5,1,1\n1704068100000,1,2,0.5,1,1\n"
      "1704069000000,1,2,0.5,1,1\n",
