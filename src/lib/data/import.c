@@ -630,8 +630,8 @@ static int parse_csv(struct ctx *x, const char *data, size_t size, enum tml_impo
       if (nf >= 6 && parse_time_field(f[0].p, f[0].len, &t, &unit) == 0) {
         if (hdrlike && hdrlike_nf == nf)
           return tml_error_set(err, TML_EPARSE,
-                               "cannot import '%s' line %zu: '%.*s' looks like a header but has no open and close "
-                               "columns; expected " EXPECTED_LAYOUT,
+                               "cannot import '%s' line %zu: '%.*s' looks like a header but lacks an open or a close "
+                               "column; expected " EXPECTED_LAYOUT,
                                x->path, hdrlike_line, (int)TML_MIN(hdrlike_len, HDR_SHOWN), hdrlike);
         if (x->o->volume_column || x->o->time_column)
           return tml_error_set(err, TML_EINVAL,

@@ -683,7 +683,7 @@ static const struct malformed MALFORMED[] = {
     {"banners.csv", MK_TEXT, "a\nb\nc\nd\ne\nf\ng\n", {.interval_ms = M15}, TML_EPARSE,
      "no candle header and no candle row in the first 6 lines"},
     {"short_header.csv", MK_TEXT, "t,o,h,l,c,v\n1704067200000,1,2,0.5,1,1\n1704068100000,1,2,0.5,1,1\n",
-     {.interval_ms = M15}, TML_EPARSE, "line 1: 't,o,h,l,c,v' looks like a header but has no open and close columns"},
+     {.interval_ms = M15}, TML_EPARSE, "line 1: 't,o,h,l,c,v' looks like a header but lacks an open or a close column"},
     {"no_time.csv", MK_TEXT, "when,open,high,low,close,volume\n2024-01-01,1,2,0.5,1,1\n", {.interval_ms = M15},
      TML_EPARSE,
      "the header has no time column; accepted names are open_time, opentime, open time, timestamp, unix, unix "
