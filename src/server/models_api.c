@@ -110,6 +110,7 @@ int srv_h_model_activate(struct tml_server *s, const struct srv_request *req, st
   pthread_mutex_unlock(&s->db_lock);
   if (rc)
     return srv_error(res, rc, "%s", err.msg);
+  srv_model_cache_activated(s->models, row.path);
   json_t *o = json_object();
   json_object_set_new(o, "model", model_json(&row, tml_now_ms()));
   tml_model_row_release(&row);

@@ -97,6 +97,8 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   if ((rc = tml_store_open(o->paths->db, &s->store, err)))
     goto fail;
   sqlite3_busy_timeout(tml_store_db(s->store), 5000);
+  if ((rc = srv_model_cache_create(o->paths->db, &s->models, err)))
+    goto fail;
   if ((rc = srv_jobs_open(s, err)))
     goto fail;
   *out = s;
@@ -128,6 +130,7 @@ void tml_server_destroy(struct tml_server *s) {
     return;
   tml__server_http_stop(s);
   srv_jobs_close(s);
+  srv_model_cache_destroy(s->models);
   tml_store_close(s->store);
   free(s->stats);
   free(s->tasks);

@@ -116,6 +116,7 @@ struct tml_server {
   struct srv_task *tasks;
   size_t ntasks;
   struct srv_jobs_state *jobs;              /* job queue/runner state (workers.c), owned */
+  struct srv_model_cache *models;           /* loaded model sets + read connections (model_cache.c), owned */
 };
 
 /* Writes {"error":{"code":"EINVAL","message":"..."}} and returns the HTTP status of `code`. */
@@ -207,8 +208,28 @@ void srv_job_facts(struct tml_server *s, struct srv_job_facts *f);
 /* (models_api.c) */
 int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t interval_ms, char *dir, size_t dirsz,
                          struct tml_error *err);
-void srv_predict_cache_clear(void);
 /* Appends active-model, model-age and blocked-symbol metrics (registry/coverage; metrics.c). */
 void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
+
+/* Model sets and read connections shared by predictions (model_cache.c; the design is described there).
+ * Every function is thread safe. */
+struct srv_model_cache;
+struct srv_model_entry;
+struct tml_modelset;
+int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err);
+void srv_model_cache_destroy(struct srv_model_cache *c);
+/* The set in folder dir, loaded on a miss, with a reference taken: *set stays valid (and unchanged)
+ * until srv_model_cache_put(c, *out), whatever happens to the cache meanwhile. */
+int srv_model_cache_get(struct srv_model_cache *c, const char *dir, struct srv_model_entry **out,
+                        const struct tml_modelset **set, struct tml_error *err);
+void srv_model_cache_put(struct srv_model_cache *c, struct srv_model_entry *e);
+/* dir became the active version of its series: drops the other cached versions of that series. */
+void srv_model_cache_activated(struct srv_model_cache *c, const char *dir);
+/* Drops every cached set (sets in use are freed by their last user). */
+void srv_predict_cache_clear(struct tml_server *s);
+/* A read connection to the candle store from the pool (opened when none is idle); give it back with
+ * srv_model_cache_store_put. */
+int srv_model_cache_store(struct srv_model_cache *c, struct tml_store **out, struct tml_error *err);
+void srv_model_cache_store_put(struct srv_model_cache *c, struct tml_store *store);
 
 #endif
