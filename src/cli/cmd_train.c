@@ -25,10 +25,12 @@
 #include "trademl/train.h"
 
 static const char usage[] =
-    "usage: trademl train --symbol SYMBOL... [--interval 15m] [--days N] [options]\n"
+    "usage: trademl train [--symbol SYMBOL...] [--interval 15m] [--days N] [options]\n"
     "\n"
     "Trains the five heads (direction, volatility, timing, stop_loss, position_size) on stored candles\n"
-    "and writes a model set under the models folder. See docs/training.md.";
+    "and writes a model set under the models folder. Without --symbol: the symbols of data.symbols, or\n"
+    "every symbol stored at the interval when that is empty; a failing symbol does not stop the others and\n"
+    "the exit code is non-zero naming it. See docs/training.md.";
 
 static const struct cli_opt opts[] = {
     {"symbol", CLI_LIST, "SYMBOL", "symbols to train (BTCUSDT or BTC/USDT)", "data.symbols"},
@@ -179,39 +181,34 @@ int cmd_train(int argc, char **argv) {
   struct tml_config *cfg = NULL;
   struct tml_store *store = NULL;
   struct tml_train_opts o;
-  char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
+  char (*symbols)[TML_SYMBOL_MAX] = NULL;
+  size_t n = 0;
+  bool from_store = false;
+  struct tml_buf failed; /* "SYMBOL (reason)" of each failed set, for the final error */
+  tml_buf_init(&failed, 0);
+  size_t nfailed = 0, ngroups_done = 0;
+  int first_fail = 0;
   int rc = cli_load_config(&a, &paths, &cfg, &err);
   if (rc)
     return cli_fail(&err);
   tml_train_opts_default(&o);
   if ((rc = tml_train_opts_from_config(cfg, &o, &err)))
     goto out;
-  const char *raw[TML_TRAIN_MAX_SYMBOLS];
-  size_t n = tml_config_list(cfg, "data.symbols", raw, TML_TRAIN_MAX_SYMBOLS);
-  if (n == 0) {
-    tml_config_free(cfg);
-    return cli_usage_error("no symbol given: pass --symbol SYMBOL (or set data.symbols in trademl.yaml)");
-  }
-  if (n > TML_TRAIN_MAX_SYMBOLS) {
-    rc = tml_error_set(&err, TML_EINVAL, "at most %d symbols per run, got %zu", TML_TRAIN_MAX_SYMBOLS, n);
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (tml_symbol_normalize(raw[i], symbols[i], sizeof(symbols[i])) != 0) {
-      rc = tml_error_set(&err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
-                         raw[i]);
-      goto out;
-    }
-  }
   o.dry_run = cli_has(&a, "dry-run");
   bool json = cli_has(&a, "json");
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
-  /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
-   * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
-  for (size_t i = 0; i < n && !cli_has(&a, "no-fetch"); i++)
-    if ((rc = cmd_fetch_for_training(store, cfg, symbols[i], o.interval_ms, o.days, json, &err)))
-      goto out;
+  /* No --symbol: data.symbols, else every symbol stored at the interval (docs/training.md). */
+  if ((rc = cli_run_symbols(cfg, store, o.interval_ms, &symbols, &n, &from_store, &err)))
+    goto out;
+  if (o.multi_symbol && n > TML_TRAIN_MAX_SYMBOLS) {
+    rc = tml_error_set(&err, TML_EINVAL, "a multi-symbol set takes at most %d symbols, got %zu", TML_TRAIN_MAX_SYMBOLS,
+                       n);
+    goto out;
+  }
+  if (from_store && !json)
+    printf("no symbol given: %s %zu symbol%s stored at %s\n", o.multi_symbol ? "one shared set for the" : "training each of the",
+           n, n == 1 ? "" : "s", tml_interval_name(o.interval_ms));
   /* Every set written is registered (cli_register_model_set); check the policy before any work. */
   struct tml_activation_policy policy;
   if (!o.dry_run && (rc = tml_activation_policy_from_config(cfg, &policy, &err)))
@@ -232,18 +229,27 @@ int cmd_train(int argc, char **argv) {
   tml_buf_init(&out, 0);
   if (json && groups > 1)
     tml_buf_puts(&out, "[");
-  for (size_t g = 0; g < groups && !rc; g++) {
+  for (size_t g = 0; g < groups && rc != TML_EINTR && !cli_stop_signal; g++) {
+    rc = 0;
+    tml_error_clear(&err);
     o.nsymbols = o.multi_symbol ? n : 1;
     for (size_t i = 0; i < o.nsymbols; i++)
       o.symbols[i] = symbols[o.multi_symbol ? i : g];
     if (!json)
       printf("%s %s %s%s\n", o.dry_run ? "dry run:" : "training", o.multi_symbol ? "multi-symbol set" : o.symbols[0],
              tml_interval_name(o.interval_ms), o.days > 0 ? "" : " (all history)");
+    /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
+     * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
+    for (size_t i = 0; i < o.nsymbols && !rc && !cli_has(&a, "no-fetch"); i++)
+      rc = cmd_fetch_for_training(store, cfg, o.symbols[i], o.interval_ms, o.days, json, &err);
     struct tml_train_result r;
     memset(ps.round, 0, sizeof(ps.round));
     memset(ps.done, 0, sizeof(ps.done));
     ps.t0 = tml_monotonic_s();
-    rc = tml_train_run(store, &o, &r, &err);
+    if (!rc)
+      rc = tml_train_run(store, &o, &r, &err);
+    else
+      memset(&r, 0, sizeof(r));
     if (ps.tty && !json && !o.dry_run)
       fprintf(stderr, "\r%80s\r", "");
     struct tml_model_row row;
@@ -252,7 +258,7 @@ int cmd_train(int argc, char **argv) {
       rc = cli_register_model_set(cfg, paths.db, r.model_dir, &row, &err);
     if (!rc) {
       if (json) {
-        if (g)
+        if (ngroups_done)
           tml_buf_puts(&out, ",");
         tml_buf_printf(&out, "{\"symbols\":[");
         for (size_t i = 0; i < o.nsymbols; i++) {
@@ -272,6 +278,7 @@ int cmd_train(int argc, char **argv) {
         tml_buf_puts(&out, ",\"result\":");
         tml_train_result_to_json(&r, &o, &out);
         tml_buf_puts(&out, "}");
+        ngroups_done++;
       } else {
         print_human(&o, &r);
         if (row.id)
@@ -302,15 +309,42 @@ int cmd_train(int argc, char **argv) {
     }
     tml_model_row_release(&row);
     tml_train_result_release(&r);
+    if (rc && groups > 1 && rc != TML_EINTR) {
+      /* One symbol failing does not stop the others; each failure is named here and again at the end. */
+      const char *what = o.multi_symbol ? "multi-symbol set" : o.symbols[0];
+      fflush(stdout);
+      fprintf(stderr, "trademl: error: %s: %s\n", what, err.msg);
+      if (json) {
+        tml_buf_printf(&out, "%s{\"symbols\":[", ngroups_done++ ? "," : "");
+        tml_buf_json_str(&out, what);
+        tml_buf_puts(&out, "],\"error\":");
+        tml_buf_json_str(&out, err.msg);
+        tml_buf_puts(&out, "}");
+      }
+      tml_buf_printf(&failed, "%s%s", nfailed ? ", " : "", what);
+      if (!first_fail)
+        first_fail = rc;
+      nfailed++;
+      rc = 0;
+    }
   }
   if (json && groups > 1)
     tml_buf_puts(&out, "]");
   if (!rc && json)
     printf("%s\n", tml_buf_str(&out));
+  if (!rc && nfailed) {
+    tml_error_clear(&err);
+    rc = tml_error_set(&err, first_fail, "%zu of %zu symbol%s failed: %s (each error is printed above)", nfailed,
+                       groups, groups == 1 ? "" : "s", tml_buf_str(&failed));
+  } else if (!rc && groups > 1 && !json) {
+    printf("trained %zu of %zu symbols\n", groups, groups);
+  }
   tml_buf_release(&out);
   pthread_mutex_destroy(&ps.lock);
 
 out:
+  tml_buf_release(&failed);
+  free(symbols);
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;
