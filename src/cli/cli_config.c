@@ -11,6 +11,7 @@
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/log.h"
 #include "trademl/store.h"
 
@@ -76,6 +77,13 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
                    "model.models_dir", err);
   if (!rc)
     rc = copy_path(paths->logs, sizeof(paths->logs), tml_config_get(c, "logging.dir"), "logging.dir", err);
+  /* Environment warnings once per process; a job's child process leaves them to its worker. */
+  static bool warned;
+  if (!rc && !warned && !tml_job_in_child()) {
+    warned = true;
+    for (size_t i = 0; i < tml_config_warning_count(c); i++)
+      fprintf(stderr, "trademl: warning: %s\n", tml_config_warning(c, i));
+  }
   if (!rc) {
     enum tml_log_level level;
     if (tml_log_parse_level(tml_config_get(c, "logging.level"), &level) == 0)
