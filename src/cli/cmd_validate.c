@@ -30,7 +30,8 @@ static const char usage[] =
     "\n"
     "Walk-forward validation on calendar folds: quick = the newest 5 folds, fixed 180-day window, 60-day\n"
     "tests; full = every fold, expanding window from 120 days, 21-day tests; sequential = quick, then full\n"
-    "when the gates pass, then the final model set with the report attached. Reports are written under\n"
+    "when the gates pass (on a terminal: after showing the quick results and asking; --yes skips the\n"
+    "question), then the final model set with the report attached. Reports are written under\n"
     "<home>/reports/<id>/. Without --symbol: the symbols of data.symbols, or every symbol stored at the\n"
     "interval, one after another. Exit 0 = gates passed, 3 = a gate did not pass, 1 = a symbol failed\n"
     "(named). See docs/validation.md.";
@@ -65,6 +66,7 @@ static const struct cli_opt opts[] = {
     {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
+    {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},
 };
 
 
@@ -207,6 +209,45 @@ static void json_summary(const struct tml_validate_result *r, int rc, const stru
   tml_buf_printf(b, ",\"verdict\":\"%s\"}\n", rc == TML_EGATE ? "gate_not_passed" : "passed");
 }
 
+/* Prints a stage's report table (from its report.json). */
+static void print_stage_table(const struct tml_validate_stage *st) {
+  char path[sizeof(st->report_dir) + 16];
+  char *text = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof(path), "%s/report.json", st->report_dir);
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  if (tml_read_file(path, &text, &len, NULL) == 0 && tml_report_table(text, len, &b, NULL) == 0)
+    printf("\n%s", tml_buf_str(&b));
+  printf("report    %s/report.html\n", st->report_dir);
+  tml_buf_release(&b);
+  free(text);
+}
+
+/* Sequential on a terminal: the quick stage's results, then the question before the full stage. */
+static int confirm_full(void *ud, const struct tml_validate_stage *quick) {
+  const struct tml_validate_opts *o = ud;
+  fprintf(stderr, "\r%100s\r", "");
+  fflush(stderr);
+  print_stage_table(quick);
+  printf("\nquick stage: %s\n", quick->passed ? "every gate passed" : "a gate did not pass (going on: --force)");
+  printf("Run the full stage now (every fold, expanding window; much longer) and then the final model set for %s? "
+         "[y/N] ",
+         o->train.nsymbols > 1 ? "the shared set" : o->train.symbols[0]);
+  fflush(stdout);
+  char line[64];
+  if (!fgets(line, sizeof(line), stdin)) {
+    printf("\n");
+    return 1;
+  }
+  char *p = line;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  bool yes = (p[0] == 'y' || p[0] == 'Y') &&
+             (p[1] == '\n' || p[1] == '\0' || ((p[1] == 'e' || p[1] == 'E') && (p[2] == 's' || p[2] == 'S')));
+  return yes ? 0 : 1;
+}
+
 /* One validation run (o->train.symbols set): prints or collects its output; returns 0, TML_EGATE or an error. */
 static int validate_one(struct tml_store *store, const struct tml_config *cfg, const struct tml_paths *paths,
                         struct tml_validate_opts *o, bool json, struct tml_buf *jout, struct tml_error *err) {
@@ -254,19 +295,8 @@ static int validate_one(struct tml_store *store, const struct tml_config *cfg, c
     tml_job_report_result(tml_buf_str(&b)); /* the job's result: stages, gate values, verdict */
     tml_buf_release(&b);
   } else {
-    for (size_t i = 0; i < r.nstages; i++) {
-      char path[sizeof(r.stages[0].report_dir) + 16];
-      char *text = NULL;
-      size_t len = 0;
-      snprintf(path, sizeof(path), "%s/report.json", r.stages[i].report_dir);
-      struct tml_buf b;
-      tml_buf_init(&b, 0);
-      if (tml_read_file(path, &text, &len, NULL) == 0 && tml_report_table(text, len, &b, NULL) == 0)
-        printf("\n%s", tml_buf_str(&b));
-      printf("report    %s/report.html\n", r.stages[i].report_dir);
-      tml_buf_release(&b);
-      free(text);
-    }
+    for (size_t i = 0; i < r.nstages; i++)
+      print_stage_table(&r.stages[i]);
     if (r.model_dir[0])
       printf("\nmodel set %s (report.json and report.html attached)\nregistered as model %" PRId64 " (%s: %s)\n",
              r.model_dir, row.id, row.active ? "active" : "inactive", row.status_reason);
@@ -315,6 +345,12 @@ int cmd_validate(int argc, char **argv) {
     goto out;
   o.force = cli_has(&a, "force");
   bool json = cli_has(&a, "json");
+  /* Sequential on a terminal asks before the full stage (--yes, --json or no terminal: the gates decide). */
+  if (o.mode == TML_VALIDATE_SEQUENTIAL && !cli_has(&a, "yes") && !json && isatty(STDIN_FILENO) &&
+      isatty(STDOUT_FILENO) && !tml_job_in_child()) {
+    o.confirm = confirm_full;
+    o.confirm_ud = &o;
+  }
   snprintf(reports_dir, sizeof(reports_dir), "%s/reports", paths.home);
   o.reports_dir = reports_dir;
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))

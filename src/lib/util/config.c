@@ -348,7 +348,8 @@ static void describe(const struct key_def *k, char *out, size_t outsz) {
     snprintf(out, outsz, "a duration (3600, 90s, 15m, 2h, 1d) of %s", range);
     break;
   case K_INTERVAL:
-    snprintf(out, outsz, "%san interval (%s)", (k->flags & F_AUTO) ? "auto or " : "", tml_interval_list());
+    snprintf(out, outsz, "%san interval (%s, or the same as M1, M3, M5, M15, M30, H1, H2, H4, H6, H8, H12, D1, W1)",
+             (k->flags & F_AUTO) ? "auto or " : "", tml_interval_list());
     break;
   case K_PATH:
     snprintf(out, outsz, "a path");
