@@ -16,6 +16,7 @@
 #include "cmd_data.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/featureset.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
 #include "trademl/parse.h"
@@ -51,7 +52,69 @@ static const struct cli_opt opts[] = {
     {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
     {"no-fetch", CLI_FLAG, NULL, "do not download missing candles from the exchange first", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+    {"days-5m", CLI_VALUE, "N", "Bitget pipeline: train on 5m candles, the last N days (overrides --days)", NULL},
+    {"days-1h", CLI_VALUE, "N",
+     "Bitget pipeline: stored 1h candles of the last N days (0 = all) as context before the first 5m/15m "
+     "candle for the 1h columns; fetched first unless --no-fetch",
+     NULL},
+    {"data-dir", CLI_VALUE, "DIR", "Bitget pipeline: folder of the candle database (DIR/trademl.db; created)", NULL},
 };
+
+/* The Bitget pipeline's flags (docs/training.md "Flags of the Bitget pipeline"): --data-dir DIR puts the
+ * candle database (and so the registry and jobs kept in it) at DIR/trademl.db; --days-5m N means 5m
+ * candles, the last N days (an --interval other than 5m is a contradiction); --days-1h N is applied
+ * after the options are read (bitget_context). */
+static int bitget_flags(const struct cli_args *a, struct tml_config *cfg, struct tml_paths *paths,
+                        struct tml_error *err) {
+  int rc = 0;
+  const char *dir = cli_get(a, "data-dir");
+  if (dir) {
+    char db[sizeof(paths->db)];
+    if (!*dir || (size_t)snprintf(db, sizeof(db), "%s/trademl.db", dir) >= sizeof(db))
+      return tml_error_set(err, TML_EUSAGE, "--data-dir '%s' is empty or too long: give a folder", dir);
+    if ((rc = tml_mkdir_p(dir, err))) {
+      tml_error_prefix(err, "--data-dir");
+      return rc;
+    }
+    if ((rc = tml_config_set(cfg, "data.db_path", db, TML_CFG_FLAG, "--data-dir", err)))
+      return rc;
+    memcpy(paths->db, db, strlen(db) + 1);
+  }
+  const char *d5 = cli_get(a, "days-5m");
+  if (d5) {
+    const char *iv = cli_get(a, "interval");
+    int64_t ms = 0;
+    if (iv && (tml_interval_parse(iv, &ms, NULL) != 0 || ms != 5 * TML_MS_PER_MINUTE))
+      return tml_error_set(err, TML_EUSAGE,
+                           "--days-5m sets the days of 5m candles, but --interval is %s: use --days with --interval "
+                           "%s, or drop --interval to train on 5m",
+                           iv, iv);
+    if ((rc = tml_config_set(cfg, "data.interval", "5m", TML_CFG_FLAG, "--days-5m", err)) ||
+        (rc = tml_config_set(cfg, "data.days", d5, TML_CFG_FLAG, "--days-5m", err)))
+      return rc;
+  }
+  return 0;
+}
+
+/* --days-1h N: the higher timeframe must be 1h (5m and 15m bases by default). */
+static int bitget_context(const struct cli_args *a, struct tml_train_opts *o, struct tml_error *err) {
+  const char *d1 = cli_get(a, "days-1h");
+  if (!d1)
+    return 0;
+  double days = 0;
+  if (tml_parse_double_str(d1, &days) != 0 || !(days >= 0) || days > 36500)
+    return tml_error_set(err, TML_EUSAGE, "--days-1h must be a number of days from 0 (all stored) to 36500, not '%s'",
+                         d1);
+  int64_t htf = o->features.htf_interval_ms ? o->features.htf_interval_ms : tml_featureset_default_htf(o->interval_ms);
+  if (htf != TML_MS_PER_HOUR)
+    return tml_error_set(err, TML_EUSAGE,
+                         "--days-1h gives 1h context candles, but training on %s uses %s higher-timeframe candles: "
+                         "train on 5m or 15m (--days-5m or --interval), or set features.htf_interval to 1h",
+                         tml_interval_name(o->interval_ms), htf ? tml_interval_name(htf) : "no");
+  o->htf_context = true;
+  o->htf_context_days = days;
+  return 0;
+}
 
 
 struct progress_state {
@@ -106,6 +169,10 @@ static void print_human(const struct tml_train_opts *o, const struct tml_train_r
   fmt_time(r->valid_from_ms, v, sizeof(v));
   printf("data      %zu symbol(s) %s: %zu candles                                   %7.2f s\n", o->nsymbols,
          tml_interval_name(o->interval_ms), r->candles, r->t_load);
+  if (o->htf_context)
+    printf("context   %zu stored 1h candles before the first %s candle feed the 1h columns (--days-1h %g%s)\n",
+           r->context_candles, tml_interval_name(o->interval_ms), o->htf_context_days,
+           o->htf_context_days > 0 ? "" : ": all");
   printf("features  %zu columns; %zu rows %s .. %s (dropped: %zu warm-up, %zu unlabelled, %zu before window) %.2f s\n",
          r->ncols, r->rows, a, b, r->warmup_dropped, r->unlabelled, r->before_window, r->t_features);
   printf("labels    horizon %d; train %zu rows, purge %zu, validation %zu rows from %s\n", o->labels.horizon,
@@ -192,7 +259,8 @@ int cmd_train(int argc, char **argv) {
   if (rc)
     return cli_fail(&err);
   tml_train_opts_default(&o);
-  if ((rc = tml_train_opts_from_config(cfg, &o, &err)))
+  if ((rc = bitget_flags(&a, cfg, &paths, &err)) || (rc = tml_train_opts_from_config(cfg, &o, &err)) ||
+      (rc = bitget_context(&a, &o, &err)))
     goto out;
   o.dry_run = cli_has(&a, "dry-run");
   bool json = cli_has(&a, "json");
@@ -240,8 +308,11 @@ int cmd_train(int argc, char **argv) {
              tml_interval_name(o.interval_ms), o.days > 0 ? "" : " (all history)");
     /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
      * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
-    for (size_t i = 0; i < o.nsymbols && !rc && !cli_has(&a, "no-fetch"); i++)
+    for (size_t i = 0; i < o.nsymbols && !rc && !cli_has(&a, "no-fetch"); i++) {
       rc = cmd_fetch_for_training(store, cfg, o.symbols[i], o.interval_ms, o.days, json, &err);
+      if (!rc && o.htf_context) /* --days-1h: the 1h context series too */
+        rc = cmd_fetch_for_training(store, cfg, o.symbols[i], TML_MS_PER_HOUR, o.htf_context_days, json, &err);
+    }
     struct tml_train_result r;
     memset(ps.round, 0, sizeof(ps.round));
     memset(ps.done, 0, sizeof(ps.done));
