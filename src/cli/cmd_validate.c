@@ -305,8 +305,7 @@ static int validate_one(struct tml_store *store, const struct tml_config *cfg, c
   tml_model_row_release(&row);
   if (rc == TML_EGATE) {
     fflush(stdout);
-    fprintf(stderr, "trademl: verdict: %s%s%s%s\n", o->train.nsymbols == 1 ? o->train.symbols[0] : "",
-            o->train.nsymbols == 1 ? ": " : "", err->msg,
+    fprintf(stderr, "trademl: verdict: %s%s\n", err->msg,
             o->mode == TML_VALIDATE_SEQUENTIAL ? " (sequential stopped; --force goes on anyway)" : "");
   }
   tml_validate_result_release(&r);
