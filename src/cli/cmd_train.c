@@ -54,8 +54,7 @@ static const struct cli_opt opts[] = {
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
     {"days-5m", CLI_VALUE, "N", "Bitget pipeline: train on 5m candles, the last N days (overrides --days)", NULL},
     {"days-1h", CLI_VALUE, "N",
-     "Bitget pipeline: stored 1h candles of the last N days (0 = all) as context before the first 5m/15m "
-     "candle for the 1h columns; fetched first unless --no-fetch",
+     "Bitget pipeline: stored 1h candles, last N days (0 = all), warm up the 1h columns (docs/training.md)",
      NULL},
     {"data-dir", CLI_VALUE, "DIR", "Bitget pipeline: folder of the candle database (DIR/trademl.db; created)", NULL},
 };
