@@ -117,6 +117,8 @@ static int universe_refresh(int argc, char **argv) {
     xrc = cmd_exchange_config(conf, exname, cmd_exchange_market(&a), cli_get(&a, "base-url"), &cfg, &err);
   if (xrc == 0)
     xrc = tml_exchange_open(&cfg, &ex, &err);
+  /* New listings go into the training queue when the configuration says so (model.auto_train_new_symbols). */
+  bool auto_train = xrc == 0 && tml_config_bool(conf, "model.auto_train_new_symbols") && !cli_has(&a, "no-queue");
   tml_config_free(conf); /* the client copied what it needs */
   if (xrc)
     return cli_fail(&err);
@@ -139,24 +141,14 @@ static int universe_refresh(int argc, char **argv) {
   size_t nnew = 0;
   for (size_t i = 0; i < l.len; i++)
     nnew += !stored(info, ninfo, l.items[i].symbol);
-  /* New listings go into the training queue when the configuration says so (model.auto_train_new_symbols). */
   char (*news)[TML_SYMBOL_MAX] = calloc(nnew ? nnew : 1, sizeof(*news));
   bool *queued = calloc(nnew ? nnew : 1, sizeof(*queued));
   size_t nqueued = 0;
-  bool auto_train = false;
   if (!news || !queued)
     rc = tml_error_set(&err, TML_ENOMEM, "out of memory");
   for (size_t i = 0, k = 0; !rc && i < l.len; i++)
     if (!stored(info, ninfo, l.items[i].symbol))
       snprintf(news[k++], TML_SYMBOL_MAX, "%s", l.items[i].symbol);
-  if (!rc) {
-    struct tml_paths paths;
-    struct tml_config *conf = NULL;
-    rc = cli_load_config(NULL, &paths, &conf, &err);
-    if (!rc)
-      auto_train = tml_config_bool(conf, "model.auto_train_new_symbols") && !cli_has(&a, "no-queue");
-    tml_config_free(conf);
-  }
   if (!rc && auto_train && nnew)
     rc = queue_new(news, nnew, queued, &err);
   for (size_t i = 0; !rc && i < nnew; i++)
