@@ -126,6 +126,7 @@ static void set_state(struct tml_live *l, struct sym *s, enum tml_live_state sta
   enum tml_live_state old = s->st.state;
   if (changed)
     s->st.since_ms = l->now;
+  s->st.state = state;
   snprintf(s->st.reason, sizeof(s->st.reason), "%s", reason);
   if (!changed && state != TML_LIVE_BLOCKED && state != TML_LIVE_TRAINING)
     return;
@@ -1040,8 +1041,13 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     l->last_boundary = boundary;
   if (hb_due)
     heartbeat(l);
-  if (work || hb_due || first)
+  if (work || hb_due || first) {
     rc = persist(l, true, err);
+  } else { /* counters move every tick; the symbol rows only when something was done */
+    pthread_mutex_lock(&l->lock);
+    l->snap.counters = l->c;
+    pthread_mutex_unlock(&l->lock);
+  }
   return rc;
 }
 
@@ -1193,6 +1199,8 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
       break;
     }
     s->st.state = prev[i].state == TML_LIVE_DROPPED ? TML_LIVE_DROPPED : TML_LIVE_BLOCKED;
+    /* As if still in the universe: the first refresh drops the ones that are no longer wanted. */
+    s->in_universe = prev[i].state != TML_LIVE_DROPPED;
     snprintf(s->st.reason, sizeof(s->st.reason), "%s", prev[i].state == TML_LIVE_DROPPED ? prev[i].reason : "restarted");
     s->st.since_ms = prev[i].since_ms;
     s->persisted_model_id = prev[i].model_id;
