@@ -280,8 +280,10 @@ int tml_live_status_load(struct tml_store *store, const char *strategy, int64_t 
 
 struct tml_live; /* opaque */
 
-/* Creates a loop: opens its own connections to the database at paths->db (store, job table, registry),
- * opens the exchange client (base URL from exchanges.<name>.base_url in cfg), loads the persisted
+/* Creates a loop: opens the exchange client (base URL from exchanges.<name>.base_url in cfg) and checks
+ * a symbol list against it (or, without an exchange, against the store), and only then creates the
+ * state folders (tml_paths_ensure) and opens its own connections to the database at paths->db (store,
+ * job table, registry): bad input writes nothing. Then it loads the persisted
  * symbol states and logs the start line ("live loop started: coverage checks every 300s, universe
  * refresh every 60m, heartbeat every 600s"). Nothing is fetched or predicted until the first tick.
  * cfg and paths are borrowed for the call (what the loop needs is copied); opts is copied (its

@@ -1174,9 +1174,7 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
   struct tml_jobs_opts jo;
   if ((rc = tml_jobs_opts_from_config(cfg, &jo, err)))
     goto fail;
-  if ((rc = tml_store_open(paths->db, &l->store, err)) || (rc = tml_jobs_open(paths->db, &jo, &l->jobs, err)) ||
-      (rc = tml_registry_open(paths->db, &l->reg, err)) || (rc = tml__live_schema(tml_store_db(l->store), err)))
-    goto fail;
+  /* Validate before anything is written: the exchange and its symbols first, then the store. */
   if (l->o.exchange[0]) {
     struct tml_exchange_config xc;
     if ((rc = tml__live_exchange_config(cfg, l->o.exchange, l->o.category, &xc, err)) ||
@@ -1184,8 +1182,21 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
       goto fail;
     if (!l->o.category[0])
       snprintf(l->o.category, sizeof(l->o.category), "%s", tml_exchange_market(l->ex));
+    if ((rc = check_symbols(l, err)))
+      goto fail;
+  } else if (!tml_path_exists(paths->db)) {
+    rc = tml_error_set(err, TML_EINVAL,
+                       "no candle store at '%s' and no exchange to fetch candles from (live.exchange is none): "
+                       "import or fetch candles first, or give --exchange",
+                       paths->db);
+    goto fail;
   }
-  if ((rc = check_symbols(l, err)))
+  if ((rc = tml_paths_ensure(paths, err)) || (rc = tml_store_open(paths->db, &l->store, err)))
+    goto fail;
+  if (!l->ex && (rc = check_symbols(l, err)))
+    goto fail;
+  if ((rc = tml_jobs_open(paths->db, &jo, &l->jobs, err)) || (rc = tml_registry_open(paths->db, &l->reg, err)) ||
+      (rc = tml__live_schema(tml_store_db(l->store), err)))
     goto fail;
   /* The previous run's symbol states: the model it used (backfill rule) and what status showed. */
   struct tml_live_symbol *prev = NULL;

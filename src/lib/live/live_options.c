@@ -156,7 +156,7 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
   if (!iv || !*iv)
     iv = tml_config_get(cfg, "data.interval");
   if ((rc = tml_interval_parse(iv, &o->interval_ms, err))) {
-    tml_error_prefix(err, "live.interval: ");
+    tml_error_prefix(err, "live.interval");
     return rc;
   }
   snprintf(o->strategy, sizeof(o->strategy), "%s", tml_config_get(cfg, "model.strategy"));
@@ -202,7 +202,7 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
     if ((rc = tml__live_exchange_config(cfg, o->exchange, o->category, &xc, err)))
       goto fail;
     if ((rc = tml_exchange_open(&xc, &x, err))) {
-      tml_error_prefix(err, "live.exchange/live.category (--exchange/--category): ");
+      tml_error_prefix(err, "live.exchange/live.category (--exchange/--category)");
       goto fail;
     }
     rc = tml_exchange_check_interval(x, o->interval_ms, err);
@@ -210,7 +210,7 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
       snprintf(o->category, sizeof(o->category), "%s", tml_exchange_market(x));
     tml_exchange_close(x);
     if (rc) {
-      tml_error_prefix(err, "live.interval (--interval) on %s: ", o->exchange);
+      tml_error_prefix(err, "live.interval (--interval) on %s", o->exchange);
       goto fail;
     }
   }
