@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trademl/http.h"
 #include "trademl/labels.h"
 #include "trademl/predict.h"
 #include "trademl/series.h"
@@ -189,6 +190,8 @@ struct tml_live_opts {
   bool submit_jobs;               /* submit train/retrain jobs (true; false = report only) */
   const char *job_params;         /* JSON object of extra train flags for submitted jobs, or NULL
                                      (borrowed; e.g. {"num-boost-round":20} in tests) */
+  struct tml_http_opts http;       /* HTTP settings of the exchange client; zero fields = the defaults */
+  double rate_per_s;              /* request rate; 0 = the exchange's default */
   tml_live_prediction_fn on_prediction;
   tml_live_event_fn on_event;
   void *cb_ctx;

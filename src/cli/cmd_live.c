@@ -9,7 +9,9 @@
 
 #include "cli.h"
 #include "cli_config.h"
+#include "cmd_data.h"
 #include "commands.h"
+#include "trademl/exchange.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
@@ -163,6 +165,10 @@ int cmd_live(int argc, char **argv) {
   }
   if ((rc = tml_live_opts_from_config(cfg, &o, &err)))
     goto out;
+  struct tml_exchange_config http_env = {0};
+  cmd_exchange_env(&http_env); /* TRADEML_HTTP_* as `data fetch` takes them */
+  o.http = http_env.http;
+  o.rate_per_s = http_env.rate_per_s;
   o.on_event = print_event;
   o.on_prediction = print_prediction;
   o.cb_ctx = &oc;

@@ -1177,8 +1177,12 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
   /* Validate before anything is written: the exchange and its symbols first, then the store. */
   if (l->o.exchange[0]) {
     struct tml_exchange_config xc;
-    if ((rc = tml__live_exchange_config(cfg, l->o.exchange, l->o.category, &xc, err)) ||
-        (rc = tml_exchange_open(&xc, &l->ex, err)))
+    if ((rc = tml__live_exchange_config(cfg, l->o.exchange, l->o.category, &xc, err)))
+      goto fail;
+    xc.http = l->o.http;
+    if (l->o.rate_per_s > 0)
+      xc.rate_per_s = l->o.rate_per_s;
+    if ((rc = tml_exchange_open(&xc, &l->ex, err)))
       goto fail;
     if (!l->o.category[0])
       snprintf(l->o.category, sizeof(l->o.category), "%s", tml_exchange_market(l->ex));
