@@ -257,7 +257,8 @@ struct tml_live_status {
   int64_t interval_ms;
   char strategy[64];
   char universe[64];              /* "stored", "list", "top:50", "all" */
-  bool running;                   /* a loop is (or, loaded from the store, was recently) running */
+  bool running;                   /* the loop runs (loaded from the store: its row says so and its
+                                     process, on this host, still exists) */
   int64_t updated_ms;             /* wall clock of the last persisted status */
   int pid;                        /* process running the loop (0 unknown) */
   struct tml_live_counters counters;

@@ -93,9 +93,7 @@ static const char *ivname(const struct tml_live *l) {
 }
 
 static void fmt_period(int64_t ms, char *out, size_t sz) {
-  if (ms % TML_MS_PER_HOUR == 0 && ms >= TML_MS_PER_HOUR && ms % (60 * 1000) == 0 && ms / TML_MS_PER_MINUTE >= 60)
-    snprintf(out, sz, "%" PRId64 "m", ms / TML_MS_PER_MINUTE);
-  else if (ms % TML_MS_PER_MINUTE == 0)
+  if (ms % TML_MS_PER_MINUTE == 0)
     snprintf(out, sz, "%" PRId64 "m", ms / TML_MS_PER_MINUTE);
   else
     snprintf(out, sz, "%" PRId64 "s", ms / 1000);

@@ -6,6 +6,8 @@
 #include "util/common.h"
 
 #include <jansson.h>
+#include <signal.h>
+#include <sys/types.h>
 
 #include "live/live_internal.h"
 #include "trademl/buf.h"
@@ -858,8 +860,9 @@ int tml_live_status_load(struct tml_store *store, const char *strategy, int64_t 
     copy_text(out->exchange, sizeof(out->exchange), sqlite3_column_text(st, 1));
     copy_text(out->category, sizeof(out->category), sqlite3_column_text(st, 2));
     copy_text(out->universe, sizeof(out->universe), sqlite3_column_text(st, 3));
-    out->running = sqlite3_column_int(st, 4) != 0;
     out->pid = sqlite3_column_int(st, 5);
+    /* A loop killed with -9 could not say it stopped: running only while its process exists. */
+    out->running = sqlite3_column_int(st, 4) != 0 && out->pid > 0 && (kill(out->pid, 0) == 0 || errno == EPERM);
     out->updated_ms = sqlite3_column_int64(st, 6);
     counters_parse((const char *)sqlite3_column_text(st, 7), &out->counters);
     out->interval_ms = interval_ms;

@@ -585,6 +585,7 @@ TEST(loop_timers_predictions_and_restart) {
   int64_t created2 = down_at + TML_MS_PER_HOUR;
   int64_t id2 = register_dir(&f, v2, created2);
   CHECK(id2 != f.model_id);
+  tml_buf_release(&cap.log);
   memset(&cap, 0, sizeof(cap));
   cap.in_order = true;
   tml_buf_init(&cap.log, 0);
