@@ -705,3 +705,111 @@ TEST(loop_refuses_checksum_and_drops_symbols) {
   tml_buf_release(&cap.log);
   loopfix_close(&f);
 }
+
+/* Jobs the loop submitted for a symbol, by kind. */
+static size_t live_jobs(struct loopfix *f, const char *symbol, enum tml_job_kind kind) {
+  struct tml_jobs *jobs = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_jobs_open(f->paths.db, NULL, &jobs, &err), &err);
+  struct tml_job_filter flt;
+  tml_job_filter_init(&flt);
+  flt.symbol = symbol;
+  flt.source = "live";
+  flt.kind = (int)kind;
+  struct tml_job *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(tml_jobs_list(jobs, &flt, &rows, &n, NULL, &err), &err);
+  free(rows);
+  tml_jobs_close(jobs);
+  return n;
+}
+
+/* A model whose walk-forward log loss was (implausibly) 0.01: live log loss is far worse once enough
+ * predictions resolved -> drift, one retrain job, however long the loop keeps running. */
+TEST(loop_drift_submits_one_retrain) {
+  struct loopfix f;
+  loopfix_open(&f, "live_drift");
+  struct tml_error err;
+  tml_error_init(&err);
+  char report[4400];
+  snprintf(report, sizeof(report), "%s/report.json", f.model_dir);
+  static const char rep[] = "{\"summary\":{\"direction.logloss\":{\"mean\":0.01},\"direction.accuracy\":{\"mean\":0.9},"
+                            "\"stop_loss.rmse\":{\"mean\":0.5}}}";
+  CHECK_OK(tml_write_file_atomic(report, rep, strlen(rep), &err), &err);
+  set(f.cfg, "live.drift.window", "20");
+  set(f.cfg, "live.drift.min_resolved", "10");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 10, 15 * 60000); /* 10 candles: nothing resolved yet */
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_STR(tml_live_state_name(find(&st, "BTCUSDT")->state), "active");
+  CHECK_INT(find(&st, "BTCUSDT")->quality[0].n, 0);
+  tml_live_status_release(&st);
+  run_ticks(l, &clk, 30, 15 * 60000); /* 12 + 10 candles later: resolved >= 10 */
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  const struct tml_live_symbol *btc = find(&st, "BTCUSDT");
+  CHECK_STR(tml_live_state_name(btc->state), "drift");
+  CHECK_CONTAINS(btc->reason, "drift: live direction log loss");
+  CHECK(btc->quality[0].n >= 10 && btc->quality[0].n <= 20);
+  CHECK_NEAR(btc->quality[0].oos_logloss, 0.01, 1e-12);
+  CHECK_NEAR(btc->quality[0].oos_accuracy, 0.9, 1e-12);
+  CHECK_NEAR(btc->quality[TML_HEAD_STOP_LOSS].oos_rmse, 0.5, 1e-12);
+  CHECK(btc->quality[0].logloss > 0.11);
+  CHECK(!isnan(btc->quality[TML_HEAD_STOP_LOSS].rmse));
+  CHECK_INT(st.counters.jobs_submitted, 1);
+  tml_live_status_release(&st);
+  run_ticks(l, &clk, 20, 15 * 60000);
+  CHECK_INT(live_jobs(&f, "BTCUSDT", TML_JOB_RETRAIN), 1);
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_STR(tml_live_state_name(find(&st, "BTCUSDT")->state), "drift"); /* still predicting */
+  CHECK_INT(st.counters.jobs_submitted, 1);
+  CHECK(st.counters.predictions >= 55); /* one per candle (run_ticks does not advance after its last tick) */
+  tml_live_status_release(&st);
+  CHECK_INT(count_lines(tml_buf_str(&cap.log), "BTCUSDT: drift: "), 1);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* A model older than live.model_max_age_hours: stale, one retrain job; with stale_action=block no
+ * prediction is made until a new model is activated. */
+TEST(loop_stale_model_retrains_once_and_blocks) {
+  struct loopfix f;
+  loopfix_open(&f, "live_stale");
+  set(f.cfg, "live.model_max_age_hours", "2");
+  set(f.cfg, "live.stale_action", "block");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 60, 60000); /* 1 hour: fresh */
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_STR(tml_live_state_name(find(&st, "BTCUSDT")->state), "active");
+  uint64_t made = st.counters.predictions;
+  CHECK(made >= 4);
+  tml_live_status_release(&st);
+  run_ticks(l, &clk, 120, 60000); /* past 2 hours: stale at the next coverage check */
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  const struct tml_live_symbol *btc = find(&st, "BTCUSDT");
+  CHECK_STR(tml_live_state_name(btc->state), "stale");
+  CHECK_CONTAINS(btc->reason, "hours old (> 2, live.model_max_age_hours); retrain submitted; not predicted");
+  uint64_t at_stale = st.counters.predictions;
+  CHECK(at_stale <= made + 5);
+  tml_live_status_release(&st);
+  run_ticks(l, &clk, 120, 60000);
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.predictions, at_stale); /* blocked: nothing predicted */
+  CHECK_INT(st.counters.jobs_submitted, 1);
+  tml_live_status_release(&st);
+  CHECK_INT(live_jobs(&f, "BTCUSDT", TML_JOB_RETRAIN), 1);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
