@@ -806,7 +806,6 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
   if (rc || !ok)
     goto out;
   l->c.universe_refreshes++;
-  size_t joined = 0, left = 0;
   for (size_t i = 0; i < w.n; i++) {
     struct sym *s = find_sym(l, w.v[i]);
     if (!s) {
@@ -827,7 +826,6 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
     s->in_universe = true;
     s->needs_sync = true;
     s->cov_now = l->started;
-    joined++;
     if (l->started)
       emit(l, "info", "%s: joined the universe", s->st.symbol);
   }
@@ -848,11 +846,8 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
              cancelled, cancelled == 1 ? "" : "s");
     s->st.next_check_ms = 0;
     set_state(l, s, TML_LIVE_DROPPED, reason);
-    left++;
   }
   qsort(l->syms, l->nsyms, sizeof(*l->syms), cmp_sym);
-  (void)joined;
-  (void)left;
 out:
   free(w.v);
   free(w.launch);
