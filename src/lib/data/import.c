@@ -68,12 +68,12 @@ static int stage_push(struct ctx *x, size_t line, int64_t t, const double v[5]) 
 /* Epoch numbers are told apart by magnitude: seconds (< 1e11, i.e. before year 5138), ms (< 1e14),
  * microseconds (< 1e17, Binance spot dumps since 2025) and nanoseconds. */
 static int64_t epoch_to_ms(int64_t v) {
-  int64_t a = v < 0 ? -v : v;
-  if (a < INT64_C(100000000000))
+  uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v; /* unsigned: -INT64_MIN does not overflow */
+  if (a < UINT64_C(100000000000))
     return v * 1000;
-  if (a < INT64_C(100000000000000))
+  if (a < UINT64_C(100000000000000))
     return v;
-  if (a < INT64_C(100000000000000000))
+  if (a < UINT64_C(100000000000000000))
     return v / 1000;
   return v / 1000000;
 }
