@@ -82,3 +82,49 @@ seed queue bad_attempts '{"queue":[{"symbol":"LTCUSDT","attempts":-1}]}'
 seed queue not_queue '{"symbols":["LTCUSDT"]}'
 seed queue scalar '"LTCUSDT"'
 seed queue bybit_shape '{"retCode":0,"result":{"list":[{"symbol":"NEWUSDT","launchTime":"1735689600000"}]}}'
+
+# ---- exchange: byte 0 client (0 bybit linear, 1 bybit spot, 2 bitget USDT-FUTURES, 3 bitget SPOT,
+# 4 binance spot, 5 binance futures), byte 1 call (0 klines, 1 fetch_range at a fixed clock, 5 the same
+# asking the server time first, 2 server time, 3 instruments), byte 2 statuses (0 = all 200), then
+# the reply bodies separated by NUL bytes.
+by_k='{"retCode":0,"retMsg":"OK","result":{"category":"linear","symbol":"BTCUSDT","list":[["1704070800000","105","108","101","106","2.5","262"],["1704067200000","100","110","95","105","1.5","157"]]},"time":1704081600000}'
+by_t='{"retCode":0,"retMsg":"OK","result":{"timeSecond":"1704816000","timeNano":"1704816000000000000"},"time":1704816000000}'
+by_i='{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"ETHUSDT","baseCoin":"ETH","quoteCoin":"USDT","status":"Trading","launchTime":"1615766400000"},{"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","status":"Trading","launchTime":"1585526400000"}],"nextPageCursor":""}}'
+by_tick='{"retCode":0,"result":{"list":[{"symbol":"BTCUSDT","turnover24h":"1234567.5","volume24h":"30.1"},{"symbol":"XYZUSDT","turnover24h":"1","volume24h":"1"}]}}'
+by_err='{"retCode":10001,"retMsg":"params error: symbol invalid","result":{},"time":1704081600000}'
+by_rate='{"retCode":10006,"retMsg":"Too many visits!","result":{}}'
+bg_k='{"code":"00000","msg":"success","requestTime":1704816000000,"data":[["1704067200000","100","110","95","105","1.5","150","150"],["1704070800000","105","108","101","106","2.5","262","262"]]}'
+bg_empty='{"code":"00000","msg":"success","requestTime":1704816000000,"data":""}'
+bg_t='{"code":"00000","msg":"success","requestTime":1704816000000,"data":{"serverTime":"1704816000000"}}'
+bg_i='{"code":"00000","msg":"success","data":[{"symbol":"BTCUSDT","baseCoin":"BTC","quoteCoin":"USDT","symbolStatus":"normal","status":"online","launchTime":"1585526400000"},{"symbol":"ETHUSDT","baseCoin":"ETH","quoteCoin":"USDT","symbolStatus":"normal","launchTime":""}]}'
+bg_tick='{"code":"00000","data":[{"symbol":"BTCUSDT","quoteVolume":"123.5","baseVolume":"2"}]}'
+bg_err='{"code":"40034","msg":"Parameter does not exist","data":null}'
+bn_k='[[1704067200000,"100","110","95","105","1.5",1704070799999,"150",10,"0.7","70","0"],[1704070800000,"105","108","101","106","2.5",1704074399999,"262",20,"1.2","120","0"]]'
+bn_t='{"serverTime":1704816000000}'
+bn_i='{"timezone":"UTC","symbols":[{"symbol":"BTCUSDT","baseAsset":"BTC","quoteAsset":"USDT","status":"TRADING","onboardDate":1569398400000},{"symbol":"ETHUSDT","baseAsset":"ETH","quoteAsset":"USDT","status":"BREAK"}]}'
+bn_tick='[{"symbol":"BTCUSDT","quoteVolume":"123.5","volume":"2"},{"symbol":"ETHUSDT","quoteVolume":1,"volume":3}]'
+bn_err='{"code":-1121,"msg":"Invalid symbol."}'
+seed exchange bybit_klines "\x00\x00\x00$by_k"
+seed exchange bybit_spot_klines "\x01\x00\x00$by_k"
+seed exchange bybit_range "\x00\x01\x00$by_k\x00$by_k\x00$by_k"
+seed exchange bybit_range_time "\x00\x05\x00$by_t\x00$by_k\x00$by_k\x00$by_k"
+seed exchange bybit_time "\x00\x02\x00$by_t"
+seed exchange bybit_instruments "\x00\x03\x00$by_i\x00$by_tick"
+seed exchange bybit_error "\x00\x00\x00$by_err"
+seed exchange bybit_ratelimit "\x00\x00\x00$by_rate"
+seed exchange bybit_http429 "\x00\x00\x02{}"
+seed exchange bybit_html "\x00\x00\x00<html>502 Bad Gateway</html>"
+seed exchange bitget_klines "\x02\x00\x00$bg_k"
+seed exchange bitget_spot_range "\x03\x01\x00$bg_empty\x00$bg_k\x00$bg_k"
+seed exchange bitget_time "\x02\x02\x00$bg_t"
+seed exchange bitget_range_time "\x02\x05\x00$bg_t\x00$bg_k\x00$bg_k\x00$bg_k"
+seed exchange bitget_instruments "\x02\x03\x00$bg_i\x00$bg_tick"
+seed exchange bitget_spot_instruments "\x03\x03\x00$bg_i\x00$bg_tick"
+seed exchange bitget_error "\x02\x00\x01$bg_err"
+seed exchange binance_klines "\x04\x00\x00$bn_k"
+seed exchange binance_futures_range "\x05\x01\x00$bn_k\x00$bn_k\x00$bn_k"
+seed exchange binance_time "\x04\x02\x00$bn_t"
+seed exchange binance_range_time "\x04\x05\x00$bn_t\x00$bn_k\x00$bn_k"
+seed exchange binance_instruments "\x05\x03\x00$bn_i\x00$bn_tick"
+seed exchange binance_error "\x04\x00\x01$bn_err"
+seed exchange binance_503 "\x04\x00\x03$bn_k"

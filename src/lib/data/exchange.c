@@ -156,6 +156,11 @@ static enum tml_http_verdict classify_json(void *vctx, const struct tml_http_res
   return v;
 }
 
+void tml__exchange_set_reply_source(struct tml_exchange *ex, tml__reply_fn fn, void *ctx) {
+  ex->reply_fn = fn;
+  ex->reply_ctx = ctx;
+}
+
 int tml__exchange_get_json(struct tml_exchange *ex, int bucket, double cost, const char *path_query,
                            tml__classify_fn classify, const char *what, json_t **root,
                            struct tml_error *err) {
@@ -173,7 +178,16 @@ int tml__exchange_get_json(struct tml_exchange *ex, int bucket, double cost, con
   tml_debug("GET %s", url.ptr);
   struct tml_error e;
   tml_error_init(&e);
-  rc = tml_http_get(ex->http, url.ptr, &ex->buckets[bucket], cost, classify_json, &ctx, &resp, &e);
+  if (ex->reply_fn) {
+    rc = ex->reply_fn(ex->reply_ctx, url.ptr, &resp, &e);
+    int64_t wait_ms = 0;
+    if (rc == 0 && classify_json(&ctx, &resp, &wait_ms, &e) != TML_HTTP_OK)
+      rc = e.code ? e.code : TML_EEXCHANGE;
+    if (rc && !e.msg[0])
+      tml_error_set(&e, rc, "HTTP %ld from %s", resp.status, host);
+  } else {
+    rc = tml_http_get(ex->http, url.ptr, &ex->buckets[bucket], cost, classify_json, &ctx, &resp, &e);
+  }
   if (rc) {
     tml_error_set(err, rc, "%s: %s", what, e.msg);
     json_decref(ctx.root);
