@@ -128,3 +128,6 @@ seed exchange binance_range_time "\x04\x05\x00$bn_t\x00$bn_k\x00$bn_k"
 seed exchange binance_instruments "\x05\x03\x00$bn_i\x00$bn_tick"
 seed exchange binance_error "\x04\x00\x01$bn_err"
 seed exchange binance_503 "\x04\x00\x03$bn_k"
+# Regression inputs (docs/fuzzing.md, findings): server clocks far outside any real time.
+seed exchange bybit_time_min "\x00\x02\x00"'{"retCode":0,"time":-9223372036854775808}'
+seed exchange bybit_range_time_max "\x00\x05\x00"'{"retCode":0,"time":9223372036854775807}'

@@ -269,8 +269,18 @@ int tml__push_row(json_t *row, const char *what, size_t index, int64_t lo, int64
 
 /* ---- pages and ranges ------------------------------------------------------------------------ */
 
+/* A server clock outside [2009, 2100) is a broken reply, not a time: it would also overflow the
+ * clock offset below. */
+#define SERVER_TIME_MIN INT64_C(1230768000000) /* 2009-01-01 */
+#define SERVER_TIME_MAX INT64_C(4102444800000) /* 2100-01-01 */
+
 int tml_exchange_server_time(struct tml_exchange *ex, int64_t *now_ms, struct tml_error *err) {
   int rc = ex->ops->server_time(ex, now_ms, err);
+  if (rc == 0 && (*now_ms < SERVER_TIME_MIN || *now_ms >= SERVER_TIME_MAX))
+    rc = tml_error_set(err, TML_EPARSE,
+                       "%s server time %" PRId64 " is not a time in milliseconds between 2009 and 2100 "
+                       "(API changed, or %s is not %s?)",
+                       ex->ops->name, *now_ms, ex->base_url, ex->ops->name);
   if (rc == 0) {
     ex->clock_offset_ms = *now_ms - tml_now_ms();
     ex->clock_known = true;
