@@ -131,3 +131,28 @@ seed exchange binance_503 "\x04\x00\x03$bn_k"
 # Regression inputs (docs/fuzzing.md, findings): server clocks far outside any real time.
 seed exchange bybit_time_min "\x00\x02\x00"'{"retCode":0,"time":-9223372036854775808}'
 seed exchange bybit_range_time_max "\x00\x05\x00"'{"retCode":0,"time":9223372036854775807}'
+
+# ---- http: byte 0 route (0 POST /api/training/start, 1 POST /api/training/jobs/{id}/cancel,
+# 2 POST /api/models/{id}/activate, 3 POST /api/queue, 4 DELETE /api/queue), then "{id}\n" for the
+# routes with a path parameter, then the body.
+seed http start_min '\x00{"symbol":"BTCUSDT"}'
+seed http start_full '\x00{"symbol":"BTC/USDT","interval":"15m","training_mode":"quick","test_period_days":14,"min_train_days":30,"train_window_days":60,"use_expanding_window":false,"days":45.5,"priority":5,"num_boost_round":50,"early_stopping_rounds":10,"force":true}'
+seed http start_symbols '\x00{"symbols":["ETHUSDT","BTCUSDT"],"timeframe":"M15","training_mode":"train"}'
+seed http start_empty '\x00'
+seed http start_unknown_field '\x00{"symbol":"BTCUSDT","epochs":3}'
+seed http start_bad_types '\x00{"symbol":7,"priority":"high"}'
+seed http start_dup '\x00{"symbol":"BTCUSDT","symbol":"ETHUSDT"}'
+seed http start_deep '\x00{"a":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}'
+seed http start_array '\x00["BTCUSDT"]'
+seed http start_path_symbol '\x00{"symbol":"../../etc/passwd"}'
+seed http cancel '\x011\n'
+seed http cancel_fields '\x011\n{"now":true}'
+seed http cancel_bad_id '\x01-7\n'
+seed http cancel_missing '\x0199999999999999999999\n{}'
+seed http activate '\x021\n{}'
+seed http activate_words '\x02latest\n'
+seed http queue_post '\x03{"symbols":["LTCUSDT","ETH/USDT"]}'
+seed http queue_post_all '\x03{"all":true}'
+seed http queue_delete '\x04{"symbol":"LTCUSDT"}'
+seed http queue_delete_all '\x04{"all":true}'
+seed http queue_delete_both '\x04{"all":true,"symbols":["X"]}'
