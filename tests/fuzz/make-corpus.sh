@@ -156,3 +156,24 @@ seed http queue_post_all '\x03{"all":true}'
 seed http queue_delete '\x04{"symbol":"LTCUSDT"}'
 seed http queue_delete_all '\x04{"all":true}'
 seed http queue_delete_both '\x04{"all":true,"symbols":["X"]}'
+
+# ---- modelset: bytes 0-4 per head: low 3 bits the model file (0 the feature columns, 1 one more, 2 two
+# more, 3 the other kind of head, 4 missing, 5 "{}", 6-7 the first cut at (high 5 bits)/32 of its
+# length), then metadata.json with $CHECKSUM, $NFEAT and $COLUMNS[12] filled in by the target.
+meta_one='{"format":1,"strategy":"xgb5","version":"v1","symbols":["BTCUSDT"],"interval":"1h","training_mode":"single_symbol","symbol_encoding":"none","feature_set":{"version":1,"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS},"data":{"last_row":"2024-01-20T00:00:00Z"}}'
+meta_multi='{"format":1,"strategy":"xgb5","version":"v2","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"index","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS1}}'
+meta_onehot='{"format":1,"strategy":"xgb5","version":"v3","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"one_hot","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS2}}'
+meta_onehot_short='{"format":1,"strategy":"xgb5","version":"v3","symbols":["BTCUSDT","ETHUSDT","SOLUSDT"],"interval":"1h","symbol_encoding":"one_hot","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS}}'
+meta_old='{"strategy":"xgb5","version":"v0","symbols":["BTCUSDT"],"interval":"1h","symbol_encoding":"none","feature_set":{"checksum":"0123456789abcdef","nfeatures":12,"columns":["a","b"]}}'
+seed modelset right "\x00\x00\x00\x00\x00$meta_one"
+seed modelset multi_index "\x01\x01\x01\x01\x01$meta_multi"
+seed modelset multi_onehot "\x02\x02\x02\x02\x02$meta_onehot"
+seed modelset onehot_too_few_columns "\x00\x00\x00\x00\x00$meta_onehot_short"
+seed modelset old_checksum "\x00\x00\x00\x00\x00$meta_old"
+seed modelset fewer_columns "\x01\x00\x00\x00\x00$meta_one"
+seed modelset other_classes "\x00\x03\x00\x00\x00$meta_one"
+seed modelset missing_model "\x00\x00\x04\x00\x00$meta_one"
+seed modelset empty_model "\x00\x00\x00\x05\x00$meta_one"
+seed modelset cut_model "\x00\x00\x00\x00\x86$meta_one"
+seed modelset not_json "\x00\x00\x00\x00\x00{\"version\":"
+seed modelset lacks_fields "\x00\x00\x00\x00\x00{\"version\":\"v1\",\"symbols\":[]}"
