@@ -8,16 +8,19 @@
  *   rest:      metadata.json; "$CHECKSUM", "$NFEAT" and "$COLUMNS" are replaced by this build's feature
  *              set checksum, column count and column names ("$COLUMNS1"/"$COLUMNS2": plus 1 or 2 symbol
  *              columns), so mutations reach past the checksum test.
- * The set lives at models/xgb5/MULTI-0000fuzz/1h/v1, where tml_modelset_find_latest also reads it. */
+ * The set lives at models/xgb5/MULTI-0000fuzz/1h/v1, where tml_modelset_find_latest also reads it, and is
+ * registered (tml_registry_register reads metadata.json on its own) in an emptied registry. */
 #include "fuzz.h"
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "trademl/buf.h"
 #include "trademl/featureset.h"
 #include "trademl/labels.h"
 #include "trademl/modelset.h"
 #include "trademl/predict.h"
+#include "trademl/registry.h"
 #include "trademl/series.h"
 #include "trademl/store.h"
 #include "trademl/xgb.h"
@@ -28,6 +31,8 @@
 static struct tml_buf models[TML_HEAD_COUNT][NKIND];
 static char set_dir[700], models_dir[700];
 static struct tml_store *store;
+static struct tml_registry *reg;
+static sqlite3 *reg_db; /* our own connection, to empty the registry between inputs */
 
 static void must(int rc, const struct tml_error *err, const char *what) {
   if (rc) {
@@ -95,6 +100,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   }
   must(tml_store_put(store, &c, false, NULL, &err), &err, "candles");
   tml_candles_release(&c);
+  snprintf(db, sizeof(db), "%s/registry.db", fuzz_dir());
+  must(tml_registry_open(db, &reg, &err), &err, "registry");
+  if (sqlite3_open(db, &reg_db) != SQLITE_OK)
+    abort();
   return 0;
 }
 
@@ -169,6 +178,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   tml_buf_release(&meta);
 
   struct tml_error err;
+  tml_error_init(&err);
+  if (sqlite3_exec(reg_db, "DELETE FROM model_symbols; DELETE FROM models;", NULL, NULL, NULL) != SQLITE_OK)
+    abort();
+  struct tml_model_row row;
+  tml_model_row_init(&row);
+  int rrc = tml_registry_register(reg, set_dir, 0, NULL, 1735689600000, &row, &err);
+  if (rrc && !err.msg[0])
+    abort();
+  if (rrc == 0) {
+    struct tml_buf b;
+    tml_buf_init(&b, 0);
+    if (tml_model_row_to_json(&row, &b))
+      abort();
+    json_error_t je;
+    json_t *j = json_loadb(b.ptr, b.len, 0, &je);
+    if (!j)
+      abort(); /* GET /api/models serves this */
+    json_decref(j);
+    tml_buf_release(&b);
+  }
+  tml_model_row_release(&row);
   tml_error_init(&err);
   char dir[1000];
   int rc = tml_modelset_find_latest(models_dir, "xgb5", "BTCUSDT", 3600000, dir, sizeof(dir), &err);

@@ -161,8 +161,8 @@ seed http queue_delete_both '\x04{"all":true,"symbols":["X"]}'
 # more, 3 the other kind of head, 4 missing, 5 "{}", 6-7 the first cut at (high 5 bits)/32 of its
 # length), then metadata.json with $CHECKSUM, $NFEAT and $COLUMNS[12] filled in by the target.
 meta_one='{"format":1,"strategy":"xgb5","version":"v1","symbols":["BTCUSDT"],"interval":"1h","training_mode":"single_symbol","symbol_encoding":"none","feature_set":{"version":1,"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS},"data":{"last_row":"2024-01-20T00:00:00Z"}}'
-meta_multi='{"format":1,"strategy":"xgb5","version":"v2","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"index","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS1}}'
-meta_onehot='{"format":1,"strategy":"xgb5","version":"v3","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"one_hot","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS2}}'
+meta_multi='{"format":1,"strategy":"xgb5","version":"v2","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"index","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS1},"data":{"first_row":"2024-01-01T00:00:00Z","last_row":"2024-01-20T00:00:00Z","input_hash":"0123456789abcdef"},"heads":{"direction":{"metrics":{"roc_auc_macro":0.61,"accuracy":0.5,"n":100}}}}'
+meta_onehot='{"format":1,"strategy":"xgb5","version":"v3","symbols":["BTCUSDT","ETHUSDT"],"interval":"1h","symbol_encoding":"one_hot","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS2},"data":{},"heads":{"volatility":{"metrics":{"roc_auc_macro":"high"}}}}'
 meta_onehot_short='{"format":1,"strategy":"xgb5","version":"v3","symbols":["BTCUSDT","ETHUSDT","SOLUSDT"],"interval":"1h","symbol_encoding":"one_hot","feature_set":{"checksum":"$CHECKSUM","nfeatures":$NFEAT,"columns":$COLUMNS}}'
 meta_old='{"strategy":"xgb5","version":"v0","symbols":["BTCUSDT"],"interval":"1h","symbol_encoding":"none","feature_set":{"checksum":"0123456789abcdef","nfeatures":12,"columns":["a","b"]}}'
 seed modelset right "\x00\x00\x00\x00\x00$meta_one"
