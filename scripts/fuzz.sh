@@ -63,9 +63,13 @@ for t in "${targets[@]}"; do
   log=$dir/fuzz-$t.log
   max_len=4096
   case $t in import|import_gz|modelset) max_len=16384 ;; esac
+  # Dictionaries (tests/fuzz/dict/): the target's own, else the shared JSON one for JSON inputs.
+  dict=()
+  case $t in queue) d=json ;; *) d=$t ;; esac
+  [[ -f tests/fuzz/dict/$d.dict ]] && dict=(-dict="tests/fuzz/dict/$d.dict")
   rc=0
   TMPDIR=$PWD/$scratch nice "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=$max_len \
-    -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
+    "${dict[@]}" -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
   rm -rf "$scratch"
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
