@@ -165,10 +165,13 @@ int cmd_live(int argc, char **argv) {
   }
   if ((rc = tml_live_opts_from_config(cfg, &o, &err)))
     goto out;
-  struct tml_exchange_config http_env = {0};
-  cmd_exchange_env(&http_env); /* TRADEML_HTTP_* as `data fetch` takes them */
-  o.http = http_env.http;
-  o.rate_per_s = http_env.rate_per_s;
+  if (o.exchange[0]) { /* exchanges.http.* as `data fetch` takes them */
+    struct tml_exchange_config xc;
+    if ((rc = tml_exchange_config_from(cfg, o.exchange, o.category[0] ? o.category : NULL, &xc, &err)))
+      goto out;
+    o.http = xc.http;
+    o.rate_per_s = xc.rate_per_s;
+  }
   o.on_event = print_event;
   o.on_prediction = print_prediction;
   o.cb_ctx = &oc;
