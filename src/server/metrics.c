@@ -66,6 +66,7 @@ static json_t *live_health(struct tml_server *s, int64_t now, bool *unhealthy) {
     state = "off";
   *unhealthy = in_process && (ended || age > LIVE_STALL_S);
   json_object_set_new(j, "enabled", json_boolean(in_process));
+  json_object_set_new(j, "status_known", json_boolean(have)); /* GET /api/live has a status to show */
   json_object_set_new(j, "state", json_string(state));
   json_object_set_new(j, "last_tick_age_seconds", age >= 0 ? json_real(age) : json_null());
   json_object_set_new(j, "max_tick_age_seconds", json_real(LIVE_STALL_S));
