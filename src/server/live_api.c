@@ -8,7 +8,7 @@
  * HTTP threads and never training (train jobs go to the worker pool). Its on_prediction callback
  * publishes to the SSE hub. When no loop runs in this process, the hub follows the predictions another
  * process stores (`trademl live` on the same database): the housekeeping task "live" reads rows with a
- * larger id than the last one published every SRV_LIVE_TAIL_MS.
+ * larger id than the last one published every 250 ms (the task's period in server.c).
  *
  * SSE without blocking an HTTP thread: each subscriber has a bounded byte queue (SRV_SSE_QUEUE_BYTES);
  * publishing appends under the hub lock and never waits (an event that does not fit is dropped and
