@@ -38,8 +38,15 @@ build/bench/bench_live_push "$TRADEML_HOME/trademl.db" "$model" BTCUSDT 500 5
 rm -rf "$TRADEML_HOME"
 
 # ---- 2. end to end through the daemon ---------------------------------------------------------------
-files=("$DATA"/bybit-linear/{BTC,ETH,SOL,BNB,WIF}_USDT_USDT-15m-futures.csv)
 T0=1717200000000 # 2024-06-01T00:00:00Z: every file has history before and candles after it
+# The mock keeps every series in memory: serve 11 days before T0 (10 are fetched) and enough after it.
+files=()
+for f in "$DATA"/bybit-linear/{BTC,ETH,SOL,BNB,WIF}_USDT_USDT-15m-futures.csv; do
+  out=$WORK/$(basename "$f")
+  awk -F, -v lo=$((T0 - 11 * 86400000)) -v hi=$((T0 + (ROUNDS + 10) * 900000)) \
+    'NR == 1 || ($1 >= lo && $1 <= hi)' "$f" >"$out"
+  files+=("$out")
+done
 args=()
 syms=()
 for i in $(seq 1 "$N"); do
@@ -49,7 +56,8 @@ for i in $(seq 1 "$N"); do
 done
 "$MOCK" --port-file "$WORK/mock.port" --max-seconds 7200 --now $((T0 + 1000)) "${args[@]}" >"$WORK/mock.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 200); do [[ -s $WORK/mock.port ]] && break; sleep 0.05; done
+for _ in $(seq 1 1200); do [[ -s $WORK/mock.port ]] && break; sleep 0.1; done
+[[ -s $WORK/mock.port ]] || { cat "$WORK/mock.log" >&2; echo "the mock exchange did not start" >&2; exit 1; }
 MOCK_URL=http://127.0.0.1:$(cat "$WORK/mock.port")
 export TRADEML_BYBIT_BASE_URL=$MOCK_URL
 export TRADEML_DATA_DAYS=10 TRADEML_DATA_MIN_HISTORY_DAYS=4 TRADEML_DATA_MIN_COVERAGE_PCT=90
