@@ -210,21 +210,30 @@ errs0=$(py 's["counters"]["exchange_errors"]')
 mock_fault http403 -1
 for i in 1 2 3; do advance $Q; wait_tick "$clock"; done
 [[ $(state_of BTCUSDT) == stale_data ]] || fail "BTCUSDT should be stale_data after 3 missed candles: $(status)"
+# The exchange answers again: failed syncs are retried within seconds (loop time), not at the next close.
 mock_get /mock/reset >/dev/null
+advance 10000
+caught_up() {
+  for s in BTCUSDT ETHUSDT WIFUSDT; do
+    [[ $(state_of $s) == active ]] || return 1
+    read -r _ last < <(no_gap $s) || fail "$s has a gap or a duplicate"
+    [[ $last -eq $(( (clock - 2000) / Q * Q - Q )) ]] || return 1
+  done
+}
+for _ in $(seq 1 100); do caught_up && break; sleep 0.2; done
+caught_up || fail "not caught up 10 s after the exchange recovered: $(status)"
+# Rate limits and garbage for a while: absorbed by the clients' retries, or counted; the loop goes on.
 mock_fault http429 2
 mock_fault garbage 2
-advance $Q; wait_tick "$clock"
+for i in 1 2; do advance $Q; wait_tick "$clock"; done
 mock_get /mock/reset >/dev/null
-advance $Q; wait_tick "$clock"
+advance 10000
+for _ in $(seq 1 100); do caught_up && break; sleep 0.2; done
+caught_up || fail "not caught up after 429/garbage: $(status)"
 kill -0 "$LOOP" || fail "the loop died"
 errs=$(py 's["counters"]["exchange_errors"]')
 [[ $errs -gt $errs0 ]] || fail "exchange errors not counted ($errs0 -> $errs)"
-for s in BTCUSDT ETHUSDT WIFUSDT; do
-  [[ $(state_of $s) == active ]] || fail "$s did not recover: $(status)"
-  read -r _ last < <(no_gap $s) || fail "$s has a gap or a duplicate"
-  [[ $last -eq $(( (clock - 2000) / Q * Q - Q )) ]] || fail "$s did not catch up ($last)"
-done
-ok "exchange faults: loop survived ($((errs - errs0)) errors counted), stale_data while stalled, caught up without a gap"
+ok "exchange faults: loop survived ($((errs - errs0)) errors counted), stale_data while stalled, caught up within seconds without a gap"
 
 # ---- 7. status, predictions output, clean stop ------------------------------------------------------
 expect_exit 0 "$BIN" live status --interval 15m

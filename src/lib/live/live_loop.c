@@ -50,6 +50,8 @@ struct sym {
   enum tml_live_state nomodel_state; /* blocked / training from the last coverage check */
   char nomodel_reason[320];
   char last_error[256];           /* last sync error logged (logged again only when it changes) */
+  bool sync_failed;               /* the last sync failed: retried before the next candle */
+  int64_t retry_sync_ms;          /* loop time of that retry */
 };
 
 struct tml_live {
@@ -513,8 +515,10 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
                                            : l->now - (int64_t)(l->o.history_days * (double)TML_MS_PER_DAY);
   if (s->st.last_candle_ms < 0 && s->launch_ms > from)
     from = s->launch_ms;
-  if (from > boundary - iv)
+  if (from > boundary - iv) {
+    s->sync_failed = false;
     return; /* up to date */
+  }
   struct tml_fetch_opts fo = {0};
   fo.from_ms = from;
   fo.to_ms = boundary - iv;
@@ -523,6 +527,10 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   struct tml_error e;
   tml_error_init(&e);
   int rc = tml_fetch_series(l->store, l->ex, s->st.symbol, iv, &fo, &r, &e);
+  s->sync_failed = rc != 0 && rc != TML_EDATA;
+  /* A failed sync is tried again after a pause (the client already backed off), not only at the next
+   * close: the symbol catches up as soon as the exchange answers. */
+  s->retry_sync_ms = l->now + TML_MAX(5000, 5 * l->o.poll_ms);
   if (rc == 0) {
     s->last_error[0] = '\0';
     if (r.stored_rows > 0 && r.stored_last_ms > s->st.last_candle_ms)
@@ -798,7 +806,6 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
   if (rc || !ok)
     goto out;
   l->c.universe_refreshes++;
-  size_t joined = 0, left = 0;
   for (size_t i = 0; i < w.n; i++) {
     struct sym *s = find_sym(l, w.v[i]);
     if (!s) {
@@ -819,7 +826,6 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
     s->in_universe = true;
     s->needs_sync = true;
     s->cov_now = l->started;
-    joined++;
     if (l->started)
       emit(l, "info", "%s: joined the universe", s->st.symbol);
   }
@@ -840,11 +846,8 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
              cancelled, cancelled == 1 ? "" : "s");
     s->st.next_check_ms = 0;
     set_state(l, s, TML_LIVE_DROPPED, reason);
-    left++;
   }
   qsort(l->syms, l->nsyms, sizeof(*l->syms), cmp_sym);
-  (void)joined;
-  (void)left;
 out:
   free(w.v);
   free(w.launch);
@@ -998,11 +1001,12 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     if (!s->in_universe)
       continue;
     bool joined = s->needs_sync;
-    if (!candle_due && !cov_due && !joined && !s->cov_now)
+    bool retry = s->sync_failed && now >= s->retry_sync_ms;
+    if (!candle_due && !cov_due && !joined && !s->cov_now && !retry)
       continue;
     work = true;
     s->needs_sync = false;
-    if (candle_due || joined) {
+    if (candle_due || joined || retry) {
       if (l->ex)
         sync_symbol(l, s, boundary);
       else if ((rc = refresh_last_candle(l, s, err)))
@@ -1023,7 +1027,7 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
       derive_state(l, s);
       if ((rc = predict_new(l, s, boundary, err)))
         break;
-      if (candle_due && (rc = resolve(l, s, err)))
+      if ((candle_due || retry) && (rc = resolve(l, s, err)))
         break;
       derive_state(l, s);
       s->st.next_check_ms = 0;
