@@ -565,6 +565,16 @@ static int refresh_last_candle(struct tml_live *l, struct sym *s, struct tml_err
 
 /* ---- coverage and age ------------------------------------------------------------------------------ */
 
+/* True when job id is a train/retrain job that succeeded (false when unknown, e.g. purged). */
+static bool job_succeeded(struct tml_live *l, int64_t id) {
+  struct tml_job j;
+  struct tml_error e;
+  tml_error_init(&e);
+  if (tml_jobs_get(l->jobs, id, &j, &e) != 0)
+    return false;
+  return j.status == TML_JOB_SUCCEEDED && (j.kind == TML_JOB_TRAIN || j.kind == TML_JOB_RETRAIN);
+}
+
 static void coverage_one(struct tml_live *l, struct sym *s) {
   if (s->m || !s->in_universe)
     return;
@@ -617,6 +627,17 @@ static void coverage_one(struct tml_live *l, struct sym *s) {
              row.job_id, row.job_id, every);
     break;
   case TML_COV_UNTRAINED:
+    /* The last training job of this symbol succeeded yet no model is active (the registry's gate
+     * rejected it, or it was deactivated since): training again on every re-check would re-queue the
+     * symbol forever. It stays blocked until a model is activated (a manual or scheduled retrain). */
+    if (s->st.job_id > 0 && job_succeeded(l, s->st.job_id)) {
+      snprintf(reason, sizeof(reason),
+               "training job %" PRId64 " succeeded but no model was activated (see `trademl jobs show %" PRId64
+               "` and `trademl models list`); blocked until a model is activated; re-checked every %" PRId64
+               "s; not resubmitted",
+               s->st.job_id, s->st.job_id, every);
+      break;
+    }
     id = submit_job(l, s, TML_JOB_TRAIN, &existed);
     if (id > 0) {
       state = TML_LIVE_TRAINING;

@@ -813,3 +813,48 @@ TEST(loop_stale_model_retrains_once_and_blocks) {
   tml_buf_release(&cap.log);
   loopfix_close(&f);
 }
+
+/* A train job the loop submitted succeeded but no model was activated (the registry's gate rejected
+ * it): the symbol stays blocked with that reason and is not re-queued on every coverage check (the
+ * "re-queued forever" failure), also after a restart. */
+TEST(loop_no_resubmit_after_job_without_activation) {
+  struct loopfix f;
+  loopfix_open(&f, "live_noactivation");
+  set(f.cfg, "data.min_history_days", "3"); /* ETH's ~5 days qualify: one train job */
+  struct tml_error err;
+  tml_error_init(&err);
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 3, 10000);
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  /* A worker runs it; it succeeds, and no model becomes active. */
+  struct tml_jobs *jobs = NULL;
+  CHECK_OK(tml_jobs_open(f.paths.db, NULL, &jobs, &err), &err);
+  struct tml_job j;
+  bool got = false;
+  CHECK_OK(tml_jobs_claim(jobs, "test-worker", 60, &j, &got, &err), &err);
+  CHECK(got);
+  CHECK_STR(j.symbols, "ETHUSDT");
+  CHECK_OK(tml_jobs_finish(jobs, j.id, "test-worker", TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
+  run_ticks(l, &clk, 360, 10000); /* one hour: 12 coverage checks */
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.jobs_submitted, 1);
+  const struct tml_live_symbol *eth = find(&st, "ETHUSDT");
+  CHECK_STR(tml_live_state_name(eth->state), "blocked");
+  CHECK_CONTAINS(eth->reason, "succeeded but no model was activated");
+  tml_live_status_release(&st);
+  /* After a restart too (the job id is persisted). */
+  tml_live_destroy(l);
+  l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 60, 10000);
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  tml_live_destroy(l);
+  tml_jobs_close(jobs);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
