@@ -31,6 +31,9 @@
 #include "trademl/timeutil.h"
 #include "trademl/universe.h"
 
+/* Looks again for a candle that closed but was not yet available: at most this many times per close. */
+#define LIVE_BEHIND_TRIES 3
+
 struct sym {
   struct tml_live_symbol st;      /* what status shows (and what is persisted) */
   bool in_universe;
@@ -52,6 +55,8 @@ struct sym {
   char last_error[256];           /* last sync error logged (logged again only when it changes) */
   bool sync_failed;               /* the last sync failed: retried before the next candle */
   int64_t retry_sync_ms;          /* loop time of that retry */
+  bool behind;                    /* synced, but the newest closed candle was not there yet */
+  int behind_tries;               /* looks again for it since the last close (bounded) */
 };
 
 struct tml_live {
@@ -1022,7 +1027,7 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     if (!s->in_universe)
       continue;
     bool joined = s->needs_sync;
-    bool retry = s->sync_failed && now >= s->retry_sync_ms;
+    bool retry = (s->sync_failed || s->behind) && now >= s->retry_sync_ms;
     if (!candle_due && !cov_due && !joined && !s->cov_now && !retry)
       continue;
     work = true;
@@ -1032,6 +1037,16 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
         sync_symbol(l, s, boundary);
       else if ((rc = refresh_last_candle(l, s, err)))
         break;
+      /* The candle that just closed is not there yet (the exchange, or the process filling the store,
+       * lags the close delay): look again shortly, a few times, instead of predicting it one interval
+       * late at the next close. */
+      if (candle_due)
+        s->behind_tries = 0;
+      s->behind = !s->sync_failed && s->st.last_candle_ms < boundary - iv && s->behind_tries < LIVE_BEHIND_TRIES;
+      if (s->behind) {
+        s->behind_tries++;
+        s->retry_sync_ms = now + TML_MAX(5000, 5 * l->o.poll_ms);
+      }
     }
     /* Stalled data: the newest closed candle should open at boundary - iv. */
     bool stalled = s->st.last_candle_ms < 0 ||

@@ -406,7 +406,11 @@ static void copy_model(struct loopfix *f, const char *version, char *out, size_t
   CHECK_MSG(system(cmd) == 0, "%s failed", cmd);
 }
 
-static void loopfix_open(struct loopfix *f, const char *name) {
+static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_future);
+static void loopfix_open(struct loopfix *f, const char *name) { loopfix_open_ex(f, name, true); }
+
+/* reveal_future false: only the candles up to NTRAIN are stored (the test stores later ones itself). */
+static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_future) {
   memset(f, 0, sizeof(*f));
   char *btc_csv = tml_test_data_file("bybit-linear/BTC_USDT_USDT-15m-futures.csv");
   char *eth_csv = tml_test_data_file("bybit-linear/ETH_USDT_USDT-15m-futures.csv");
@@ -452,7 +456,8 @@ static void loopfix_open(struct loopfix *f, const char *name) {
   tml_train_result_release(&r);
   f->t0 = f->btc.open_time[NTRAIN] + 3000;
   f->model_id = register_dir(f, f->model_dir, f->t0 - 60000);
-  put_slice(f->store, &f->btc, NTRAIN, NBTC); /* the future, revealed by the clock */
+  if (reveal_future)
+    put_slice(f->store, &f->btc, NTRAIN, NBTC); /* the future, revealed by the clock */
 }
 
 static void loopfix_close(struct loopfix *f) {
@@ -855,6 +860,38 @@ TEST(loop_no_resubmit_after_job_without_activation) {
   CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
   tml_live_destroy(l);
   tml_jobs_close(jobs);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* A candle stored a little after its close (the exchange or the process filling the store lags the
+ * close delay) is predicted within seconds, not one interval late at the next close. */
+TEST(loop_late_candle_predicted_within_seconds) {
+  struct loopfix f;
+  loopfix_open_ex(&f, "live_late", false);
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1); /* candle NTRAIN-1 */
+  clk.now = f.btc.open_time[NTRAIN] + IV + 3000; /* candle NTRAIN closed 3 s ago; not stored yet */
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1);
+  put_slice(f.store, &f.btc, NTRAIN, NTRAIN + 1); /* it arrives 5 s late */
+  clk.now += 10000;
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 2);
+  CHECK_INT(cap.last_candle, f.btc.open_time[NTRAIN]);
+  /* Nothing more arrives: a few more looks, then quiet until the next close. */
+  run_ticks(l, &clk, 60, 1000);
+  CHECK_INT(cap.predictions, 2);
+  put_slice(f.store, &f.btc, NTRAIN + 1, NTRAIN + 3);
+  clk.now = f.btc.open_time[NTRAIN + 2] + 3000;
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 3);
+  tml_live_destroy(l);
   tml_buf_release(&cap.log);
   loopfix_close(&f);
 }
