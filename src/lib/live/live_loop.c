@@ -33,6 +33,8 @@
 
 /* Looks again for a candle that closed but was not yet available: at most this many times per close. */
 #define LIVE_BEHIND_TRIES 3
+/* A universe refresh the exchange did not answer is tried again after this long (loop clock). */
+#define LIVE_UNIVERSE_RETRY_MS 60000
 
 struct sym {
   struct tml_live_symbol st;      /* what status shows (and what is persisted) */
@@ -829,6 +831,13 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
   struct wanted w = {NULL, NULL, 0};
   bool ok = true;
   int rc = universe_wanted(l, &w, &ok, err);
+  if (!rc && !ok) {
+    /* The exchange did not answer: try again in a minute, not a whole refresh period later (a loop
+     * started while the exchange was down would otherwise have no symbols for an hour). */
+    int64_t retry = l->now + TML_MIN(l->o.universe_refresh_ms, LIVE_UNIVERSE_RETRY_MS);
+    if (retry < l->next_universe)
+      l->next_universe = retry;
+  }
   if (rc || !ok)
     goto out;
   l->c.universe_refreshes++;

@@ -895,3 +895,32 @@ TEST(loop_late_candle_predicted_within_seconds) {
   tml_buf_release(&cap.log);
   loopfix_close(&f);
 }
+
+/* A universe refresh the exchange does not answer (a loop started while the exchange is down) is
+ * retried every minute of loop time, not only after live.universe_refresh_minutes. */
+TEST(loop_universe_refresh_retried_when_exchange_down) {
+  struct loopfix f;
+  loopfix_open(&f, "live_universe_down");
+  set(f.cfg, "live.exchange", "bybit");
+  set(f.cfg, "live.category", "linear");
+  set(f.cfg, "live.universe", "all");
+  set(f.cfg, "exchanges.bybit.base_url", "http://127.0.0.1:1"); /* nothing listens: refused at once */
+  set(f.cfg, "exchanges.http.retries", "0");
+  set(f.cfg, "exchanges.http.timeout_ms", "500");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 31, 10000); /* 5 minutes */
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.universe_refreshes, 0);
+  CHECK_INT(st.counters.exchange_errors, 6); /* at 0, 1, 2, 3, 4 and 5 minutes */
+  CHECK_INT(st.nsymbols, 0);
+  tml_live_status_release(&st);
+  CHECK_INT(count_lines(tml_buf_str(&cap.log), "universe refresh failed (keeping the current universe)"), 6);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
