@@ -50,6 +50,12 @@ int tml__live_schema(sqlite3 *db, struct tml_error *err) {
       " UNIQUE(strategy, symbol, interval_ms, candle_ms));"
       "CREATE INDEX IF NOT EXISTS live_predictions_unresolved ON live_predictions(symbol, interval_ms, candle_ms)"
       " WHERE resolved_ms IS NULL;"
+      /* (both partial indexes are named with INDEXED BY in their queries: without statistics SQLite
+       * prefers the UNIQUE index and walks every prediction of the symbol, on every candle) */
+      /* the rolling live metrics: the newest resolved predictions of one model, without walking the
+       * symbol's whole history when that model has few (just after a reload) */
+      "CREATE INDEX IF NOT EXISTS live_predictions_resolved ON live_predictions(strategy, symbol, interval_ms,"
+      " model_id, candle_ms) WHERE resolved_ms IS NOT NULL;"
       "CREATE TABLE IF NOT EXISTS live_symbols("
       " strategy TEXT NOT NULL, symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, state TEXT NOT NULL,"
       " reason TEXT NOT NULL DEFAULT '', since_ms INTEGER NOT NULL DEFAULT 0, next_check_ms INTEGER NOT NULL DEFAULT 0,"
@@ -332,8 +338,9 @@ int tml__live_unresolved(struct tml_store *store, const char *strategy, const ch
   sqlite3 *db = tml_store_db(store);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db,
-                         "SELECT " PRED_COLUMNS " FROM live_predictions WHERE strategy = ?1 AND symbol = ?2"
-                         " AND interval_ms = ?3 AND candle_ms <= ?4 AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
+                         "SELECT " PRED_COLUMNS " FROM live_predictions INDEXED BY live_predictions_unresolved"
+                         " WHERE strategy = ?1 AND symbol = ?2 AND interval_ms = ?3 AND candle_ms <= ?4"
+                         " AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(db, "reading unresolved predictions", err);
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
@@ -352,8 +359,9 @@ int tml__live_recent_resolved(struct tml_store *store, const char *strategy, con
   sqlite3 *db = tml_store_db(store);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db,
-                         "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions WHERE strategy = ?1"
-                         " AND symbol = ?2 AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
+                         "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions"
+                         " INDEXED BY live_predictions_resolved WHERE strategy = ?1 AND symbol = ?2"
+                         " AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
                          " ORDER BY candle_ms DESC LIMIT ?5) ORDER BY candle_ms",
                          -1, &st, NULL) != SQLITE_OK)
     return db_fail(db, "reading resolved predictions", err);

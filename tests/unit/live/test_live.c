@@ -15,6 +15,7 @@
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
+#include "live/live_internal.h"
 
 #define IV (15 * TML_MS_PER_MINUTE)
 
@@ -923,4 +924,60 @@ TEST(loop_universe_refresh_retried_when_exchange_down) {
   tml_live_destroy(l);
   tml_buf_release(&cap.log);
   loopfix_close(&f);
+}
+
+static int count_progress(void *ctx) {
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
+/* The rolling live metrics read the newest N resolved predictions of the current model on every candle.
+ * After a reload the new model has none yet: that read must not walk the symbol's whole prediction
+ * history (a year of 15m candles per symbol, every candle, for every symbol). Counted in SQLite VM
+ * steps (sqlite3_progress_handler), not time. */
+TEST(quality_reads_do_not_walk_the_history) {
+  char *dir = tml_test_tmpdir("live_recent");
+  struct tml_store *s = open_store(dir);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__live_schema(tml_store_db(s), &err), &err);
+  const int64_t t0 = 1717200000000;
+  float out[TML_HEAD_COUNT] = {2, 1, 0, 0.5f, 0.1f};
+  CHECK_INT(sqlite3_exec(tml_store_db(s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  for (int i = 0; i < 20000; i++) {
+    struct tml_live_prediction p = make_pred("BTCUSDT", t0 + (int64_t)i * IV, 0.3f);
+    bool inserted = false;
+    CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+    CHECK_OK(tml_live_predictions_resolve(s, p.id, out, p.created_ms, &err), &err);
+  }
+  CHECK_INT(sqlite3_exec(tml_store_db(s), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  size_t steps = 0;
+  sqlite3_progress_handler(tml_store_db(s), 100, count_progress, &steps);
+  struct tml_live_prediction *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 4, 200, &rows, &n, &err), &err); /* new model */
+  CHECK_INT(n, 0);
+  free(rows);
+  CHECK_MSG(steps < 20, "reading the resolved predictions of a model without any took %zu00 VM steps", steps);
+  steps = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 3, 200, &rows, &n, &err), &err);
+  CHECK_INT(n, 200);
+  CHECK_INT(rows[199].candle_ms, t0 + 19999 * IV);
+  free(rows);
+  CHECK_MSG(steps < 600, "reading 200 resolved predictions took %zu00 VM steps", steps);
+  /* The outcomes step reads the unresolved ones, on every candle: the newest few, not the history. */
+  for (int i = 20000; i < 20012; i++) {
+    struct tml_live_prediction p = make_pred("BTCUSDT", t0 + (int64_t)i * IV, 0.3f);
+    bool inserted = false;
+    CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+  }
+  steps = 0;
+  CHECK_OK(tml__live_unresolved(s, "xgb5", "BTCUSDT", IV, t0 + 20011 * IV, 2000, &rows, &n, &err), &err);
+  CHECK_INT(n, 12);
+  CHECK_INT(rows[0].candle_ms, t0 + 20000 * IV);
+  free(rows);
+  CHECK_MSG(steps < 60, "reading 12 unresolved predictions took %zu00 VM steps", steps);
+  sqlite3_progress_handler(tml_store_db(s), 0, NULL, NULL);
+  tml_store_close(s);
+  free(dir);
 }
