@@ -74,6 +74,8 @@ struct tml_live {
   size_t nsyms, cap;
   int64_t now;                    /* loop clock of the current tick */
   int64_t clock_offset;           /* exchange clock - wall clock, last known */
+  bool clock_failed;              /* this tick's server time request found the exchange unreachable */
+  bool down_logged;               /* "exchange unreachable" logged; cleared by the next good sync */
   bool started;                   /* first tick done */
   int64_t last_boundary;          /* close time of the newest candle processed */
   int64_t next_universe, next_coverage, next_heartbeat;
@@ -514,9 +516,18 @@ out:
 
 /* ---- sync ----------------------------------------------------------------------------------------- */
 
-static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
+/* A failure that says the exchange itself did not answer (after the client's retries), not this symbol. */
+static bool unreachable(int rc) {
+  return rc == TML_ENET || rc == TML_ETIMEDOUT || rc == TML_ERATELIMIT || rc == TML_EPERM;
+}
+
+/* The retry of a sync that failed or was postponed. */
+static int64_t retry_at(const struct tml_live *l) { return l->now + TML_MAX(5000, 5 * l->o.poll_ms); }
+
+/* Returns the fetch's result (0 when up to date). */
+static int sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   if (!l->ex)
-    return;
+    return 0;
   int64_t iv = l->o.interval_ms;
   int64_t from = s->st.last_candle_ms >= 0 ? s->st.last_candle_ms + iv
                                            : l->now - (int64_t)(l->o.history_days * (double)TML_MS_PER_DAY);
@@ -524,7 +535,7 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
     from = s->launch_ms;
   if (from > boundary - iv) {
     s->sync_failed = false;
-    return; /* up to date */
+    return 0; /* up to date */
   }
   struct tml_fetch_opts fo = {0};
   fo.from_ms = from;
@@ -537,12 +548,12 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   s->sync_failed = rc != 0 && rc != TML_EDATA;
   /* A failed sync is tried again after a pause (the client already backed off), not only at the next
    * close: the symbol catches up as soon as the exchange answers. */
-  s->retry_sync_ms = l->now + TML_MAX(5000, 5 * l->o.poll_ms);
+  s->retry_sync_ms = retry_at(l);
   if (rc == 0) {
     s->last_error[0] = '\0';
     if (r.stored_rows > 0 && r.stored_last_ms > s->st.last_candle_ms)
       s->st.last_candle_ms = r.stored_last_ms;
-    return;
+    return 0;
   }
   if (rc != TML_EDATA && rc != TML_ECONFLICT && rc != TML_EINVAL)
     l->c.exchange_errors++;
@@ -550,6 +561,7 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
     emit(l, "warning", "%s: sync failed: %s", s->st.symbol, e.msg);
     snprintf(s->last_error, sizeof(s->last_error), "%.255s", e.msg);
   }
+  return rc;
 }
 
 /* The newest stored candle when no exchange syncs it (another process fills the store). */
@@ -986,10 +998,12 @@ static int64_t loop_clock(struct tml_live *l) {
   int64_t t = 0;
   struct tml_error e;
   tml_error_init(&e);
+  l->clock_failed = false;
   if (tml_exchange_server_time(l->ex, &t, &e) == 0) {
     l->clock_offset = t - wall;
     return t;
   }
+  l->clock_failed = unreachable(e.code);
   l->c.exchange_errors++;
   return wall + l->clock_offset;
 }
@@ -1031,6 +1045,11 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     l->c.coverage_checks++;
   bool hb_due = due(&l->next_heartbeat, l->o.heartbeat_ms, now);
   bool work = candle_due || cov_due || universe_due;
+  /* Once the exchange is found unreachable in a tick (its clock, or a sync, after the client's retries
+   * and backoff), the other symbols' syncs wait for the retry instead of each going through the same
+   * retries: a tick with hundreds of symbols stays short while the exchange is down. */
+  bool ex_down = l->ex && l->clock_failed;
+  size_t postponed = 0;
   for (size_t i = 0; i < l->nsyms && !rc; i++) {
     struct sym *s = &l->syms[i];
     if (!s->in_universe)
@@ -1042,9 +1061,17 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     work = true;
     s->needs_sync = false;
     if (candle_due || joined || retry) {
-      if (l->ex)
-        sync_symbol(l, s, boundary);
-      else if ((rc = refresh_last_candle(l, s, err)))
+      if (l->ex && ex_down) {
+        s->sync_failed = true;
+        s->retry_sync_ms = retry_at(l);
+        postponed++;
+      } else if (l->ex) {
+        int src = sync_symbol(l, s, boundary);
+        if (unreachable(src))
+          ex_down = true;
+        else if (src == 0)
+          l->down_logged = false;
+      } else if ((rc = refresh_last_candle(l, s, err)))
         break;
       /* The candle that just closed is not there yet (the exchange, or the process filling the store,
        * lags the close delay): look again shortly, a few times, instead of predicting it one interval
@@ -1084,6 +1111,11 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
   }
   if (rc)
     return rc;
+  if (postponed && !l->down_logged) {
+    emit(l, "warning", "exchange %s unreachable: the syncs of %zu other symbols wait for the retry (every %" PRId64
+         "s) instead of each retrying now", l->o.exchange, postponed, TML_MAX(5000, 5 * l->o.poll_ms) / 1000);
+    l->down_logged = true;
+  }
   if (candle_due)
     l->last_boundary = boundary;
   if (hb_due)

@@ -981,3 +981,39 @@ TEST(quality_reads_do_not_walk_the_history) {
   tml_store_close(s);
   free(dir);
 }
+
+/* The exchange down: the first sync that finds it unreachable (after the client's retries) postpones the
+ * other symbols' syncs to the retry, so a tick stays short with many symbols; logged once. */
+TEST(loop_exchange_down_postpones_other_syncs) {
+  struct loopfix f;
+  loopfix_open_ex(&f, "live_exchange_down", false); /* BTCUSDT stored up to the first tick's close */
+  set(f.cfg, "live.exchange", "bybit");
+  set(f.cfg, "live.category", "linear");
+  set(f.cfg, "live.symbols", "BTCUSDT,ETHUSDT");
+  set(f.cfg, "exchanges.bybit.base_url", "http://127.0.0.1:1"); /* nothing listens: refused at once */
+  set(f.cfg, "exchanges.http.retries", "0");
+  set(f.cfg, "exchanges.http.timeout_ms", "500");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 1, 0);
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.exchange_errors, 1); /* BTCUSDT tried, ETHUSDT postponed */
+  tml_live_status_release(&st);
+  clk.now += IV; /* the next close: both symbols are due again */
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.exchange_errors, 2);
+  CHECK_INT(st.counters.ticks, 2);
+  tml_live_status_release(&st);
+  const char *log = tml_buf_str(&cap.log);
+  CHECK_INT(count_lines(log, "warning exchange bybit unreachable: the syncs of 1 other symbols wait for the retry"), 1);
+  CHECK_INT(count_lines(log, "BTCUSDT: sync failed"), 1);
+  CHECK_MSG(count_lines(log, "ETHUSDT: sync failed") == 0, "%s", log);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
