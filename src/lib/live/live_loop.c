@@ -1213,10 +1213,25 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
   l->o.symbols = NULL;
   l->o.nsymbols = 0;
   int rc = 0;
-  if (opts->interval_ms <= 0 || !tml_interval_name(opts->interval_ms) || opts->poll_ms <= 0 ||
-      opts->coverage_check_ms <= 0 || opts->universe_refresh_ms <= 0 || opts->heartbeat_ms <= 0 ||
-      opts->stall_intervals < 1 || opts->drift_window < 1) {
-    rc = tml_error_set(err, TML_EINVAL, "live options: interval, periods, stall intervals and drift window must be positive");
+  /* Options filled by hand (not by tml_live_opts_from_config, which checks the keys' ranges): name the
+   * one that is wrong. */
+  const char *bad = opts->interval_ms <= 0 || !tml_interval_name(opts->interval_ms) ? "live.interval (interval_ms)"
+                    : opts->poll_ms <= 0                                            ? "live.poll_ms (poll_ms)"
+                    : opts->coverage_check_ms <= 0 ? "live.coverage_check_seconds (coverage_check_ms)"
+                    : opts->universe_refresh_ms <= 0 ? "live.universe_refresh_minutes (universe_refresh_ms)"
+                    : opts->heartbeat_ms <= 0        ? "live.heartbeat_seconds (heartbeat_ms)"
+                    : opts->close_delay_ms < 0       ? "live.close_delay_seconds (close_delay_ms)"
+                    : opts->stall_intervals < 1      ? "live.stall_intervals (stall_intervals)"
+                    : opts->drift_window < 1         ? "live.drift.window (drift_window)"
+                    : opts->drift_min_resolved > opts->drift_window
+                        ? "live.drift.min_resolved (drift_min_resolved, larger than live.drift.window)"
+                        : NULL;
+  if (bad) {
+    rc = tml_error_set(err, TML_EINVAL,
+                       "live options: %s is out of range: give a known interval, positive periods, at least one "
+                       "stall interval and a drift window no smaller than its minimum (or fill the options with "
+                       "tml_live_opts_from_config)",
+                       bad);
     goto fail;
   }
   if (opts->nsymbols) {

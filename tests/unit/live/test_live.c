@@ -160,6 +160,11 @@ static int opts_rc(struct tml_config *cfg, char *msg, size_t msgsz) {
   return rc;
 }
 
+static void spoil_poll(struct tml_live_opts *o) { o->poll_ms = 0; }
+static void spoil_heartbeat(struct tml_live_opts *o) { o->heartbeat_ms = -1; }
+static void spoil_delay(struct tml_live_opts *o) { o->close_delay_ms = -5; }
+static void spoil_drift(struct tml_live_opts *o) { o->drift_min_resolved = o->drift_window + 1; }
+
 TEST(options_from_config_and_bad_input) {
   char *dir = tml_test_tmpdir("live_opts");
   struct tml_config *cfg = test_config(dir);
@@ -222,6 +227,33 @@ TEST(options_from_config_and_bad_input) {
   CHECK_OK(tml_live_opts_from_config(cfg, &o, &err), &err);
   CHECK_INT(o.model_max_age_ms, 48 * TML_MS_PER_HOUR);
   tml_live_opts_release(&o);
+  /* Options filled by hand: tml_live_create names the one out of range, and writes nothing. */
+  struct tml_paths paths;
+  memset(&paths, 0, sizeof(paths));
+  snprintf(paths.home, sizeof(paths.home), "%s/nohome", dir);
+  snprintf(paths.db, sizeof(paths.db), "%s/nohome/trademl.db", dir);
+  snprintf(paths.models, sizeof(paths.models), "%s/nohome/models", dir);
+  snprintf(paths.logs, sizeof(paths.logs), "%s/nohome/logs", dir);
+  struct {
+    void (*spoil)(struct tml_live_opts *);
+    const char *named;
+  } cases[] = {
+      {spoil_poll, "live.poll_ms (poll_ms) is out of range"},
+      {spoil_heartbeat, "live.heartbeat_seconds (heartbeat_ms) is out of range"},
+      {spoil_delay, "live.close_delay_seconds (close_delay_ms) is out of range"},
+      {spoil_drift, "live.drift.min_resolved (drift_min_resolved, larger than live.drift.window)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    tml_live_opts_init(&o);
+    cases[i].spoil(&o);
+    struct tml_live *l = NULL;
+    tml_error_init(&err);
+    CHECK_INT(tml_live_create(cfg, &paths, &o, &l, &err), TML_EINVAL);
+    CHECK(l == NULL);
+    CHECK_CONTAINS(err.msg, cases[i].named);
+    tml_live_opts_release(&o);
+  }
+  CHECK(!tml_path_exists(paths.home));
   tml_config_free(cfg);
   free(dir);
 }
