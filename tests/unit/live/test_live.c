@@ -958,6 +958,14 @@ TEST(loop_universe_refresh_retried_when_exchange_down) {
   loopfix_close(&f);
 }
 
+static int count_stmt(unsigned type, void *ctx, void *p, void *x) {
+  (void)type;
+  (void)p;
+  (void)x;
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
 static int count_progress(void *ctx) {
   (*(size_t *)ctx)++;
   return 0;
@@ -1010,6 +1018,16 @@ TEST(quality_reads_do_not_walk_the_history) {
   free(rows);
   CHECK_MSG(steps < 60, "reading 12 unresolved predictions took %zu00 VM steps", steps);
   sqlite3_progress_handler(tml_store_db(s), 0, NULL, NULL);
+  /* One statement per stored prediction and per outcome (not the schema script each time). */
+  size_t stmts = 0;
+  sqlite3_trace_v2(tml_store_db(s), SQLITE_TRACE_STMT, count_stmt, &stmts);
+  struct tml_live_prediction p = make_pred("BTCUSDT", t0 + 20012 * IV, 0.3f);
+  bool inserted = false;
+  CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+  CHECK(inserted);
+  CHECK_OK(tml_live_predictions_resolve(s, p.id, out, p.created_ms, &err), &err);
+  sqlite3_trace_v2(tml_store_db(s), 0, NULL, NULL);
+  CHECK_INT(stmts, 2);
   tml_store_close(s);
   free(dir);
 }
