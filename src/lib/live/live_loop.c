@@ -525,6 +525,29 @@ static bool unreachable(int rc) {
 static int64_t retry_at(const struct tml_live *l) { return l->now + TML_MAX(5000, 5 * l->o.poll_ms); }
 
 /* Returns the fetch's result (0 when up to date). */
+
+/* Whether two error messages say the same thing, digits aside: libcurl's "... after 3 ms: Couldn't
+ * connect" differs from one attempt to the next, and a repeated failure is logged once. Compares at
+ * most n bytes of each. */
+static bool same_error(const char *a, const char *b, size_t n) {
+  size_t i = 0, j = 0;
+  while (i < n && j < n && a[i] && b[j]) {
+    bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
+    if (da && db) {
+      while (i < n && a[i] >= '0' && a[i] <= '9')
+        i++;
+      while (j < n && b[j] >= '0' && b[j] <= '9')
+        j++;
+      continue;
+    }
+    if (a[i] != b[j])
+      return false;
+    i++;
+    j++;
+  }
+  return (i >= n || !a[i]) && (j >= n || !b[j]);
+}
+
 static int sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   if (!l->ex)
     return 0;
@@ -557,7 +580,7 @@ static int sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   }
   if (rc != TML_EDATA && rc != TML_ECONFLICT && rc != TML_EINVAL)
     l->c.exchange_errors++;
-  if (strncmp(s->last_error, e.msg, sizeof(s->last_error) - 1) != 0) {
+  if (!same_error(s->last_error, e.msg, sizeof(s->last_error) - 1)) {
     emit(l, "warning", "%s: sync failed: %s", s->st.symbol, e.msg);
     snprintf(s->last_error, sizeof(s->last_error), "%.255s", e.msg);
   }
