@@ -2,6 +2,7 @@
  * /metrics. The HTTP plumbing is in http.c, the route table in routes.c. */
 #include "server.h"
 
+#include <ctype.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,41 @@ bad:
   return tml_error_set(err, TML_EINVAL, "invalid listen address '%s': use HOST:PORT like 127.0.0.1:8000", listen);
 }
 
+/* The server.* keys that defend against web pages and slow clients (see http.c). */
+static int browser_settings(struct tml_server *s, const struct tml_config *cfg, struct tml_error *err) {
+  s->idle_timeout_s = 10;
+  s->max_client_connections = 64;
+  s->max_connections = 2048;
+  if (!cfg)
+    return 0;
+  size_t n = tml_config_list(cfg, "server.allowed_hosts", NULL, 0);
+  if (n > SRV_MAX_ALLOWED_HOSTS)
+    return tml_error_set(err, TML_EINVAL, "server.allowed_hosts (from %s) lists %zu names; at most %d are allowed",
+                         tml_config_origin(cfg, "server.allowed_hosts"), n, SRV_MAX_ALLOWED_HOSTS);
+  s->nallowed_hosts = tml_config_list(cfg, "server.allowed_hosts", s->allowed_hosts, SRV_MAX_ALLOWED_HOSTS);
+  for (size_t i = 0; i < s->nallowed_hosts; i++) {
+    const char *h = s->allowed_hosts[i];
+    bool ok = h[0] != '\0' && strlen(h) < 250;
+    for (const char *c = h; ok && *c; c++)
+      ok = isalnum((unsigned char)*c) || strchr("-._:[]", *c) != NULL;
+    if (!ok)
+      return tml_error_set(err, TML_EINVAL,
+                           "server.allowed_hosts (from %s) item '%.100s' is not a host name: use NAME or NAME:PORT "
+                           "like trademl.example.com or trademl.lan:8000",
+                           tml_config_origin(cfg, "server.allowed_hosts"), h);
+  }
+  s->auth_reads = tml_config_bool(cfg, "server.auth_reads");
+  if (s->auth_reads && !s->token[0])
+    return tml_error_set(err, TML_EINVAL,
+                         "server.auth_reads (from %s) is on but no token is set: set server.api_token (or "
+                         "TRADEML_API_TOKEN), or turn server.auth_reads off",
+                         tml_config_origin(cfg, "server.auth_reads"));
+  s->idle_timeout_s = (unsigned)tml_config_int(cfg, "server.idle_timeout");
+  s->max_client_connections = (unsigned)tml_config_int(cfg, "server.max_client_connections");
+  s->max_connections = (unsigned)tml_config_int(cfg, "server.max_connections");
+  return 0;
+}
+
 int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, struct tml_error *err) {
   *out = NULL;
   struct tml_server *s = calloc(1, sizeof(*s));
@@ -84,6 +120,8 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
                        s->host);
     goto fail;
   }
+  if ((rc = browser_settings(s, o->cfg, err)))
+    goto fail;
   s->stats = calloc(srv_nroutes + 1, sizeof(*s->stats));
   s->ntasks = TML_ARRAY_LEN(task_table);
   s->tasks = malloc(sizeof(task_table));
@@ -169,7 +207,9 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   json_object_set_new(j, "scheduler", sch);
   json_t *dbj = json_object();
   json_object_set_new(dbj, "reachable", json_boolean(db));
-  json_object_set_new(dbj, "path", json_string(s->opts.paths->db));
+  /* /health answers without the token, so it names the file, never its absolute path. */
+  const char *slash = strrchr(s->opts.paths->db, '/');
+  json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : s->opts.paths->db));
   json_object_set_new(j, "database", dbj);
   json_t *w = json_object();
   json_object_set_new(w, "busy", json_integer(f.workers_busy));
