@@ -12,6 +12,7 @@
 #include "trademl/config.h"
 #include "trademl/log.h"
 #include "trademl/parse.h"
+#include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
@@ -54,6 +55,21 @@ static int parse_listen(const char *listen, char *host, size_t hostsz, unsigned 
   return 0;
 bad:
   return tml_error_set(err, TML_EINVAL, "invalid listen address '%s': use HOST:PORT like 127.0.0.1:8000", listen);
+}
+
+/* Temporary model folders of trainings killed earlier are removed at start; those of trainings that
+ * still run (workers of another process) are kept (tml_tmpdir_stale). A failure only warns. */
+static void sweep_tmp(const char *models_dir) {
+  struct tml_error e;
+  tml_error_init(&e);
+  struct tml_registry_problem *gone = NULL;
+  size_t n = 0;
+  int rc = tml_registry_sweep_tmp(models_dir, tml_now_ms(), false, &gone, &n, &e);
+  for (size_t i = 0; i < n; i++)
+    tml_info("serve: removed stale temporary folder %s (%s)", gone[i].path, gone[i].detail);
+  if (rc)
+    tml_warn("serve: %s", e.msg);
+  free(gone);
 }
 
 /* The server.* keys that defend against web pages and slow clients (see http.c). */
@@ -132,6 +148,7 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   memcpy(s->tasks, task_table, sizeof(task_table));
   if ((rc = tml_paths_ensure(o->paths, err)))
     goto fail;
+  sweep_tmp(o->paths->models);
   if ((rc = tml_store_open(o->paths->db, &s->store, err)))
     goto fail;
   sqlite3_busy_timeout(tml_store_db(s->store), 5000);
