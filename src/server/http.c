@@ -33,6 +33,7 @@ struct srv_conn {
   struct srv_request req;         /* path parameters found when matching */
   int early_status;               /* non-zero: the head was refused, early holds the answer */
   struct srv_response early;
+  bool answered;                  /* a response is queued: later calls only drain the body */
 };
 
 /* ---- helpers for handlers ---- */
@@ -475,6 +476,7 @@ static int dispatch(struct tml_server *s, struct srv_conn *sc, struct srv_respon
 
 static enum MHD_Result answer(struct tml_server *s, struct MHD_Connection *conn, struct srv_conn *sc, int status,
                               struct srv_response *res) {
+  sc->answered = true;
   enum MHD_Result ok = send_response(conn, status, res);
   stats_record(s, sc->route_index, status, tml_monotonic_s() - sc->t0);
   return ok;
@@ -500,14 +502,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (cl && (tml_parse_int64_str(cl, &n) != 0 || n < 0 || (uint64_t)n > s->max_body))
       sc->too_big = true;
     sc->early_status = check_head(s, conn, method, url, sc, &sc->early);
-    if (sc->early_status == 413)
-      /* Answer now rather than wait for a body that may never come; libmicrohttpd closes the
-       * connection after this response since the body was not read. */
+    if (sc->early_status && sc->too_big)
+      /* Answer now rather than wait for a body over the limit that may never come; libmicrohttpd
+       * closes the connection after this response since the body was not read. */
       return answer(s, conn, sc, sc->early_status, &sc->early);
     return MHD_YES;
   }
+  if (sc->answered) {
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
   if (*upload_data_size) {
-    /* A refused request's body is read and dropped, so the answer reaches a client still sending. */
+    /* A refused request's body is read and dropped, so the answer reaches a client still sending;
+     * so is the rest of a body without a declared length that outgrows the limit (libmicrohttpd 0.9
+     * cannot answer in the middle of an upload: it would close the connection without a response). */
     if (!sc->early_status && !sc->too_big && tml_buf_append(&sc->body, upload_data, *upload_data_size) != 0)
       sc->too_big = true;
     *upload_data_size = 0;

@@ -89,6 +89,14 @@ ms = (time.perf_counter() - t0) * 1000
 assert head.startswith(b"HTTP/1.1 413"), head[:200]
 assert ms < 500, "413 took %.0f ms" % ms
 print("ok - 413 for a declared 100 MB body after %.1f ms (idle timeout 4 s)" % ms)
+# Refused for another reason (a foreign Host) with such a body: that answer comes at once too.
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+t0 = time.perf_counter()
+s.sendall(b"POST /api/training/start HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 100000000\r\n\r\n")
+head = s.recv(4096)
+ms = (time.perf_counter() - t0) * 1000
+assert head.startswith(b"HTTP/1.1 421") and ms < 500, (head[:200], ms)
 PY
 ok "a declared Content-Length over the limit gets 413 before any body is sent"
 
