@@ -74,11 +74,6 @@ static void sweep_tmp(const char *models_dir) {
 
 /* The server.* keys that defend against web pages and slow clients (see http.c). */
 static int browser_settings(struct tml_server *s, const struct tml_config *cfg, struct tml_error *err) {
-  s->idle_timeout_s = 10;
-  s->max_client_connections = 64;
-  s->max_connections = 2048;
-  if (!cfg)
-    return 0;
   size_t n = tml_config_list(cfg, "server.allowed_hosts", NULL, 0);
   if (n > SRV_MAX_ALLOWED_HOSTS)
     return tml_error_set(err, TML_EINVAL, "server.allowed_hosts (from %s) lists %zu names; at most %d are allowed",
