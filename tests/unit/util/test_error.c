@@ -66,3 +66,11 @@ TEST(symbols_normalized_and_validated) {
   CHECK(!tml_symbol_valid("BTC;DROP"));
   CHECK(tml_symbol_valid("1000PEPEUSDT"));
 }
+
+TEST(utf8_bom_length) {
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBFopen_time", 12), 3);
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBF", 3), 3);
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB", 2), 0);   /* a cut-off mark is not a mark */
+  CHECK_INT(tml_parse_bom_len("[[1,2]]", 7), 0);
+  CHECK_INT(tml_parse_bom_len(NULL, 0), 0);
+}
