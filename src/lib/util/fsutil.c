@@ -296,10 +296,13 @@ bool tml_tmpdir_stale(const char *path, int64_t now_ms, int64_t min_age_ms, char
   char owner[96];
   if (parse_owner(name + strlen(TML_TMPDIR_PREFIX), &pid, &ticks)) {
     unsigned long long now_ticks = proc_start_ticks(pid);
-    /* Without /proc, fall back to "a process with that id exists". */
-    bool alive = now_ticks ? (ticks == 0 || now_ticks == ticks) : (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-    if (now_ticks == 0 && access("/proc/self/stat", R_OK) == 0)
-      alive = false; /* /proc works and has no such process */
+    bool alive;
+    if (now_ticks)
+      alive = ticks == 0 || now_ticks == ticks; /* same pid, same start: the same process */
+    else if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+      alive = true; /* exists, but /proc cannot tell its start time: assume it is the owner */
+    else
+      alive = false;
     snprintf(owner, sizeof(owner), "process %ld that created it is %s", pid, alive ? "still running" : "gone");
     stale = !alive && age_ms >= min_age_ms;
   } else {
