@@ -147,6 +147,7 @@ enum tml_registry_problem_kind {
   TML_REGPROB_CORRUPT,      /* row whose metadata.json is unreadable, disagrees with the row, or a head file is missing */
   TML_REGPROB_UNREGISTERED, /* a model-set folder under models_dir that no row points to */
   TML_REGPROB_TRASH,        /* a ".trash-<id>-<version>" folder left by an interrupted prune */
+  TML_REGPROB_STALE_TMP,    /* a ".tmp-*" folder of a killed training (tml_tmpdir_stale) */
 };
 struct tml_registry_problem {
   enum tml_registry_problem_kind kind;
@@ -155,14 +156,23 @@ struct tml_registry_problem {
   char path[4200];
   char detail[512];
 };
-/* Name of a problem kind ("missing", "corrupt", "unregistered", "trash"). */
+/* Name of a problem kind ("missing", "corrupt", "unregistered", "trash", "stale-tmp"). */
 const char *tml_registry_problem_name(enum tml_registry_problem_kind k);
 
 /* Checks every row's folder, and (when models_dir is not NULL) scans models_dir/<strategy>/<key>/
- * <interval>/<version> for folders without rows and leftover trash. *problems is an array the caller
+ * <interval>/<version> for folders without rows, leftover trash and stale temporary folders (a
+ * temporary folder whose training still runs is not a problem). *problems is an array the caller
  * frees with free() (NULL when *n == 0). Finding problems is not an error: returns 0, TML_EBUSY,
  * TML_EDB, TML_ENOMEM. */
 int tml_registry_check(struct tml_registry *reg, const char *models_dir, struct tml_registry_problem **problems,
                        size_t *n, struct tml_error *err);
+
+/* Removes the temporary folders that killed trainings left under models_dir/<strategy>/<key>/<interval>/
+ * (stale by tml_tmpdir_stale with TML_TMPDIR_MIN_AGE_MS; a folder whose training still runs is kept).
+ * Needs no registry: workers and the daemon call it at start, `models prune` too. dry_run: list only.
+ * *removed (kind TML_REGPROB_STALE_TMP, detail saying why) is freed with free(), also on error; it holds
+ * what was removed before a failure. 0, TML_EIO (a folder could not be removed), TML_ENOMEM. */
+int tml_registry_sweep_tmp(const char *models_dir, int64_t now_ms, bool dry_run, struct tml_registry_problem **removed,
+                           size_t *n, struct tml_error *err);
 
 #endif

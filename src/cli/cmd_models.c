@@ -262,7 +262,9 @@ static int models_prune(int argc, char **argv) {
   if (cli_parse(&a, prune_opts, NOPTS(prune_opts), argc, argv,
                 "usage: trademl models prune [--dry-run] [--retention-days DAYS] [--keep-newest N] [--json]\n\n"
                 "Deletes inactive model versions older than model.retention_days (MODEL_RETENTION_DAYS), folders\n"
-                "and rows together. The active version and the newest model.keep_newest are never deleted.",
+                "and rows together. The active version and the newest model.keep_newest are never deleted.\n"
+                "Also removes the temporary folders (.tmp-*) of killed trainings: those whose process is gone\n"
+                "and that are at least 10 minutes old.",
                 &code))
     return code;
   const char *pos[1];
@@ -275,13 +277,18 @@ static int models_prune(int argc, char **argv) {
   struct tml_registry *reg = NULL;
   struct tml_prune_report rep;
   memset(&rep, 0, sizeof(rep));
+  struct tml_registry_problem *tmp = NULL;
+  size_t ntmp = 0;
   bool dry = cli_has(&a, "dry-run"), json = cli_has(&a, "json");
   int rc = open_registry(&a, &cfg, &paths, &reg, &err);
   if (rc)
     goto out;
   int days = (int)tml_config_int(cfg, "model.retention_days");
   int keep = (int)tml_config_int(cfg, "model.keep_newest");
-  rc = tml_registry_prune(reg, tml_now_ms(), days, keep, dry, &rep, &err);
+  int64_t now = tml_now_ms();
+  rc = tml_registry_prune(reg, now, days, keep, dry, &rep, &err);
+  if (!rc)
+    rc = tml_registry_sweep_tmp(paths.models, now, dry, &tmp, &ntmp, &err);
   if (json) {
     struct tml_buf b;
     tml_buf_init(&b, 0);
@@ -292,8 +299,16 @@ static int models_prune(int argc, char **argv) {
         tml_buf_putc(&b, ',');
       tml_model_row_to_json(&rep.deleted[i], &b);
     }
-    tml_buf_printf(&b, "],\"kept_active\":%zu,\"kept_newest\":%zu,\"kept_recent\":%zu}", rep.kept_active,
-                   rep.kept_newest, rep.kept_recent);
+    tml_buf_printf(&b, "],\"kept_active\":%zu,\"kept_newest\":%zu,\"kept_recent\":%zu,\"stale_tmp\":[",
+                   rep.kept_active, rep.kept_newest, rep.kept_recent);
+    for (size_t i = 0; i < ntmp; i++) {
+      tml_buf_puts(&b, i ? ",{\"path\":" : "{\"path\":");
+      tml_buf_json_str(&b, tmp[i].path);
+      tml_buf_puts(&b, ",\"detail\":");
+      tml_buf_json_str(&b, tmp[i].detail);
+      tml_buf_putc(&b, '}');
+    }
+    tml_buf_puts(&b, "]}");
     if (!rc)
       printf("%s\n", tml_buf_str(&b));
     tml_buf_release(&b);
@@ -304,11 +319,14 @@ static int models_prune(int argc, char **argv) {
       printf("%s model %" PRId64 " %s %s %s (created %s) %s\n", dry ? "would delete" : "deleted", rep.deleted[i].id,
              rep.deleted[i].strategy, rep.deleted[i].key, rep.deleted[i].version, created, rep.deleted[i].path);
     }
+    for (size_t i = 0; i < ntmp; i++)
+      printf("%s stale temporary folder %s (%s)\n", dry ? "would remove" : "removed", tmp[i].path, tmp[i].detail);
     printf("%s %zu version%s; kept %zu active, %zu among the newest %d, %zu younger than %d days\n",
            dry ? "would delete" : "deleted", rep.ndeleted, rep.ndeleted == 1 ? "" : "s", rep.kept_active,
            rep.kept_newest, keep, rep.kept_recent, days);
   }
 out:
+  free(tmp);
   tml_prune_report_release(&rep);
   tml_registry_close(reg);
   tml_config_free(cfg);
@@ -327,8 +345,9 @@ static int models_check(int argc, char **argv) {
   int code = 0;
   if (cli_parse(&a, check_opts, NOPTS(check_opts), argc, argv,
                 "usage: trademl models check [--json]\n\n"
-                "Reports registry rows whose folder is missing or corrupt, model folders without a row and\n"
-                "leftovers of an interrupted prune. Exit status 1 when anything is found.",
+                "Reports registry rows whose folder is missing or corrupt, model folders without a row,\n"
+                "leftovers of an interrupted prune and temporary folders of killed trainings. Exit status 1\n"
+                "when anything is found.",
                 &code))
     return code;
   struct tml_error err;

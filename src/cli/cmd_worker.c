@@ -2,6 +2,7 @@
  * to the queue), or with --exit-when-idle until nothing is queued or running. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +12,8 @@
 #include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/jobs.h"
+#include "trademl/registry.h"
+#include "trademl/timeutil.h"
 
 static const char usage[] =
     "usage: trademl worker [--concurrency N] [--exit-when-idle]\n"
@@ -27,6 +30,21 @@ static const struct cli_opt opts[] = {
 };
 
 
+/* Temporary model folders of trainings killed earlier (kill -9, a crash, a reboot) are removed at start;
+ * folders of trainings that still run, here or in another worker, are kept (tml_tmpdir_stale). */
+static void sweep_tmp(const char *models_dir) {
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_registry_problem *gone = NULL;
+  size_t n = 0;
+  int rc = tml_registry_sweep_tmp(models_dir, tml_now_ms(), false, &gone, &n, &err);
+  for (size_t i = 0; i < n; i++)
+    fprintf(stderr, "worker: removed stale temporary folder %s (%s)\n", gone[i].path, gone[i].detail);
+  if (rc)
+    fprintf(stderr, "worker: warning: %s\n", err.msg);
+  free(gone);
+}
+
 int cmd_worker(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -36,6 +54,8 @@ int cmd_worker(int argc, char **argv) {
   tml_error_init(&err);
   struct cli_jobs_ctx c;
   int rc = cli_jobs_open(&a, false, &c, &err);
+  if (!rc)
+    sweep_tmp(c.paths.models);
   struct tml_runner_opts ro;
   if (!rc)
     rc = tml_runner_opts_from_config(c.cfg, &ro, &err);

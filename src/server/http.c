@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "srv.h"
@@ -24,9 +26,14 @@
 
 struct srv_conn {
   struct tml_buf body;
-  bool too_big;
-  bool started;
+  bool too_big;                   /* declared or received body over the limit */
   double t0;
+  const struct srv_route *route;  /* NULL until the head matched a route */
+  size_t route_index;             /* srv_nroutes = unmatched (metrics) */
+  struct srv_request req;         /* path parameters found when matching */
+  int early_status;               /* non-zero: the head was refused, early holds the answer */
+  struct srv_response early;
+  bool answered;                  /* a response is queued: later calls only drain the body */
 };
 
 /* ---- helpers for handlers ---- */
@@ -212,6 +219,9 @@ static enum MHD_Result send_stream(struct tml_server *s, struct MHD_Connection *
   MHD_add_response_header(r, "Cache-Control", "no-store");
   MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(r, "X-Accel-Buffering", "no");
+  /* A stream is idle between events by design: the idle timeout (server.idle_timeout) that protects
+   * against half-open clients does not apply to it; its keep-alive comments find dead clients. */
+  MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
   enum MHD_Result ok = MHD_queue_response(conn, 200, r);
   MHD_destroy_response(r);
   return ok;
@@ -244,31 +254,197 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, int status, st
   return ok;
 }
 
-/* Runs all checks, then the handler. Returns the status; res holds the body. */
-static int dispatch(struct tml_server *s, struct MHD_Connection *conn, const char *method, const char *url,
-                    struct srv_conn *sc, size_t *route_out, struct srv_response *res) {
-  struct srv_request req;
-  memset(&req, 0, sizeof(req));
-  req.method = method;
-  req.path = url;
-  req.conn = conn;
-  *route_out = srv_nroutes;
+/* ---- checks made on the request head, before any body is read ---- */
+
+/* Case-insensitive comparison of n bytes. */
+static bool eq_nocase(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+      return false;
+  return true;
+}
+
+/* Splits "name", "name:port", "[v6]" or "[v6]:port" into the host (brackets removed, one trailing
+ * dot dropped) and the port (0 when absent). False when it is none of these. */
+static bool split_hostport(const char *hp, char *host, size_t hostsz, unsigned *port) {
+  const char *h = hp, *colon;
+  size_t hlen;
+  *port = 0;
+  if (hp[0] == '[') {
+    const char *close = strchr(hp, ']');
+    if (!close)
+      return false;
+    h = hp + 1;
+    hlen = (size_t)(close - h);
+    colon = close[1] == ':' ? close + 1 : NULL;
+    if (close[1] && !colon)
+      return false;
+  } else {
+    colon = strchr(hp, ':');
+    if (colon && strchr(colon + 1, ':'))
+      return false; /* a bare IPv6 address is not a Host */
+    hlen = colon ? (size_t)(colon - hp) : strlen(hp);
+  }
+  if (hlen && h[hlen - 1] == '.')
+    hlen--;
+  if (hlen == 0 || hlen >= hostsz)
+    return false;
+  for (size_t i = 0; i < hlen; i++) {
+    unsigned char c = (unsigned char)h[i];
+    if (!(isalnum(c) || c == '-' || c == '.' || c == '_' || (hp[0] == '[' && (c == ':' || c == '%'))))
+      return false;
+  }
+  memcpy(host, h, hlen);
+  host[hlen] = '\0';
+  if (colon) {
+    int64_t p = 0;
+    if (tml_parse_int64_str(colon + 1, &p) != 0 || p < 1 || p > 65535)
+      return false;
+    *port = (unsigned)p;
+  }
+  return true;
+}
+
+static bool is_ip_literal(const char *host) {
+  unsigned char a[16];
+  return inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* localhost and its subdomains, which browsers always resolve to loopback (RFC 6761). */
+static bool is_localhost_name(const char *host) {
+  size_t n = strlen(host);
+  return strcasecmp(host, "localhost") == 0 || (n > 10 && strcasecmp(host + n - 10, ".localhost") == 0);
+}
+
+/* True when host[:port] matches an entry of server.allowed_hosts ("name" any port, "name:port"). */
+static bool in_allowed_hosts(const struct tml_server *s, const char *host, unsigned port) {
+  for (size_t i = 0; i < s->nallowed_hosts; i++) {
+    char h[256];
+    unsigned p;
+    if (split_hostport(s->allowed_hosts[i], h, sizeof(h), &p) && strcasecmp(h, host) == 0 && (!p || p == port))
+      return true;
+  }
+  return false;
+}
+
+/* DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches this daemon with
+ * "Host: evil.example". Rebinding needs a name the attacker controls, so IP addresses, localhost, the
+ * listen host and the configured names are accepted and every other name is refused. */
+static bool host_allowed(const struct tml_server *s, const char *hosthdr) {
+  char host[256];
+  unsigned port;
+  if (!split_hostport(hosthdr, host, sizeof(host), &port))
+    return false;
+  return is_ip_literal(host) || is_localhost_name(host) || strcasecmp(host, s->host) == 0 ||
+         in_allowed_hosts(s, host, port);
+}
+
+/* Cross-site requests: a browser names the page that sent a request in Origin. Accepted: no Origin
+ * (not a browser), the page's own origin (same host and port as Host), a loopback origin on the
+ * daemon's port, and the names of server.allowed_hosts. "null" (sandboxed frames, file://) is not. */
+static bool origin_allowed(const struct tml_server *s, const char *origin, const char *hosthdr) {
+  if (!origin)
+    return true;
+  size_t skip;
+  unsigned defport;
+  if (strncasecmp(origin, "http://", 7) == 0) {
+    skip = 7;
+    defport = 80;
+  } else if (strncasecmp(origin, "https://", 8) == 0) {
+    skip = 8;
+    defport = 443;
+  } else {
+    return false;
+  }
+  char host[256];
+  unsigned port;
+  if (strchr(origin + skip, '/') || !split_hostport(origin + skip, host, sizeof(host), &port))
+    return false;
+  if (!port)
+    port = defport;
+  char hhost[256];
+  unsigned hport;
+  if (hosthdr && split_hostport(hosthdr, hhost, sizeof(hhost), &hport) && strcasecmp(host, hhost) == 0 &&
+      port == (hport ? hport : defport))
+    return true;
+  if ((is_localhost_name(host) || tml_server_host_is_loopback(host)) && port == s->port)
+    return true;
+  return in_allowed_hosts(s, host, port);
+}
+
+/* "application/json", any case, optionally followed by parameters (";charset=utf-8"). */
+static bool is_json_type(const char *ct) {
+  if (!ct)
+    return false;
+  while (*ct == ' ' || *ct == '\t')
+    ct++;
+  if (!eq_nocase(ct, "application/json", 16))
+    return false;
+  char c = ct[16];
+  return c == '\0' || c == ';' || c == ' ' || c == '\t';
+}
+
+/* "Bearer <token>", the scheme in any case (RFC 7235), with the token compared in constant time. */
+static bool bearer_ok(const struct tml_server *s, const char *auth) {
+  if (!auth)
+    return false;
+  while (*auth == ' ')
+    auth++;
+  if (!eq_nocase(auth, "bearer", 6) || (auth[6] != ' ' && auth[6] != '\t'))
+    return false;
+  const char *t = auth + 6;
+  while (*t == ' ' || *t == '\t')
+    t++;
+  char tok[sizeof(s->token) + 1];
+  size_t n = strlen(t);
+  while (n && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+    n--;
+  if (n >= sizeof(tok))
+    return false;
+  memcpy(tok, t, n);
+  tok[n] = '\0';
+  return tml_server_token_equal(s->token, tok);
+}
+
+/* Everything that can be decided from the request line and headers: Host, route and method, a
+ * declared body over the limit, the token, and for routes that change state the Origin and the
+ * Content-Type (a form that another web page posts cannot carry application/json). 0 when the
+ * request may go on; else the status, with res holding the error. */
+static int check_head(struct tml_server *s, struct MHD_Connection *conn, const char *method, const char *url,
+                      struct srv_conn *sc, struct srv_response *res) {
+  struct srv_request *req = &sc->req;
+  memset(req, 0, sizeof(*req));
+  req->method = method;
+  req->path = url;
+  req->conn = conn;
+  sc->route_index = srv_nroutes;
+  const char *hosthdr = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+  if (hosthdr && !host_allowed(s, hosthdr)) {
+    char name[256];
+    unsigned port;
+    if (!split_hostport(hosthdr, name, sizeof(name), &port))
+      snprintf(name, sizeof(name), "%.200s", hosthdr);
+    return srv_error_http(res, 421, "EHOST",
+                          "Host '%.200s' is not a name this daemon answers to (protection against DNS rebinding): "
+                          "add '%s' to server.allowed_hosts in the configuration, or use http://127.0.0.1:%u/",
+                          hosthdr, name, s->port);
+  }
   const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
-  const struct srv_route *route = NULL;
   char allow[128] = "";
   for (size_t i = 0; i < srv_nroutes; i++) {
-    struct srv_request probe = req;
+    struct srv_request probe = *req;
     if (!route_match(srv_routes[i].pattern, url, &probe))
       continue;
     if (strcmp(srv_routes[i].method, m) == 0) {
-      route = &srv_routes[i];
-      req = probe;
-      *route_out = i;
+      sc->route = &srv_routes[i];
+      sc->route_index = i;
+      *req = probe;
       break;
     }
     size_t al = strlen(allow);
     snprintf(allow + al, sizeof(allow) - al, "%s%s", al ? ", " : "", srv_routes[i].method);
   }
+  const struct srv_route *route = sc->route;
   if (!route) {
     if (allow[0]) {
       snprintf(res->allow, sizeof(res->allow), "%s", allow);
@@ -278,30 +454,58 @@ static int dispatch(struct tml_server *s, struct MHD_Connection *conn, const cha
   }
   if (sc->too_big)
     return srv_error_http(res, 413, "ETOOBIG", "request body is larger than the %zu-byte limit", s->max_body);
-  if (route->flags & SRV_MUTATES) {
-    if (s->token[0]) {
-      const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-      if (!auth || strncmp(auth, "Bearer ", 7) != 0 || !tml_server_token_equal(s->token, auth + 7))
-        return srv_error_http(res, 401, "EAUTH", "%s %s needs 'Authorization: Bearer <token>' (server.api_token)",
-                              method, url);
-    }
-    if (atomic_load(&s->stopping))
-      return srv_error_http(res, 503, "EBUSY", "the server is shutting down and accepts no new work");
-  }
+  bool mutates = (route->flags & SRV_MUTATES) != 0;
+  if (s->token[0] && (mutates || (s->auth_reads && !(route->flags & SRV_PUBLIC))) &&
+      !bearer_ok(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization")))
+    return srv_error_http(res, 401, "EAUTH", "%s %s needs 'Authorization: Bearer <token>' (server.api_token%s)",
+                          method, url, mutates ? "" : "; server.auth_reads is on");
+  if (!mutates)
+    return 0;
+  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+  if (!origin_allowed(s, origin, hosthdr))
+    return srv_error_http(res, 403, "EORIGIN",
+                          "cross-site request refused: %s %s comes from a page of Origin '%.200s', not from this "
+                          "daemon; to let pages of that site change state here, add its host name to "
+                          "server.allowed_hosts",
+                          method, url, origin);
+  const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+  if (!is_json_type(ct))
+    return srv_error_http(res, 415, "EMEDIA",
+                          "%s %s needs the header 'Content-Type: application/json', also without a body (got %s%.60s%s): "
+                          "this keeps other web pages from posting forms here; with curl add "
+                          "-H 'Content-Type: application/json'",
+                          method, url, ct ? "'" : "none", ct ? ct : "", ct ? "'" : "");
+  if (atomic_load(&s->stopping))
+    return srv_error_http(res, 503, "EBUSY", "the server is shutting down and accepts no new work");
+  return 0;
+}
+
+/* Runs the handler once the body is in: the body limit, JSON that parses into an object no deeper
+ * than SRV_MAX_DEPTH. Returns the status; res holds the body. */
+static int dispatch(struct tml_server *s, struct srv_conn *sc, struct srv_response *res) {
+  const struct srv_route *route = sc->route;
+  if (sc->too_big)
+    return srv_error_http(res, 413, "ETOOBIG", "request body is larger than the %zu-byte limit", s->max_body);
   json_t *body = NULL;
   if (route->flags & SRV_JSON_BODY) {
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    if (sc->body.len && ct && strncmp(ct, "application/json", 16) != 0)
-      return srv_error_http(res, 415, "EMEDIA", "request body must be JSON (Content-Type: application/json), got '%.60s'",
-                            ct);
     int status = srv_body_parse(sc->body.ptr, sc->body.len, &body, res);
     if (status)
       return status;
   }
+  struct srv_request req = sc->req;
   req.body = body;
   int status = route->fn(s, &req, res);
   json_decref(body);
   return status;
+}
+
+static enum MHD_Result answer(struct tml_server *s, struct MHD_Connection *conn, struct srv_conn *sc, int status,
+                              struct srv_response *res) {
+  sc->answered = true;
+  bool stream = res->sse && status == 200 && sc->req.method && strcmp(sc->req.method, "GET") == 0;
+  enum MHD_Result ok = stream ? send_stream(s, conn) : send_response(conn, status, res);
+  stats_record(s, sc->route_index, status, tml_monotonic_s() - sc->t0);
+  return ok;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -311,33 +515,46 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   struct tml_server *s = cls;
   struct srv_conn *sc = *con_cls;
   if (!sc) {
+    /* First call: the head is in, no body has been read yet. */
     sc = calloc(1, sizeof(*sc));
     if (!sc)
       return MHD_NO;
     tml_buf_init(&sc->body, s->max_body);
+    tml_buf_init(&sc->early.body, 0);
     sc->t0 = tml_monotonic_s();
     *con_cls = sc;
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     int64_t n = 0;
     if (cl && (tml_parse_int64_str(cl, &n) != 0 || n < 0 || (uint64_t)n > s->max_body))
-      sc->too_big = true; /* answered once the (discarded) body has been read */
+      sc->too_big = true;
+    sc->early_status = check_head(s, conn, method, url, sc, &sc->early);
+    if (sc->early_status && sc->too_big)
+      /* Answer now rather than wait for a body over the limit that may never come; libmicrohttpd
+       * closes the connection after this response since the body was not read. */
+      return answer(s, conn, sc, sc->early_status, &sc->early);
+    return MHD_YES;
+  }
+  if (sc->answered) {
+    *upload_data_size = 0;
     return MHD_YES;
   }
   if (*upload_data_size) {
-    if (!sc->too_big && tml_buf_append(&sc->body, upload_data, *upload_data_size) != 0)
+    /* A refused request's body is read and dropped, so the answer reaches a client still sending;
+     * so is the rest of a body without a declared length that outgrows the limit (libmicrohttpd 0.9
+     * cannot answer in the middle of an upload: it would close the connection without a response). */
+    if (!sc->early_status && !sc->too_big && tml_buf_append(&sc->body, upload_data, *upload_data_size) != 0)
       sc->too_big = true;
     *upload_data_size = 0;
     return MHD_YES;
   }
+  if (sc->early_status)
+    return answer(s, conn, sc, sc->early_status, &sc->early);
   struct srv_response res;
   memset(&res, 0, sizeof(res));
   tml_buf_init(&res.body, 0);
-  size_t route = srv_nroutes;
-  int status = dispatch(s, conn, method, url, sc, &route, &res);
-  enum MHD_Result ok = res.sse && status == 200 && strcmp(method, "GET") == 0 ? send_stream(s, conn)
-                                                                               : send_response(conn, status, &res);
+  int status = dispatch(s, sc, &res);
+  enum MHD_Result ok = answer(s, conn, sc, status, &res);
   tml_buf_release(&res.body);
-  stats_record(s, route, status, tml_monotonic_s() - sc->t0);
   return ok;
 }
 
@@ -350,6 +567,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (!sc)
     return;
   tml_buf_release(&sc->body);
+  tml_buf_release(&sc->early.body);
   free(sc);
   *con_cls = NULL;
 }
@@ -364,6 +582,31 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   tml_debug("http: %s", msg);
 }
 
+/* Slow clients: each open connection holds a descriptor. Raises the soft descriptor limit towards
+ * the hard one so server.max_connections fits, or lowers the connection limit (with a warning) when the
+ * hard limit is too low, keeping room for the database, logs and worker pipes. */
+#define SRV_SPARE_FDS 256u
+static unsigned fit_connection_limit(unsigned want) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return want;
+  rlim_t need = (rlim_t)want + SRV_SPARE_FDS;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    rlim_t cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    struct rlimit nl = {cur, rl.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &nl) == 0)
+      rl.rlim_cur = cur;
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+    unsigned fit = rl.rlim_cur > 2 * SRV_SPARE_FDS ? (unsigned)(rl.rlim_cur - SRV_SPARE_FDS) : (unsigned)rl.rlim_cur / 2;
+    tml_warn("serve: server.max_connections %u does not fit the open-file limit %llu: accepting %u connections "
+             "(raise it with 'ulimit -n' or LimitNOFILE=)",
+             want, (unsigned long long)rl.rlim_cur, fit);
+    return fit;
+  }
+  return want;
+}
+
 int tml_server_start(struct tml_server *s, struct tml_error *err) {
   struct addrinfo hints, *ai = NULL;
   memset(&hints, 0, sizeof(hints));
@@ -374,16 +617,19 @@ int tml_server_start(struct tml_server *s, struct tml_error *err) {
   int gai = getaddrinfo(s->host, port, &hints, &ai);
   if (gai != 0 || !ai)
     return tml_error_set(err, TML_EINVAL, "cannot resolve listen address '%s': %s", s->host, gai_strerror(gai));
-  /* Suspend/resume: a prediction stream with nothing to send parks its connection instead of a thread. */
+  /* epoll (MHD_USE_AUTO on Linux) keeps thousands of idle sockets cheap, unlike select's 1024;
+   * suspend/resume: a prediction stream with nothing to send parks its connection instead of a thread. */
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   unsigned threads = s->opts.http_threads ? s->opts.http_threads : 4;
+  unsigned max_conns = fit_connection_limit(s->max_connections);
   s->daemon = MHD_start_daemon(flags, (uint16_t)s->port, NULL, NULL, on_request, s,
                                MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                                MHD_OPTION_THREAD_POOL_SIZE, threads,
-                               MHD_OPTION_CONNECTION_LIMIT, 512u,
-                               MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+                               MHD_OPTION_CONNECTION_LIMIT, max_conns,
+                               MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->max_client_connections,
+                               MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s,
                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,

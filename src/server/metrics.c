@@ -105,7 +105,9 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   json_object_set_new(j, "scheduler", sch);
   json_t *dbj = json_object();
   json_object_set_new(dbj, "reachable", json_boolean(db));
-  json_object_set_new(dbj, "path", json_string(s->opts.paths->db));
+  /* /health answers without the token, so it names the file, never its absolute path. */
+  const char *slash = strrchr(s->opts.paths->db, '/');
+  json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : s->opts.paths->db));
   json_object_set_new(j, "database", dbj);
   json_t *w = json_object();
   json_object_set_new(w, "busy", json_integer(f.workers_busy));

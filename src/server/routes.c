@@ -1,5 +1,6 @@
 /* The route table: every URL the daemon answers, its method, flags and handler. The dispatcher in
- * http.c checks method, body size, token and JSON before a handler runs. docs/api.md documents each. */
+ * http.c checks the Host, method, body size, token, Origin, Content-Type and JSON before a handler
+ * runs. docs/api.md documents each. */
 #include "srv.h"
 
 #include "util/common.h"
@@ -7,7 +8,7 @@
 #define R(m, p, fn, flags) {m, p, fn, flags, m " " p}
 
 const struct srv_route srv_routes[] = {
-    R("GET", "/health", srv_h_health, 0),
+    R("GET", "/health", srv_h_health, SRV_PUBLIC),
     R("GET", "/metrics", srv_h_metrics, 0),
     R("POST", "/api/training/start", srv_h_training_start, SRV_MUTATES | SRV_JSON_BODY),
     R("GET", "/api/training/jobs", srv_h_jobs_list, 0),
@@ -27,8 +28,8 @@ const struct srv_route srv_routes[] = {
     R("GET", "/api/predictions/latest", srv_h_predictions_latest, 0),
     R("GET", "/api/predictions/stream", srv_h_predictions_stream, 0),
     R("GET", "/api/predictions", srv_h_predictions, 0),
-    R("GET", "/", srv_h_asset, SRV_NO_LOG),
-    R("GET", "/assets/{file}", srv_h_asset, SRV_NO_LOG),
+    R("GET", "/", srv_h_asset, SRV_NO_LOG | SRV_PUBLIC),
+    R("GET", "/assets/{file}", srv_h_asset, SRV_NO_LOG | SRV_PUBLIC),
 };
 const size_t srv_nroutes = sizeof(srv_routes) / sizeof(srv_routes[0]);
 

@@ -2,6 +2,7 @@
  * is in http.c, the route table in routes.c, /health and /metrics in metrics.c. */
 #include "server.h"
 
+#include <ctype.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "trademl/config.h"
 #include "trademl/log.h"
 #include "trademl/parse.h"
+#include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
@@ -56,6 +58,51 @@ bad:
   return tml_error_set(err, TML_EINVAL, "invalid listen address '%s': use HOST:PORT like 127.0.0.1:8000", listen);
 }
 
+/* Temporary model folders of trainings killed earlier are removed at start; those of trainings that
+ * still run (workers of another process) are kept (tml_tmpdir_stale). A failure only warns. */
+static void sweep_tmp(const char *models_dir) {
+  struct tml_error e;
+  tml_error_init(&e);
+  struct tml_registry_problem *gone = NULL;
+  size_t n = 0;
+  int rc = tml_registry_sweep_tmp(models_dir, tml_now_ms(), false, &gone, &n, &e);
+  for (size_t i = 0; i < n; i++)
+    tml_info("serve: removed stale temporary folder %s (%s)", gone[i].path, gone[i].detail);
+  if (rc)
+    tml_warn("serve: %s", e.msg);
+  free(gone);
+}
+
+/* The server.* keys that defend against web pages and slow clients (see http.c). */
+static int browser_settings(struct tml_server *s, const struct tml_config *cfg, struct tml_error *err) {
+  size_t n = tml_config_list(cfg, "server.allowed_hosts", NULL, 0);
+  if (n > SRV_MAX_ALLOWED_HOSTS)
+    return tml_error_set(err, TML_EINVAL, "server.allowed_hosts (from %s) lists %zu names; at most %d are allowed",
+                         tml_config_origin(cfg, "server.allowed_hosts"), n, SRV_MAX_ALLOWED_HOSTS);
+  s->nallowed_hosts = tml_config_list(cfg, "server.allowed_hosts", s->allowed_hosts, SRV_MAX_ALLOWED_HOSTS);
+  for (size_t i = 0; i < s->nallowed_hosts; i++) {
+    const char *h = s->allowed_hosts[i];
+    bool ok = h[0] != '\0' && strlen(h) < 250;
+    for (const char *c = h; ok && *c; c++)
+      ok = isalnum((unsigned char)*c) || strchr("-._:[]", *c) != NULL;
+    if (!ok)
+      return tml_error_set(err, TML_EINVAL,
+                           "server.allowed_hosts (from %s) item '%.100s' is not a host name: use NAME or NAME:PORT "
+                           "like trademl.example.com or trademl.lan:8000",
+                           tml_config_origin(cfg, "server.allowed_hosts"), h);
+  }
+  s->auth_reads = tml_config_bool(cfg, "server.auth_reads");
+  if (s->auth_reads && !s->token[0])
+    return tml_error_set(err, TML_EINVAL,
+                         "server.auth_reads (from %s) is on but no token is set: set server.api_token (or "
+                         "TRADEML_API_TOKEN), or turn server.auth_reads off",
+                         tml_config_origin(cfg, "server.auth_reads"));
+  s->idle_timeout_s = (unsigned)tml_config_int(cfg, "server.idle_timeout");
+  s->max_client_connections = (unsigned)tml_config_int(cfg, "server.max_client_connections");
+  s->max_connections = (unsigned)tml_config_int(cfg, "server.max_connections");
+  return 0;
+}
+
 int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, struct tml_error *err) {
   *out = NULL;
   struct tml_server *s = calloc(1, sizeof(*s));
@@ -85,6 +132,8 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
                        s->host);
     goto fail;
   }
+  if ((rc = browser_settings(s, o->cfg, err)))
+    goto fail;
   s->stats = calloc(srv_nroutes + 1, sizeof(*s->stats));
   s->ntasks = TML_ARRAY_LEN(task_table);
   s->tasks = malloc(sizeof(task_table));
@@ -95,6 +144,7 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   memcpy(s->tasks, task_table, sizeof(task_table));
   if ((rc = tml_paths_ensure(o->paths, err)))
     goto fail;
+  sweep_tmp(o->paths->models);
   if ((rc = tml_store_open(o->paths->db, &s->store, err)))
     goto fail;
   sqlite3_busy_timeout(tml_store_db(s->store), 5000);

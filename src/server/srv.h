@@ -30,9 +30,11 @@ struct tml_store;
 #define SRV_MUTATES 0x1u   /* changes state: needs the token when one is set; refused while stopping */
 #define SRV_JSON_BODY 0x2u /* a JSON object body is required (an empty body counts as {}) */
 #define SRV_NO_LOG 0x4u    /* not counted per route in latency logs (assets) */
+#define SRV_PUBLIC 0x8u    /* answered without the token even with server.auth_reads (health, dashboard files) */
 
 #define SRV_MAX_PARAMS 2
 #define SRV_MAX_DEPTH 32   /* JSON nesting limit, checked before jansson parses */
+#define SRV_MAX_ALLOWED_HOSTS 64
 
 struct srv_request {
   const char *method;
@@ -119,6 +121,13 @@ struct tml_server {
   struct srv_jobs_state *jobs;              /* job queue/runner state (workers.c), owned */
   struct srv_model_cache *models;           /* loaded model sets + read connections (model_cache.c), owned */
   struct srv_live *live;                    /* live loop thread + SSE hub (live_api.c), owned */
+  /* Browser and slow-client defences (http.c), from the server.* keys. */
+  const char *allowed_hosts[SRV_MAX_ALLOWED_HOSTS]; /* borrowed from opts.cfg; lower case is not assumed */
+  size_t nallowed_hosts;
+  bool auth_reads;                          /* reads need the token too (all but SRV_PUBLIC routes) */
+  unsigned idle_timeout_s;                  /* MHD_OPTION_CONNECTION_TIMEOUT */
+  unsigned max_client_connections;          /* MHD_OPTION_PER_IP_CONNECTION_LIMIT */
+  unsigned max_connections;                 /* MHD_OPTION_CONNECTION_LIMIT */
 };
 
 /* Writes {"error":{"code":"EINVAL","message":"..."}} and returns the HTTP status of `code`. */

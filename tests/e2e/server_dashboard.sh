@@ -2,11 +2,12 @@
 # ctest-labels: heavy
 # The dashboard in headless Chromium (Debian's chromium driven by playwright-core): the page loads with
 # no console errors, shows a job started through the API while it is open, shows its progress advancing
-# without a reload, and a screenshot is written (its path is printed). Then the live panel: `serve --live`
-# against the mock exchange (real Bybit BTCUSDT + WIFUSDT listed two days before), BTCUSDT trained by
-# the daemon's worker and predicted, WIFUSDT blocked: the panel shows one active with its last
-# prediction and the other blocked with its reason. Skips when chromium or
-# playwright-core is missing (scripts/setup.sh --test installs both).
+# without a reload, queues and cancels a job with its own form and button (POSTs that pass the daemon's
+# cross-site checks) while a page of another origin cannot cancel it, and a screenshot is written (its
+# path is printed). Then the live panel: `serve --live` against the mock exchange (real Bybit BTCUSDT +
+# WIFUSDT listed two days before), BTCUSDT trained by the daemon's worker and predicted, WIFUSDT blocked:
+# the panel shows one active with its last prediction and the other blocked with its reason. Skips when
+# chromium or playwright-core is missing (scripts/setup.sh --test installs both).
 source "$(dirname "$0")/lib/common.sh"
 source "$SRC/tests/e2e/lib/server.sh"
 need_data binance-spot/BTCUSDT_15m_2023-2026.csv bybit-linear/BTC_USDT_USDT-15m-futures.csv \
@@ -17,9 +18,17 @@ need_data binance-spot/BTCUSDT_15m_2023-2026.csv bybit-linear/BTC_USDT_USDT-15m-
 
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_15m_2023-2026.csv" --symbol BTCUSDT --interval 15m
 start_server --workers 1
-mkdir -p "$WORK/browser"
+mkdir -p "$WORK/browser" "$WORK/evil"
+# A page of another origin (another loopback port) that will try to post to the daemon.
+echo '<!doctype html><title>another site</title><body>another site</body>' >"$WORK/evil/index.html"
+EVIL_PORT=$(free_port)
+python3 -m http.server "$EVIL_PORT" --bind 127.0.0.1 --directory "$WORK/evil" >"$WORK/evil.log" 2>&1 &
+EVIL_PID=$!
+trap 'kill "$EVIL_PID" 2>/dev/null || true; server_cleanup' EXIT
+for _ in $(seq 1 50); do curl -sf -o /dev/null "http://127.0.0.1:$EVIL_PORT/" && break; sleep 0.1; done
 set +e
 (cd "$SRC/tests/e2e/browser" && timeout 240 node dashboard.js --url "$BASE/" --out "$WORK/browser" \
+  --evil "http://127.0.0.1:$EVIL_PORT/" \
   --start '{"symbol":"BTC/USDT","timeframe":"M15","days":60,"num_boost_round":200,"early_stopping_rounds":0}')
 rc=$?
 set -e
@@ -30,7 +39,7 @@ $(tail -20 "$SERVER_LOG")"
 shot=${TML_BINARY_DIR:-$WORK}/server_dashboard.png
 cp "$WORK/browser/dashboard.png" "$shot"
 echo "screenshot: $shot"
-ok "dashboard: no console errors, job started through the API shown with advancing progress, screenshot"
+ok "dashboard: no console errors, job started through the API shown with advancing progress, the page's own start and cancel work while another origin's posts are refused, screenshot"
 stop_server TERM
 [[ "$SERVER_RC" == 0 ]] || fail "SIGTERM exit code $SERVER_RC"
 

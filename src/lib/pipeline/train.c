@@ -228,7 +228,9 @@ static int make_tmp_dir(const struct tml_train_opts *o, const char *parent, char
     tml_error_prefix(err, "models folder '%s' is not usable", o->models_dir);
     return rc;
   }
-  snprintf(tmp, tmpsz, "%s/.tmp-XXXXXX", parent);
+  /* The name records this process, so a sweep never removes the folder while training runs. */
+  if ((rc = tml_tmpdir_template(parent, tmp, tmpsz, err)))
+    return rc;
   if (!mkdtemp(tmp))
     return tml_error_set(err, errno == EACCES || errno == EROFS ? TML_EPERM : TML_EIO,
                          "models folder '%s' is not writable (%s): fix its permissions or set model.models_dir",

@@ -105,6 +105,8 @@ const char *tml_registry_problem_name(enum tml_registry_problem_kind k) {
     return "unregistered";
   case TML_REGPROB_TRASH:
     return "trash";
+  case TML_REGPROB_STALE_TMP:
+    return "stale-tmp";
   }
   return "unknown";
 }
@@ -838,8 +840,10 @@ static bool row_has_path(const struct tml_model_row *rows, size_t n, const char 
   return false;
 }
 
-/* models_dir/<strategy>/<key>/<interval>/<version>: folders without rows, leftover trash. */
-static int scan_dir(struct problems *p, const char *dir, int depth, const struct tml_model_row *rows, size_t n) {
+/* models_dir/<strategy>/<key>/<interval>/<version>: folders without rows, leftover trash, temporary
+ * folders of killed attempts. */
+static int scan_dir(struct problems *p, const char *dir, int depth, const struct tml_model_row *rows, size_t n,
+                    int64_t now_ms) {
   DIR *d = opendir(dir);
   if (!d)
     return 0;
@@ -854,7 +858,15 @@ static int scan_dir(struct problems *p, const char *dir, int depth, const struct
       continue;
     if (depth < 3) {
       if (e->d_name[0] != '.')
-        rc = scan_dir(p, child, depth + 1, rows, n);
+        rc = scan_dir(p, child, depth + 1, rows, n, now_ms);
+      continue;
+    }
+    char why[200];
+    if (tml_tmpdir_stale(child, now_ms, TML_TMPDIR_MIN_AGE_MS, why, sizeof(why))) {
+      rc = add_problem(p, TML_REGPROB_STALE_TMP, NULL, child,
+                       "temporary folder of a killed training (%s): 'trademl models prune' removes it, as does "
+                       "the next worker or daemon start",
+                       why);
       continue;
     }
     if (strncmp(e->d_name, ".trash-", 7) == 0) {
@@ -863,7 +875,7 @@ static int scan_dir(struct problems *p, const char *dir, int depth, const struct
       continue;
     }
     if (e->d_name[0] == '.')
-      continue; /* .tmp-*: a set being written */
+      continue; /* .tmp-*: a set being written (or too young to tell) */
     char meta[4400];
     snprintf(meta, sizeof(meta), "%s/metadata.json", child);
     if (!tml_path_exists(meta))
@@ -903,7 +915,7 @@ int tml_registry_check(struct tml_registry *reg, const char *models_dir, struct 
     }
   }
   if (!rc && models_dir)
-    rc = scan_dir(&p, models_dir, 0, rows, nrows);
+    rc = scan_dir(&p, models_dir, 0, rows, nrows, tml_now_ms());
   tml_model_rows_free(rows, nrows);
   if (rc) {
     free(p.v);
@@ -912,4 +924,45 @@ int tml_registry_check(struct tml_registry *reg, const char *models_dir, struct 
   *problems = p.v;
   *n = p.n;
   return 0;
+}
+
+/* models_dir/<strategy>/<key>/<interval>/.tmp-*: removes (or lists) the stale ones. */
+static int sweep_dir(struct problems *p, const char *dir, int depth, int64_t now_ms, bool dry_run,
+                     struct tml_error *err) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  int rc = 0;
+  struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    if (e->d_name[0] == '.' && (depth < 3 || strncmp(e->d_name, TML_TMPDIR_PREFIX, strlen(TML_TMPDIR_PREFIX)) != 0))
+      continue;
+    char child[4300];
+    snprintf(child, sizeof(child), "%s/%s", dir, e->d_name);
+    if (depth < 3) {
+      if (tml_path_is_dir(child))
+        rc = sweep_dir(p, child, depth + 1, now_ms, dry_run, err);
+      continue;
+    }
+    char why[200];
+    if (!tml_tmpdir_stale(child, now_ms, TML_TMPDIR_MIN_AGE_MS, why, sizeof(why)))
+      continue;
+    if (!dry_run && (rc = tml_rm_rf(child, err)))
+      break;
+    if (add_problem(p, TML_REGPROB_STALE_TMP, NULL, child, "%s", why))
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory sweeping '%s'", dir);
+  }
+  closedir(d);
+  return rc;
+}
+
+int tml_registry_sweep_tmp(const char *models_dir, int64_t now_ms, bool dry_run, struct tml_registry_problem **removed,
+                           size_t *n, struct tml_error *err) {
+  *removed = NULL;
+  *n = 0;
+  struct problems p = {0};
+  int rc = sweep_dir(&p, models_dir, 0, now_ms, dry_run, err);
+  *removed = p.v;
+  *n = p.n;
+  return rc;
 }

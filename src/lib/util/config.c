@@ -199,6 +199,17 @@ static const struct key_def keys[] = {
     {"server.api_token", K_STRING, "", 0, 0, NULL, "TRADEML_API_TOKEN", F_SECRET | F_EMPTY_OK,
      "bearer token the API requires (empty = no authentication)"},
     {"server.workers", K_INT, "3", 1, 256, NULL, NULL, 0, "worker processes for jobs"},
+    {"server.allowed_hosts", K_LIST, "", 0, 0, NULL, NULL, 0,
+     "host names (NAME or NAME:PORT) the daemon answers to besides IP addresses, localhost and the listen "
+     "host; pages served from them may also post to the API (DNS-rebinding and cross-site protection)"},
+    {"server.auth_reads", K_BOOL, "false", 0, 0, NULL, NULL, 0,
+     "reads need the bearer token too (all routes but /health and the dashboard files); needs server.api_token"},
+    {"server.idle_timeout", K_DURATION, "10", 1, 3600, NULL, NULL, 0,
+     "a connection that sends nothing for this long (headers, body, or between requests) is closed"},
+    {"server.max_client_connections", K_INT, "64", 1, 100000, NULL, NULL, 0,
+     "open connections one client address may hold; more are closed at once"},
+    {"server.max_connections", K_INT, "2048", 16, 1000000, NULL, NULL, 0,
+     "open connections the daemon accepts in total"},
     /* logging */
     {"logging.level", K_ENUM, "warning", 0, 0, "debug|info|warning|error|off", "LOG_LEVEL", 0,
      "log level (warn and critical are accepted as warning and error; ML_TRAINING_DEBUG=true means debug)"},

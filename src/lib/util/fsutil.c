@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,4 +215,106 @@ int tml_rm_rf(const char *path, struct tml_error *err) {
   if (unlink(path) != 0)
     return tml_error_set(err, TML_EIO, "cannot remove '%s': %s", path, strerror(errno));
   return 0;
+}
+
+/* ---- temporary folders ---- */
+
+/* Start time of process pid in clock ticks after boot (field 22 of /proc/<pid>/stat); 0 when the
+ * process does not exist or /proc cannot tell. */
+static unsigned long long proc_start_ticks(long pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = '\0';
+  const char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+  if (!p)
+    return 0;
+  p++;
+  int field = 2; /* just past "(comm)", field 2 */
+  while (*p) {
+    while (*p == ' ')
+      p++;
+    if (++field == 22)
+      break;
+    while (*p && *p != ' ')
+      p++;
+  }
+  if (field != 22)
+    return 0;
+  unsigned long long v = 0;
+  for (; *p >= '0' && *p <= '9'; p++)
+    v = v * 10 + (unsigned long long)(*p - '0');
+  return v;
+}
+
+int tml_tmpdir_template(const char *parent, char *out, size_t outsz, struct tml_error *err) {
+  long pid = (long)getpid();
+  int n = snprintf(out, outsz, "%s/" TML_TMPDIR_PREFIX "%ld-%llu-XXXXXX", parent, pid, proc_start_ticks(pid));
+  if (n < 0 || (size_t)n >= outsz)
+    return tml_error_set(err, TML_EINVAL, "path too long: '%s/" TML_TMPDIR_PREFIX "...'", parent);
+  return 0;
+}
+
+/* Reads "<pid>-<ticks>-" at the start of s. */
+static bool parse_owner(const char *s, long *pid, unsigned long long *ticks) {
+  long p = 0;
+  unsigned long long t = 0;
+  const char *c = s;
+  if (*c < '0' || *c > '9')
+    return false;
+  for (; *c >= '0' && *c <= '9' && p < 100000000L; c++)
+    p = p * 10 + (*c - '0');
+  if (*c++ != '-' || *c < '0' || *c > '9')
+    return false;
+  for (; *c >= '0' && *c <= '9' && t < 1000000000000000000ULL; c++)
+    t = t * 10 + (unsigned long long)(*c - '0');
+  if (*c != '-' || p <= 0)
+    return false;
+  *pid = p;
+  *ticks = t;
+  return true;
+}
+
+bool tml_tmpdir_stale(const char *path, int64_t now_ms, int64_t min_age_ms, char *why, size_t whysz) {
+  const char *name = strrchr(path, '/');
+  name = name ? name + 1 : path;
+  if (strncmp(name, TML_TMPDIR_PREFIX, strlen(TML_TMPDIR_PREFIX)) != 0)
+    return false;
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return false;
+  int64_t age_ms = now_ms - (int64_t)st.st_mtime * 1000;
+  long pid;
+  unsigned long long ticks;
+  bool stale;
+  char owner[96];
+  if (parse_owner(name + strlen(TML_TMPDIR_PREFIX), &pid, &ticks)) {
+    unsigned long long now_ticks = proc_start_ticks(pid);
+    bool alive;
+    if (now_ticks)
+      alive = ticks == 0 || now_ticks == ticks; /* same pid, same start: the same process */
+    else if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+      alive = true; /* exists, but /proc cannot tell its start time: assume it is the owner */
+    else
+      alive = false;
+    snprintf(owner, sizeof(owner), "process %ld that created it is %s", pid, alive ? "still running" : "gone");
+    stale = !alive && age_ms >= min_age_ms;
+  } else {
+    snprintf(owner, sizeof(owner), "its name records no process (an older trademl made it)");
+    stale = age_ms >= TML_TMPDIR_NO_OWNER_AGE_MS && age_ms >= min_age_ms;
+  }
+  if (why && whysz) {
+    int64_t min = age_ms / 60000;
+    if (min < 120)
+      snprintf(why, whysz, "%s; last changed %" PRId64 " min ago", owner, min);
+    else
+      snprintf(why, whysz, "%s; last changed %.1f h ago", owner, (double)age_ms / 3600000.0);
+  }
+  return stale;
 }

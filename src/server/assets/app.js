@@ -27,13 +27,16 @@ function svgEl(tag, attrs) {
 
 function token() { return $('#token').value.trim(); }
 
+// Every request that changes state carries 'Content-Type: application/json', with or without a body:
+// the daemon refuses anything else, so that other web pages cannot post forms to it. The token goes on
+// every request (server.auth_reads may require it for reads too).
 async function api(method, path, body) {
   const opts = { method, headers: {} };
-  if (body !== undefined) {
+  if (method !== 'GET') {
     opts.headers['Content-Type'] = 'application/json';
-    opts.body = JSON.stringify(body);
+    if (body !== undefined) opts.body = JSON.stringify(body);
   }
-  if (method !== 'GET' && token()) opts.headers['Authorization'] = 'Bearer ' + token();
+  if (token()) opts.headers['Authorization'] = 'Bearer ' + token();
   const r = await fetch(path, opts);
   let data = null;
   try { data = await r.json(); } catch (e) { data = null; }

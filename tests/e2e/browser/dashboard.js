@@ -1,9 +1,11 @@
 // Drives headless Chromium (Debian's /usr/bin/chromium through playwright-core) against a running
 // trademl daemon: the dashboard loads without console errors, shows the job given on the command line,
 // shows a job started through the API once the page is open, shows its progress advancing without a
-// reload, and leaves a screenshot.
+// reload, queues and cancels a job through its own form and button while a page of another origin
+// cannot, and leaves a screenshot.
 //
 //   node dashboard.js --url http://127.0.0.1:PORT/ --start '{"symbol":...}' --out DIR [--chromium PATH]
+//                     [--evil http://127.0.0.1:OTHER/]   (a page of another origin that tries to post)
 //   node dashboard.js --url ... --out DIR --live ACTIVE_SYMBOL,BLOCKED_SYMBOL
 //     (live panel: ACTIVE_SYMBOL shown active with its last prediction and five heads, BLOCKED_SYMBOL
 //     shown blocked with its reason; no job is started)
@@ -42,6 +44,68 @@ try {
 function fail(msg) {
   console.error('FAIL: ' + msg);
   process.exitCode = 1;
+}
+
+async function jobStatus(id) {
+  const r = await fetch(new URL(`/api/training/jobs/${id}`, url));
+  return (await r.json()).status;
+}
+
+// Polls the page's message line (waitForFunction would evaluate a string, which the page's CSP forbids).
+async function waitMessage(page, ok) {
+  let t = '';
+  for (const end = Date.now() + 10000; Date.now() < end; await page.waitForTimeout(100)) {
+    t = (await page.textContent('#message')) || '';
+    if (ok(t)) return t;
+  }
+  throw new Error('the page did not show the expected message; it shows: ' + t);
+}
+
+// The page's own POSTs (start through the form, cancel through the button) go through the daemon's
+// cross-site checks; a page of another origin (--evil, served elsewhere on loopback) cannot cancel
+// the same job, neither with a form post nor with a no-cors fetch.
+async function pagePosts(context, page) {
+  await page.fill('#start-symbol', 'BTCUSDT');
+  await page.fill('#start-interval', '15m');
+  await page.click('#start-form button[data-mode="quick"]');
+  const msg = await waitMessage(page, (t) => /^job \d+ (already )?queued/.test(t));
+  const id = Number(/^job (\d+)/.exec(msg)[1]);
+  console.log(`ok - the page's form queued job ${id} (POST with a JSON body): ${msg}`);
+  const evil = arg('evil');
+  if (evil) {
+    const other = await context.newPage();
+    await other.goto(evil, { waitUntil: 'load' });
+    const target = new URL(`/api/training/jobs/${id}/cancel`, url).href;
+    const seen = [];
+    other.on('response', (r) => { if (r.url() === target) seen.push(r.status()); });
+    await other.evaluate((t) => fetch(t, { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' },
+      body: 'x' }).catch(() => null), target);
+    const nav = other.waitForNavigation({ timeout: 10000 });
+    await other.evaluate((t) => {
+      const f = document.createElement('form');
+      f.method = 'POST'; f.action = t; f.enctype = 'text/plain';
+      const i = document.createElement('input'); i.name = 'x'; i.value = '1'; f.append(i);
+      document.body.append(f); f.submit();
+    }, target);
+    const resp = await nav;
+    const st = await jobStatus(id);
+    if (!resp || resp.status() !== 403) fail(`a form posted from ${evil} got ${resp && resp.status()}, expected 403`);
+    else if (st === 'cancelled') fail(`a page of ${evil} cancelled job ${id}`);
+    else console.log(`ok - a page of ${evil} cannot cancel job ${id}: form post ${resp.status()}, fetch ${seen.join(',') || 'opaque'}; job is ${st}`);
+    await other.close();
+  }
+  const btn = `#jobs tbody tr[data-job="${id}"] button`;
+  await page.waitForSelector(btn, { timeout: 10000 });
+  await page.click(btn);
+  await waitMessage(page, (t) => t.startsWith(`job ${id}:`) || t.startsWith(`cancel job ${id}:`));
+  const cls = await page.getAttribute('#message', 'class');
+  // A running job is stopped by its worker (SIGTERM, then SIGKILL after the grace period).
+  let st = await jobStatus(id);
+  for (const end = Date.now() + 20000; st !== 'cancelled' && Date.now() < end; st = await jobStatus(id))
+    await page.waitForTimeout(200);
+  if (/error/.test(cls) || st !== 'cancelled')
+    fail(`the page's Cancel button did not cancel job ${id}: ${await page.textContent('#message')} (job ${st})`);
+  else console.log(`ok - the page's Cancel button cancelled job ${id} (body-less POST): job is ${st}`);
 }
 
 // The live panel: one symbol active with its newest prediction, one blocked with its reason.
@@ -114,6 +178,7 @@ async function checkLive(page, [active, blocked]) {
     else console.log(`ok - progress advanced without a reload: ${seen.join('% -> ')}%`);
     await page.click(row);
     await page.waitForSelector('#job-detail h3', { timeout: 10000 });
+    await pagePosts(context, page);
     const shot = path.join(outDir, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log('screenshot: ' + shot);

@@ -41,12 +41,15 @@ server_cleanup() {
 }
 trap server_cleanup EXIT
 
-# api METHOD PATH [BODY] [extra curl args...]: sets $CODE and $BODY (response).
+# api METHOD PATH [BODY] [extra curl args...]: sets $CODE and $BODY (response). Every method but GET
+# carries 'Content-Type: application/json' (as the daemon requires, body or not) unless the extra
+# arguments set a Content-Type of their own.
 api() {
   local method=$1 path=$2 body=${3:-}
   shift 3 2>/dev/null || shift $#
   local args=(-s -o "$WORK/resp" -w '%{http_code}' -X "$method" "$@")
-  [[ -n "$body" ]] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  if [[ "$method" != GET && "$*" != *[Cc]ontent-[Tt]ype:* ]]; then args+=(-H 'Content-Type: application/json'); fi
+  [[ -n "$body" ]] && args+=(--data-binary "$body")
   CODE=$(curl "${args[@]}" "$BASE$path")
   BODY=$(cat "$WORK/resp")
 }

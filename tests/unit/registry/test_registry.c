@@ -8,7 +8,10 @@
 #include "trademl/registry.h"
 #include "trademl/timeutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -604,5 +607,121 @@ TEST(row_json) {
   CHECK_CONTAINS(tml_buf_str(&b), "\"job_id\":7,\"created\":\"2026-01-01T00:00:00");
   tml_buf_release(&b);
   tml_model_row_release(&r);
+  fx_close(&f);
+}
+
+/* Sets a folder's modification time to `ago_s` seconds before now. */
+static void backdate(const char *path, long ago_s) {
+  struct timespec t[2];
+  clock_gettime(CLOCK_REALTIME, &t[0]);
+  t[0].tv_sec -= ago_s;
+  t[1] = t[0];
+  CHECK_MSG(utimensat(AT_FDCWD, path, t, 0) == 0, "cannot backdate %s", path);
+}
+
+/* A process id that has just exited (its folder's owner is gone). */
+static long dead_pid(void) {
+  pid_t pid = fork();
+  CHECK(pid >= 0);
+  if (pid == 0)
+    _exit(0);
+  int st;
+  CHECK(waitpid(pid, &st, 0) == pid);
+  return (long)pid;
+}
+
+TEST(stale_tmp_folders_checked_and_swept) {
+  struct fixture f;
+  fx_open(&f, "reg_tmp");
+  struct tml_error err;
+  tml_error_init(&err);
+  char parent[2048], path[4400], live[4400];
+  snprintf(parent, sizeof(parent), "%s/xgb5/BTCUSDT/15m", f.models);
+  CHECK_OK(tml_mkdir_p(parent, &err), &err);
+  long gone = dead_pid();
+  struct {
+    const char *name; /* "%" stands for the dead process id */
+    long ago_s;
+  } cases[] = {
+      {".tmp-%-1-killed", 3600},       /* process gone, an hour old: stale */
+      {".tmp-%-1-young", 60},          /* process gone, but only a minute old: kept */
+      {".tmp-legacy-recent", 7200},    /* no process recorded: kept for a day */
+      {".tmp-legacy-old", 25 * 3600},  /* ... then stale */
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *pct = strchr(cases[i].name, '%');
+    if (pct)
+      snprintf(path, sizeof(path), "%s/%.*s%ld%s", parent, (int)(pct - cases[i].name), cases[i].name, gone, pct + 1);
+    else
+      snprintf(path, sizeof(path), "%s/%s", parent, cases[i].name);
+    CHECK_OK(tml_mkdir_p(path, &err), &err);
+    backdate(path, cases[i].ago_s);
+  }
+  /* This process's own folder (a training writing right now), an hour old: kept. The same pid with
+   * another start time (the pid was reused) is not its owner: swept. */
+  CHECK_OK(tml_tmpdir_template(parent, live, sizeof(live), &err), &err);
+  CHECK(mkdtemp(live) != NULL);
+  backdate(live, 3600);
+  snprintf(path, sizeof(path), "%s/.tmp-%ld-7-reused", parent, (long)getpid());
+  CHECK_OK(tml_mkdir_p(path, &err), &err);
+  backdate(path, 3600);
+
+  struct tml_registry_problem *p;
+  size_t n;
+  CHECK_OK(tml_registry_check(f.reg, f.models, &p, &n, &err), &err);
+  CHECK_INT(n, 3);
+  for (size_t i = 0; i < n; i++) {
+    CHECK_INT(p[i].kind, TML_REGPROB_STALE_TMP);
+    CHECK_STR(tml_registry_problem_name(p[i].kind), "stale-tmp");
+    CHECK_MSG(strstr(p[i].path, "killed") || strstr(p[i].path, "legacy-old") || strstr(p[i].path, "reused"),
+              "unexpected stale folder %s", p[i].path);
+    CHECK_CONTAINS(p[i].detail, "models prune");
+    if (strstr(p[i].path, "killed"))
+      CHECK_CONTAINS(p[i].detail, "that created it is gone; last changed 60 min ago");
+  }
+  free(p);
+  CHECK_OK(tml_registry_sweep_tmp(f.models, tml_now_ms(), true, &p, &n, &err), &err);
+  CHECK_INT(n, 3);
+  CHECK(tml_path_is_dir(p[0].path)); /* dry run: listed, not removed */
+  free(p);
+  CHECK_OK(tml_registry_sweep_tmp(f.models, tml_now_ms(), false, &p, &n, &err), &err);
+  CHECK_INT(n, 3);
+  for (size_t i = 0; i < n; i++)
+    CHECK_MSG(!tml_path_exists(p[i].path), "%s was not removed", p[i].path);
+  free(p);
+  CHECK(tml_path_is_dir(live));
+  snprintf(path, sizeof(path), "%s/.tmp-%ld-1-young", parent, gone);
+  CHECK(tml_path_is_dir(path));
+  snprintf(path, sizeof(path), "%s/.tmp-legacy-recent", parent);
+  CHECK(tml_path_is_dir(path));
+  CHECK_OK(tml_registry_check(f.reg, f.models, &p, &n, &err), &err);
+  CHECK_INT(n, 0);
+  free(p);
+  /* A folder made by tml_tmpdir_template turns stale once its process is gone: a child makes one and
+   * exits; found by its name, backdated, it is stale while this process's own stays live. */
+  pid_t child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    char t[4400];
+    _exit(tml_tmpdir_template(parent, t, sizeof(t), NULL) == 0 && mkdtemp(t) != NULL ? 0 : 1);
+  }
+  int st;
+  CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  char prefix[64], found[4400] = "";
+  snprintf(prefix, sizeof(prefix), ".tmp-%ld-", (long)child);
+  DIR *d = opendir(parent);
+  CHECK(d != NULL);
+  for (struct dirent *e; (e = readdir(d));)
+    if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+      snprintf(found, sizeof(found), "%s/%s", parent, e->d_name);
+  closedir(d);
+  CHECK_MSG(found[0], "no folder named %s* in %s", prefix, parent);
+  char why[200];
+  CHECK(!tml_tmpdir_stale(found, tml_now_ms(), TML_TMPDIR_MIN_AGE_MS, why, sizeof(why))); /* too young */
+  backdate(found, 3600);
+  CHECK(tml_tmpdir_stale(found, tml_now_ms(), TML_TMPDIR_MIN_AGE_MS, why, sizeof(why)));
+  CHECK_CONTAINS(why, "is gone");
+  CHECK(!tml_tmpdir_stale(live, tml_now_ms(), TML_TMPDIR_MIN_AGE_MS, why, sizeof(why)));
+  CHECK_CONTAINS(why, "still running");
   fx_close(&f);
 }
