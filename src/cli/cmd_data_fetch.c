@@ -223,7 +223,7 @@ int cmd_data_fetch(int argc, char **argv) {
   tml_error_init(&err);
   int64_t iv = 0, since = 0, until = INT64_MAX, days = 0;
   if (tml_interval_parse(cli_get(&a, "interval"), &iv, &err)) {
-    tml_error_prefix(&err, "--interval: ");
+    tml_error_prefix(&err, "--interval");
     return cli_fail(&err);
   }
   if (days_s && (tml_parse_int64_str(days_s, &days) != 0 || days < 1 || days > 36500))

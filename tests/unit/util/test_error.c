@@ -66,3 +66,14 @@ TEST(symbols_normalized_and_validated) {
   CHECK(!tml_symbol_valid("BTC;DROP"));
   CHECK(tml_symbol_valid("1000PEPEUSDT"));
 }
+
+TEST(prefix_never_doubles_the_colon) {
+  /* A caller that ends its prefix in ": " (as "--to: " once did) must not print "--to: : unknown ...". */
+  struct tml_error err;
+  tml_error_init(&err);
+  tml_error_set(&err, TML_EINVAL, "unknown interval '7m'");
+  tml_error_prefix(&err, "--%s: ", "to");
+  CHECK_STR(err.msg, "--to: unknown interval '7m'");
+  tml_error_prefix(&err, "data resample:");
+  CHECK_STR(err.msg, "data resample: --to: unknown interval '7m'");
+}
