@@ -65,7 +65,7 @@ import json, sys
 q = {e["symbol"]: e for e in json.loads(sys.argv[1])["queue"]}
 assert "BTCUSDT" not in q, "BTCUSDT trained: must leave the queue"
 # Too little data cannot succeed on retry: the job fails at once, and the queue shows that reason.
-assert q["PIEVERSEUSDT"]["attempts"] == 1 and "training rows" in q["PIEVERSEUSDT"]["last_error"] \
+assert q["PIEVERSEUSDT"]["attempts"] == 1 and "not enough data" in q["PIEVERSEUSDT"]["last_error"] \
     and "not retried" in q["PIEVERSEUSDT"]["last_error"], q["PIEVERSEUSDT"]
 assert "BREVUSDT" in q and "NEWCOINUSDT" in q
 # queue_last_error_shows_failed_fetch: NEWCOINUSDT's fetch job failed (no exchange reachable).

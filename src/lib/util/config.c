@@ -188,7 +188,7 @@ static const struct key_def keys[] = {
     {"validation.gates.min_sharpe", K_DOUBLE, "0.5", -100, 100, NULL, NULL, 0,
      "trading gate: minimum annualised Sharpe ratio of the signals (mean over folds)"},
     {"validation.gates.max_drawdown_pct", K_DOUBLE, "30", 0, 100, NULL, NULL, 0,
-     "trading gate: maximum drawdown of the signals in percent of notional (mean over folds)"},
+     "trading gate: maximum drawdown of the compounded signal equity in percent of its peak (mean over folds)"},
     /* operations */
     {"operations.model_rotation.enabled", K_BOOL, "false", 0, 0, NULL, NULL, 0,
      "retrain active models on a schedule"},
