@@ -30,4 +30,41 @@ expect_out "--to: unknown interval '7m'"
 grep -q ': :' <<<"$OUT" && fail "doubled colon: $OUT"
 ok "error_wording_has_no_doubled_colons"
 
+# One model, at 1h only (BTCUSDT 15m resampled): the last full hour closes 2025-12-31T11:00:00Z.
+expect_exit 0 "$BIN" data import "$DATA/$D/BTCUSDT_15m.csv" --symbol BTCUSDT --interval 15m
+expect_exit 0 "$BIN" data resample --symbol BTCUSDT --from 15m --to 1h
+expect_exit 0 "$BIN" train --symbol BTCUSDT --interval 1h --no-fetch --json
+
+# predict_interval_defaults_to_the_only_model: data.interval is 15m by default, but BTCUSDT has only
+# a 1h model, so predict uses 1h; an interval asked for without a model names the ones that exist.
+expect_exit 0 "$BIN" predict --symbol BTCUSDT --now 2025-12-31T11:10:00Z
+expect_out '"interval":"1h"'
+expect_out '"stale":false'
+expect_exit 1 "$BIN" predict --symbol BTCUSDT --interval 4h --now 2025-12-31T11:10:00Z
+expect_out "no 4h model for BTCUSDT; models exist for 1h: pass --interval 1h"
+TRADEML_DATA_INTERVAL=15m expect_exit 1 "$BIN" predict --symbol BTCUSDT --now 2025-12-31T11:10:00Z
+expect_out "no 15m model for BTCUSDT; models exist for 1h"
+ok "predict_interval_defaults_to_the_only_model"
+
+# predict_on_a_stale_candle_warns_and_max_age_refuses: 5 h after the last close (> 3 intervals) the
+# prediction carries stale: true and its age, with a warning; --max-age (predict.max_age) refuses.
+set +e
+json=$("$BIN" predict --symbol BTCUSDT --now 2025-12-31T16:00:00Z 2>"$WORK/stale.err")
+rc=$?
+set -e
+[[ $rc -eq 0 ]] || fail "stale predict exit $rc: $(cat "$WORK/stale.err")"
+python3 - "$json" <<'PY' || fail "stale JSON: $json"
+import json, sys
+p = json.loads(sys.argv[1])
+assert p["stale"] is True and p["candle_age_seconds"] == 5 * 3600 and p["stale_after_seconds"] == 3 * 3600, p
+PY
+grep -q "warning: stale prediction: the latest closed 1h candle of BTCUSDT closed at 2025-12-31T11:00:00Z, 5h 00m ago" \
+  "$WORK/stale.err" || fail "no stale warning: $(cat "$WORK/stale.err")"
+expect_exit 1 "$BIN" predict --symbol BTCUSDT --now 2025-12-31T16:00:00Z --max-age 2h
+expect_out "5h 00m ago, older than the allowed 2h 00m \(predict.max_age / --max-age\)"
+grep -q '"predictions"' <<<"$OUT" && fail "a refused prediction printed predictions: $OUT"
+TRADEML_PREDICT_MAX_AGE=6h expect_exit 0 "$BIN" predict --symbol BTCUSDT --now 2025-12-31T16:00:00Z
+expect_out '"stale":true'
+ok "predict_on_a_stale_candle_warns_and_max_age_refuses"
+
 finish

@@ -212,6 +212,12 @@ static const struct key_def keys[] = {
      "TRADEML_BINANCE_BASE_URL", 0, "Binance spot REST endpoint"},
     {"exchanges.binance_futures.base_url", K_URL, "https://fapi.binance.com", 0, 0, NULL, NULL, 0,
      "Binance USD-M futures REST endpoint"},
+    /* predict */
+    {"predict.stale_intervals", K_INT, "3", 1, 100000, NULL, NULL, 0,
+     "a prediction is marked stale (warning, \"stale\": true) when its candle closed more than this many "
+     "intervals ago"},
+    {"predict.max_age", K_DURATION, "0", 0, 31536000, NULL, NULL, 0,
+     "refuse a prediction (exit 1, HTTP 409) when its candle closed longer ago than this; 0 = never refuse"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
