@@ -119,6 +119,10 @@ int tml_registry_get(struct tml_registry *reg, int64_t id, struct tml_model_row 
  * TML_EDB. */
 int tml_registry_active(struct tml_registry *reg, const char *strategy, const char *symbol, int64_t interval_ms,
                         struct tml_model_row *row, struct tml_error *err);
+/* The active row of exactly the group (strategy, key, interval) a new set of that key would compete in
+ * (key as tml_modelset_key). 0, TML_ENOENT (none active; err untouched), TML_EBUSY, TML_EDB. */
+int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
+                                 struct tml_model_row *row, struct tml_error *err);
 /* Makes row `id` the active version of its (strategy, key, interval) by hand (rollback or forward), in
  * one transaction; the previous active row gets reason "deactivated: model <id> activated by hand".
  * Refuses a row whose folder is missing. 0 (also when already active), TML_ENOENT (no such id, or folder
@@ -128,9 +132,9 @@ int tml_registry_activate(struct tml_registry *reg, int64_t id, struct tml_error
 struct tml_prune_report {
   struct tml_model_row *deleted; /* owned: rows deleted (or that would be, dry run), oldest first */
   size_t ndeleted;
-  size_t kept_active;            /* old enough but kept because active */
-  size_t kept_newest;            /* old enough but kept as one of the newest keep_newest of their group */
-  size_t kept_recent;            /* younger than retention_days */
+  size_t kept_active;            /* kept because active (every active row, whatever its age) */
+  size_t kept_newest;            /* inactive, old enough, but kept as one of the newest keep_newest of their group */
+  size_t kept_recent;            /* inactive and younger than retention_days (or retention_days 0) */
 };
 void tml_prune_report_release(struct tml_prune_report *r);
 

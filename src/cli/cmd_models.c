@@ -17,6 +17,8 @@
 #include "trademl/registry.h"
 #include "trademl/timeutil.h"
 
+#include <jansson.h>
+
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Loads the config (with the verb's flags) and opens the registry in the state database. */
@@ -149,6 +151,29 @@ out:
   return rc ? cli_fail(&err) : 0;
 }
 
+static const char *jstr(json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? v : "?";
+}
+
+/* The activation comparison recorded with the row (metrics_json "comparison"), for humans. */
+static void print_comparison(const struct tml_model_row *r) {
+  json_t *m = r->metrics_json ? json_loads(r->metrics_json, 0, NULL) : NULL;
+  json_t *c = m ? json_object_get(m, "comparison") : NULL;
+  if (json_is_object(c)) {
+    json_t *ch = json_object_get(c, "challenger"), *inc = json_object_get(c, "incumbent");
+    printf("compared    %s: this set %s%.6g, active model %" JSON_INTEGER_FORMAT " %s%.6g", jstr(c, "metric"), json_is_number(ch) ? "" : "none ", json_is_number(ch) ? json_number_value(ch) : 0.0,
+           json_integer_value(json_object_get(c, "incumbent_id")), json_is_number(inc) ? "" : "none ",
+           json_is_number(inc) ? json_number_value(inc) : 0.0);
+    if (json_is_true(json_object_get(c, "same_rows")))
+      printf(", both on the same %" JSON_INTEGER_FORMAT " validation rows %s .. %s\n",
+             json_integer_value(json_object_get(c, "rows")), jstr(c, "from"), jstr(c, "to"));
+    else
+      printf(", each on its own rows (%s)\n", jstr(c, "note"));
+  }
+  json_decref(m);
+}
+
 /* --- show ---------------------------------------------------------------------------------------- */
 
 static const struct cli_opt show_opts[] = {
@@ -196,6 +221,7 @@ static int models_show(int argc, char **argv) {
       printf("score       %s: none\n", r.metric);
     else
       printf("score       %s = %.6f\n", r.metric, r.score);
+    print_comparison(&r);
     printf("gates       %s\n", r.has_report ? (r.gates_passed ? "passed" : "failed") : "not run (no report.json)");
     printf("data        %s .. %s\nfeatures    version %d, checksum %s\ninput hash  %s\n", from, to, r.feature_version,
            r.feature_checksum, r.input_hash);

@@ -239,6 +239,10 @@ int cmd_train(int argc, char **argv) {
     if (!json)
       printf("%s %s %s%s\n", o.dry_run ? "dry run:" : "training", o.multi_symbol ? "multi-symbol set" : o.symbols[0],
              tml_interval_name(o.interval_ms), o.days > 0 ? "" : " (all history)");
+    /* The active set this one competes with is scored on this run's validation rows (fair activation). */
+    char incumbent[4200];
+    cli_incumbent_dir(paths.db, o.strategy, o.symbols, o.nsymbols, o.interval_ms, incumbent, sizeof(incumbent));
+    o.incumbent_dir = !o.dry_run && incumbent[0] ? incumbent : NULL;
     struct tml_train_result r;
     memset(ps.round, 0, sizeof(ps.round));
     memset(ps.done, 0, sizeof(ps.done));

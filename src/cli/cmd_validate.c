@@ -261,6 +261,12 @@ int cmd_validate(int argc, char **argv) {
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
 
+  /* A final set (sequential mode) competes with the active one on its own validation rows. */
+  char incumbent[4200];
+  cli_incumbent_dir(paths.db, o.train.strategy, o.train.symbols, o.train.nsymbols, o.train.interval_ms, incumbent,
+                    sizeof(incumbent));
+  o.train.incumbent_dir = incumbent[0] ? incumbent : NULL;
+
   cli_catch_stop_signals();
   struct progress_state ps;
   memset(&ps, 0, sizeof(ps));

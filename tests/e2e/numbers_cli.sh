@@ -67,4 +67,27 @@ TRADEML_PREDICT_MAX_AGE=6h expect_exit 0 "$BIN" predict --symbol BTCUSDT --now 2
 expect_out '"stale":true'
 ok "predict_on_a_stale_candle_warns_and_max_age_refuses"
 
+# activation_scores_the_incumbent_on_the_challengers_rows: the same data and settings train the same
+# set again; the active set is scored on the new set's validation rows with the new set's labels, so
+# the two figures are equal, and the registry row and `models show` say which rows were used.
+expect_exit 0 "$BIN" train --symbol BTCUSDT --interval 1h --no-fetch --json
+python3 - "$OUT" "$TRADEML_HOME" <<'PY' || fail "comparison: $OUT"
+import json, sys, glob
+t = json.loads(sys.argv[1])
+meta = json.load(open(t["model_dir"] + "/metadata.json"))
+c = meta["comparison"]
+assert c["rows"] == meta["data"]["valid_rows"], (c["rows"], meta["data"]["valid_rows"])
+assert c["from"] == meta["data"]["validation_from"], (c["from"], meta["data"]["validation_from"])
+mine = meta["heads"]["direction"]["metrics"]["roc_auc_macro"]
+theirs = c["heads"]["direction"]["metrics"]["roc_auc_macro"]
+assert abs(mine - theirs) < 1e-12, (mine, theirs)
+assert t["active"] is True and "on the same %d validation rows" % c["rows"] in t["status_reason"], t["status_reason"]
+PY
+second=$(grep -Eo '"model_id": *[0-9]+' <<<"$OUT" | grep -Eo '[0-9]+$')
+expect_exit 0 "$BIN" models show "$second"
+expect_out "compared    direction.roc_auc_macro: this set [0-9.]+, active model 1 [0-9.]+, both on the same [0-9]+ validation rows"
+expect_exit 0 "$BIN" models show "$second" --json
+expect_out '"same_rows":true'
+ok "activation_scores_the_incumbent_on_the_challengers_rows"
+
 finish
