@@ -284,6 +284,7 @@ struct tml_runner_stats {
   size_t running;   /* children alive now */
   size_t max_running; /* highest seen */
   size_t started, succeeded, failed, timed_out, cancelled, requeued;
+  size_t threads_alive; /* runner threads still claiming jobs (0 once exit_when_idle found nothing to do) */
 };
 void tml_runner_get_stats(struct tml_runner *r, struct tml_runner_stats *out); /* thread-safe */
 

@@ -22,9 +22,11 @@ struct tml_store;
 
 enum tml_train_event { TML_EV_STAGE, TML_EV_ROUND, TML_EV_HEAD_DONE };
 /* Progress from inside the pipeline. Called from worker threads for ROUND/HEAD_DONE (serialise in the
- * callback). Return non-zero to cancel: training stops and returns TML_EINTR, nothing is written. */
+ * callback). best_round is the head's best round so far by the validation metric (early stopping);
+ * for HEAD_DONE round is the best iteration. Return non-zero to cancel: training stops and returns
+ * TML_EINTR, nothing is written. */
 typedef int (*tml_train_progress_fn)(void *ud, enum tml_train_event ev, const char *stage, int head, int round,
-                                     int total_rounds, double metric);
+                                     int total_rounds, double metric, int best_round);
 
 struct tml_train_extra_file {
   const char *name; /* "report.json"; no '/' */

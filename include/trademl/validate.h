@@ -64,6 +64,7 @@ struct tml_validate_progress {
   const char *stage;   /* "quick", "full", "final" */
   size_t fold, nfolds, folds_done;
   int head, round;
+  int best_round, total_rounds; /* ROUND: the head's best round so far and its round budget (0 = unknown) */
   double elapsed_s, eta_s;
   const struct tml_fold_plan *plan; /* PLAN: the folds about to run (borrowed for the call) */
   const struct tml_validate_fold *result; /* FOLD_DONE: the fold's metrics (borrowed for the call) */

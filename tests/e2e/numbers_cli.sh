@@ -90,4 +90,67 @@ expect_exit 0 "$BIN" models show "$second" --json
 expect_out '"same_rows":true'
 ok "activation_scores_the_incumbent_on_the_challengers_rows"
 
+# jobs_show_log_lines_are_n_readable_lines: a train job's log ends in its JSON result, one line of
+# several kB; --log-lines 2 shows 2 lines, the JSON one summarised with its keys.
+expect_exit 0 "$BIN" jobs submit train --symbol BTCUSDT --interval 1h --json
+train_job=$(grep -Eo '"id": *[0-9]+' <<<"$OUT" | head -1 | grep -Eo '[0-9]+$')
+expect_exit 0 "$BIN" worker --exit-when-idle
+expect_exit 0 "$BIN" jobs show "$train_job" --log-lines 2
+log=$(sed -n '/^log: /,$p' <<<"$OUT" | tail -n +2)
+[[ $(wc -l <<<"$log") -eq 2 ]] || fail "expected 2 log lines, got: $log"
+awk 'length($0) > 400 { exit 1 }' <<<"$log" || fail "a log line longer than 400 chars: $log"
+grep -Eq '^\{"symbols":\["BTCUSDT"\].* \.\.\. \[JSON object, [0-9]+ chars; keys: symbols, interval, .*result; full line in the log\]$' <<<"$log" \
+  || fail "JSON result line not summarised: $log"
+ok "jobs_show_log_lines_are_n_readable_lines"
+
+# progress_in_logs_is_a_periodic_line: without a terminal (a log, --json) train prints nothing but
+# one progress line per logging.progress_seconds on stderr (head, round, best round, elapsed, time
+# left); stdout stays one JSON document.
+export TRADEML_LOGGING_PROGRESS_SECONDS=1
+slow=(TRADEML_TRAINING_NUM_BOOST_ROUND=60 TRADEML_TRAINING_EARLY_STOPPING_ROUNDS=60)
+env "${slow[@]}" "$BIN" train --symbol BTCUSDT --interval 1h --no-fetch --threads 2 --json \
+  >"$WORK/train.json" 2>"$WORK/train.err" || fail "train failed: $(cat "$WORK/train.err")"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$WORK/train.json" || fail "stdout is not JSON"
+grep -Eq '^progress: training BTCUSDT 1h: heads [0-5]/5 done; [a-z_]+ [0-9]+/60 best [0-9]+.* \| [0-9]+% \| [0-9]+s elapsed \| ~[0-9ms]+ left$' \
+  "$WORK/train.err" || fail "no periodic progress line: $(cat "$WORK/train.err")"
+grep -vq '^progress: ' "$WORK/train.err" && fail "more than progress lines on stderr: $(cat "$WORK/train.err")"
+ok "progress_in_logs_is_a_periodic_line"
+
+# progress_on_a_terminal_is_a_live_line: on a pseudo-terminal the line is redrawn in place (\r) with
+# the running heads, their round and best round, elapsed time and time left, and erased at the end.
+python3 - "$BIN" <<'PY' || fail "no live progress on a terminal"
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+env = dict(os.environ, TRADEML_TRAINING_NUM_BOOST_ROUND="60", TRADEML_TRAINING_EARLY_STOPPING_ROUNDS="60")
+p = subprocess.Popen([sys.argv[1], "train", "--symbol", "BTCUSDT", "--interval", "1h", "--no-fetch", "--threads", "2"],
+                     stdout=subprocess.DEVNULL, stderr=slave, env=env)
+os.close(slave)
+buf = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    buf += chunk
+p.wait()
+text = buf.decode(errors="replace")
+assert p.returncode == 0, text
+draws = [d for d in text.split("\r") if "training BTCUSDT 1h: heads" in d]
+assert len(draws) >= 3, text[:2000]
+assert any(" best " in d and " elapsed" in d and " left" in d for d in draws), draws[:5]
+assert "progress: " not in text, "periodic log lines on a terminal"
+PY
+ok "progress_on_a_terminal_is_a_live_line"
+
+# worker_shows_running_jobs_progress: a worker without a terminal prints which job runs, how far, and
+# the time left, once per logging.progress_seconds.
+expect_exit 0 "$BIN" jobs submit train --symbol BTCUSDT --interval 1h --json
+env "${slow[@]}" "$BIN" worker --exit-when-idle 2>"$WORK/worker.err" || fail "worker: $(cat "$WORK/worker.err")"
+grep -Eq '^progress: worker: 1 running: job [0-9]+ train BTCUSDT [0-9]+% .*best [0-9]+ \([0-9ms]+(, ~[0-9ms]+ left)?\) \| 0 succeeded, 0 failed \| [0-9]+s elapsed$' \
+  "$WORK/worker.err" || fail "no worker progress line: $(cat "$WORK/worker.err")"
+unset TRADEML_LOGGING_PROGRESS_SECONDS
+ok "worker_shows_running_jobs_progress"
+
 finish

@@ -584,7 +584,7 @@ static void *worker_main(void *ud) {
     if (tml_jobs_open(r->db_path, &r->o.jobs, &q, &err)) {
       tml_err("worker %s: %s", worker_id, err.msg);
       if (tries >= 20)
-        return NULL;
+        break; /* q stays NULL: the thread ends below */
       sleep_ms(500);
     }
   }
@@ -619,6 +619,9 @@ static void *worker_main(void *ud) {
     sleep_ms(r->o.poll_ms);
   }
   tml_jobs_close(q);
+  pthread_mutex_lock(&r->lock);
+  r->stats.threads_alive--;
+  pthread_mutex_unlock(&r->lock);
   return NULL;
 }
 
@@ -689,8 +692,14 @@ int tml_runner_start(const struct tml_runner_opts *opts, struct tml_runner **out
       ta->r = r;
       ta->index = (size_t)i;
     }
+    pthread_mutex_lock(&r->lock);
+    r->stats.threads_alive++; /* before the thread can exit and count itself out */
+    pthread_mutex_unlock(&r->lock);
     if (!ta || pthread_create(&r->threads[i], NULL, worker_main, ta) != 0) {
       free(ta);
+      pthread_mutex_lock(&r->lock);
+      r->stats.threads_alive--;
+      pthread_mutex_unlock(&r->lock);
       tml_runner_destroy(r);
       return tml_error_set(err, TML_EIO, "job runner: cannot start worker thread %d", i);
     }

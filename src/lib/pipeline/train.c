@@ -68,12 +68,11 @@ struct round_ud {
 
 static int on_round(void *ud, int round, double metric, int best_round) {
   struct round_ud *r = ud;
-  (void)best_round;
   const struct tml_train_opts *o = r->job->o;
   if (r->job->cancelled)
     return 1;
   if (o->progress && o->progress(o->progress_ud, TML_EV_ROUND, "training", r->head, round, o->xgb.num_boost_round,
-                                 metric)) {
+                                 metric, best_round)) {
     r->job->cancelled = 1;
     return 1;
   }
@@ -161,13 +160,13 @@ static void *head_worker(void *arg) {
     const struct tml_train_opts *o = job->o;
     if (!rc && o->progress)
       o->progress(o->progress_ud, TML_EV_HEAD_DONE, "training", head, job->results[head].best_iteration,
-                  o->xgb.num_boost_round, job->results[head].best_score);
+                  o->xgb.num_boost_round, job->results[head].best_score, job->results[head].best_iteration);
   }
   return NULL;
 }
 
 static int stage(const struct tml_train_opts *o, const char *name) {
-  if (o->progress && o->progress(o->progress_ud, TML_EV_STAGE, name, -1, 0, 0, 0.0))
+  if (o->progress && o->progress(o->progress_ud, TML_EV_STAGE, name, -1, 0, 0, 0.0, 0))
     return TML_EINTR;
   return 0;
 }

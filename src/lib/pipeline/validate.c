@@ -224,7 +224,6 @@ struct round_ud {
 static int on_round(void *ud, int round, double metric, int best) {
   struct round_ud *r = ud;
   (void)metric;
-  (void)best;
   if (round == 0)
     r->t_round0 = tml_monotonic_s();
   r->rounds = round + 1;
@@ -234,7 +233,9 @@ static int on_round(void *ud, int round, double metric, int best) {
   if (c->o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
                                       .nfolds = c->st->nfolds, .folds_done = c->done, .head = r->head,
-                                      .round = round, .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
+                                      .round = round, .best_round = best,
+                                      .total_rounds = c->o->train.xgb.num_boost_round,
+                                      .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
     if (c->o->progress(c->o->progress_ud, &p)) {
       c->cancelled = 1;
       return 1;
@@ -877,15 +878,15 @@ static int stage_event(const struct tml_validate_opts *o, const char *name) {
 
 /* Forwards the final model's training progress (cancellation included). */
 static int final_progress(void *ud, enum tml_train_event ev, const char *stage, int head, int round, int total,
-                          double metric) {
+                          double metric, int best_round) {
   const struct tml_validate_opts *o = ud;
   (void)stage;
-  (void)total;
   (void)metric;
   if (!o->progress)
     return 0;
   struct tml_validate_progress p = {.event = ev == TML_EV_ROUND ? TML_VEV_ROUND : TML_VEV_STAGE, .stage = "final",
-                                    .head = head, .round = round, .eta_s = -1};
+                                    .head = head, .round = round, .best_round = best_round,
+                                    .total_rounds = total, .eta_s = -1};
   return o->progress(o->progress_ud, &p);
 }
 

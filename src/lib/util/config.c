@@ -218,6 +218,9 @@ static const struct key_def keys[] = {
      "intervals ago"},
     {"predict.max_age", K_DURATION, "0", 0, 31536000, NULL, NULL, 0,
      "refuse a prediction (exit 1, HTTP 409) when its candle closed longer ago than this; 0 = never refuse"},
+    {"logging.progress_seconds", K_DURATION, "10", 1, 3600, NULL, NULL, 0,
+     "train, validate and worker print one progress line this often when stderr is not a terminal (logs, "
+     "--json); on a terminal the progress line is live"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
