@@ -70,6 +70,13 @@ struct tml_model_row {
   bool folder_missing;        /* set by list/get/active: the folder (or its metadata.json) is gone */
 };
 
+/* Model age means one thing everywhere (coverage, models list, /metrics; docs/registry.md):
+ * tml_model_age_days = days since the set was trained (its registration, done right after training);
+ * tml_model_data_age_days = days since the newest candle it was trained on (data_to_ms; NAN when the
+ * row has none). Rotation retrains by the first; the second says how stale its knowledge is. */
+double tml_model_age_days(const struct tml_model_row *r, int64_t now_ms);
+double tml_model_data_age_days(const struct tml_model_row *r, int64_t now_ms);
+
 void tml_model_row_init(struct tml_model_row *r);
 /* Frees the owned strings and zeroes them; NULL allowed. */
 void tml_model_row_release(struct tml_model_row *r);

@@ -90,6 +90,28 @@ expect_exit 0 "$BIN" models show "$second" --json
 expect_out '"same_rows":true'
 ok "activation_scores_the_incumbent_on_the_challengers_rows"
 
+# model_age_is_time_since_training_and_data_age_is_separate: coverage and models list report the same
+# two ages: days since training (minutes here) and days since the newest candle trained on.
+expect_exit 0 "$BIN" coverage --interval 1h --json
+cov=$OUT
+expect_exit 0 "$BIN" models list --interval 1h --json
+python3 - "$cov" "$OUT" <<'PY' || fail "model ages: $cov $OUT"
+import json, sys, datetime
+cov = {r["symbol"]: r for r in json.loads(sys.argv[1])}["BTCUSDT"]
+m = json.loads(sys.argv[2])[0]
+last = datetime.datetime.fromisoformat(m["data_to"].replace("Z", "+00:00"))
+data_age = (datetime.datetime.now(datetime.timezone.utc) - last).total_seconds() / 86400
+assert 0 <= cov["model_age_days"] < 0.05 and 0 <= m["age_days"] < 0.05, (cov["model_age_days"], m["age_days"])
+assert abs(cov["model_data_age_days"] - data_age) < 0.05 and abs(m["data_age_days"] - data_age) < 0.05, \
+    (cov["model_data_age_days"], m["data_age_days"], data_age)
+PY
+expect_exit 0 "$BIN" coverage --interval 1h
+expect_out 'MODEL +TRAINED +DATA'
+expect_exit 0 "$BIN" models list
+expect_out 'CREATED +TRAINED +DATA'
+expect_out ' 0\.0d +[0-9]+\.[0-9]d '
+ok "model_age_is_time_since_training_and_data_age_is_separate"
+
 # jobs_show_log_lines_are_n_readable_lines: a train job's log ends in its JSON result, one line of
 # several kB; --log-lines 2 shows 2 lines, the JSON one summarised with its keys.
 expect_exit 0 "$BIN" jobs submit train --symbol BTCUSDT --interval 1h --json

@@ -461,7 +461,7 @@ static int run_rotation(struct tml_store *store, struct tml_jobs *q, const struc
       continue;
     bool due = r->model_age_days >= max_age || forced;
     if (!due) {
-      report_add(rep, TML_SCHED_SKIP, r->symbol, 0, "model %s is %.1f days old < %g", r->model_version,
+      report_add(rep, TML_SCHED_SKIP, r->symbol, 0, "model %s was trained %.1f days ago < %g", r->model_version,
                  r->model_age_days, max_age);
       continue;
     }
@@ -470,15 +470,15 @@ static int run_rotation(struct tml_store *store, struct tml_jobs *q, const struc
       continue;
     }
     if (o->dry_run) {
-      report_add(rep, TML_SCHED_ROTATE, r->symbol, 0, "would retrain: model %s is %.1f days old", r->model_version,
-                 r->model_age_days);
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, 0, "would retrain: model %s was trained %.1f days ago",
+                 r->model_version, r->model_age_days);
       continue;
     }
     int64_t id = 0;
     bool existed = false;
     rc = submit_train(q, TML_JOB_RETRAIN, r->symbol, interval, "rotation", &id, &existed, err);
     if (!rc)
-      report_add(rep, TML_SCHED_ROTATE, r->symbol, id, "model %s is %.1f days old%s", r->model_version,
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, id, "model %s was trained %.1f days ago%s", r->model_version,
                  r->model_age_days, existed ? " (already queued)" : "");
   }
   free(rows);

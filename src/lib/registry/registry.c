@@ -50,6 +50,14 @@ void tml_model_rows_free(struct tml_model_row *rows, size_t n) {
   free(rows);
 }
 
+double tml_model_age_days(const struct tml_model_row *r, int64_t now_ms) {
+  return (double)(now_ms - r->created_ms) / (double)TML_MS_PER_DAY;
+}
+
+double tml_model_data_age_days(const struct tml_model_row *r, int64_t now_ms) {
+  return r->data_to_ms ? (double)(now_ms - r->data_to_ms) / (double)TML_MS_PER_DAY : (double)NAN;
+}
+
 void tml_activation_policy_default(struct tml_activation_policy *p) {
   memset(p, 0, sizeof(*p));
   snprintf(p->metric, sizeof(p->metric), "direction.roc_auc_macro");
