@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "trademl/jobs.h"
 #include "cmd_data.h"
 #include "cli_config.h"
 #include "trademl/config.h"
@@ -296,6 +297,8 @@ int cmd_data_fetch(int argc, char **argv) {
   tml_exchange_close(ex);
   if (rc)
     return cli_fail(&err);
+  if (first_rc) /* already printed per symbol; a worker still needs the code to decide on a retry */
+    tml_job_report_error(first_rc, err.msg);
   return first_rc ? tml_error_exit_code(first_rc) : 0;
 }
 
@@ -387,9 +390,10 @@ int cmd_data_sync(int argc, char **argv) {
   tml_buf_release(&j);
   tml_store_close(s);
   if (rc) {
-    if (c.json)
-      return tml_error_exit_code(rc);
-    return cli_fail(&err);
+    if (!c.json)
+      return cli_fail(&err);
+    tml_job_report_error(rc, err.msg);
+    return tml_error_exit_code(rc);
   }
   return 0;
 }

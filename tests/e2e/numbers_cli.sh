@@ -24,6 +24,30 @@ assert "not enough data" in j["error"] and "not retried" in j["error"], j["error
 PY
 ok "job_with_too_little_data_fails_at_once"
 
+# fetch_of_a_symbol_the_exchange_does_not_list_fails_at_once: the (loopback mock) exchange answers
+# "Not supported symbols"; a retry would get the same answer, so the job fails on its first attempt.
+if [[ -n ${TML_MOCK_EXCHANGE:-} && -x $TML_MOCK_EXCHANGE && -e $DATA/bybit-linear/BNB_USDT_USDT-1d-futures.csv ]]; then
+  home=$WORK/mockhome
+  mkdir -p "$home"
+  source "$(dirname "$0")/lib/mock.sh"
+  trap 'mock_stop; cleanup' EXIT
+  mock_start --series "bybit:linear:BNBUSDT:1d:$DATA/bybit-linear/BNB_USDT_USDT-1d-futures.csv"
+  expect_exit 0 "$BIN" jobs submit fetch --symbol NOSUCHUSDT --interval 1d --days 30 --max-attempts 3 --json
+  fetch_job=$(grep -Eo '"id": *[0-9]+' <<<"$OUT" | head -1 | grep -Eo '[0-9]+$')
+  expect_exit 0 "$BIN" worker --exit-when-idle
+  mock_stop
+  expect_exit 0 "$BIN" jobs show "$fetch_job" --json --log-lines 0
+  python3 - "$OUT" <<'PY' || fail "unknown-symbol fetch job: $OUT"
+import json, sys
+j = json.loads(sys.argv[1])["job"]
+assert j["status"] == "failed" and j["attempts"] == 1, (j["status"], j["attempts"])
+assert "Not supported symbols" in j["error"] and "not retried" in j["error"], j["error"]
+PY
+  ok "fetch_of_a_symbol_the_exchange_does_not_list_fails_at_once"
+else
+  echo "skip - fetch_of_a_symbol_the_exchange_does_not_list_fails_at_once (no mock exchange or data)"
+fi
+
 # error_wording_has_no_doubled_colons: a bad flag value is named once, with one separator.
 expect_exit 2 "$BIN" data resample --symbol SHORTUSDT --from 15m --to 7m
 expect_out "--to: unknown interval '7m'"
