@@ -196,7 +196,7 @@ expect_exit 0 "$BIN" jobs submit train --symbol BTCUSDT --interval 1h --json
 env "${slow[@]}" "$BIN" worker --exit-when-idle 2>"$WORK/worker.err" || fail "worker: $(cat "$WORK/worker.err")"
 grep -Eq '^progress: worker: 1 running: job [0-9]+ train BTCUSDT [0-9]+% .*best [0-9]+ \([0-9ms]+(, ~[0-9ms]+ left)?\) \| 0 succeeded, 0 failed \| [0-9]+s elapsed$' \
   "$WORK/worker.err" || fail "no worker progress line: $(cat "$WORK/worker.err")"
-unset TRADEML_LOGGING_PROGRESS_SECONDS
+export TRADEML_LOGGING_PROGRESS_SECONDS=3600
 ok "worker_shows_running_jobs_progress"
 
 finish
