@@ -20,11 +20,21 @@ struct tml_exchange_config {
   const char *market;      /* NULL = default. bybit: spot|linear|inverse (linear);
                               bitget: USDT-FUTURES|COIN-FUTURES|USDC-FUTURES|SPOT (USDT-FUTURES);
                               binance: spot|futures (spot) */
-  const char *base_url;    /* NULL = $TRADEML_<NAME>_BASE_URL (binance futures:
-                              $TRADEML_BINANCE_FUTURES_BASE_URL), else the public host */
+  const char *base_url;    /* NULL or "" = the public host (the environment is never read) */
   struct tml_http_opts http; /* zero = defaults */
   double rate_per_s;       /* 0 = the per-exchange default (well inside the documented budget) */
 };
+
+struct tml_config;
+/* Fills *out for exchange `name` and `market` (NULL = the exchange's default) from the
+ * configuration: exchanges.<name>.base_url (binance futures: exchanges.binance_futures.base_url),
+ * exchanges.http.timeout_ms, .retries, .backoff_ms, .backoff_cap_ms, .rate and .proxy. The name
+ * may also be "binance_futures" (data.exchange's spelling): out->name is then "binance" and the
+ * market "futures". cfg NULL = the built-in defaults (public hosts, no proxy). Strings in *out are
+ * borrowed from cfg and `market` (valid until cfg is freed or the keys are set again); the market
+ * itself is validated by tml_exchange_open. Unknown name: TML_EINVAL listing the exchanges. */
+int tml_exchange_config_from(const struct tml_config *cfg, const char *name, const char *market,
+                             struct tml_exchange_config *out, struct tml_error *err);
 
 /* One tradable symbol from universe discovery. */
 struct tml_instrument {

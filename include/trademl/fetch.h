@@ -12,6 +12,7 @@
 #include "trademl/exchange.h"
 #include "trademl/series.h"
 
+struct tml_config;
 struct tml_error;
 struct tml_store;
 
@@ -76,12 +77,11 @@ typedef void (*tml_sync_fn)(void *ctx, const struct tml_fetch_source *src,
                             const struct tml_fetch_result *r, int rc, const struct tml_error *err);
 
 /* Brings every series in fetch_sources up to the last closed candle (filling interior gaps too),
- * one exchange client per exchange/market. tmpl supplies HTTP options and rate (its name, market
- * and base_url are ignored: base URLs come from the TRADEML_<EXCHANGE>_BASE_URL environment
- * variables, else the public hosts). now_ms <= 0 asks each exchange for its clock. A failing series
- * does not stop the others; returns 0 when all succeeded, else the first error (err names the
- * series). report may be NULL. */
-int tml_fetch_sync(struct tml_store *s, const struct tml_exchange_config *tmpl, int64_t now_ms,
+ * one exchange client per exchange/market, each set up by tml_exchange_config_from(cfg, ...) (base
+ * URL, HTTP options, proxy, rate; cfg NULL = the public hosts with default options). now_ms <= 0
+ * asks each exchange for its clock. A failing series does not stop the others; returns 0 when all
+ * succeeded, else the first error (err names the series). report may be NULL. */
+int tml_fetch_sync(struct tml_store *s, const struct tml_config *cfg, int64_t now_ms,
                    tml_sync_fn report, void *ctx, struct tml_error *err);
 
 #endif

@@ -56,6 +56,9 @@ struct tml_http_opts {
   void (*sleep_ms)(void *ctx, int64_t ms);
   void *sleep_ctx;
   bool quiet;               /* no warnings on retries (tests) */
+  const char *proxy;        /* CURLOPT_PROXY ("http://host:3128", "socks5h://host:1080"); NULL or ""
+                               = connect directly (libcurl's proxy environment variables are never
+                               consulted). Copied by tml_http_create. */
 };
 
 struct tml_http_response {

@@ -20,12 +20,12 @@ struct tml_config;
 struct tml_exchange_config;
 struct cli_args;
 /* Exchange plumbing shared by data fetch/sync, universe and train (cmd_data_fetch.c): the market flag
- * (--category, --product-type or --market); base URLs from exchanges.<name>.base_url exported to the
- * TRADEML_<NAME>_BASE_URL variables the clients read (cfg NULL: load the configuration once); HTTP
- * knobs from the environment. */
+ * (--category, --product-type or --market), and the client settings from the configuration with an
+ * optional --base-url set on exchanges.<name>.base_url (NULL: none). *out borrows from cfg. */
 const char *cmd_exchange_market(const struct cli_args *a);
-void cmd_exchange_export_config(const struct tml_config *cfg);
-void cmd_exchange_env(struct tml_exchange_config *cfg);
+int cmd_exchange_config(struct tml_config *cfg, const char *name, const char *market,
+                        const char *base_url_flag, struct tml_exchange_config *out,
+                        struct tml_error *err);
 /* Fetches what a symbol lacks before training (see cmd_data_fetch.c). */
 int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, const char *symbol,
                            int64_t interval_ms, double days, bool quiet, struct tml_error *err);

@@ -34,48 +34,22 @@ const char *cmd_exchange_market(const struct cli_args *a) {
   return m;
 }
 
-/* Base URLs from the configuration: the exchange clients read TRADEML_<NAME>_BASE_URL, and the config
- * already folds those variables into exchanges.<name>.base_url (file < environment < flag), so the
- * effective value of a key that is not a default is exported back. One source of truth for fetch,
- * sync, universe and train. A broken config is reported by the command's own config load. */
-void cmd_exchange_export_config(const struct tml_config *given) {
-  static const struct {
-    const char *key, *env;
-  } map[] = {{"exchanges.bybit.base_url", "TRADEML_BYBIT_BASE_URL"},
-             {"exchanges.bitget.base_url", "TRADEML_BITGET_BASE_URL"},
-             {"exchanges.binance.base_url", "TRADEML_BINANCE_BASE_URL"},
-             {"exchanges.binance_futures.base_url", "TRADEML_BINANCE_FUTURES_BASE_URL"}};
-  struct tml_paths paths;
-  struct tml_config *loaded = NULL;
-  const struct tml_config *cfg = given;
-  if (!cfg) {
-    if (cli_load_config(NULL, &paths, &loaded, NULL) != 0)
-      return;
-    cfg = loaded;
-  }
-  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if (tml_config_source_of(cfg, map[i].key) != TML_CFG_DEFAULT)
-      setenv(map[i].env, tml_config_get(cfg, map[i].key), 1);
-  tml_config_free(loaded);
-}
-
-/* HTTP knobs from the environment: TRADEML_HTTP_TIMEOUT_MS, TRADEML_HTTP_RETRIES,
- * TRADEML_HTTP_BACKOFF_MS, TRADEML_HTTP_RATE (requests or weight per second, overriding the
- * per-exchange pacing). */
-void cmd_exchange_env(struct tml_exchange_config *cfg) {
-  int64_t v;
-  const char *e;
-  if ((e = getenv("TRADEML_HTTP_TIMEOUT_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0)
-    cfg->http.timeout_ms = (long)v;
-  if ((e = getenv("TRADEML_HTTP_RETRIES")) && tml_parse_int64_str(e, &v) == 0 && v >= 0)
-    cfg->http.max_retries = v == 0 ? -1 : (int)v;
-  if ((e = getenv("TRADEML_HTTP_BACKOFF_MS")) && tml_parse_int64_str(e, &v) == 0 && v > 0) {
-    cfg->http.backoff_base_ms = v;
-    cfg->http.backoff_cap_ms = 8 * v;
-  }
-  double r;
-  if ((e = getenv("TRADEML_HTTP_RATE")) && tml_parse_double_str(e, &r) == 0 && r > 0)
-    cfg->rate_per_s = r;
+/* The client settings for exchange `name`/`market` from the configuration (tml_exchange_config_from:
+ * exchanges.<name>.base_url, exchanges.http.*). A --base-url flag is set on its key first, so it is
+ * validated like any URL and `origin` says "flag --base-url". *out borrows from cfg. */
+int cmd_exchange_config(struct tml_config *cfg, const char *name, const char *market,
+                        const char *base_url_flag, struct tml_exchange_config *out,
+                        struct tml_error *err) {
+  int rc = tml_exchange_config_from(cfg, name, market, out, err);
+  if (rc || !base_url_flag)
+    return rc;
+  char key[64];
+  bool futures = strcmp(out->name, "binance") == 0 && out->market && strcmp(out->market, "futures") == 0;
+  snprintf(key, sizeof(key), "exchanges.%s.base_url", futures ? "binance_futures" : out->name);
+  rc = tml_config_set(cfg, key, base_url_flag, TML_CFG_FLAG, "--base-url", err);
+  if (rc == 0)
+    rc = tml_exchange_config_from(cfg, name, market, out, err);
+  return rc;
 }
 
 /* ---- progress -------------------------------------------------------------------------------- */
@@ -183,8 +157,8 @@ int cmd_data_fetch(int argc, char **argv) {
                 "                          --symbol SYMBOL... --interval INTERVAL (--days N | --since DATE) [--until DATE] [--json]\n\n"
                 "Downloads closed candles into the store. Only ranges the store lacks are requested; every page\n"
                 "is committed on its own, so an interrupted fetch resumes where it stopped. Public data: no keys.\n"
-                "Base URLs: --base-url or $TRADEML_BYBIT_BASE_URL, $TRADEML_BITGET_BASE_URL, $TRADEML_BINANCE_BASE_URL,\n"
-                "$TRADEML_BINANCE_FUTURES_BASE_URL.",
+                "Base URLs: --base-url or exchanges.<name>.base_url (trademl.yaml, $TRADEML_BYBIT_BASE_URL, ...);\n"
+                "timeouts, retries, rate and proxy: exchanges.http.* (see `trademl config keys`).",
                 &ec))
     return ec;
   /* --exchange and --days default to data.exchange and data.days, so jobs and the new-symbol queue
@@ -198,8 +172,6 @@ int cmd_data_fetch(int argc, char **argv) {
   char exbuf[32], daybuf[32];
   snprintf(exbuf, sizeof(exbuf), "%s", tml_config_get(conf, "data.exchange"));
   snprintf(daybuf, sizeof(daybuf), "%s", tml_config_get(conf, "data.days"));
-  cmd_exchange_export_config(conf);
-  tml_config_free(conf);
   const char *exname = cli_get(&a, "exchange");
   const char *default_market = NULL;
   if (!exname) {
@@ -211,12 +183,18 @@ int cmd_data_fetch(int argc, char **argv) {
   }
   const char *syms[CLI_MAX_VALUES];
   size_t nsyms = cli_get_list(&a, "symbol", syms, CLI_MAX_VALUES);
-  if (nsyms == 0)
+  if (nsyms == 0) {
+    tml_config_free(conf);
     return cli_usage_error("data fetch needs --symbol (e.g. --symbol BTCUSDT)");
-  if (!cli_get(&a, "interval"))
+  }
+  if (!cli_get(&a, "interval")) {
+    tml_config_free(conf);
     return cli_usage_error("data fetch needs --interval (e.g. --interval 15m)");
-  if (cli_get(&a, "days") && cli_get(&a, "since"))
+  }
+  if (cli_get(&a, "days") && cli_get(&a, "since")) {
+    tml_config_free(conf);
     return cli_usage_error("give --days or --since, not both");
+  }
   const char *days_s = cli_get(&a, "days");
   if (!days_s && !cli_get(&a, "since"))
     days_s = strcmp(daybuf, "0") != 0 ? daybuf : "730";
@@ -225,26 +203,36 @@ int cmd_data_fetch(int argc, char **argv) {
   int64_t iv = 0, since = 0, until = INT64_MAX, days = 0;
   if (tml_interval_parse(cli_get(&a, "interval"), &iv, &err)) {
     tml_error_prefix(&err, "--interval");
+    tml_config_free(conf);
     return cli_fail(&err);
   }
-  if (days_s && (tml_parse_int64_str(days_s, &days) != 0 || days < 1 || days > 36500))
+  if (days_s && (tml_parse_int64_str(days_s, &days) != 0 || days < 1 || days > 36500)) {
+    tml_config_free(conf);
     return cli_usage_error("--days must be a whole number of days between 1 and 36500, not '%s'", days_s);
-  if (cli_get(&a, "since") && parse_date("since", cli_get(&a, "since"), &since, &err))
+  }
+  if (cli_get(&a, "since") && parse_date("since", cli_get(&a, "since"), &since, &err)) {
+    tml_config_free(conf);
     return cli_fail(&err);
-  if (cli_get(&a, "until") && parse_date("until", cli_get(&a, "until"), &until, &err))
+  }
+  if (cli_get(&a, "until") && parse_date("until", cli_get(&a, "until"), &until, &err)) {
+    tml_config_free(conf);
     return cli_fail(&err);
+  }
   char norm[CLI_MAX_VALUES][TML_SYMBOL_MAX];
   for (size_t i = 0; i < nsyms; i++)
-    if (cmd_data_symbol(syms[i], norm[i], &err))
+    if (cmd_data_symbol(syms[i], norm[i], &err)) {
+      tml_config_free(conf);
       return cli_fail(&err);
+    }
 
-  struct tml_exchange_config cfg = {0};
-  cfg.name = exname;
-  cfg.market = cmd_exchange_market(&a) ? cmd_exchange_market(&a) : default_market;
-  cfg.base_url = cli_get(&a, "base-url");
-  cmd_exchange_env(&cfg);
+  struct tml_exchange_config cfg;
   struct tml_exchange *ex = NULL;
-  if (tml_exchange_open(&cfg, &ex, &err))
+  int xrc = cmd_exchange_config(conf, exname, cmd_exchange_market(&a) ? cmd_exchange_market(&a) : default_market,
+                                cli_get(&a, "base-url"), &cfg, &err);
+  if (xrc == 0)
+    xrc = tml_exchange_open(&cfg, &ex, &err);
+  tml_config_free(conf); /* the client copied what it needs */
+  if (xrc)
     return cli_fail(&err);
   if (tml_exchange_check_interval(ex, iv, &err)) {
     tml_exchange_close(ex);
@@ -349,10 +337,12 @@ int cmd_data_sync(int argc, char **argv) {
   tml_buf_init(&j, 0);
   tml_buf_puts(&j, "{\"series\":[");
   struct sync_ctx c = {cli_has(&a, "json"), &j, 0, 0};
-  struct tml_exchange_config tmpl = {0};
-  cmd_exchange_export_config(NULL);
-  cmd_exchange_env(&tmpl);
-  int rc = tml_fetch_sync(s, &tmpl, 0, on_synced, &c, &err);
+  struct tml_paths paths;
+  struct tml_config *conf = NULL;
+  int rc = cli_load_config(NULL, &paths, &conf, &err);
+  if (rc == 0)
+    rc = tml_fetch_sync(s, conf, 0, on_synced, &c, &err);
+  tml_config_free(conf);
   /* stored series without a recorded exchange */
   struct tml_series_info *info = NULL;
   struct tml_fetch_source *src = NULL;
@@ -433,16 +423,11 @@ int cmd_fetch_for_training(struct tml_store *s, const struct tml_config *cfg, co
   }
   if (!mine && imported)
     goto out; /* the user works from files for this symbol: nothing to fetch from */
-  struct tml_exchange_config xc = {0};
+  struct tml_exchange_config xc;
   const char *name = mine ? mine->exchange : tml_config_get(cfg, "data.exchange");
-  xc.name = name;
-  xc.market = mine ? mine->market : NULL;
-  if (!mine && strcmp(name, "binance_futures") == 0) {
-    xc.name = "binance";
-    xc.market = "futures";
-  }
-  cmd_exchange_export_config(cfg);
-  cmd_exchange_env(&xc);
+  rc = tml_exchange_config_from(cfg, name, mine ? mine->market : NULL, &xc, err);
+  if (rc)
+    goto out;
   if (days <= 0)
     days = 730; /* "all history": download a bounded window rather than walk back to 1970 */
   struct tml_featureset_opts fo = {.base_interval_ms = interval_ms, .htf_interval_ms = 0};

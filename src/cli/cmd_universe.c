@@ -8,9 +8,12 @@
 
 #include "cli.h"
 #include "cmd_data.h"
+#include "cli_config.h"
 #include "commands.h"
 #include "trademl/buf.h"
+#include "trademl/config.h"
 #include "trademl/error.h"
+#include "trademl/fsutil.h"
 #include "trademl/exchange.h"
 #include "trademl/parse.h"
 #include "trademl/store.h"
@@ -26,7 +29,7 @@ static const struct cli_opt refresh_opts[] = {
     {"quote", CLI_VALUE, "COIN", "keep symbols quoted in COIN, e.g. USDT (default: all)", NULL},
     {"top", CLI_VALUE, "N", "keep the N highest ranked (default: all)", NULL},
     {"by", CLI_VALUE, "RANK", "turnover (24 h quote volume, default) or volume (24 h base volume)", NULL},
-    {"base-url", CLI_VALUE, "URL", "exchange base URL", "exchanges.<name>.base_url"},
+    {"base-url", CLI_VALUE, "URL", "exchange base URL (default: exchanges.<name>.base_url)", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
 };
 
@@ -69,14 +72,17 @@ static int universe_refresh(int argc, char **argv) {
     return cli_usage_error("--top must be a positive whole number, not '%s'", cli_get(&a, "top"));
   o.top = (size_t)top;
 
-  struct tml_exchange_config cfg = {0};
-  cfg.name = exname;
-  cfg.market = cmd_exchange_market(&a);
-  cfg.base_url = cli_get(&a, "base-url");
-  cmd_exchange_export_config(NULL);
-  cmd_exchange_env(&cfg);
+  struct tml_paths paths;
+  struct tml_config *conf = NULL;
+  struct tml_exchange_config cfg;
   struct tml_exchange *ex = NULL;
-  if (tml_exchange_open(&cfg, &ex, &err))
+  int xrc = cli_load_config(NULL, &paths, &conf, &err);
+  if (xrc == 0)
+    xrc = cmd_exchange_config(conf, exname, cmd_exchange_market(&a), cli_get(&a, "base-url"), &cfg, &err);
+  if (xrc == 0)
+    xrc = tml_exchange_open(&cfg, &ex, &err);
+  tml_config_free(conf); /* the client copied what it needs */
+  if (xrc)
     return cli_fail(&err);
   struct tml_instruments l;
   tml_instruments_init(&l);

@@ -8,7 +8,10 @@ trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
 # Start from a clean environment for every variable trademl reads.
 unset TRADEML_HOME LOG_LEVEL TRAINING_JOB_TIMEOUT TRADEML_TRAINING_TEST_SIZE TRADEML_API_TOKEN \
-      TRADEML_TRAINING_JOB_TIMEOUT MODEL_RETENTION_DAYS
+      TRADEML_TRAINING_JOB_TIMEOUT MODEL_RETENTION_DAYS TRADEML_BYBIT_BASE_URL TRADEML_BITGET_BASE_URL \
+      TRADEML_BINANCE_BASE_URL TRADEML_BINANCE_FUTURES_BASE_URL TRADEML_EXCHANGES_BYBIT_BASE_URL \
+      TRADEML_HTTP_TIMEOUT_MS TRADEML_HTTP_RETRIES TRADEML_HTTP_BACKOFF_MS TRADEML_HTTP_RATE \
+      TRADEML_EXCHANGES_HTTP_PROXY
 
 fails=0
 check() { # check NAME EXPECTED ACTUAL
@@ -95,6 +98,34 @@ contains env-msg "logging.level from environment variable LOG_LEVEL: expected on
 "$bin" config bogus >/dev/null 2>&1; check verb-rc 2 "$?"
 "$bin" config show extra >/dev/null 2>&1; check extra-rc 2 "$?"
 "$bin" config show --help >/dev/null; check help-rc 0 "$?"
+
+# Exchange settings are config keys with their origin (issue 10: the clients never read the
+# environment; the config loader maps the old variable names onto the keys).
+mkdir -p exdir
+printf 'exchanges:\n  bitget:\n    base_url: http://127.0.0.1:9002/\n  http:\n    proxy: http://127.0.0.1:3128\n' > exdir/trademl.yaml
+exshow=$(cd exdir && TRADEML_BYBIT_BASE_URL=http://127.0.0.1:9001 TRADEML_BINANCE_FUTURES_BASE_URL=http://127.0.0.1:9004 \
+  TRADEML_HTTP_TIMEOUT_MS=1500 "$bin" config show)
+check ex-bybit "http://127.0.0.1:9001 env TRADEML_BYBIT_BASE_URL" \
+  "$(echo "$exshow" | awk '$1=="exchanges.bybit.base_url"{print $2" "$3" "$4}')"
+check ex-bitget "http://127.0.0.1:9002 trademl.yaml:3" \
+  "$(echo "$exshow" | awk '$1=="exchanges.bitget.base_url"{print $2" "$3}')"
+check ex-binance-futures "http://127.0.0.1:9004 env TRADEML_BINANCE_FUTURES_BASE_URL" \
+  "$(echo "$exshow" | awk '$1=="exchanges.binance_futures.base_url"{print $2" "$3" "$4}')"
+check ex-binance-default "https://api.binance.com default" \
+  "$(echo "$exshow" | awk '$1=="exchanges.binance.base_url"{print $2" "$3}')"
+check ex-timeout "1500 env TRADEML_HTTP_TIMEOUT_MS" \
+  "$(echo "$exshow" | awk '$1=="exchanges.http.timeout_ms"{print $2" "$3" "$4}')"
+check ex-proxy "http://127.0.0.1:3128 trademl.yaml:5" \
+  "$(echo "$exshow" | awk '$1=="exchanges.http.proxy"{print $2" "$3}')"
+check ex-canonical-wins "http://127.0.0.1:9009 env TRADEML_EXCHANGES_BYBIT_BASE_URL" \
+  "$(TRADEML_BYBIT_BASE_URL=http://127.0.0.1:9001 TRADEML_EXCHANGES_BYBIT_BASE_URL=http://127.0.0.1:9009 \
+     "$bin" config show | awk '$1=="exchanges.bybit.base_url"{print $2" "$3" "$4}')"
+err=$(TRADEML_BYBIT_BASE_URL=api.bybit.com "$bin" config show 2>&1 >/dev/null); rc=$?
+check ex-bad-url-rc 2 "$rc"
+contains ex-bad-url-msg "exchanges.bybit.base_url from environment variable TRADEML_BYBIT_BASE_URL" "$err"
+err=$(TRADEML_HTTP_BACKOFF_MS=60000 "$bin" config show 2>&1 >/dev/null); rc=$?
+check ex-backoff-rc 2 "$rc"
+contains ex-backoff-msg "exchanges.http.backoff_ms (60000, from env TRADEML_HTTP_BACKOFF_MS) must not exceed exchanges.http.backoff_cap_ms" "$err"
 
 # keys: every key, in text, JSON and Markdown.
 n=$("$bin" config keys --json | grep -c '"key":')

@@ -4,25 +4,49 @@
  * (../shared/data/exchange-responses, ../shared/docs/exchange-apis.md), paging parameters and limits
  * are enforced, and faults are injected on request.
  *
- *   mock_exchange --port-file FILE [--now MS] [--series EX:MARKET:SYMBOL:INTERVAL:CSV]...
+ *   mock_exchange --port-file FILE [--now MS] [--series EX:MARKET:SYMBOL:INTERVAL:CSV[:LISTED_MS]]...
  *                 [--fault KIND[:COUNT[:AFTER[:MS]]]]... [--instruments-page N] [--max-seconds S]
  *
  * EX is bybit|bitget|binance; MARKET is the category / productType / spot|futures; INTERVAL a
- * trademl name (15m, 1h). --now is the simulated server clock (default: one second after the last
- * candle closed). Only 127.0.0.1 is bound; the ephemeral port is written to FILE.
+ * trademl name (15m, 1h). Only 127.0.0.1 is bound; the ephemeral port is written to FILE.
+ *
+ * The clock. One simulated server clock drives every exchange: the time endpoints, the `time` /
+ * `requestTime` / `serverTime` fields of every reply, which candles exist and which symbols are
+ * listed. --now sets it (default: one second after the last candle of any series closed); it only
+ * moves when a test moves it:
+ *   GET /mock/clock                 {"now":MS}
+ *   GET /mock/clock?set=MS          jump to MS (may go back)
+ *   GET /mock/clock?advance=MS      move forward, e.g. advance=900000 = one 15m candle
+ * A candle exists once it opened (open_time <= now). Closed candles (open_time + interval <= now)
+ * are served with the CSV's values. The one still forming is served too, as the real exchanges do
+ * (Bybit puts it first, newest-first; Bitget and Binance last), but with what is known of it so
+ * far: open = high = low = close = its open price and volume 0, so a client that keeps it stores
+ * values that differ from the file (trademl drops it by comparing with the server clock). Each
+ * request reads the clock once, so one reply never mixes two clock values.
+ *
+ * Listings. A series may carry a listing time LISTED_MS (default: its first candle). Before the
+ * clock reaches it the symbol does not exist on that exchange/market: it is absent from the
+ * instruments and tickers replies and kline requests get the exchange's unknown-symbol error. From
+ * then on it is listed with launchTime / onboardDate = LISTED_MS and serves only candles that opened
+ * at or after LISTED_MS (the file's earlier rows are the history it did not have on this venue).
+ * A listing "mid-run" is a series whose LISTED_MS is after the start clock; the test advances the
+ * clock past it. The series set itself is fixed at start (no locking on the request path).
  *
  * Fault kinds (kline/candle requests only; COUNT -1 = forever; AFTER = kline requests let through
  * first): http429 (Retry-After: 1), http403, http418 (Retry-After: 1), http500, http503, slow (MS,
  * default 3000), truncated (half the JSON), reset (connection closed, no reply), ratelimit10006
  * (Bybit retCode 10006 + X-Bapi-Limit-Reset-Timestamp), empty (a success reply without candles),
- * shape (a success reply with the candle list renamed). Also at run time:
- *   GET /mock/fault?kind=K&count=N&after=M&ms=T     GET /mock/stats     GET /mock/reset */
+ * shape (a success reply with the candle list renamed), garbage (HTTP 200 with an HTML page, as a
+ * CDN or captive portal sends). Also at run time:
+ *   GET /mock/fault?kind=K&count=N&after=M&ms=T     GET /mock/stats     GET /mock/reset
+ * (reset clears faults and counters, not the clock). */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +67,7 @@
 struct series {
   char exchange[16], market[32], symbol[40];
   int64_t interval_ms;
+  int64_t listed_ms; /* invisible before the clock reaches it; default: the first candle */
   size_t len;
   int64_t *t;
   char **f[5]; /* open, high, low, close, volume: the CSV text, so replies round-trip exactly */
@@ -60,7 +85,8 @@ static struct series series[MAX_SERIES];
 static size_t nseries;
 static struct fault faults[MAX_FAULTS];
 static size_t nfaults;
-static int64_t now_ms;
+static _Atomic int64_t clock_ms;      /* the simulated server clock */
+static _Thread_local int64_t now_ms;  /* the clock as read once at the start of this request */
 static size_t instruments_page = 500;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t stat_requests, stat_klines, stat_faults;
@@ -91,6 +117,16 @@ static int load_series(const char *spec) {
     *p++ = '\0';
   }
   parts[4] = p;
+  /* CSV[:LISTED_MS]: a trailing ":digits" is the listing time */
+  s->listed_ms = INT64_MIN;
+  char *colon = strrchr(parts[4], ':');
+  if (colon && colon > parts[4] && colon[1]) {
+    int64_t listed;
+    if (tml_parse_int64_str(colon + 1, &listed) == 0) {
+      s->listed_ms = listed;
+      *colon = '\0';
+    }
+  }
   snprintf(s->exchange, sizeof(s->exchange), "%s", parts[0]);
   snprintf(s->market, sizeof(s->market), "%s", parts[1]);
   snprintf(s->symbol, sizeof(s->symbol), "%s", parts[2]);
@@ -151,14 +187,19 @@ static int load_series(const char *spec) {
     first = false;
     line = nl ? nl + 1 : NULL;
   }
+  if (s->listed_ms == INT64_MIN)
+    s->listed_ms = s->len ? s->t[0] : 0;
   nseries++;
   return 0;
 }
 
+static bool listed(const struct series *s) { return now_ms >= s->listed_ms; }
+
+/* The listed series of ex/market/symbol (any interval when iv is 0), or NULL. */
 static struct series *find_series(const char *ex, const char *market, const char *symbol,
                                   int64_t iv) {
   for (size_t i = 0; i < nseries; i++)
-    if (strcmp(series[i].exchange, ex) == 0 && strcasecmp(series[i].market, market) == 0 &&
+    if (listed(&series[i]) && strcmp(series[i].exchange, ex) == 0 && strcasecmp(series[i].market, market) == 0 &&
         strcmp(series[i].symbol, symbol) == 0 && (iv == 0 || series[i].interval_ms == iv))
       return &series[i];
   return NULL;
@@ -181,12 +222,14 @@ static size_t lower(const struct series *s, int64_t x) {
   return lo;
 }
 
-/* Rows in [a, b] (inclusive) that have opened by `now`; `limit` of them, from the oldest when
- * from_start, else the newest. Out: [*i0, *i1). */
+/* Rows in [a, b] (inclusive) that have opened by `now` and not before the listing; `limit` of
+ * them, from the oldest when from_start, else the newest. Out: [*i0, *i1). */
 static void select_rows(const struct series *s, int64_t a, int64_t b, size_t limit, bool from_start,
                         size_t *i0, size_t *i1) {
   if (b > now_ms)
     b = now_ms;
+  if (a < s->listed_ms)
+    a = s->listed_ms;
   size_t lo = lower(s, a), hi = b == INT64_MAX ? s->len : lower(s, b + 1);
   if (hi < lo)
     hi = lo;
@@ -198,6 +241,26 @@ static void select_rows(const struct series *s, int64_t a, int64_t b, size_t lim
   }
   *i0 = lo;
   *i1 = hi;
+}
+
+/* Row i as served at the current clock: the CSV text when the candle has closed, else the forming
+ * candle as far as it is known (open price everywhere, volume 0). */
+struct row {
+  const char *o, *h, *l, *c, *v;
+  double vol, close; /* parsed volume and close, for turnover fields */
+};
+
+static void row_at(const struct series *s, size_t i, struct row *r) {
+  bool forming = s->t[i] + s->interval_ms > now_ms;
+  r->o = s->f[0][i];
+  r->h = forming ? r->o : s->f[1][i];
+  r->l = forming ? r->o : s->f[2][i];
+  r->c = forming ? r->o : s->f[3][i];
+  r->v = forming ? "0" : s->f[4][i];
+  r->vol = 0;
+  r->close = 0;
+  tml_parse_double_str(r->v, &r->vol);
+  tml_parse_double_str(r->c, &r->close);
 }
 
 static void split_symbol(const char *sym, char *base, size_t bsz, char *quote, size_t qsz) {
@@ -229,15 +292,16 @@ static void day_stats(const char *ex, const char *market, const char *symbol, do
   if (last_t > now_ms)
     last_t = now_ms;
   select_rows(s, last_t - TML_MS_PER_DAY + 1, last_t, SIZE_MAX, true, &i0, &i1);
+  struct row rw;
   for (size_t i = i0; i < i1; i++) {
-    double v = 0, c = 0;
-    tml_parse_double_str(s->f[4][i], &v);
-    tml_parse_double_str(s->f[3][i], &c);
-    *vol += v;
-    *turnover += v * c;
+    row_at(s, i, &rw);
+    *vol += rw.vol;
+    *turnover += rw.vol * rw.close;
   }
-  if (i1 > 0)
-    *last = s->f[3][i1 - 1];
+  if (i1 > i0) {
+    row_at(s, i1 - 1, &rw);
+    *last = rw.c;
+  }
 }
 
 /* ---- faults ---------------------------------------------------------------------------------- */
@@ -350,14 +414,12 @@ static void bybit_kline(struct MHD_Connection *c, struct reply *r, const struct 
   tml_buf_json_str(&r->body, symbol);
   tml_buf_printf(&r->body, ",\"category\":\"%s\",\"%s\":[", category,
                  f && strcmp(f->kind, "shape") == 0 ? "rows" : "list");
-  for (size_t k = i1; k > i0; k--) { /* newest first */
+  for (size_t k = i1; k > i0; k--) { /* newest first: the forming candle, when there is one, leads */
     size_t i = k - 1;
-    double v = 0, cl = 0;
-    tml_parse_double_str(s->f[4][i], &v);
-    tml_parse_double_str(s->f[3][i], &cl);
+    struct row rw;
+    row_at(s, i, &rw);
     tml_buf_printf(&r->body, "%s[\"%" PRId64 "\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%.4f\"]",
-                   k == i1 ? "" : ",", s->t[i], s->f[0][i], s->f[1][i], s->f[2][i], s->f[3][i],
-                   s->f[4][i], v * cl);
+                   k == i1 ? "" : ",", s->t[i], rw.o, rw.h, rw.l, rw.c, rw.v, rw.vol * rw.close);
   }
   tml_buf_printf(&r->body, "]},\"retExtInfo\":{},\"time\":%" PRId64 "}", now_ms);
 }
@@ -380,7 +442,7 @@ static void bybit_instruments(struct MHD_Connection *c, struct reply *r) {
   const char *syms[MAX_SERIES];
   size_t n = 0;
   for (size_t i = 0; i < nseries; i++) {
-    if (strcmp(series[i].exchange, "bybit") != 0 || strcmp(series[i].market, category) != 0)
+    if (!listed(&series[i]) || strcmp(series[i].exchange, "bybit") != 0 || strcmp(series[i].market, category) != 0)
       continue;
     bool dup = false;
     for (size_t j = 0; j < n; j++)
@@ -401,7 +463,7 @@ static void bybit_instruments(struct MHD_Connection *c, struct reply *r) {
                      "\"contractType\":\"LinearPerpetual\",\"status\":\"Trading\",\"baseCoin\":\"%s\","
                      "\"quoteCoin\":\"%s\",\"launchTime\":\"%" PRId64 "\",\"deliveryTime\":\"0\","
                      "\"deliveryFeeRate\":\"\",\"priceScale\":\"2\",\"settleCoin\":\"%s\"}",
-                     base, quote, s && s->len ? s->t[0] : 0, quote);
+                     base, quote, s ? s->listed_ms : 0, quote);
     else
       tml_buf_printf(&r->body,
                      "\"baseCoin\":\"%s\",\"quoteCoin\":\"%s\",\"innovation\":\"0\",\"status\":\"Trading\"}",
@@ -510,14 +572,12 @@ static void bitget_candles(struct MHD_Connection *c, struct reply *r, bool spot,
   tml_buf_printf(&r->body, "{\"code\":\"00000\",\"msg\":\"success\",\"requestTime\":%" PRId64 ",\"%s\":[",
                  now_ms, f && strcmp(f->kind, "shape") == 0 ? "rows" : "data");
   for (size_t i = i0; i < i1; i++) {
-    double v = 0, cl = 0;
-    tml_parse_double_str(s->f[4][i], &v);
-    tml_parse_double_str(s->f[3][i], &cl);
+    struct row rw;
+    row_at(s, i, &rw);
     tml_buf_printf(&r->body, "%s[\"%" PRId64 "\",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",\"%.4f\"",
-                   i == i0 ? "" : ",", s->t[i], s->f[0][i], s->f[1][i], s->f[2][i], s->f[3][i],
-                   s->f[4][i], v * cl);
+                   i == i0 ? "" : ",", s->t[i], rw.o, rw.h, rw.l, rw.c, rw.v, rw.vol * rw.close);
     if (spot) /* spot rows: baseVolume, usdtVolume, quoteVolume */
-      tml_buf_printf(&r->body, ",\"%.4f\"", v * cl);
+      tml_buf_printf(&r->body, ",\"%.4f\"", rw.vol * rw.close);
     tml_buf_puts(&r->body, "]");
   }
   tml_buf_puts(&r->body, "]}");
@@ -556,7 +616,7 @@ static void bitget_symbols(struct MHD_Connection *c, struct reply *r, bool spot,
                      "{\"symbol\":\"%s\",\"baseCoin\":\"%s\",\"quoteCoin\":\"%s\",\"symbolType\":\"perpetual\","
                      "\"symbolStatus\":\"normal\",\"launchTime\":\"%" PRId64 "\",\"offTime\":\"-1\","
                      "\"limitOpenTime\":\"-1\",\"deliveryTime\":\"\"}",
-                     s->symbol, base, quote, s->len ? s->t[0] : 0);
+                     s->symbol, base, quote, s->listed_ms);
     }
   }
   tml_buf_puts(&r->body, "]}");
@@ -604,13 +664,13 @@ static void binance_klines(struct MHD_Connection *c, struct reply *r, bool futur
   }
   tml_buf_puts(&r->body, "[");
   for (size_t i = i0; i < i1; i++) {
-    double v = 0, cl = 0;
-    tml_parse_double_str(s->f[4][i], &v);
-    tml_parse_double_str(s->f[3][i], &cl);
+    struct row rw;
+    row_at(s, i, &rw);
+    double v = rw.vol, cl = rw.close;
     tml_buf_printf(&r->body,
                    "%s[%" PRId64 ",\"%s\",\"%s\",\"%s\",\"%s\",\"%s\",%" PRId64 ",\"%.8f\",%zu,\"%.8f\",\"%.8f\",\"0\"]",
-                   i == i0 ? "" : ",", s->t[i], s->f[0][i], s->f[1][i], s->f[2][i], s->f[3][i],
-                   s->f[4][i], s->t[i] + iv - 1, v * cl, 100 + i % 900, v / 2, v * cl / 2);
+                   i == i0 ? "" : ",", s->t[i], rw.o, rw.h, rw.l, rw.c, rw.v, s->t[i] + iv - 1, v * cl,
+                   100 + i % 900, v / 2, v * cl / 2);
   }
   tml_buf_puts(&r->body, "]");
 }
@@ -647,7 +707,7 @@ static void binance_info(struct reply *r, bool futures, bool tickers) {
                      "{\"symbol\":\"%s\",\"pair\":\"%s\",\"contractType\":\"PERPETUAL\",\"deliveryDate\":"
                      "4133404800000,\"onboardDate\":%" PRId64 ",\"status\":\"TRADING\",\"baseAsset\":\"%s\","
                      "\"quoteAsset\":\"%s\",\"marginAsset\":\"%s\"}",
-                     s->symbol, s->symbol, s->len ? s->t[0] : 0, base, quote, quote);
+                     s->symbol, s->symbol, s->listed_ms, base, quote, quote);
     } else {
       tml_buf_printf(&r->body,
                      "{\"symbol\":\"%s\",\"status\":\"TRADING\",\"baseAsset\":\"%s\",\"baseAssetPrecision\":8,"
@@ -703,15 +763,45 @@ static bool apply_error_fault(const char *url, const struct fault *f, struct rep
     r->drop = true;
     return true;
   }
+  if (strcmp(f->kind, "garbage") == 0) { /* a 200 that is not the API: CDN error page, captive portal */
+    r->content_type = "text/html";
+    tml_buf_puts(&r->body, "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+                           "<h1>Checking your browser</h1></body></html>");
+    return true;
+  }
   return false;
+}
+
+/* GET /mock/clock[?set=MS | ?advance=MS]: reads or moves the server clock. */
+static void clock_route(struct MHD_Connection *c, struct reply *r) {
+  int64_t v;
+  const char *set = arg(c, "set"), *advance = arg(c, "advance");
+  if ((set && advance) || (set && (tml_parse_int64_str(set, &v) != 0 || v < 0)) ||
+      (advance && (tml_parse_int64_str(advance, &v) != 0 || v < 0))) {
+    r->status = 400;
+    tml_buf_puts(&r->body, "{\"error\":\"use /mock/clock, /mock/clock?set=MS or /mock/clock?advance=MS "
+                           "(MS a whole number >= 0)\"}");
+    return;
+  }
+  if (set)
+    atomic_store(&clock_ms, v);
+  else if (advance)
+    atomic_fetch_add(&clock_ms, v);
+  now_ms = atomic_load(&clock_ms);
+  tml_buf_printf(&r->body, "{\"now\":%" PRId64 "}", now_ms);
 }
 
 static void route(struct MHD_Connection *c, const char *url, struct reply *r) {
   struct fault f;
   bool faulted = false;
+  now_ms = atomic_load(&clock_ms); /* one clock reading per request */
   pthread_mutex_lock(&lock);
   stat_requests++;
   pthread_mutex_unlock(&lock);
+  if (strcmp(url, "/mock/clock") == 0) {
+    clock_route(c, r);
+    return;
+  }
   if (strcmp(url, "/mock/stats") == 0) {
     pthread_mutex_lock(&lock);
     tml_buf_printf(&r->body, "{\"requests\":%zu,\"kline_requests\":%zu,\"faults_fired\":%zu,\"now\":%" PRId64 "}",
@@ -872,7 +962,7 @@ int main(int argc, char **argv) {
       i++;
     } else if (strcmp(a, "--port") == 0 && v && tml_parse_int64_str(v, &port) == 0) {
       i++;
-    } else if (strcmp(a, "--now") == 0 && v && tml_parse_int64_str(v, &now_ms) == 0) {
+    } else if (strcmp(a, "--now") == 0 && v && tml_parse_int64_str(v, &now_ms) == 0 && now_ms >= 0) {
       now_given = true;
       i++;
     } else if (strcmp(a, "--max-seconds") == 0 && v && tml_parse_int64_str(v, &max_seconds) == 0) {
@@ -906,7 +996,7 @@ int main(int argc, char **argv) {
       add_fault(kind, count, after, ms);
       i++;
     } else {
-      fprintf(stderr, "usage: mock_exchange --port-file FILE [--now MS] [--series EX:MARKET:SYMBOL:INTERVAL:CSV]... "
+      fprintf(stderr, "usage: mock_exchange --port-file FILE [--now MS] [--series EX:MARKET:SYMBOL:INTERVAL:CSV[:LISTED_MS]]... "
                       "[--fault KIND[:COUNT[:AFTER[:MS]]]]... [--instruments-page N] [--max-seconds S]\n");
       return 2;
     }
@@ -920,6 +1010,7 @@ int main(int argc, char **argv) {
     if (!now_ms)
       now_ms = tml_now_ms();
   }
+  atomic_store(&clock_ms, now_ms);
   struct sockaddr_in addr;
   memset(&addr, 0, sizeof(addr));
   addr.sin_family = AF_INET;

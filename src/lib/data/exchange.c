@@ -5,6 +5,7 @@
 #include "util/common.h"
 
 #include "data/exchange_internal.h"
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/log.h"
 #include "trademl/parse.h"
@@ -44,18 +45,42 @@ int tml_instruments_push(struct tml_instruments *l, const struct tml_instrument 
   return 0;
 }
 
-void tml__exchange_set_base(struct tml_exchange *ex, const char *explicit_url, const char *env,
-                            const char *fallback) {
-  const char *url = explicit_url && *explicit_url ? explicit_url : NULL;
-  const char *e = env ? getenv(env) : NULL;
-  if (!url && e && *e)
-    url = e;
-  if (!url)
-    url = fallback;
+void tml__exchange_set_base(struct tml_exchange *ex, const char *explicit_url, const char *fallback) {
+  const char *url = explicit_url && *explicit_url ? explicit_url : fallback;
   snprintf(ex->base_url, sizeof(ex->base_url), "%s", url);
   size_t n = strlen(ex->base_url);
   while (n > 0 && ex->base_url[n - 1] == '/')
     ex->base_url[--n] = '\0';
+}
+
+int tml_exchange_config_from(const struct tml_config *cfg, const char *name, const char *market,
+                             struct tml_exchange_config *out, struct tml_error *err) {
+  memset(out, 0, sizeof(*out));
+  bool futures_alias = name && strcmp(name, "binance_futures") == 0;
+  const struct tml_exchange_ops *ops = tml_exchange_find(futures_alias ? "binance" : name);
+  if (!ops)
+    return tml_error_set(err, TML_EINVAL, "unknown exchange '%s': use one of %s", name ? name : "",
+                         tml_exchange_names());
+  out->name = ops->name;
+  out->market = market && *market ? market : (futures_alias ? "futures" : NULL);
+  if (!cfg)
+    return 0;
+  /* Binance spot and futures are two hosts, so two keys; the market is matched the way
+   * exchange_binance.c validates it (exactly "futures"). */
+  const char *section = ops->name;
+  if (strcmp(ops->name, "binance") == 0 && out->market && strcmp(out->market, "futures") == 0)
+    section = "binance_futures";
+  char key[64];
+  snprintf(key, sizeof(key), "exchanges.%s.base_url", section);
+  out->base_url = tml_config_get(cfg, key);
+  out->http.timeout_ms = (long)tml_config_int(cfg, "exchanges.http.timeout_ms");
+  int64_t retries = tml_config_int(cfg, "exchanges.http.retries");
+  out->http.max_retries = retries == 0 ? -1 : (int)retries; /* tml_http_opts: 0 = default, < 0 = none */
+  out->http.backoff_base_ms = tml_config_int(cfg, "exchanges.http.backoff_ms");
+  out->http.backoff_cap_ms = tml_config_int(cfg, "exchanges.http.backoff_cap_ms");
+  out->http.proxy = tml_config_get(cfg, "exchanges.http.proxy");
+  out->rate_per_s = tml_config_double(cfg, "exchanges.http.rate");
+  return 0;
 }
 
 void tml__exchange_set_rate(struct tml_exchange *ex, double klines_rate, double other_rate) {
@@ -81,7 +106,7 @@ int tml_exchange_open(const struct tml_exchange_config *cfg, struct tml_exchange
   snprintf(ex->market, sizeof(ex->market), "%s",
            cfg->market && *cfg->market ? cfg->market : ops->default_market);
   ex->rate_per_s = cfg->rate_per_s;
-  tml__exchange_set_base(ex, cfg->base_url, NULL, "");
+  tml__exchange_set_base(ex, cfg->base_url, "");
   int rc = ops->setup(ex, err);
   if (rc == 0)
     rc = tml_http_create(&cfg->http, &ex->http, err);

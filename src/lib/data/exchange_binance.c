@@ -23,10 +23,9 @@ static int binance_setup(struct tml_exchange *ex, struct tml_error *err) {
                          tml__binance_ops.markets);
   if (!ex->base_url[0]) {
     if (is_futures(ex))
-      tml__exchange_set_base(ex, NULL, "TRADEML_BINANCE_FUTURES_BASE_URL",
-                             "https://fapi.binance.com");
+      tml__exchange_set_base(ex, NULL, "https://fapi.binance.com");
     else
-      tml__exchange_set_base(ex, NULL, "TRADEML_BINANCE_BASE_URL", "https://api.binance.com");
+      tml__exchange_set_base(ex, NULL, "https://api.binance.com");
   }
   /* weight units per second: spot 6000/min = 100/s, futures 2400/min = 40/s */
   if (is_futures(ex))

@@ -36,7 +36,7 @@ static int bitget_setup(struct tml_exchange *ex, struct tml_error *err) {
     return tml_error_set(err, TML_EINVAL, "unknown bitget product type '%s': use one of %s",
                          ex->market, tml__bitget_ops.markets);
   if (!ex->base_url[0])
-    tml__exchange_set_base(ex, NULL, "TRADEML_BITGET_BASE_URL", "https://api.bitget.com");
+    tml__exchange_set_base(ex, NULL, "https://api.bitget.com");
   tml__exchange_set_rate(ex, 10.0, 5.0);
   return 0;
 }

@@ -21,7 +21,7 @@ static int bybit_setup(struct tml_exchange *ex, struct tml_error *err) {
     return tml_error_set(err, TML_EINVAL, "unknown bybit category '%s': use one of %s", ex->market,
                          tml__bybit_ops.markets);
   if (!ex->base_url[0])
-    tml__exchange_set_base(ex, NULL, "TRADEML_BYBIT_BASE_URL", "https://api.bybit.com");
+    tml__exchange_set_base(ex, NULL, "https://api.bybit.com");
   tml__exchange_set_rate(ex, 10.0, 5.0);
   return 0;
 }

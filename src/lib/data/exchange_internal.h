@@ -22,9 +22,8 @@ struct tml_exchange {
   bool clock_known;
 };
 
-/* Base URL for an exchange: explicit, else environment variable env, else fallback. */
-void tml__exchange_set_base(struct tml_exchange *ex, const char *explicit_url, const char *env,
-                            const char *fallback);
+/* Base URL for an exchange: explicit (non-empty), else fallback; trailing slashes dropped. */
+void tml__exchange_set_base(struct tml_exchange *ex, const char *explicit_url, const char *fallback);
 /* Rate buckets: klines and the rest, `rate` requests (or weight units) per second. */
 void tml__exchange_set_rate(struct tml_exchange *ex, double klines_rate, double other_rate);
 

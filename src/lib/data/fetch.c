@@ -364,7 +364,7 @@ int tml_fetch_series(struct tml_store *s, struct tml_exchange *ex, const char *s
   return rc;
 }
 
-int tml_fetch_sync(struct tml_store *s, const struct tml_exchange_config *tmpl, int64_t now_ms,
+int tml_fetch_sync(struct tml_store *s, const struct tml_config *config, int64_t now_ms,
                    tml_sync_fn report, void *ctx, struct tml_error *err) {
   struct tml_fetch_source *src = NULL;
   size_t n = 0;
@@ -386,11 +386,10 @@ int tml_fetch_sync(struct tml_store *s, const struct tml_exchange_config *tmpl, 
     }
     rc = 0;
     if (!ex) {
-      struct tml_exchange_config cfg = *tmpl;
-      cfg.name = src[i].exchange;
-      cfg.market = src[i].market;
-      cfg.base_url = NULL; /* per exchange: environment, else the public host */
-      rc = tml_exchange_open(&cfg, &ex, &e);
+      struct tml_exchange_config cfg;
+      rc = tml_exchange_config_from(config, src[i].exchange, src[i].market, &cfg, &e);
+      if (rc == 0)
+        rc = tml_exchange_open(&cfg, &ex, &e);
     }
     struct tml_fetch_opts o = {0};
     o.to_ms = INT64_MAX;

@@ -22,6 +22,7 @@ struct tml_http {
   struct tml_backoff backoff;
   struct tml_http_stats stats;
   char curl_err[CURL_ERROR_SIZE];
+  char proxy[1024]; /* copy of opts.proxy; "" = direct */
 };
 
 /* ---- token bucket ---------------------------------------------------------------------------- */
@@ -120,6 +121,12 @@ int tml_http_create(const struct tml_http_opts *opts, struct tml_http **out, str
     return tml_error_set(err, TML_ENOMEM, "cannot allocate an HTTP client");
   if (opts)
     h->opts = *opts;
+  if (h->opts.proxy && strlen(h->opts.proxy) >= sizeof(h->proxy)) {
+    free(h);
+    return tml_error_set(err, TML_EINVAL, "proxy URL is longer than %zu bytes", sizeof(h->proxy) - 1);
+  }
+  snprintf(h->proxy, sizeof(h->proxy), "%s", h->opts.proxy ? h->opts.proxy : "");
+  h->opts.proxy = h->proxy;
   if (h->opts.timeout_ms <= 0)
     h->opts.timeout_ms = 30000;
   if (h->opts.connect_timeout_ms <= 0)
@@ -229,6 +236,9 @@ int tml_http_get_once(struct tml_http *h, const char *url, struct tml_http_respo
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->opts.timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms);
+  /* Always set: "" makes libcurl connect directly instead of reading http_proxy & co. from the
+   * environment, so the proxy is exactly what the configuration says (exchanges.http.proxy). */
+  curl_easy_setopt(c, CURLOPT_PROXY, h->proxy);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "trademl/" TML_VERSION);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, ""); /* gzip/deflate if offered */
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -263,6 +273,10 @@ int tml_http_get_once(struct tml_http *h, const char *url, struct tml_http_respo
                          "with `trademl data import`",
                          host, why);
   case CURLE_COULDNT_CONNECT:
+    if (h->proxy[0])
+      return tml_error_set(err, TML_ENET,
+                           "cannot reach %s through the proxy %s (%s): check exchanges.http.proxy", host,
+                           h->proxy, why);
     return tml_error_set(err, TML_ENET,
                          "cannot reach %s (%s): check the network or the exchange base URL, or "
                          "load candles from files with `trademl data import`",

@@ -210,8 +210,21 @@ static const struct key_def keys[] = {
      0, "Bitget REST endpoint"},
     {"exchanges.binance.base_url", K_URL, "https://api.binance.com", 0, 0, NULL,
      "TRADEML_BINANCE_BASE_URL", 0, "Binance spot REST endpoint"},
-    {"exchanges.binance_futures.base_url", K_URL, "https://fapi.binance.com", 0, 0, NULL, NULL, 0,
-     "Binance USD-M futures REST endpoint"},
+    {"exchanges.binance_futures.base_url", K_URL, "https://fapi.binance.com", 0, 0, NULL,
+     "TRADEML_BINANCE_FUTURES_BASE_URL", 0, "Binance USD-M futures REST endpoint"},
+    {"exchanges.http.timeout_ms", K_INT, "30000", 100, 3600000, NULL, "TRADEML_HTTP_TIMEOUT_MS", 0,
+     "an exchange request (connect, send, whole reply) fails after this many milliseconds"},
+    {"exchanges.http.retries", K_INT, "6", 0, 100, NULL, "TRADEML_HTTP_RETRIES", 0,
+     "retries of a failed exchange request (timeouts, 5xx, 429, replies that are not JSON); 0 = none"},
+    {"exchanges.http.backoff_ms", K_INT, "500", 1, 3600000, NULL, "TRADEML_HTTP_BACKOFF_MS", 0,
+     "first retry waits about this long, doubling per retry up to exchanges.http.backoff_cap_ms"},
+    {"exchanges.http.backoff_cap_ms", K_INT, "30000", 1, 3600000, NULL, NULL, 0,
+     "longest wait between two retries of an exchange request"},
+    {"exchanges.http.rate", K_DOUBLE, "0", 0, 1e6, NULL, "TRADEML_HTTP_RATE", 0,
+     "requests (Binance: weight units) per second for every exchange; 0 = each exchange's own pacing"},
+    {"exchanges.http.proxy", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
+     "proxy for exchange requests (http://host:3128, socks5h://host:1080); empty = connect directly "
+     "(libcurl's http_proxy/https_proxy variables are not used)"},
     /* predict */
     {"predict.stale_intervals", K_INT, "3", 1, 100000, NULL, NULL, 0,
      "a prediction is marked stale (warning, \"stale\": true) when its candle closed more than this many "
@@ -1164,6 +1177,8 @@ int tml_config_validate(const struct tml_config *c, struct tml_error *err) {
   int rc = check_order(c, "labels.stop_loss_min_pct", "labels.stop_loss_max_pct", err);
   if (!rc)
     rc = check_order(c, "labels.position_size_min", "labels.position_size_max", err);
+  if (!rc)
+    rc = check_order(c, "exchanges.http.backoff_ms", "exchanges.http.backoff_cap_ms", err);
   if (!rc && tml_config_list(c, "labels.volatility_quantiles", NULL, 0) != 3)
     rc = tml_error_set(err, TML_EINVAL, "labels.volatility_quantiles (from %s) needs exactly 3 values, "
                        "like [0.5, 0.8, 0.95]", tml_config_origin(c, "labels.volatility_quantiles"));

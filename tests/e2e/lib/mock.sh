@@ -37,3 +37,21 @@ mock_get() {
   sed '1,/^\r$/d' <&3
   exec 3<&-
 }
+# The simulated server clock (tests/mock/mock_exchange.c header): every exchange's time endpoint,
+# which candles have closed and which listings exist follow it, and only these calls move it.
+# mock_clock                -> the clock in ms
+# mock_clock_set MS         -> jump to MS; prints the new clock
+# mock_clock_advance MS     -> move forward MS (900000 = one 15m candle); prints the new clock
+mock_clock() { mock_get /mock/clock | sed -n 's/.*"now":\([0-9]*\).*/\1/p'; }
+mock_clock_set() { mock_get "/mock/clock?set=$1" | sed -n 's/.*"now":\([0-9]*\).*/\1/p'; }
+mock_clock_advance() { mock_get "/mock/clock?advance=$1" | sed -n 's/.*"now":\([0-9]*\).*/\1/p'; }
+# mock_listing EX:MARKET:SYMBOL:INTERVAL:CSV LISTED_MS -> the --series argument of a symbol that is
+# listed at LISTED_MS: invisible (instruments, tickers, klines) until the clock reaches it, then
+# listed with that launch time and candles from it on. Pass it to mock_start:
+#   mock_start --series "$(mock_listing "bybit:linear:NEWUSDT:15m:$csv" "$listed_ms")"
+mock_listing() { printf '%s:%s\n' "$1" "$2"; }
+# mock_fault KIND [COUNT [AFTER [MS]]]: inject a fault on kline requests at run time
+# (http429, garbage, truncated, ...; COUNT -1 = until mock_get /mock/reset).
+mock_fault() { mock_get "/mock/fault?kind=$1&count=${2:-1}&after=${3:-0}&ms=${4:-3000}" >/dev/null; }
+# mock_stat NAME -> a counter of /mock/stats (requests, kline_requests, faults_fired, now)
+mock_stat() { mock_get /mock/stats | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }

@@ -3,6 +3,7 @@
  * every injected fault as documented in docs/exchanges.md. */
 #include "test.h"
 #include "mock_spawn.h"
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/exchange.h"
 #include "trademl/timeutil.h"
@@ -343,7 +344,7 @@ TEST(open_rejects_bad_names) {
   cfg.market = "usdt-futures"; /* case-insensitive, normalised */
   CHECK_OK(tml_exchange_open(&cfg, &ex, &err), &err);
   CHECK_STR(tml_exchange_market(ex), "USDT-FUTURES");
-  CHECK_STR(tml_exchange_base_url(ex), getenv("TRADEML_BITGET_BASE_URL") ? getenv("TRADEML_BITGET_BASE_URL") : "https://api.bitget.com");
+  CHECK_STR(tml_exchange_base_url(ex), "https://api.bitget.com"); /* never the environment */
   CHECK_INT(tml_exchange_check_interval(ex, 2 * TML_MS_PER_HOUR, &err), 0);
   tml_exchange_close(ex);
   cfg.market = "SPOT";
@@ -417,5 +418,99 @@ TEST(instruments_all_exchanges) {
   free(a);
   free(b);
   free(c);
+  mock_stop(&m);
+}
+
+/* tml_exchange_config_from: base URL, timeout, retries, backoff, rate and proxy come from the
+ * configuration keys, binance futures has its own URL key, and the environment is not read by the
+ * client (only by the config loader). */
+TEST(config_from_configuration) {
+  char *dir = tml_test_tmpdir("exchange_config_from");
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  setenv("TRADEML_BYBIT_BASE_URL", "http://127.0.0.1:9/", 1); /* legacy env name of the key */
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  unsetenv("TRADEML_BYBIT_BASE_URL");
+  CHECK_OK(tml_config_set(cfg, "exchanges.binance_futures.base_url", "http://127.0.0.1:7", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.timeout_ms", "1234", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.retries", "0", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.backoff_ms", "20", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.rate", "7.5", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.proxy", "http://127.0.0.1:3", TML_CFG_FLAG, "t", &err), &err);
+  struct tml_exchange_config xc;
+  CHECK_OK(tml_exchange_config_from(cfg, "bybit", NULL, &xc, &err), &err);
+  CHECK_STR(xc.name, "bybit");
+  CHECK(xc.market == NULL);
+  CHECK_STR(xc.base_url, "http://127.0.0.1:9");
+  CHECK_INT(xc.http.timeout_ms, 1234);
+  CHECK_INT(xc.http.max_retries, -1); /* 0 retries = none, not the library default */
+  CHECK_INT(xc.http.backoff_base_ms, 20);
+  CHECK_INT(xc.http.backoff_cap_ms, 30000);
+  CHECK_STR(xc.http.proxy, "http://127.0.0.1:3");
+  CHECK(xc.rate_per_s == 7.5);
+  CHECK_OK(tml_exchange_config_from(cfg, "binance", "futures", &xc, &err), &err);
+  CHECK_STR(xc.base_url, "http://127.0.0.1:7");
+  CHECK_OK(tml_exchange_config_from(cfg, "binance_futures", NULL, &xc, &err), &err);
+  CHECK_STR(xc.name, "binance");
+  CHECK_STR(xc.market, "futures");
+  CHECK_STR(xc.base_url, "http://127.0.0.1:7");
+  CHECK_OK(tml_exchange_config_from(cfg, "binance", NULL, &xc, &err), &err);
+  CHECK_STR(xc.base_url, "https://api.binance.com");
+  CHECK_OK(tml_exchange_config_from(cfg, "bitget", "SPOT", &xc, &err), &err);
+  CHECK_STR(xc.base_url, "https://api.bitget.com");
+  CHECK_INT(tml_exchange_config_from(cfg, "kraken", NULL, &xc, &err), TML_EINVAL);
+  CHECK_STR(err.msg, "unknown exchange 'kraken': use one of bybit, bitget, binance");
+  /* NULL config: public hosts and library defaults */
+  CHECK_OK(tml_exchange_config_from(NULL, "bybit", "spot", &xc, &err), &err);
+  CHECK(xc.base_url == NULL && xc.http.proxy == NULL && xc.http.timeout_ms == 0);
+  struct tml_exchange *ex = NULL;
+  setenv("TRADEML_BYBIT_BASE_URL", "http://127.0.0.1:9", 1);
+  CHECK_OK(tml_exchange_open(&xc, &ex, &err), &err);
+  unsetenv("TRADEML_BYBIT_BASE_URL");
+  CHECK_STR(tml_exchange_base_url(ex), "https://api.bybit.com");
+  tml_exchange_close(ex);
+  tml_config_free(cfg);
+  free(dir);
+}
+
+/* The proxy is exactly the configured one: a configured proxy that is down makes the request fail
+ * (so it is used), and with no proxy configured libcurl's http_proxy variable is ignored. */
+TEST(proxy_from_configuration_only) {
+  struct mock m;
+  bybit_mock(&m, "exchange_proxy", NULL, NULL);
+  char *dir = tml_test_tmpdir("exchange_proxy_cfg");
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.bybit.base_url", m.base, TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.retries", "0", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.timeout_ms", "3000", TML_CFG_FLAG, "t", &err), &err);
+  struct tml_exchange_config xc;
+  struct tml_exchange *ex = NULL;
+  int64_t now = 0;
+  setenv("http_proxy", "http://127.0.0.1:1", 1);
+  setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+  setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+  CHECK_OK(tml_exchange_config_from(cfg, "bybit", "linear", &xc, &err), &err);
+  xc.http.quiet = true;
+  CHECK_OK(tml_exchange_open(&xc, &ex, &err), &err);
+  CHECK_OK(tml_exchange_server_time(ex, &now, &err), &err); /* direct, despite http_proxy */
+  CHECK(now > 0);
+  tml_exchange_close(ex);
+  unsetenv("http_proxy");
+  unsetenv("HTTP_PROXY");
+  unsetenv("ALL_PROXY");
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.proxy", "http://127.0.0.1:1", TML_CFG_FLAG, "t", &err), &err);
+  CHECK_OK(tml_exchange_config_from(cfg, "bybit", "linear", &xc, &err), &err);
+  xc.http.quiet = true;
+  CHECK_OK(tml_exchange_open(&xc, &ex, &err), &err);
+  CHECK_INT(tml_exchange_server_time(ex, &now, &err), TML_ENET);
+  CHECK_CONTAINS(err.msg, "through the proxy http://127.0.0.1:1");
+  CHECK_CONTAINS(err.msg, "exchanges.http.proxy");
+  tml_exchange_close(ex);
+  tml_config_free(cfg);
+  free(dir);
   mock_stop(&m);
 }

@@ -3,6 +3,7 @@
  * never mixed in one series, sync brings a series up to date. */
 #include "test.h"
 #include "mock_spawn.h"
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/exchange.h"
 #include "trademl/fetch.h"
@@ -200,11 +201,16 @@ TEST(sync_brings_series_up_to_date) {
   tml_error_init(&err);
   CHECK_OK(tml_fetch_series(e.s, e.ex, "ETHUSDT", TML_MS_PER_HOUR, &o, &r, &err), &err);
   CHECK_INT(r.stored_rows, 10001);
-  setenv("TRADEML_BYBIT_BASE_URL", e.m.base, 1);
-  struct tml_exchange_config tmpl = {0};
-  tmpl.rate_per_s = 5000;
-  tmpl.http.quiet = true;
-  CHECK_OK(tml_fetch_sync(e.s, &tmpl, 0, NULL, NULL, &err), &err);
+  /* sync opens its clients from the configuration alone (no environment): the mock is the
+   * configured bybit host */
+  char *dir = tml_test_tmpdir("fetch_sync_cfg");
+  struct tml_config *cfg = NULL;
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.bybit.base_url", e.m.base, TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "exchanges.http.rate", "5000", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_fetch_sync(e.s, cfg, 0, NULL, NULL, &err), &err);
+  tml_config_free(cfg);
+  free(dir);
   check_store_equals(e.s, &ref);
   tml_candles_release(&ref);
   teardown(&e);
