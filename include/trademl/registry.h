@@ -130,6 +130,12 @@ int tml_registry_active(struct tml_registry *reg, const char *strategy, const ch
  * (key as tml_modelset_key). 0, TML_ENOENT (none active; err untouched), TML_EBUSY, TML_EDB. */
 int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
                                  struct tml_model_row *row, struct tml_error *err);
+/* Intervals at which `symbol` has a model of `strategy` (NULL = any): registry rows whose folder exists
+ * (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
+ * in the order of tml_interval_list(). Up to max into out; *n is the count. Used to default the
+ * prediction interval to the only one there is, and to name the ones there are. Never fails. */
+void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,
+                                  const char *symbol, int64_t *out, size_t max, size_t *n);
 /* Makes row `id` the active version of its (strategy, key, interval) by hand (rollback or forward), in
  * one transaction; the previous active row gets reason "deactivated: model <id> activated by hand".
  * Refuses a row whose folder is missing. 0 (also when already active), TML_ENOENT (no such id, or folder

@@ -36,42 +36,15 @@ static const struct cli_opt opts[] = {
      "predict.max_age"},
 };
 
-/* Intervals that have a model for symbol: registry rows (any state, folder present) and model-set
- * folders. *n of them into out (canonical order of tml_interval_list). */
+/* Intervals that have a model for symbol (registry rows and model-set folders). */
 static void model_intervals(const struct tml_paths *paths, const struct tml_config *cfg, const char *symbol,
                             int64_t *out, size_t max, size_t *n) {
-  *n = 0;
-  const char *strategy = tml_config_get(cfg, "model.strategy");
-  struct tml_model_row *rows = NULL;
-  size_t nrows = 0;
-  if (tml_path_exists(paths->db)) {
-    struct tml_registry *reg = NULL;
-    struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
-    if (tml_registry_open(paths->db, &reg, NULL) == 0 && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
-      nrows = 0;
-    tml_registry_close(reg);
-  }
-  const char *list = tml_interval_list();
-  while (*list && *n < max) {
-    size_t len = strcspn(list, ", ");
-    char name[16];
-    snprintf(name, sizeof(name), "%.*s", (int)(len < sizeof(name) - 1 ? len : sizeof(name) - 1), list);
-    list += len;
-    list += strspn(list, ", ");
-    int64_t iv = 0;
-    if (!name[0] || tml_interval_parse(name, &iv, NULL) != 0)
-      continue;
-    bool have = false;
-    for (size_t i = 0; i < nrows && !have; i++)
-      have = rows[i].interval_ms == iv && !rows[i].folder_missing;
-    char dir[4096];
-    if (!have)
-      have = tml_modelset_find_latest(tml_config_get(cfg, "model.models_dir"), strategy, symbol, iv, dir,
-                                      sizeof(dir), NULL) == 0;
-    if (have)
-      out[(*n)++] = iv;
-  }
-  tml_model_rows_free(rows, nrows);
+  struct tml_registry *reg = NULL;
+  if (tml_path_exists(paths->db) && tml_registry_open(paths->db, &reg, NULL) != 0)
+    reg = NULL;
+  tml_registry_model_intervals(reg, tml_config_get(cfg, "model.models_dir"), tml_config_get(cfg, "model.strategy"),
+                               symbol, out, max, n);
+  tml_registry_close(reg);
 }
 
 /* The registry's active set for symbol/interval into dir. TML_ENOENT (err untouched) when there is no

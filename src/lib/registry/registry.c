@@ -701,6 +701,36 @@ int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy,
   return rc;
 }
 
+void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,
+                                  const char *symbol, int64_t *out, size_t max, size_t *n) {
+  *n = 0;
+  struct tml_model_row *rows = NULL;
+  size_t nrows = 0;
+  struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
+  if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
+    nrows = 0;
+  const char *list = tml_interval_list();
+  while (*list && *n < max) {
+    size_t len = strcspn(list, ", ");
+    char name[16];
+    snprintf(name, sizeof(name), "%.*s", (int)TML_MIN(len, sizeof(name) - 1), list);
+    list += len;
+    list += strspn(list, ", ");
+    int64_t iv = 0;
+    if (!name[0] || tml_interval_parse(name, &iv, NULL) != 0)
+      continue;
+    bool have = false;
+    for (size_t i = 0; i < nrows && !have; i++)
+      have = rows[i].interval_ms == iv && !rows[i].folder_missing;
+    char dir[4096];
+    if (!have && models_dir && strategy)
+      have = tml_modelset_find_latest(models_dir, strategy, symbol, iv, dir, sizeof(dir), NULL) == 0;
+    if (have)
+      out[(*n)++] = iv;
+  }
+  tml_model_rows_free(rows, nrows);
+}
+
 /* --- activation by hand ----------------------------------------------------------------------- */
 
 int tml_registry_activate(struct tml_registry *reg, int64_t id, struct tml_error *err) {
