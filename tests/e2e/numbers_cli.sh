@@ -52,6 +52,10 @@ fi
 expect_exit 2 "$BIN" data resample --symbol SHORTUSDT --from 15m --to 7m
 expect_out "--to: unknown interval '7m'"
 grep -q ': :' <<<"$OUT" && fail "doubled colon: $OUT"
+# A missing queue file is a missing file, not "not valid JSON (line -1 ...)".
+expect_exit 1 "$BIN" queue import "$WORK/no-such-queue.json"
+expect_out "cannot read queue file '.*no-such-queue.json': No such file or directory"
+grep -q 'line -1' <<<"$OUT" && fail "parse wording for a missing file: $OUT"
 ok "error_wording_has_no_doubled_colons"
 
 # One model, at 1h only (BTCUSDT 15m resampled): the last full hour closes 2025-12-31T11:00:00Z.

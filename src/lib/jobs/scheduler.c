@@ -153,6 +153,9 @@ int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, str
     *added = 0;
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_DECODE_ANY, &jerr);
+  if (!root && jerr.line < 0) /* not a parse error: the file itself cannot be read */
+    return tml_error_set(err, tml_path_exists(path) ? TML_EIO : TML_ENOENT, "cannot read queue file '%s': %s", path,
+                         strerror(errno));
   if (!root)
     return tml_error_set(err, TML_EPARSE, "queue file '%s': not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
   const char *fmt_hint = "expected {\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0},...]} "
