@@ -471,28 +471,6 @@ static int split_list(const char *text, struct value *v) {
   return 0;
 }
 
-static int parse_duration(const char *s, int64_t *out) {
-  size_t n = strlen(s);
-  while (n && isspace((unsigned char)s[n - 1]))
-    n--;
-  int64_t mult = 1;
-  if (n && isalpha((unsigned char)s[n - 1])) {
-    switch (tolower((unsigned char)s[n - 1])) {
-    case 's': mult = 1; break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: return TML_EPARSE;
-    }
-    n--;
-  }
-  int64_t x;
-  if (n == 0 || tml_parse_int64(s, n, &x) || x < 0 || x > INT64_MAX / mult)
-    return TML_EPARSE;
-  *out = x * mult;
-  return 0;
-}
-
 static bool valid_cron(const char *s) {
   int fields = 0;
   bool in = false;
@@ -547,7 +525,7 @@ static int parse_value(const struct key_def *k, const char *raw, struct value *v
   }
   case K_DURATION: {
     int64_t x;
-    if (parse_duration(s, &x) || !in_range(k, (double)x))
+    if (tml_parse_duration_str(s, &x) || !in_range(k, (double)x))
       return -1;
     v->i = x;
     v->d = (double)x;

@@ -77,3 +77,18 @@ TEST(prefix_never_doubles_the_colon) {
   tml_error_prefix(&err, "data resample:");
   CHECK_STR(err.msg, "data resample: --to: unknown interval '7m'");
 }
+
+TEST(durations_parse_with_units) {
+  int64_t s = 0;
+  CHECK_INT(tml_parse_duration_str("90", &s), 0);
+  CHECK_INT(s, 90);
+  CHECK_INT(tml_parse_duration_str("15m", &s), 0);
+  CHECK_INT(s, 900);
+  CHECK_INT(tml_parse_duration_str("2h", &s), 0);
+  CHECK_INT(s, 7200);
+  CHECK_INT(tml_parse_duration_str("1d", &s), 0);
+  CHECK_INT(s, 86400);
+  CHECK_INT(tml_parse_duration_str("2x", &s), TML_EPARSE);
+  CHECK_INT(tml_parse_duration_str("-5m", &s), TML_EPARSE);
+  CHECK_INT(tml_parse_duration_str("", &s), TML_EPARSE);
+}
