@@ -22,4 +22,8 @@ int tml_parse_duration_str(const char *s, int64_t *seconds);
 bool tml_symbol_valid(const char *s);
 int tml_symbol_normalize(const char *in, char *out, size_t outsz);
 
+/* Length of a UTF-8 byte-order mark (EF BB BF) at the start of s[0..len): 3 or 0. Text files saved
+ * by Excel and Windows tools start with one; every reader of CSV or JSON files skips it with this. */
+size_t tml_parse_bom_len(const char *s, size_t len);
+
 #endif

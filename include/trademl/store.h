@@ -54,6 +54,18 @@ struct tml_series_info {
 int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err);
 /* Deletes every candle of symbol/interval (one transaction). Deleting nothing is not an error. */
 int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err);
+struct tml_delete_stats {
+  size_t rows;               /* candles deleted (or that would be, dry_run) */
+  int64_t first_ms, last_ms; /* open times of the first and last of them (0 when rows == 0) */
+};
+
+/* Deletes the candles of symbol/interval with from_ms <= open time <= to_ms (both inclusive;
+ * INT64_MIN/INT64_MAX for open ends) in one transaction, counting them and their first and last
+ * open time in the same transaction. dry_run counts and rolls back. stats may be NULL. Deleting
+ * nothing is not an error. Returns 0, TML_EINVAL (bad symbol/interval, from_ms > to_ms), TML_EDB
+ * or TML_EBUSY. */
+int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
+                           int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err);
 /* The underlying connection, borrowed: valid until tml_store_close(); do not close it. */
 struct sqlite3 *tml_store_db(struct tml_store *s);
 

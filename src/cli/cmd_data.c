@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "cmd_data.h"
@@ -91,6 +92,12 @@ static const struct cli_opt import_opts[] = {
     {"replace", CLI_FLAG, NULL, "overwrite stored candles whose values differ", NULL},
     {"skip-bad-rows", CLI_FLAG, NULL, "skip and report bad rows instead of rejecting the file", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+    {"volume-column", CLI_VALUE, "NAME", "header column holding the volume (default: the base-asset volume)", NULL},
+    {"time-column", CLI_VALUE, "NAME", "header column holding the open time (default: open_time, timestamp, date...)",
+     NULL},
+    {"asset", CLI_VALUE, "NAME", "wide multi-asset files (BTC:open ... ETH:close): the asset to import", NULL},
+    {"drop-last-candle", CLI_FLAG, NULL, "leave out the newest candle (an export may have written it still forming)",
+     NULL},
 };
 
 int cmd_data_import(int argc, char **argv) {
@@ -98,7 +105,8 @@ int cmd_data_import(int argc, char **argv) {
   int ec = 0;
   if (cli_parse(&a, import_opts, sizeof(import_opts) / sizeof(import_opts[0]), argc, argv,
                 "usage: trademl data import FILE --symbol SYMBOL [--interval 5m] [--format auto|csv|binance|freqtrade]\n"
-                "                           [--replace] [--skip-bad-rows] [--json]\n\n"
+                "                           [--replace] [--skip-bad-rows] [--json] [--volume-column NAME]\n"
+                "                           [--time-column NAME] [--asset NAME] [--drop-last-candle]\n\n"
                 "Validates every row and stores the file in one transaction (nothing is written on failure).",
                 &ec))
     return ec;
@@ -110,7 +118,12 @@ int cmd_data_import(int argc, char **argv) {
   struct tml_error err;
   tml_error_init(&err);
   char sym[TML_SYMBOL_MAX];
-  struct tml_import_opts o = {.symbol = sym, .skip_bad_rows = cli_has(&a, "skip-bad-rows")};
+  struct tml_import_opts o = {.symbol = sym,
+                              .skip_bad_rows = cli_has(&a, "skip-bad-rows"),
+                              .volume_column = cli_get(&a, "volume-column"),
+                              .time_column = cli_get(&a, "time-column"),
+                              .asset = cli_get(&a, "asset"),
+                              .drop_last_candle = cli_has(&a, "drop-last-candle")};
   if (cmd_data_symbol(cli_get(&a, "symbol"), sym, &err))
     return cli_fail(&err);
   if (cli_get(&a, "interval") && parse_interval_opt("interval", cli_get(&a, "interval"), &o.interval_ms, &err))
@@ -133,6 +146,9 @@ int cmd_data_import(int argc, char **argv) {
     if (rep->rows_skipped > rep->nbad)
       fprintf(stderr, "... and %zu more bad rows\n", rep->rows_skipped - rep->nbad);
   }
+  if (rc && rep && o.skip_bad_rows && rep->rows_skipped)
+    fprintf(stderr, "skipped %zu bad row%s of %zu read before the import failed (nothing imported)\n",
+            rep->rows_skipped, rep->rows_skipped == 1 ? "" : "s", rep->rows_read);
   if (!rc)
     rc = cmd_data_open_store(&s, &err);
   if (!rc)
@@ -147,9 +163,28 @@ int cmd_data_import(int argc, char **argv) {
       tml_buf_printf(&b,
                      ",\"symbol\":\"%s\",\"interval\":\"%s\",\"interval_inferred\":%s,\"format\":\"%s\","
                      "\"rows_read\":%zu,\"inserted\":%zu,\"unchanged\":%zu,\"replaced\":%zu,\"skipped\":%zu,"
-                     "\"duplicates\":%zu,\"bad_rows\":[",
+                     "\"duplicates\":%zu,\"volume_column\":",
                      c.symbol, iv, rep->interval_inferred ? "true" : "false", tml_import_format_name(rep->format),
                      rep->rows_read, st.inserted, st.unchanged, st.replaced, rep->rows_skipped, rep->rows_duplicate);
+      tml_buf_json_str(&b, rep->volume_column);
+      tml_buf_puts(&b, ",\"asset\":");
+      tml_buf_json_str(&b, rep->asset);
+      char t[32];
+      tml_buf_puts(&b, ",\"dropped_last\":");
+      if (rep->dropped_last) {
+        tml_time_format(rep->dropped_last_ms, t, sizeof(t));
+        tml_buf_json_str(&b, t);
+      } else {
+        tml_buf_puts(&b, "null");
+      }
+      tml_buf_puts(&b, ",\"open_candle\":");
+      if (rep->open_candle) {
+        tml_time_format(rep->open_candle_ms, t, sizeof(t));
+        tml_buf_json_str(&b, t);
+      } else {
+        tml_buf_puts(&b, "null");
+      }
+      tml_buf_puts(&b, ",\"bad_rows\":[");
       for (size_t i = 0; i < rep->nbad; i++) {
         if (i)
           tml_buf_putc(&b, ',');
@@ -165,6 +200,20 @@ int cmd_data_import(int argc, char **argv) {
              rep->sorted_input ? "" : ", sorted");
       printf("rows read %zu, inserted %zu, unchanged %zu, replaced %zu, skipped %zu, duplicates %zu\n", rep->rows_read,
              st.inserted, st.unchanged, st.replaced, rep->rows_skipped, rep->rows_duplicate);
+      if (rep->asset[0])
+        printf("asset %s of a wide multi-asset file\n", rep->asset);
+      if (rep->volume_column[0] && strcasecmp(rep->volume_column, "volume") != 0)
+        printf("volume from column '%s'\n", rep->volume_column);
+      char t[32];
+      if (rep->dropped_last) {
+        tml_time_format(rep->dropped_last_ms, t, sizeof(t));
+        printf("left out the newest candle %s (--drop-last-candle)\n", t);
+      }
+      if (rep->open_candle) {
+        tml_time_format(rep->open_candle_ms, t, sizeof(t));
+        fprintf(stderr, "note: the newest candle %s was still forming when imported (it closes after now); re-import "
+                        "later with --replace, or pass --drop-last-candle to leave it out\n", t);
+      }
     }
   }
   tml_store_close(s);

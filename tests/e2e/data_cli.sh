@@ -70,11 +70,11 @@ contains '"replaced":1'
 bad=$home/bad.csv
 printf 'timestamp,open,high,low,close,volume\n2024-01-01 00:00:00,1,2,0.5,1.5,10\n2024-01-01 00:15:00,1,0.4,0.5,1.5,10\n2024-01-01 00:30:00,1,2,0.5,1.5,-1\n2024-01-01 00:45:00,1,2,0.5,1.5,3\n' >"$bad"
 expect_rc 1 tml data import "$bad" --symbol ETHUSDT --interval 15m
-contains "bad.csv:3: high 0.4 is below low 0.5 (2 bad rows in all; nothing imported"
+contains "cannot import '$bad' line 3: high 0.4 is below low 0.5 (2 bad rows in all; nothing imported"
 expect_rc 0 tml data list --symbol ETHUSDT
 contains "no candles stored for ETHUSDT"
 expect_rc 0 tml data import "$bad" --symbol ETHUSDT --interval 15m --skip-bad-rows
-contains "bad.csv:4: volume -1 is negative"
+contains "bad row: '$bad' line 4: volume -1 is negative"
 contains "rows read 4, inserted 2, unchanged 0, replaced 0, skipped 2"
 
 # Usage errors and bad input exit 2; missing files exit 1.

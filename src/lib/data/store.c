@@ -25,7 +25,20 @@ static const char SCHEMA[] =
     " PRIMARY KEY (symbol, interval_ms, open_time)"
     ") WITHOUT ROWID;";
 
-enum stmt_id { ST_INSERT, ST_GET, ST_UPDATE, ST_LOAD, ST_LIST, ST_DELETE, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_COUNT };
+enum stmt_id {
+  ST_INSERT,
+  ST_GET,
+  ST_UPDATE,
+  ST_LOAD,
+  ST_LIST,
+  ST_DELETE,
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_RANGE_STATS,
+  ST_DELETE_RANGE,
+  ST_COUNT
+};
 
 static const char *const STMT_SQL[ST_COUNT] = {
     [ST_INSERT] = "INSERT OR IGNORE INTO candles(symbol, interval_ms, open_time, open, high, low, close, volume)"
@@ -43,6 +56,10 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_RANGE_STATS] = "SELECT count(*), min(open_time), max(open_time) FROM candles"
+                       " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time <= ?4",
+    [ST_DELETE_RANGE] = "DELETE FROM candles"
+                        " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time <= ?4",
 };
 
 struct tml_store {
@@ -294,4 +311,55 @@ int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_m
   rc = exec_stmt(s, ST_DELETE, "deleting candles", err);
   sqlite3_clear_bindings(st);
   return rc;
+}
+
+int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
+                           int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
+  struct tml_delete_stats local = {0, 0, 0};
+  char sym[TML_SYMBOL_MAX];
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  if (rc)
+    return rc;
+  if (from_ms > to_ms)
+    return tml_error_set(err, TML_EINVAL, "cannot delete %s %s candles: the range starts after it ends", sym,
+                         tml_interval_name(interval_ms));
+  rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = s->st[ST_RANGE_STATS];
+  bind_key(st, sym, interval_ms, from_ms);
+  sqlite3_bind_int64(st, 4, to_ms);
+  int src = sqlite3_step(st);
+  if (src == SQLITE_ROW) {
+    local.rows = (size_t)sqlite3_column_int64(st, 0);
+    local.first_ms = sqlite3_column_int64(st, 1);
+    local.last_ms = sqlite3_column_int64(st, 2);
+  } else {
+    rc = db_error(s, src, "counting candles to delete", err);
+  }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  if (!rc && !dry_run && local.rows) {
+    st = s->st[ST_DELETE_RANGE];
+    bind_key(st, sym, interval_ms, from_ms);
+    sqlite3_bind_int64(st, 4, to_ms);
+    rc = exec_stmt(s, ST_DELETE_RANGE, "deleting candles", err);
+    sqlite3_clear_bindings(st);
+    if (!rc && (size_t)sqlite3_changes(s->db) != local.rows)
+      rc = tml_error_set(err, TML_EDB, "deleting %s %s candles: counted %zu but deleted %d (nothing was deleted)", sym,
+                         tml_interval_name(interval_ms), local.rows, sqlite3_changes(s->db));
+  }
+  if (!rc && !dry_run)
+    rc = exec_stmt(s, ST_COMMIT, "committing the delete", err);
+  if (rc || dry_run) {
+    exec_stmt(s, ST_ROLLBACK, "rolling back", NULL);
+    if (rc)
+      return rc;
+  }
+  if (stats)
+    *stats = local;
+  return 0;
 }

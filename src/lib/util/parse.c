@@ -119,3 +119,9 @@ int tml_symbol_normalize(const char *in, char *out, size_t outsz) {
   out[k] = '\0';
   return tml_symbol_valid(out) ? 0 : TML_EINVAL;
 }
+
+size_t tml_parse_bom_len(const char *s, size_t len) {
+  if (s && len >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
+    return 3;
+  return 0;
+}

@@ -192,3 +192,56 @@ TEST(wal_and_validation) {
   CHECK_CONTAINS(err.msg, "cannot open candle store '/nonexistent-dir/x/trademl.db'");
   CHECK(s2 == NULL);
 }
+
+TEST(delete_range_dry_run_and_bounds) {
+  struct tml_store *s = open_tmp("store_delrange", NULL);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_candles c, e, back;
+  int64_t t0 = 1704067200000; /* 2024-01-01T00:00:00Z */
+  fill(&c, "BTCUSDT", 10, t0);
+  fill(&e, "ETHUSDT", 10, t0);
+  CHECK_OK(tml_store_put(s, &c, false, NULL, &err), &err);
+  CHECK_OK(tml_store_put(s, &e, false, NULL, &err), &err);
+  struct tml_delete_stats st;
+  /* dry run: counts, first and last, deletes nothing */
+  CHECK_OK(tml_store_delete_range(s, "BTCUSDT", M15, t0 + 2 * M15, t0 + 4 * M15, true, &st, &err), &err);
+  CHECK_INT(st.rows, 3);
+  CHECK_INT(st.first_ms, t0 + 2 * M15);
+  CHECK_INT(st.last_ms, t0 + 4 * M15);
+  CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 10);
+  tml_candles_release(&back);
+  /* one stray row: from == to */
+  CHECK_OK(tml_store_delete_range(s, "btc/usdt", M15, t0 + 9 * M15, t0 + 9 * M15, false, &st, &err), &err);
+  CHECK_INT(st.rows, 1);
+  CHECK_INT(st.first_ms, t0 + 9 * M15);
+  /* inclusive bounds, other symbols untouched */
+  CHECK_OK(tml_store_delete_range(s, "BTCUSDT", M15, t0 + 2 * M15, t0 + 4 * M15, false, &st, &err), &err);
+  CHECK_INT(st.rows, 3);
+  CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 6);
+  CHECK_INT(back.open_time[1], t0 + M15);
+  CHECK_INT(back.open_time[2], t0 + 5 * M15);
+  CHECK_INT(back.open_time[5], t0 + 8 * M15);
+  tml_candles_release(&back);
+  CHECK_OK(tml_store_load(s, "ETHUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 10);
+  tml_candles_release(&back);
+  /* nothing in range is not an error */
+  CHECK_OK(tml_store_delete_range(s, "BTCUSDT", M15, t0 + 3 * M15, t0 + 4 * M15, false, &st, &err), &err);
+  CHECK_INT(st.rows, 0);
+  /* the whole series */
+  CHECK_OK(tml_store_delete_range(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, false, &st, &err), &err);
+  CHECK_INT(st.rows, 6);
+  CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 0);
+  tml_candles_release(&back);
+  CHECK_INT(tml_store_delete_range(s, "BTCUSDT", M15, t0 + M15, t0, false, &st, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "the range starts after it ends");
+  tml_error_init(&err);
+  CHECK_INT(tml_store_delete_range(s, "BTC;X", M15, t0, t0, false, &st, &err), TML_EINVAL);
+  tml_candles_release(&c);
+  tml_candles_release(&e);
+  tml_store_close(s);
+}

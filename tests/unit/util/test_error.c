@@ -92,3 +92,11 @@ TEST(durations_parse_with_units) {
   CHECK_INT(tml_parse_duration_str("-5m", &s), TML_EPARSE);
   CHECK_INT(tml_parse_duration_str("", &s), TML_EPARSE);
 }
+
+TEST(utf8_bom_length) {
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBFopen_time", 12), 3);
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBF", 3), 3);
+  CHECK_INT(tml_parse_bom_len("\xEF\xBB", 2), 0);   /* a cut-off mark is not a mark */
+  CHECK_INT(tml_parse_bom_len("[[1,2]]", 7), 0);
+  CHECK_INT(tml_parse_bom_len(NULL, 0), 0);
+}
