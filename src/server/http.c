@@ -115,6 +115,26 @@ bool srv_json_depth_ok(const char *s, size_t len) {
   return true;
 }
 
+int srv_body_parse(const char *ptr, size_t len, json_t **out, struct srv_response *res) {
+  *out = NULL;
+  if (len == 0) {
+    *out = json_object();
+    return *out ? 0 : srv_error(res, TML_ENOMEM, "out of memory reading the request body");
+  }
+  if (!srv_json_depth_ok(ptr, len))
+    return srv_error(res, TML_EPARSE, "malformed JSON: nested deeper than %d levels", SRV_MAX_DEPTH);
+  json_error_t je;
+  json_t *body = json_loadb(ptr, len, JSON_REJECT_DUPLICATES, &je);
+  if (!body)
+    return srv_error(res, TML_EPARSE, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
+  if (!json_is_object(body)) {
+    json_decref(body);
+    return srv_error(res, TML_EINVAL, "request body must be a JSON object like {\"symbol\":\"BTCUSDT\"}");
+  }
+  *out = body;
+  return 0;
+}
+
 bool tml_server_token_equal(const char *expected, const char *presented) {
   size_t le = strlen(expected), lp = strlen(presented);
   /* Compare every byte of the expected token whatever the presented one holds, so timing does not
@@ -261,20 +281,9 @@ static int dispatch(struct tml_server *s, struct MHD_Connection *conn, const cha
     if (sc->body.len && ct && strncmp(ct, "application/json", 16) != 0)
       return srv_error_http(res, 415, "EMEDIA", "request body must be JSON (Content-Type: application/json), got '%.60s'",
                             ct);
-    if (sc->body.len == 0) {
-      body = json_object();
-    } else {
-      if (!srv_json_depth_ok(sc->body.ptr, sc->body.len))
-        return srv_error(res, TML_EPARSE, "malformed JSON: nested deeper than %d levels", SRV_MAX_DEPTH);
-      json_error_t je;
-      body = json_loadb(sc->body.ptr, sc->body.len, JSON_REJECT_DUPLICATES, &je);
-      if (!body)
-        return srv_error(res, TML_EPARSE, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
-      if (!json_is_object(body)) {
-        json_decref(body);
-        return srv_error(res, TML_EINVAL, "request body must be a JSON object like {\"symbol\":\"BTCUSDT\"}");
-      }
-    }
+    int status = srv_body_parse(sc->body.ptr, sc->body.len, &body, res);
+    if (status)
+      return status;
   }
   req.body = body;
   int status = route->fn(s, &req, res);

@@ -133,6 +133,10 @@ const char *srv_query(const struct srv_request *req, const char *name);
 int srv_symbol(const char *raw, char *out, size_t outsz, struct tml_error *err);
 /* Checks nesting depth (<= SRV_MAX_DEPTH) without parsing. */
 bool srv_json_depth_ok(const char *s, size_t len);
+/* The dispatcher's body check for SRV_JSON_BODY routes: an empty body is {}, anything else must be a
+ * JSON object no deeper than SRV_MAX_DEPTH without duplicate keys. 0 with *out owned by the caller, or
+ * the HTTP status with res holding the error. Also run by tests/fuzz/fuzz_http.c. */
+int srv_body_parse(const char *ptr, size_t len, json_t **out, struct srv_response *res);
 
 /* Dashboard assets (generated from src/server/assets at build time). */
 struct srv_asset {
