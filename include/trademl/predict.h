@@ -20,7 +20,7 @@ struct tml_prediction {
   float proba[TML_HEAD_COUNT][TML_MAX_CLASSES]; /* class heads */
   int cls[TML_HEAD_COUNT];           /* argmax class of class heads */
   float value[TML_HEAD_COUNT];       /* regression heads */
-  /* Staleness, set by tml_prediction_check_age (zero = not checked: "stale": false in the JSON). */
+  /* Staleness, set by tml_prediction_check_age (zero = not checked: no "stale" in the JSON). */
   int64_t age_ms;                    /* now - close time of the candle */
   int64_t stale_after_ms;            /* the candle is stale past this age; 0 = not checked */
   bool stale;                        /* age_ms > stale_after_ms */

@@ -60,9 +60,10 @@ int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_mode
   tml_buf_printf(b, ",\"interval\":\"%s\",\"candle_open_time\":\"%s\",\"candle_close_time\":\"%s\","
                     "\"candle_age_seconds\":%" PRId64 ",",
                  tml_interval_name(m->interval_ms), open, close, (now_ms - p->candle_ms - m->interval_ms) / 1000);
-  tml_buf_printf(b, "\"stale\":%s,", p->stale ? "true" : "false");
+  /* Only a checked prediction (tml_prediction_check_age) says whether it is stale: never a default false. */
   if (p->stale_after_ms > 0)
-    tml_buf_printf(b, "\"stale_after_seconds\":%" PRId64 ",", p->stale_after_ms / 1000);
+    tml_buf_printf(b, "\"stale\":%s,\"stale_after_seconds\":%" PRId64 ",", p->stale ? "true" : "false",
+                   p->stale_after_ms / 1000);
   tml_buf_puts(b, "\"model\":{\"strategy\":");
   tml_buf_json_str(b, m->strategy);
   tml_buf_puts(b, ",\"version\":");
