@@ -31,6 +31,11 @@
 #include "trademl/timeutil.h"
 #include "trademl/universe.h"
 
+/* Looks again for a candle that closed but was not yet available: at most this many times per close. */
+#define LIVE_BEHIND_TRIES 3
+/* A universe refresh the exchange did not answer is tried again after this long (loop clock). */
+#define LIVE_UNIVERSE_RETRY_MS 60000
+
 struct sym {
   struct tml_live_symbol st;      /* what status shows (and what is persisted) */
   bool in_universe;
@@ -52,6 +57,8 @@ struct sym {
   char last_error[256];           /* last sync error logged (logged again only when it changes) */
   bool sync_failed;               /* the last sync failed: retried before the next candle */
   int64_t retry_sync_ms;          /* loop time of that retry */
+  bool behind;                    /* synced, but the newest closed candle was not there yet */
+  int behind_tries;               /* looks again for it since the last close (bounded) */
 };
 
 struct tml_live {
@@ -67,6 +74,8 @@ struct tml_live {
   size_t nsyms, cap;
   int64_t now;                    /* loop clock of the current tick */
   int64_t clock_offset;           /* exchange clock - wall clock, last known */
+  bool clock_failed;              /* this tick's server time request found the exchange unreachable */
+  bool down_logged;               /* "exchange unreachable" logged; cleared by the next good sync */
   bool started;                   /* first tick done */
   int64_t last_boundary;          /* close time of the newest candle processed */
   int64_t next_universe, next_coverage, next_heartbeat;
@@ -507,9 +516,18 @@ out:
 
 /* ---- sync ----------------------------------------------------------------------------------------- */
 
-static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
+/* A failure that says the exchange itself did not answer (after the client's retries), not this symbol. */
+static bool unreachable(int rc) {
+  return rc == TML_ENET || rc == TML_ETIMEDOUT || rc == TML_ERATELIMIT || rc == TML_EPERM;
+}
+
+/* The retry of a sync that failed or was postponed. */
+static int64_t retry_at(const struct tml_live *l) { return l->now + TML_MAX(5000, 5 * l->o.poll_ms); }
+
+/* Returns the fetch's result (0 when up to date). */
+static int sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   if (!l->ex)
-    return;
+    return 0;
   int64_t iv = l->o.interval_ms;
   int64_t from = s->st.last_candle_ms >= 0 ? s->st.last_candle_ms + iv
                                            : l->now - (int64_t)(l->o.history_days * (double)TML_MS_PER_DAY);
@@ -517,7 +535,7 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
     from = s->launch_ms;
   if (from > boundary - iv) {
     s->sync_failed = false;
-    return; /* up to date */
+    return 0; /* up to date */
   }
   struct tml_fetch_opts fo = {0};
   fo.from_ms = from;
@@ -530,12 +548,12 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
   s->sync_failed = rc != 0 && rc != TML_EDATA;
   /* A failed sync is tried again after a pause (the client already backed off), not only at the next
    * close: the symbol catches up as soon as the exchange answers. */
-  s->retry_sync_ms = l->now + TML_MAX(5000, 5 * l->o.poll_ms);
+  s->retry_sync_ms = retry_at(l);
   if (rc == 0) {
     s->last_error[0] = '\0';
     if (r.stored_rows > 0 && r.stored_last_ms > s->st.last_candle_ms)
       s->st.last_candle_ms = r.stored_last_ms;
-    return;
+    return 0;
   }
   if (rc != TML_EDATA && rc != TML_ECONFLICT && rc != TML_EINVAL)
     l->c.exchange_errors++;
@@ -543,6 +561,7 @@ static void sync_symbol(struct tml_live *l, struct sym *s, int64_t boundary) {
     emit(l, "warning", "%s: sync failed: %s", s->st.symbol, e.msg);
     snprintf(s->last_error, sizeof(s->last_error), "%.255s", e.msg);
   }
+  return rc;
 }
 
 /* The newest stored candle when no exchange syncs it (another process fills the store). */
@@ -564,6 +583,16 @@ static int refresh_last_candle(struct tml_live *l, struct sym *s, struct tml_err
 }
 
 /* ---- coverage and age ------------------------------------------------------------------------------ */
+
+/* True when job id is a train/retrain job that succeeded (false when unknown, e.g. purged). */
+static bool job_succeeded(struct tml_live *l, int64_t id) {
+  struct tml_job j;
+  struct tml_error e;
+  tml_error_init(&e);
+  if (tml_jobs_get(l->jobs, id, &j, &e) != 0)
+    return false;
+  return j.status == TML_JOB_SUCCEEDED && (j.kind == TML_JOB_TRAIN || j.kind == TML_JOB_RETRAIN);
+}
 
 static void coverage_one(struct tml_live *l, struct sym *s) {
   if (s->m || !s->in_universe)
@@ -617,6 +646,17 @@ static void coverage_one(struct tml_live *l, struct sym *s) {
              row.job_id, row.job_id, every);
     break;
   case TML_COV_UNTRAINED:
+    /* The last training job of this symbol succeeded yet no model is active (the registry's gate
+     * rejected it, or it was deactivated since): training again on every re-check would re-queue the
+     * symbol forever. It stays blocked until a model is activated (a manual or scheduled retrain). */
+    if (s->st.job_id > 0 && job_succeeded(l, s->st.job_id)) {
+      snprintf(reason, sizeof(reason),
+               "training job %" PRId64 " succeeded but no model was activated (see `trademl jobs show %" PRId64
+               "` and `trademl models list`); blocked until a model is activated; re-checked every %" PRId64
+               "s; not resubmitted",
+               s->st.job_id, s->st.job_id, every);
+      break;
+    }
     id = submit_job(l, s, TML_JOB_TRAIN, &existed);
     if (id > 0) {
       state = TML_LIVE_TRAINING;
@@ -803,6 +843,13 @@ static int refresh_universe(struct tml_live *l, struct tml_error *err) {
   struct wanted w = {NULL, NULL, 0};
   bool ok = true;
   int rc = universe_wanted(l, &w, &ok, err);
+  if (!rc && !ok) {
+    /* The exchange did not answer: try again in a minute, not a whole refresh period later (a loop
+     * started while the exchange was down would otherwise have no symbols for an hour). */
+    int64_t retry = l->now + TML_MIN(l->o.universe_refresh_ms, LIVE_UNIVERSE_RETRY_MS);
+    if (retry < l->next_universe)
+      l->next_universe = retry;
+  }
   if (rc || !ok)
     goto out;
   l->c.universe_refreshes++;
@@ -951,10 +998,12 @@ static int64_t loop_clock(struct tml_live *l) {
   int64_t t = 0;
   struct tml_error e;
   tml_error_init(&e);
+  l->clock_failed = false;
   if (tml_exchange_server_time(l->ex, &t, &e) == 0) {
     l->clock_offset = t - wall;
     return t;
   }
+  l->clock_failed = unreachable(e.code);
   l->c.exchange_errors++;
   return wall + l->clock_offset;
 }
@@ -996,21 +1045,44 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
     l->c.coverage_checks++;
   bool hb_due = due(&l->next_heartbeat, l->o.heartbeat_ms, now);
   bool work = candle_due || cov_due || universe_due;
+  /* Once the exchange is found unreachable in a tick (its clock, or a sync, after the client's retries
+   * and backoff), the other symbols' syncs wait for the retry instead of each going through the same
+   * retries: a tick with hundreds of symbols stays short while the exchange is down. */
+  bool ex_down = l->ex && l->clock_failed;
+  size_t postponed = 0;
   for (size_t i = 0; i < l->nsyms && !rc; i++) {
     struct sym *s = &l->syms[i];
     if (!s->in_universe)
       continue;
     bool joined = s->needs_sync;
-    bool retry = s->sync_failed && now >= s->retry_sync_ms;
+    bool retry = (s->sync_failed || s->behind) && now >= s->retry_sync_ms;
     if (!candle_due && !cov_due && !joined && !s->cov_now && !retry)
       continue;
     work = true;
     s->needs_sync = false;
     if (candle_due || joined || retry) {
-      if (l->ex)
-        sync_symbol(l, s, boundary);
-      else if ((rc = refresh_last_candle(l, s, err)))
+      if (l->ex && ex_down) {
+        s->sync_failed = true;
+        s->retry_sync_ms = retry_at(l);
+        postponed++;
+      } else if (l->ex) {
+        int src = sync_symbol(l, s, boundary);
+        if (unreachable(src))
+          ex_down = true;
+        else if (src == 0)
+          l->down_logged = false;
+      } else if ((rc = refresh_last_candle(l, s, err)))
         break;
+      /* The candle that just closed is not there yet (the exchange, or the process filling the store,
+       * lags the close delay): look again shortly, a few times, instead of predicting it one interval
+       * late at the next close. */
+      if (candle_due)
+        s->behind_tries = 0;
+      s->behind = !s->sync_failed && s->st.last_candle_ms < boundary - iv && s->behind_tries < LIVE_BEHIND_TRIES;
+      if (s->behind) {
+        s->behind_tries++;
+        s->retry_sync_ms = now + TML_MAX(5000, 5 * l->o.poll_ms);
+      }
     }
     /* Stalled data: the newest closed candle should open at boundary - iv. */
     bool stalled = s->st.last_candle_ms < 0 ||
@@ -1039,6 +1111,11 @@ int tml_live_tick(struct tml_live *l, struct tml_error *err) {
   }
   if (rc)
     return rc;
+  if (postponed && !l->down_logged) {
+    emit(l, "warning", "exchange %s unreachable: the syncs of %zu other symbols wait for the retry (every %" PRId64
+         "s) instead of each retrying now", l->o.exchange, postponed, TML_MAX(5000, 5 * l->o.poll_ms) / 1000);
+    l->down_logged = true;
+  }
   if (candle_due)
     l->last_boundary = boundary;
   if (hb_due)
@@ -1136,10 +1213,25 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
   l->o.symbols = NULL;
   l->o.nsymbols = 0;
   int rc = 0;
-  if (opts->interval_ms <= 0 || !tml_interval_name(opts->interval_ms) || opts->poll_ms <= 0 ||
-      opts->coverage_check_ms <= 0 || opts->universe_refresh_ms <= 0 || opts->heartbeat_ms <= 0 ||
-      opts->stall_intervals < 1 || opts->drift_window < 1) {
-    rc = tml_error_set(err, TML_EINVAL, "live options: interval, periods, stall intervals and drift window must be positive");
+  /* Options filled by hand (not by tml_live_opts_from_config, which checks the keys' ranges): name the
+   * one that is wrong. */
+  const char *bad = opts->interval_ms <= 0 || !tml_interval_name(opts->interval_ms) ? "live.interval (interval_ms)"
+                    : opts->poll_ms <= 0                                            ? "live.poll_ms (poll_ms)"
+                    : opts->coverage_check_ms <= 0 ? "live.coverage_check_seconds (coverage_check_ms)"
+                    : opts->universe_refresh_ms <= 0 ? "live.universe_refresh_minutes (universe_refresh_ms)"
+                    : opts->heartbeat_ms <= 0        ? "live.heartbeat_seconds (heartbeat_ms)"
+                    : opts->close_delay_ms < 0       ? "live.close_delay_seconds (close_delay_ms)"
+                    : opts->stall_intervals < 1      ? "live.stall_intervals (stall_intervals)"
+                    : opts->drift_window < 1         ? "live.drift.window (drift_window)"
+                    : opts->drift_min_resolved > opts->drift_window
+                        ? "live.drift.min_resolved (drift_min_resolved, larger than live.drift.window)"
+                        : NULL;
+  if (bad) {
+    rc = tml_error_set(err, TML_EINVAL,
+                       "live options: %s is out of range: give a known interval, positive periods, at least one "
+                       "stall interval and a drift window no smaller than its minimum (or fill the options with "
+                       "tml_live_opts_from_config)",
+                       bad);
     goto fail;
   }
   if (opts->nsymbols) {

@@ -50,6 +50,12 @@ int tml__live_schema(sqlite3 *db, struct tml_error *err) {
       " UNIQUE(strategy, symbol, interval_ms, candle_ms));"
       "CREATE INDEX IF NOT EXISTS live_predictions_unresolved ON live_predictions(symbol, interval_ms, candle_ms)"
       " WHERE resolved_ms IS NULL;"
+      /* (both partial indexes are named with INDEXED BY in their queries: without statistics SQLite
+       * prefers the UNIQUE index and walks every prediction of the symbol, on every candle) */
+      /* the rolling live metrics: the newest resolved predictions of one model, without walking the
+       * symbol's whole history when that model has few (just after a reload) */
+      "CREATE INDEX IF NOT EXISTS live_predictions_resolved ON live_predictions(strategy, symbol, interval_ms,"
+      " model_id, candle_ms) WHERE resolved_ms IS NOT NULL;"
       "CREATE TABLE IF NOT EXISTS live_symbols("
       " strategy TEXT NOT NULL, symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, state TEXT NOT NULL,"
       " reason TEXT NOT NULL DEFAULT '', since_ms INTEGER NOT NULL DEFAULT 0, next_check_ms INTEGER NOT NULL DEFAULT 0,"
@@ -74,6 +80,23 @@ int tml__live_schema(sqlite3 *db, struct tml_error *err) {
 }
 
 /* ---- predictions ---------------------------------------------------------------------------------- */
+
+/* Prepares sql on the live tables; creates them (and their indexes) first only when the statement names
+ * one that is missing, so the per-candle writes and reads of the loop run one statement each, not the
+ * schema script every time. */
+static int prepare_live(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *doing, struct tml_error *err) {
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
+    return 0;
+  const char *msg = sqlite3_errmsg(db);
+  if (!strstr(msg, "no such table") && !strstr(msg, "no such index"))
+    return db_fail(db, doing, err);
+  int rc = tml__live_schema(db, err);
+  if (rc)
+    return rc;
+  if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+    return db_fail(db, doing, err);
+  return 0;
+}
 
 /* Column k of the 12 stored values <-> head/class. */
 static void value_slot(int k, int *head, int *cls) {
@@ -130,16 +153,14 @@ int tml_live_predictions_put(struct tml_store *store, struct tml_live_prediction
   sqlite3 *db = tml_store_db(store);
   if (inserted)
     *inserted = false;
-  int rc = tml__live_schema(db, err);
-  if (rc)
-    return rc;
+  int rc = 0;
   sqlite3_stmt *st = NULL;
   static const char sql[] =
       "INSERT OR IGNORE INTO live_predictions(strategy, symbol, interval_ms, candle_ms, model_id, model_version,"
       " v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, stale, created_ms)"
       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "storing a prediction", err);
+  if ((rc = prepare_live(db, sql, &st, "storing a prediction", err)))
+    return rc;
   sqlite3_bind_text(st, 1, p->strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, p->symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, p->interval_ms);
@@ -164,15 +185,13 @@ int tml_live_predictions_put(struct tml_store *store, struct tml_live_prediction
 int tml_live_predictions_resolve(struct tml_store *store, int64_t id, const float outcome[TML_HEAD_COUNT],
                                  int64_t resolved_ms, struct tml_error *err) {
   sqlite3 *db = tml_store_db(store);
-  int rc = tml__live_schema(db, err);
+  sqlite3_stmt *st = NULL;
+  int rc = prepare_live(db,
+                        "UPDATE live_predictions SET resolved_ms = ?2, o0 = ?3, o1 = ?4, o2 = ?5, o3 = ?6, o4 = ?7"
+                        " WHERE id = ?1",
+                        &st, "storing an outcome", err);
   if (rc)
     return rc;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "UPDATE live_predictions SET resolved_ms = ?2, o0 = ?3, o1 = ?4, o2 = ?5, o3 = ?6, o4 = ?7"
-                         " WHERE id = ?1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "storing an outcome", err);
   sqlite3_bind_int64(st, 1, id);
   sqlite3_bind_int64(st, 2, resolved_ms);
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
@@ -302,6 +321,41 @@ int tml_live_predictions_latest(struct tml_store *store, const char *strategy, i
   return collect(db, st, out, n, err);
 }
 
+int tml_live_predictions_after(struct tml_store *store, int64_t after_id, size_t limit,
+                               struct tml_live_prediction **out, size_t *n, struct tml_error *err) {
+  *out = NULL;
+  *n = 0;
+  sqlite3 *db = tml_store_db(store);
+  int rc = tml__live_schema(db, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT " PRED_COLUMNS " FROM live_predictions WHERE id > ?1 ORDER BY id LIMIT ?2", -1,
+                         &st, NULL) != SQLITE_OK)
+    return db_fail(db, "reading new live predictions", err);
+  sqlite3_bind_int64(st, 1, after_id);
+  sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+  return collect(db, st, out, n, err);
+}
+
+int tml_live_predictions_max_id(struct tml_store *store, int64_t *id, struct tml_error *err) {
+  *id = 0;
+  sqlite3 *db = tml_store_db(store);
+  int rc = tml__live_schema(db, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM live_predictions", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(db, "reading the newest live prediction id", err);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    *id = sqlite3_column_int64(st, 0);
+  else if (s != SQLITE_ROW && s != SQLITE_DONE)
+    rc = db_fail(db, "reading the newest live prediction id", err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int tml__live_last_predicted(struct tml_store *store, const char *strategy, const char *symbol, int64_t interval_ms,
                              int64_t *candle_ms, struct tml_error *err) {
   *candle_ms = -1;
@@ -331,11 +385,13 @@ int tml__live_unresolved(struct tml_store *store, const char *strategy, const ch
   *n = 0;
   sqlite3 *db = tml_store_db(store);
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT " PRED_COLUMNS " FROM live_predictions WHERE strategy = ?1 AND symbol = ?2"
-                         " AND interval_ms = ?3 AND candle_ms <= ?4 AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading unresolved predictions", err);
+  int rc = prepare_live(db,
+                        "SELECT " PRED_COLUMNS " FROM live_predictions INDEXED BY live_predictions_unresolved"
+                        " WHERE strategy = ?1 AND symbol = ?2 AND interval_ms = ?3 AND candle_ms <= ?4"
+                        " AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
+                        &st, "reading unresolved predictions", err);
+  if (rc)
+    return rc;
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, interval_ms);
@@ -351,12 +407,14 @@ int tml__live_recent_resolved(struct tml_store *store, const char *strategy, con
   *n = 0;
   sqlite3 *db = tml_store_db(store);
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions WHERE strategy = ?1"
-                         " AND symbol = ?2 AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
-                         " ORDER BY candle_ms DESC LIMIT ?5) ORDER BY candle_ms",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading resolved predictions", err);
+  int rc = prepare_live(db,
+                        "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions"
+                        " INDEXED BY live_predictions_resolved WHERE strategy = ?1 AND symbol = ?2"
+                        " AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
+                        " ORDER BY candle_ms DESC LIMIT ?5) ORDER BY candle_ms",
+                        &st, "reading resolved predictions", err);
+  if (rc)
+    return rc;
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, interval_ms);

@@ -15,6 +15,7 @@
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
+#include "live/live_internal.h"
 
 #define IV (15 * TML_MS_PER_MINUTE)
 
@@ -159,6 +160,11 @@ static int opts_rc(struct tml_config *cfg, char *msg, size_t msgsz) {
   return rc;
 }
 
+static void spoil_poll(struct tml_live_opts *o) { o->poll_ms = 0; }
+static void spoil_heartbeat(struct tml_live_opts *o) { o->heartbeat_ms = -1; }
+static void spoil_delay(struct tml_live_opts *o) { o->close_delay_ms = -5; }
+static void spoil_drift(struct tml_live_opts *o) { o->drift_min_resolved = o->drift_window + 1; }
+
 TEST(options_from_config_and_bad_input) {
   char *dir = tml_test_tmpdir("live_opts");
   struct tml_config *cfg = test_config(dir);
@@ -221,6 +227,33 @@ TEST(options_from_config_and_bad_input) {
   CHECK_OK(tml_live_opts_from_config(cfg, &o, &err), &err);
   CHECK_INT(o.model_max_age_ms, 48 * TML_MS_PER_HOUR);
   tml_live_opts_release(&o);
+  /* Options filled by hand: tml_live_create names the one out of range, and writes nothing. */
+  struct tml_paths paths;
+  memset(&paths, 0, sizeof(paths));
+  snprintf(paths.home, sizeof(paths.home), "%s/nohome", dir);
+  snprintf(paths.db, sizeof(paths.db), "%s/nohome/trademl.db", dir);
+  snprintf(paths.models, sizeof(paths.models), "%s/nohome/models", dir);
+  snprintf(paths.logs, sizeof(paths.logs), "%s/nohome/logs", dir);
+  struct {
+    void (*spoil)(struct tml_live_opts *);
+    const char *named;
+  } cases[] = {
+      {spoil_poll, "live.poll_ms (poll_ms) is out of range"},
+      {spoil_heartbeat, "live.heartbeat_seconds (heartbeat_ms) is out of range"},
+      {spoil_delay, "live.close_delay_seconds (close_delay_ms) is out of range"},
+      {spoil_drift, "live.drift.min_resolved (drift_min_resolved, larger than live.drift.window)"},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    tml_live_opts_init(&o);
+    cases[i].spoil(&o);
+    struct tml_live *l = NULL;
+    tml_error_init(&err);
+    CHECK_INT(tml_live_create(cfg, &paths, &o, &l, &err), TML_EINVAL);
+    CHECK(l == NULL);
+    CHECK_CONTAINS(err.msg, cases[i].named);
+    tml_live_opts_release(&o);
+  }
+  CHECK(!tml_path_exists(paths.home));
   tml_config_free(cfg);
   free(dir);
 }
@@ -406,7 +439,11 @@ static void copy_model(struct loopfix *f, const char *version, char *out, size_t
   CHECK_MSG(system(cmd) == 0, "%s failed", cmd);
 }
 
-static void loopfix_open(struct loopfix *f, const char *name) {
+static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_future);
+static void loopfix_open(struct loopfix *f, const char *name) { loopfix_open_ex(f, name, true); }
+
+/* reveal_future false: only the candles up to NTRAIN are stored (the test stores later ones itself). */
+static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_future) {
   memset(f, 0, sizeof(*f));
   char *btc_csv = tml_test_data_file("bybit-linear/BTC_USDT_USDT-15m-futures.csv");
   char *eth_csv = tml_test_data_file("bybit-linear/ETH_USDT_USDT-15m-futures.csv");
@@ -452,7 +489,8 @@ static void loopfix_open(struct loopfix *f, const char *name) {
   tml_train_result_release(&r);
   f->t0 = f->btc.open_time[NTRAIN] + 3000;
   f->model_id = register_dir(f, f->model_dir, f->t0 - 60000);
-  put_slice(f->store, &f->btc, NTRAIN, NBTC); /* the future, revealed by the clock */
+  if (reveal_future)
+    put_slice(f->store, &f->btc, NTRAIN, NBTC); /* the future, revealed by the clock */
 }
 
 static void loopfix_close(struct loopfix *f) {
@@ -809,6 +847,222 @@ TEST(loop_stale_model_retrains_once_and_blocks) {
   CHECK_INT(st.counters.jobs_submitted, 1);
   tml_live_status_release(&st);
   CHECK_INT(live_jobs(&f, "BTCUSDT", TML_JOB_RETRAIN), 1);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* A train job the loop submitted succeeded but no model was activated (the registry's gate rejected
+ * it): the symbol stays blocked with that reason and is not re-queued on every coverage check (the
+ * "re-queued forever" failure), also after a restart. */
+TEST(loop_no_resubmit_after_job_without_activation) {
+  struct loopfix f;
+  loopfix_open(&f, "live_noactivation");
+  set(f.cfg, "data.min_history_days", "3"); /* ETH's ~5 days qualify: one train job */
+  struct tml_error err;
+  tml_error_init(&err);
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 3, 10000);
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  /* A worker runs it; it succeeds, and no model becomes active. */
+  struct tml_jobs *jobs = NULL;
+  CHECK_OK(tml_jobs_open(f.paths.db, NULL, &jobs, &err), &err);
+  struct tml_job j;
+  bool got = false;
+  CHECK_OK(tml_jobs_claim(jobs, "test-worker", 60, &j, &got, &err), &err);
+  CHECK(got);
+  CHECK_STR(j.symbols, "ETHUSDT");
+  CHECK_OK(tml_jobs_finish(jobs, j.id, "test-worker", TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
+  run_ticks(l, &clk, 360, 10000); /* one hour: 12 coverage checks */
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.jobs_submitted, 1);
+  const struct tml_live_symbol *eth = find(&st, "ETHUSDT");
+  CHECK_STR(tml_live_state_name(eth->state), "blocked");
+  CHECK_CONTAINS(eth->reason, "succeeded but no model was activated");
+  tml_live_status_release(&st);
+  /* After a restart too (the job id is persisted). */
+  tml_live_destroy(l);
+  l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 60, 10000);
+  CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
+  tml_live_destroy(l);
+  tml_jobs_close(jobs);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* A candle stored a little after its close (the exchange or the process filling the store lags the
+ * close delay) is predicted within seconds, not one interval late at the next close. */
+TEST(loop_late_candle_predicted_within_seconds) {
+  struct loopfix f;
+  loopfix_open_ex(&f, "live_late", false);
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1); /* candle NTRAIN-1 */
+  clk.now = f.btc.open_time[NTRAIN] + IV + 3000; /* candle NTRAIN closed 3 s ago; not stored yet */
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1);
+  put_slice(f.store, &f.btc, NTRAIN, NTRAIN + 1); /* it arrives 5 s late */
+  clk.now += 10000;
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 2);
+  CHECK_INT(cap.last_candle, f.btc.open_time[NTRAIN]);
+  /* Nothing more arrives: a few more looks, then quiet until the next close. */
+  run_ticks(l, &clk, 60, 1000);
+  CHECK_INT(cap.predictions, 2);
+  put_slice(f.store, &f.btc, NTRAIN + 1, NTRAIN + 3);
+  clk.now = f.btc.open_time[NTRAIN + 2] + 3000;
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 3);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* A universe refresh the exchange does not answer (a loop started while the exchange is down) is
+ * retried every minute of loop time, not only after live.universe_refresh_minutes. */
+TEST(loop_universe_refresh_retried_when_exchange_down) {
+  struct loopfix f;
+  loopfix_open(&f, "live_universe_down");
+  set(f.cfg, "live.exchange", "bybit");
+  set(f.cfg, "live.category", "linear");
+  set(f.cfg, "live.universe", "all");
+  set(f.cfg, "exchanges.bybit.base_url", "http://127.0.0.1:1"); /* nothing listens: refused at once */
+  set(f.cfg, "exchanges.http.retries", "0");
+  set(f.cfg, "exchanges.http.timeout_ms", "500");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 31, 10000); /* 5 minutes */
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.universe_refreshes, 0);
+  CHECK_INT(st.counters.exchange_errors, 6); /* at 0, 1, 2, 3, 4 and 5 minutes */
+  CHECK_INT(st.nsymbols, 0);
+  tml_live_status_release(&st);
+  CHECK_INT(count_lines(tml_buf_str(&cap.log), "universe refresh failed (keeping the current universe)"), 6);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+static int count_stmt(unsigned type, void *ctx, void *p, void *x) {
+  (void)type;
+  (void)p;
+  (void)x;
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
+static int count_progress(void *ctx) {
+  (*(size_t *)ctx)++;
+  return 0;
+}
+
+/* The rolling live metrics read the newest N resolved predictions of the current model on every candle.
+ * After a reload the new model has none yet: that read must not walk the symbol's whole prediction
+ * history (a year of 15m candles per symbol, every candle, for every symbol). Counted in SQLite VM
+ * steps (sqlite3_progress_handler), not time. */
+TEST(quality_reads_do_not_walk_the_history) {
+  char *dir = tml_test_tmpdir("live_recent");
+  struct tml_store *s = open_store(dir);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__live_schema(tml_store_db(s), &err), &err);
+  const int64_t t0 = 1717200000000;
+  float out[TML_HEAD_COUNT] = {2, 1, 0, 0.5f, 0.1f};
+  CHECK_INT(sqlite3_exec(tml_store_db(s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  for (int i = 0; i < 20000; i++) {
+    struct tml_live_prediction p = make_pred("BTCUSDT", t0 + (int64_t)i * IV, 0.3f);
+    bool inserted = false;
+    CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+    CHECK_OK(tml_live_predictions_resolve(s, p.id, out, p.created_ms, &err), &err);
+  }
+  CHECK_INT(sqlite3_exec(tml_store_db(s), "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  size_t steps = 0;
+  sqlite3_progress_handler(tml_store_db(s), 100, count_progress, &steps);
+  struct tml_live_prediction *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 4, 200, &rows, &n, &err), &err); /* new model */
+  CHECK_INT(n, 0);
+  free(rows);
+  CHECK_MSG(steps < 20, "reading the resolved predictions of a model without any took %zu00 VM steps", steps);
+  steps = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 3, 200, &rows, &n, &err), &err);
+  CHECK_INT(n, 200);
+  CHECK_INT(rows[199].candle_ms, t0 + 19999 * IV);
+  free(rows);
+  CHECK_MSG(steps < 600, "reading 200 resolved predictions took %zu00 VM steps", steps);
+  /* The outcomes step reads the unresolved ones, on every candle: the newest few, not the history. */
+  for (int i = 20000; i < 20012; i++) {
+    struct tml_live_prediction p = make_pred("BTCUSDT", t0 + (int64_t)i * IV, 0.3f);
+    bool inserted = false;
+    CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+  }
+  steps = 0;
+  CHECK_OK(tml__live_unresolved(s, "xgb5", "BTCUSDT", IV, t0 + 20011 * IV, 2000, &rows, &n, &err), &err);
+  CHECK_INT(n, 12);
+  CHECK_INT(rows[0].candle_ms, t0 + 20000 * IV);
+  free(rows);
+  CHECK_MSG(steps < 60, "reading 12 unresolved predictions took %zu00 VM steps", steps);
+  sqlite3_progress_handler(tml_store_db(s), 0, NULL, NULL);
+  /* One statement per stored prediction and per outcome (not the schema script each time). */
+  size_t stmts = 0;
+  sqlite3_trace_v2(tml_store_db(s), SQLITE_TRACE_STMT, count_stmt, &stmts);
+  struct tml_live_prediction p = make_pred("BTCUSDT", t0 + 20012 * IV, 0.3f);
+  bool inserted = false;
+  CHECK_OK(tml_live_predictions_put(s, &p, &inserted, &err), &err);
+  CHECK(inserted);
+  CHECK_OK(tml_live_predictions_resolve(s, p.id, out, p.created_ms, &err), &err);
+  sqlite3_trace_v2(tml_store_db(s), 0, NULL, NULL);
+  CHECK_INT(stmts, 2);
+  tml_store_close(s);
+  free(dir);
+}
+
+/* The exchange down: the first sync that finds it unreachable (after the client's retries) postpones the
+ * other symbols' syncs to the retry, so a tick stays short with many symbols; logged once. */
+TEST(loop_exchange_down_postpones_other_syncs) {
+  struct loopfix f;
+  loopfix_open_ex(&f, "live_exchange_down", false); /* BTCUSDT stored up to the first tick's close */
+  set(f.cfg, "live.exchange", "bybit");
+  set(f.cfg, "live.category", "linear");
+  set(f.cfg, "live.symbols", "BTCUSDT,ETHUSDT");
+  set(f.cfg, "exchanges.bybit.base_url", "http://127.0.0.1:1"); /* nothing listens: refused at once */
+  set(f.cfg, "exchanges.http.retries", "0");
+  set(f.cfg, "exchanges.http.timeout_ms", "500");
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 1, 0);
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.exchange_errors, 1); /* BTCUSDT tried, ETHUSDT postponed */
+  tml_live_status_release(&st);
+  clk.now += IV; /* the next close: both symbols are due again */
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.exchange_errors, 2);
+  CHECK_INT(st.counters.ticks, 2);
+  tml_live_status_release(&st);
+  const char *log = tml_buf_str(&cap.log);
+  CHECK_INT(count_lines(log, "warning exchange bybit unreachable: the syncs of 1 other symbols wait for the retry"), 1);
+  CHECK_INT(count_lines(log, "BTCUSDT: sync failed"), 1);
+  CHECK_MSG(count_lines(log, "ETHUSDT: sync failed") == 0, "%s", log);
   tml_live_destroy(l);
   tml_buf_release(&cap.log);
   loopfix_close(&f);
