@@ -35,7 +35,8 @@ struct tml_cov_row {
   double history_days, coverage_pct;
   bool has_model;
   char model_version[64];         /* "" when none */
-  double model_age_days;          /* from the model's training time; -1 when none */
+  double model_age_days;          /* days since the active model was trained (tml_model_age_days); -1 when none */
+  double model_data_age_days;     /* days since the newest candle it was trained on; -1 when none or unknown */
   int64_t job_id;                 /* queued/running or last failed training job, 0 = none */
   enum tml_cov_verdict verdict;
   bool blocked;                   /* verdict != ok (untrained, training and failed are blocked too) */

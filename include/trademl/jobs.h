@@ -205,6 +205,13 @@ enum tml_job_outcome {
   TML_OUTCOME_CANCELLED,
   TML_OUTCOME_REQUEUE,     /* worker stopping: give the job back, the attempt is not counted */
 };
+/* The outcome of a child that exited with exit_code (negative = killed by that signal) after reporting
+ * error code reported (0 = none; see tml_job_report_error): success, a gate verdict of a validate job
+ * (success), an error that cannot succeed on retry by the error table's retry column
+ * (tml_error_retryable: too little data, unknown symbol, unresolvable host, bad input) = FATAL, else
+ * FAILED (retried). A child that reported nothing is FATAL only for the usage exit code 2. */
+enum tml_job_outcome tml_job_outcome_of(enum tml_job_kind kind, int exit_code, int reported);
+
 /* Ends the current attempt of job id held by worker_id, applying the retry policy: a failure or
  * timeout with attempts left returns the job to queued with not_before = now + backoff; otherwise the
  * final status is set. error/result_json may be NULL. Also updates the new-symbol queue for jobs
@@ -277,6 +284,7 @@ struct tml_runner_stats {
   size_t running;   /* children alive now */
   size_t max_running; /* highest seen */
   size_t started, succeeded, failed, timed_out, cancelled, requeued;
+  size_t threads_alive; /* runner threads still claiming jobs (0 once exit_when_idle found nothing to do) */
 };
 void tml_runner_get_stats(struct tml_runner *r, struct tml_runner_stats *out); /* thread-safe */
 
@@ -286,6 +294,10 @@ void tml_runner_get_stats(struct tml_runner *r, struct tml_runner_stats *out); /
 void tml_job_report_progress(double pct, const char *stage);
 /* Reports the result summary (a JSON object) of a successful job; no-op outside a job. */
 void tml_job_report_result(const char *json);
+/* Child side: reports the error the command fails with (code and message) to the worker, which
+ * decides from it whether the job is retried (tml_job_outcome_of) and stores the message as the job's
+ * error. No-op outside a job. Call once, just before exiting non-zero (cli_fail does). */
+void tml_job_report_error(int code, const char *msg);
 /* True when running as a job child (TRADEML_PROGRESS_FD set). */
 bool tml_job_in_child(void);
 

@@ -14,6 +14,8 @@ int tml_parse_int64(const char *s, size_t len, int64_t *out);
 int tml_parse_double_str(const char *s, double *out);
 int tml_parse_int64_str(const char *s, int64_t *out);
 int tml_parse_bool_str(const char *s, bool *out); /* true/false/yes/no/on/off/1/0 */
+/* A duration in whole seconds: "90", "90s", "15m", "2h", "1d" (>= 0). 0 or TML_EPARSE. */
+int tml_parse_duration_str(const char *s, int64_t *seconds);
 
 /* A symbol is 1..32 of [A-Z0-9] plus '-', '_' (never '/' or '.', so it is safe in paths and SQL).
  * tml_symbol_normalize turns "btc/usdt", "BTC/USDT:USDT" or "BTC-USDT" into "BTCUSDT". */

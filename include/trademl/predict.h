@@ -3,6 +3,8 @@
 #ifndef TML_PREDICT_H
 #define TML_PREDICT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "trademl/labels.h"
@@ -18,7 +20,22 @@ struct tml_prediction {
   float proba[TML_HEAD_COUNT][TML_MAX_CLASSES]; /* class heads */
   int cls[TML_HEAD_COUNT];           /* argmax class of class heads */
   float value[TML_HEAD_COUNT];       /* regression heads */
+  /* Staleness, set by tml_prediction_check_age (zero = not checked: no "stale" in the JSON). */
+  int64_t age_ms;                    /* now - close time of the candle */
+  int64_t stale_after_ms;            /* the candle is stale past this age; 0 = not checked */
+  bool stale;                        /* age_ms > stale_after_ms */
 };
+
+#define TML_PREDICT_STALE_INTERVALS 3 /* predict.stale_intervals default */
+
+/* Marks p stale when its candle closed more than stale_intervals intervals before now_ms (the store
+ * has not been synced: the prediction is for the past). max_age_ms > 0 refuses a candle older than
+ * that: TML_ESTALE naming the age, the limit (predict.max_age / --max-age) and the fix. Returns 0
+ * otherwise, also for a stale candle within max_age (the caller warns). */
+int tml_prediction_check_age(struct tml_prediction *p, int64_t interval_ms, int64_t now_ms, int stale_intervals,
+                             int64_t max_age_ms, const char *symbol, struct tml_error *err);
+/* "3h 05m", "2d 04h", "45s": an age for humans. out holds >= 32 bytes. */
+void tml_format_age(int64_t ms, char *out, size_t outsz);
 
 /* Loads the symbol's candles, drops those not closed at now_ms, streams features over the whole history
  * and predicts the five heads for the last closed candle. TML_EDATA if there is not enough history. */

@@ -70,6 +70,13 @@ struct tml_model_row {
   bool folder_missing;        /* set by list/get/active: the folder (or its metadata.json) is gone */
 };
 
+/* Model age means one thing everywhere (coverage, models list, /metrics; docs/registry.md):
+ * tml_model_age_days = days since the set was trained (its registration, done right after training);
+ * tml_model_data_age_days = days since the newest candle it was trained on (data_to_ms; NAN when the
+ * row has none). Rotation retrains by the first; the second says how stale its knowledge is. */
+double tml_model_age_days(const struct tml_model_row *r, int64_t now_ms);
+double tml_model_data_age_days(const struct tml_model_row *r, int64_t now_ms);
+
 void tml_model_row_init(struct tml_model_row *r);
 /* Frees the owned strings and zeroes them; NULL allowed. */
 void tml_model_row_release(struct tml_model_row *r);
@@ -119,6 +126,16 @@ int tml_registry_get(struct tml_registry *reg, int64_t id, struct tml_model_row 
  * TML_EDB. */
 int tml_registry_active(struct tml_registry *reg, const char *strategy, const char *symbol, int64_t interval_ms,
                         struct tml_model_row *row, struct tml_error *err);
+/* The active row of exactly the group (strategy, key, interval) a new set of that key would compete in
+ * (key as tml_modelset_key). 0, TML_ENOENT (none active; err untouched), TML_EBUSY, TML_EDB. */
+int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
+                                 struct tml_model_row *row, struct tml_error *err);
+/* Intervals at which `symbol` has a model of `strategy` (NULL = any): registry rows whose folder exists
+ * (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
+ * in the order of tml_interval_list(). Up to max into out; *n is the count. Used to default the
+ * prediction interval to the only one there is, and to name the ones there are. Never fails. */
+void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,
+                                  const char *symbol, int64_t *out, size_t max, size_t *n);
 /* Makes row `id` the active version of its (strategy, key, interval) by hand (rollback or forward), in
  * one transaction; the previous active row gets reason "deactivated: model <id> activated by hand".
  * Refuses a row whose folder is missing. 0 (also when already active), TML_ENOENT (no such id, or folder
@@ -128,9 +145,9 @@ int tml_registry_activate(struct tml_registry *reg, int64_t id, struct tml_error
 struct tml_prune_report {
   struct tml_model_row *deleted; /* owned: rows deleted (or that would be, dry run), oldest first */
   size_t ndeleted;
-  size_t kept_active;            /* old enough but kept because active */
-  size_t kept_newest;            /* old enough but kept as one of the newest keep_newest of their group */
-  size_t kept_recent;            /* younger than retention_days */
+  size_t kept_active;            /* kept because active (every active row, whatever its age) */
+  size_t kept_newest;            /* inactive, old enough, but kept as one of the newest keep_newest of their group */
+  size_t kept_recent;            /* inactive and younger than retention_days (or retention_days 0) */
 };
 void tml_prune_report_release(struct tml_prune_report *r);
 

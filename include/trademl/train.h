@@ -22,9 +22,11 @@ struct tml_store;
 
 enum tml_train_event { TML_EV_STAGE, TML_EV_ROUND, TML_EV_HEAD_DONE };
 /* Progress from inside the pipeline. Called from worker threads for ROUND/HEAD_DONE (serialise in the
- * callback). Return non-zero to cancel: training stops and returns TML_EINTR, nothing is written. */
+ * callback). best_round is the head's best round so far by the validation metric (early stopping);
+ * for HEAD_DONE round is the best iteration. Return non-zero to cancel: training stops and returns
+ * TML_EINTR, nothing is written. */
 typedef int (*tml_train_progress_fn)(void *ud, enum tml_train_event ev, const char *stage, int head, int round,
-                                     int total_rounds, double metric);
+                                     int total_rounds, double metric, int best_round);
 
 struct tml_train_extra_file {
   const char *name; /* "report.json"; no '/' */
@@ -55,6 +57,10 @@ struct tml_train_opts {
    * report.html of the validation that approved it); borrowed. Names are plain file names. */
   const struct tml_train_extra_file *extra_files;
   size_t nextra_files;
+  /* The active model set this one competes with (borrowed; NULL = none). It is scored on this run's
+   * validation rows, against this run's labels, so activation compares both on the same rows; the
+   * figures go into metadata.json "comparison" (docs/registry.md). */
+  const char *incumbent_dir;
   /* Higher-timeframe context (train --days-1h): each symbol's stored candles at the feature set's higher
    * interval from the last htf_context_days days (0 = all; counted back from the newest base candle) that
    * closed before its first base candle warm up the higher-timeframe columns (tml_features_compute_ctx).
@@ -85,6 +91,18 @@ struct tml_head_result {
   double seconds;                /* wall time of this head's boosting */
 };
 
+/* The incumbent's scores on the challenger's validation rows (tml_train_opts.incumbent_dir). */
+struct tml_train_comparison {
+  bool attempted;                /* an incumbent was given */
+  bool scored;                   /* heads[] hold its metrics on the rows below; else why_not says why */
+  char why_not[512];
+  char incumbent_dir[4200];
+  char incumbent_version[64];
+  size_t rows;                   /* the validation rows both were scored on */
+  int64_t from_ms, to_ms;        /* first and last of those rows (candle open times) */
+  struct tml_head_result heads[TML_HEAD_COUNT]; /* cls/reg metrics only */
+};
+
 struct tml_train_result {
   char model_dir[4200];          /* final folder; empty on dry run */
   char version[64];
@@ -97,6 +115,7 @@ struct tml_train_result {
   struct tml_head_result heads[TML_HEAD_COUNT];
   double t_load, t_features, t_train, t_xgb, t_save, t_total; /* seconds; t_xgb sums heads' boosting */
   char **col_names;              /* ncols names, owned; released by tml_train_result_release */
+  struct tml_train_comparison cmp;
 };
 
 void tml_train_result_release(struct tml_train_result *r);

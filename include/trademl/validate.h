@@ -39,6 +39,20 @@ struct tml_gate {
 #define TML_VALIDATE_MAX_GATES 32
 /* Parses "direction.recall.up>0.35" (blanks allowed). 0 or TML_EINVAL naming the metric or the
  * operator and listing valid forms. */
+/* Trading statistics of per-trade net returns in percent, in trade order (docs/validation.md). Equity
+ * is compounded: it starts at 1 and each trade multiplies it by (1 + ret/100), floored at 0 (an account
+ * cannot lose more than it holds). cum_return_pct = 100 (equity - 1) >= -100; max_drawdown_pct = the
+ * largest fall from a running peak in percent of that peak, within [0, 100]. Sharpe is per trade,
+ * annualised by trades per year (NAN with fewer than 2 trades or years <= 0); profit factor = gains /
+ * losses (NAN without losses). */
+struct tml_trade_stats {
+  size_t trades;
+  double avg_return_pct, cum_return_pct, max_drawdown_pct, sharpe, profit_factor;
+};
+void tml_trade_stats_compute(const double *ret_pct, size_t n, double years, struct tml_trade_stats *out);
+/* One compounding step of equity (1 = the start) by a trade's net return in percent, floored at 0. */
+double tml_equity_compound(double equity, double ret_pct);
+
 int tml_gate_parse(const char *s, struct tml_gate *g, struct tml_error *err);
 
 /* Progress. fold is 0-based; nfolds the folds of the running stage; eta_s < 0 when unknown.
@@ -50,6 +64,7 @@ struct tml_validate_progress {
   const char *stage;   /* "quick", "full", "final" */
   size_t fold, nfolds, folds_done;
   int head, round;
+  int best_round, total_rounds; /* ROUND: the head's best round so far and its round budget (0 = unknown) */
   double elapsed_s, eta_s;
   const struct tml_fold_plan *plan; /* PLAN: the folds about to run (borrowed for the call) */
   const struct tml_validate_fold *result; /* FOLD_DONE: the fold's metrics (borrowed for the call) */

@@ -1,5 +1,6 @@
 /* Option parsing and error output shared by all subcommands. */
 #include "cli.h"
+#include "trademl/jobs.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,6 +172,7 @@ size_t cli_positionals(const struct cli_args *a, const char **out, size_t max) {
 int cli_fail(const struct tml_error *err) {
   if (err && err->code) {
     fprintf(stderr, "trademl: error: %s\n", err->msg[0] ? err->msg : tml_strerror(err->code));
+    tml_job_report_error(err->code, err->msg); /* tells a worker whether a retry can help */
     return tml_error_exit_code(err->code);
   }
   fprintf(stderr, "trademl: error: unknown failure\n");
@@ -180,9 +182,10 @@ int cli_fail(const struct tml_error *err) {
 int cli_usage_error(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "trademl: error: ");
-  vfprintf(stderr, fmt, ap);
-  fprintf(stderr, "\n");
+  char msg[1024];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  fprintf(stderr, "trademl: error: %s\n", msg);
+  tml_job_report_error(TML_EUSAGE, msg);
   return 2;
 }

@@ -4,6 +4,7 @@
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
 #include "trademl/registry.h"
+#include "trademl/modelset.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -104,6 +105,24 @@ static int64_t job_id_from_env(void) {
   if (!s || tml_parse_int64_str(s, &id) != 0 || id < 0)
     return 0;
   return id;
+}
+
+void cli_incumbent_dir(const char *db_path, const char *strategy, const char *const *symbols, size_t n,
+                       int64_t interval_ms, char *dir, size_t dirsz) {
+  dir[0] = '\0';
+  if (!tml_path_exists(db_path) || n == 0)
+    return;
+  char key[64];
+  tml_modelset_key(symbols, n, key, sizeof(key));
+  struct tml_registry *reg = NULL;
+  struct tml_model_row row;
+  tml_model_row_init(&row);
+  if (tml_registry_open(db_path, &reg, NULL) == 0 &&
+      tml_registry_active_in_group(reg, strategy, key, interval_ms, &row, NULL) == 0 && !row.folder_missing &&
+      strlen(row.path) < dirsz)
+    memcpy(dir, row.path, strlen(row.path) + 1);
+  tml_model_row_release(&row);
+  tml_registry_close(reg);
 }
 
 int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,

@@ -8,6 +8,9 @@
 #include "cli.h"
 #include "trademl/store.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct tml_config;
 struct tml_paths;
 
@@ -35,6 +38,12 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   {"seed", CLI_VALUE, "N", "random seed", "training.seed"}
 
 struct tml_model_row;
+/* The folder of the active set that a new set of these symbols (strategy, interval) would replace,
+ * into dir; "" when there is none (no database, nothing active, or its folder is gone). Training scores
+ * it on its own validation rows so that activation compares both on the same rows. */
+void cli_incumbent_dir(const char *db_path, const char *strategy, const char *const *symbols, size_t n,
+                       int64_t interval_ms, char *dir, size_t dirsz);
+
 /* Registers a model set just written (docs/registry.md) under the configured activation policy
  * (model.activation.*), with the job id of the running job (TRADEML_JOB_ID, set by the job runner) or 0.
  * On failure the message says the set exists on disk and how to register it by hand. */

@@ -79,7 +79,7 @@ int cmd_data_symbol(const char *in, char *out, struct tml_error *err) {
 static int parse_interval_opt(const char *flag, const char *v, int64_t *ms, struct tml_error *err) {
   int rc = tml_interval_parse(v, ms, err);
   if (rc)
-    tml_error_prefix(err, "--%s: ", flag);
+    tml_error_prefix(err, "--%s", flag);
   return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "trademl/jobs.h"
 #include "cmd_data.h"
 #include "cli_config.h"
 #include "trademl/config.h"
@@ -201,7 +202,7 @@ int cmd_data_fetch(int argc, char **argv) {
   tml_error_init(&err);
   int64_t iv = 0, since = 0, until = INT64_MAX, days = 0;
   if (tml_interval_parse(cli_get(&a, "interval"), &iv, &err)) {
-    tml_error_prefix(&err, "--interval: ");
+    tml_error_prefix(&err, "--interval");
     tml_config_free(conf);
     return cli_fail(&err);
   }
@@ -284,6 +285,8 @@ int cmd_data_fetch(int argc, char **argv) {
   tml_exchange_close(ex);
   if (rc)
     return cli_fail(&err);
+  if (first_rc) /* already printed per symbol; a worker still needs the code to decide on a retry */
+    tml_job_report_error(first_rc, err.msg);
   return first_rc ? tml_error_exit_code(first_rc) : 0;
 }
 
@@ -377,9 +380,10 @@ int cmd_data_sync(int argc, char **argv) {
   tml_buf_release(&j);
   tml_store_close(s);
   if (rc) {
-    if (c.json)
-      return tml_error_exit_code(rc);
-    return cli_fail(&err);
+    if (!c.json)
+      return cli_fail(&err);
+    tml_job_report_error(rc, err.msg);
+    return tml_error_exit_code(rc);
   }
   return 0;
 }

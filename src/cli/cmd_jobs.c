@@ -19,6 +19,8 @@
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
 
+#include <jansson.h>
+
 static int parse_id(const char *s, int64_t *id) {
   if (!s || tml_parse_int64_str(s, id) != 0 || *id <= 0)
     return cli_usage_error("job id '%s' is not a positive number", s ? s : "");
@@ -260,6 +262,34 @@ static const struct cli_opt show_opts[] = {
     {"log-lines", CLI_VALUE, "N", "lines of the job log shown (default 30, 0 = none)", NULL},
 };
 
+#define LOG_LINE_MAX 200 /* longer log lines are summarised (one JSON result line can be 10 kB) */
+
+/* One log line for `jobs show`: as it is when short; else its start and what was left out, naming the
+ * keys of a JSON object, so N requested lines are N readable lines. */
+static void print_log_line(const char *line, size_t len) {
+  if (len <= LOG_LINE_MAX) {
+    printf("%.*s\n", (int)len, line);
+    return;
+  }
+  /* A JSON object, maybe after a tag ("fold-metrics {...}", the validate progress lines). */
+  const char *brace = memchr(line, '{', len < 32 ? len : 32);
+  json_t *j = brace ? json_loadb(brace, len - (size_t)(brace - line), 0, NULL) : NULL;
+  if (json_is_object(j)) {
+    printf("%.*s ... [JSON object, %zu chars; keys:", 120, line, len);
+    const char *key;
+    json_t *v;
+    size_t k = 0;
+    json_object_foreach(j, key, v) {
+      if (k++ < 12)
+        printf("%s %s", k > 1 ? "," : "", key);
+    }
+    printf("%s; full line in the log]\n", k > 12 ? ", ..." : "");
+  } else {
+    printf("%.*s ... [+%zu chars; full line in the log]\n", LOG_LINE_MAX - 40, line, len - (LOG_LINE_MAX - 40));
+  }
+  json_decref(j);
+}
+
 static void print_log_tail(const char *path, int lines) {
   char *data = NULL;
   size_t len = 0;
@@ -277,8 +307,13 @@ static void print_log_tail(const char *path, int lines) {
       break;
     start--;
   }
-  printf("log:      %s (last %d lines)\n%s%s", path, lines, data + start,
-         len && data[len - 1] != '\n' ? "\n" : "");
+  printf("log:      %s (last %d lines)\n", path, lines);
+  for (size_t p = start; p < len;) {
+    const char *nl = memchr(data + p, '\n', len - p);
+    size_t n = nl ? (size_t)(nl - (data + p)) : len - p;
+    print_log_line(data + p, n);
+    p += n + 1;
+  }
   free(data);
 }
 

@@ -17,6 +17,8 @@
 #include "trademl/registry.h"
 #include "trademl/timeutil.h"
 
+#include <jansson.h>
+
 #define NOPTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Loads the config (with the verb's flags) and opens the registry in the state database. */
@@ -50,22 +52,43 @@ static void fmt_day(int64_t ms, char *out, size_t n) {
   snprintf(out, n, "%.16s", t); /* 2025-01-01T00:00 */
 }
 
+/* TRAINED = days since the set was trained; DATA = days since the newest candle it was trained on
+ * (tml_model_age_days / tml_model_data_age_days: the same two ages as coverage and /metrics). */
 static void print_table_header(void) {
-  printf("%5s %-6s %-8s %-14s %-4s %-18s %9s %-16s %s\n", "ID", "STATE", "STRATEGY", "KEY", "INT", "VERSION", "SCORE",
-         "CREATED", "REASON");
+  printf("%5s %-6s %-8s %-14s %-4s %-18s %9s %-16s %8s %8s %s\n", "ID", "STATE", "STRATEGY", "KEY", "INT", "VERSION",
+         "SCORE", "CREATED", "TRAINED", "DATA", "REASON");
 }
 
-static void print_row_line(const struct tml_model_row *r) {
-  char created[32], score[32];
+static void print_row_line(const struct tml_model_row *r, int64_t now) {
+  char created[32], score[32], age[32], dage[32] = "-";
   fmt_day(r->created_ms, created, sizeof(created));
   if (isnan(r->score))
     snprintf(score, sizeof(score), "-");
   else
     snprintf(score, sizeof(score), "%.4f", r->score);
+  snprintf(age, sizeof(age), "%.1fd", tml_model_age_days(r, now));
+  if (!isnan(tml_model_data_age_days(r, now)))
+    snprintf(dage, sizeof(dage), "%.1fd", tml_model_data_age_days(r, now));
   const char *iv = tml_interval_name(r->interval_ms);
-  printf("%5" PRId64 " %-6s %-8s %-14s %-4s %-18s %9s %-16s %s%s\n", r->id, r->active ? "active" : "-", r->strategy,
-         r->key, iv ? iv : "?", r->version, score, created, r->folder_missing ? "FOLDER MISSING; " : "",
-         r->status_reason);
+  printf("%5" PRId64 " %-6s %-8s %-14s %-4s %-18s %9s %-16s %8s %8s %s%s\n", r->id, r->active ? "active" : "-",
+         r->strategy, r->key, iv ? iv : "?", r->version, score, created, age, dage,
+         r->folder_missing ? "FOLDER MISSING; " : "", r->status_reason);
+}
+
+/* The row's JSON with both ages (age_days, data_age_days) appended. */
+static void row_json_with_ages(const struct tml_model_row *r, int64_t now, struct tml_buf *b) {
+  size_t start = b->len;
+  tml_model_row_to_json(r, b);
+  if (b->len > start && b->ptr[b->len - 1] == '}') {
+    b->len--;
+    b->ptr[b->len] = '\0';
+    double da = tml_model_data_age_days(r, now);
+    tml_buf_printf(b, ",\"age_days\":%.3f,\"data_age_days\":", tml_model_age_days(r, now));
+    if (isnan(da))
+      tml_buf_puts(b, "null}");
+    else
+      tml_buf_printf(b, "%.3f}", da);
+  }
 }
 
 /* --- list ---------------------------------------------------------------------------------------- */
@@ -111,6 +134,7 @@ static int models_list(int argc, char **argv) {
   if (rc)
     goto out;
   size_t shown = 0, hidden = 0, missing = 0;
+  int64_t now = tml_now_ms();
   struct tml_buf b;
   tml_buf_init(&b, 0);
   tml_buf_putc(&b, '[');
@@ -123,11 +147,11 @@ static int models_list(int argc, char **argv) {
     if (json) {
       if (shown)
         tml_buf_putc(&b, ',');
-      tml_model_row_to_json(&rows[i], &b);
+      row_json_with_ages(&rows[i], now, &b);
     } else {
       if (!shown)
         print_table_header();
-      print_row_line(&rows[i]);
+      print_row_line(&rows[i], now);
     }
     shown++;
   }
@@ -147,6 +171,29 @@ out:
   tml_registry_close(reg);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;
+}
+
+static const char *jstr(json_t *o, const char *key) {
+  const char *v = json_string_value(json_object_get(o, key));
+  return v ? v : "?";
+}
+
+/* The activation comparison recorded with the row (metrics_json "comparison"), for humans. */
+static void print_comparison(const struct tml_model_row *r) {
+  json_t *m = r->metrics_json ? json_loads(r->metrics_json, 0, NULL) : NULL;
+  json_t *c = m ? json_object_get(m, "comparison") : NULL;
+  if (json_is_object(c)) {
+    json_t *ch = json_object_get(c, "challenger"), *inc = json_object_get(c, "incumbent");
+    printf("compared    %s: this set %s%.6g, active model %" JSON_INTEGER_FORMAT " %s%.6g", jstr(c, "metric"), json_is_number(ch) ? "" : "none ", json_is_number(ch) ? json_number_value(ch) : 0.0,
+           json_integer_value(json_object_get(c, "incumbent_id")), json_is_number(inc) ? "" : "none ",
+           json_is_number(inc) ? json_number_value(inc) : 0.0);
+    if (json_is_true(json_object_get(c, "same_rows")))
+      printf(", both on the same %" JSON_INTEGER_FORMAT " validation rows %s .. %s\n",
+             json_integer_value(json_object_get(c, "rows")), jstr(c, "from"), jstr(c, "to"));
+    else
+      printf(", each on its own rows (%s)\n", jstr(c, "note"));
+  }
+  json_decref(m);
 }
 
 /* --- show ---------------------------------------------------------------------------------------- */
@@ -196,9 +243,16 @@ static int models_show(int argc, char **argv) {
       printf("score       %s: none\n", r.metric);
     else
       printf("score       %s = %.6f\n", r.metric, r.score);
+    print_comparison(&r);
     printf("gates       %s\n", r.has_report ? (r.gates_passed ? "passed" : "failed") : "not run (no report.json)");
     printf("data        %s .. %s\nfeatures    version %d, checksum %s\ninput hash  %s\n", from, to, r.feature_version,
            r.feature_checksum, r.input_hash);
+    int64_t now = tml_now_ms();
+    if (isnan(tml_model_data_age_days(&r, now)))
+      printf("age         trained %.1f days ago\n", tml_model_age_days(&r, now));
+    else
+      printf("age         trained %.1f days ago; its newest candle is %.1f days old\n", tml_model_age_days(&r, now),
+             tml_model_data_age_days(&r, now));
     if (r.job_id)
       printf("job         %" PRId64 "\n", r.job_id);
     printf("created     %s\nmetrics     %s\n", created, r.metrics_json);

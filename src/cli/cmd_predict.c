@@ -1,6 +1,7 @@
 /* trademl predict: the five predictions of the newest model set for the latest closed candle, as JSON.
  * Refuses a set whose feature-set checksum differs from the running code's. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,9 +19,11 @@
 #include "trademl/timeutil.h"
 
 static const char usage[] =
-    "usage: trademl predict --symbol SYMBOL [--interval 15m] [--model DIR] [--now TIME]\n"
+    "usage: trademl predict --symbol SYMBOL [--interval 15m] [--model DIR] [--now TIME] [--max-age DURATION]\n"
     "\n"
-    "Prints the five head predictions for the latest closed candle as JSON.";
+    "Prints the five head predictions for the latest closed candle as JSON. A candle that closed more than\n"
+    "predict.stale_intervals intervals ago is stale: a warning, \"stale\": true and its age. Without\n"
+    "--interval, the interval of the symbol's models is used when they have only one. See docs/training.md (Predicting).";
 
 static const struct cli_opt opts[] = {
     {"symbol", CLI_VALUE, "SYMBOL", "symbol to predict", NULL},
@@ -29,7 +32,20 @@ static const struct cli_opt opts[] = {
     {"models-dir", CLI_VALUE, "DIR", "where model sets live", "model.models_dir"},
     {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
     {"now", CLI_VALUE, "TIME", "evaluate as of this UTC time (ISO-8601); default: the clock", NULL},
+    {"max-age", CLI_VALUE, "DURATION", "refuse (exit 1) when the candle closed longer ago than this (90s, 45m, 2h)",
+     "predict.max_age"},
 };
+
+/* Intervals that have a model for symbol (registry rows and model-set folders). */
+static void model_intervals(const struct tml_paths *paths, const struct tml_config *cfg, const char *symbol,
+                            int64_t *out, size_t max, size_t *n) {
+  struct tml_registry *reg = NULL;
+  if (tml_path_exists(paths->db) && tml_registry_open(paths->db, &reg, NULL) != 0)
+    reg = NULL;
+  tml_registry_model_intervals(reg, tml_config_get(cfg, "model.models_dir"), tml_config_get(cfg, "model.strategy"),
+                               symbol, out, max, n);
+  tml_registry_close(reg);
+}
 
 /* The registry's active set for symbol/interval into dir. TML_ENOENT (err untouched) when there is no
  * database or no active row, so the caller falls back to the newest folder; an active row whose folder
@@ -93,6 +109,31 @@ int cmd_predict(int argc, char **argv) {
     return cli_fail(&err);
   if ((rc = tml_interval_parse(tml_config_get(cfg, "data.interval"), &interval, &err)))
     goto out;
+  if (!cli_get(&a, "model")) {
+    /* No interval asked for (flag, file or environment): the one interval that has models is the default.
+     * When the interval has no model but others do, say which. */
+    int64_t have[32];
+    size_t nhave = 0;
+    model_intervals(&paths, cfg, symbol, have, sizeof(have) / sizeof(have[0]), &nhave);
+    bool asked = tml_config_source_of(cfg, "data.interval") != TML_CFG_DEFAULT;
+    if (!asked && nhave == 1)
+      interval = have[0];
+    bool found = false;
+    for (size_t i = 0; i < nhave; i++)
+      found = found || have[i] == interval;
+    if (!found && nhave > 0) {
+      char names[256] = "";
+      size_t used = 0;
+      for (size_t i = 0; i < nhave && used < sizeof(names); i++)
+        used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "",
+                                 tml_interval_name(have[i]));
+      rc = tml_error_set(&err, TML_ENOENT,
+                         "no %s model for %s; models exist for %s: pass --interval %s (or train %s at %s)",
+                         tml_interval_name(interval), symbol, names, tml_interval_name(have[0]), symbol,
+                         tml_interval_name(interval));
+      goto out;
+    }
+  }
   if (cli_get(&a, "model"))
     snprintf(dir, sizeof(dir), "%s", cli_get(&a, "model"));
   else if ((rc = registry_active_dir(&paths, tml_config_get(cfg, "model.strategy"), symbol, interval, dir,
@@ -119,6 +160,20 @@ int cmd_predict(int argc, char **argv) {
   struct tml_prediction p;
   if ((rc = tml_predict_latest(store, m, symbol, now, &p, &err)))
     goto out;
+  /* A candle several intervals old means the store is not being synced: say so, and refuse past
+   * predict.max_age (--max-age). */
+  if ((rc = tml_prediction_check_age(&p, m->interval_ms, now, (int)tml_config_int(cfg, "predict.stale_intervals"),
+                                     tml_config_int(cfg, "predict.max_age") * 1000, symbol, &err)))
+    goto out;
+  if (p.stale) {
+    char age[32], at[32];
+    tml_format_age(p.age_ms, age, sizeof(age));
+    tml_time_format(p.candle_ms + m->interval_ms, at, sizeof(at));
+    fprintf(stderr,
+            "trademl: warning: stale prediction: the latest closed %s candle of %s closed at %s, %s ago (more than "
+            "%d intervals; predict.stale_intervals): fetch or import newer candles\n",
+            tml_interval_name(m->interval_ms), symbol, at, age, (int)tml_config_int(cfg, "predict.stale_intervals"));
+  }
   tml_prediction_to_json(&p, m, symbol, now, &out);
   printf("%s\n", tml_buf_str(&out));
 out:

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_config.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "cmd_data.h"
 #include "trademl/buf.h"
@@ -118,44 +119,62 @@ static int bitget_context(const struct cli_args *a, struct tml_train_opts *o, st
 
 struct progress_state {
   pthread_mutex_t lock;
-  bool tty, quiet;
-  int round[TML_HEAD_COUNT];
+  int round[TML_HEAD_COUNT], best[TML_HEAD_COUNT];
   bool done[TML_HEAD_COUNT];
-  double t0;
+  char what[96];             /* "BTCUSDT 15m" */
+  struct cli_progress live;  /* terminal line, or a periodic line in logs and --json runs */
 };
 
+/* "heads 2/5 done; direction 120/500 best 98, timing 45/500 best 40": the heads boosting now, with
+ * their round and best round (early stopping). Caller holds p->lock. Returns the done fraction of the
+ * training step (0..1). */
+static double heads_status(struct progress_state *p, int total, char *out, size_t outsz) {
+  int ndone = 0;
+  double frac = 0;
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    ndone += p->done[h];
+    frac += p->done[h] ? 1.0 : (total > 0 ? (double)p->round[h] / total : 0);
+  }
+  size_t used = (size_t)snprintf(out, outsz, "heads %d/%d done", ndone, TML_HEAD_COUNT);
+  const char *sep = "; ";
+  for (int h = 0; h < TML_HEAD_COUNT && used < outsz; h++) {
+    if (p->done[h] || p->round[h] == 0)
+      continue;
+    used += (size_t)snprintf(out + used, outsz - used, "%s%s %d/%d best %d", sep, tml_head_name((enum tml_head)h),
+                             p->round[h], total, p->best[h] + 1);
+    sep = ", ";
+  }
+  return frac / TML_HEAD_COUNT;
+}
+
 static int on_progress(void *ud, enum tml_train_event ev, const char *stage, int head, int round, int total,
-                       double metric) {
+                       double metric, int best_round) {
   struct progress_state *p = ud;
   (void)metric;
   if (cli_stop_signal)
     return 1;
-  if (tml_job_in_child()) {
-    /* Running as a job: report overall progress to the worker (throttled there and here). */
-    pthread_mutex_lock(&p->lock);
-    if (ev == TML_EV_ROUND && head >= 0 && head < TML_HEAD_COUNT)
-      p->round[head] = round + 1;
-    else if (ev == TML_EV_HEAD_DONE && head >= 0 && head < TML_HEAD_COUNT)
-      p->done[head] = true;
-    double heads = 0;
-    for (int h = 0; h < TML_HEAD_COUNT; h++)
-      heads += p->done[h] ? 1.0 : (total > 0 ? (double)p->round[h] / total : 0);
-    pthread_mutex_unlock(&p->lock);
-    tml_job_report_progress(ev == TML_EV_STAGE && heads == 0 ? 5 : 10 + 85 * heads / TML_HEAD_COUNT, stage);
-  }
-  if (p->quiet || !p->tty || ev == TML_EV_STAGE)
-    return 0;
+  char status[200];
+  double frac;
   pthread_mutex_lock(&p->lock);
-  if (ev == TML_EV_ROUND)
+  if (ev == TML_EV_ROUND && head >= 0 && head < TML_HEAD_COUNT) {
     p->round[head] = round + 1;
-  else if (ev == TML_EV_HEAD_DONE)
+    p->best[head] = best_round;
+  } else if (ev == TML_EV_HEAD_DONE && head >= 0 && head < TML_HEAD_COUNT) {
     p->done[head] = true;
-  fprintf(stderr, "\r  %s:", stage);
-  for (int h = 0; h < TML_HEAD_COUNT; h++)
-    fprintf(stderr, " %s %s%d/%d", tml_head_name((enum tml_head)h), p->done[h] ? "done@" : "", p->round[h], total);
-  fprintf(stderr, "  %.0fs ", tml_monotonic_s() - p->t0);
-  fflush(stderr);
+    p->best[head] = best_round;
+  }
+  bool boosting = ev != TML_EV_STAGE || strcmp(stage, "training") == 0;
+  if (boosting) {
+    frac = 0.05 + 0.9 * heads_status(p, total, status, sizeof(status));
+  } else {
+    frac = strcmp(stage, "save") == 0 ? 0.96 : 0.02;
+    snprintf(status, sizeof(status), "%s", stage);
+  }
   pthread_mutex_unlock(&p->lock);
+  /* Running as a job: overall progress to the worker (throttled there and here). */
+  if (tml_job_in_child())
+    tml_job_report_progress(frac * 100.0, status);
+  cli_progress_set(&p->live, frac, "training %s: %s", p->what, status);
   return 0;
 }
 
@@ -285,8 +304,9 @@ int cmd_train(int argc, char **argv) {
   struct progress_state ps;
   memset(&ps, 0, sizeof(ps));
   pthread_mutex_init(&ps.lock, NULL);
-  ps.tty = isatty(STDERR_FILENO);
-  ps.quiet = json;
+  /* Live line on a terminal; in logs and --json runs one line every logging.progress_seconds. */
+  bool live_tty = isatty(STDERR_FILENO) && !json;
+  double period = (double)tml_config_int(cfg, "logging.progress_seconds");
   o.progress = on_progress;
   o.progress_ud = &ps;
 
@@ -312,16 +332,24 @@ int cmd_train(int argc, char **argv) {
       if (!rc && o.htf_context) /* --days-1h: the 1h context series too */
         rc = cmd_fetch_for_training(store, cfg, o.symbols[i], TML_MS_PER_HOUR, o.htf_context_days, json, &err);
     }
+    /* The active set this one competes with is scored on this run's validation rows (fair activation). */
+    char incumbent[4200];
+    cli_incumbent_dir(paths.db, o.strategy, o.symbols, o.nsymbols, o.interval_ms, incumbent, sizeof(incumbent));
+    o.incumbent_dir = !o.dry_run && incumbent[0] ? incumbent : NULL;
     struct tml_train_result r;
     memset(ps.round, 0, sizeof(ps.round));
+    memset(ps.best, 0, sizeof(ps.best));
     memset(ps.done, 0, sizeof(ps.done));
-    ps.t0 = tml_monotonic_s();
-    if (!rc)
+    snprintf(ps.what, sizeof(ps.what), "%s%s %s", o.symbols[0], o.nsymbols > 1 ? " +" : "",
+             tml_interval_name(o.interval_ms));
+    if (!rc) {
+      cli_progress_start(&ps.live, live_tty, period);
+      cli_progress_set(&ps.live, -1, "training %s: loading candles", ps.what);
       rc = tml_train_run(store, &o, &r, &err);
-    else
+      cli_progress_stop(&ps.live);
+    } else {
       memset(&r, 0, sizeof(r));
-    if (ps.tty && !json && !o.dry_run)
-      fprintf(stderr, "\r%80s\r", "");
+    }
     struct tml_model_row row;
     tml_model_row_init(&row);
     if (!rc && !o.dry_run)

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "cli_config.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -76,6 +77,8 @@ struct progress_state {
   int round[TML_HEAD_COUNT];
   int head;
   size_t fold;
+  char what[96];             /* "BTCUSDT 15m" */
+  struct cli_progress live;  /* terminal line, or a periodic line in logs and --json runs */
 };
 
 static void print_plan(const struct tml_validate_progress *p) {
@@ -136,42 +139,45 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
     snprintf(stage, sizeof(stage), "%s %zu/%zu folds", p->stage, p->folds_done, p->nfolds);
     tml_job_report_progress(strcmp(p->stage, "final") == 0 ? 96.0 : pct, stage);
   }
+  if (p->event == TML_VEV_ROUND && p->head >= 0) {
+    /* The live status: fold, head, round, best round; done share = folds done + this fold's rounds. */
+    double in_fold = p->total_rounds > 0 ? (double)(p->round + 1) / (double)p->total_rounds / TML_HEAD_COUNT : 0;
+    double frac = p->nfolds ? ((double)p->folds_done + (in_fold < 1 ? in_fold : 1)) / (double)p->nfolds : -1;
+    if (strcmp(p->stage, "final") == 0)
+      cli_progress_set(&s->live, -1, "validating %s final set: %s round %d/%d best %d", s->what,
+                       tml_head_name((enum tml_head)p->head), p->round + 1, p->total_rounds, p->best_round + 1);
+    else
+      cli_progress_set(&s->live, frac, "validating %s %s: fold %zu of %zu (%zu done), %s round %d/%d best %d", s->what,
+                       p->stage, p->fold + 1, p->nfolds, p->folds_done, tml_head_name((enum tml_head)p->head),
+                       p->round + 1, p->total_rounds, p->best_round + 1);
+    return 0;
+  }
+  if (p->event == TML_VEV_FOLD_DONE)
+    cli_progress_set(&s->live, p->nfolds ? (double)p->folds_done / (double)p->nfolds : -1,
+                     "validating %s %s: %zu of %zu folds done", s->what, p->stage, p->folds_done, p->nfolds);
+  else if (p->event == TML_VEV_STAGE)
+    cli_progress_set(&s->live, -1, "validating %s: %s", s->what, p->stage);
   if (s->quiet)
     return 0;
   pthread_mutex_lock(&s->lock);
+  cli_progress_pause(&s->live); /* normal output must not mix with the live line */
   switch (p->event) {
   case TML_VEV_PLAN:
     print_plan(p);
     break;
   case TML_VEV_STAGE:
-    if (s->tty)
-      fprintf(stderr, "\r%100s\r", "");
     if (strcmp(p->stage, "final") == 0)
       printf("final: training the model set on all data\n");
     break;
-  case TML_VEV_ROUND:
-    if (s->tty && p->head >= 0) {
-      if (strcmp(p->stage, "final") == 0)
-        fprintf(stderr, "\r  final: %s round %d   ", tml_head_name((enum tml_head)p->head), p->round + 1);
-      else
-      {
-        char eta[48] = "";
-        if (p->folds_done > 0)
-          snprintf(eta, sizeof(eta), ", about %.0fs left",
-                   p->elapsed_s / (double)p->folds_done * (double)(p->nfolds - p->folds_done));
-        fprintf(stderr, "\r  %s: fold %zu of %zu, %s round %d, %zu done, %.0fs elapsed%s   ", p->stage, p->fold + 1,
-                p->nfolds, tml_head_name((enum tml_head)p->head), p->round + 1, p->folds_done, p->elapsed_s, eta);
-      }
-    }
-    break;
   case TML_VEV_FOLD_DONE:
-    if (s->tty)
-      fprintf(stderr, "\r%100s\r", "");
     fprintf(stderr, "  %s: fold %zu of %zu done (%zu/%zu), %.0fs elapsed, about %.0fs left\n", p->stage,
             p->fold + 1, p->nfolds, p->folds_done, p->nfolds, p->elapsed_s, p->eta_s);
     break;
+  default:
+    break;
   }
   fflush(stderr);
+  cli_progress_resume(&s->live);
   pthread_mutex_unlock(&s->lock);
   return 0;
 }
@@ -253,19 +259,29 @@ static int validate_one(struct tml_store *store, const struct tml_config *cfg, c
                         struct tml_validate_opts *o, bool json, struct tml_buf *jout, struct tml_error *err) {
   struct tml_validate_result r;
   memset(&r, 0, sizeof(r));
+  /* A final set (sequential mode) competes with the active one on its own validation rows. */
+  char incumbent[4200];
+  cli_incumbent_dir(paths->db, o->train.strategy, o->train.symbols, o->train.nsymbols, o->train.interval_ms,
+                    incumbent, sizeof(incumbent));
+  o->train.incumbent_dir = incumbent[0] ? incumbent : NULL;
   struct progress_state ps;
   memset(&ps, 0, sizeof(ps));
   pthread_mutex_init(&ps.lock, NULL);
   ps.tty = isatty(STDERR_FILENO);
   ps.quiet = json;
+  snprintf(ps.what, sizeof(ps.what), "%s%s %s", o->train.symbols[0], o->train.nsymbols > 1 ? " +" : "",
+           tml_interval_name(o->train.interval_ms));
   o->progress = on_progress;
   o->progress_ud = &ps;
   if (!json)
     printf("validating %s %s, mode %s\n", o->train.nsymbols > 1 ? "multi-symbol set" : o->train.symbols[0],
            tml_interval_name(o->train.interval_ms), tml_validate_mode_name(o->mode));
+  /* Live line on a terminal; in logs and --json runs one line every logging.progress_seconds. */
+  cli_progress_start(&ps.live, ps.tty && !json, (double)tml_config_int(cfg, "logging.progress_seconds"));
+  cli_progress_set(&ps.live, -1, "validating %s: loading candles", ps.what);
   int rc = tml_validate_run(store, o, &r, err);
-  if (ps.tty && !json)
-    fprintf(stderr, "\r%100s\r", "");
+  cli_progress_stop(&ps.live);
+  o->train.incumbent_dir = NULL; /* points into this frame */
   pthread_mutex_destroy(&ps.lock);
   if (rc && rc != TML_EGATE) {
     tml_validate_result_release(&r);

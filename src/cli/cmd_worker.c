@@ -1,13 +1,16 @@
 /* trademl worker: runs jobs from the job table until stopped (SIGINT/SIGTERM give running jobs back
  * to the queue), or with --exit-when-idle until nothing is queued or running. */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "cli_jobs.h"
+#include "cli_progress.h"
 #include "commands.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
@@ -45,6 +48,38 @@ static void sweep_tmp(const char *models_dir) {
   free(gone);
 }
 
+/* "2 running: job 7 train BTCUSDT 45% heads 2/5 done; direction 120/500 best 98 (1m05s, ~1m20s left);
+ * job 8 ... | 3 done, 1 failed" as the worker's progress status. */
+static void show_running(struct tml_jobs *q, const struct tml_runner_stats *s, struct cli_progress *live) {
+  struct tml_job_filter f;
+  tml_job_filter_init(&f);
+  f.status_mask = 1u << TML_JOB_RUNNING;
+  f.oldest_first = true;
+  f.limit = 8;
+  struct tml_job *jobs = NULL;
+  size_t n = 0;
+  if (tml_jobs_list(q, &f, &jobs, &n, NULL, NULL) != 0)
+    n = 0;
+  char text[256];
+  size_t used = (size_t)snprintf(text, sizeof(text), "%zu running", n);
+  int64_t now = tml_now_ms();
+  for (size_t i = 0; i < n && used < sizeof(text); i++) {
+    const struct tml_job *j = &jobs[i];
+    double el = j->started_ms ? (double)(now - j->started_ms) / 1000.0 : 0;
+    char e[16], l[32] = "";
+    cli_progress_fmt_seconds(el, e, sizeof(e));
+    if (j->progress >= 2 && j->progress < 100) {
+      char t[16];
+      cli_progress_fmt_seconds(el * (100.0 - j->progress) / j->progress, t, sizeof(t));
+      snprintf(l, sizeof(l), ", ~%s left", t);
+    }
+    used += (size_t)snprintf(text + used, sizeof(text) - used, "%s job %" PRId64 " %s %s %.0f%% %s (%s%s)",
+                             i ? ";" : ":", j->id, tml_job_kind_name(j->kind), j->symbols, j->progress, j->stage, e, l);
+  }
+  free(jobs);
+  cli_progress_set(live, -1, "worker: %s | %zu succeeded, %zu failed", text, s->succeeded, s->failed);
+}
+
 int cmd_worker(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -71,17 +106,24 @@ int cmd_worker(int argc, char **argv) {
   }
   if (!rc) {
     fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency, c.paths.db);
-    /* The runner threads exit on their own with --exit-when-idle; otherwise wait for a signal. */
+    /* Until a signal (or, with --exit-when-idle, until the runner threads find nothing more to do):
+     * the running jobs' progress, live on a terminal, else one line every logging.progress_seconds. */
+    struct cli_progress live;
+    cli_progress_start(&live, isatty(STDERR_FILENO), (double)tml_config_int(c.cfg, "logging.progress_seconds"));
+    double last_poll = 0;
     while (!cli_stop_signal) {
       struct timespec ts = {0, 100 * 1000000L};
       nanosleep(&ts, NULL);
-      if (ro.exit_when_idle) {
-        struct tml_runner_stats s;
-        tml_runner_get_stats(r, &s);
-        (void)s;
+      struct tml_runner_stats s;
+      tml_runner_get_stats(r, &s);
+      if (ro.exit_when_idle && s.threads_alive == 0)
         break;
+      if (tml_monotonic_s() - last_poll >= 1.0) {
+        last_poll = tml_monotonic_s();
+        show_running(c.jobs, &s, &live);
       }
     }
+    cli_progress_stop(&live);
     if (cli_stop_signal)
       tml_runner_request_stop(r, TML_RUNNER_REQUEUE);
     tml_runner_join(r);

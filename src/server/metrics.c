@@ -159,15 +159,25 @@ void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms)
   tml_buf_printf(b, "# HELP trademl_active_models Active model versions.\n# TYPE trademl_active_models gauge\n"
                     "trademl_active_models %zu\n",
                  n);
-  tml_buf_puts(b, "# HELP trademl_model_age_seconds Age of the active model by symbol (since registration).\n"
-                  "# TYPE trademl_model_age_seconds gauge\n");
-  for (size_t i = 0; i < n; i++) {
-    tml_buf_puts(b, "trademl_model_age_seconds{symbol=\"");
-    label(b, rows[i].key);
-    tml_buf_printf(b, "\",interval=\"%s\",strategy=\"", tml_interval_name(rows[i].interval_ms) ?
-                                                             tml_interval_name(rows[i].interval_ms) : "?");
-    label(b, rows[i].strategy);
-    tml_buf_printf(b, "\"} %.0f\n", (double)(now_ms - rows[i].created_ms) / 1000.0);
+  /* The two model ages of docs/registry.md: since training, and of the newest candle trained on. */
+  static const char *const age_help[2] = {
+      "# HELP trademl_model_age_seconds Time since the active model was trained (registered right after "
+      "training), by symbol.\n# TYPE trademl_model_age_seconds gauge\n",
+      "# HELP trademl_model_data_age_seconds Age of the newest candle the active model was trained on, by "
+      "symbol.\n# TYPE trademl_model_data_age_seconds gauge\n"};
+  for (int kind = 0; kind < 2; kind++) {
+    tml_buf_puts(b, age_help[kind]);
+    for (size_t i = 0; i < n; i++) {
+      double days = kind == 0 ? tml_model_age_days(&rows[i], now_ms) : tml_model_data_age_days(&rows[i], now_ms);
+      if (isnan(days))
+        continue;
+      tml_buf_puts(b, kind == 0 ? "trademl_model_age_seconds{symbol=\"" : "trademl_model_data_age_seconds{symbol=\"");
+      label(b, rows[i].key);
+      tml_buf_printf(b, "\",interval=\"%s\",strategy=\"", tml_interval_name(rows[i].interval_ms) ?
+                                                               tml_interval_name(rows[i].interval_ms) : "?");
+      label(b, rows[i].strategy);
+      tml_buf_printf(b, "\"} %.0f\n", days * 86400.0);
+    }
   }
   size_t blocked[TML_COV_VERDICT_COUNT] = {0};
   for (size_t i = 0; i < ncov; i++)

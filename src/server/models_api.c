@@ -18,7 +18,9 @@ static json_t *model_json(const struct tml_model_row *r, int64_t now_ms) {
   tml_buf_release(&b);
   if (!o)
     o = json_object();
+  /* Both model ages (docs/registry.md): since training, and of the newest candle trained on. */
   json_object_set_new(o, "age_seconds", json_integer((now_ms - r->created_ms) / 1000));
+  json_object_set_new(o, "data_age_seconds", r->data_to_ms ? json_integer((now_ms - r->data_to_ms) / 1000) : json_null());
   return o;
 }
 

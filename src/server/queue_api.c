@@ -64,6 +64,8 @@ int srv_h_coverage(struct tml_server *s, const struct srv_request *req, struct s
     json_object_set_new(o, "has_model", json_boolean(r->has_model));
     json_object_set_new(o, "model_version", r->model_version[0] ? json_string(r->model_version) : json_null());
     json_object_set_new(o, "model_age_days", r->model_age_days >= 0 ? json_real(r->model_age_days) : json_null());
+    json_object_set_new(o, "model_data_age_days",
+                        r->model_data_age_days >= 0 ? json_real(r->model_data_age_days) : json_null());
     json_object_set_new(o, "job_id", r->job_id ? json_integer(r->job_id) : json_null());
     json_object_set_new(o, "verdict", json_string(tml_cov_verdict_name(r->verdict)));
     json_object_set_new(o, "blocked", json_boolean(r->blocked));

@@ -30,6 +30,7 @@ const struct srv_route srv_routes[] = {
     R("GET", "/api/predictions", srv_h_predictions, 0),
     R("GET", "/", srv_h_asset, SRV_NO_LOG | SRV_PUBLIC),
     R("GET", "/assets/{file}", srv_h_asset, SRV_NO_LOG | SRV_PUBLIC),
+    R("GET", "/api/predict/{base}/{quote}", srv_h_predict_pair, 0),
 };
 const size_t srv_nroutes = sizeof(srv_routes) / sizeof(srv_routes[0]);
 

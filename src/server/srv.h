@@ -164,6 +164,7 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
 int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_asset(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_predict(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_predict_pair(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_training_start(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_jobs_list(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_job_get(struct tml_server *s, const struct srv_request *req, struct srv_response *res);

@@ -39,12 +39,18 @@ expect_out 'train_new +BTCUSDT +job [0-9]+ +training submitted'
 btc_job=$(grep -Eo 'train_new +BTCUSDT +job [0-9]+' <<<"$OUT" | grep -Eo '[0-9]+$')
 # Symbols without enough candles get a fetch job (new listings must not wait for a human).
 expect_out 'skip +NEWCOINUSDT +job [0-9]+ +no 15m candles stored; fetch submitted; re-checked in 300 s'
-expect_out 'skip +BREVUSDT +job [0-9]+ +insufficient history.*fetch submitted'
+# BREVUSDT was imported from a file: the scheduler never queues a fetch for an imported series.
+expect_out 'skip +BREVUSDT +insufficient history.*imported from files, so not fetched'
+grep -Eq 'BREVUSDT +job' <<<"$OUT" && fail "a fetch job was queued for the imported BREVUSDT: $OUT"
+expect_exit 0 "$BIN" jobs list --kind fetch --json
+grep -q BREVUSDT <<<"$OUT" && fail "fetch job for imported BREVUSDT: $OUT"
+ok "scheduler_never_fetches_imported_series"
+
 expect_exit 0 "$BIN" retrain --no-wait
 expect_out "skip +BTCUSDT +job $btc_job +training: job $btc_job is queued"
 expect_out 'skip +BREVUSDT +waiting: coverage re-check at'
 expect_out 'skip +NEWCOINUSDT +waiting'
-expect_exit 0 "$BIN" jobs counts --json; expect_out '"queued":3'
+expect_exit 0 "$BIN" jobs counts --json; expect_out '"queued":2'
 ok "dry run changes nothing; queued symbol trained once; short histories fetched and wait for the re-check timer"
 
 expect_exit 0 "$BIN" worker --exit-when-idle
@@ -58,14 +64,18 @@ python3 - "$OUT" <<'PY' || fail "queue after retrain: $OUT"
 import json, sys
 q = {e["symbol"]: e for e in json.loads(sys.argv[1])["queue"]}
 assert "BTCUSDT" not in q, "BTCUSDT trained: must leave the queue"
-assert q["PIEVERSEUSDT"]["attempts"] == 1 and "exit code" in q["PIEVERSEUSDT"]["last_error"], q["PIEVERSEUSDT"]
+# Too little data cannot succeed on retry: the job fails at once, and the queue shows that reason.
+assert q["PIEVERSEUSDT"]["attempts"] == 1 and "not enough data" in q["PIEVERSEUSDT"]["last_error"] \
+    and "not retried" in q["PIEVERSEUSDT"]["last_error"], q["PIEVERSEUSDT"]
 assert "BREVUSDT" in q and "NEWCOINUSDT" in q
+# queue_last_error_shows_failed_fetch: NEWCOINUSDT's fetch job failed (no exchange reachable).
+assert "cannot reach 127.0.0.1:1" in q["NEWCOINUSDT"]["last_error"], q["NEWCOINUSDT"]
 PY
 "$BIN" coverage --json >"$WORK/cov.json"
 [[ $(verdict BTCUSDT) == "ok " ]] || fail "BTC after training: $(verdict BTCUSDT)"
 TRADEML_DATA_MIN_HISTORY_DAYS=30 "$BIN" coverage --json >"$WORK/cov.json"
 [[ $(verdict PIEVERSEUSDT) =~ ^failed\ failed:\ training\ job\ [0-9]+\ failed ]] || fail "PIEVERSE: $(verdict PIEVERSEUSDT)"
-ok "success removes the symbol from the queue; failure keeps it with its error and attempt count; coverage ok/failed"
+ok "success removes the symbol from the queue; failure keeps it with its error and attempt count; LAST ERROR of a failed fetch; coverage ok/failed"
 
 # Queue import and its errors; schedule show; malformed cron.
 printf '{"queue":[{"symbol":"LTCUSDT","added_at":"2025-06-01T00:00:00Z","attempts":0}]}' >"$WORK/q.json"

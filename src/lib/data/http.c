@@ -266,6 +266,12 @@ int tml_http_get_once(struct tml_http *h, const char *url, struct tml_http_respo
                          h->opts.timeout_ms, why);
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
+    /* A name that does not resolve is a configuration problem: retrying repeats it (error.h). */
+    return tml_error_set(err, TML_ENOHOST,
+                         "host name %s does not resolve (%s): check the exchange base URL "
+                         "(exchanges.<name>.base_url or TRADEML_<NAME>_BASE_URL) and DNS, or load candles from files "
+                         "with `trademl data import`",
+                         host, why);
   case CURLE_COULDNT_CONNECT:
     if (h->proxy[0])
       return tml_error_set(err, TML_ENET,
@@ -312,13 +318,7 @@ static void do_sleep(struct tml_http *h, int64_t ms) {
 
 /* Transport failures worth another try: timeouts, resets, refused connections (a restarting
  * server). An unknown host is not. */
-static bool transport_retryable(int rc, const struct tml_error *e) {
-  if (rc == TML_ETIMEDOUT)
-    return true;
-  if (rc == TML_ENET)
-    return strstr(e->msg, "resolve") == NULL;
-  return false;
-}
+static bool transport_retryable(int rc) { return (rc == TML_ETIMEDOUT || rc == TML_ENET) && tml_error_retryable(rc); }
 
 int tml_http_get(struct tml_http *h, const char *url, struct tml_ratelimit *bucket, double cost,
                  tml_http_classify_fn classify, void *ctx, struct tml_http_response *resp,
@@ -339,7 +339,7 @@ int tml_http_get(struct tml_http *h, const char *url, struct tml_ratelimit *buck
     int64_t wait = -1;
     enum tml_http_verdict v;
     if (rc != 0) {
-      if (!transport_retryable(rc, &e)) {
+      if (!transport_retryable(rc)) {
         tml_error_set(err, rc, "%s", e.msg);
         return rc;
       }

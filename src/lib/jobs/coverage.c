@@ -69,7 +69,7 @@ static int check_one(struct tml_store *store, struct tml_jobs *q, struct tml_reg
                      const struct tml_cov_opts *o, const char *symbol, struct tml_cov_row *row, struct tml_error *err) {
   memset(row, 0, sizeof(*row));
   snprintf(row->symbol, sizeof(row->symbol), "%s", symbol);
-  row->model_age_days = -1;
+  row->model_age_days = row->model_data_age_days = -1;
   int64_t now = o->now_ms ? o->now_ms : tml_now_ms();
   struct tml_candles c;
   int rc = tml_store_load(store, symbol, o->interval_ms, INT64_MIN, INT64_MAX, &c, err);
@@ -100,7 +100,9 @@ static int check_one(struct tml_store *store, struct tml_jobs *q, struct tml_reg
     if (tml_registry_active(reg, o->strategy, symbol, o->interval_ms, &m, &merr) == 0 && !m.folder_missing) {
       row->has_model = true;
       snprintf(row->model_version, sizeof(row->model_version), "%s", m.version);
-      row->model_age_days = (double)(now - (m.data_to_ms ? m.data_to_ms : m.created_ms)) / (double)TML_MS_PER_DAY;
+      row->model_age_days = tml_model_age_days(&m, now);
+      double da = tml_model_data_age_days(&m, now);
+      row->model_data_age_days = isnan(da) ? -1 : da;
     }
     tml_model_row_release(&m);
   }
@@ -238,6 +240,10 @@ int tml_coverage_format(const struct tml_cov_row *rows, size_t n, bool json, str
         rc |= tml_buf_printf(out, ",\"model_age_days\":%.2f", r->model_age_days);
       else
         rc |= tml_buf_puts(out, ",\"model_age_days\":null");
+      if (r->has_model && r->model_data_age_days >= 0)
+        rc |= tml_buf_printf(out, ",\"model_data_age_days\":%.2f", r->model_data_age_days);
+      else
+        rc |= tml_buf_puts(out, ",\"model_data_age_days\":null");
       rc |= tml_buf_printf(out, ",\"job_id\":%" PRId64 ",\"verdict\":\"%s\",\"blocked\":%s,\"reason\":", r->job_id,
                            tml_cov_verdict_name(r->verdict), r->blocked ? "true" : "false");
       rc |= tml_buf_json_str(out, r->reason);
@@ -245,17 +251,20 @@ int tml_coverage_format(const struct tml_cov_row *rows, size_t n, bool json, str
     }
     rc |= tml_buf_puts(out, "]\n");
   } else {
-    rc |= tml_buf_printf(out, "%-16s %-21s %8s %9s %-17s %8s  %s\n", "SYMBOL", "VERDICT", "DAYS", "COVERAGE", "MODEL",
-                         "AGE", "REASON");
+    /* TRAINED = days since the model was trained; DATA = days since the newest candle it learned from. */
+    rc |= tml_buf_printf(out, "%-16s %-21s %8s %9s %-17s %8s %8s  %s\n", "SYMBOL", "VERDICT", "DAYS", "COVERAGE",
+                         "MODEL", "TRAINED", "DATA", "REASON");
     size_t blocked = 0;
     for (size_t i = 0; i < n; i++) {
       const struct tml_cov_row *r = &rows[i];
-      char age[32] = "-";
+      char age[32] = "-", dage[32] = "-";
       if (r->has_model)
         snprintf(age, sizeof(age), "%.1fd", r->model_age_days);
-      rc |= tml_buf_printf(out, "%-16s %-21s %8.1f %8.2f%% %-17s %8s  %s\n", r->symbol,
+      if (r->has_model && r->model_data_age_days >= 0)
+        snprintf(dage, sizeof(dage), "%.1fd", r->model_data_age_days);
+      rc |= tml_buf_printf(out, "%-16s %-21s %8.1f %8.2f%% %-17s %8s %8s  %s\n", r->symbol,
                            tml_cov_verdict_name(r->verdict), r->history_days, r->coverage_pct,
-                           r->has_model ? r->model_version : "-", age, r->reason);
+                           r->has_model ? r->model_version : "-", age, dage, r->reason);
       blocked += r->blocked;
     }
     rc |= tml_buf_printf(out, "%zu symbol%s, %zu blocked\n", n, n == 1 ? "" : "s", blocked);

@@ -217,6 +217,24 @@ void tml_job_report_result(const char *json) {
   pthread_mutex_unlock(&report_lock);
 }
 
+void tml_job_report_error(int code, const char *msg) {
+  int fd = report_fd();
+  if (fd < 0 || code == 0)
+    return;
+  char line[1200];
+  int n = snprintf(line, sizeof(line), "error %d %s", code, msg && *msg ? msg : tml_strerror(code));
+  if (n <= 0)
+    return;
+  size_t len = TML_MIN((size_t)n, sizeof(line) - 2);
+  for (size_t i = 0; i < len; i++)
+    if (line[i] == '\n' || line[i] == '\r')
+      line[i] = ' ';
+  line[len++] = '\n';
+  pthread_mutex_lock(&report_lock);
+  write_all(fd, line, len);
+  pthread_mutex_unlock(&report_lock);
+}
+
 /* ---- the runner ---- */
 
 struct tml_runner {
@@ -296,6 +314,8 @@ struct child_reports {
   char stage[64];
   bool progress_new;
   char result[2048];
+  int error_code;       /* reported by the child before exiting (0 = none) */
+  char error_msg[1024];
 };
 
 static void parse_report_line(struct child_reports *cr, const char *line) {
@@ -311,6 +331,15 @@ static void parse_report_line(struct child_reports *cr, const char *line) {
     }
   } else if (strncmp(line, "result ", 7) == 0) {
     snprintf(cr->result, sizeof(cr->result), "%s", line + 7);
+  } else if (strncmp(line, "error ", 6) == 0) {
+    char *end = NULL;
+    long code = strtol(line + 6, &end, 10);
+    if (end && end != line + 6 && code < 0 && code > -10000) {
+      cr->error_code = (int)code;
+      while (*end == ' ')
+        end++;
+      snprintf(cr->error_msg, sizeof(cr->error_msg), "%s", end);
+    }
   }
 }
 
@@ -473,20 +502,18 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
     snprintf(msg, sizeof(msg), "worker stopped; job given back");
     break;
   default:
-    if (exit_code == 0) {
-      outcome = TML_OUTCOME_SUCCEEDED;
-    } else if (exit_code == tml_error_exit_code(TML_EGATE) && j->kind == TML_JOB_VALIDATE) {
-      /* 3 = a validation gate was not passed: a verdict, not a crash. The job did its work; the verdict
-       * and gate values are in its result. Retrying would only repeat the same verdict. */
-      outcome = TML_OUTCOME_SUCCEEDED;
-    } else {
-      /* 2 = usage error (bad flag, unknown symbol): retrying cannot help. */
-      outcome = exit_code == tml_error_exit_code(TML_EUSAGE) ? TML_OUTCOME_FATAL : TML_OUTCOME_FAILED;
-      if (exit_code < 0)
-        snprintf(msg, sizeof(msg), "killed by signal %d: %s", -exit_code, tail);
-      else
-        snprintf(msg, sizeof(msg), "exit code %d: %s", exit_code, tail);
-    }
+    outcome = tml_job_outcome_of(j->kind, exit_code, exit_code > 0 ? cr.error_code : 0);
+    if (outcome == TML_OUTCOME_SUCCEEDED)
+      break;
+    if (exit_code < 0)
+      snprintf(msg, sizeof(msg), "killed by signal %d: %s", -exit_code, tail);
+    else if (cr.error_code && outcome == TML_OUTCOME_FATAL)
+      snprintf(msg, sizeof(msg), "%.880s (%s; not retried: retrying cannot fix it)", cr.error_msg,
+               tml_strerror(cr.error_code));
+    else if (cr.error_code)
+      snprintf(msg, sizeof(msg), "%.900s (%s)", cr.error_msg, tml_strerror(cr.error_code));
+    else
+      snprintf(msg, sizeof(msg), "exit code %d: %s", exit_code, tail);
     break;
   }
 finish:;
@@ -523,6 +550,21 @@ finish:;
   pthread_mutex_unlock(&r->lock);
 }
 
+enum tml_job_outcome tml_job_outcome_of(enum tml_job_kind kind, int exit_code, int reported) {
+  if (exit_code == 0)
+    return TML_OUTCOME_SUCCEEDED;
+  /* 3 = a validation gate was not passed: a verdict, not a crash. The job did its work; the verdict and
+   * gate values are in its result. Retrying would only repeat the same verdict. */
+  if (exit_code == tml_error_exit_code(TML_EGATE) && kind == TML_JOB_VALIDATE)
+    return TML_OUTCOME_SUCCEEDED;
+  if (exit_code < 0) /* killed (out of memory, a crash): maybe not its fault */
+    return TML_OUTCOME_FAILED;
+  if (reported) /* the error table says whether repeating can help */
+    return tml_error_retryable(reported) ? TML_OUTCOME_FAILED : TML_OUTCOME_FATAL;
+  /* Nothing reported (an older binary, a crash before main's error path): 2 = usage error. */
+  return exit_code == tml_error_exit_code(TML_EUSAGE) ? TML_OUTCOME_FATAL : TML_OUTCOME_FAILED;
+}
+
 struct thread_arg {
   struct tml_runner *r;
   size_t index;
@@ -542,7 +584,7 @@ static void *worker_main(void *ud) {
     if (tml_jobs_open(r->db_path, &r->o.jobs, &q, &err)) {
       tml_err("worker %s: %s", worker_id, err.msg);
       if (tries >= 20)
-        return NULL;
+        break; /* q stays NULL: the thread ends below */
       sleep_ms(500);
     }
   }
@@ -577,6 +619,9 @@ static void *worker_main(void *ud) {
     sleep_ms(r->o.poll_ms);
   }
   tml_jobs_close(q);
+  pthread_mutex_lock(&r->lock);
+  r->stats.threads_alive--;
+  pthread_mutex_unlock(&r->lock);
   return NULL;
 }
 
@@ -647,8 +692,14 @@ int tml_runner_start(const struct tml_runner_opts *opts, struct tml_runner **out
       ta->r = r;
       ta->index = (size_t)i;
     }
+    pthread_mutex_lock(&r->lock);
+    r->stats.threads_alive++; /* before the thread can exit and count itself out */
+    pthread_mutex_unlock(&r->lock);
     if (!ta || pthread_create(&r->threads[i], NULL, worker_main, ta) != 0) {
       free(ta);
+      pthread_mutex_lock(&r->lock);
+      r->stats.threads_alive--;
+      pthread_mutex_unlock(&r->lock);
       tml_runner_destroy(r);
       return tml_error_set(err, TML_EIO, "job runner: cannot start worker thread %d", i);
     }

@@ -11,6 +11,7 @@
 #include "trademl/config.h"
 #include "trademl/coverage.h"
 #include "trademl/error.h"
+#include "trademl/fetch.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
 #include "trademl/parse.h"
@@ -76,8 +77,14 @@ int tml_symqueue_list(struct tml_jobs *q, struct tml_symqueue_entry **out, size_
   *n = 0;
   sqlite3_stmt *st = NULL;
   int rc = tml__jobs_prepare(q,
-                             "SELECT symbol, added_ms, attempts, last_error, next_check_ms, job_id FROM symbol_queue"
-                             " ORDER BY added_ms, symbol",
+                             /* LAST ERROR is the error of the newest job for the symbol that failed for good
+                              * since it was queued, whatever its kind (a fetch or a training) or source;
+                              * the stored error (from an imported queue file) when there is none. */
+                             "SELECT q.symbol, q.added_ms, q.attempts, COALESCE((SELECT j.error FROM jobs j"
+                             "   WHERE j.symbols = q.symbol AND j.status IN ('failed', 'timed_out')"
+                             "   AND j.kind IN ('train', 'retrain', 'fetch') AND j.finished_ms >= q.added_ms"
+                             "   ORDER BY j.finished_ms DESC, j.id DESC LIMIT 1), q.last_error),"
+                             " q.next_check_ms, q.job_id FROM symbol_queue q ORDER BY q.added_ms, q.symbol",
                              &st, err);
   if (rc)
     return rc;
@@ -261,6 +268,9 @@ int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, str
     *added = 0;
   json_error_t jerr;
   json_t *root = json_load_file(path, JSON_DECODE_ANY, &jerr);
+  if (!root && jerr.line < 0) /* not a parse error: the file itself cannot be read */
+    return tml_error_set(err, tml_path_exists(path) ? TML_EIO : TML_ENOENT, "cannot read queue file '%s': %s", path,
+                         strerror(errno));
   if (!root)
     return tml_error_set(err, TML_EPARSE, "queue file '%s': not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
   const char *fmt_hint = "expected {\"queued_symbols\":[\"LTCUSDT\",...],\"queued_at\":{\"LTCUSDT\":\"...\"}}, "
@@ -459,6 +469,21 @@ static int submit_train(struct tml_jobs *q, enum tml_job_kind kind, const char *
   return tml_jobs_submit(q, &spec, id, existed, err);
 }
 
+/* True when (symbol, interval) was fetched from an exchange (a fetch_sources row). A stored series
+ * without one was imported from files: the scheduler never fetches it (the user brings its candles). */
+static int fetched_from_exchange(struct tml_store *store, const char *symbol, int64_t interval_ms, bool *yes,
+                                 struct tml_error *err) {
+  struct tml_fetch_source *src = NULL;
+  size_t n = 0;
+  *yes = false;
+  int rc = tml_fetch_sources(store, &src, &n, err);
+  for (size_t i = 0; !rc && i < n; i++)
+    if (src[i].interval_ms == interval_ms && strcmp(src[i].symbol, symbol) == 0)
+      *yes = true;
+  free(src);
+  return rc;
+}
+
 static int run_queue(struct tml_store *store, struct tml_jobs *q, const struct tml_config *cfg,
                      const struct tml_sched_run_opts *o, const struct tml_cov_opts *co, int64_t now,
                      struct tml_sched_report *rep, struct tml_error *err) {
@@ -483,7 +508,21 @@ static int run_queue(struct tml_store *store, struct tml_jobs *q, const struct t
     if (row.verdict == TML_COV_NO_DATA || row.verdict == TML_COV_INSUFFICIENT_HISTORY ||
         row.verdict == TML_COV_LOW_COVERAGE) {
       /* New listings must not wait for a human: ask for their candles (a fetch job from data.exchange,
-       * incremental and deduplicated), then look again after the re-check period. */
+       * incremental and deduplicated), then look again after the re-check period. A series the user
+       * imported from files is theirs to extend: no fetch job for it. */
+      bool from_exchange = false;
+      if (row.verdict != TML_COV_NO_DATA &&
+          (rc = fetched_from_exchange(store, e[i].symbol, co->interval_ms, &from_exchange, err)))
+        break;
+      if (row.verdict != TML_COV_NO_DATA && !from_exchange) {
+        if (!o->dry_run && (rc = set_queue_fields(q, e[i].symbol, now + recheck_ms, 0, err)))
+          break;
+        report_add(rep, TML_SCHED_SKIP, e[i].symbol, 0,
+                   "%s; imported from files, so not fetched: import more %s candles with `trademl data import`; "
+                   "re-checked in %" PRId64 " s",
+                   row.reason, interval, recheck_ms / 1000);
+        continue;
+      }
       int64_t fid = 0;
       bool fexisted = false;
       if (!o->dry_run) {
@@ -546,7 +585,7 @@ static int run_rotation(struct tml_store *store, struct tml_jobs *q, const struc
       continue;
     bool due = r->model_age_days >= max_age || forced;
     if (!due) {
-      report_add(rep, TML_SCHED_SKIP, r->symbol, 0, "model %s is %.1f days old < %g", r->model_version,
+      report_add(rep, TML_SCHED_SKIP, r->symbol, 0, "model %s was trained %.1f days ago < %g", r->model_version,
                  r->model_age_days, max_age);
       continue;
     }
@@ -555,15 +594,15 @@ static int run_rotation(struct tml_store *store, struct tml_jobs *q, const struc
       continue;
     }
     if (o->dry_run) {
-      report_add(rep, TML_SCHED_ROTATE, r->symbol, 0, "would retrain: model %s is %.1f days old", r->model_version,
-                 r->model_age_days);
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, 0, "would retrain: model %s was trained %.1f days ago",
+                 r->model_version, r->model_age_days);
       continue;
     }
     int64_t id = 0;
     bool existed = false;
     rc = submit_train(q, TML_JOB_RETRAIN, r->symbol, interval, "rotation", &id, &existed, err);
     if (!rc)
-      report_add(rep, TML_SCHED_ROTATE, r->symbol, id, "model %s is %.1f days old%s", r->model_version,
+      report_add(rep, TML_SCHED_ROTATE, r->symbol, id, "model %s was trained %.1f days ago%s", r->model_version,
                  r->model_age_days, existed ? " (already queued)" : "");
   }
   free(rows);

@@ -68,12 +68,11 @@ struct round_ud {
 
 static int on_round(void *ud, int round, double metric, int best_round) {
   struct round_ud *r = ud;
-  (void)best_round;
   const struct tml_train_opts *o = r->job->o;
   if (r->job->cancelled)
     return 1;
   if (o->progress && o->progress(o->progress_ud, TML_EV_ROUND, "training", r->head, round, o->xgb.num_boost_round,
-                                 metric)) {
+                                 metric, best_round)) {
     r->job->cancelled = 1;
     return 1;
   }
@@ -161,13 +160,13 @@ static void *head_worker(void *arg) {
     const struct tml_train_opts *o = job->o;
     if (!rc && o->progress)
       o->progress(o->progress_ud, TML_EV_HEAD_DONE, "training", head, job->results[head].best_iteration,
-                  o->xgb.num_boost_round, job->results[head].best_score);
+                  o->xgb.num_boost_round, job->results[head].best_score, job->results[head].best_iteration);
   }
   return NULL;
 }
 
 static int stage(const struct tml_train_opts *o, const char *name) {
-  if (o->progress && o->progress(o->progress_ud, TML_EV_STAGE, name, -1, 0, 0, 0.0))
+  if (o->progress && o->progress(o->progress_ud, TML_EV_STAGE, name, -1, 0, 0, 0.0, 0))
     return TML_EINTR;
   return 0;
 }
@@ -283,6 +282,45 @@ static void version_name(char *out, size_t outsz) {
            tm.second);
 }
 
+/* metadata.json "comparison": the incumbent and its metrics on this set's validation rows, in the
+ * shape of "heads" ({"heads":{"direction":{"metrics":{...}}}}), or why it could not be scored. */
+static json_t *comparison_json(const struct tml_train_comparison *c) {
+  json_t *o = json_object();
+  json_object_set_new(o, "incumbent_path", json_string(c->incumbent_dir));
+  json_object_set_new(o, "incumbent_version", json_string(c->incumbent_version));
+  if (!c->scored) {
+    json_object_set_new(o, "error", json_string(c->why_not));
+    return o;
+  }
+  char t[32];
+  json_object_set_new(o, "rows", json_integer((json_int_t)c->rows));
+  tml_time_format(c->from_ms, t, sizeof(t));
+  json_object_set_new(o, "from", json_string(t));
+  tml_time_format(c->to_ms, t, sizeof(t));
+  json_object_set_new(o, "to", json_string(t));
+  json_t *heads = json_object();
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    int k = tml_head_nclass(head);
+    const char *names[TML_MAX_CLASSES];
+    for (int j = 0; j < k; j++)
+      names[j] = tml_head_class_name(head, j);
+    struct tml_buf b;
+    tml_buf_init(&b, 0);
+    if (k)
+      tml_class_metrics_to_json(&c->heads[h].cls, names, &b);
+    else
+      tml_reg_metrics_to_json(&c->heads[h].reg, &b);
+    json_t *m = json_loadb(b.ptr ? b.ptr : "{}", b.len, 0, NULL);
+    tml_buf_release(&b);
+    json_t *hv = json_object();
+    json_object_set_new(hv, "metrics", m ? m : json_object());
+    json_object_set_new(heads, tml_head_name(head), hv);
+  }
+  json_object_set_new(o, "heads", heads);
+  return o;
+}
+
 static int write_metadata(const char *path, const struct tml_train_opts *o, const struct tml_train_result *r,
                           const struct tml_dataset *d, struct tml_error *err) {
   struct tml_buf b;
@@ -334,6 +372,14 @@ static int write_metadata(const char *path, const struct tml_train_opts *o, cons
   char created[32];
   tml_time_format(tml_now_ms(), created, sizeof(created));
   json_object_set_new(meta, "created_at", json_string(created));
+  if (r->cmp.attempted) {
+    json_t *cmp = comparison_json(&r->cmp);
+    if (!cmp) {
+      json_decref(meta);
+      return tml_error_set(err, TML_ENOMEM, "out of memory writing metadata.json");
+    }
+    json_object_set_new(meta, "comparison", cmp);
+  }
   char *text = json_dumps(meta, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
   json_decref(meta);
   if (!text)
@@ -392,6 +438,58 @@ static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, 
     return tml_fsync_dir(parent, err);
   }
   return tml_error_set(err, TML_EEXIST, "too many model sets named %s in '%s'", r->version, parent);
+}
+
+/* Scores the incumbent set o->incumbent_dir on the validation rows of d with this run's labels y, so
+ * that activation compares the two on the same rows. A set that cannot be scored (other feature set,
+ * other symbols or encoding, unreadable) is not an error: cmp->why_not says why and the registry falls
+ * back to the incumbent's own figures, saying so. */
+static void score_incumbent(const struct tml_train_opts *o, const struct tml_dataset *d, const struct tml_split *split,
+                            float *const *y, struct tml_train_comparison *cmp) {
+  cmp->attempted = true;
+  snprintf(cmp->incumbent_dir, sizeof(cmp->incumbent_dir), "%s", o->incumbent_dir);
+  struct tml_error e;
+  tml_error_init(&e);
+  struct tml_modelset *m = NULL;
+  float *pred = NULL;
+  size_t nv = split->valid.end - split->valid.begin;
+  if (tml_modelset_load(o->incumbent_dir, &m, &e)) {
+    snprintf(cmp->why_not, sizeof(cmp->why_not), "%.500s", e.msg);
+    goto out;
+  }
+  snprintf(cmp->incumbent_version, sizeof(cmp->incumbent_version), "%s", m->version);
+  bool same = m->ncols == d->ncols && m->nsymbols == d->nsymbols && m->encoding == d->encoding &&
+              m->interval_ms == o->interval_ms;
+  for (size_t i = 0; same && i < d->nsymbols; i++)
+    same = strcmp(m->symbols[i], d->symbols[i]) == 0;
+  if (!same) {
+    snprintf(cmp->why_not, sizeof(cmp->why_not),
+             "the incumbent's columns differ (%zu vs %zu: other symbols, encoding or interval)", m->ncols, d->ncols);
+    goto out;
+  }
+  if (nv == 0 || !(pred = malloc(nv * TML_MAX_CLASSES * sizeof(float)))) {
+    snprintf(cmp->why_not, sizeof(cmp->why_not), "%s", nv ? "out of memory" : "no validation rows");
+    goto out;
+  }
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    int k = tml_head_nclass((enum tml_head)h);
+    const float *yv = y[h] + split->valid.begin;
+    int rc = tml_xgb_predict(m->heads[h], d->X + split->valid.begin * d->ncols, nv, pred, &e);
+    if (!rc)
+      rc = k > 0 ? tml_metrics_classification(yv, pred, nv, k, &cmp->heads[h].cls, &e)
+                 : tml_metrics_regression(yv, pred, nv, &cmp->heads[h].reg, &e);
+    if (rc) {
+      snprintf(cmp->why_not, sizeof(cmp->why_not), "scoring head '%s': %.400s", tml_head_name((enum tml_head)h), e.msg);
+      goto out;
+    }
+  }
+  cmp->rows = nv;
+  cmp->from_ms = d->time[split->valid.begin];
+  cmp->to_ms = d->time[split->valid.end - 1];
+  cmp->scored = true;
+out:
+  free(pred);
+  tml_modelset_free(m);
 }
 
 static int check_classes(const struct tml_dataset *d, struct tml_range train, enum tml_head h, const float *y,
@@ -603,6 +701,11 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
     goto out;
   }
 
+  if (o->incumbent_dir && o->incumbent_dir[0]) {
+    if ((rc = stage(o, "comparing with the active set")))
+      goto cancelled;
+    score_incumbent(o, &d, &split, job.y, &r->cmp);
+  }
   if ((rc = stage(o, "save")))
     goto cancelled;
   t0 = tml_monotonic_s();

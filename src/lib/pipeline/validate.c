@@ -224,7 +224,6 @@ struct round_ud {
 static int on_round(void *ud, int round, double metric, int best) {
   struct round_ud *r = ud;
   (void)metric;
-  (void)best;
   if (round == 0)
     r->t_round0 = tml_monotonic_s();
   r->rounds = round + 1;
@@ -234,7 +233,9 @@ static int on_round(void *ud, int round, double metric, int best) {
   if (c->o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
                                       .nfolds = c->st->nfolds, .folds_done = c->done, .head = r->head,
-                                      .round = round, .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
+                                      .round = round, .best_round = best,
+                                      .total_rounds = c->o->train.xgb.num_boost_round,
+                                      .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
     if (c->o->progress(c->o->progress_ud, &p)) {
       c->cancelled = 1;
       return 1;
@@ -260,35 +261,50 @@ static void put_class_metrics(double *v, int first, const struct tml_class_metri
   }
 }
 
-/* Trading statistics of a list of per-trade net returns in percent (docs/validation.md):
- * additive equity (each signal risks the same notional), Sharpe = mean/std * sqrt(trades per year). */
-static void trade_stats(const double *ret, size_t n, double years, double *out) {
-  out[TR_SIGNALS] = (double)n;
-  if (n == 0) {
-    out[TR_AVG] = out[TR_CUM] = out[TR_MDD] = 0;
-    out[TR_SHARPE] = out[TR_PF] = NAN;
+double tml_equity_compound(double equity, double ret_pct) {
+  double f = 1.0 + ret_pct / 100.0;
+  return equity * (f > 0 ? f : 0.0);
+}
+
+void tml_trade_stats_compute(const double *ret, size_t n, double years, struct tml_trade_stats *out) {
+  memset(out, 0, sizeof(*out));
+  out->trades = n;
+  out->sharpe = out->profit_factor = (double)NAN;
+  if (n == 0)
     return;
-  }
-  double sum = 0, pos = 0, neg = 0, eq = 0, peak = 0, mdd = 0;
+  double sum = 0, pos = 0, neg = 0, eq = 1.0, peak = 1.0, mdd = 0;
   for (size_t i = 0; i < n; i++) {
     sum += ret[i];
     if (ret[i] > 0)
       pos += ret[i];
     else
       neg -= ret[i];
-    eq += ret[i];
+    eq = tml_equity_compound(eq, ret[i]);
     peak = eq > peak ? eq : peak;
-    mdd = peak - eq > mdd ? peak - eq : mdd;
+    double dd = (peak - eq) / peak; /* peak >= 1 */
+    mdd = dd > mdd ? dd : mdd;
   }
   double mean = sum / (double)n, ss = 0;
   for (size_t i = 0; i < n; i++)
     ss += (ret[i] - mean) * (ret[i] - mean);
   double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-  out[TR_AVG] = mean;
-  out[TR_CUM] = sum;
-  out[TR_MDD] = mdd;
-  out[TR_PF] = neg > 0 ? pos / neg : (double)NAN;
-  out[TR_SHARPE] = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
+  out->avg_return_pct = mean;
+  out->cum_return_pct = (eq - 1.0) * 100.0;
+  out->max_drawdown_pct = mdd * 100.0;
+  out->profit_factor = neg > 0 ? pos / neg : (double)NAN;
+  out->sharpe = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
+}
+
+/* The trading slots of a fold's metric vector from tml_trade_stats_compute. */
+static void trade_stats(const double *ret, size_t n, double years, double *out) {
+  struct tml_trade_stats ts;
+  tml_trade_stats_compute(ret, n, years, &ts);
+  out[TR_SIGNALS] = (double)n;
+  out[TR_AVG] = ts.avg_return_pct;
+  out[TR_CUM] = ts.cum_return_pct;
+  out[TR_MDD] = ts.max_drawdown_pct;
+  out[TR_PF] = ts.profit_factor;
+  out[TR_SHARPE] = ts.sharpe;
 }
 
 /* Buy-and-hold through the test rows r of a range, in percent: per symbol close[r] / first close of
@@ -698,7 +714,9 @@ static int build_curves(const struct tml_dataset *d, const struct tml_validate_o
   st->curve_bh = malloc(cap * sizeof(double));
   if (!st->curve_time || !st->curve_model || !st->curve_bh)
     return tml_error_set(err, TML_ENOMEM, "out of memory for the equity curves");
-  double eq = 0, bh_base = 0;
+  /* Compounded across the concatenated test periods, as the trading metrics are (in percent of the
+   * starting equity); buy-and-hold compounds fold after fold the same way. */
+  double eq = 1.0, bh_base = 0;
   size_t seen = 0, n = 0;
   for (size_t k = 0; k < st->nfolds; k++) {
     const struct tml_fold *f = &st->folds[k].fold;
@@ -710,11 +728,11 @@ static int build_curves(const struct tml_dataset *d, const struct tml_validate_o
     }
     for (size_t r = f->test.begin; r < f->test.end; r++, seen++) {
       if (signal && signal[r])
-        eq += (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct;
-      bh = bh_base + bh_step(&bw, d, r);
+        eq = tml_equity_compound(eq, (exp(d->fwd_return[r]) - 1.0) * 100.0 - o->fee_pct);
+      bh = ((1.0 + bh_base / 100.0) * (1.0 + bh_step(&bw, d, r) / 100.0) - 1.0) * 100.0;
       if ((seen % step == 0 || r + 1 == f->test.end) && n < cap) {
         st->curve_time[n] = d->time[r];
-        st->curve_model[n] = eq;
+        st->curve_model[n] = (eq - 1.0) * 100.0;
         st->curve_bh[n] = bh;
         n++;
       }
@@ -860,15 +878,15 @@ static int stage_event(const struct tml_validate_opts *o, const char *name) {
 
 /* Forwards the final model's training progress (cancellation included). */
 static int final_progress(void *ud, enum tml_train_event ev, const char *stage, int head, int round, int total,
-                          double metric) {
+                          double metric, int best_round) {
   const struct tml_validate_opts *o = ud;
   (void)stage;
-  (void)total;
   (void)metric;
   if (!o->progress)
     return 0;
   struct tml_validate_progress p = {.event = ev == TML_EV_ROUND ? TML_VEV_ROUND : TML_VEV_STAGE, .stage = "final",
-                                    .head = head, .round = round, .eta_s = -1};
+                                    .head = head, .round = round, .best_round = best_round,
+                                    .total_rounds = total, .eta_s = -1};
   return o->progress(o->progress_ud, &p);
 }
 

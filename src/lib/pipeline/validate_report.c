@@ -184,7 +184,7 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
     tml_buf_json_str(b, r->col_names ? r->col_names[idx[i]] : "?");
     tml_buf_printf(b, ",\"share\":%.10g}", st->importance[idx[i]]);
   }
-  tml_buf_puts(b, "]},\"equity\":{\"unit\":\"percent of notional, additive\",\"time\":[");
+  tml_buf_puts(b, "]},\"equity\":{\"unit\":\"percent of starting equity, compounded\",\"time\":[");
   for (size_t i = 0; i < st->ncurve; i++) {
     char ts[32];
     tml_time_format(st->curve_time[i], ts, sizeof(ts));
@@ -429,7 +429,8 @@ int tml_validate_report_html(const struct tml_validate_result *r, const struct t
   free(xl);
   free(xlp);
   if (st->ncurve > 0) {
-    tml_buf_puts(b, "<h2>Equity of the direction signals against buy-and-hold (test periods only)</h2>\n");
+    tml_buf_puts(b, "<h2>Equity of the direction signals against buy-and-hold (test periods only, "
+                    "compounded)</h2>\n");
     char(*tl)[16] = malloc(st->ncurve * sizeof(*tl));
     const char **tlp = malloc(st->ncurve * sizeof(char *));
     if (tl && tlp) {
@@ -439,7 +440,7 @@ int tml_validate_report_html(const struct tml_validate_result *r, const struct t
       }
       const double *ys[2] = {st->curve_model, st->curve_bh};
       const char *names[2] = {"signals (cum. %)", "buy and hold (cum. %)"};
-      svg_lines(b, "chart-equity", "cumulative return, % of notional", st->ncurve, 2, ys, names, tlp);
+      svg_lines(b, "chart-equity", "cumulative return, % of starting equity (compounded)", st->ncurve, 2, ys, names, tlp);
     }
     free(tl);
     free(tlp);
@@ -493,7 +494,10 @@ int tml_validate_report_html(const struct tml_validate_result *r, const struct t
   }
   tml_buf_puts(b, "</table>\n<p>Baselines: the training window's class prior as constant probabilities "
                   "(majority class), the training mean for regressions, a long signal on every candle for the "
-                  "trading view. See docs/validation.md.</p>\n</body></html>\n");
+                  "trading view. Trading returns compound: trading.cum_return_pct is the change of an equity "
+                  "that every signal multiplies by (1 + net return), in percent of the starting equity, and "
+                  "trading.max_drawdown_pct its largest fall from a running peak, in percent of that peak "
+                  "(0 to 100). See docs/validation.md.</p>\n</body></html>\n");
   return b->ptr ? 0 : TML_ENOMEM;
 }
 

@@ -50,6 +50,14 @@ void tml_model_rows_free(struct tml_model_row *rows, size_t n) {
   free(rows);
 }
 
+double tml_model_age_days(const struct tml_model_row *r, int64_t now_ms) {
+  return (double)(now_ms - r->created_ms) / (double)TML_MS_PER_DAY;
+}
+
+double tml_model_data_age_days(const struct tml_model_row *r, int64_t now_ms) {
+  return r->data_to_ms ? (double)(now_ms - r->data_to_ms) / (double)TML_MS_PER_DAY : (double)NAN;
+}
+
 void tml_activation_policy_default(struct tml_activation_policy *p) {
   memset(p, 0, sizeof(*p));
   snprintf(p->metric, sizeof(p->metric), "direction.roc_auc_macro");
@@ -360,6 +368,42 @@ static double folder_score(const char *dir, const char *metric) {
   return s;
 }
 
+/* metadata.json "comparison" of a set (written by training, train.c comparison_json): the incumbent
+ * scored on this set's validation rows. */
+struct comparison {
+  bool present, scored;
+  char incumbent_path[4200];
+  double score;          /* the incumbent's value of the policy metric on those rows; NAN = none */
+  json_int_t rows;
+  char from[32], to[32];
+  char error[512];       /* why the incumbent could not be scored */
+};
+
+static void read_comparison(const char *dir, const char *metric, struct comparison *c) {
+  memset(c, 0, sizeof(*c));
+  c->score = (double)NAN;
+  char path[4300], why[256];
+  snprintf(path, sizeof(path), "%s/metadata.json", dir);
+  json_t *meta = load_json(path, why, sizeof(why));
+  json_t *o = meta ? json_object_get(meta, "comparison") : NULL;
+  if (json_is_object(o)) {
+    c->present = true;
+    const char *ip = json_string_value(json_object_get(o, "incumbent_path"));
+    snprintf(c->incumbent_path, sizeof(c->incumbent_path), "%s", ip ? ip : "");
+    const char *e = json_string_value(json_object_get(o, "error"));
+    snprintf(c->error, sizeof(c->error), "%s", e ? e : "");
+    c->scored = !e && json_is_object(json_object_get(o, "heads"));
+    c->rows = json_integer_value(json_object_get(o, "rows"));
+    const char *f = json_string_value(json_object_get(o, "from")), *t = json_string_value(json_object_get(o, "to"));
+    snprintf(c->from, sizeof(c->from), "%s", f ? f : "");
+    snprintf(c->to, sizeof(c->to), "%s", t ? t : "");
+    /* "report.*" metrics come from a walk-forward run, not from the validation rows. */
+    if (c->scored && strncmp(metric, "report.", 7) != 0)
+      c->score = metric_value(o, NULL, metric);
+  }
+  json_decref(meta);
+}
+
 /* Absolute, normalised form of path ("." and ".." folded, no repeated or trailing '/'), without
  * resolving symbolic links (realpath is not in plain POSIX 2008 here). Registered paths and scanned
  * paths both go through it, so they compare equal. 0 or -1 when it does not fit / no cwd. */
@@ -433,8 +477,12 @@ const char *tml_registry_backend(const struct tml_registry *reg) { return reg ? 
 /* --- registration ----------------------------------------------------------------------------- */
 
 /* Decides whether `r` replaces `cur` (NULL = no active row). Fills r->status_reason; returns true to
- * activate. */
-static bool decide(const struct tml_activation_policy *p, struct tml_model_row *r, const struct tml_model_row *cur) {
+ * activate. The incumbent's figure is its score on r's own validation rows when training recorded one
+ * for this very incumbent (c), so both are judged on the same rows; otherwise its registered score on
+ * its own rows, and the reason says so. *cmp_out receives what was compared (NULL when nothing was). */
+static bool decide(const struct tml_activation_policy *p, struct tml_model_row *r, const struct tml_model_row *cur,
+                   const struct comparison *c, json_t **cmp_out) {
+  *cmp_out = NULL;
   const char *iv = tml_interval_name(r->interval_ms);
   if (r->has_report && !r->gates_passed) {
     if (!r->status_reason[0]) /* read_set words unreadable reports */
@@ -457,6 +505,44 @@ static bool decide(const struct tml_activation_policy *p, struct tml_model_row *
     return true;
   }
   double old = strcmp(cur->metric, p->metric) == 0 ? cur->score : folder_score(cur->path, p->metric);
+  char cur_abs[4200] = "", cmp_abs[4200] = "", note[600] = "";
+  bool same_rows = false;
+  if (c->present && abs_path(cur->path, cur_abs, sizeof(cur_abs)) == 0 &&
+      abs_path(c->incumbent_path, cmp_abs, sizeof(cmp_abs)) == 0 && strcmp(cur_abs, cmp_abs) != 0)
+    snprintf(note, sizeof(note), "the set was scored against '%.300s', not the active model %" PRId64,
+             c->incumbent_path, cur->id);
+  else if (c->present && !c->scored)
+    snprintf(note, sizeof(note), "the active model could not be scored on the same rows: %.500s", c->error);
+  else if (c->present && strncmp(p->metric, "report.", 7) == 0)
+    snprintf(note, sizeof(note), "%s is a walk-forward figure of each set's own run", p->metric);
+  else if (c->present && isnan(c->score))
+    snprintf(note, sizeof(note), "no %s for the active model on the same rows", p->metric);
+  else if (c->present)
+    same_rows = true;
+  else
+    snprintf(note, sizeof(note), "no comparison on the same rows in metadata.json (registered by hand or trained "
+                                 "before the model became active)");
+  if (same_rows)
+    old = c->score;
+  json_t *cj = json_object();
+  json_object_set_new(cj, "incumbent_id", json_integer((json_int_t)cur->id));
+  json_object_set_new(cj, "metric", json_string(p->metric));
+  json_object_set_new(cj, "challenger", isnan(r->score) ? json_null() : json_real(r->score));
+  json_object_set_new(cj, "incumbent", isnan(old) ? json_null() : json_real(old));
+  json_object_set_new(cj, "same_rows", json_boolean(same_rows));
+  if (same_rows) {
+    json_object_set_new(cj, "rows", json_integer(c->rows));
+    json_object_set_new(cj, "from", json_string(c->from));
+    json_object_set_new(cj, "to", json_string(c->to));
+  } else {
+    json_object_set_new(cj, "note", json_string(note));
+  }
+  *cmp_out = cj;
+  char rows_said[160];
+  if (same_rows)
+    snprintf(rows_said, sizeof(rows_said), " on the same %lld validation rows", (long long)c->rows);
+  else
+    snprintf(rows_said, sizeof(rows_said), " (own rows; not compared on the same rows)");
   if (isnan(old)) {
     snprintf(r->status_reason, sizeof(r->status_reason), "replaces model %" PRId64 ", which has no %s", cur->id,
              p->metric);
@@ -469,17 +555,20 @@ static bool decide(const struct tml_activation_policy *p, struct tml_model_row *
   }
   double gain = tml_registry_metric_higher_is_better(p->metric) ? r->score - old : old - r->score;
   if (gain >= p->min_improvement) {
-    snprintf(r->status_reason, sizeof(r->status_reason), "%s %.6g vs %.6g of model %" PRId64, p->metric, r->score,
-             old, cur->id);
+    char why[700];
+    snprintf(why, sizeof(why), "%s %.6g vs %.6g of model %" PRId64 "%s", p->metric, r->score, old, cur->id, rows_said);
+    snprintf(r->status_reason, sizeof(r->status_reason), "%.255s", why);
     return true;
   }
+  char why[700];
   if (p->min_improvement > 0 && gain >= 0)
-    snprintf(r->status_reason, sizeof(r->status_reason),
-             "%s %.6g does not beat %.6g of active model %" PRId64 " by %g (model.activation.min_improvement)",
-             p->metric, r->score, old, cur->id, p->min_improvement);
+    snprintf(why, sizeof(why),
+             "%s %.6g does not beat %.6g of active model %" PRId64 " by %g (model.activation.min_improvement)%s",
+             p->metric, r->score, old, cur->id, p->min_improvement, rows_said);
   else
-    snprintf(r->status_reason, sizeof(r->status_reason), "%s %.6g is worse than %.6g of active model %" PRId64,
-             p->metric, r->score, old, cur->id);
+    snprintf(why, sizeof(why), "%s %.6g is worse than %.6g of active model %" PRId64 "%s", p->metric, r->score, old,
+             cur->id, rows_said);
+  snprintf(r->status_reason, sizeof(r->status_reason), "%.255s", why);
   return false;
 }
 
@@ -521,7 +610,26 @@ int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64
   if (rc && rc != TML_ENOENT)
     goto rollback;
   bool have_cur = rc == 0;
-  bool activate = decide(policy, &r, have_cur ? &cur : NULL);
+  struct comparison cmp;
+  read_comparison(real, policy->metric, &cmp);
+  json_t *cmp_json = NULL;
+  bool activate = decide(policy, &r, have_cur ? &cur : NULL, &cmp, &cmp_json);
+  if (cmp_json) { /* recorded with the row: both figures and the rows they came from */
+    json_t *mj = json_loads(r.metrics_json, 0, NULL);
+    char *text = NULL;
+    if (json_is_object(mj)) {
+      json_object_set(mj, "comparison", cmp_json);
+      text = json_dumps(mj, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    }
+    json_decref(mj);
+    json_decref(cmp_json);
+    if (!text) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory registering '%s'", real);
+      goto rollback;
+    }
+    free(r.metrics_json);
+    r.metrics_json = text;
+  }
   r.active = false;
   if ((rc = be->insert(reg->db, &r, &r.id, err)))
     goto rollback;
@@ -580,6 +688,49 @@ int tml_registry_active(struct tml_registry *reg, const char *strategy, const ch
   if (!rc)
     mark_missing(row);
   return rc;
+}
+
+int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
+                                 struct tml_model_row *row, struct tml_error *err) {
+  tml_model_row_init(row);
+  struct tml_error e;
+  tml_error_init(&e);
+  int rc = reg->be->active_in_group(reg->db, strategy, key, interval_ms, row, &e);
+  if (rc == 0)
+    mark_missing(row);
+  else if (rc != TML_ENOENT)
+    tml_error_set(err, rc, "%s", e.msg);
+  return rc;
+}
+
+void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,
+                                  const char *symbol, int64_t *out, size_t max, size_t *n) {
+  *n = 0;
+  struct tml_model_row *rows = NULL;
+  size_t nrows = 0;
+  struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
+  if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
+    nrows = 0;
+  const char *list = tml_interval_list();
+  while (*list && *n < max) {
+    size_t len = strcspn(list, ", ");
+    char name[16];
+    snprintf(name, sizeof(name), "%.*s", (int)TML_MIN(len, sizeof(name) - 1), list);
+    list += len;
+    list += strspn(list, ", ");
+    int64_t iv = 0;
+    if (!name[0] || tml_interval_parse(name, &iv, NULL) != 0)
+      continue;
+    bool have = false;
+    for (size_t i = 0; i < nrows && !have; i++)
+      have = rows[i].interval_ms == iv && !rows[i].folder_missing;
+    char dir[4096];
+    if (!have && models_dir && strategy)
+      have = tml_modelset_find_latest(models_dir, strategy, symbol, iv, dir, sizeof(dir), NULL) == 0;
+    if (have)
+      out[(*n)++] = iv;
+  }
+  tml_model_rows_free(rows, nrows);
 }
 
 /* --- activation by hand ----------------------------------------------------------------------- */
@@ -720,10 +871,12 @@ int tml_registry_prune(struct tml_registry *reg, int64_t now_ms, int retention_d
   for (size_t i = 0; i < n; i++) {
     rank = (i > 0 && same_group(&rows[i - 1], &rows[i])) ? rank + 1 : 0;
     bool old = retention_days > 0 && rows[i].created_ms < cutoff;
-    if (!old)
-      report->kept_recent++;
-    else if (rows[i].active)
+    /* Active first: an active version is kept for that reason whatever its age, so the count of kept
+     * active versions equals the number of active rows (young ones were once counted as recent). */
+    if (rows[i].active)
       report->kept_active++;
+    else if (!old)
+      report->kept_recent++;
     else if (rank < (size_t)(keep_newest > 0 ? keep_newest : 0))
       report->kept_newest++;
     else {

@@ -188,7 +188,7 @@ static const struct key_def keys[] = {
     {"validation.gates.min_sharpe", K_DOUBLE, "0.5", -100, 100, NULL, NULL, 0,
      "trading gate: minimum annualised Sharpe ratio of the signals (mean over folds)"},
     {"validation.gates.max_drawdown_pct", K_DOUBLE, "30", 0, 100, NULL, NULL, 0,
-     "trading gate: maximum drawdown of the signals in percent of notional (mean over folds)"},
+     "trading gate: maximum drawdown of the compounded signal equity in percent of its peak (mean over folds)"},
     /* operations */
     {"operations.model_rotation.enabled", K_BOOL, "false", 0, 0, NULL, NULL, 0,
      "retrain active models on a schedule"},
@@ -272,6 +272,15 @@ static const struct key_def keys[] = {
      "a symbol whose newest candle is this many intervals behind is stale_data (not predicted)"},
     {"live.sse_keepalive_seconds", K_DURATION, "15", 1, 3600, NULL, NULL, 0,
      "the daemon's prediction stream (GET /api/predictions/stream) sends a keep-alive comment this often"},
+    /* predict */
+    {"predict.stale_intervals", K_INT, "3", 1, 100000, NULL, NULL, 0,
+     "a prediction is marked stale (warning, \"stale\": true) when its candle closed more than this many "
+     "intervals ago"},
+    {"predict.max_age", K_DURATION, "0", 0, 31536000, NULL, NULL, 0,
+     "refuse a prediction (exit 1, HTTP 409) when its candle closed longer ago than this; 0 = never refuse"},
+    {"logging.progress_seconds", K_DURATION, "10", 1, 3600, NULL, NULL, 0,
+     "train, validate and worker print one progress line this often when stderr is not a terminal (logs, "
+     "--json); on a terminal the progress line is live"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
@@ -514,28 +523,6 @@ static int split_list(const char *text, struct value *v) {
   return 0;
 }
 
-static int parse_duration(const char *s, int64_t *out) {
-  size_t n = strlen(s);
-  while (n && isspace((unsigned char)s[n - 1]))
-    n--;
-  int64_t mult = 1;
-  if (n && isalpha((unsigned char)s[n - 1])) {
-    switch (tolower((unsigned char)s[n - 1])) {
-    case 's': mult = 1; break;
-    case 'm': mult = 60; break;
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    default: return TML_EPARSE;
-    }
-    n--;
-  }
-  int64_t x;
-  if (n == 0 || tml_parse_int64(s, n, &x) || x < 0 || x > INT64_MAX / mult)
-    return TML_EPARSE;
-  *out = x * mult;
-  return 0;
-}
-
 static bool valid_cron(const char *s) {
   int fields = 0;
   bool in = false;
@@ -590,7 +577,7 @@ static int parse_value(const struct key_def *k, const char *raw, struct value *v
   }
   case K_DURATION: {
     int64_t x;
-    if (parse_duration(s, &x) || !in_range(k, (double)x))
+    if (tml_parse_duration_str(s, &x) || !in_range(k, (double)x))
       return -1;
     v->i = x;
     v->d = (double)x;

@@ -30,6 +30,10 @@ void tml_error_prefix(struct tml_error *err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof(prefix), fmt, ap);
   va_end(ap);
+  /* The separator is ours: a prefix that ends in ':' (or ": ") would print "--to: : ...". */
+  size_t pl = strnlen(prefix, sizeof(prefix));
+  while (pl > 0 && (prefix[pl - 1] == ' ' || prefix[pl - 1] == ':'))
+    prefix[--pl] = '\0';
   char old[TML_ERROR_MSG_MAX];
   memcpy(old, err->msg, sizeof(old));
   int plen = (int)strnlen(prefix, sizeof(prefix));
@@ -39,7 +43,7 @@ void tml_error_prefix(struct tml_error *err, const char *fmt, ...) {
 
 const char *tml_strerror(int code) {
   switch (code) {
-#define TML_X(name, value, exitc, http, desc) \
+#define TML_X(name, value, exitc, http, retry, desc) \
   case value:                                 \
     return desc;
     TML_ERRNO_MAP(TML_X)
@@ -51,7 +55,7 @@ const char *tml_strerror(int code) {
 
 const char *tml_errname(int code) {
   switch (code) {
-#define TML_X(name, value, exitc, http, desc) \
+#define TML_X(name, value, exitc, http, retry, desc) \
   case value:                                 \
     return #name;
     TML_ERRNO_MAP(TML_X)
@@ -63,7 +67,7 @@ const char *tml_errname(int code) {
 
 int tml_error_exit_code(int code) {
   switch (code) {
-#define TML_X(name, value, exitc, http, desc) \
+#define TML_X(name, value, exitc, http, retry, desc) \
   case value:                                 \
     return exitc;
     TML_ERRNO_MAP(TML_X)
@@ -75,12 +79,24 @@ int tml_error_exit_code(int code) {
 
 int tml_error_http_status(int code) {
   switch (code) {
-#define TML_X(name, value, exitc, http, desc) \
+#define TML_X(name, value, exitc, http, retry, desc) \
   case value:                                 \
     return http;
     TML_ERRNO_MAP(TML_X)
 #undef TML_X
   default:
     return 500;
+  }
+}
+
+bool tml_error_retryable(int code) {
+  switch (code) {
+#define TML_X(name, value, exitc, http, retry, desc) \
+  case value:                                        \
+    return retry != 0;
+    TML_ERRNO_MAP(TML_X)
+#undef TML_X
+  default:
+    return true;
   }
 }

@@ -49,6 +49,29 @@ int tml_parse_int64(const char *s, size_t len, int64_t *out) {
 int tml_parse_double_str(const char *s, double *out) { return tml_parse_double(s, strlen(s), out); }
 int tml_parse_int64_str(const char *s, int64_t *out) { return tml_parse_int64(s, strlen(s), out); }
 
+int tml_parse_duration_str(const char *s, int64_t *out) {
+  size_t n = strlen(s);
+  while (n && isspace((unsigned char)s[n - 1]))
+    n--;
+  int64_t mult = 1;
+  if (n && isalpha((unsigned char)s[n - 1])) {
+    switch (tolower((unsigned char)s[n - 1])) {
+    case 's': mult = 1; break;
+    case 'm': mult = 60; break;
+    case 'h': mult = 3600; break;
+    case 'd': mult = 86400; break;
+    default: return TML_EPARSE;
+    }
+    n--;
+  }
+  int64_t x;
+  if (n == 0 || tml_parse_int64(s, n, &x) || x < 0 || x > INT64_MAX / mult)
+    return TML_EPARSE;
+  *out = x * mult;
+  return 0;
+}
+
+
 int tml_parse_bool_str(const char *s, bool *out) {
   static const char *yes[] = {"true", "yes", "on", "1"}, *no[] = {"false", "no", "off", "0"};
   char low[8];

@@ -61,6 +61,13 @@ function fmtAge(seconds) {
   return (seconds / 86400).toFixed(1) + ' d';
 }
 function fmtNum(x, d) { return typeof x === 'number' && isFinite(x) ? x.toFixed(d == null ? 3 : d) : ''; }
+// A percentage that never rounds up to a boundary it has not reached: 99.96 shows as 99.96 and
+// 99.996 as 99.99, never as 100 (toFixed rounds half up: 99.96 with one decimal would read 100.0).
+function fmtPct(x, d) {
+  if (typeof x !== 'number' || !isFinite(x)) return '';
+  const k = Math.pow(10, d == null ? 2 : d);
+  return (Math.floor(x * k + 1e-9) / k).toFixed(d == null ? 2 : d);
+}
 function symbolsOf(o) {
   const s = o.symbols != null ? o.symbols : o.symbol;
   return Array.isArray(s) ? s.join(',') : (s || o.key || '');
@@ -70,8 +77,8 @@ function bar(pct) {
   const p = Math.max(0, Math.min(100, Number(pct) || 0));
   const inner = el('div');
   inner.style.width = p + '%';
-  return el('span', {}, el('span', { class: 'bar', role: 'progressbar', 'aria-valuenow': p.toFixed(0) }, inner),
-    el('span', { class: 'pct' }, p.toFixed(0) + '%'));
+  return el('span', {}, el('span', { class: 'bar', role: 'progressbar', 'aria-valuenow': fmtPct(p, 0) }, inner),
+    el('span', { class: 'pct' }, fmtPct(p, 0) + '%'));
 }
 
 function fill(tbody, rows) {
@@ -155,7 +162,7 @@ async function refreshModels() {
   fill($('#models tbody'), d.models.map((m) => el('tr', { class: 'clickable', 'data-model': m.id,
     onclick: () => { openModel = m.id; showModel(); } },
   el('td', {}, m.id), el('td', {}, symbolsOf(m)), el('td', {}, m.interval || ''), el('td', {}, m.version || ''),
-  el('td', { class: m.active ? 'yes' : '' }, m.active ? 'active' : ''), el('td', {}, fmtAge(m.age_seconds)),
+  el('td', { class: m.active ? 'yes' : '' }, m.active ? 'active' : ''), el('td', {}, fmtAge(m.age_seconds)), el('td', {}, fmtAge(m.data_age_seconds)),
   el('td', {}, (m.metric ? m.metric + ' ' : '') + fmtNum(m.score)),
   el('td', {}, m.has_report ? (m.gates_passed ? 'passed' : 'failed') : '—'),
   el('td', {}, m.active ? '' : el('button', { onclick: (ev) => { ev.stopPropagation(); activate(m.id); } }, 'Activate')))));
@@ -221,7 +228,7 @@ async function showModel() {
         ...metrics.map((k) => foldBars(rep.folds, k, 260, 120)));
     }
     if (rep && rep.equity && Array.isArray(rep.equity.signals)) {
-      parts.push(el('h4', {}, 'Equity curve (% of notional): signals vs buy and hold'),
+      parts.push(el('h4', {}, 'Equity curve (% of starting equity, compounded): signals vs buy and hold'),
         lineChart([rep.equity.signals, rep.equity.buy_and_hold || []], '', 560, 160));
     }
     if (!rep) parts.push(el('p', {}, 'No walk-forward report for this version.'));
@@ -303,7 +310,7 @@ async function refreshCoverage() {
   const reasons = Object.entries(d.blocked_by_reason || {}).map(([k, v]) => `${k} ${v}`).join(', ');
   $('#coverage-summary').textContent = `(${d.interval}; ${d.blocked} blocked${reasons ? ': ' + reasons : ''})`;
   fill($('#coverage tbody'), d.symbols.map((c) => el('tr', {}, el('td', {}, c.symbol),
-    el('td', {}, fmtNum(c.history_days, 1)), el('td', {}, fmtNum(c.coverage_pct, 1)),
+    el('td', {}, fmtNum(c.history_days, 1)), el('td', {}, fmtPct(c.coverage_pct, 2)),
     el('td', {}, c.model_version || ''), el('td', { class: c.blocked ? 'blocked' : 'yes' }, c.verdict),
     el('td', {}, c.reason || ''))));
 }

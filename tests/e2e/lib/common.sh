@@ -7,6 +7,10 @@ DATA=${TRADEML_DATA_DIR:-$SRC/../shared/data}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tml-e2e.XXXXXX")
 export TRADEML_HOME=$WORK/home
 export OMP_WAIT_POLICY=passive
+# train/validate/worker print a "progress: ..." line on stderr every logging.progress_seconds when it is
+# not a terminal; expect_exit captures stderr with stdout, so keep those lines out of $OUT unless a
+# test asks for them (tests/e2e/numbers_cli.sh sets 1).
+export TRADEML_LOGGING_PROGRESS_SECONDS=${TRADEML_LOGGING_PROGRESS_SECONDS:-3600}
 cleanup() { chmod -R u+w "$WORK" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 cd "$WORK"

@@ -409,3 +409,36 @@ TEST(min_train_days_is_the_fixed_window_length) {
   tml_config_free(cfg);
   free(dir);
 }
+
+TEST(trading_view_compounds_equity_and_bounds_drawdown) {
+  /* Hand-computed: +10 %, -20 %, +5 % -> equity 1.10, 0.88, 0.924: return -7.6 %, drawdown
+   * (1.10 - 0.88) / 1.10 = 20 %. */
+  const double a[] = {10, -20, 5};
+  struct tml_trade_stats ts;
+  tml_trade_stats_compute(a, 3, 1.0, &ts);
+  CHECK_INT((long long)ts.trades, 3);
+  CHECK_NEAR(ts.cum_return_pct, -7.6, 1e-9);
+  CHECK_NEAR(ts.max_drawdown_pct, 20.0, 1e-9);
+  CHECK_NEAR(ts.avg_return_pct, -5.0 / 3.0, 1e-12);
+  CHECK_NEAR(ts.profit_factor, 15.0 / 20.0, 1e-12);
+  /* Three -60 % trades: summing would say -180 % and a 180 % drawdown; equity 0.4, 0.16, 0.064. */
+  const double b[] = {-60, -60, -60};
+  tml_trade_stats_compute(b, 3, 1.0, &ts);
+  CHECK_NEAR(ts.cum_return_pct, -93.6, 1e-9);
+  CHECK_NEAR(ts.max_drawdown_pct, 93.6, 1e-9);
+  /* A loss beyond the stake (-150 % after fees) empties the account: -100 % and 100 %, not more; a gain
+   * afterwards cannot revive it. A rise first moves the peak: +50 % then -50 % is a 50 % drawdown. */
+  const double c[] = {20, -150, 30};
+  tml_trade_stats_compute(c, 3, 1.0, &ts);
+  CHECK_NEAR(ts.cum_return_pct, -100.0, 1e-9);
+  CHECK_NEAR(ts.max_drawdown_pct, 100.0, 1e-9);
+  const double d[] = {50, -50};
+  tml_trade_stats_compute(d, 2, 1.0, &ts);
+  CHECK_NEAR(ts.cum_return_pct, -25.0, 1e-9);
+  CHECK_NEAR(ts.max_drawdown_pct, 50.0, 1e-9);
+  /* No trades: nothing gained, nothing lost. */
+  tml_trade_stats_compute(NULL, 0, 1.0, &ts);
+  CHECK_NEAR(ts.cum_return_pct, 0.0, 0);
+  CHECK_NEAR(ts.max_drawdown_pct, 0.0, 0);
+  CHECK_NEAR(tml_equity_compound(1.0, -250.0), 0.0, 0);
+}

@@ -173,11 +173,11 @@ TEST(better_activates_worse_stays_inactive) {
   int64_t a = reg_set(&f, make_set(&f, "BTCUSDT", "v1", 0.60, 0.2, -1), T0, NULL, &act, why, sizeof(why));
   int64_t b = reg_set(&f, make_set(&f, "BTCUSDT", "v2", 0.55, 0.2, -1), T0 + 1, NULL, &act, why, sizeof(why));
   CHECK(!act);
-  CHECK_STR(why, "direction.roc_auc_macro 0.55 is worse than 0.6 of active model 1");
+  CHECK_STR(why, "direction.roc_auc_macro 0.55 is worse than 0.6 of active model 1 (own rows; not compared on the same rows)");
   CHECK_INT(active_id(&f, "BTCUSDT"), a);
   int64_t c = reg_set(&f, make_set(&f, "BTCUSDT", "v3", 0.60, 0.2, -1), T0 + 2, NULL, &act, why, sizeof(why));
   CHECK(act); /* a tie is "not worse": the newer set wins */
-  CHECK_STR(why, "direction.roc_auc_macro 0.6 vs 0.6 of model 1");
+  CHECK_STR(why, "direction.roc_auc_macro 0.6 vs 0.6 of model 1 (own rows; not compared on the same rows)");
   CHECK_INT(active_id(&f, "BTCUSDT"), c);
   struct tml_model_row r;
   struct tml_error err;
@@ -209,7 +209,8 @@ TEST(min_improvement_and_lower_is_better_metric) {
   reg_set(&f, make_set(&f, "BTCUSDT", "v1", 0.5, 0.200, -1), T0, &p, &act, NULL, 0);
   reg_set(&f, make_set(&f, "BTCUSDT", "v2", 0.5, 0.195, -1), T0 + 1, &p, &act, why, sizeof(why));
   CHECK(!act); /* better by 0.005 < 0.01 */
-  CHECK_STR(why, "stop_loss.rmse 0.195 does not beat 0.2 of active model 1 by 0.01 (model.activation.min_improvement)");
+  CHECK_STR(why, "stop_loss.rmse 0.195 does not beat 0.2 of active model 1 by 0.01 (model.activation.min_improvement) "
+                 "(own rows; not compared on the same rows)");
   int64_t c = reg_set(&f, make_set(&f, "BTCUSDT", "v3", 0.5, 0.180, -1), T0 + 2, &p, &act, why, sizeof(why));
   CHECK(act);
   CHECK_INT(active_id(&f, "BTCUSDT"), c);
@@ -723,5 +724,103 @@ TEST(stale_tmp_folders_checked_and_swept) {
   CHECK_CONTAINS(why, "is gone");
   CHECK(!tml_tmpdir_stale(live, tml_now_ms(), TML_TMPDIR_MIN_AGE_MS, why, sizeof(why)));
   CHECK_CONTAINS(why, "still running");
+  fx_close(&f);
+}
+
+TEST(prune_dry_run_counts_every_active_model) {
+  /* Two symbols: BTCUSDT's active version is old, ETHUSDT's is young. Both are kept because they are
+   * active, and the dry run says "2 active" (it said 1, counting the young one as recent). */
+  struct fixture f;
+  fx_open(&f, "reg_prune_active");
+  int64_t now = T0 + 100 * DAY;
+  int64_t btc = reg_set(&f, make_set(&f, "BTCUSDT", "v1", 0.9, 0.2, -1), T0, NULL, NULL, NULL, 0);
+  int64_t eth = reg_set(&f, make_set(&f, "ETHUSDT", "v1", 0.9, 0.2, -1), now - DAY, NULL, NULL, NULL, 0);
+  reg_set(&f, make_set(&f, "ETHUSDT", "v2", 0.5, 0.2, -1), now - DAY, NULL, NULL, NULL, 0); /* worse: inactive */
+  CHECK_INT(active_id(&f, "BTCUSDT"), btc);
+  CHECK_INT(active_id(&f, "ETHUSDT"), eth);
+  struct tml_prune_report rep;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_registry_prune(f.reg, now, 30, 0, true, &rep, &err), &err);
+  CHECK_INT(rep.kept_active, 2);
+  CHECK_INT(rep.kept_recent, 1); /* ETHUSDT v2 */
+  CHECK_INT(rep.ndeleted, 0);
+  tml_prune_report_release(&rep);
+  CHECK_OK(tml_registry_prune(f.reg, now, 0, 0, true, &rep, &err), &err); /* retention 0 */
+  CHECK_INT(rep.kept_active, 2);
+  CHECK_INT(rep.kept_recent, 1);
+  tml_prune_report_release(&rep);
+  fx_close(&f);
+}
+
+/* Adds the "comparison" training writes (train.c comparison_json) to the set in dir: the incumbent at
+ * incumbent_dir scored inc_auc on this set's 500 validation rows. */
+static void add_comparison(const char *dir, const char *incumbent_dir, double inc_auc) {
+  char path[4300];
+  snprintf(path, sizeof(path), "%s/metadata.json", dir);
+  FILE *fp = fopen(path, "r");
+  CHECK_MSG(fp != NULL, "cannot read %s", path);
+  char meta[8192];
+  size_t n = fread(meta, 1, sizeof(meta) - 1, fp);
+  fclose(fp);
+  meta[n] = '\0';
+  char *end = strrchr(meta, '}');
+  CHECK(end != NULL);
+  char tail[6000];
+  snprintf(tail, sizeof(tail),
+           ",\"comparison\":{\"incumbent_path\":\"%s\",\"incumbent_version\":\"v\",\"rows\":500,"
+           "\"from\":\"2025-05-01T00:00:00Z\",\"to\":\"2025-06-01T00:00:00Z\",\"heads\":{\"direction\":{\"metrics\":"
+           "{\"roc_auc_macro\":%.17g}}}}}",
+           incumbent_dir, inc_auc);
+  *end = '\0';
+  char full[16384];
+  snprintf(full, sizeof(full), "%s%s", meta, tail);
+  write_text(path, full);
+}
+
+TEST(activation_compares_challenger_and_incumbent_on_the_same_rows) {
+  struct fixture f;
+  fx_open(&f, "reg_fair");
+  char why[256], v1[4096], v2[4096], v3[4096];
+  bool act;
+  /* v1 scored 0.70 on its own (easier) validation window. */
+  snprintf(v1, sizeof(v1), "%s", make_set(&f, "BTCUSDT", "v1", 0.70, 0.2, -1));
+  int64_t a = reg_set(&f, v1, T0, NULL, &act, NULL, 0);
+  CHECK(act);
+  /* v2 scores 0.60 on its window, where v1 scores only 0.55. The old rule (0.60 < 0.70, different rows)
+   * kept v1; on the same rows v2 is better and becomes active. */
+  snprintf(v2, sizeof(v2), "%s", make_set(&f, "BTCUSDT", "v2", 0.60, 0.2, -1));
+  add_comparison(v2, v1, 0.55);
+  int64_t b = reg_set(&f, v2, T0 + 1, NULL, &act, why, sizeof(why));
+  CHECK_MSG(act, "v2 beats v1 on the same rows but stayed inactive: %s", why);
+  CHECK_STR(why, "direction.roc_auc_macro 0.6 vs 0.55 of model 1 on the same 500 validation rows");
+  CHECK_INT(active_id(&f, "BTCUSDT"), b);
+  struct tml_model_row r;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_registry_get(f.reg, b, &r, &err), &err);
+  CHECK_CONTAINS(r.metrics_json, "\"comparison\":{\"incumbent_id\":1,\"metric\":\"direction.roc_auc_macro\","
+                                 "\"challenger\":0.6,\"incumbent\":0.55,\"same_rows\":true,\"rows\":500,"
+                                 "\"from\":\"2025-05-01T00:00:00Z\",\"to\":\"2025-06-01T00:00:00Z\"}");
+  tml_model_row_release(&r);
+  /* v3 scores 0.65 on its window: better than v2's own 0.60 (the old rule would activate it), but v2
+   * scores 0.68 on v3's rows, so v3 stays inactive. */
+  snprintf(v3, sizeof(v3), "%s", make_set(&f, "BTCUSDT", "v3", 0.65, 0.2, -1));
+  add_comparison(v3, v2, 0.68);
+  reg_set(&f, v3, T0 + 2, NULL, &act, why, sizeof(why));
+  CHECK_MSG(!act, "v3 loses on the same rows but became active: %s", why);
+  CHECK_STR(why, "direction.roc_auc_macro 0.65 is worse than 0.68 of active model 2 on the same 500 validation rows");
+  CHECK_INT(active_id(&f, "BTCUSDT"), b);
+  /* A comparison against another set than the active one is not used; the row says so. */
+  const char *v4 = make_set(&f, "BTCUSDT", "v4", 0.65, 0.2, -1);
+  add_comparison(v4, v1, 0.10);
+  int64_t d = reg_set(&f, v4, T0 + 3, NULL, &act, why, sizeof(why));
+  CHECK(act); /* 0.65 vs v2's own 0.60 */
+  CHECK_CONTAINS(why, "(own rows; not compared on the same rows)");
+  CHECK_OK(tml_registry_get(f.reg, d, &r, &err), &err);
+  CHECK_CONTAINS(r.metrics_json, "\"same_rows\":false");
+  CHECK_CONTAINS(r.metrics_json, "not the active model 2");
+  tml_model_row_release(&r);
+  (void)a;
   fx_close(&f);
 }

@@ -67,6 +67,32 @@ TEST(symbols_normalized_and_validated) {
   CHECK(tml_symbol_valid("1000PEPEUSDT"));
 }
 
+TEST(prefix_never_doubles_the_colon) {
+  /* A caller that ends its prefix in ": " (as "--to: " once did) must not print "--to: : unknown ...". */
+  struct tml_error err;
+  tml_error_init(&err);
+  tml_error_set(&err, TML_EINVAL, "unknown interval '7m'");
+  tml_error_prefix(&err, "--%s: ", "to");
+  CHECK_STR(err.msg, "--to: unknown interval '7m'");
+  tml_error_prefix(&err, "data resample:");
+  CHECK_STR(err.msg, "data resample: --to: unknown interval '7m'");
+}
+
+TEST(durations_parse_with_units) {
+  int64_t s = 0;
+  CHECK_INT(tml_parse_duration_str("90", &s), 0);
+  CHECK_INT(s, 90);
+  CHECK_INT(tml_parse_duration_str("15m", &s), 0);
+  CHECK_INT(s, 900);
+  CHECK_INT(tml_parse_duration_str("2h", &s), 0);
+  CHECK_INT(s, 7200);
+  CHECK_INT(tml_parse_duration_str("1d", &s), 0);
+  CHECK_INT(s, 86400);
+  CHECK_INT(tml_parse_duration_str("2x", &s), TML_EPARSE);
+  CHECK_INT(tml_parse_duration_str("-5m", &s), TML_EPARSE);
+  CHECK_INT(tml_parse_duration_str("", &s), TML_EPARSE);
+}
+
 TEST(utf8_bom_length) {
   CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBFopen_time", 12), 3);
   CHECK_INT(tml_parse_bom_len("\xEF\xBB\xBF", 3), 3);
