@@ -49,6 +49,12 @@ const float *tml_gbdt_bins_cuts(const struct tml_gbdt_bins *b, size_t j, size_t 
 /* Bin code of row r, column j (max_bin = missing). */
 unsigned tml_gbdt_bins_at(const struct tml_gbdt_bins *b, size_t r, size_t j);
 
+/* One histogram pass over rows r of the matrix with per-row gradients g and hessians h (indexed
+ * by row): hist receives ncols x (max_bin + 1) (g, h) double pairs. The floor of a boosting round,
+ * exposed for bench/bench_gbdt.c; training uses the same loop. */
+void tml_gbdt_hist_pass(const struct tml_gbdt_bins *b, const float *g, const float *h, struct tml_range r,
+                        double *hist);
+
 /* Opaque model: nclass (0 = regression), ncols, trees in a flattened layout, best round. */
 struct tml_gbdt_model;
 
