@@ -23,6 +23,9 @@
 #include "util/common.h"
 
 #include <jansson.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "trademl/buf.h"
 #include "trademl/error.h"
@@ -60,7 +63,8 @@ int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *e
 struct tml_gbdt_bins {
   size_t nrows, ncols;
   int max_bin;       /* missing code; histograms have max_bin + 1 slots per column */
-  uint8_t *code;     /* nrows x ncols */
+  uint8_t *code;     /* nrows x ncols: histograms read whole rows */
+  uint8_t *code_col; /* ncols x nrows, the same codes by column: partitions read one column */
   float *cuts;       /* ncols x (max_bin - 1) slots */
   uint16_t *ncuts;   /* per column */
 };
@@ -130,9 +134,10 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
   b->ncols = ncols;
   b->max_bin = max_bin;
   b->code = malloc(nrows * ncols);
+  b->code_col = malloc(nrows * ncols);
   b->cuts = malloc(ncols * slots * sizeof *b->cuts);
   b->ncuts = calloc(ncols, sizeof *b->ncuts);
-  if (!b->code || !b->cuts || !b->ncuts)
+  if (!b->code || !b->code_col || !b->cuts || !b->ncuts)
     goto oom;
   size_t nval[COL_BLOCK];
   for (size_t j = 0; j < ncols; j++) {
@@ -176,6 +181,10 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
     for (size_t j = 0; j < ncols; j++)
       c[j] = isfinite(x[j]) ? (uint8_t)bin_of(b->cuts + j * slots, b->ncuts[j], x[j]) : (uint8_t)max_bin;
   }
+  for (size_t r0 = 0; r0 < nrows; r0 += 64) /* transpose in tiles of 64 rows */
+    for (size_t j = 0; j < ncols; j++)
+      for (size_t r = r0; r < TML_MIN(r0 + 64, nrows); r++)
+        b->code_col[j * nrows + r] = b->code[r * ncols + j];
   free(vals);
   free(keys);
   *out = b;
@@ -192,6 +201,7 @@ void tml_gbdt_bins_free(struct tml_gbdt_bins *b) {
   if (!b)
     return;
   free(b->code);
+  free(b->code_col);
   free(b->cuts);
   free(b->ncuts);
   free(b);
@@ -386,6 +396,11 @@ struct grow {
   struct hbin *hist;    /* (max_bin + 1) slots per column, NULL when not needed */
 };
 
+struct leaf_rows {
+  size_t begin, end;
+  float value;
+};
+
 struct trainer {
   const struct tml_gbdt_bins *bins;
   const struct tml_xgb_params *p;
@@ -400,6 +415,8 @@ struct trainer {
   size_t npool, cap_pool;
   struct grow *level, *next;
   size_t cap_level;
+  struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
+  size_t nleaves, cap_leaves;
 };
 
 static struct hbin *hist_get(struct trainer *t) {
@@ -424,13 +441,22 @@ static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t 
   if (t->nfeats == ncols) {
     for (size_t i = begin; i < end; i++) {
       uint32_t r = t->rows[i];
-      double g = gh[r].g, h = gh[r].h;
       const uint8_t *c = b->code + (size_t)r * ncols;
       struct hbin *hp = hist;
+#ifdef __SSE2__
+      /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
+      __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
+      for (size_t j = 0; j < ncols; j++, hp += stride) {
+        double *q = &hp[c[j]].g;
+        _mm_storeu_pd(q, _mm_add_pd(_mm_loadu_pd(q), v));
+      }
+#else
+      double g = gh[r].g, h = gh[r].h;
       for (size_t j = 0; j < ncols; j++, hp += stride) {
         hp[c[j]].g += g;
         hp[c[j]].h += h;
       }
+#endif
     }
   } else {
     for (size_t i = begin; i < end; i++) {
@@ -517,16 +543,19 @@ static float leaf_weight(double G, double H, const struct tml_xgb_params *p) {
  * Returns the first right row. */
 static size_t partition(struct trainer *t, size_t begin, size_t end, const struct split *s) {
   const struct tml_gbdt_bins *b = t->bins;
-  size_t ncols = b->ncols, nl = begin, nr = 0;
+  size_t nl = begin, nr = 0;
   unsigned missing = (unsigned)b->max_bin;
+  const uint8_t *col = b->code_col + (size_t)s->feature * b->nrows;
   for (size_t i = begin; i < end; i++) {
     uint32_t r = t->rows[i];
-    unsigned c = b->code[(size_t)r * ncols + (size_t)s->feature];
-    bool left = c == missing ? s->default_left : c <= s->bin;
-    if (left)
-      t->rows[nl++] = r;
-    else
-      t->tmp[nr++] = r;
+    unsigned c = col[r];
+    size_t left = (c == missing ? s->default_left : c <= s->bin) ? 1 : 0;
+    /* branch-free (the side is a coin flip for the predictor): write both, advance one; rows[nl]
+     * with nl <= i was read already */
+    t->rows[nl] = r;
+    t->tmp[nr] = r;
+    nl += left;
+    nr += 1 - left;
   }
   memcpy(t->rows + nl, t->tmp, nr * sizeof *t->rows);
   return nl;
@@ -555,6 +584,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   if (rc)
     return rc;
   uint32_t root = (uint32_t)m->nnodes++;
+  t->nleaves = 0;
   double G = 0, H = 0;
   for (size_t i = 0; i < nrows; i++) {
     G += (double)gh[t->rows[i]].g;
@@ -588,6 +618,17 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
         nd->feature = -1;
         nd->value = eta * st->weight;
         nd->left = 0;
+        if (t->nleaves == t->cap_leaves) {
+          size_t cap = t->cap_leaves ? 2 * t->cap_leaves : 256;
+          struct leaf_rows *lr = realloc(t->leaves, cap * sizeof *lr);
+          if (!lr) {
+            rc = TML_ENOMEM;
+            break;
+          }
+          t->leaves = lr;
+          t->cap_leaves = cap;
+        }
+        t->leaves[t->nleaves++] = (struct leaf_rows){g->begin, g->end, nd->value};
         hist_put(t, g->hist);
         g->hist = NULL;
         continue;
@@ -702,6 +743,7 @@ static void trainer_release(struct trainer *t) {
   free(t->feats);
   free(t->level);
   free(t->next);
+  free(t->leaves);
 }
 
 static int copy_names(struct tml_gbdt_model *m, const char *const *names) {
@@ -832,8 +874,14 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
       uint32_t root = (uint32_t)m->nnodes;
       if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n)))
         goto fail;
-      for (size_t i = 0; i < ntrain; i++)
-        mtrain[i * (size_t)K + (size_t)k] += tree_value_binned(m, root, bins, train.begin + i);
+      if (n == ntrain) { /* every row grew the tree: the leaves' row ranges say where each row ends */
+        for (size_t l = 0; l < t.nleaves; l++)
+          for (size_t i = t.leaves[l].begin; i < t.leaves[l].end; i++)
+            mtrain[(t.rows[i] - train.begin) * (size_t)K + (size_t)k] += t.leaves[l].value;
+      } else {
+        for (size_t i = 0; i < ntrain; i++)
+          mtrain[i * (size_t)K + (size_t)k] += tree_value_binned(m, root, bins, train.begin + i);
+      }
       for (size_t i = 0; i < nvalid; i++)
         mvalid[i * (size_t)K + (size_t)k] += tree_value_binned(m, root, bins, valid.begin + i);
     }
