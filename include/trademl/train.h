@@ -55,6 +55,7 @@ struct tml_train_opts {
    * report.html of the validation that approved it); borrowed. Names are plain file names. */
   const struct tml_train_extra_file *extra_files;
   size_t nextra_files;
+  const char *engine;          /* boosting engine by name (learner.h): "xgboost" (default) | "native" */
 };
 
 

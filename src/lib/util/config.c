@@ -225,6 +225,8 @@ static const struct key_def keys[] = {
     {"exchanges.http.proxy", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
      "proxy for exchange requests (http://host:3128, socks5h://host:1080); empty = connect directly "
      "(libcurl's http_proxy/https_proxy variables are not used)"},
+    {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
+     "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
