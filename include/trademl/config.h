@@ -31,6 +31,12 @@ enum tml_config_source { TML_CFG_DEFAULT, TML_CFG_FILE, TML_CFG_ENV, TML_CFG_FLA
  * inside the file (malformed YAML, unknown key, bad value), TML_EINVAL for a bad environment value
  * or a cross-key rule, TML_ENOENT for a missing explicit file, TML_EIO, TML_ENOMEM. */
 int tml_config_load(const char *path, const char *home, struct tml_config **out, struct tml_error *err);
+/* Warnings about the environment collected by tml_config_load, for the caller to print once at start:
+ * TRAINING_BATCH_SIZE (no effect: no strategy trains in batches) and every TRADEML_*, TRAINING_* or
+ * ML_TRAINING_* variable trademl does not read, naming the closest known one. (ML_TRAINING_DEBUG=true
+ * sets logging.level to debug; LOG_LEVEL and TRADEML_LOGGING_LEVEL win over it.) Borrowed strings. */
+size_t tml_config_warning_count(const struct tml_config *c);
+const char *tml_config_warning(const struct tml_config *c, size_t i); /* NULL past the end */
 /* Frees a config; NULL is allowed. */
 void tml_config_free(struct tml_config *c);
 

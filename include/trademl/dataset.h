@@ -38,7 +38,8 @@ struct tml_dataset {
   size_t unlabelled;     /* rows without a complete label window */
   size_t before_window;  /* complete rows older than the requested window (--days) */
   int64_t first_ms, last_ms; /* first and last row time */
-  char input_hash[17];   /* FNV-1a over every candle read, in series order */
+  char input_hash[17];   /* FNV-1a over every candle read, in series order (context candles included) */
+  size_t context_candles; /* stored higher-interval candles fed as context (tml_features_compute_ctx) */
 };
 
 struct tml_dataset_opts {
@@ -46,6 +47,7 @@ struct tml_dataset_opts {
   struct tml_label_spec labels;
   enum tml_symbol_encoding encoding; /* NONE for single-symbol sets */
   int64_t from_ms;                   /* keep rows with time >= from_ms (INT64_MIN: all) */
+  const struct tml_candles *htf_context; /* per series: stored higher-interval candles before it, or NULL */
 };
 
 /* Builds the dataset from `nseries` full histories (borrowed). Features run over each whole series

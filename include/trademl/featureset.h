@@ -59,6 +59,17 @@ struct tml_features {
  * is left empty. */
 int tml_features_compute(const struct tml_candles *c, const struct tml_featureset_opts *o,
                          struct tml_features *out, struct tml_error *err);
+/* As tml_features_compute, with stored higher-interval candles as context: every candle of `ctx`
+ * (interval = the feature set's higher interval, ascending; NULL = none) that closed before the first
+ * candle of `c` (open_time + interval <= c's first open_time) is fed to the higher-timeframe columns
+ * first, as if it had been built from sub-candles; from the first candle of `c` on, the stream builds
+ * the higher candles itself, as without context. So where both exist the values are identical when the
+ * stored candles equal the resampled ones, and nothing after a row's candle is used. *nctx_used (may be
+ * NULL) counts the context candles fed. TML_EINVAL for a ctx of another interval, TML_EDATA for an
+ * unusable context candle, else as tml_features_compute. */
+int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candles *ctx,
+                             const struct tml_featureset_opts *o, struct tml_features *out, size_t *nctx_used,
+                             struct tml_error *err);
 /* Frees the arrays; accepts NULL. */
 void tml_features_release(struct tml_features *f);
 
@@ -74,6 +85,11 @@ int tml_feature_stream_create(const struct tml_featureset_opts *o, struct tml_fe
  * stream state is left unchanged, *ready false). */
 int tml_feature_stream_push(struct tml_feature_stream *s, int64_t open_time, double open, double high,
                             double low, double close, double volume, float *row, bool *ready);
+/* Feeds one closed higher-interval candle (open_time on an interval boundary, after the previous
+ * one) before the first base candle: the context tml_features_compute_ctx uses. TML_EINVAL once a
+ * base candle was pushed, for a misaligned or out-of-order time, or non-finite/non-positive prices. */
+int tml_feature_stream_push_context(struct tml_feature_stream *s, int64_t open_time, double open, double high,
+                                    double low, double close);
 /* Accepts NULL. */
 void tml_feature_stream_destroy(struct tml_feature_stream *s);
 

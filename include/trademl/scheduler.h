@@ -37,10 +37,16 @@ int tml_symqueue_add(struct tml_jobs *q, const char *const *symbols, size_t n, s
 int tml_symqueue_list(struct tml_jobs *q, struct tml_symqueue_entry **out, size_t *n, struct tml_error *err);
 /* Removes one symbol (TML_ENOENT when not queued) or, with symbol NULL, all; *removed may be NULL. */
 int tml_symqueue_remove(struct tml_jobs *q, const char *symbol, size_t *removed, struct tml_error *err);
-/* Imports the JSON queue file: {"queue":[{"symbol":"LTCUSDT","added_at":"2025-01-01T00:00:00Z",
+/* Imports a JSON queue file, one of three forms: the Bybit bot's file
+ * {"queued_symbols":["LTCUSDT","AVAXUSDT"],"queued_at":{"LTCUSDT":"2025-12-04T03:19:03.423000"}} (naive times
+ * are UTC; a symbol without a queued_at entry gets the import time), or {"queue":[{"symbol":"LTCUSDT","added_at":"2025-01-01T00:00:00Z",
  * "attempts":0}, ...]} (added_at, attempts, last_error optional) or a plain list ["LTCUSDT", ...].
  * Anything else is TML_EPARSE naming the path and what is wrong; nothing is imported then. */
 int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, struct tml_error *err);
+/* Writes the queue to `path` atomically in the Bybit bot's format (as json.dump(..., indent=2) lays it out):
+ * queued_symbols oldest first, queued_at as naive UTC times with microseconds ("2025-12-04T03:19:03.423000",
+ * no fraction when zero; trademl keeps milliseconds). *exported (may be NULL) counts the symbols. */
+int tml_symqueue_export(struct tml_jobs *q, const char *path, size_t *exported, struct tml_error *err);
 
 /* ---- one scheduled run ---- */
 

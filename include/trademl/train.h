@@ -55,6 +55,12 @@ struct tml_train_opts {
    * report.html of the validation that approved it); borrowed. Names are plain file names. */
   const struct tml_train_extra_file *extra_files;
   size_t nextra_files;
+  /* Higher-timeframe context (train --days-1h): each symbol's stored candles at the feature set's higher
+   * interval from the last htf_context_days days (0 = all; counted back from the newest base candle) that
+   * closed before its first base candle warm up the higher-timeframe columns (tml_features_compute_ctx).
+   * A symbol without such a stored series gets its higher candles from the base series only. */
+  bool htf_context;
+  double htf_context_days;
   const char *engine;          /* boosting engine by name (learner.h): "xgboost" (default) | "native" */
 };
 
@@ -84,6 +90,7 @@ struct tml_train_result {
   char model_dir[4200];          /* final folder; empty on dry run */
   char version[64];
   size_t candles, rows, train_rows, valid_rows, purged, warmup_dropped, unlabelled, before_window;
+  size_t context_candles;        /* stored higher-interval candles used as context (htf_context) */
   int64_t first_ms, last_ms, valid_from_ms;
   size_t ncols;
   char input_hash[17];

@@ -56,6 +56,12 @@ struct tml_validate_progress {
 };
 typedef int (*tml_validate_progress_fn)(void *ud, const struct tml_validate_progress *p);
 
+/* Sequential mode: called after the quick stage when the run would go on to the full stage (its gates
+ * passed, or force); `quick` is that stage with its report written. Return 0 to run the full stage,
+ * non-zero to stop there (tml_validate_run then returns TML_ECANCELED; the quick report stays). */
+struct tml_validate_stage;
+typedef int (*tml_validate_confirm_fn)(void *ud, const struct tml_validate_stage *quick);
+
 struct tml_validate_opts {
   struct tml_train_opts train;   /* symbols, interval, labels, XGBoost, features, threads, purge_gap,
                                     test_size (= early-stopping share of each training window),
@@ -71,6 +77,8 @@ struct tml_validate_opts {
   const char *reports_dir;       /* <home>/reports */
   tml_validate_progress_fn progress;
   void *progress_ud;
+  tml_validate_confirm_fn confirm; /* sequential: asked before the full stage; NULL = follow the gates */
+  void *confirm_ud;
 };
 
 /* Defaults: quick = 5 folds, fixed 180-day window, 60-day tests; full = expanding, 120 days minimum,

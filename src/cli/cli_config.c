@@ -11,7 +11,9 @@
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/log.h"
+#include "trademl/store.h"
 
 static int copy_path(char *dst, size_t dstsz, const char *src, const char *key, struct tml_error *err) {
   size_t n = strlen(src);
@@ -75,6 +77,13 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
                    "model.models_dir", err);
   if (!rc)
     rc = copy_path(paths->logs, sizeof(paths->logs), tml_config_get(c, "logging.dir"), "logging.dir", err);
+  /* Environment warnings once per process; a job's child process leaves them to its worker. */
+  static bool warned;
+  if (!rc && !warned && !tml_job_in_child()) {
+    warned = true;
+    for (size_t i = 0; i < tml_config_warning_count(c); i++)
+      fprintf(stderr, "trademl: warning: %s\n", tml_config_warning(c, i));
+  }
   if (!rc) {
     enum tml_log_level level;
     if (tml_log_parse_level(tml_config_get(c, "logging.level"), &level) == 0)
@@ -111,4 +120,66 @@ int cli_register_model_set(const struct tml_config *cfg, const char *db_path, co
                      model_dir, model_dir);
   tml_registry_close(reg);
   return rc;
+}
+
+int cli_run_symbols(const struct tml_config *cfg, struct tml_store *store, int64_t interval_ms,
+                    char (**out)[TML_SYMBOL_MAX], size_t *n, bool *from_store, struct tml_error *err) {
+  *out = NULL;
+  *n = 0;
+  *from_store = false;
+  size_t want = tml_config_list(cfg, "data.symbols", NULL, 0);
+  struct tml_series_info *info = NULL;
+  size_t ninfo = 0;
+  const char **raw = NULL;
+  char (*syms)[TML_SYMBOL_MAX] = NULL;
+  int rc = 0;
+  if (want == 0) {
+    /* data.symbols empty: every symbol the store holds at this interval (docs/config.md). */
+    if ((rc = tml_store_list(store, &info, &ninfo, err)))
+      return rc;
+    for (size_t i = 0; i < ninfo; i++)
+      want += info[i].interval_ms == interval_ms;
+    if (want == 0) {
+      struct tml_buf have;
+      tml_buf_init(&have, 0);
+      for (size_t i = 0; i < ninfo; i++)
+        tml_buf_printf(&have, "%s%s %s", have.len ? ", " : "", info[i].symbol, tml_interval_name(info[i].interval_ms));
+      rc = tml_error_set(err, TML_EUSAGE,
+                         "no symbol given and the store holds no %s candles%s%s%s: pass --symbol SYMBOL, set "
+                         "data.symbols in trademl.yaml, or import/fetch %s candles first (trademl data import|fetch)",
+                         tml_interval_name(interval_ms), have.len ? " (stored: " : "", tml_buf_str(&have),
+                         have.len ? ")" : "", tml_interval_name(interval_ms));
+      tml_buf_release(&have);
+      goto out;
+    }
+    *from_store = true;
+  }
+  syms = calloc(want, sizeof(*syms));
+  raw = calloc(want, sizeof(*raw));
+  if (!syms || !raw) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory listing %zu symbols", want);
+    goto out;
+  }
+  if (*from_store) {
+    size_t k = 0;
+    for (size_t i = 0; i < ninfo; i++)
+      if (info[i].interval_ms == interval_ms)
+        snprintf(syms[k++], TML_SYMBOL_MAX, "%s", info[i].symbol);
+  } else {
+    tml_config_list(cfg, "data.symbols", raw, want);
+    for (size_t i = 0; i < want && !rc; i++)
+      if (tml_symbol_normalize(raw[i], syms[i], TML_SYMBOL_MAX) != 0)
+        rc = tml_error_set(err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
+                           raw[i]);
+  }
+out:
+  free(info);
+  free(raw);
+  if (rc) {
+    free(syms);
+    return rc;
+  }
+  *out = syms;
+  *n = want;
+  return 0;
 }

@@ -2,7 +2,11 @@
 #ifndef TML_CLI_CONFIG_H
 #define TML_CLI_CONFIG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "cli.h"
+#include "trademl/store.h"
 
 struct tml_config;
 struct tml_paths;
@@ -37,5 +41,13 @@ struct tml_model_row;
  * On failure the message says the set exists on disk and how to register it by hand. */
 int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
                            struct tml_model_row *row, struct tml_error *err);
+
+struct tml_store;
+/* The symbols a train/validate run works on, normalized: data.symbols (--symbol overrides it) when set,
+ * else every symbol the store holds at interval_ms (*from_store true). *out is malloc'ed (free()), *n
+ * entries. TML_EUSAGE (naming the intervals that are stored) when both are empty, TML_EINVAL for a bad
+ * symbol name. */
+int cli_run_symbols(const struct tml_config *cfg, struct tml_store *store, int64_t interval_ms,
+                    char (**out)[TML_SYMBOL_MAX], size_t *n, bool *from_store, struct tml_error *err);
 
 #endif

@@ -1,4 +1,4 @@
-/* trademl queue add|list|clear|remove|import: the new-symbol training queue (docs/jobs.md). */
+/* trademl queue add|list|clear|remove|import|export: the new-symbol training queue (docs/jobs.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +14,13 @@
 #include "trademl/timeutil.h"
 
 static const char usage[] =
-    "usage: trademl queue add SYMBOL... | list [--json] | remove SYMBOL | clear | import FILE\n"
+    "usage: trademl queue add SYMBOL... | list [--json] | remove SYMBOL | clear | import FILE | export FILE\n"
     "\n"
     "The new-symbol queue: each scheduled run (or 'trademl retrain') trains queued symbols that pass the\n"
-    "coverage gate; a symbol leaves the queue when its training succeeds. import reads\n"
-    "{\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0}]} or [\"LTCUSDT\", ...].";
+    "coverage gate; a symbol leaves the queue when its training succeeds. import reads the Bybit bot's\n"
+    "{\"queued_symbols\":[\"LTCUSDT\"],\"queued_at\":{\"LTCUSDT\":\"2025-12-04T03:19:03.423000\"}} (naive = UTC),\n"
+    "{\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0}]} or [\"LTCUSDT\", ...]; export writes\n"
+    "the Bybit bot's format back (atomically), so its tools keep reading it.";
 
 static const struct cli_opt opts[] = {{"json", CLI_FLAG, NULL, "print JSON (list)", NULL}};
 
@@ -30,16 +32,16 @@ int cmd_queue(int argc, char **argv) {
   const char *pos[CLI_MAX_VALUES];
   size_t npos = cli_positionals(&a, pos, CLI_MAX_VALUES);
   if (npos == 0)
-    return cli_usage_error("queue needs a verb: add, list, remove, clear or import");
+    return cli_usage_error("queue needs a verb: add, list, remove, clear, import or export");
   const char *verb = pos[0];
   bool is_add = strcmp(verb, "add") == 0, is_list = strcmp(verb, "list") == 0, is_clear = strcmp(verb, "clear") == 0,
-       is_remove = strcmp(verb, "remove") == 0, is_import = strcmp(verb, "import") == 0;
-  if (!is_add && !is_list && !is_clear && !is_remove && !is_import)
-    return cli_usage_error("unknown queue verb '%s' (add, list, remove, clear, import)", verb);
+       is_remove = strcmp(verb, "remove") == 0, is_import = strcmp(verb, "import") == 0, is_export = strcmp(verb, "export") == 0;
+  if (!is_add && !is_list && !is_clear && !is_remove && !is_import && !is_export)
+    return cli_usage_error("unknown queue verb '%s' (add, list, remove, clear, import, export)", verb);
   if (is_add && npos < 2)
     return cli_usage_error("queue add needs at least one symbol");
-  if ((is_remove || is_import) && npos != 2)
-    return cli_usage_error("queue %s needs exactly one %s", verb, is_import ? "file" : "symbol");
+  if ((is_remove || is_import || is_export) && npos != 2)
+    return cli_usage_error("queue %s needs exactly one %s", verb, is_remove ? "symbol" : "file");
   if ((is_list || is_clear) && npos != 1)
     return cli_usage_error("queue %s takes no arguments", verb);
   struct tml_error err;
@@ -55,6 +57,10 @@ int cmd_queue(int argc, char **argv) {
     rc = tml_symqueue_import(c.jobs, pos[1], &n, &err);
     if (!rc)
       printf("%zu symbol%s imported from %s\n", n, n == 1 ? "" : "s", pos[1]);
+  } else if (!rc && is_export) {
+    rc = tml_symqueue_export(c.jobs, pos[1], &n, &err);
+    if (!rc)
+      printf("%zu symbol%s exported to %s\n", n, n == 1 ? "" : "s", pos[1]);
   } else if (!rc && (is_clear || is_remove)) {
     rc = tml_symqueue_remove(c.jobs, is_remove ? pos[1] : NULL, &n, &err);
     if (!rc)

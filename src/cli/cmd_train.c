@@ -16,6 +16,7 @@
 #include "cmd_data.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/featureset.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
 #include "trademl/parse.h"
@@ -25,10 +26,12 @@
 #include "trademl/train.h"
 
 static const char usage[] =
-    "usage: trademl train --symbol SYMBOL... [--interval 15m] [--days N] [options]\n"
+    "usage: trademl train [--symbol SYMBOL...] [--interval 15m] [--days N] [options]\n"
     "\n"
     "Trains the five heads (direction, volatility, timing, stop_loss, position_size) on stored candles\n"
-    "and writes a model set under the models folder. See docs/training.md.";
+    "and writes a model set under the models folder. Without --symbol: the symbols of data.symbols, or\n"
+    "every symbol stored at the interval when that is empty; a failing symbol does not stop the others and\n"
+    "the exit code is non-zero naming it. See docs/training.md.";
 
 static const struct cli_opt opts[] = {
     {"symbol", CLI_LIST, "SYMBOL", "symbols to train (BTCUSDT or BTC/USDT)", "data.symbols"},
@@ -49,7 +52,68 @@ static const struct cli_opt opts[] = {
     {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
     {"no-fetch", CLI_FLAG, NULL, "do not download missing candles from the exchange first", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+    {"days-5m", CLI_VALUE, "N", "Bitget pipeline: train on 5m candles, the last N days (overrides --days)", NULL},
+    {"days-1h", CLI_VALUE, "N",
+     "Bitget pipeline: stored 1h candles, last N days (0 = all), warm up the 1h columns (docs/training.md)",
+     NULL},
+    {"data-dir", CLI_VALUE, "DIR", "Bitget pipeline: folder of the candle database (DIR/trademl.db; created)", NULL},
 };
+
+/* The Bitget pipeline's flags (docs/training.md "Flags of the Bitget pipeline"): --data-dir DIR puts the
+ * candle database (and so the registry and jobs kept in it) at DIR/trademl.db; --days-5m N means 5m
+ * candles, the last N days (an --interval other than 5m is a contradiction); --days-1h N is applied
+ * after the options are read (bitget_context). */
+static int bitget_flags(const struct cli_args *a, struct tml_config *cfg, struct tml_paths *paths,
+                        struct tml_error *err) {
+  int rc = 0;
+  const char *dir = cli_get(a, "data-dir");
+  if (dir) {
+    char db[sizeof(paths->db)];
+    if (!*dir || (size_t)snprintf(db, sizeof(db), "%s/trademl.db", dir) >= sizeof(db))
+      return tml_error_set(err, TML_EUSAGE, "--data-dir '%s' is empty or too long: give a folder", dir);
+    if ((rc = tml_mkdir_p(dir, err))) {
+      tml_error_prefix(err, "--data-dir");
+      return rc;
+    }
+    if ((rc = tml_config_set(cfg, "data.db_path", db, TML_CFG_FLAG, "--data-dir", err)))
+      return rc;
+    memcpy(paths->db, db, strlen(db) + 1);
+  }
+  const char *d5 = cli_get(a, "days-5m");
+  if (d5) {
+    const char *iv = cli_get(a, "interval");
+    int64_t ms = 0;
+    if (iv && (tml_interval_parse(iv, &ms, NULL) != 0 || ms != 5 * TML_MS_PER_MINUTE))
+      return tml_error_set(err, TML_EUSAGE,
+                           "--days-5m sets the days of 5m candles, but --interval is %s: use --days with --interval "
+                           "%s, or drop --interval to train on 5m",
+                           iv, iv);
+    if ((rc = tml_config_set(cfg, "data.interval", "5m", TML_CFG_FLAG, "--days-5m", err)) ||
+        (rc = tml_config_set(cfg, "data.days", d5, TML_CFG_FLAG, "--days-5m", err)))
+      return rc;
+  }
+  return 0;
+}
+
+/* --days-1h N: the higher timeframe must be 1h (5m and 15m bases by default). */
+static int bitget_context(const struct cli_args *a, struct tml_train_opts *o, struct tml_error *err) {
+  const char *d1 = cli_get(a, "days-1h");
+  if (!d1)
+    return 0;
+  double days = 0;
+  if (tml_parse_double_str(d1, &days) != 0 || !(days >= 0) || days > 36500)
+    return tml_error_set(err, TML_EUSAGE, "--days-1h must be a number of days from 0 (all stored) to 36500, not '%s'",
+                         d1);
+  int64_t htf = o->features.htf_interval_ms ? o->features.htf_interval_ms : tml_featureset_default_htf(o->interval_ms);
+  if (htf != TML_MS_PER_HOUR)
+    return tml_error_set(err, TML_EUSAGE,
+                         "--days-1h gives 1h context candles, but training on %s uses %s higher-timeframe candles: "
+                         "train on 5m or 15m (--days-5m or --interval), or set features.htf_interval to 1h",
+                         tml_interval_name(o->interval_ms), htf ? tml_interval_name(htf) : "no");
+  o->htf_context = true;
+  o->htf_context_days = days;
+  return 0;
+}
 
 
 struct progress_state {
@@ -104,6 +168,10 @@ static void print_human(const struct tml_train_opts *o, const struct tml_train_r
   fmt_time(r->valid_from_ms, v, sizeof(v));
   printf("data      %zu symbol(s) %s: %zu candles                                   %7.2f s\n", o->nsymbols,
          tml_interval_name(o->interval_ms), r->candles, r->t_load);
+  if (o->htf_context)
+    printf("context   %zu stored 1h candles before the first %s candle feed the 1h columns (--days-1h %g%s)\n",
+           r->context_candles, tml_interval_name(o->interval_ms), o->htf_context_days,
+           o->htf_context_days > 0 ? "" : ": all");
   printf("features  %zu columns; %zu rows %s .. %s (dropped: %zu warm-up, %zu unlabelled, %zu before window) %.2f s\n",
          r->ncols, r->rows, a, b, r->warmup_dropped, r->unlabelled, r->before_window, r->t_features);
   printf("labels    horizon %d; train %zu rows, purge %zu, validation %zu rows from %s\n", o->labels.horizon,
@@ -179,39 +247,35 @@ int cmd_train(int argc, char **argv) {
   struct tml_config *cfg = NULL;
   struct tml_store *store = NULL;
   struct tml_train_opts o;
-  char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
+  char (*symbols)[TML_SYMBOL_MAX] = NULL;
+  size_t n = 0;
+  bool from_store = false;
+  struct tml_buf failed; /* "SYMBOL (reason)" of each failed set, for the final error */
+  tml_buf_init(&failed, 0);
+  size_t nfailed = 0, ngroups_done = 0;
+  int first_fail = 0;
   int rc = cli_load_config(&a, &paths, &cfg, &err);
   if (rc)
     return cli_fail(&err);
   tml_train_opts_default(&o);
-  if ((rc = tml_train_opts_from_config(cfg, &o, &err)))
+  if ((rc = bitget_flags(&a, cfg, &paths, &err)) || (rc = tml_train_opts_from_config(cfg, &o, &err)) ||
+      (rc = bitget_context(&a, &o, &err)))
     goto out;
-  const char *raw[TML_TRAIN_MAX_SYMBOLS];
-  size_t n = tml_config_list(cfg, "data.symbols", raw, TML_TRAIN_MAX_SYMBOLS);
-  if (n == 0) {
-    tml_config_free(cfg);
-    return cli_usage_error("no symbol given: pass --symbol SYMBOL (or set data.symbols in trademl.yaml)");
-  }
-  if (n > TML_TRAIN_MAX_SYMBOLS) {
-    rc = tml_error_set(&err, TML_EINVAL, "at most %d symbols per run, got %zu", TML_TRAIN_MAX_SYMBOLS, n);
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (tml_symbol_normalize(raw[i], symbols[i], sizeof(symbols[i])) != 0) {
-      rc = tml_error_set(&err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
-                         raw[i]);
-      goto out;
-    }
-  }
   o.dry_run = cli_has(&a, "dry-run");
   bool json = cli_has(&a, "json");
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
-  /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
-   * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
-  for (size_t i = 0; i < n && !cli_has(&a, "no-fetch"); i++)
-    if ((rc = cmd_fetch_for_training(store, cfg, symbols[i], o.interval_ms, o.days, json, &err)))
-      goto out;
+  /* No --symbol: data.symbols, else every symbol stored at the interval (docs/training.md). */
+  if ((rc = cli_run_symbols(cfg, store, o.interval_ms, &symbols, &n, &from_store, &err)))
+    goto out;
+  if (o.multi_symbol && n > TML_TRAIN_MAX_SYMBOLS) {
+    rc = tml_error_set(&err, TML_EINVAL, "a multi-symbol set takes at most %d symbols, got %zu", TML_TRAIN_MAX_SYMBOLS,
+                       n);
+    goto out;
+  }
+  if (from_store && !json)
+    printf("no symbol given: %s %zu symbol%s stored at %s\n", o.multi_symbol ? "one shared set for the" : "training each of the",
+           n, n == 1 ? "" : "s", tml_interval_name(o.interval_ms));
   /* Every set written is registered (cli_register_model_set); check the policy before any work. */
   struct tml_activation_policy policy;
   if (!o.dry_run && (rc = tml_activation_policy_from_config(cfg, &policy, &err)))
@@ -232,18 +296,30 @@ int cmd_train(int argc, char **argv) {
   tml_buf_init(&out, 0);
   if (json && groups > 1)
     tml_buf_puts(&out, "[");
-  for (size_t g = 0; g < groups && !rc; g++) {
+  for (size_t g = 0; g < groups && rc != TML_EINTR && !cli_stop_signal; g++) {
+    rc = 0;
+    tml_error_clear(&err);
     o.nsymbols = o.multi_symbol ? n : 1;
     for (size_t i = 0; i < o.nsymbols; i++)
       o.symbols[i] = symbols[o.multi_symbol ? i : g];
     if (!json)
       printf("%s %s %s%s\n", o.dry_run ? "dry run:" : "training", o.multi_symbol ? "multi-symbol set" : o.symbols[0],
              tml_interval_name(o.interval_ms), o.days > 0 ? "" : " (all history)");
+    /* Fetch what is missing: series that came from an exchange are topped up, symbols with no candles
+     * are fetched from data.exchange; imported series are used as they are. --no-fetch skips it. */
+    for (size_t i = 0; i < o.nsymbols && !rc && !cli_has(&a, "no-fetch"); i++) {
+      rc = cmd_fetch_for_training(store, cfg, o.symbols[i], o.interval_ms, o.days, json, &err);
+      if (!rc && o.htf_context) /* --days-1h: the 1h context series too */
+        rc = cmd_fetch_for_training(store, cfg, o.symbols[i], TML_MS_PER_HOUR, o.htf_context_days, json, &err);
+    }
     struct tml_train_result r;
     memset(ps.round, 0, sizeof(ps.round));
     memset(ps.done, 0, sizeof(ps.done));
     ps.t0 = tml_monotonic_s();
-    rc = tml_train_run(store, &o, &r, &err);
+    if (!rc)
+      rc = tml_train_run(store, &o, &r, &err);
+    else
+      memset(&r, 0, sizeof(r));
     if (ps.tty && !json && !o.dry_run)
       fprintf(stderr, "\r%80s\r", "");
     struct tml_model_row row;
@@ -252,7 +328,7 @@ int cmd_train(int argc, char **argv) {
       rc = cli_register_model_set(cfg, paths.db, r.model_dir, &row, &err);
     if (!rc) {
       if (json) {
-        if (g)
+        if (ngroups_done)
           tml_buf_puts(&out, ",");
         tml_buf_printf(&out, "{\"symbols\":[");
         for (size_t i = 0; i < o.nsymbols; i++) {
@@ -272,6 +348,7 @@ int cmd_train(int argc, char **argv) {
         tml_buf_puts(&out, ",\"result\":");
         tml_train_result_to_json(&r, &o, &out);
         tml_buf_puts(&out, "}");
+        ngroups_done++;
       } else {
         print_human(&o, &r);
         if (row.id)
@@ -302,15 +379,42 @@ int cmd_train(int argc, char **argv) {
     }
     tml_model_row_release(&row);
     tml_train_result_release(&r);
+    if (rc && groups > 1 && rc != TML_EINTR) {
+      /* One symbol failing does not stop the others; each failure is named here and again at the end. */
+      const char *what = o.multi_symbol ? "multi-symbol set" : o.symbols[0];
+      fflush(stdout);
+      fprintf(stderr, "trademl: error: %s: %s\n", what, err.msg);
+      if (json) {
+        tml_buf_printf(&out, "%s{\"symbols\":[", ngroups_done++ ? "," : "");
+        tml_buf_json_str(&out, what);
+        tml_buf_puts(&out, "],\"error\":");
+        tml_buf_json_str(&out, err.msg);
+        tml_buf_puts(&out, "}");
+      }
+      tml_buf_printf(&failed, "%s%s", nfailed ? ", " : "", what);
+      if (!first_fail)
+        first_fail = rc;
+      nfailed++;
+      rc = 0;
+    }
   }
   if (json && groups > 1)
     tml_buf_puts(&out, "]");
   if (!rc && json)
     printf("%s\n", tml_buf_str(&out));
+  if (!rc && nfailed) {
+    tml_error_clear(&err);
+    rc = tml_error_set(&err, first_fail, "%zu of %zu symbol%s failed: %s (each error is printed above)", nfailed,
+                       groups, groups == 1 ? "" : "s", tml_buf_str(&failed));
+  } else if (!rc && groups > 1 && !json) {
+    printf("trained %zu of %zu symbols\n", groups, groups);
+  }
   tml_buf_release(&out);
   pthread_mutex_destroy(&ps.lock);
 
 out:
+  tml_buf_release(&failed);
+  free(symbols);
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;

@@ -1,5 +1,6 @@
 /* `trademl universe refresh`: the tradable symbols of an exchange market, ranked by 24 h turnover
- * or volume, with listing dates, and which of them the store does not hold yet. */
+ * or volume, with listing dates, and which of them the store does not hold yet; those go into the
+ * new-symbol training queue when model.auto_train_new_symbols is true (unless --no-queue). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,8 +8,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cmd_data.h"
 #include "cli_config.h"
+#include "cli_jobs.h"
+#include "cmd_data.h"
 #include "commands.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -16,6 +18,7 @@
 #include "trademl/fsutil.h"
 #include "trademl/exchange.h"
 #include "trademl/parse.h"
+#include "trademl/scheduler.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "trademl/universe.h"
@@ -31,7 +34,39 @@ static const struct cli_opt refresh_opts[] = {
     {"by", CLI_VALUE, "RANK", "turnover (24 h quote volume, default) or volume (24 h base volume)", NULL},
     {"base-url", CLI_VALUE, "URL", "exchange base URL (default: exchanges.<name>.base_url)", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
+    {"no-queue", CLI_FLAG, NULL, "report new symbols only; do not queue them for training", NULL},
 };
+
+/* Puts the symbols not in the store into the new-symbol queue (once: symbols already queued stay as they
+ * are). queued[i] says whether new[i] was added now. */
+static int queue_new(char (*syms)[TML_SYMBOL_MAX], size_t n, bool *queued, struct tml_error *err) {
+  struct cli_jobs_ctx c;
+  int rc = cli_jobs_open(NULL, false, &c, err);
+  struct tml_symqueue_entry *e = NULL;
+  size_t ne = 0;
+  if (!rc)
+    rc = tml_symqueue_list(c.jobs, &e, &ne, err);
+  const char **list = calloc(n ? n : 1, sizeof(*list));
+  if (!rc && !list)
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory queueing %zu symbols", n);
+  size_t k = 0;
+  for (size_t i = 0; !rc && i < n; i++) {
+    queued[i] = true;
+    for (size_t j = 0; j < ne && queued[i]; j++)
+      queued[i] = strcmp(e[j].symbol, syms[i]) != 0;
+    if (queued[i])
+      list[k++] = syms[i];
+  }
+  size_t added = 0;
+  if (!rc && k)
+    rc = tml_symqueue_add(c.jobs, list, k, &added, err);
+  if (rc)
+    tml_error_prefix(err, "new symbols were found but not queued for training");
+  free(list);
+  free(e);
+  cli_jobs_close(&c);
+  return rc;
+}
 
 static bool stored(const struct tml_series_info *info, size_t n, const char *symbol) {
   for (size_t i = 0; i < n; i++)
@@ -54,8 +89,9 @@ static int universe_refresh(int argc, char **argv) {
                 "usage: trademl universe refresh --exchange bybit|bitget|binance [--category C | --product-type T | --market M]\n"
                 "                                [--quote USDT] [--top 50] [--by turnover|volume] [--json]\n\n"
                 "Lists the symbols trading now with their listing dates, ranked by 24 h turnover or volume, and\n"
-                "reports the ones the candle store does not hold yet. Reporting only: queueing new symbols for\n"
-                "training comes with the job queue in a later release.",
+                "reports the ones the candle store does not hold yet. When model.auto_train_new_symbols is true\n"
+                "(the default) those are put into the new-symbol training queue once (see 'trademl queue list';\n"
+                "the scheduler trains them when they pass the coverage gate); --no-queue only reports them.",
                 &ec))
     return ec;
   const char *exname = cli_get(&a, "exchange");
@@ -81,6 +117,8 @@ static int universe_refresh(int argc, char **argv) {
     xrc = cmd_exchange_config(conf, exname, cmd_exchange_market(&a), cli_get(&a, "base-url"), &cfg, &err);
   if (xrc == 0)
     xrc = tml_exchange_open(&cfg, &ex, &err);
+  /* New listings go into the training queue when the configuration says so (model.auto_train_new_symbols). */
+  bool auto_train = xrc == 0 && tml_config_bool(conf, "model.auto_train_new_symbols") && !cli_has(&a, "no-queue");
   tml_config_free(conf); /* the client copied what it needs */
   if (xrc)
     return cli_fail(&err);
@@ -103,6 +141,27 @@ static int universe_refresh(int argc, char **argv) {
   size_t nnew = 0;
   for (size_t i = 0; i < l.len; i++)
     nnew += !stored(info, ninfo, l.items[i].symbol);
+  char (*news)[TML_SYMBOL_MAX] = calloc(nnew ? nnew : 1, sizeof(*news));
+  bool *queued = calloc(nnew ? nnew : 1, sizeof(*queued));
+  size_t nqueued = 0;
+  if (!news || !queued)
+    rc = tml_error_set(&err, TML_ENOMEM, "out of memory");
+  for (size_t i = 0, k = 0; !rc && i < l.len; i++)
+    if (!stored(info, ninfo, l.items[i].symbol))
+      snprintf(news[k++], TML_SYMBOL_MAX, "%s", l.items[i].symbol);
+  if (!rc && auto_train && nnew)
+    rc = queue_new(news, nnew, queued, &err);
+  for (size_t i = 0; !rc && i < nnew; i++)
+    nqueued += queued[i];
+  if (rc) {
+    free(news);
+    free(queued);
+    free(info);
+    tml_instruments_release(&l);
+    tml_store_close(s);
+    tml_exchange_close(ex);
+    return cli_fail(&err);
+  }
   const char *market = tml_exchange_market(ex);
   if (cli_has(&a, "json")) {
     struct tml_buf j;
@@ -136,7 +195,14 @@ static int universe_refresh(int argc, char **argv) {
         tml_buf_puts(&j, ",\"listed_ms\":null");
       tml_buf_printf(&j, ",\"stored\":%s}", stored(info, ninfo, it->symbol) ? "true" : "false");
     }
-    tml_buf_printf(&j, "],\"new_symbols\":%zu,\"new_symbols_queued\":false}", nnew);
+    tml_buf_printf(&j, "],\"new_symbols\":%zu,\"auto_train_new_symbols\":%s,\"new_symbols_queued\":%zu,\"queued\":[",
+                   nnew, auto_train ? "true" : "false", nqueued);
+    for (size_t i = 0, k = 0; i < nnew; i++)
+      if (queued[i]) {
+        tml_buf_puts(&j, k++ ? "," : "");
+        tml_buf_json_str(&j, news[i]);
+      }
+    tml_buf_puts(&j, "]}");
     printf("%s\n", tml_buf_str(&j));
     tml_buf_release(&j);
   } else {
@@ -162,12 +228,23 @@ static int universe_refresh(int argc, char **argv) {
       for (size_t i = 0; i < l.len; i++)
         if (!stored(info, ninfo, l.items[i].symbol))
           printf(" %s", l.items[i].symbol);
-      printf("\n(reported only: queueing new symbols for training comes with the job queue; fetch "
-             "them with `trademl data fetch`)\n");
+      printf("\n");
+      if (!auto_train) {
+        printf("(reported only: %s; fetch them with `trademl data fetch` or queue them with `trademl queue add`)\n",
+               cli_has(&a, "no-queue") ? "--no-queue" : "model.auto_train_new_symbols is false");
+      } else {
+        for (size_t i = 0; i < nnew; i++)
+          if (queued[i])
+            printf("queued %s for training (new listing)\n", news[i]);
+        printf("%zu new symbol%s queued for training, %zu already queued (model.auto_train_new_symbols; see "
+               "`trademl queue list`)\n", nqueued, nqueued == 1 ? "" : "s", nnew - nqueued);
+      }
     } else {
       printf("every listed symbol is in the store\n");
     }
   }
+  free(news);
+  free(queued);
   free(info);
   tml_instruments_release(&l);
   tml_store_close(s);

@@ -26,15 +26,18 @@
 #include "trademl/validate.h"
 
 static const char usage[] =
-    "usage: trademl validate --symbol SYMBOL [--interval 15m] [--mode quick|full|sequential] [options]\n"
+    "usage: trademl validate [--symbol SYMBOL...] [--interval 15m] [--mode quick|full|sequential] [options]\n"
     "\n"
     "Walk-forward validation on calendar folds: quick = the newest 5 folds, fixed 180-day window, 60-day\n"
     "tests; full = every fold, expanding window from 120 days, 21-day tests; sequential = quick, then full\n"
-    "when the gates pass, then the final model set with the report attached. Reports are written under\n"
-    "<home>/reports/<id>/. Exit 0 = gates passed, 3 = a gate did not pass. See docs/validation.md.";
+    "when the gates pass (on a terminal: after showing the quick results and asking; --yes skips the\n"
+    "question), then the final model set with the report attached. Reports are written under\n"
+    "<home>/reports/<id>/. Without --symbol: the symbols of data.symbols, or every symbol stored at the\n"
+    "interval, one after another. Exit 0 = gates passed, 3 = a gate did not pass, 1 = a symbol failed\n"
+    "(named). See docs/validation.md.";
 
 static const struct cli_opt opts[] = {
-    {"symbol", CLI_LIST, "SYMBOL", "symbol to validate (several with --training-mode multi_symbol)", "data.symbols"},
+    {"symbol", CLI_LIST, "SYMBOL", "symbols to validate, one after another (one shared set with --training-mode multi_symbol)", "data.symbols"},
     {"interval", CLI_VALUE, "INTERVAL", "candle interval (5m, 15m, 1h, ...)", "data.interval"},
     {"days", CLI_VALUE, "N", "use only the last N days of rows (0 = all)", "data.days"},
     {"mode", CLI_VALUE, "MODE", "quick, full or sequential", "validation.mode"},
@@ -63,6 +66,7 @@ static const struct cli_opt opts[] = {
     {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
+    {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},
 };
 
 
@@ -205,6 +209,109 @@ static void json_summary(const struct tml_validate_result *r, int rc, const stru
   tml_buf_printf(b, ",\"verdict\":\"%s\"}\n", rc == TML_EGATE ? "gate_not_passed" : "passed");
 }
 
+/* Prints a stage's report table (from its report.json). */
+static void print_stage_table(const struct tml_validate_stage *st) {
+  char path[sizeof(st->report_dir) + 16];
+  char *text = NULL;
+  size_t len = 0;
+  snprintf(path, sizeof(path), "%s/report.json", st->report_dir);
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  if (tml_read_file(path, &text, &len, NULL) == 0 && tml_report_table(text, len, &b, NULL) == 0)
+    printf("\n%s", tml_buf_str(&b));
+  printf("report    %s/report.html\n", st->report_dir);
+  tml_buf_release(&b);
+  free(text);
+}
+
+/* Sequential on a terminal: the quick stage's results, then the question before the full stage. */
+static int confirm_full(void *ud, const struct tml_validate_stage *quick) {
+  const struct tml_validate_opts *o = ud;
+  fprintf(stderr, "\r%100s\r", "");
+  fflush(stderr);
+  print_stage_table(quick);
+  printf("\nquick stage: %s\n", quick->passed ? "every gate passed" : "a gate did not pass (going on: --force)");
+  printf("Run the full stage now (every fold, expanding window; much longer) and then the final model set for %s? "
+         "[y/N] ",
+         o->train.nsymbols > 1 ? "the shared set" : o->train.symbols[0]);
+  fflush(stdout);
+  char line[64];
+  if (!fgets(line, sizeof(line), stdin)) {
+    printf("\n");
+    return 1;
+  }
+  char *p = line;
+  while (*p == ' ' || *p == '\t')
+    p++;
+  bool yes = (p[0] == 'y' || p[0] == 'Y') &&
+             (p[1] == '\n' || p[1] == '\0' || ((p[1] == 'e' || p[1] == 'E') && (p[2] == 's' || p[2] == 'S')));
+  return yes ? 0 : 1;
+}
+
+/* One validation run (o->train.symbols set): prints or collects its output; returns 0, TML_EGATE or an error. */
+static int validate_one(struct tml_store *store, const struct tml_config *cfg, const struct tml_paths *paths,
+                        struct tml_validate_opts *o, bool json, struct tml_buf *jout, struct tml_error *err) {
+  struct tml_validate_result r;
+  memset(&r, 0, sizeof(r));
+  struct progress_state ps;
+  memset(&ps, 0, sizeof(ps));
+  pthread_mutex_init(&ps.lock, NULL);
+  ps.tty = isatty(STDERR_FILENO);
+  ps.quiet = json;
+  o->progress = on_progress;
+  o->progress_ud = &ps;
+  if (!json)
+    printf("validating %s %s, mode %s\n", o->train.nsymbols > 1 ? "multi-symbol set" : o->train.symbols[0],
+           tml_interval_name(o->train.interval_ms), tml_validate_mode_name(o->mode));
+  int rc = tml_validate_run(store, o, &r, err);
+  if (ps.tty && !json)
+    fprintf(stderr, "\r%100s\r", "");
+  pthread_mutex_destroy(&ps.lock);
+  if (rc && rc != TML_EGATE) {
+    tml_validate_result_release(&r);
+    return rc;
+  }
+  /* The final model set of a sequential run is registered like any trained set; its report.json verdict
+   * takes part in the activation decision (docs/registry.md). */
+  struct tml_model_row row;
+  tml_model_row_init(&row);
+  if (r.model_dir[0]) {
+    struct tml_error rerr;
+    tml_error_init(&rerr);
+    int rrc = cli_register_model_set(cfg, paths->db, r.model_dir, &row, &rerr);
+    if (rrc) {
+      tml_model_row_release(&row);
+      tml_validate_result_release(&r);
+      tml_error_clear(err);
+      tml_error_set(err, rrc, "%s", rerr.msg);
+      return rrc;
+    }
+  }
+  if (json) {
+    struct tml_buf b;
+    tml_buf_init(&b, 0);
+    json_summary(&r, rc, &row, &b);
+    tml_buf_puts(jout, tml_buf_str(&b));
+    tml_job_report_result(tml_buf_str(&b)); /* the job's result: stages, gate values, verdict */
+    tml_buf_release(&b);
+  } else {
+    for (size_t i = 0; i < r.nstages; i++)
+      print_stage_table(&r.stages[i]);
+    if (r.model_dir[0])
+      printf("\nmodel set %s (report.json and report.html attached)\nregistered as model %" PRId64 " (%s: %s)\n",
+             r.model_dir, row.id, row.active ? "active" : "inactive", row.status_reason);
+    printf("total     %.1f s\n", r.t_total);
+  }
+  tml_model_row_release(&row);
+  if (rc == TML_EGATE) {
+    fflush(stdout);
+    fprintf(stderr, "trademl: verdict: %s%s\n", err->msg,
+            o->mode == TML_VALIDATE_SEQUENTIAL ? " (sequential stopped; --force goes on anyway)" : "");
+  }
+  tml_validate_result_release(&r);
+  return rc;
+}
+
 int cmd_validate(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -219,116 +326,108 @@ int cmd_validate(int argc, char **argv) {
   struct tml_config *cfg = NULL;
   struct tml_store *store = NULL;
   struct tml_validate_opts o;
-  struct tml_validate_result r;
-  memset(&r, 0, sizeof(r));
-  char symbols[TML_TRAIN_MAX_SYMBOLS][TML_SYMBOL_MAX];
+  char (*symbols)[TML_SYMBOL_MAX] = NULL;
+  size_t n = 0;
+  bool from_store = false;
   char reports_dir[TML_PATH_MAX + 16];
+  struct tml_buf jout, failed, gated;
+  tml_buf_init(&jout, 0);
+  tml_buf_init(&failed, 0);
+  tml_buf_init(&gated, 0);
+  size_t nfailed = 0, ngated = 0;
+  int first_fail = 0;
   int rc = cli_load_config(&a, &paths, &cfg, &err);
   if (rc)
     return cli_fail(&err);
   tml_validate_opts_default(&o);
   if ((rc = tml_validate_opts_from_config(cfg, &o, &err)))
     goto out;
-  const char *raw[TML_TRAIN_MAX_SYMBOLS];
-  size_t n = tml_config_list(cfg, "data.symbols", raw, TML_TRAIN_MAX_SYMBOLS);
-  if (n == 0) {
-    tml_config_free(cfg);
-    return cli_usage_error("no symbol given: pass --symbol SYMBOL (or set data.symbols in trademl.yaml)");
-  }
-  if (n > 1 && !o.train.multi_symbol) {
-    tml_config_free(cfg);
-    return cli_usage_error("validate takes one symbol per run (got %zu); validate a shared model with "
-                           "--training-mode multi_symbol",
-                           n);
-  }
-  if (n > TML_TRAIN_MAX_SYMBOLS) {
-    rc = tml_error_set(&err, TML_EINVAL, "at most %d symbols per run, got %zu", TML_TRAIN_MAX_SYMBOLS, n);
-    goto out;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (tml_symbol_normalize(raw[i], symbols[i], sizeof(symbols[i])) != 0) {
-      rc = tml_error_set(&err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
-                         raw[i]);
-      goto out;
-    }
-    o.train.symbols[i] = symbols[i];
-  }
-  o.train.nsymbols = n;
   o.force = cli_has(&a, "force");
   bool json = cli_has(&a, "json");
+  /* Sequential on a terminal asks before the full stage (--yes, --json or no terminal: the gates decide). */
+  if (o.mode == TML_VALIDATE_SEQUENTIAL && !cli_has(&a, "yes") && !json && isatty(STDIN_FILENO) &&
+      isatty(STDOUT_FILENO) && !tml_job_in_child()) {
+    o.confirm = confirm_full;
+    o.confirm_ud = &o;
+  }
   snprintf(reports_dir, sizeof(reports_dir), "%s/reports", paths.home);
   o.reports_dir = reports_dir;
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
     goto out;
-
-  cli_catch_stop_signals();
-  struct progress_state ps;
-  memset(&ps, 0, sizeof(ps));
-  pthread_mutex_init(&ps.lock, NULL);
-  ps.tty = isatty(STDERR_FILENO);
-  ps.quiet = json;
-  o.progress = on_progress;
-  o.progress_ud = &ps;
-  if (!json)
-    printf("validating %s %s, mode %s\n", symbols[0], tml_interval_name(o.train.interval_ms),
-           tml_validate_mode_name(o.mode));
-  rc = tml_validate_run(store, &o, &r, &err);
-  if (ps.tty && !json)
-    fprintf(stderr, "\r%100s\r", "");
-  pthread_mutex_destroy(&ps.lock);
-  if (rc && rc != TML_EGATE)
+  /* No --symbol: data.symbols, else every symbol stored at the interval, validated one after another
+   * (single_symbol) or together (multi_symbol). */
+  if ((rc = cli_run_symbols(cfg, store, o.train.interval_ms, &symbols, &n, &from_store, &err)))
     goto out;
-  /* The final model set of a sequential run is registered like any trained set; its report.json verdict
-   * takes part in the activation decision (docs/registry.md). */
-  struct tml_model_row row;
-  tml_model_row_init(&row);
-  if (r.model_dir[0]) {
-    int rrc = cli_register_model_set(cfg, paths.db, r.model_dir, &row, &err);
-    if (rrc) {
-      tml_model_row_release(&row);
-      rc = rrc;
-      goto out;
-    }
+  if (o.train.multi_symbol && n > TML_TRAIN_MAX_SYMBOLS) {
+    rc = tml_error_set(&err, TML_EINVAL, "a multi-symbol set takes at most %d symbols, got %zu", TML_TRAIN_MAX_SYMBOLS,
+                       n);
+    goto out;
   }
-  if (json) {
-    struct tml_buf b;
-    tml_buf_init(&b, 0);
-    json_summary(&r, rc, &row, &b);
-    fputs(tml_buf_str(&b), stdout);
-    tml_job_report_result(tml_buf_str(&b)); /* the job's result: stages, gate values, verdict */
-    tml_buf_release(&b);
-  } else {
-    for (size_t i = 0; i < r.nstages; i++) {
-      char path[sizeof(r.stages[0].report_dir) + 16];
-      char *text = NULL;
-      size_t len = 0;
-      snprintf(path, sizeof(path), "%s/report.json", r.stages[i].report_dir);
-      struct tml_buf b;
-      tml_buf_init(&b, 0);
-      if (tml_read_file(path, &text, &len, NULL) == 0 && tml_report_table(text, len, &b, NULL) == 0)
-        printf("\n%s", tml_buf_str(&b));
-      printf("report    %s/report.html\n", r.stages[i].report_dir);
-      tml_buf_release(&b);
-      free(text);
+  if (from_store && !json)
+    printf("no symbol given: validating %s %zu symbol%s stored at %s\n",
+           o.train.multi_symbol ? "one shared set for the" : "each of the", n, n == 1 ? "" : "s",
+           tml_interval_name(o.train.interval_ms));
+  cli_catch_stop_signals();
+  size_t groups = o.train.multi_symbol ? 1 : n;
+  if (json && groups > 1)
+    tml_buf_puts(&jout, "[");
+  for (size_t g = 0; g < groups && rc != TML_EINTR && !cli_stop_signal; g++) {
+    tml_error_clear(&err);
+    o.train.nsymbols = o.train.multi_symbol ? n : 1;
+    for (size_t i = 0; i < o.train.nsymbols; i++)
+      o.train.symbols[i] = symbols[o.train.multi_symbol ? i : g];
+    if (json && g)
+      tml_buf_puts(&jout, ",");
+    rc = validate_one(store, cfg, &paths, &o, json, &jout, &err);
+    if (groups == 1 || rc == 0 || rc == TML_EINTR)
+      continue;
+    /* One symbol failing does not stop the others; each is named here and again at the end. */
+    if (rc == TML_EGATE) {
+      tml_buf_printf(&gated, "%s%s", ngated++ ? ", " : "", o.train.symbols[0]);
+    } else {
+      fflush(stdout);
+      fprintf(stderr, "trademl: error: %s: %s\n", o.train.symbols[0], err.msg);
+      if (json) {
+        tml_buf_puts(&jout, "{\"symbols\":[");
+        tml_buf_json_str(&jout, o.train.symbols[0]);
+        tml_buf_puts(&jout, "],\"error\":");
+        tml_buf_json_str(&jout, err.msg);
+        tml_buf_puts(&jout, "}\n");
+      }
+      tml_buf_printf(&failed, "%s%s", nfailed++ ? ", " : "", o.train.symbols[0]);
+      if (!first_fail)
+        first_fail = rc;
     }
-    if (r.model_dir[0])
-      printf("\nmodel set %s (report.json and report.html attached)\nregistered as model %" PRId64 " (%s: %s)\n",
-             r.model_dir, row.id, row.active ? "active" : "inactive", row.status_reason);
-    printf("total     %.1f s\n", r.t_total);
+    rc = 0;
   }
-  tml_model_row_release(&row);
+  if (json && groups > 1)
+    tml_buf_puts(&jout, "]\n");
+  if (json && rc != TML_EINTR && (rc == 0 || rc == TML_EGATE))
+    fputs(tml_buf_str(&jout), stdout);
+  if (groups > 1 && rc == 0) {
+    tml_error_clear(&err);
+    if (nfailed)
+      rc = tml_error_set(&err, first_fail, "%zu of %zu symbols failed: %s%s%s (each error is printed above)", nfailed,
+                         groups, tml_buf_str(&failed), ngated ? "; gate not passed: " : "", tml_buf_str(&gated));
+    else if (ngated)
+      rc = tml_error_set(&err, TML_EGATE, "gate not passed for %zu of %zu symbols: %s", ngated, groups,
+                         tml_buf_str(&gated));
+    else if (!json)
+      printf("validated %zu of %zu symbols: every gate passed\n", groups, groups);
+  }
   if (rc == TML_EGATE) {
-    fprintf(stderr, "trademl: verdict: %s%s\n", err.msg,
-            o.mode == TML_VALIDATE_SEQUENTIAL ? " (sequential stopped; --force goes on anyway)" : "");
-    tml_validate_result_release(&r);
-    tml_store_close(store);
-    tml_config_free(cfg);
-    return tml_error_exit_code(TML_EGATE);
+    if (groups > 1)
+      fprintf(stderr, "trademl: verdict: %s\n", err.msg);
+    rc = 0;
+    code = tml_error_exit_code(TML_EGATE);
   }
 
 out:
-  tml_validate_result_release(&r);
+  tml_buf_release(&jout);
+  tml_buf_release(&failed);
+  tml_buf_release(&gated);
+  free(symbols);
   tml_store_close(store);
   tml_config_free(cfg);
-  return rc ? cli_fail(&err) : 0;
+  return rc ? cli_fail(&err) : code;
 }

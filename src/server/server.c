@@ -1,5 +1,5 @@
-/* Server lifecycle (create, tick, drain, destroy), the housekeeping tasks table, /health and
- * /metrics. The HTTP plumbing is in http.c, the route table in routes.c. */
+/* Server lifecycle (create, tick, drain, destroy) and the housekeeping tasks table. The HTTP plumbing
+ * is in http.c, the route table in routes.c, /health and /metrics in metrics.c. */
 #include "server.h"
 
 #include <sqlite3.h>
@@ -97,6 +97,8 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   if ((rc = tml_store_open(o->paths->db, &s->store, err)))
     goto fail;
   sqlite3_busy_timeout(tml_store_db(s->store), 5000);
+  if ((rc = srv_model_cache_create(o->paths->db, &s->models, err)))
+    goto fail;
   if ((rc = srv_jobs_open(s, err)))
     goto fail;
   *out = s;
@@ -128,124 +130,11 @@ void tml_server_destroy(struct tml_server *s) {
     return;
   tml__server_http_stop(s);
   srv_jobs_close(s);
+  srv_model_cache_destroy(s->models);
   tml_store_close(s->store);
   free(s->stats);
   free(s->tasks);
   pthread_mutex_destroy(&s->db_lock);
   pthread_mutex_destroy(&s->stats_lock);
   free(s);
-}
-
-/* ---- /health ---- */
-
-static bool db_reachable(struct tml_server *s) {
-  pthread_mutex_lock(&s->db_lock);
-  sqlite3_stmt *st = NULL;
-  bool ok = sqlite3_prepare_v2(tml_store_db(s->store), "SELECT 1", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  pthread_mutex_unlock(&s->db_lock);
-  return ok;
-}
-
-#define HEARTBEAT_MAX_AGE_S 30.0
-
-int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
-  (void)req;
-  int64_t now = tml_now_ms();
-  double age = (double)(now - atomic_load(&s->tick_ms)) / 1000.0;
-  bool db = db_reachable(s);
-  struct srv_job_facts f;
-  srv_job_facts(s, &f);
-  bool stopping = atomic_load(&s->stopping);
-  const char *status = !db || age > HEARTBEAT_MAX_AGE_S ? "unhealthy" : stopping ? "stopping" : "ok";
-  json_t *j = json_object();
-  json_object_set_new(j, "status", json_string(status));
-  json_object_set_new(j, "version", json_string(TML_VERSION));
-  json_object_set_new(j, "uptime_seconds", json_integer((now - s->started_ms) / 1000));
-  json_t *sch = json_object();
-  json_object_set_new(sch, "heartbeat_age_seconds", json_real(age));
-  json_object_set_new(sch, "max_age_seconds", json_real(HEARTBEAT_MAX_AGE_S));
-  json_object_set_new(j, "scheduler", sch);
-  json_t *dbj = json_object();
-  json_object_set_new(dbj, "reachable", json_boolean(db));
-  json_object_set_new(dbj, "path", json_string(s->opts.paths->db));
-  json_object_set_new(j, "database", dbj);
-  json_t *w = json_object();
-  json_object_set_new(w, "busy", json_integer(f.workers_busy));
-  json_object_set_new(w, "idle", json_integer(f.workers_total - f.workers_busy));
-  json_object_set_new(w, "total", json_integer(f.workers_total));
-  json_object_set_new(j, "workers", w);
-  json_object_set_new(j, "queue_depth", json_integer(f.queue_depth));
-  if (f.last_success_ms) {
-    char t[32];
-    tml_time_format(f.last_success_ms, t, sizeof(t));
-    json_object_set_new(j, "last_successful_training", json_string(t));
-  } else {
-    json_object_set_new(j, "last_successful_training", json_null());
-  }
-  return srv_json(res, strcmp(status, "unhealthy") == 0 ? 503 : 200, j);
-}
-
-/* ---- /metrics (Prometheus text exposition format 0.0.4) ---- */
-
-
-int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
-  (void)req;
-  struct tml_buf *b = &res->body;
-  struct srv_job_facts f;
-  srv_job_facts(s, &f);
-  int64_t now = tml_now_ms();
-  tml_buf_puts(b, "# HELP trademl_up 1 while the daemon serves.\n# TYPE trademl_up gauge\ntrademl_up 1\n");
-  tml_buf_printf(b, "# HELP trademl_scheduler_heartbeat_age_seconds Seconds since the last housekeeping tick.\n"
-                    "# TYPE trademl_scheduler_heartbeat_age_seconds gauge\n"
-                    "trademl_scheduler_heartbeat_age_seconds %.3f\n",
-                 (double)(now - atomic_load(&s->tick_ms)) / 1000.0);
-  tml_buf_puts(b, "# HELP trademl_jobs Jobs by status.\n# TYPE trademl_jobs gauge\n");
-  for (int i = 0; i < TML_JOB_STATUS_COUNT; i++)
-    tml_buf_printf(b, "trademl_jobs{status=\"%s\"} %" PRId64 "\n", tml_job_status_name((enum tml_job_status)i),
-                   f.by_status[i]);
-  tml_buf_printf(b, "# HELP trademl_queue_depth Jobs waiting to run.\n# TYPE trademl_queue_depth gauge\n"
-                    "trademl_queue_depth %" PRId64 "\n",
-                 f.queue_depth);
-  tml_buf_printf(b, "# HELP trademl_workers Worker processes by state.\n# TYPE trademl_workers gauge\n"
-                    "trademl_workers{state=\"busy\"} %d\ntrademl_workers{state=\"idle\"} %d\n",
-                 f.workers_busy, f.workers_total - f.workers_busy);
-  tml_buf_puts(b, "# HELP trademl_job_duration_seconds Wall time of finished jobs.\n"
-                  "# TYPE trademl_job_duration_seconds histogram\n");
-  for (size_t i = 0; i < 10; i++)
-    tml_buf_printf(b, "trademl_job_duration_seconds_bucket{le=\"%g\"} %" PRId64 "\n", srv_duration_bounds[i],
-                   f.duration_buckets[i]);
-  tml_buf_printf(b, "trademl_job_duration_seconds_bucket{le=\"+Inf\"} %" PRId64 "\n", f.duration_count);
-  tml_buf_printf(b, "trademl_job_duration_seconds_sum %.3f\ntrademl_job_duration_seconds_count %" PRId64 "\n",
-                 f.duration_sum, f.duration_count);
-  tml_buf_printf(b, "# HELP trademl_training_runs_total Training runs finished.\n"
-                    "# TYPE trademl_training_runs_total counter\ntrademl_training_runs_total %" PRId64 "\n"
-                    "# HELP trademl_training_runs_failed_total Training runs that failed.\n"
-                    "# TYPE trademl_training_runs_failed_total counter\ntrademl_training_runs_failed_total %" PRId64
-                    "\n",
-                 f.runs_total, f.runs_failed);
-  srv_metrics_models(s, b, now);
-  tml_buf_puts(b, "# HELP trademl_http_requests_total HTTP requests by route and status code.\n"
-                  "# TYPE trademl_http_requests_total counter\n");
-  pthread_mutex_lock(&s->stats_lock);
-  for (size_t r = 0; r <= srv_nroutes; r++) {
-    const char *name = r < srv_nroutes ? srv_routes[r].name : "unmatched";
-    for (size_t i = 0; i < SRV_MAX_CODES && s->stats[r].code[i]; i++)
-      tml_buf_printf(b, "trademl_http_requests_total{route=\"%s\",code=\"%d\"} %" PRIu64 "\n", name,
-                     s->stats[r].code[i], s->stats[r].count[i]);
-  }
-  tml_buf_puts(b, "# HELP trademl_http_request_duration_seconds Time to answer, by route.\n"
-                  "# TYPE trademl_http_request_duration_seconds summary\n");
-  for (size_t r = 0; r <= srv_nroutes; r++) {
-    if (!s->stats[r].seconds_count)
-      continue;
-    const char *name = r < srv_nroutes ? srv_routes[r].name : "unmatched";
-    tml_buf_printf(b, "trademl_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name, s->stats[r].seconds_sum);
-    tml_buf_printf(b, "trademl_http_request_duration_seconds_count{route=\"%s\"} %" PRIu64 "\n", name,
-                   s->stats[r].seconds_count);
-  }
-  pthread_mutex_unlock(&s->stats_lock);
-  res->content_type = "text/plain; version=0.0.4; charset=utf-8";
-  return 200;
 }

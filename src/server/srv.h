@@ -19,6 +19,11 @@
 struct MHD_Connection;
 struct MHD_Daemon;
 struct sqlite3;
+struct tml_cov_row;
+struct tml_jobs;
+struct tml_registry;
+struct tml_runner;
+struct tml_scheduler;
 struct tml_store;
 
 /* Route flags. */
@@ -76,6 +81,23 @@ struct srv_task {
   int64_t last_ms;
 };
 
+/* Job queue, registry, scheduler, runner and coverage snapshot of the daemon (workers.c opens and
+ * closes it). HTTP handlers use q and reg under s->db_lock; the tick owns tick_q, sched, tick_store. */
+struct srv_jobs_state {
+  struct tml_jobs *q;           /* HTTP handlers, under db_lock */
+  struct tml_registry *reg;     /* HTTP handlers, under db_lock */
+  struct tml_jobs *tick_q;      /* housekeeping thread only */
+  struct tml_scheduler *sched;  /* housekeeping thread only */
+  struct tml_runner *runner;    /* its own threads */
+  int concurrency;
+  int64_t last_sched_run_ms;    /* last time a scheduled run fired (0 = not in this process) */
+  struct tml_store *tick_store; /* housekeeping thread only (coverage) */
+  pthread_mutex_t cov_lock;     /* guards the coverage snapshot */
+  struct tml_cov_row *cov;      /* latest coverage of the default interval, owned */
+  size_t ncov;
+  int64_t cov_ms;               /* when it was computed; 0 = never */
+};
+
 struct tml_server {
   struct tml_server_opts opts;
   char host[256];
@@ -93,7 +115,8 @@ struct tml_server {
   struct srv_route_stats *stats;            /* srv_nroutes + 1 (the last: unmatched) */
   struct srv_task *tasks;
   size_t ntasks;
-  void *jobs;                               /* job queue/runner state (srv_jobs.c) */
+  struct srv_jobs_state *jobs;              /* job queue/runner state (workers.c), owned */
+  struct srv_model_cache *models;           /* loaded model sets + read connections (model_cache.c), owned */
 };
 
 /* Writes {"error":{"code":"EINVAL","message":"..."}} and returns the HTTP status of `code`. */
@@ -140,7 +163,23 @@ int srv_h_queue_delete(struct tml_server *s, const struct srv_request *req, stru
 int srv_h_schedule(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_symbols(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 
-/* Housekeeping tasks and job plumbing (srv_jobs.c). */
+/* Shared by the API handlers (api_util.c). */
+/* Parses a positive integer path id; on failure writes the 400 answer into res, sets *status, returns -1. */
+int srv_parse_id(const char *s, int64_t *id, struct srv_response *res, int *status);
+/* A buffer holding JSON text as a jansson value (NULL on parse failure). */
+json_t *srv_json_from(const struct tml_buf *b);
+/* Request-body field table: name, type and the allowed range (numbers: value; lists: item count). */
+enum srv_ftype { SRV_FT_STRING, SRV_FT_INT, SRV_FT_NUMBER, SRV_FT_BOOL, SRV_FT_STRINGS };
+struct srv_field {
+  const char *name;
+  enum srv_ftype type;
+  double min, max;
+};
+/* Checks every field of body against the table: unknown names, types and ranges, each named. */
+int srv_check_fields(json_t *body, const struct srv_field *fields, size_t nfields, struct tml_error *err);
+
+/* Housekeeping tasks and job plumbing (workers.c). */
+#define SRV_SCHEDULE_NAME "retrain" /* the slot name tml_scheduler_tick claims */
 int srv_jobs_open(struct tml_server *s, struct tml_error *err);
 void srv_jobs_close(struct tml_server *s);
 void srv_task_runner(struct tml_server *s, int64_t now_ms);
@@ -148,6 +187,8 @@ void srv_task_scheduler(struct tml_server *s, int64_t now_ms);
 void srv_task_retention(struct tml_server *s, int64_t now_ms);
 void srv_task_coverage(struct tml_server *s, int64_t now_ms);
 int srv_jobs_drain(struct tml_server *s, int64_t grace_ms);
+/* A copy of the coverage snapshot (caller frees *rows); false when none was computed yet. */
+bool srv_cov_snapshot(struct srv_jobs_state *js, struct tml_cov_row **rows, size_t *n, int64_t *at_ms);
 /* Health/metrics facts about jobs, read under db_lock. */
 struct srv_job_facts {
   int64_t by_status[TML_JOB_STATUS_COUNT];
@@ -164,10 +205,31 @@ extern const double srv_duration_bounds[10];
 void srv_job_facts(struct tml_server *s, struct srv_job_facts *f);
 /* Folder of the model set that serves symbol/interval: the registry's active version when one is
  * set, else the newest set on disk. TML_ENOENT (with a hint to train) when there is none. */
+/* (models_api.c) */
 int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t interval_ms, char *dir, size_t dirsz,
                          struct tml_error *err);
-void srv_predict_cache_clear(void);
-/* Appends active-model, model-age and blocked-symbol metrics (registry/coverage). */
+/* Appends active-model, model-age and blocked-symbol metrics (registry/coverage; metrics.c). */
 void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
+
+/* Model sets and read connections shared by predictions (model_cache.c; the design is described there).
+ * Every function is thread safe. */
+struct srv_model_cache;
+struct srv_model_entry;
+struct tml_modelset;
+int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err);
+void srv_model_cache_destroy(struct srv_model_cache *c);
+/* The set in folder dir, loaded on a miss, with a reference taken: *set stays valid (and unchanged)
+ * until srv_model_cache_put(c, *out), whatever happens to the cache meanwhile. */
+int srv_model_cache_get(struct srv_model_cache *c, const char *dir, struct srv_model_entry **out,
+                        const struct tml_modelset **set, struct tml_error *err);
+void srv_model_cache_put(struct srv_model_cache *c, struct srv_model_entry *e);
+/* dir became the active version of its series: drops the other cached versions of that series. */
+void srv_model_cache_activated(struct srv_model_cache *c, const char *dir);
+/* Drops every cached set (sets in use are freed by their last user). */
+void srv_predict_cache_clear(struct tml_server *s);
+/* A read connection to the candle store from the pool (opened when none is idle); give it back with
+ * srv_model_cache_store_put. */
+int srv_model_cache_store(struct srv_model_cache *c, struct tml_store **out, struct tml_error *err);
+void srv_model_cache_store_put(struct srv_model_cache *c, struct tml_store *store);
 
 #endif

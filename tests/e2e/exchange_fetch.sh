@@ -100,21 +100,22 @@ contains "$((73777 - rows)) candles fetched ($((73777 - rows)) new, 0 already st
 expect_rc 0 "$bin" --home "$home3" data import "$btc15" --symbol BTCUSDT --interval 15m
 contains "inserted 0, unchanged 73777"
 
-# 6. universe refresh: ranking, listing dates, symbols not stored reported (not queued).
+# 6. universe refresh: ranking, listing dates, symbols not stored reported (--no-queue: not queued;
+#    queueing is tested in universe_queues_new_listings.sh).
 usdm=$data/binance-usdm-2025h2
 mock_start --series "bybit:linear:BTCUSDT:15m:$usdm/BTCUSDT_15m.csv" --series "bybit:linear:ETHUSDT:15m:$usdm/ETHUSDT_15m.csv" \
   --series "bybit:linear:DOGEUSDT:15m:$usdm/DOGEUSDT_15m.csv" --series "bybit:linear:ETHBTC:15m:$usdm/ETHUSDT_15m.csv" \
   --instruments-page 2
-expect_rc 0 tml universe refresh --exchange bybit --quote USDT --top 50 --by turnover
+expect_rc 0 tml universe refresh --exchange bybit --quote USDT --top 50 --by turnover --no-queue
 contains "bybit linear: 3 symbols quoted in USDT, ranked by 24 h turnover"
 [[ $(grep -c NEW <<<"$out") == 1 ]] || fail "expected one NEW symbol: $out"
 contains "1 symbol is not in the store yet: DOGEUSDT"
 contains "reported only"
 [[ $(sed -n '3p' <<<"$out") == *BTCUSDT* ]] || fail "BTCUSDT should rank first: $out"
-expect_rc 0 tml universe refresh --exchange bybit --top 1 --json
+expect_rc 0 tml universe refresh --exchange bybit --top 1 --json --no-queue
 contains '"rank":1,"symbol":"BTCUSDT"'
 contains '"listed_ms":1751629500000'
-contains '"new_symbols_queued":false'
+contains '"new_symbols_queued":0'
 
 # 7. Bad input says what is valid; no network names the host and suggests import.
 expect_rc 2 tml data fetch --exchange kraken --symbol BTCUSDT --interval 1h --days 1

@@ -11,8 +11,8 @@ FAST=(--num-boost-round 30 --early-stopping-rounds 5 --max-bin 32 --learning-rat
 QUICK=(--symbol BTCUSDT --interval 1h --mode quick --quick-folds 3 --test-period-days 30 --train-window-days 90)
 
 # Usage and contradictions: exit 2 with the reason.
-expect_exit 2 "$BIN" validate --interval 1h
-expect_out 'no symbol given'
+expect_exit 2 "$BIN" validate --interval 4h   # no --symbol and nothing stored at 4h
+expect_out 'no symbol given and the store holds no 4h candles \(stored: BTCUSDT 1h\)'
 expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode full --train-window-days 100
 expect_out 'train_window_days .*expanding window'
 expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --mode full --window fixed

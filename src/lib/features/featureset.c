@@ -361,6 +361,9 @@ static void htf_push(struct htf_state *h, bool first, int64_t t, double o, doubl
 }
 
 /* ---- the stream ---- */
+struct tml_feature_stream;
+static int push_context(struct tml_feature_stream *s, int64_t t, double o, double hi, double lo, double c);
+
 struct tml_feature_stream {
   int64_t base, htf;
   int64_t n, last_time;
@@ -602,6 +605,28 @@ int tml_feature_stream_push(struct tml_feature_stream *s, int64_t t, double o, d
   return 0;
 }
 
+static int push_context(struct tml_feature_stream *s, int64_t t, double o, double hi, double lo, double c) {
+  struct htf_state *h = &s->h;
+  if (s->n > 0 || t % h->interval != 0 || (h->closed > 0 && t <= h->bucket) || !(o > 0) || !(hi > 0) ||
+      !(lo > 0) || !(c > 0) || !isfinite(o + hi + lo + c))
+    return TML_EINVAL;
+  /* A closed higher-interval candle, as if its sub-candles had been pushed. */
+  h->bucket = t;
+  h->skip_bucket = false;
+  h->o = o;
+  h->h = hi;
+  h->l = lo;
+  h->c = c;
+  h->v = 0;
+  htf_close_bucket(h);
+  return 0;
+}
+
+int tml_feature_stream_push_context(struct tml_feature_stream *s, int64_t open_time, double open, double high,
+                                    double low, double close) {
+  return s ? push_context(s, open_time, open, high, low, close) : TML_EINVAL;
+}
+
 void tml_features_release(struct tml_features *f) {
   if (!f)
     return;
@@ -612,7 +637,15 @@ void tml_features_release(struct tml_features *f) {
 
 int tml_features_compute(const struct tml_candles *c, const struct tml_featureset_opts *o,
                          struct tml_features *out, struct tml_error *err) {
+  return tml_features_compute_ctx(c, NULL, o, out, NULL, err);
+}
+
+int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candles *ctx,
+                             const struct tml_featureset_opts *o, struct tml_features *out, size_t *nctx_used,
+                             struct tml_error *err) {
   memset(out, 0, sizeof(*out));
+  if (nctx_used)
+    *nctx_used = 0;
   struct tml_featureset_opts opts = {0, 0};
   if (o)
     opts = *o;
@@ -622,6 +655,32 @@ int tml_features_compute(const struct tml_candles *c, const struct tml_featurese
   int rc = tml_feature_stream_create(&opts, &s, err);
   if (rc)
     return rc;
+  /* Stored higher-interval candles that closed before the first base candle warm up the HTF columns;
+   * from the first base candle on, the stream builds the higher candles itself (no look-ahead). */
+  if (ctx && c->len > 0) {
+    if (ctx->interval_ms != s->htf) {
+      rc = tml_error_set(err, TML_EINVAL, "context candles are %s, but the feature set's higher interval is %s",
+                         tml_interval_name(ctx->interval_ms) ? tml_interval_name(ctx->interval_ms) : "?",
+                         tml_interval_name(s->htf) ? tml_interval_name(s->htf) : "?");
+      tml_feature_stream_destroy(s);
+      return rc;
+    }
+    for (size_t i = 0; i < ctx->len && ctx->open_time[i] + s->htf <= c->open_time[0]; i++) {
+      if (push_context(s, ctx->open_time[i], ctx->open[i], ctx->high[i], ctx->low[i], ctx->close[i]) != 0) {
+        char when[32];
+        tml_time_format(ctx->open_time[i], when, sizeof(when));
+        rc = tml_error_set(err, TML_EDATA,
+                           "cannot use the %s %s candle at %s as context: times must ascend on %s boundaries and "
+                           "prices be finite and positive; fix or delete it in the candle store",
+                           ctx->symbol[0] ? ctx->symbol : "series", tml_interval_name(ctx->interval_ms), when,
+                           tml_interval_name(ctx->interval_ms));
+        tml_feature_stream_destroy(s);
+        return rc;
+      }
+      if (nctx_used)
+        (*nctx_used)++;
+    }
+  }
   size_t n = c->len;
   float *X = tml_alloc_large(sizeof(float) * F_COUNT * (n ? n : 1));
   int64_t *times = malloc(sizeof(int64_t) * (n ? n : 1));

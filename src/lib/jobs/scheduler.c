@@ -141,6 +141,121 @@ int tml_symqueue_remove(struct tml_jobs *q, const char *symbol, size_t *removed,
   return 0;
 }
 
+/* The Bybit bot's queue file (data/new_symbol_training_queue.json):
+ *   {"queued_symbols": ["LTCUSDT", "AVAXUSDT"], "queued_at": {"LTCUSDT": "2025-12-04T03:19:03.423000"}}
+ * queued_at is optional per symbol (the import time is used then); naive times are UTC. */
+static const char bybit_hint[] = "the Bybit queue file looks like {\"queued_symbols\": [\"LTCUSDT\", \"AVAXUSDT\"], "
+                                 "\"queued_at\": {\"LTCUSDT\": \"2025-12-04T03:19:03.423000\"}} (docs/jobs.md)";
+
+static int import_bybit(struct tml_jobs *q, const char *path, json_t *root, size_t *added, struct tml_error *err) {
+  json_t *list = json_object_get(root, "queued_symbols"), *at = json_object_get(root, "queued_at");
+  if (!json_is_array(list))
+    return tml_error_set(err, TML_EPARSE, "queue file '%s': \"queued_symbols\" must be a list of symbol strings; %s",
+                         path, bybit_hint);
+  if (at && !json_is_null(at) && !json_is_object(at))
+    return tml_error_set(err, TML_EPARSE, "queue file '%s': \"queued_at\" must be an object mapping each symbol to "
+                         "its queue time; %s", path, bybit_hint);
+  const char *key;
+  json_t *val;
+  if (json_is_object(at)) {
+    json_object_foreach(at, key, val) {
+      int64_t ms;
+      if (!json_is_string(val) || tml_time_parse(json_string_value(val), strlen(json_string_value(val)), &ms) != 0)
+        return tml_error_set(err, TML_EPARSE, "queue file '%s': \"queued_at\".\"%s\" is not a time like "
+                             "2025-12-04T03:19:03.423000 (naive = UTC); fix or remove that entry", path, key);
+    }
+  }
+  size_t n = json_array_size(list);
+  char (*syms)[40] = calloc(n ? n : 1, sizeof(*syms));
+  int64_t *when = calloc(n ? n : 1, sizeof(*when));
+  int rc = 0;
+  if (!syms || !when)
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory importing '%s'", path);
+  int64_t now = tml_now_ms();
+  for (size_t i = 0; i < n && !rc; i++) {
+    json_t *e = json_array_get(list, i);
+    if (!json_is_string(e)) {
+      rc = tml_error_set(err, TML_EPARSE, "queue file '%s': \"queued_symbols\"[%zu] is not a symbol string; %s", path,
+                         i, bybit_hint);
+      break;
+    }
+    const char *sym = json_string_value(e);
+    if (tml_symbol_normalize(sym, syms[i], sizeof(syms[i])) != 0 || !tml_symbol_valid(syms[i])) {
+      rc = tml_error_set(err, TML_EPARSE, "queue file '%s': \"queued_symbols\"[%zu] '%s' is not a valid symbol "
+                         "(like LTCUSDT)", path, i, sym);
+      break;
+    }
+    json_t *t = json_is_object(at) ? json_object_get(at, sym) : NULL;
+    when[i] = now;
+    if (json_is_string(t))
+      tml_time_parse(json_string_value(t), strlen(json_string_value(t)), &when[i]); /* checked above */
+  }
+  if (!rc)
+    rc = tml__jobs_begin(q, "importing the queue", err);
+  if (!rc) {
+    for (size_t i = 0; i < n && !rc; i++)
+      rc = add_locked(q, syms[i], when[i], 0, NULL, added, err);
+    if (rc)
+      tml__jobs_rollback(q);
+    else
+      rc = tml__jobs_commit(q, "importing the queue", err);
+  }
+  free(syms);
+  free(when);
+  if (rc && added)
+    *added = 0;
+  return rc;
+}
+
+/* Python's datetime.isoformat() of a naive UTC time: "2025-12-04T03:19:03.423000", no fraction when zero. */
+static void iso_naive(int64_t ms, char *out, size_t outsz) {
+  struct tml_tm tm;
+  tml_time_split(ms, &tm);
+  int64_t frac = ((ms % 1000) + 1000) % 1000;
+  if (frac)
+    snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000", (int)tm.year, (int)tm.month, (int)tm.day,
+             (int)tm.hour, (int)tm.minute, (int)tm.second, (int)frac);
+  else
+    snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d", (int)tm.year, (int)tm.month, (int)tm.day, (int)tm.hour,
+             (int)tm.minute, (int)tm.second);
+}
+
+int tml_symqueue_export(struct tml_jobs *q, const char *path, size_t *exported, struct tml_error *err) {
+  if (exported)
+    *exported = 0;
+  struct tml_symqueue_entry *e = NULL;
+  size_t n = 0;
+  int rc = tml_symqueue_list(q, &e, &n, err);
+  if (rc)
+    return rc;
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  /* The layout of json.dump(queue, f, indent=2), which the bot's own tools write (no final newline). */
+  int brc = tml_buf_puts(&b, n ? "{\n  \"queued_symbols\": [\n" : "{\n  \"queued_symbols\": [],\n");
+  for (size_t i = 0; i < n; i++) {
+    brc |= tml_buf_puts(&b, "    ");
+    brc |= tml_buf_json_str(&b, e[i].symbol);
+    brc |= tml_buf_puts(&b, i + 1 < n ? ",\n" : "\n  ],\n");
+  }
+  brc |= tml_buf_puts(&b, n ? "  \"queued_at\": {\n" : "  \"queued_at\": {}\n}");
+  for (size_t i = 0; i < n; i++) {
+    char when[48];
+    iso_naive(e[i].added_ms, when, sizeof(when));
+    brc |= tml_buf_puts(&b, "    ");
+    brc |= tml_buf_json_str(&b, e[i].symbol);
+    brc |= tml_buf_printf(&b, ": \"%s\"%s", when, i + 1 < n ? ",\n" : "\n  }\n}");
+  }
+  if (brc)
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory writing the queue to '%s'", path);
+  else
+    rc = tml_write_file_atomic(path, b.ptr, b.len, err);
+  if (!rc && exported)
+    *exported = n;
+  tml_buf_release(&b);
+  free(e);
+  return rc;
+}
+
 int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, struct tml_error *err) {
   if (added)
     *added = 0;
@@ -148,8 +263,14 @@ int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, str
   json_t *root = json_load_file(path, JSON_DECODE_ANY, &jerr);
   if (!root)
     return tml_error_set(err, TML_EPARSE, "queue file '%s': not valid JSON (line %d: %s)", path, jerr.line, jerr.text);
-  const char *fmt_hint = "expected {\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0},...]} "
+  const char *fmt_hint = "expected {\"queued_symbols\":[\"LTCUSDT\",...],\"queued_at\":{\"LTCUSDT\":\"...\"}}, "
+                         "{\"queue\":[{\"symbol\":\"LTCUSDT\",\"added_at\":\"...\",\"attempts\":0},...]} "
                          "or [\"LTCUSDT\", ...] (docs/jobs.md)";
+  if (json_is_object(root) && json_object_get(root, "queued_symbols")) {
+    int brc = import_bybit(q, path, root, added, err);
+    json_decref(root);
+    return brc;
+  }
   json_t *list = json_is_array(root) ? root : json_is_object(root) ? json_object_get(root, "queue") : NULL;
   int rc = 0;
   if (!list || !json_is_array(list)) {

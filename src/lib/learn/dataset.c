@@ -150,7 +150,12 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
     }
     hash_series(&h, c);
     d->candles += c->len;
-    rc = tml_features_compute(c, &o->features, &feats[s], err);
+    const struct tml_candles *ctx = o->htf_context && o->htf_context[s].len ? &o->htf_context[s] : NULL;
+    size_t used = 0;
+    if (ctx)
+      hash_series(&h, ctx);
+    rc = tml_features_compute_ctx(c, ctx, &o->features, &feats[s], &used, err);
+    d->context_candles += used;
     if (!rc)
       rc = tml_targets_compute(c, &o->labels, &targets[s], err);
     if (rc) {

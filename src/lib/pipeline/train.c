@@ -433,10 +433,25 @@ int tml_train_build_dataset(struct tml_store *store, const struct tml_train_opts
   for (size_t s = 0; s < o->nsymbols; s++)
     tml_candles_init(&series[s], o->symbols[s], o->interval_ms);
   int rc = load_series(store, o, series, err);
+  /* --days-1h: the stored higher-interval series as context before each symbol's first base candle. */
+  struct tml_candles *ctx = NULL;
+  int64_t htf = o->features.htf_interval_ms ? o->features.htf_interval_ms : tml_featureset_default_htf(o->interval_ms);
+  if (!rc && o->htf_context) {
+    ctx = calloc(o->nsymbols, sizeof(*ctx));
+    if (!ctx)
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+    for (size_t s = 0; !rc && s < o->nsymbols; s++) {
+      tml_candles_init(&ctx[s], o->symbols[s], htf);
+      int64_t from = INT64_MIN;
+      if (o->htf_context_days > 0)
+        from = series[s].open_time[series[s].len - 1] - (int64_t)(o->htf_context_days * (double)TML_MS_PER_DAY);
+      rc = tml_store_load(store, o->symbols[s], htf, from, series[s].open_time[0], &ctx[s], err);
+    }
+  }
   double t1 = tml_monotonic_s();
   if (!rc) {
     struct tml_dataset_opts dopt = {.features = o->features, .labels = o->labels, .encoding = o->encoding,
-                                    .from_ms = INT64_MIN};
+                                    .from_ms = INT64_MIN, .htf_context = ctx};
     dopt.features.base_interval_ms = o->interval_ms;
     if (o->days > 0) {
       int64_t last = INT64_MIN;
@@ -446,8 +461,12 @@ int tml_train_build_dataset(struct tml_store *store, const struct tml_train_opts
     }
     rc = tml_dataset_build(series, o->nsymbols, &dopt, d, err);
   }
-  for (size_t s = 0; s < o->nsymbols; s++)
+  for (size_t s = 0; s < o->nsymbols; s++) {
     tml_candles_release(&series[s]);
+    if (ctx)
+      tml_candles_release(&ctx[s]);
+  }
+  free(ctx);
   free(series);
   if (t_load)
     *t_load = t1 - t0;
@@ -487,6 +506,7 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   r->candles = d.candles;
   r->rows = d.nrows;
   r->warmup_dropped = d.warmup_dropped;
+  r->context_candles = d.context_candles;
   r->unlabelled = d.unlabelled;
   r->before_window = d.before_window;
   r->first_ms = d.first_ms;
@@ -621,9 +641,15 @@ int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_
   put_time(b, "validation_from", r->valid_from_ms, true);
   tml_buf_printf(b,
                  "\"days\":%g,\"candles\":%zu,\"rows\":%zu,\"train_rows\":%zu,\"valid_rows\":%zu,\"purged_rows\":%zu,"
-                 "\"warmup_rows\":%zu,\"unlabelled_rows\":%zu,\"rows_before_window\":%zu,\"input_hash\":\"%s\"},",
+                 "\"warmup_rows\":%zu,\"unlabelled_rows\":%zu,\"rows_before_window\":%zu,\"input_hash\":\"%s\"",
                  o->days, r->candles, r->rows, r->train_rows, r->valid_rows, r->purged, r->warmup_dropped,
                  r->unlabelled, r->before_window, r->input_hash);
+  if (o->htf_context)
+    tml_buf_printf(b, ",\"htf_context\":{\"interval\":\"%s\",\"days\":%g,\"candles\":%zu}",
+                   tml_interval_name(o->features.htf_interval_ms ? o->features.htf_interval_ms
+                                                                 : tml_featureset_default_htf(o->interval_ms)),
+                   o->htf_context_days, r->context_candles);
+  tml_buf_puts(b, "},");
   tml_buf_puts(b, "\"labels\":{\"spec\":");
   rc = tml_label_spec_to_json(&o->labels, b);
   tml_buf_printf(b,

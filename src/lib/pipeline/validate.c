@@ -934,6 +934,14 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
       if (o->mode != TML_VALIDATE_SEQUENTIAL || !o->force)
         break;
     }
+    /* Sequential on a terminal: the caller shows the quick results and asks before the full stage. */
+    if (o->mode == TML_VALIDATE_SEQUENTIAL && i == 0 && o->confirm && o->confirm(o->confirm_ud, st)) {
+      rc = tml_error_set(err, TML_ECANCELED,
+                         "sequential validation stopped after the quick stage: the full stage was declined (the quick "
+                         "report is %s/report.html)",
+                         st->report_dir);
+      goto out;
+    }
   }
   if (o->mode == TML_VALIDATE_SEQUENTIAL && (!failed_gate || o->force)) {
     if ((rc = stage_event(o, "final")))

@@ -201,7 +201,7 @@ static const struct key_def keys[] = {
     {"server.workers", K_INT, "3", 1, 256, NULL, NULL, 0, "worker processes for jobs"},
     /* logging */
     {"logging.level", K_ENUM, "warning", 0, 0, "debug|info|warning|error|off", "LOG_LEVEL", 0,
-     "log level (warn and critical are accepted as warning and error)"},
+     "log level (warn and critical are accepted as warning and error; ML_TRAINING_DEBUG=true means debug)"},
     {"logging.dir", K_PATH, "logs", 0, 0, NULL, NULL, F_HOME, "folder for log files"},
     /* exchanges */
     {"exchanges.bybit.base_url", K_URL, "https://api.bybit.com", 0, 0, NULL, "TRADEML_BYBIT_BASE_URL", 0,
@@ -248,10 +248,14 @@ struct value {
   char *origin; /* "default", "trademl.yaml:12", "env X", "flag --x"; owned */
 };
 
+#define MAX_WARNINGS 32
+
 struct tml_config {
   struct value v[NKEYS];
   char *file;                /* config file read, or NULL */
   char home[TML_PATH_MAX];   /* state home the path defaults are under */
+  char *warnings[MAX_WARNINGS]; /* about the environment, for the caller to print once; owned */
+  size_t nwarnings;
 };
 
 /* --- small helpers ------------------------------------------------------------------------- */
@@ -359,7 +363,8 @@ static void describe(const struct key_def *k, char *out, size_t outsz) {
     snprintf(out, outsz, "a duration (3600, 90s, 15m, 2h, 1d) of %s", range);
     break;
   case K_INTERVAL:
-    snprintf(out, outsz, "%san interval (%s)", (k->flags & F_AUTO) ? "auto or " : "", tml_interval_list());
+    snprintf(out, outsz, "%san interval (%s, or the same as M1, M3, M5, M15, M30, H1, H2, H4, H6, H8, H12, D1, W1)",
+             (k->flags & F_AUTO) ? "auto or " : "", tml_interval_list());
     break;
   case K_PATH:
     snprintf(out, outsz, "a path");
@@ -1081,7 +1086,89 @@ static int config_create(const char *home, struct tml_config **out, struct tml_e
   return 0;
 }
 
+/* Environment variables trademl reads that are not config keys (they are read where noted), so that
+ * the unknown-variable check below does not warn about them. */
+static const char *const other_env[] = {
+    "TRADEML_HOME",                     /* state folder (tml_paths_resolve) */
+    "TRADEML_HTTP_TIMEOUT_MS", "TRADEML_HTTP_RETRIES", "TRADEML_HTTP_BACKOFF_MS", "TRADEML_HTTP_RATE", /* exchange HTTP */
+    "TRADEML_BINANCE_FUTURES_BASE_URL", /* exchanges.binance_futures.base_url for the client */
+    "TRADEML_JOB_ID", "TRADEML_JOB_ATTEMPT", "TRADEML_PROGRESS_FD", /* set by the job runner for its child */
+    "TRADEML_TEST_JOBS", "TRADEML_DATA_DIR", "TRADEML_BIN",           /* test harness */
+    "ML_TRAINING_DEBUG", "TRAINING_BATCH_SIZE",                       /* training-service names, below */
+};
+
+static void add_warning(struct tml_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_warning(struct tml_config *c, const char *fmt, ...) {
+  if (c->nwarnings >= MAX_WARNINGS)
+    return;
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  char *m = dup_str(msg);
+  if (m)
+    c->warnings[c->nwarnings++] = m;
+}
+
+/* True when trademl reads the variable `name`: TRADEML_<KEY>, a legacy name, or one of other_env. */
+static bool env_known(const char *name) {
+  char canon[128];
+  for (size_t i = 0; i < NKEYS; i++) {
+    env_name(keys[i].name, canon, sizeof(canon));
+    if (strcmp(canon, name) == 0 || (keys[i].legacy && strcmp(keys[i].legacy, name) == 0))
+      return true;
+  }
+  for (size_t i = 0; i < TML_ARRAY_LEN(other_env); i++)
+    if (strcmp(other_env[i], name) == 0)
+      return true;
+  return false;
+}
+
+/* The known variable closest to `name` by edit distance; a name that lacks only the TRADEML_ prefix
+ * (TRAINING_TEST_SIZE) maps to its TRADEML_ form. */
+static void closest_env(const char *name, char *out, size_t outsz) {
+  char canon[128];
+  int best = INT_MAX;
+  out[0] = '\0';
+  for (size_t i = 0; i < NKEYS + TML_ARRAY_LEN(other_env); i++) {
+    const char *cands[2] = {NULL, NULL};
+    if (i < NKEYS) {
+      env_name(keys[i].name, canon, sizeof(canon));
+      cands[0] = canon;
+      cands[1] = keys[i].legacy;
+    } else {
+      cands[0] = other_env[i - NKEYS];
+    }
+    for (size_t j = 0; j < 2; j++) {
+      if (!cands[j])
+        continue;
+      int d = strncmp(cands[j], "TRADEML_", 8) == 0 && strcmp(cands[j] + 8, name) == 0 ? 0 : levenshtein(name, cands[j]);
+      if (d < best) {
+        best = d;
+        snprintf(out, outsz, "%s", cands[j]);
+      }
+    }
+  }
+}
+
+extern char **environ;
+
 static int apply_env(struct tml_config *c, struct tml_error *err) {
+  /* The training service's debug switch: ML_TRAINING_DEBUG=true means logging.level debug. It is applied
+   * first, so LOG_LEVEL and TRADEML_LOGGING_LEVEL (below) still win when set. */
+  const char *dbg = getenv("ML_TRAINING_DEBUG");
+  if (dbg && *dbg) {
+    bool on;
+    if (tml_parse_bool_str(dbg, &on) != 0)
+      return tml_error_set(err, TML_EINVAL, "environment variable ML_TRAINING_DEBUG='%s' is not true or false "
+                           "(it switches logging.level to debug); set ML_TRAINING_DEBUG=true or unset it", dbg);
+    if (on) {
+      int rc = tml_config_set(c, "logging.level", "debug", TML_CFG_ENV, "ML_TRAINING_DEBUG", err);
+      if (rc)
+        return rc;
+    }
+  }
   for (size_t i = 0; i < NKEYS; i++) {
     char canon[128];
     env_name(keys[i].name, canon, sizeof(canon));
@@ -1097,7 +1184,39 @@ static int apply_env(struct tml_config *c, struct tml_error *err) {
         return rc;
     }
   }
+  /* Nothing a user sets is ignored silently: the training service's TRAINING_BATCH_SIZE has no meaning
+   * here, and unknown TRADEML_* / TRAINING_* / ML_TRAINING_* names are most likely typos. */
+  const char *batch = getenv("TRAINING_BATCH_SIZE");
+  if (batch && *batch)
+    add_warning(c, "environment variable TRAINING_BATCH_SIZE=%s has no effect: trademl's XGBoost heads train on "
+                "every row at once, not in batches; the rows used are set by data.days (--days) and "
+                "training.min_train_rows; unset it to silence this warning", batch);
+  for (char **e = environ; e && *e; e++) {
+    const char *eq = strchr(*e, '=');
+    if (!eq || eq == *e)
+      continue;
+    char name[128];
+    size_t len = (size_t)(eq - *e);
+    if (len >= sizeof(name))
+      continue;
+    memcpy(name, *e, len);
+    name[len] = '\0';
+    if (strncmp(name, "TRADEML_", 8) != 0 && strncmp(name, "TRAINING_", 9) != 0 && strncmp(name, "ML_TRAINING_", 12) != 0)
+      continue;
+    if (env_known(name))
+      continue;
+    char best[128];
+    closest_env(name, best, sizeof(best));
+    add_warning(c, "environment variable %s is not a trademl setting and is ignored; the closest known one is %s "
+                "(`trademl config keys` lists every variable)", name, best);
+  }
   return 0;
+}
+
+size_t tml_config_warning_count(const struct tml_config *c) { return c ? c->nwarnings : 0; }
+
+const char *tml_config_warning(const struct tml_config *c, size_t i) {
+  return c && i < c->nwarnings ? c->warnings[i] : NULL;
 }
 
 static int resolve_file(const char *path, const char **use) {
@@ -1151,6 +1270,8 @@ void tml_config_free(struct tml_config *c) {
     return;
   for (size_t i = 0; i < NKEYS; i++)
     value_release(&c->v[i]);
+  for (size_t i = 0; i < c->nwarnings; i++)
+    free(c->warnings[i]);
   free(c->file);
   free(c);
 }

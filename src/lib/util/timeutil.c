@@ -58,8 +58,10 @@ int tml_interval_parse(const char *s, int64_t *ms, struct tml_error *err) {
     }
   }
 bad:
-  return tml_error_set(err, TML_EINVAL, "unknown interval '%s': use one of %s", s ? s : "",
-                       tml_interval_list());
+  return tml_error_set(err, TML_EINVAL,
+                       "unknown interval '%s': use one of %s, or the same as M1, M3, M5, M15, M30, H1, H2, H4, H6, "
+                       "H8, H12, D1, W1",
+                       s ? s : "", tml_interval_list());
 }
 
 int64_t tml_days_from_civil(int64_t y, unsigned m, unsigned d) {

@@ -1,6 +1,7 @@
 #include "test.h"
 #include "trademl/error.h"
 #include "trademl/featureset.h"
+#include "trademl/resample.h"
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
 
@@ -259,4 +260,88 @@ TEST(gaps_continue_and_partial_first_bucket) {
   tml_features_release(&f);
   tml_candles_release(&c);
   tml_candles_release(&full);
+}
+
+/* --days-1h: stored 1h candles as context before the first 15m candle. Where both exist the
+ * higher-timeframe columns equal, bit for bit, those built from the full 15m history (the stored
+ * 1h candles here are the resampled 15m ones); context candles that close after the first base
+ * candle are never used (no look-ahead); without context the same columns differ (it matters). */
+TEST(htf_context_equals_resampled_base_where_both_exist) {
+  struct tml_candles c, h, part, ctx_before;
+  load(BTC15, 25000, &c);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_resample(&c, TML_MS_PER_HOUR, INT64_MAX, &h, &err), &err);
+  struct tml_features full, with_ctx, with_past_ctx, without;
+  CHECK_OK(tml_features_compute(&c, NULL, &full, &err), &err);
+  /* the base series starts at an hour boundary, 12000 candles (125 days) in */
+  size_t k = 12000;
+  while (c.open_time[k] % TML_MS_PER_HOUR != 0)
+    k++;
+  CHECK_OK(tml_candles_slice(&c, k, c.len, &part), &err);
+  size_t used = 0, used2 = 0;
+  CHECK_OK(tml_features_compute_ctx(&part, &h, NULL, &with_ctx, &used, &err), &err);
+  /* exactly the 1h candles that closed by the first 15m candle's open */
+  size_t want = 0;
+  while (want < h.len && h.open_time[want] + TML_MS_PER_HOUR <= part.open_time[0])
+    want++;
+  CHECK_INT(used, want);
+  CHECK(want > 100);
+  /* only the context before the base series: the same result (later candles are not read) */
+  CHECK_OK(tml_candles_slice(&h, 0, want, &ctx_before), &err);
+  CHECK_OK(tml_features_compute_ctx(&part, &ctx_before, NULL, &with_past_ctx, &used2, &err), &err);
+  CHECK_INT(used2, want);
+  CHECK_INT(with_past_ctx.nrows, with_ctx.nrows);
+  CHECK(memcmp(with_past_ctx.X, with_ctx.X, sizeof(float) * with_ctx.nrows * with_ctx.ncols) == 0);
+  CHECK_OK(tml_features_compute(&part, NULL, &without, &err), &err);
+  long first_htf = tml_featureset_index("htf_ret_log_1");
+  CHECK(first_htf > 0);
+  size_t ncols = tml_featureset_ncols(), differ = 0;
+  size_t fr = 0;
+  for (size_t r = 0; r < with_ctx.nrows; r++) {
+    while (fr < full.nrows && full.open_time[fr] < with_ctx.open_time[r])
+      fr++;
+    CHECK(fr < full.nrows);
+    CHECK_INT(full.open_time[fr], with_ctx.open_time[r]);
+    for (size_t col = (size_t)first_htf; col < ncols; col++) {
+      float a = with_ctx.X[r * ncols + col], b = full.X[fr * ncols + col];
+      CHECK_MSG(memcmp(&a, &b, sizeof(a)) == 0, "row %zu column %s: %g with context, %g from the full 15m series", r,
+                tml_featureset_name(col), (double)a, (double)b);
+    }
+  }
+  /* without context, the 1h columns of the same candles are warming up from scratch */
+  size_t cr = 0;
+  for (size_t r = 0; r < without.nrows; r++) {
+    while (cr < with_ctx.nrows && with_ctx.open_time[cr] < without.open_time[r])
+      cr++;
+    if (cr >= with_ctx.nrows || with_ctx.open_time[cr] != without.open_time[r])
+      continue;
+    for (size_t col = (size_t)first_htf; col < ncols; col++)
+      differ += without.X[r * ncols + col] != with_ctx.X[cr * ncols + col];
+  }
+  CHECK(differ > 0);
+  /* a context candle after a base candle, or off its boundary, is refused */
+  struct tml_featureset_opts fo = {.base_interval_ms = 15 * TML_MS_PER_MINUTE, .htf_interval_ms = 0};
+  struct tml_feature_stream *s = NULL;
+  CHECK_OK(tml_feature_stream_create(&fo, &s, &err), &err);
+  CHECK_INT(tml_feature_stream_push_context(s, h.open_time[0] + 60000, 1, 1, 1, 1), TML_EINVAL);
+  CHECK_INT(tml_feature_stream_push_context(s, h.open_time[0], 1, 1, 1, 1), 0);
+  CHECK_INT(tml_feature_stream_push_context(s, h.open_time[0], 1, 1, 1, 1), TML_EINVAL); /* not after the last */
+  float row[70];
+  bool ready;
+  CHECK_INT(tml_feature_stream_push(s, h.open_time[1] + TML_MS_PER_HOUR, 1, 1, 1, 1, 1, row, &ready), 0);
+  CHECK_INT(tml_feature_stream_push_context(s, h.open_time[3], 1, 1, 1, 1), TML_EINVAL);
+  tml_feature_stream_destroy(s);
+  /* context of another interval is a usage error */
+  struct tml_features bad;
+  CHECK_INT(tml_features_compute_ctx(&part, &part, NULL, &bad, NULL, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "context candles are 15m, but the feature set's higher interval is 1h");
+  tml_features_release(&full);
+  tml_features_release(&with_ctx);
+  tml_features_release(&with_past_ctx);
+  tml_features_release(&without);
+  tml_candles_release(&ctx_before);
+  tml_candles_release(&part);
+  tml_candles_release(&h);
+  tml_candles_release(&c);
 }

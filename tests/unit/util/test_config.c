@@ -14,7 +14,8 @@ static const char *test_env[] = {
     "MIN_TRAINING_DATA_POINTS", "MODEL_RETENTION_DAYS", "LOG_LEVEL", "TRADEML_LOGGING_LEVEL",
     "TRADEML_API_TOKEN", "TRADEML_SERVER_API_TOKEN", "TRADEML_BYBIT_BASE_URL", "TRADEML_BITGET_BASE_URL",
     "TRADEML_BINANCE_BASE_URL", "TRADEML_DATA_SYMBOLS", "TRADEML_LABELS_DIRECTION_QUANTILES",
-    "TRADEML_TRAINING_SEED",
+    "TRADEML_TRAINING_SEED", "ML_TRAINING_DEBUG", "TRAINING_BATCH_SIZE", "TRAINING_JOB_TIMOUT",
+    "TRAINING_TEST_SIZE", "TRADEML_LOGING_LEVEL",
 };
 
 static void clean_env(void) {
@@ -472,5 +473,83 @@ TEST(check_file_ignores_environment) {
   fclose(f);
   CHECK_INT(tml_config_check_file("bad.yaml", &err), TML_EPARSE);
   CHECK_STR(err.msg, "unknown key 'training.tset_size' at bad.yaml:2:3; did you mean 'training.test_size'?");
+  free(dir);
+}
+
+/* ML_TRAINING_DEBUG=true (the training service's debug switch) means logging.level debug; LOG_LEVEL and
+ * TRADEML_LOGGING_LEVEL win over it; a value that is not a boolean is an error naming the variable. */
+TEST(env_ml_training_debug_sets_debug_logging) {
+  struct tml_error err;
+  struct tml_config *c;
+  tml_error_init(&err);
+  clean_env();
+  char *dir = in_dir_with_file("cfg_mldebug", NULL);
+  setenv("ML_TRAINING_DEBUG", "true", 1);
+  CHECK_OK(tml_config_load(NULL, "h", &c, &err), &err);
+  CHECK_STR(tml_config_get(c, "logging.level"), "debug");
+  CHECK_STR(tml_config_origin(c, "logging.level"), "env ML_TRAINING_DEBUG");
+  CHECK_INT((long)tml_config_warning_count(c), 0);
+  tml_config_free(c);
+  setenv("ML_TRAINING_DEBUG", "false", 1);
+  CHECK_OK(tml_config_load(NULL, "h", &c, &err), &err);
+  CHECK_STR(tml_config_get(c, "logging.level"), "warning");
+  tml_config_free(c);
+  setenv("ML_TRAINING_DEBUG", "1", 1);
+  setenv("LOG_LEVEL", "INFO", 1);
+  CHECK_OK(tml_config_load(NULL, "h", &c, &err), &err);
+  CHECK_STR(tml_config_get(c, "logging.level"), "info");
+  tml_config_free(c);
+  setenv("ML_TRAINING_DEBUG", "maybe", 1);
+  CHECK_INT(tml_config_load(NULL, "h", &c, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "ML_TRAINING_DEBUG='maybe' is not true or false");
+  clean_env();
+  free(dir);
+}
+
+/* TRAINING_BATCH_SIZE has no meaning for trademl's strategies: one warning saying so, nothing else. */
+TEST(env_training_batch_size_warns_it_has_no_effect) {
+  struct tml_error err;
+  struct tml_config *c;
+  tml_error_init(&err);
+  clean_env();
+  char *dir = in_dir_with_file("cfg_batch", NULL);
+  setenv("TRAINING_BATCH_SIZE", "2000", 1);
+  CHECK_OK(tml_config_load(NULL, "h", &c, &err), &err);
+  CHECK_INT((long)tml_config_warning_count(c), 1);
+  CHECK_CONTAINS(tml_config_warning(c, 0), "TRAINING_BATCH_SIZE=2000 has no effect");
+  CHECK_CONTAINS(tml_config_warning(c, 0), "not in batches");
+  CHECK(tml_config_warning(c, 1) == NULL);
+  tml_config_free(c);
+  clean_env();
+  free(dir);
+}
+
+/* Unknown TRAINING_* / TRADEML_* variables: one warning each naming the closest known variable. */
+TEST(env_unknown_variables_warn_naming_the_closest) {
+  struct tml_error err;
+  struct tml_config *c;
+  tml_error_init(&err);
+  clean_env();
+  char *dir = in_dir_with_file("cfg_unknown_env", NULL);
+  setenv("TRAINING_JOB_TIMOUT", "60", 1);
+  setenv("TRAINING_TEST_SIZE", "0.3", 1);
+  setenv("TRADEML_LOGING_LEVEL", "debug", 1);
+  setenv("TRADEML_HOME", "h", 1); /* known, not a key: no warning */
+  CHECK_OK(tml_config_load(NULL, "h", &c, &err), &err);
+  CHECK_INT((long)tml_config_warning_count(c), 3);
+  bool timeout = false, test_size = false, level = false;
+  for (size_t i = 0; i < tml_config_warning_count(c); i++) {
+    const char *w = tml_config_warning(c, i);
+    timeout |= strstr(w, "TRAINING_JOB_TIMOUT is not a trademl setting and is ignored; the closest known one is "
+                         "TRAINING_JOB_TIMEOUT") != NULL;
+    test_size |= strstr(w, "TRAINING_TEST_SIZE is not a trademl setting and is ignored; the closest known one is "
+                           "TRADEML_TRAINING_TEST_SIZE") != NULL;
+    level |= strstr(w, "TRADEML_LOGING_LEVEL is not a trademl setting and is ignored; the closest known one is "
+                       "TRADEML_LOGGING_LEVEL") != NULL;
+  }
+  CHECK(timeout && test_size && level);
+  CHECK_INT(tml_config_int(c, "training.job_timeout"), 3600); /* ignored indeed */
+  tml_config_free(c);
+  clean_env();
   free(dir);
 }

@@ -19,6 +19,31 @@ TEST(interval_parse_names) {
   CHECK_CONTAINS(err.msg, "15m");
 }
 
+/* The walk-forward scripts' timeframe names (M15, H1, D1, ...) are the same intervals everywhere one is
+ * parsed, and the error for an unknown one lists both forms. */
+TEST(interval_parse_timeframe_names) {
+  static const struct {
+    const char *in, *canon;
+  } cases[] = {{"M1", "1m"},  {"M3", "3m"},  {"M5", "5m"},  {"M15", "15m"}, {"M30", "30m"},
+               {"H1", "1h"},  {"H2", "2h"},  {"H4", "4h"},  {"H6", "6h"},   {"H8", "8h"},
+               {"H12", "12h"}, {"D1", "1d"}, {"W1", "1w"},  {"m15", "15m"}, {"h1", "1h"}, {"60m", "1h"}};
+  struct tml_error err;
+  tml_error_init(&err);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    int64_t ms = 0;
+    CHECK_OK(tml_interval_parse(cases[i].in, &ms, &err), &err);
+    CHECK_STR(tml_interval_name(ms), cases[i].canon);
+  }
+  int64_t ms = 0;
+  CHECK_INT(tml_interval_parse("M7", &ms, &err), TML_EINVAL);
+  CHECK_STR(err.msg, "unknown interval 'M7': use one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 1w, or the "
+                     "same as M1, M3, M5, M15, M30, H1, H2, H4, H6, H8, H12, D1, W1");
+  tml_error_init(&err);
+  CHECK_INT(tml_interval_parse("1M", &ms, &err), TML_EINVAL); /* a month on exchanges: not supported */
+  tml_error_init(&err);
+  CHECK_INT(tml_interval_parse("M15x", &ms, &err), TML_EINVAL);
+}
+
 TEST(civil_roundtrip) {
   for (int64_t d = -800000; d < 800000; d += 7) {
     int64_t y;
