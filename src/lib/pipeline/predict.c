@@ -55,7 +55,7 @@ int tml_predict_latest(struct tml_store *store, const struct tml_modelset *m, co
   for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
     int k = tml_head_nclass((enum tml_head)h);
     float out[TML_MAX_CLASSES];
-    rc = tml_xgb_predict(m->heads[h], row, 1, out, err);
+    rc = tml_model_predict(m->heads[h], row, 1, out, err);
     if (rc)
       break;
     if (k == 0) {

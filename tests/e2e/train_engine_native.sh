@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# trademl train / predict with the native engine (--engine native, training.engine): the seed job,
+# byte-identical models across runs and thread counts, metadata naming the engine, predict through
+# the engine recorded in metadata.json, and a native set whose head file is XGBoost's or corrupt
+# refused by name. An unknown engine is a usage error.
+source "$(dirname "$0")/lib/common.sh"
+need_data bybit-linear/SOLUSDT_5m.csv
+
+expect_exit 0 "$BIN" data import "$DATA/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
+FAST=(--num-boost-round 60 --early-stopping-rounds 10)
+
+expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 "${FAST[@]}" --engine native
+set1=$(ls -d "$TRADEML_HOME"/models/xgb5/SOLUSDT/5m/*/)
+for h in direction volatility timing stop_loss position_size; do
+  grep -q '"format":"trademl-gbdt"' "$set1/${h}_model.json" || fail "$h is not a native model file"
+  head -1 "$set1/${h}_feature_importance.csv" | grep -q '^feature,gain,weight,cover$' || fail "bad importance csv"
+done
+python3 - "$set1/metadata.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["engine"] == "native", m.get("engine")
+for h in ("direction", "volatility", "timing"):
+    met = m["heads"][h]["metrics"]
+    assert 0 <= met["accuracy"] <= 1 and met["logloss"] > 0, met
+assert len(m["heads"]["direction"]["top_features"]) == 10
+PY
+ok "train --engine native writes native heads and records the engine"
+
+sleep 1
+expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 "${FAST[@]}" --engine native --threads 1
+set2=$(ls -d "$TRADEML_HOME"/models/xgb5/SOLUSDT/5m/*/ | tail -1)
+[[ "$set1" != "$set2" ]] || fail "second run did not create a new version"
+for h in direction volatility timing stop_loss position_size; do
+  cmp -s "$set1/${h}_model.json" "$set2/${h}_model.json" || fail "$h native model differs between runs"
+done
+ok "byte-identical native model files across runs and thread counts"
+
+expect_exit 0 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+python3 - <<PY
+import json
+p = json.loads('''$OUT''')
+assert p["candle_open_time"] == "2024-12-19T23:55:00Z", p["candle_open_time"]
+pr = p["predictions"]["direction"]["probabilities"]
+assert abs(sum(pr.values()) - 1) < 1e-4, pr
+assert 0.5 <= p["predictions"]["stop_loss"]["value"] <= 5.5
+PY
+ok "predict uses the native heads of the newest set"
+
+# The newest set's direction head replaced by an XGBoost file, then by a truncated one.
+cp "$set2/direction_model.json" "$WORK/direction.bak"
+echo '{"learner":{"attributes":{}},"version":[1,7,4]}' >"$set2/direction_model.json"
+expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+expect_out "direction_model.json' is corrupt or not a native trademl model: an XGBoost model"
+head -c 300 "$WORK/direction.bak" >"$set2/direction_model.json"
+expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+expect_out "direction_model.json' is corrupt or not a native trademl model: not JSON"
+ok "a native set with another engine's or a truncated head file is refused, naming the file"
+
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine lightgbm
+expect_out "engine"
+expect_out "xgboost"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine native --max-bin 300
+expect_out "max_bin 300 is out of range 2..255"
+ok "unknown engine and native-only parameter limits are usage errors"
+finish
