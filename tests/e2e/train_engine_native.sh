@@ -46,6 +46,44 @@ assert 0.5 <= p["predictions"]["stop_loss"]["value"] <= 5.5
 PY
 ok "predict uses the native heads of the newest set"
 
+# models export: the native set's heads as XGBoost JSON. Put into a copy of the set that names the
+# xgboost engine (a newer version), `predict` through libxgboost must give the native predictions.
+native_pred=$OUT
+id=$("$BIN" models list --all --json | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+rows = rows["models"] if isinstance(rows, dict) else rows
+print(max(r["id"] for r in rows))')
+expect_exit 0 "$BIN" models export "$id" --format xgboost-json --out "$WORK/export"
+for h in direction volatility timing stop_loss position_size; do
+  grep -q '"gradient_booster"' "$WORK/export/${h}_model.xgboost.json" || fail "$h export is not XGBoost JSON"
+done
+copy=${set2%/}-xgb
+cp -r "$set2" "$copy"
+for h in direction volatility timing stop_loss position_size; do
+  cp "$WORK/export/${h}_model.xgboost.json" "$copy/${h}_model.json"
+done
+python3 - "$copy/metadata.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); m["engine"] = "xgboost"; json.dump(m, open(sys.argv[1], "w"))
+PY
+expect_exit 0 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+python3 - "$native_pred" "$OUT" <<'PY'
+import json, sys
+a, b = (json.loads(x)["predictions"] for x in sys.argv[1:3])
+for h in a:
+    va, vb = a[h], b[h]
+    if "probabilities" in va:
+        for k in va["probabilities"]:
+            assert abs(va["probabilities"][k] - vb["probabilities"][k]) < 1e-5, (h, k, va, vb)
+    else:
+        assert abs(va["value"] - vb["value"]) < 1e-5, (h, va, vb)
+PY
+rm -rf "$copy"
+expect_exit 2 "$BIN" models export "$id" --format onnx --out "$WORK/x"
+expect_out "use --format xgboost-json"
+ok "models export writes XGBoost JSON that predicts like the native heads"
+
 # The newest set's direction head replaced by an XGBoost file, then by a truncated one.
 cp "$set2/direction_model.json" "$WORK/direction.bak"
 echo '{"learner":{"attributes":{}},"version":[1,7,4]}' >"$set2/direction_model.json"
