@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
+# ctest-labels: heavy
 # trademl train / predict with the native engine (--engine native, training.engine): the seed job,
 # byte-identical models across runs and thread counts, metadata naming the engine, predict through
 # the engine recorded in metadata.json, and a native set whose head file is XGBoost's or corrupt
 # refused by name. An unknown engine is a usage error.
 source "$(dirname "$0")/lib/common.sh"
-need_data bybit-linear/SOLUSDT_5m.csv
+need_data bybit-linear/SOLUSDT_5m.csv binance-spot/BTCUSDT_1h_2021-2026.csv
 
 expect_exit 0 "$BIN" data import "$DATA/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
 FAST=(--num-boost-round 60 --early-stopping-rounds 10)
@@ -100,4 +101,19 @@ expect_out "xgboost"
 expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine native --max-bin 300
 expect_out "max_bin 300 is out of range 2..255"
 ok "unknown engine and native-only parameter limits are usage errors"
+
+# validate --compare-engines: the same folds once per engine, side by side, both reports written.
+expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_1h_2021-2026.csv" --symbol BTCUSDT --interval 1h
+expect_exit 0 "$BIN" validate --symbol BTCUSDT --interval 1h --mode quick --quick-folds 2 --num-boost-round 20 \
+  --early-stopping-rounds 5 --compare-engines
+expect_out '^quick: 2 folds \(reports '
+expect_out '^  direction\.accuracy +0\.[0-9]{4} +0\.[0-9]{4} +0\.[0-9]{4} +[0-9.]+ (ok|beyond 1/6)$'
+expect_out '^  [0-9]+ of 11 within a sixth of XGBoost'
+expect_out '^process CPU: xgboost [0-9.]+ s, native [0-9.]+ s'
+engines=$(for r in "$TRADEML_HOME"/reports/*-quick-*/report.json; do
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["parameters"]["engine"])' "$r"; done | sort | tr '\n' ' ')
+[[ $engines == "native xgboost " ]] || fail "expected one report per engine, got: $engines"
+expect_exit 2 "$BIN" validate --symbol BTCUSDT --interval 1h --compare-engines --json
+expect_out "drop --json"
+ok "validate --compare-engines runs both engines on the same folds"
 finish
