@@ -324,12 +324,40 @@ static inline float tree_value(const struct node *nodes, uint32_t root, const fl
   return n->value;
 }
 
+static inline const struct node *tree_step(const struct node *nodes, const struct node *n, const float *x) {
+  float v = x[n->feature];
+  bool left = isfinite(v) ? v < n->value : (n->left & DEFAULT_LEFT) != 0;
+  return nodes + (n->left & CHILD_MASK) + (left ? 0 : 1);
+}
+
+/* Four trees walked side by side: four independent chains of loads keep the core busy while one
+ * waits for memory. Leaf values are added in tree order, exactly as one tree at a time would. */
 void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, float *margin) {
-  int K = m->nclass > 0 ? m->nclass : 1;
-  for (int k = 0; k < K; k++)
+  size_t K = m->nclass > 0 ? (size_t)m->nclass : 1;
+  for (size_t k = 0; k < K; k++)
     margin[k] = m->base_score;
-  for (size_t t = 0; t < m->ntrees; t++)
-    margin[t % (size_t)K] += tree_value(m->nodes, m->tree_start[t], x);
+  const struct node *nodes = m->nodes;
+  size_t t = 0;
+  for (; t + 4 <= m->ntrees; t += 4) {
+    const struct node *a = nodes + m->tree_start[t], *b = nodes + m->tree_start[t + 1];
+    const struct node *c = nodes + m->tree_start[t + 2], *d = nodes + m->tree_start[t + 3];
+    while (a->feature >= 0 || b->feature >= 0 || c->feature >= 0 || d->feature >= 0) {
+      if (a->feature >= 0)
+        a = tree_step(nodes, a, x);
+      if (b->feature >= 0)
+        b = tree_step(nodes, b, x);
+      if (c->feature >= 0)
+        c = tree_step(nodes, c, x);
+      if (d->feature >= 0)
+        d = tree_step(nodes, d, x);
+    }
+    margin[t % K] += a->value;
+    margin[(t + 1) % K] += b->value;
+    margin[(t + 2) % K] += c->value;
+    margin[(t + 3) % K] += d->value;
+  }
+  for (; t < m->ntrees; t++)
+    margin[t % K] += tree_value(nodes, m->tree_start[t], x);
 }
 
 static void softmax(float *v, int K) { /* in place, as XGBoost's common::Softmax */
