@@ -9,7 +9,8 @@
  *    (the native engine: the binned matrix, bins fitted on the `fit` rows only); NULL when there is
  *    nothing to share. The fold data is read-only afterwards: heads may train on it in parallel.
  *  - train reads rows of the fold's X by index ranges (train, valid), never other rows.
- *  - predict may be called from one thread per model at a time (XGBoost reuses an output buffer).
+ *  - predict is thread-safe (XGBoost: in-place prediction serialised by the model's lock; native:
+ *    no shared state).
  *  - save writes atomically; load returns TML_EMODEL naming the file for a missing, corrupt or
  *    other-engine file, never crashes.
  *  - every pointer a function returns is the caller's, freed with the table's free. */

@@ -62,6 +62,13 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
 int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                     struct tml_error *err);
 
+/* The same predictions as tml_xgb_predict, bit for bit, computed in place over X with a proxy the
+ * model keeps (no DMatrix per call): about 3x less CPU for one row, the live loop's case. Same
+ * contract. Thread-safe: calls on the same model are serialised by the model's lock (the proxy and
+ * the result buffer are the model's); calls on different models run in parallel. */
+int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                            struct tml_error *err);
+
 /* Writes the model as XGBoost JSON, atomically (temporary file + rename). 0, TML_EXGB or TML_EIO. */
 int tml_xgb_save_json(const struct tml_xgb_model *m, const char *path, struct tml_error *err);
 /* Serialises the model as XGBoost JSON into out (appended). 0, TML_EXGB or TML_ENOMEM. */

@@ -27,8 +27,11 @@ static int xgb_train(const struct tml_learner_fold *f, const float *y, struct tm
   *out = m;
   return rc;
 }
+/* In place (no DMatrix per call) and serialised by the model's own lock: bit for bit the DMatrix
+ * predictions (tested in test_xgb.c), about 3x less CPU for one row, and safe from several threads.
+ * The lock and the proxy are the model's mutable state, hence the cast. */
 static int xgb_predict(const void *m, const float *X, size_t n, float *out, struct tml_error *err) {
-  return tml_xgb_predict(m, X, n, out, err);
+  return tml_xgb_predict_inplace((struct tml_xgb_model *)(uintptr_t)m, X, n, out, err);
 }
 static int xgb_save(const void *m, const char *path, struct tml_error *err) { return tml_xgb_save_json(m, path, err); }
 static int xgb_load(const char *path, void **out, struct tml_error *err) {

@@ -1,8 +1,9 @@
-/* Latest-candle prediction: stream features over the stored history, predict five heads. */
+/* Latest-candle prediction: a model stream (modelstream.c) opened over the stored history, whose last
+ * prediction is the answer; the live loop pushes later candles through the same stream. */
 #include "trademl/predict.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
-#include "trademl/featureset.h"
+#include "trademl/modelstream.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
@@ -10,70 +11,11 @@
 int tml_predict_latest(struct tml_store *store, const struct tml_modelset *m, const char *symbol, int64_t now_ms,
                        struct tml_prediction *p, struct tml_error *err) {
   memset(p, 0, sizeof(*p));
-  int sidx = tml_modelset_symbol_index(m, symbol);
-  if (sidx < 0)
-    return tml_error_set(err, TML_EINVAL, "model set '%s' was not trained on %s", m->dir, symbol);
-  struct tml_candles c;
-  int rc = tml_store_load(store, symbol, m->interval_ms, INT64_MIN, INT64_MAX, &c, err);
-  if (rc)
-    return rc;
-  /* The last candle may still be forming: use only candles closed at now_ms. */
-  size_t n = c.len;
-  while (n > 0 && c.open_time[n - 1] + c.interval_ms > now_ms)
-    n--;
-  float *row = calloc(m->ncols, sizeof(float));
-  struct tml_feature_stream *fs = NULL;
-  struct tml_featureset_opts fo = {.base_interval_ms = m->interval_ms, .htf_interval_ms = 0};
-  if (!row) {
-    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
-    goto out;
-  }
-  if (n == 0) {
-    rc = tml_error_set(err, TML_EDATA, "no closed %s candle of %s in the store", tml_interval_name(m->interval_ms),
-                       symbol);
-    goto out;
-  }
-  if ((rc = tml_feature_stream_create(&fo, &fs, err)))
-    goto out;
-  bool ready = false;
-  for (size_t i = 0; i < n && !rc; i++)
-    rc = tml_feature_stream_push(fs, c.open_time[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i], row,
-                                 &ready);
-  if (rc)
-    goto out;
-  if (!ready) {
-    rc = tml_error_set(err, TML_EDATA, "%s has %zu closed %s candles, fewer than the %zu the features need", symbol,
-                       n, tml_interval_name(m->interval_ms), tml_featureset_warmup(&fo));
-    goto out;
-  }
-  if (m->encoding == TML_ENC_ONE_HOT)
-    for (size_t j = 0; j < m->nsymbols; j++)
-      row[m->nfeat + j] = (int)j == sidx ? 1.0f : 0.0f;
-  else if (m->encoding == TML_ENC_INDEX)
-    row[m->nfeat] = (float)sidx;
-  p->candle_ms = c.open_time[n - 1];
-  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
-    int k = tml_head_nclass((enum tml_head)h);
-    float out[TML_MAX_CLASSES];
-    rc = tml_model_predict(m->heads[h], row, 1, out, err);
-    if (rc)
-      break;
-    if (k == 0) {
-      p->value[h] = out[0];
-      continue;
-    }
-    int best = 0;
-    for (int j = 0; j < k; j++) {
-      p->proba[h][j] = out[j];
-      if (out[j] > out[best])
-        best = j;
-    }
-    p->cls[h] = best;
-  }
-out:
-  tml_feature_stream_destroy(fs);
-  free(row);
-  tml_candles_release(&c);
+  struct tml_model_stream *s = NULL;
+  int rc = tml_model_stream_open(store, m, symbol, now_ms, &s, err);
+  if (rc == 0)
+    rc = tml_model_stream_latest(s, p, err);
+  tml_model_stream_close(s);
   return rc;
 }
 

@@ -225,6 +225,40 @@ static const struct key_def keys[] = {
     {"exchanges.http.proxy", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
      "proxy for exchange requests (http://host:3128, socks5h://host:1080); empty = connect directly "
      "(libcurl's http_proxy/https_proxy variables are not used)"},
+    /* live loop (docs/live.md) */
+    {"live.enabled", K_BOOL, "false", 0, 0, NULL, NULL, 0, "run the live loop inside `trademl serve`"},
+    {"live.exchange", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
+     "exchange the live loop syncs candles from: bybit|bitget|binance|binance_futures, none (the store is "
+     "kept up to date by someone else), or empty = data.exchange"},
+    {"live.category", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
+     "market of the live exchange (bybit: spot|linear|inverse; bitget: USDT-FUTURES...; binance: spot|futures); "
+     "empty = the exchange's default"},
+    {"live.interval", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK, "candle interval of the live loop; empty = data.interval"},
+    {"live.universe", K_STRING, "", 0, 0, NULL, NULL, F_EMPTY_OK,
+     "symbols the live loop predicts: top:N (exchange top N by 24 h turnover), all, or a comma list; "
+     "empty = live.symbols, else data.symbols, else the symbols stored at the interval"},
+    {"live.symbols", K_LIST, "", 0, 0, NULL, NULL, F_SYMBOLS,
+     "explicit symbol list of the live loop (not together with live.universe)"},
+    {"live.close_delay_seconds", K_DURATION, "2", 0, 3600, NULL, NULL, 0,
+     "wait this long after a candle closes before syncing it"},
+    {"live.poll_ms", K_INT, "1000", 10, 600000, NULL, NULL, 0, "live loop tick period in milliseconds"},
+    {"live.universe_refresh_minutes", K_INT, "60", 1, 100000, NULL, NULL, 0, "universe refresh period (loop clock)"},
+    {"live.coverage_check_seconds", K_DURATION, "300", 1, 86400, NULL, NULL, 0,
+     "coverage re-check period of blocked symbols (loop clock)"},
+    {"live.heartbeat_seconds", K_DURATION, "600", 1, 86400, NULL, NULL, 0, "heartbeat log line period (loop clock)"},
+    {"live.model_max_age_hours", K_INT, "-1", -1, 1000000, NULL, NULL, 0,
+     "a model older than this is stale and retrained; 0 = never; -1 = 24 x "
+     "operations.model_rotation.retrain_frequency_days when rotation is enabled, else never"},
+    {"live.stale_action", K_ENUM, "predict", 0, 0, "predict|block", NULL, 0,
+     "stale model: keep predicting (marked stale) or block the symbol until retrained"},
+    {"live.drift.window", K_INT, "200", 1, 1000000, NULL, NULL, 0,
+     "live metrics are computed over this many newest resolved predictions"},
+    {"live.drift.min_resolved", K_INT, "50", 1, 1000000, NULL, NULL, 0,
+     "resolved predictions needed before drift can be flagged"},
+    {"live.drift.logloss_margin", K_DOUBLE, "0.1", 0, 100, NULL, NULL, 0,
+     "drift when a class head's live log loss exceeds its out-of-sample mean by more than this (nats)"},
+    {"live.stall_intervals", K_INT, "3", 1, 100000, NULL, NULL, 0,
+     "a symbol whose newest candle is this many intervals behind is stale_data (not predicted)"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
 };

@@ -442,3 +442,37 @@ TEST(progress_callback_cancels) {
   CHECK(m == NULL);
   CHECK_CONTAINS(err.msg, "interrupted at round 3");
 }
+
+/* In-place prediction (the live loop's path) gives the DMatrix path's floats bit for bit: row by row
+ * and in one call, for a classifier and a regressor, with a missing value (NaN) in some rows. */
+TEST(inplace_predictions_equal_dmatrix_bitwise) {
+  static float X[NROWS * NCOLS], y[NROWS], yr[NROWS];
+  make_data(X, y, false);
+  for (size_t i = 0; i < NROWS; i++) {
+    yr[i] = X[i * NCOLS + 1] * 2.0f + X[i * NCOLS + 3];
+    if (i % 97 == 0)
+      X[i * NCOLS + 3] = NAN;
+  }
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.num_boost_round = 30;
+  struct tml_error err;
+  tml_error_init(&err);
+  for (int nclass = 0; nclass <= 3; nclass += 3) {
+    struct tml_xgb_model *m = NULL;
+    CHECK_OK(tml_xgb_train(X, NCOLS, nclass ? y : yr, TRAIN, VALID, nclass, &p, NULL, NULL, NULL, &m, &err), &err);
+    size_t k = nclass ? 3 : 1;
+    static float a[NROWS * 3], b[NROWS * 3], c[NROWS * 3];
+    CHECK_OK(tml_xgb_predict(m, X, NROWS, a, &err), &err);
+    CHECK_OK(tml_xgb_predict_inplace(m, X, NROWS, b, &err), &err);
+    for (size_t i = 0; i < NROWS; i++)
+      CHECK_OK(tml_xgb_predict_inplace(m, X + i * NCOLS, 1, c + i * k, &err), &err);
+    CHECK_MSG(memcmp(a, b, NROWS * k * sizeof(float)) == 0, "nclass %d: in-place batch differs", nclass);
+    CHECK_MSG(memcmp(a, c, NROWS * k * sizeof(float)) == 0, "nclass %d: in-place row by row differs", nclass);
+    size_t distinct = 0;
+    for (size_t i = 1; i < NROWS; i++)
+      distinct += a[i * k] != a[(i - 1) * k];
+    CHECK(distinct > NROWS / 4); /* the comparison is not between constants */
+    tml_xgb_free(m);
+  }
+}
