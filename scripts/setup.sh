@@ -22,7 +22,12 @@ hyperfine hyperfine
 node nodejs
 npm npm
 chromium chromium
+clang clang
 TOOLS
+  # libFuzzer and the sanitizer runtimes for clang (scripts/fuzz.sh); checked by package, as a clang
+  # from elsewhere may lack them.
+  dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=(libclang-rt-14-dev)
 fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, builds the release and the ASan/UBSan flavours
-# with -Werror, and runs every ctest test in both. Exit status is non-zero if anything failed.
+# with -Werror, runs every ctest test in both, then every fuzz target for a short budget
+# (scripts/fuzz.sh). Exit status is non-zero if anything failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -20,4 +21,8 @@ for flavour in release asan; do
     ctest --test-dir "$dir" --output-on-failure -j2 || status=1
   fi
 done
+# The libFuzzer targets for a short fixed budget each under ASan/UBSan (build-fuzz/, docs/fuzzing.md):
+# a crash, leak or sanitizer report fails the suite.
+echo "=== fuzz"
+scripts/fuzz.sh || status=1
 exit $status

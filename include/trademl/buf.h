@@ -24,7 +24,8 @@ int tml_buf_vprintf(struct tml_buf *b, const char *fmt, va_list ap) __attribute_
 /* Appends v as a JSON number: the shorter of %.15g / %.17g that reads back exactly (readable and
  * lossless); NaN and infinities as null. */
 int tml_buf_json_num(struct tml_buf *b, double v);
-/* Appends s as a JSON string literal with quotes and escapes. */
+/* Appends s as a JSON string literal with quotes and escapes; bytes that are not well-formed UTF-8
+ * become \ufffd, so the result is always valid JSON. */
 int tml_buf_json_str(struct tml_buf *b, const char *s);
 /* "" when empty; never NULL. Borrowed: valid until the next modification. */
 const char *tml_buf_str(const struct tml_buf *b);

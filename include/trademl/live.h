@@ -103,6 +103,14 @@ int tml_live_predictions_list(struct tml_store *store, const struct tml_live_que
 int tml_live_predictions_latest(struct tml_store *store, const char *strategy, int64_t interval_ms,
                                 struct tml_live_prediction **out, size_t *n, struct tml_error *err);
 
+/* Stored predictions with row id > after_id in id (insertion) order, at most limit (0 = all): lets
+ * another process follow the predictions a loop stores (the daemon's SSE stream tails them). Same
+ * ownership and returns as tml_live_predictions_list. */
+int tml_live_predictions_after(struct tml_store *store, int64_t after_id, size_t limit,
+                               struct tml_live_prediction **out, size_t *n, struct tml_error *err);
+/* The newest stored row id (0 when there is none). Returns 0, TML_EDB, TML_EBUSY. */
+int tml_live_predictions_max_id(struct tml_store *store, int64_t *id, struct tml_error *err);
+
 /* One prediction as a JSON object: {"symbol","interval","strategy","candle_open_time",
  * "candle_close_time","model":{"id","version"},"stale","created","predictions":{<head>:{"class",
  * "probabilities":{...}} | {"value"}},"outcome":null | {<head>: class name | value}}. Numbers are

@@ -19,12 +19,14 @@
 #include "trademl/timeutil.h"
 
 static const char usage[] =
-    "usage: trademl serve [--listen HOST:PORT] [--workers N] [--no-workers] [--drain-grace SECONDS]\n"
+    "usage: trademl serve [--listen HOST:PORT] [--workers N] [--no-workers] [--drain-grace SECONDS] [--live]\n"
     "\n"
     "Serves the JSON API, /health, /metrics and the dashboard, runs the training schedule and a pool of\n"
     "worker processes. Binds to 127.0.0.1 unless told otherwise; a non-loopback address needs\n"
     "server.api_token (or TRADEML_API_TOKEN), which every mutating route then requires as\n"
-    "'Authorization: Bearer <token>'. See docs/api.md.";
+    "'Authorization: Bearer <token>'. With --live (live.enabled) the live loop of `trademl live` runs in\n"
+    "the daemon too, on a thread of its own: /api/live, /api/predictions and the Server-Sent Events\n"
+    "stream /api/predictions/stream. See docs/api.md and docs/live.md.";
 
 static const struct cli_opt opts[] = {
     {"listen", CLI_VALUE, "HOST:PORT", "address to listen on", "server.listen"},
@@ -34,6 +36,7 @@ static const struct cli_opt opts[] = {
     {"max-body", CLI_VALUE, "BYTES", "request body limit (default 65536)", NULL},
     {"drain-grace", CLI_VALUE, "SECONDS",
      "on SIGTERM, wait this long for running jobs to finish before requeueing them (default 10)", NULL},
+    {"live", CLI_FLAG, NULL, "run the live loop in the daemon (live.* keys; docs/live.md)", "live.enabled"},
 };
 
 
@@ -73,6 +76,7 @@ int cmd_serve(int argc, char **argv) {
   so.cfg = cfg;
   so.paths = &paths;
   so.config_path = cli_globals.config_path;
+  so.live = tml_config_bool(cfg, "live.enabled");
   struct tml_server *srv = NULL;
   int rc = tml_server_create(&so, &srv, &err);
   if (!rc)
@@ -86,8 +90,8 @@ int cmd_serve(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   const char *host = tml_server_host(srv);
   bool v6 = strchr(host, ':') != NULL;
-  printf("trademl: serving on http://%s%s%s:%u/ (%d worker%s, home %s)\n", v6 ? "[" : "", host, v6 ? "]" : "",
-         tml_server_port(srv), so.workers, so.workers == 1 ? "" : "s", paths.home);
+  printf("trademl: serving on http://%s%s%s:%u/ (%d worker%s, home %s%s)\n", v6 ? "[" : "", host, v6 ? "]" : "",
+         tml_server_port(srv), so.workers, so.workers == 1 ? "" : "s", paths.home, so.live ? ", live loop" : "");
   fflush(stdout);
   while (!cli_stop_signal) {
     tml_server_tick(srv, tml_now_ms());

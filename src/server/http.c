@@ -115,6 +115,26 @@ bool srv_json_depth_ok(const char *s, size_t len) {
   return true;
 }
 
+int srv_body_parse(const char *ptr, size_t len, json_t **out, struct srv_response *res) {
+  *out = NULL;
+  if (len == 0) {
+    *out = json_object();
+    return *out ? 0 : srv_error(res, TML_ENOMEM, "out of memory reading the request body");
+  }
+  if (!srv_json_depth_ok(ptr, len))
+    return srv_error(res, TML_EPARSE, "malformed JSON: nested deeper than %d levels", SRV_MAX_DEPTH);
+  json_error_t je;
+  json_t *body = json_loadb(ptr, len, JSON_REJECT_DUPLICATES, &je);
+  if (!body)
+    return srv_error(res, TML_EPARSE, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
+  if (!json_is_object(body)) {
+    json_decref(body);
+    return srv_error(res, TML_EINVAL, "request body must be a JSON object like {\"symbol\":\"BTCUSDT\"}");
+  }
+  *out = body;
+  return 0;
+}
+
 bool tml_server_token_equal(const char *expected, const char *presented) {
   size_t le = strlen(expected), lp = strlen(presented);
   /* Compare every byte of the expected token whatever the presented one holds, so timing does not
@@ -182,6 +202,19 @@ static void stats_record(struct tml_server *s, size_t route, int status, double 
   st->seconds_sum += seconds;
   st->seconds_count++;
   pthread_mutex_unlock(&s->stats_lock);
+}
+
+static enum MHD_Result send_stream(struct tml_server *s, struct MHD_Connection *conn) {
+  struct MHD_Response *r = srv_sse_response(s, conn);
+  if (!r)
+    return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "text/event-stream; charset=utf-8");
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(r, "X-Accel-Buffering", "no");
+  enum MHD_Result ok = MHD_queue_response(conn, 200, r);
+  MHD_destroy_response(r);
+  return ok;
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, int status, struct srv_response *res) {
@@ -261,20 +294,9 @@ static int dispatch(struct tml_server *s, struct MHD_Connection *conn, const cha
     if (sc->body.len && ct && strncmp(ct, "application/json", 16) != 0)
       return srv_error_http(res, 415, "EMEDIA", "request body must be JSON (Content-Type: application/json), got '%.60s'",
                             ct);
-    if (sc->body.len == 0) {
-      body = json_object();
-    } else {
-      if (!srv_json_depth_ok(sc->body.ptr, sc->body.len))
-        return srv_error(res, TML_EPARSE, "malformed JSON: nested deeper than %d levels", SRV_MAX_DEPTH);
-      json_error_t je;
-      body = json_loadb(sc->body.ptr, sc->body.len, JSON_REJECT_DUPLICATES, &je);
-      if (!body)
-        return srv_error(res, TML_EPARSE, "malformed JSON at line %d column %d: %s", je.line, je.column, je.text);
-      if (!json_is_object(body)) {
-        json_decref(body);
-        return srv_error(res, TML_EINVAL, "request body must be a JSON object like {\"symbol\":\"BTCUSDT\"}");
-      }
-    }
+    int status = srv_body_parse(sc->body.ptr, sc->body.len, &body, res);
+    if (status)
+      return status;
   }
   req.body = body;
   int status = route->fn(s, &req, res);
@@ -312,7 +334,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   tml_buf_init(&res.body, 0);
   size_t route = srv_nroutes;
   int status = dispatch(s, conn, method, url, sc, &route, &res);
-  enum MHD_Result ok = send_response(conn, status, &res);
+  enum MHD_Result ok = res.sse && status == 200 && strcmp(method, "GET") == 0 ? send_stream(s, conn)
+                                                                               : send_response(conn, status, &res);
   tml_buf_release(&res.body);
   stats_record(s, route, status, tml_monotonic_s() - sc->t0);
   return ok;
@@ -351,7 +374,8 @@ int tml_server_start(struct tml_server *s, struct tml_error *err) {
   int gai = getaddrinfo(s->host, port, &hints, &ai);
   if (gai != 0 || !ai)
     return tml_error_set(err, TML_EINVAL, "cannot resolve listen address '%s': %s", s->host, gai_strerror(gai));
-  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+  /* Suspend/resume: a prediction stream with nothing to send parks its connection instead of a thread. */
+  unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (ai->ai_family == AF_INET6)
     flags |= MHD_USE_IPv6;
   unsigned threads = s->opts.http_threads ? s->opts.http_threads : 4;
@@ -373,13 +397,14 @@ int tml_server_start(struct tml_server *s, struct tml_error *err) {
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
   if (info && info->port)
     s->port = info->port;
-  return 0;
+  return srv_live_start(s, err); /* the live loop, when enabled, once requests can be served */
 }
 
 void tml_server_quiesce(struct tml_server *s) {
   if (!s)
     return;
   atomic_store(&s->stopping, true);
+  srv_live_stop(s); /* the live loop submits jobs and stores predictions: no new work */
 }
 
 void tml__server_http_stop(struct tml_server *s);

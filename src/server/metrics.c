@@ -3,9 +3,12 @@
  * snapshot and the per-route request counters the dispatcher records (http.c). */
 #include "srv.h"
 
+#include <math.h>
 #include <sqlite3.h>
+#include <stddef.h>
 
 #include "trademl/coverage.h"
+#include "trademl/live.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
@@ -25,6 +28,62 @@ static bool db_reachable(struct tml_server *s) {
 
 #define HEARTBEAT_MAX_AGE_S 30.0
 
+/* The live loop's figures for /health and /metrics: the status of the loop of this process, else the
+ * one another process persisted (false when no loop ever ran at the live interval). */
+static bool live_facts(struct tml_server *s, struct tml_live_status *st, bool *here) {
+  struct tml_error err;
+  tml_error_init(&err);
+  if (srv_live_status(s, 0, st, here, &err) != 0) {
+    tml_live_status_release(st);
+    memset(st, 0, sizeof(*st));
+    return false;
+  }
+  return true;
+}
+
+/* Seconds since the loop's last tick (wall clock); negative when it never ticked. */
+static double live_tick_age(const struct tml_live_status *st, int64_t now) {
+  return st->counters.last_tick_wall_ms > 0 ? (double)(now - st->counters.last_tick_wall_ms) / 1000.0 : -1.0;
+}
+
+/* A loop is stalled when it did not tick for this long (a tick syncs every symbol: slow exchanges and
+ * retries can make one long, so the bound is generous). */
+#define LIVE_STALL_S 120.0
+
+static json_t *live_health(struct tml_server *s, int64_t now, bool *unhealthy) {
+  json_t *j = json_object();
+  struct tml_live_status st;
+  bool here = false, ended = false;
+  bool in_process = srv_live_in_process(s, &ended);
+  bool have = live_facts(s, &st, &here);
+  double age = have ? live_tick_age(&st, now) : -1.0;
+  const char *state;
+  if (in_process)
+    state = ended ? "failed" : age < 0 ? "starting" : age > LIVE_STALL_S ? "stalled" : "running";
+  else if (have && st.running)
+    state = age > LIVE_STALL_S ? "stalled" : "external"; /* `trademl live` in another process */
+  else
+    state = "off";
+  *unhealthy = in_process && (ended || age > LIVE_STALL_S);
+  json_object_set_new(j, "enabled", json_boolean(in_process));
+  json_object_set_new(j, "status_known", json_boolean(have)); /* GET /api/live has a status to show */
+  json_object_set_new(j, "state", json_string(state));
+  json_object_set_new(j, "last_tick_age_seconds", age >= 0 ? json_real(age) : json_null());
+  json_object_set_new(j, "max_tick_age_seconds", json_real(LIVE_STALL_S));
+  if (have) {
+    json_object_set_new(j, "pid", json_integer(st.pid));
+    json_object_set_new(j, "ticks", json_integer((json_int_t)st.counters.ticks));
+    json_object_set_new(j, "predictions", json_integer((json_int_t)st.counters.predictions));
+    json_object_set_new(j, "tick_lag_seconds", json_real(st.counters.tick_lag_s));
+    json_t *by = json_object();
+    for (int k = 0; k < TML_LIVE_STATE_COUNT; k++)
+      json_object_set_new(by, tml_live_state_name((enum tml_live_state)k), json_integer((json_int_t)st.by_state[k]));
+    json_object_set_new(j, "symbols", by);
+  }
+  tml_live_status_release(&st);
+  return j;
+}
+
 int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
   (void)req;
   int64_t now = tml_now_ms();
@@ -33,7 +92,9 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   struct srv_job_facts f;
   srv_job_facts(s, &f);
   bool stopping = atomic_load(&s->stopping);
-  const char *status = !db || age > HEARTBEAT_MAX_AGE_S ? "unhealthy" : stopping ? "stopping" : "ok";
+  bool live_bad = false;
+  json_t *live = live_health(s, now, &live_bad);
+  const char *status = !db || age > HEARTBEAT_MAX_AGE_S || live_bad ? "unhealthy" : stopping ? "stopping" : "ok";
   json_t *j = json_object();
   json_object_set_new(j, "status", json_string(status));
   json_object_set_new(j, "version", json_string(TML_VERSION));
@@ -59,6 +120,7 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   } else {
     json_object_set_new(j, "last_successful_training", json_null());
   }
+  json_object_set_new(j, "live", live);
   return srv_json(res, strcmp(status, "unhealthy") == 0 ? 503 : 200, j);
 }
 
@@ -118,6 +180,107 @@ void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms)
   free(cov);
 }
 
+static void metric_value(struct tml_buf *b, double v) {
+  if (isnan(v))
+    tml_buf_puts(b, "NaN\n");
+  else
+    tml_buf_printf(b, "%.9g\n", v);
+}
+
+void srv_metrics_live(struct tml_server *s, struct tml_buf *b, int64_t now_ms) {
+  struct srv_sse_stats sse;
+  srv_live_sse_stats(s, &sse);
+  tml_buf_printf(b, "# HELP trademl_sse_subscribers Clients connected to /api/predictions/stream.\n"
+                    "# TYPE trademl_sse_subscribers gauge\ntrademl_sse_subscribers %zu\n"
+                    "# HELP trademl_sse_events_total Predictions published on the stream.\n"
+                    "# TYPE trademl_sse_events_total counter\ntrademl_sse_events_total %" PRIu64 "\n"
+                    "# HELP trademl_sse_dropped_total Events dropped for subscribers whose queue was full.\n"
+                    "# TYPE trademl_sse_dropped_total counter\ntrademl_sse_dropped_total %" PRIu64 "\n",
+                 sse.subscribers, sse.events, sse.dropped);
+  struct tml_live_status st;
+  bool here = false, ended = false;
+  bool in_process = srv_live_in_process(s, &ended);
+  bool have = live_facts(s, &st, &here);
+  tml_buf_printf(b, "# HELP trademl_live_loop_running 1 while a live loop runs (in this process or another).\n"
+                    "# TYPE trademl_live_loop_running gauge\ntrademl_live_loop_running{process=\"%s\"} %d\n",
+                 in_process ? "daemon" : "external", have && (in_process ? !ended : st.running) ? 1 : 0);
+  if (!have)
+    return;
+  const struct tml_live_counters *c = &st.counters;
+  tml_buf_puts(b, "# HELP trademl_live_symbols Live symbols by state.\n# TYPE trademl_live_symbols gauge\n");
+  for (int k = 0; k < TML_LIVE_STATE_COUNT; k++)
+    tml_buf_printf(b, "trademl_live_symbols{state=\"%s\"} %zu\n", tml_live_state_name((enum tml_live_state)k),
+                   st.by_state[k]);
+  static const struct {
+    const char *name, *help;
+    size_t off;
+  } counters[] = {
+      {"ticks", "Live loop iterations.", offsetof(struct tml_live_counters, ticks)},
+      {"predictions", "Predictions stored by the loop (backfill included).",
+       offsetof(struct tml_live_counters, predictions)},
+      {"backfilled", "Predictions for candles that closed while the loop was down.",
+       offsetof(struct tml_live_counters, backfilled)},
+      {"model_loads", "Model loads (first loads included).", offsetof(struct tml_live_counters, loads)},
+      {"model_reloads", "Model reloads after an activation.", offsetof(struct tml_live_counters, reloads)},
+      {"exchange_errors", "Failed exchange requests of the loop.", offsetof(struct tml_live_counters, exchange_errors)},
+      {"coverage_checks", "Coverage timer runs.", offsetof(struct tml_live_counters, coverage_checks)},
+      {"universe_refreshes", "Universe timer runs.", offsetof(struct tml_live_counters, universe_refreshes)},
+      {"jobs_submitted", "Train/retrain jobs the loop submitted.", offsetof(struct tml_live_counters, jobs_submitted)},
+      {"outcomes_resolved", "Predictions whose outcome is known.", offsetof(struct tml_live_counters, resolved)},
+  };
+  for (size_t i = 0; i < TML_ARRAY_LEN(counters); i++) {
+    uint64_t v;
+    memcpy(&v, (const char *)c + counters[i].off, sizeof(v));
+    tml_buf_printf(b, "# HELP trademl_live_%s_total %s\n# TYPE trademl_live_%s_total counter\n"
+                      "trademl_live_%s_total %" PRIu64 "\n",
+                   counters[i].name, counters[i].help, counters[i].name, counters[i].name, v);
+  }
+  tml_buf_printf(b, "# HELP trademl_live_tick_lag_seconds How late the last candle's predictions were after its close"
+                    " became available.\n# TYPE trademl_live_tick_lag_seconds gauge\ntrademl_live_tick_lag_seconds %.3f\n",
+                 c->tick_lag_s);
+  double age = live_tick_age(&st, now_ms);
+  tml_buf_puts(b, "# HELP trademl_live_last_tick_age_seconds Seconds since the loop's last tick (-1: none yet).\n"
+                  "# TYPE trademl_live_last_tick_age_seconds gauge\ntrademl_live_last_tick_age_seconds ");
+  metric_value(b, age);
+  tml_buf_puts(b, "# HELP trademl_live_quality Rolling live metric per symbol and head over the last resolved "
+                  "predictions, beside the walk-forward out-of-sample mean (source=\"oos\").\n"
+                  "# TYPE trademl_live_quality gauge\n");
+  for (size_t i = 0; i < st.nsymbols; i++) {
+    const struct tml_live_symbol *y = &st.symbols[i];
+    for (int h = 0; h < TML_HEAD_COUNT; h++) {
+      const struct tml_live_head_quality *q = &y->quality[h];
+      if (q->n == 0)
+        continue;
+      const struct {
+        const char *metric, *source;
+        double v;
+      } m[] = {{"accuracy", "live", q->accuracy}, {"logloss", "live", q->logloss}, {"rmse", "live", q->rmse},
+               {"accuracy", "oos", q->oos_accuracy}, {"logloss", "oos", q->oos_logloss}, {"rmse", "oos", q->oos_rmse}};
+      for (size_t k = 0; k < TML_ARRAY_LEN(m); k++) {
+        if (isnan(m[k].v))
+          continue;
+        tml_buf_puts(b, "trademl_live_quality{symbol=\"");
+        label(b, y->symbol);
+        tml_buf_printf(b, "\",head=\"%s\",metric=\"%s\",source=\"%s\"} ", tml_head_name((enum tml_head)h), m[k].metric,
+                       m[k].source);
+        metric_value(b, m[k].v);
+      }
+    }
+  }
+  tml_buf_puts(b, "# HELP trademl_live_quality_resolved Resolved predictions the live metrics are computed over.\n"
+                  "# TYPE trademl_live_quality_resolved gauge\n");
+  for (size_t i = 0; i < st.nsymbols; i++) {
+    for (int h = 0; h < TML_HEAD_COUNT; h++) {
+      if (st.symbols[i].quality[h].n == 0)
+        continue;
+      tml_buf_puts(b, "trademl_live_quality_resolved{symbol=\"");
+      label(b, st.symbols[i].symbol);
+      tml_buf_printf(b, "\",head=\"%s\"} %zu\n", tml_head_name((enum tml_head)h), st.symbols[i].quality[h].n);
+    }
+  }
+  tml_live_status_release(&st);
+}
+
 int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
   (void)req;
   struct tml_buf *b = &res->body;
@@ -154,6 +317,7 @@ int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct sr
                     "\n",
                  f.runs_total, f.runs_failed);
   srv_metrics_models(s, b, now);
+  srv_metrics_live(s, b, now);
   tml_buf_puts(b, "# HELP trademl_http_requests_total HTTP requests by route and status code.\n"
                   "# TYPE trademl_http_requests_total counter\n");
   pthread_mutex_lock(&s->stats_lock);

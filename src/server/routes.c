@@ -23,6 +23,10 @@ const struct srv_route srv_routes[] = {
     R("GET", "/api/schedule", srv_h_schedule, 0),
     R("GET", "/api/symbols", srv_h_symbols, 0),
     R("GET", "/api/predict/{symbol}", srv_h_predict, 0),
+    R("GET", "/api/live", srv_h_live, 0),
+    R("GET", "/api/predictions/latest", srv_h_predictions_latest, 0),
+    R("GET", "/api/predictions/stream", srv_h_predictions_stream, 0),
+    R("GET", "/api/predictions", srv_h_predictions, 0),
     R("GET", "/", srv_h_asset, SRV_NO_LOG),
     R("GET", "/assets/{file}", srv_h_asset, SRV_NO_LOG),
 };

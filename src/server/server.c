@@ -24,6 +24,7 @@ static const struct srv_task task_table[] = {
     {"scheduler", 1000, srv_task_scheduler, 0},
     {"coverage", 15 * 1000, srv_task_coverage, 0},
     {"retention", 3600 * 1000, srv_task_retention, 0},
+    {"live", 250, srv_task_live, 0},
 };
 
 /* Splits "HOST:PORT" / "[v6]:PORT". */
@@ -101,6 +102,8 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
     goto fail;
   if ((rc = srv_jobs_open(s, err)))
     goto fail;
+  if ((rc = srv_live_open(s, err)))
+    goto fail;
   *out = s;
   return 0;
 fail:
@@ -128,7 +131,10 @@ int tml_server_drain(struct tml_server *s, int64_t grace_ms) { return srv_jobs_d
 void tml_server_destroy(struct tml_server *s) {
   if (!s)
     return;
+  srv_live_stop(s);
+  srv_live_close_streams(s);
   tml__server_http_stop(s);
+  srv_live_close(s);
   srv_jobs_close(s);
   srv_model_cache_destroy(s->models);
   tml_store_close(s->store);

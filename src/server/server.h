@@ -25,6 +25,7 @@ struct tml_server_opts {
   const struct tml_paths *paths;  /* borrowed for the server's lifetime */
   const char *self_exe;           /* trademl binary the workers run; NULL = /proc/self/exe */
   const char *config_path;        /* --config passed to workers; NULL = none */
+  bool live;                      /* run the live loop in this process (serve --live, live.enabled) */
 };
 
 /* Validates the options (the address parses; a non-loopback address needs a token) and opens the

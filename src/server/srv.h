@@ -47,6 +47,7 @@ struct srv_response {
   const char *content_type;                 /* static; default application/json */
   char allow[128];                          /* Allow header for 405 */
   bool cache;                               /* static asset: allow caching */
+  bool sse;                                 /* answer with the prediction stream (live_api.c) */
 };
 
 struct tml_server;
@@ -117,6 +118,7 @@ struct tml_server {
   size_t ntasks;
   struct srv_jobs_state *jobs;              /* job queue/runner state (workers.c), owned */
   struct srv_model_cache *models;           /* loaded model sets + read connections (model_cache.c), owned */
+  struct srv_live *live;                    /* live loop thread + SSE hub (live_api.c), owned */
 };
 
 /* Writes {"error":{"code":"EINVAL","message":"..."}} and returns the HTTP status of `code`. */
@@ -133,6 +135,10 @@ const char *srv_query(const struct srv_request *req, const char *name);
 int srv_symbol(const char *raw, char *out, size_t outsz, struct tml_error *err);
 /* Checks nesting depth (<= SRV_MAX_DEPTH) without parsing. */
 bool srv_json_depth_ok(const char *s, size_t len);
+/* The dispatcher's body check for SRV_JSON_BODY routes: an empty body is {}, anything else must be a
+ * JSON object no deeper than SRV_MAX_DEPTH without duplicate keys. 0 with *out owned by the caller, or
+ * the HTTP status with res holding the error. Also run by tests/fuzz/fuzz_http.c. */
+int srv_body_parse(const char *ptr, size_t len, json_t **out, struct srv_response *res);
 
 /* Dashboard assets (generated from src/server/assets at build time). */
 struct srv_asset {
@@ -162,6 +168,10 @@ int srv_h_queue_post(struct tml_server *s, const struct srv_request *req, struct
 int srv_h_queue_delete(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_schedule(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 int srv_h_symbols(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_live(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_predictions_latest(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_predictions(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
+int srv_h_predictions_stream(struct tml_server *s, const struct srv_request *req, struct srv_response *res);
 
 /* Shared by the API handlers (api_util.c). */
 /* Parses a positive integer path id; on failure writes the 400 answer into res, sets *status, returns -1. */
@@ -210,6 +220,8 @@ int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t inter
                          struct tml_error *err);
 /* Appends active-model, model-age and blocked-symbol metrics (registry/coverage; metrics.c). */
 void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
+/* Appends the live loop and prediction stream metrics (metrics.c). */
+void srv_metrics_live(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
 
 /* Model sets and read connections shared by predictions (model_cache.c; the design is described there).
  * Every function is thread safe. */
@@ -231,5 +243,35 @@ void srv_predict_cache_clear(struct tml_server *s);
  * srv_model_cache_store_put. */
 int srv_model_cache_store(struct srv_model_cache *c, struct tml_store **out, struct tml_error *err);
 void srv_model_cache_store_put(struct srv_model_cache *c, struct tml_store *store);
+
+/* The live loop in the daemon and the prediction stream (live_api.c). */
+struct srv_live;
+struct tml_live_status;
+struct MHD_Response;
+/* Creates the SSE hub and, when opts.live, the loop (not started). */
+int srv_live_open(struct tml_server *s, struct tml_error *err);
+/* Starts the loop thread (no-op without a loop). */
+int srv_live_start(struct tml_server *s, struct tml_error *err);
+/* Asks the loop to stop and joins its thread. */
+void srv_live_stop(struct tml_server *s);
+/* Ends every prediction stream (before libmicrohttpd stops). */
+void srv_live_close_streams(struct tml_server *s);
+/* Stops the loop and frees the live state. Accepts a server without one. */
+void srv_live_close(struct tml_server *s);
+/* Housekeeping task: keep-alives; following another process's stored predictions. */
+void srv_task_live(struct tml_server *s, int64_t now_ms);
+/* A streaming response for conn (the subscriber is freed with the response); NULL when out of memory. */
+struct MHD_Response *srv_sse_response(struct tml_server *s, struct MHD_Connection *conn);
+struct srv_sse_stats {
+  size_t subscribers;
+  uint64_t subscribers_total, events, dropped;
+};
+void srv_live_sse_stats(struct tml_server *s, struct srv_sse_stats *st);
+/* The status of the loop at interval_ms (0 = the live interval): from the loop of this process
+ * (*here true) or from the store. Release st with tml_live_status_release. */
+int srv_live_status(struct tml_server *s, int64_t interval_ms, struct tml_live_status *st, bool *here,
+                    struct tml_error *err);
+/* True when the loop runs in this process; *loop_ended when its thread has returned. */
+bool srv_live_in_process(struct tml_server *s, bool *loop_ended);
 
 #endif

@@ -181,6 +181,11 @@ static enum tml_http_verdict classify_json(void *vctx, const struct tml_http_res
   return v;
 }
 
+void tml__exchange_set_reply_source(struct tml_exchange *ex, tml__reply_fn fn, void *ctx) {
+  ex->reply_fn = fn;
+  ex->reply_ctx = ctx;
+}
+
 int tml__exchange_get_json(struct tml_exchange *ex, int bucket, double cost, const char *path_query,
                            tml__classify_fn classify, const char *what, json_t **root,
                            struct tml_error *err) {
@@ -198,7 +203,16 @@ int tml__exchange_get_json(struct tml_exchange *ex, int bucket, double cost, con
   tml_debug("GET %s", url.ptr);
   struct tml_error e;
   tml_error_init(&e);
-  rc = tml_http_get(ex->http, url.ptr, &ex->buckets[bucket], cost, classify_json, &ctx, &resp, &e);
+  if (ex->reply_fn) {
+    rc = ex->reply_fn(ex->reply_ctx, url.ptr, &resp, &e);
+    int64_t wait_ms = 0;
+    if (rc == 0 && classify_json(&ctx, &resp, &wait_ms, &e) != TML_HTTP_OK)
+      rc = e.code ? e.code : TML_EEXCHANGE;
+    if (rc && !e.msg[0])
+      tml_error_set(&e, rc, "HTTP %ld from %s", resp.status, host);
+  } else {
+    rc = tml_http_get(ex->http, url.ptr, &ex->buckets[bucket], cost, classify_json, &ctx, &resp, &e);
+  }
   if (rc) {
     tml_error_set(err, rc, "%s: %s", what, e.msg);
     json_decref(ctx.root);
@@ -280,8 +294,18 @@ int tml__push_row(json_t *row, const char *what, size_t index, int64_t lo, int64
 
 /* ---- pages and ranges ------------------------------------------------------------------------ */
 
+/* A server clock outside [2009, 2100) is a broken reply, not a time: it would also overflow the
+ * clock offset below. */
+#define SERVER_TIME_MIN INT64_C(1230768000000) /* 2009-01-01 */
+#define SERVER_TIME_MAX INT64_C(4102444800000) /* 2100-01-01 */
+
 int tml_exchange_server_time(struct tml_exchange *ex, int64_t *now_ms, struct tml_error *err) {
   int rc = ex->ops->server_time(ex, now_ms, err);
+  if (rc == 0 && (*now_ms < SERVER_TIME_MIN || *now_ms >= SERVER_TIME_MAX))
+    rc = tml_error_set(err, TML_EPARSE,
+                       "%s server time %" PRId64 " is not a time in milliseconds between 2009 and 2100 "
+                       "(API changed, or %s is not %s?)",
+                       ex->ops->name, *now_ms, ex->base_url, ex->ops->name);
   if (rc == 0) {
     ex->clock_offset_ms = *now_ms - tml_now_ms();
     ex->clock_known = true;

@@ -11,6 +11,9 @@
 
 enum { TML_BUCKET_KLINES = 0, TML_BUCKET_OTHER = 1, TML_BUCKETS = 2 };
 
+/* Where replies come from instead of the network (tml__exchange_set_reply_source). */
+typedef int (*tml__reply_fn)(void *ctx, const char *url, struct tml_http_response *resp, struct tml_error *err);
+
 struct tml_exchange {
   const struct tml_exchange_ops *ops;
   char market[32];             /* validated market / category / product type */
@@ -20,7 +23,14 @@ struct tml_exchange {
   double rate_per_s;           /* from the config; 0 = exchange default */
   int64_t clock_offset_ms;     /* server clock - local clock, from the last server_time call */
   bool clock_known;
+  tml__reply_fn reply_fn;      /* NULL = HTTP; else every reply comes from it (fuzzing, tests) */
+  void *reply_ctx;
 };
+
+/* Makes every later request of ex take its reply from fn (status and body filled by fn; one attempt,
+ * no waiting, no retry: a reply that would be retried fails with the error it was classified with), so
+ * the clients' reply parsing runs from memory. tests/fuzz/fuzz_exchange.c drives the three clients so. */
+void tml__exchange_set_reply_source(struct tml_exchange *ex, tml__reply_fn fn, void *ctx);
 
 /* Base URL for an exchange: explicit (non-empty), else fallback; trailing slashes dropped. */
 void tml__exchange_set_base(struct tml_exchange *ex, const char *explicit_url, const char *fallback);

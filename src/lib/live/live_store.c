@@ -302,6 +302,41 @@ int tml_live_predictions_latest(struct tml_store *store, const char *strategy, i
   return collect(db, st, out, n, err);
 }
 
+int tml_live_predictions_after(struct tml_store *store, int64_t after_id, size_t limit,
+                               struct tml_live_prediction **out, size_t *n, struct tml_error *err) {
+  *out = NULL;
+  *n = 0;
+  sqlite3 *db = tml_store_db(store);
+  int rc = tml__live_schema(db, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT " PRED_COLUMNS " FROM live_predictions WHERE id > ?1 ORDER BY id LIMIT ?2", -1,
+                         &st, NULL) != SQLITE_OK)
+    return db_fail(db, "reading new live predictions", err);
+  sqlite3_bind_int64(st, 1, after_id);
+  sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
+  return collect(db, st, out, n, err);
+}
+
+int tml_live_predictions_max_id(struct tml_store *store, int64_t *id, struct tml_error *err) {
+  *id = 0;
+  sqlite3 *db = tml_store_db(store);
+  int rc = tml__live_schema(db, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM live_predictions", -1, &st, NULL) != SQLITE_OK)
+    return db_fail(db, "reading the newest live prediction id", err);
+  int s = sqlite3_step(st);
+  if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+    *id = sqlite3_column_int64(st, 0);
+  else if (s != SQLITE_ROW && s != SQLITE_DONE)
+    rc = db_fail(db, "reading the newest live prediction id", err);
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int tml__live_last_predicted(struct tml_store *store, const char *strategy, const char *symbol, int64_t interval_ms,
                              int64_t *candle_ms, struct tml_error *err) {
   *candle_ms = -1;

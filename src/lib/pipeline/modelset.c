@@ -3,6 +3,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/hash.h"
+#include "trademl/parse.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
 
@@ -99,7 +100,12 @@ int tml_modelset_load(const char *dir, struct tml_modelset **out, struct tml_err
   }
   for (size_t i = 0; i < m->nsymbols; i++) {
     const char *s = json_string_value(json_array_get(symbols, i));
-    snprintf(m->symbols[i], sizeof(m->symbols[i]), "%s", s ? s : "");
+    if (!s || strlen(s) >= sizeof(m->symbols[i]) || !tml_symbol_valid(s)) {
+      rc = tml_error_set(err, TML_EMODEL, "'%s': symbols[%zu] is not a symbol like BTCUSDT: the file is corrupt; "
+                         "retrain the model set", path, i);
+      goto out;
+    }
+    snprintf(m->symbols[i], sizeof(m->symbols[i]), "%s", s);
   }
   m->nfeat = (size_t)json_integer_value(nfeat);
   m->ncols = json_array_size(cols);
@@ -108,6 +114,16 @@ int tml_modelset_load(const char *dir, struct tml_modelset **out, struct tml_err
                        "model set '%s' was trained with feature set checksum %s (%zu features) but this trademl "
                        "computes %s (%zu features): retrain it with `trademl train`",
                        dir, m->feature_checksum, m->nfeat, tml_featureset_checksum(), tml_featureset_ncols());
+    goto out;
+  }
+  /* Prediction rows are the features plus the symbol columns of the encoding: a metadata.json that
+   * counts otherwise would make them overrun (found by tests/fuzz/fuzz_modelset). */
+  size_t extra = m->encoding == TML_ENC_ONE_HOT ? m->nsymbols : m->encoding == TML_ENC_INDEX ? 1 : 0;
+  if (m->ncols != m->nfeat + extra) {
+    rc = tml_error_set(err, TML_EMODEL,
+                       "'%s': feature_set.columns names %zu columns but %zu features and the %s encoding of %zu "
+                       "symbol(s) make %zu: the file is corrupt; retrain the model set",
+                       path, m->ncols, m->nfeat, enc, m->nsymbols, m->nfeat + extra);
     goto out;
   }
   json_t *data = json_object_get(meta, "data");

@@ -91,6 +91,35 @@ int tml_buf_json_num(struct tml_buf *b, double v) {
   return tml_buf_puts(b, tmp);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF), or 0 when the bytes there are not one. p is NUL-terminated. */
+static size_t utf8_len(const unsigned char *p) {
+  unsigned char c = p[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    lo = c == 0xE0 ? 0xA0 : 0x80;
+    hi = c == 0xED ? 0x9F : 0xBF;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    lo = c == 0xF0 ? 0x90 : 0x80;
+    hi = c == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (p[1] < lo || p[1] > hi)
+    return 0;
+  for (size_t i = 2; i < n; i++)
+    if (p[i] < 0x80 || p[i] > 0xBF)
+      return 0;
+  return n;
+}
+
 int tml_buf_json_str(struct tml_buf *b, const char *s) {
   int rc = tml_buf_putc(b, '"');
   for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
@@ -101,10 +130,21 @@ int tml_buf_json_str(struct tml_buf *b, const char *s) {
     case '\r': rc = tml_buf_puts(b, "\\r"); break;
     case '\t': rc = tml_buf_puts(b, "\\t"); break;
     default:
-      if (*p < 0x20)
+      if (*p < 0x20) {
         rc = tml_buf_printf(b, "\\u%04x", (unsigned)*p);
-      else
+      } else if (*p < 0x80) {
         rc = tml_buf_putc(b, (char)*p);
+      } else {
+        /* Bytes that are not UTF-8 (a raw %95 in a URL, a message cut inside a character) would make
+         * the whole document invalid JSON: each becomes U+FFFD. */
+        size_t n = utf8_len(p);
+        if (n == 0) {
+          rc = tml_buf_puts(b, "\\ufffd");
+        } else {
+          rc = tml_buf_append(b, p, n);
+          p += n - 1;
+        }
+      }
     }
   }
   return rc ? rc : tml_buf_putc(b, '"');

@@ -259,6 +259,8 @@ static const struct key_def keys[] = {
      "drift when a class head's live log loss exceeds its out-of-sample mean by more than this (nats)"},
     {"live.stall_intervals", K_INT, "3", 1, 100000, NULL, NULL, 0,
      "a symbol whose newest candle is this many intervals behind is stale_data (not predicted)"},
+    {"live.sse_keepalive_seconds", K_DURATION, "15", 1, 3600, NULL, NULL, 0,
+     "the daemon's prediction stream (GET /api/predictions/stream) sends a keep-alive comment this often"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
 };

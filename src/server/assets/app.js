@@ -84,7 +84,9 @@ async function refreshHealth() {
     const cls = d.status === 'ok' ? 'ok' : 'bad';
     h.replaceChildren(el('span', { class: cls }, d.status), ` · workers ${d.workers.busy}/${d.workers.total} busy · ` +
       `queue ${d.queue_depth} · heartbeat ${fmtNum(d.scheduler.heartbeat_age_seconds, 1)} s · ` +
-      `last training ${d.last_successful_training ? fmtTime(d.last_successful_training) : 'never'}`);
+      `last training ${d.last_successful_training ? fmtTime(d.last_successful_training) : 'never'}` +
+      (d.live && d.live.state !== 'off' ? ` · live ${d.live.state}` + (d.live.last_tick_age_seconds != null ?
+        `, last tick ${fmtNum(d.live.last_tick_age_seconds, 1)} s ago` : '') : ''));
   } catch (e) {
     h.replaceChildren(el('span', { class: 'bad' }, 'unreachable'), ' ' + e.message);
   }
@@ -225,6 +227,73 @@ async function showModel() {
   } catch (e) { box.hidden = false; box.replaceChildren(el('p', { class: 'blocked' }, e.message)); }
 }
 
+// ---- live loop ----
+// Per symbol: state (with why), the newest prediction, and live quality beside the model's walk-forward
+// out-of-sample figures. Drift (live log loss worse than out-of-sample by more than the configured
+// margin) is flagged in red, in the row and in a banner above the table.
+function headCell(p, head) {
+  const h = p && p.predictions ? p.predictions[head] : null;
+  if (!h) return el('td', {}, '');
+  const pr = h.probabilities || {};
+  return el('td', { 'data-head': head }, `${h.class} ${fmtNum(pr[h.class], 2)}`);
+}
+
+function qualityCell(y) {
+  const parts = [];
+  let worse = false;
+  for (const head of ['direction', 'volatility', 'timing']) {
+    const q = (y.quality || {})[head];
+    if (!q || !q.n) continue;
+    const d = typeof q.logloss === 'number' && typeof q.oos_logloss === 'number' ? q.logloss - q.oos_logloss : null;
+    if (d != null && d > 0) worse = true;
+    parts.push(el('div', {}, `${head}: ${fmtNum(q.logloss)} vs ${q.oos_logloss == null ? 'n/a' : fmtNum(q.oos_logloss)}`,
+      d == null ? '' : el('span', { class: d > 0 ? 'worse' : 'better' }, ` (${d > 0 ? '+' : ''}${fmtNum(d)})`),
+      ` · acc ${fmtNum(q.accuracy, 2)} vs ${q.oos_accuracy == null ? 'n/a' : fmtNum(q.oos_accuracy, 2)} · n=${q.n}`));
+  }
+  const td = el('td', { class: worse ? 'quality worse-row' : 'quality' }, ...(parts.length ? parts : ['no resolved predictions yet']));
+  return td;
+}
+
+async function refreshLive() {
+  const h = await (await fetch('/health')).json();
+  if (!h.live || !h.live.status_known) {
+    $('#live-summary').textContent = '(no live loop: start one with `trademl serve --live` or `trademl live`)';
+    fill($('#live tbody'), []);
+    $('#live-drift').hidden = true;
+    return;
+  }
+  const r = await fetch('/api/live');
+  const d = await r.json();
+  if (!r.ok) throw new Error(d && d.error ? d.error.message : 'live: HTTP ' + r.status);
+  const s = d.status;
+  const latest = await api('GET', `/api/predictions/latest?interval=${encodeURIComponent(s.interval)}`);
+  const bySym = {};
+  for (const p of latest.predictions) bySym[p.symbol] = p;
+  const c = s.counters || {};
+  const states = Object.entries(s.states || {}).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ');
+  $('#live-summary').textContent = `(${s.running ? 'running' : 'stopped'}${d.in_process ? ' in this daemon' : ''}; ` +
+    `${s.exchange || 'no exchange'} ${s.category || ''} ${s.interval}; ${states || 'no symbols'}; ` +
+    `${c.predictions || 0} predictions, ${c.reloads || 0} reloads, ${c.exchange_errors || 0} exchange errors, ` +
+    `lag ${fmtNum(c.tick_lag_s, 1)} s)`;
+  const drifting = s.symbols.filter((y) => y.state === 'drift');
+  const banner = $('#live-drift');
+  banner.hidden = !drifting.length;
+  banner.textContent = drifting.length ? 'Drift: ' + drifting.map((y) => `${y.symbol} — ${y.reason}`).join('; ') +
+    ' (retraining submitted)' : '';
+  fill($('#live tbody'), s.symbols.map((y) => {
+    const p = bySym[y.symbol];
+    const model = y.model ? `${y.model.version} (#${y.model.id})` : '—';
+    return el('tr', { 'data-symbol': y.symbol, 'data-state': y.state, class: y.state === 'drift' ? 'drift' : '' },
+      el('td', {}, y.symbol), el('td', {}, el('span', { class: 'state state-' + y.state }, y.state)),
+      el('td', { class: 'reason' }, y.reason || ''),
+      el('td', {}, fmtTime(y.since) + (y.next_check ? ' · ' + fmtTime(y.next_check) : '')), el('td', {}, model),
+      el('td', { class: 'last-prediction' }, p ? fmtTime(p.candle_open_time) + (p.stale ? ' (stale model)' : '') : '—'),
+      headCell(p, 'direction'), headCell(p, 'volatility'), headCell(p, 'timing'),
+      el('td', {}, p ? `${fmtNum(p.predictions.stop_loss.value, 2)}% · ${fmtNum(p.predictions.position_size.value, 2)}` : ''),
+      qualityCell(y));
+  }));
+}
+
 // ---- coverage, schedule, queue ----
 async function refreshCoverage() {
   const d = await api('GET', '/api/coverage');
@@ -271,7 +340,7 @@ async function start(mode) {
 }
 
 async function refreshAll() {
-  const tasks = [refreshHealth(), refreshJobs(), refreshModels(), refreshCoverage(), refreshSchedule()];
+  const tasks = [refreshHealth(), refreshLive(), refreshJobs(), refreshModels(), refreshCoverage(), refreshSchedule()];
   const results = await Promise.allSettled(tasks);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed && !$('#message').textContent) message('refresh: ' + failed.reason.message, 'error');

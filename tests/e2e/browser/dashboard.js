@@ -4,6 +4,9 @@
 // reload, and leaves a screenshot.
 //
 //   node dashboard.js --url http://127.0.0.1:PORT/ --start '{"symbol":...}' --out DIR [--chromium PATH]
+//   node dashboard.js --url ... --out DIR --live ACTIVE_SYMBOL,BLOCKED_SYMBOL
+//     (live panel: ACTIVE_SYMBOL shown active with its last prediction and five heads, BLOCKED_SYMBOL
+//     shown blocked with its reason; no job is started)
 //
 // Exit 0 on success, 1 on a failed check (the message says which), 77 when Chromium is missing.
 'use strict';
@@ -19,8 +22,9 @@ const startBody = arg('start');
 const outDir = arg('out');
 const exe = arg('chromium', '/usr/bin/chromium');
 const timeoutMs = Number(arg('timeout', '120000'));
-if (!url || !startBody || !outDir) {
-  console.error('usage: node dashboard.js --url URL --start JSON --out DIR');
+const live = arg('live');
+if (!url || !(startBody || live) || !outDir) {
+  console.error('usage: node dashboard.js --url URL (--start JSON | --live ACTIVE,BLOCKED) --out DIR');
   process.exit(2);
 }
 if (!fs.existsSync(exe)) {
@@ -40,6 +44,29 @@ function fail(msg) {
   process.exitCode = 1;
 }
 
+// The live panel: one symbol active with its newest prediction, one blocked with its reason.
+async function checkLive(page, [active, blocked]) {
+  const rowA = `#live tbody tr[data-symbol="${active}"][data-state="active"]`;
+  await page.waitForSelector(rowA, { timeout: 20000 });
+  const last = (await page.textContent(`${rowA} td.last-prediction`)).trim();
+  if (!/^\d{4}-\d\d-\d\d \d\d:\d\d/.test(last)) throw new Error(`${active}: no last prediction shown ('${last}')`);
+  const dir = (await page.textContent(`${rowA} td[data-head=direction]`)).trim();
+  if (!/^(down|neutral|up) 0\.\d\d$/.test(dir)) throw new Error(`${active}: direction cell '${dir}'`);
+  console.log(`ok - live panel: ${active} active, last prediction ${last}, direction ${dir}`);
+  const rowB = `#live tbody tr[data-symbol="${blocked}"][data-state="blocked"]`;
+  await page.waitForSelector(rowB, { timeout: 20000 });
+  const state = (await page.textContent(`${rowB} .state`)).trim();
+  const reason = (await page.textContent(`${rowB} td.reason`)).trim();
+  if (state !== 'blocked' || !/days of history .*blocked until enough history accumulates/.test(reason))
+    throw new Error(`${blocked}: state '${state}', reason '${reason}'`);
+  console.log(`ok - live panel: ${blocked} blocked: ${reason}`);
+  const summary = (await page.textContent('#live-summary')).trim();
+  if (!/running in this daemon/.test(summary)) throw new Error(`live summary: '${summary}'`);
+  const shot = path.join(outDir, 'live.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log('screenshot: ' + shot);
+}
+
 (async () => {
   const userDataDir = fs.mkdtempSync(path.join(outDir, 'chromium-profile-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -56,6 +83,10 @@ function fail(msg) {
   try {
     await page.goto(url, { waitUntil: 'load', timeout: 30000 });
     await page.waitForSelector('#health .ok', { timeout: 10000 });
+    if (live) {
+      await checkLive(page, live.split(','));
+      return;
+    }
     // Start the job through the API while the page is open: the page must pick it up by itself.
     const r = await fetch(new URL('/api/training/start', url), { method: 'POST',
       headers: { 'Content-Type': 'application/json' }, body: startBody });

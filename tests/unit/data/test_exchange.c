@@ -7,6 +7,7 @@
 #include "trademl/error.h"
 #include "trademl/exchange.h"
 #include "trademl/timeutil.h"
+#include "data/exchange_internal.h"
 
 /* Minimal CSV reader for the reference: open_time(ms),open,high,low,close,volume[,...] */
 static void load_csv(const char *rel, struct tml_candles *c) {
@@ -513,4 +514,48 @@ TEST(proxy_from_configuration_only) {
   tml_config_free(cfg);
   free(dir);
   mock_stop(&m);
+}
+
+/* ---- replies from memory (tml__exchange_set_reply_source, also used by tests/fuzz/fuzz_exchange) ---- */
+
+static int one_reply(void *ctx, const char *url, struct tml_http_response *resp, struct tml_error *err) {
+  (void)url;
+  (void)err;
+  resp->status = 200;
+  tml_buf_reset(&resp->body);
+  tml_buf_puts(&resp->body, ctx);
+  return 0;
+}
+
+static int64_t time_from(const char *exchange, const char *body, int *rc, struct tml_error *err) {
+  struct tml_exchange_config cfg;
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.name = exchange;
+  cfg.base_url = "http://127.0.0.1:9";
+  struct tml_exchange *ex = NULL;
+  tml_error_init(err);
+  CHECK_OK(tml_exchange_open(&cfg, &ex, err), err);
+  tml__exchange_set_reply_source(ex, one_reply, (void *)(uintptr_t)body);
+  int64_t now = 0;
+  *rc = tml_exchange_server_time(ex, &now, err);
+  tml_exchange_close(ex);
+  return now;
+}
+
+/* Found by tests/fuzz/fuzz_exchange: a server time of INT64_MIN overflowed the clock offset (UB).
+ * A clock outside 2009..2100 is now refused as a broken reply, naming the exchange. */
+TEST(implausible_server_time_refused) {
+  struct tml_error err;
+  int rc;
+  CHECK_INT(time_from("bybit", "{\"retCode\":0,\"time\":1704816000000}", &rc, &err), 1704816000000);
+  CHECK_OK(rc, &err);
+  time_from("bybit", "{\"retCode\":0,\"time\":-9223372036854775808}", &rc, &err);
+  CHECK_INT(rc, TML_EPARSE);
+  CHECK_CONTAINS(err.msg, "bybit server time -9223372036854775808 is not a time in milliseconds");
+  time_from("binance", "{\"serverTime\":1704816000}", &rc, &err); /* seconds, not ms */
+  CHECK_INT(rc, TML_EPARSE);
+  CHECK_CONTAINS(err.msg, "binance server time 1704816000 is not a time");
+  time_from("bitget", "{\"code\":\"00000\",\"data\":{\"serverTime\":\"9223372036854775807\"}}", &rc, &err);
+  CHECK_INT(rc, TML_EPARSE);
+  CHECK_CONTAINS(err.msg, "bitget server time");
 }

@@ -239,6 +239,30 @@ TEST(validation_messages) {
   bad_line("imp_v11", "1704068100000,105,nan,101,106,2", M15, TML_EPARSE, "high 'nan' is not a number");
 }
 
+/* Found by tests/fuzz/fuzz_import: the smallest int64 as a time negated out of range (UB) while its
+ * unit was guessed. It is now an ordinary bad row, refused at its line (the ASan/UBSan build checks). */
+TEST(extreme_epoch_numbers_are_bad_rows) {
+  static const char *const times[] = {"-9223372036854775808", "9223372036854775807"};
+  for (size_t i = 0; i < 2; i++) {
+    char content[256], name[32];
+    snprintf(content, sizeof(content),
+             "open_time,open,high,low,close,volume\n1704067200000,100,110,95,105,1.5\n%s,105,108,101,106,2.5\n",
+             times[i]);
+    snprintf(name, sizeof(name), "imp_e%zu", i);
+    char *p = fixture(name, "bad.csv", content);
+    char want[1200];
+    snprintf(want, sizeof(want), "'%s' line 3: time ", p);
+    struct tml_candles c;
+    struct tml_import_report r;
+    struct tml_error err;
+    CHECK_INT(run(p, M15, false, &c, &r, &err), TML_EPARSE);
+    CHECK_INT(c.len, 0);
+    CHECK_CONTAINS(err.msg, want);
+    tml_candles_release(&c);
+    free(p);
+  }
+}
+
 TEST(unknown_interval_symbol_and_missing_file) {
   char *p = fixture("imp_iv", "a.csv", "open_time,open,high,low,close,volume\n1704067200000,1,1,1,1,1\n");
   struct tml_candles c;
