@@ -10,6 +10,7 @@
 
 #include "trademl/dataset.h"
 #include "trademl/labels.h"
+#include "trademl/learner.h"
 #include "trademl/xgb.h"
 
 struct tml_error;
@@ -31,7 +32,7 @@ struct tml_modelset {
   char feature_checksum[64];
   struct tml_label_spec labels;
   int64_t data_last_ms;                    /* last candle time used in training */
-  struct tml_xgb_model *heads[TML_HEAD_COUNT];
+  struct tml_model *heads[TML_HEAD_COUNT]; /* engine from metadata.json "engine" (absent: xgboost) */
   char *metadata;                          /* metadata.json text */
 };
 

@@ -67,6 +67,7 @@ struct tml_train_opts {
    * A symbol without such a stored series gets its higher candles from the base series only. */
   bool htf_context;
   double htf_context_days;
+  const char *engine;          /* boosting engine by name (learner.h): "xgboost" (default) | "native" */
 };
 
 

@@ -35,7 +35,8 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   {"subsample", CLI_VALUE, "F", "row subsampling per tree", "training.subsample"},                                        \
   {"colsample-bytree", CLI_VALUE, "F", "column subsampling per tree", "training.colsample_bytree"},                       \
   {"max-bin", CLI_VALUE, "N", "XGBoost histogram bins", "training.max_bin"},                                              \
-  {"seed", CLI_VALUE, "N", "random seed", "training.seed"}
+  {"seed", CLI_VALUE, "N", "random seed", "training.seed"},                                                               \
+  {"engine", CLI_VALUE, "NAME", "boosting engine: xgboost | native", "training.engine"}
 
 struct tml_model_row;
 /* The folder of the active set that a new set of these symbols (strategy, interval) would replace,

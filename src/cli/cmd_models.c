@@ -12,7 +12,10 @@
 #include "commands.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/learner.h"
+#include "trademl/modelset.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/timeutil.h"
@@ -506,6 +509,73 @@ static int models_register(int argc, char **argv) {
   return rc ? cli_fail(&err) : 0;
 }
 
+/* --- export -------------------------------------------------------------------------------------- */
+
+static const struct cli_opt export_opts[] = {
+    {"format", CLI_VALUE, "FORMAT", "xgboost-json (the only format)", NULL},
+    {"out", CLI_VALUE, "DIR", "folder to write <head>_model.xgboost.json into (created)", NULL},
+};
+
+/* Writes every head of model set ID as XGBoost JSON: XGBoost sets as they are, native sets through
+ * the engine's export (one tree per class per round, loadable by libxgboost 1.7). */
+static int models_export(int argc, char **argv) {
+  struct cli_args a;
+  int code = 0;
+  int64_t id;
+  if (cli_parse(&a, export_opts, NOPTS(export_opts), argc, argv,
+                "usage: trademl models export ID --format xgboost-json --out DIR\n\nWrites the five heads of model "
+                "set ID as XGBoost JSON files (<head>_model.xgboost.json)\ninto DIR, whichever engine trained them.",
+                &code))
+    return code;
+  if ((code = one_id(&a, &id)))
+    return code;
+  const char *format = cli_get(&a, "format"), *outdir = cli_get(&a, "out");
+  if (!format || strcmp(format, "xgboost-json") != 0) {
+    fprintf(stderr, "trademl: error: --format %s is not supported: use --format xgboost-json\n",
+            format ? format : "(missing)");
+    return 2;
+  }
+  if (!outdir || !outdir[0]) {
+    fprintf(stderr, "trademl: error: --out DIR is required: the folder to write the heads into\n");
+    return 2;
+  }
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_config *cfg = NULL;
+  struct tml_paths paths;
+  struct tml_registry *reg = NULL;
+  struct tml_model_row r;
+  tml_model_row_init(&r);
+  struct tml_modelset *set = NULL;
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  int rc = open_registry(NULL, &cfg, &paths, &reg, &err);
+  if (!rc)
+    rc = tml_registry_get(reg, id, &r, &err);
+  if (!rc)
+    rc = tml_modelset_load(r.path, &set, &err);
+  if (!rc)
+    rc = tml_mkdir_p(outdir, &err);
+  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
+    const struct tml_model *m = set->heads[h];
+    char path[4200];
+    tml_buf_reset(&b);
+    rc = m->learner->export_xgboost_json(m->impl, &b, &err);
+    if (!rc)
+      rc = tml_path_fmt(path, sizeof(path), &err, "%s/%s_model.xgboost.json", outdir, tml_head_name((enum tml_head)h));
+    if (!rc)
+      rc = tml_write_file_atomic(path, b.ptr, b.len, &err);
+    if (!rc)
+      printf("%s\n", path);
+  }
+  tml_buf_release(&b);
+  tml_modelset_free(set);
+  tml_model_row_release(&r);
+  tml_registry_close(reg);
+  tml_config_free(cfg);
+  return rc ? cli_fail(&err) : 0;
+}
+
 /* --- dispatch ------------------------------------------------------------------------------------ */
 
 static const struct {
@@ -519,6 +589,7 @@ static const struct {
     {"prune", models_prune, "delete old inactive versions, folders and rows together"},
     {"register", models_register, "register an existing model-set folder"},
     {"show", models_show, "one model's row: metrics, data range, status reason"},
+    {"export", models_export, "write a model set's heads as XGBoost JSON (native sets too)"},
 };
 
 static void models_usage(FILE *f) {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -68,6 +69,8 @@ static const struct cli_opt opts[] = {
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
     {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},
+    {"compare-engines", CLI_FLAG, NULL,
+     "run the same folds with --engine xgboost and native; print metrics and timings side by side", NULL},
 };
 
 
@@ -328,6 +331,64 @@ static int validate_one(struct tml_store *store, const struct tml_config *cfg, c
   return rc;
 }
 
+/* --compare-engines: the same validation (folds, labels, parameters) once per engine, then every
+ * head's main metrics side by side with XGBoost's fold-to-fold std and the boosting time. A
+ * difference within a sixth of that std is issue 13's standard for "the same quality". Both runs
+ * write their own reports. Gates are reported, not enforced (exit 0 when both runs complete). */
+static int compare_engines(struct tml_store *store, struct tml_validate_opts *o, struct tml_error *err) {
+  static const char *const engines[2] = {"xgboost", "native"};
+  static const char *const keys[] = {"direction.accuracy",  "direction.roc_auc",  "direction.logloss",
+                                     "volatility.accuracy", "volatility.roc_auc", "volatility.logloss",
+                                     "timing.accuracy",     "timing.roc_auc",     "timing.logloss",
+                                     "stop_loss.rmse",      "position_size.rmse"};
+  struct tml_validate_result r[2];
+  memset(r, 0, sizeof(r));
+  double cpu[2] = {0, 0};
+  int rc = 0;
+  for (int e = 0; e < 2 && !rc; e++) {
+    o->train.engine = engines[e];
+    printf("validating %s %s, mode %s, engine %s\n", o->train.nsymbols > 1 ? "multi-symbol set" : o->train.symbols[0],
+           tml_interval_name(o->train.interval_ms), tml_validate_mode_name(o->mode), engines[e]);
+    fflush(stdout);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    rc = tml_validate_run(store, o, &r[e], err);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    cpu[e] = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (rc == TML_EGATE) {
+      tml_error_clear(err);
+      rc = 0;
+    }
+  }
+  for (size_t s = 0; !rc && s < r[0].nstages && s < r[1].nstages; s++) {
+    const struct tml_validate_stage *x = &r[0].stages[s], *n = &r[1].stages[s];
+    printf("\n%s: %zu folds (reports %s and %s)\n", tml_validate_mode_name(x->mode), x->nfolds, x->report_dir,
+           n->report_dir);
+    printf("  %-22s %9s %9s %9s %11s\n", "metric (mean)", "xgboost", "native", "std", "|diff|/std");
+    int within = 0, total = 0;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+      int id = tml_validate_metric_id(keys[i]);
+      if (id < 0 || isnan(x->mean[id]) || isnan(n->mean[id]))
+        continue;
+      double ratio = x->std[id] > 0 ? fabs(n->mean[id] - x->mean[id]) / x->std[id] : (double)INFINITY;
+      bool ok = ratio <= 1.0 / 6.0;
+      within += ok;
+      total++;
+      printf("  %-22s %9.4f %9.4f %9.4f %11.3f %s\n", keys[i], x->mean[id], n->mean[id], x->std[id], ratio,
+             ok ? "ok" : "beyond 1/6");
+    }
+    printf("  %d of %d within a sixth of XGBoost's fold-to-fold std\n", within, total);
+    printf("  gates: xgboost %s, native %s\n", x->passed ? "passed" : "not passed", n->passed ? "passed" : "not passed");
+    printf("  boosting thread-seconds: xgboost %.1f, native %.1f (%.2fx); stage wall %.1f s vs %.1f s\n", x->t_boost,
+           n->t_boost, n->t_boost > 0 ? x->t_boost / n->t_boost : 0.0, x->seconds, n->seconds);
+  }
+  if (!rc)
+    printf("\nprocess CPU: xgboost %.1f s, native %.1f s (%.2fx less)\n", cpu[0], cpu[1], cpu[1] > 0 ? cpu[0] / cpu[1] : 0.0);
+  tml_validate_result_release(&r[0]);
+  tml_validate_result_release(&r[1]);
+  return rc;
+}
+
 int cmd_validate(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -360,6 +421,12 @@ int cmd_validate(int argc, char **argv) {
     goto out;
   o.force = cli_has(&a, "force");
   bool json = cli_has(&a, "json");
+  bool compare = cli_has(&a, "compare-engines");
+  if (compare && (json || o.mode == TML_VALIDATE_SEQUENTIAL)) {
+    tml_config_free(cfg);
+    return cli_usage_error("--compare-engines runs quick or full mode and prints a table: drop %s",
+                           json ? "--json" : "--mode sequential");
+  }
   /* Sequential on a terminal asks before the full stage (--yes, --json or no terminal: the gates decide). */
   if (o.mode == TML_VALIDATE_SEQUENTIAL && !cli_has(&a, "yes") && !json && isatty(STDIN_FILENO) &&
       isatty(STDOUT_FILENO) && !tml_job_in_child()) {
@@ -394,7 +461,7 @@ int cmd_validate(int argc, char **argv) {
       o.train.symbols[i] = symbols[o.train.multi_symbol ? i : g];
     if (json && g)
       tml_buf_puts(&jout, ",");
-    rc = validate_one(store, cfg, &paths, &o, json, &jout, &err);
+    rc = compare ? compare_engines(store, &o, &err) : validate_one(store, cfg, &paths, &o, json, &jout, &err);
     if (groups == 1 || rc == 0 || rc == TML_EINTR)
       continue;
     /* One symbol failing does not stop the others; each is named here and again at the end. */

@@ -9,14 +9,12 @@
  * last prediction that still uses it. A set is never changed after tml_modelset_load, so readers share
  * it without a lock.
  *
- * Thread safety of the boosters: tml_xgb_predict calls XGBoosterPredictFromDMatrix on the shared
- * booster with a DMatrix of its own. In XGBoost 1.7 (Debian's libxgboost 1.7.4) prediction is
- * thread safe for the gbtree booster (upstream pull request 6648, "Make prediction thread safe", in
- * 1.4): the returned buffer and the prediction cache live in per-thread, per-learner storage
- * (LearnerAPIThreadLocalStore, ThreadLocalPredictionCache in learner.cc), the lazy Configure() after a
- * load takes the learner's config lock, and the CPU predictor only reads the trees. Only the dart
- * booster was left unsafe, and trademl trains gbtree only (learn/xgb.c). So no per-model mutex:
- * tests/e2e/server_predict_concurrency.sh checks every concurrent answer against `trademl predict`.
+ * Thread safety of the heads: predictions go through the learner table (learner.h). XGBoost heads
+ * predict in place (tml_xgb_predict_inplace) with a proxy DMatrix the model keeps, so calls on the same
+ * model are serialised by that model's own lock while different models (different symbols) run in
+ * parallel; native heads (gbdt.c) only read their flattened trees. No lock is held across a whole
+ * prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
+ * `trademl predict`.
  *
  * Store connections: a prediction reads a symbol's whole history. Sharing the daemon's connection
  * under db_lock would serialise them; a connection per prediction from the pool lets candle loading

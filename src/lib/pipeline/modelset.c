@@ -27,7 +27,7 @@ void tml_modelset_free(struct tml_modelset *m) {
   if (!m)
     return;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
-    tml_xgb_free(m->heads[h]);
+    tml_model_free(m->heads[h]);
   free(m->symbols);
   free(m->metadata);
   free(m);
@@ -130,12 +130,21 @@ int tml_modelset_load(const char *dir, struct tml_modelset **out, struct tml_err
   const char *last = data ? get_str(data, "last_row") : NULL;
   if (last)
     tml_time_parse(last, strlen(last), &m->data_last_ms);
+  /* The engine that wrote the heads; sets from before engines were recorded are XGBoost's. */
+  const char *engine_name = get_str(meta, "engine");
+  const struct tml_learner *engine = NULL;
+  if (tml_learner_lookup(engine_name ? engine_name : TML_LEARNER_DEFAULT, &engine, NULL) != 0) {
+    rc = tml_error_set(err, TML_EMODEL,
+                       "model set '%s' was trained by engine '%s', which this trademl does not have (it has %s)", dir,
+                       engine_name, tml_learner_names());
+    goto out;
+  }
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     snprintf(path, sizeof(path), "%s/%s_model.json", dir, tml_head_name((enum tml_head)h));
-    rc = tml_xgb_load_json(path, &m->heads[h], err);
+    rc = tml_model_load(engine, path, &m->heads[h], err);
     if (rc)
       goto out;
-    if (tml_xgb_ncols(m->heads[h]) != m->ncols || tml_xgb_nclass(m->heads[h]) != tml_head_nclass((enum tml_head)h)) {
+    if (tml_model_ncols(m->heads[h]) != m->ncols || tml_model_nclass(m->heads[h]) != tml_head_nclass((enum tml_head)h)) {
       rc = tml_error_set(err, TML_EMODEL, "'%s' does not match metadata.json (%zu columns, %d classes expected)",
                          path, m->ncols, tml_head_nclass((enum tml_head)h));
       goto out;

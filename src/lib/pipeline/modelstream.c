@@ -72,7 +72,7 @@ static int predict_row(struct tml_model_stream *s, int64_t open_ms, struct tml_p
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     int k = tml_head_nclass((enum tml_head)h);
     float out[TML_MAX_CLASSES];
-    int rc = tml_xgb_predict_inplace(m->heads[h], s->row, 1, out, err);
+    int rc = tml_model_predict(m->heads[h], s->row, 1, out, err);
     if (rc)
       return rc;
     if (k == 0) {

@@ -6,6 +6,7 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/learner.h"
 #include "trademl/modelset.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
@@ -51,7 +52,9 @@ struct head_job {
   const struct tml_train_opts *o;
   const struct tml_label_thresholds *th;
   float *y[TML_HEAD_COUNT];                 /* per head, nrows */
-  struct tml_xgb_model *models[TML_HEAD_COUNT];
+  const struct tml_learner *engine;         /* o->engine */
+  struct tml_learner_fold fold;             /* shared by the heads (native: the bins of the training rows) */
+  struct tml_model *models[TML_HEAD_COUNT];
   struct tml_head_result *results;
   struct tml_xgb_params xgb;                /* with nthread set per worker */
   pthread_mutex_t lock;
@@ -87,23 +90,23 @@ static int train_one_head(struct head_job *job, int head, struct tml_error *err)
   const char *const *names = (const char *const *)d->col_names;
   struct round_ud ud = {job, head};
   double t0 = tml_monotonic_s();
-  int rc = tml_xgb_train(d->X, d->ncols, job->y[head], job->split->train, job->split->valid, nclass, &job->xgb,
-                         names, on_round, &ud, &job->models[head], err);
+  int rc = tml_model_train(job->engine, &job->fold, job->y[head], job->split->train, job->split->valid, nclass,
+                           &job->xgb, names, on_round, &ud, &job->models[head], err);
   res->seconds = tml_monotonic_s() - t0;
   if (rc) {
     tml_error_prefix(err, "training head '%s'", tml_head_name(h));
     return rc;
   }
-  struct tml_xgb_model *m = job->models[head];
-  res->best_iteration = tml_xgb_best_iteration(m);
-  res->best_score = tml_xgb_best_score(m);
+  struct tml_model *m = job->models[head];
+  res->best_iteration = tml_model_best_iteration(m);
+  res->best_score = tml_model_best_score(m);
   size_t nv = job->split->valid.end - job->split->valid.begin;
   size_t width = nclass > 0 ? (size_t)nclass : 1;
   float *pred = malloc(nv * width * sizeof(float));
   if (!pred)
     return tml_error_set(err, TML_ENOMEM, "out of memory predicting %zu validation rows", nv);
   const float *yv = job->y[head] + job->split->valid.begin;
-  rc = tml_xgb_predict(m, d->X + job->split->valid.begin * d->ncols, nv, pred, err);
+  rc = tml_model_predict(m, d->X + job->split->valid.begin * d->ncols, nv, pred, err);
   if (!rc) {
     if (nclass > 0)
       rc = tml_metrics_classification(yv, pred, nv, nclass, &res->cls, err);
@@ -116,7 +119,7 @@ static int train_one_head(struct head_job *job, int head, struct tml_error *err)
   double *gain = calloc(d->ncols, sizeof(double));
   if (!gain)
     return tml_error_set(err, TML_ENOMEM, "out of memory");
-  rc = tml_xgb_importance(m, gain, NULL, NULL, err);
+  rc = tml_model_importance(m, gain, NULL, NULL, err);
   if (!rc) {
     /* Top 10 by gain; ties broken by column order for determinism. */
     res->ntop = 0;
@@ -238,7 +241,7 @@ static int make_tmp_dir(const struct tml_train_opts *o, const char *parent, char
 }
 
 /* ---- writing ---- */
-static int write_importance(const struct tml_xgb_model *m, const struct tml_dataset *d, const char *path,
+static int write_importance(const struct tml_model *m, const struct tml_dataset *d, const char *path,
                             struct tml_error *err) {
   size_t n = d->ncols;
   double *gain = calloc(n, sizeof(double)), *weight = calloc(n, sizeof(double)), *cover = calloc(n, sizeof(double));
@@ -247,7 +250,7 @@ static int write_importance(const struct tml_xgb_model *m, const struct tml_data
   tml_buf_init(&b, 0);
   int rc = (!gain || !weight || !cover || !order) ? tml_error_set(err, TML_ENOMEM, "out of memory") : 0;
   if (!rc)
-    rc = tml_xgb_importance(m, gain, weight, cover, err);
+    rc = tml_model_importance(m, gain, weight, cover, err);
   if (!rc) {
     for (size_t i = 0; i < n; i++)
       order[i] = i;
@@ -345,6 +348,7 @@ static int write_metadata(const char *path, const struct tml_train_opts *o, cons
   json_t *meta = json_object();
   json_object_set_new(meta, "format", json_integer(TML_MODELSET_FORMAT));
   json_object_set_new(meta, "strategy", json_string(o->strategy));
+  json_object_set_new(meta, "engine", json_string(o->engine ? o->engine : TML_LEARNER_DEFAULT));
   json_object_set_new(meta, "version", json_string(r->version));
   json_object_set_new(meta, "symbols", symbols);
   json_object_set_new(meta, "interval", json_string(tml_interval_name(o->interval_ms)));
@@ -391,12 +395,12 @@ static int write_metadata(const char *path, const struct tml_train_opts *o, cons
 }
 
 static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, const struct tml_dataset *d,
-                    struct tml_xgb_model *const *models, const char *tmp, const char *parent, struct tml_error *err) {
+                    struct tml_model *const *models, const char *tmp, const char *parent, struct tml_error *err) {
   char path[4200];
   int rc = 0;
   for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
     snprintf(path, sizeof(path), "%s/%s_model.json", tmp, tml_head_name((enum tml_head)h));
-    rc = tml_xgb_save_json(models[h], path, err);
+    rc = tml_model_save(models[h], path, err);
     if (!rc) {
       snprintf(path, sizeof(path), "%s/%s_feature_importance.csv", tmp, tml_head_name((enum tml_head)h));
       rc = write_importance(models[h], d, path, err);
@@ -474,7 +478,7 @@ static void score_incumbent(const struct tml_train_opts *o, const struct tml_dat
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     int k = tml_head_nclass((enum tml_head)h);
     const float *yv = y[h] + split->valid.begin;
-    int rc = tml_xgb_predict(m->heads[h], d->X + split->valid.begin * d->ncols, nv, pred, &e);
+    int rc = tml_model_predict(m->heads[h], d->X + split->valid.begin * d->ncols, nv, pred, &e);
     if (!rc)
       rc = k > 0 ? tml_metrics_classification(yv, pred, nv, k, &cmp->heads[h].cls, &e)
                  : tml_metrics_regression(yv, pred, nv, &cmp->heads[h].reg, &e);
@@ -681,6 +685,9 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   job.xgb = o->xgb;
   job.xgb.nthread = budget / workers > 0 ? budget / workers : 1;
   tml_error_init(&job.err);
+  if ((rc = tml_learner_lookup(o->engine ? o->engine : TML_LEARNER_DEFAULT, &job.engine, err)) ||
+      (rc = tml_learner_fold_prepare(job.engine, d.X, d.nrows, d.ncols, split.train, &job.xgb, &job.fold, err)))
+    goto out;
   pthread_t tids[TML_HEAD_COUNT];
   int started = 0;
   for (int w = 1; w < workers; w++)
@@ -723,9 +730,10 @@ out:
   if (tmp[0])
     tml_rm_rf(tmp, NULL);
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
-    tml_xgb_free(job.models[h]);
+    tml_model_free(job.models[h]);
     free(job.y[h]);
   }
+  tml_learner_fold_release(job.engine, &job.fold);
   pthread_mutex_destroy(&job.lock);
   tml_dataset_release(&d);
   return rc;

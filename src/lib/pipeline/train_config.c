@@ -3,6 +3,8 @@
 #include "trademl/train.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
+#include "trademl/gbdt.h"
+#include "trademl/learner.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
 
@@ -56,6 +58,12 @@ int tml_train_opts_from_config(const struct tml_config *cfg, struct tml_train_op
   x->lambda = tml_config_double(cfg, "training.lambda");
   x->seed = (uint64_t)tml_config_int(cfg, "training.seed");
   if ((rc = tml_xgb_params_validate(x, err)))
+    return rc;
+  const struct tml_learner *engine = NULL;
+  o->engine = tml_config_get(cfg, "training.engine");
+  if ((rc = tml_learner_lookup(o->engine, &engine, err)))
+    return rc;
+  if (engine == &tml_learner_native && (rc = tml_gbdt_params_validate(x, err)))
     return rc;
 
   struct tml_label_spec *l = &o->labels;

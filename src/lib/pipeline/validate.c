@@ -11,6 +11,7 @@
 #include "trademl/metrics.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
+#include "trademl/learner.h"
 #include "trademl/xgb.h"
 #include "util/common.h"
 
@@ -193,12 +194,14 @@ struct fold_shared {
   size_t *rows;        /* fit rows then stop rows (dataset indices) */
   size_t nfit, nstop;
   float *X;            /* gathered training rows, row-major */
+  struct tml_learner_fold lf; /* what the engine shares between the fold's heads (native: its bins) */
   double *importance;  /* direction head's gain share per column (ncols), freed at release */
 };
 
 struct fold_ctx {
   const struct tml_dataset *d;
   const struct tml_validate_opts *o;
+  const struct tml_learner *engine; /* o->train.engine */
   struct tml_validate_stage *st;
   pthread_mutex_t lock;
   pthread_cond_t ready;
@@ -343,7 +346,8 @@ static void bh_end(struct bh_walk *w) {
   free(w->cur);
 }
 
-static void shared_release(struct fold_shared *f) {
+static void shared_release(const struct tml_learner *engine, struct fold_shared *f) {
+  tml_learner_fold_release(engine, &f->lf);
   free(f->rows);
   free(f->X);
   f->rows = NULL;
@@ -387,7 +391,13 @@ static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
     goto out;
   }
   struct tml_range fit_range = {0, fs->nfit};
-  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err)))
+  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err))) {
+    tml_error_prefix(err, "fold %zu", k + 1);
+    goto out;
+  }
+  /* Once per fold for all heads; fitted on the fit rows only (native: quantile bins). */
+  if ((rc = tml_learner_fold_prepare(c->engine, fs->X, fs->nfit + fs->nstop, ncols, fit_range, &c->o->train.xgb,
+                                     &fs->lf, err)))
     tml_error_prefix(err, "fold %zu", k + 1);
 out:
   free(fr);
@@ -413,7 +423,7 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   float *y = malloc(ntrain * sizeof(float)), *ytest = malloc(ntest * sizeof(float));
   float *pred = malloc(ntest * width * sizeof(float)), *base = malloc(ntest * width * sizeof(float));
   double *ret = NULL, *ret_all = NULL;
-  struct tml_xgb_model *m = NULL;
+  struct tml_model *m = NULL;
   int rc = 0;
   if (!y || !ytest || !pred || !base) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
@@ -463,16 +473,16 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   xp.nthread = 1;
   struct round_ud ud = {c, k, h, 0, 0.0};
   t1 = tml_monotonic_s();
-  rc = tml_xgb_train(fs->X, ncols, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass, &xp,
-                     (const char *const *)d->col_names, on_round, &ud, &m, err);
+  rc = tml_model_train(c->engine, &fs->lf, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass,
+                       &xp, (const char *const *)d->col_names, on_round, &ud, &m, err);
   t2 = tml_monotonic_s();
   if (!rc)
-    rc = tml_xgb_predict(m, d->X + f->test.begin * ncols, ntest, pred, err);
+    rc = tml_model_predict(m, d->X + f->test.begin * ncols, ntest, pred, err);
   t3 = tml_monotonic_s();
   if (rc)
     goto out;
   int first = head_first[h];
-  v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_xgb_best_iteration(m);
+  v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_model_best_iteration(m);
   if (nclass > 0) {
     struct tml_class_metrics cm, cb;
     rc = tml_metrics_classification(ytest, pred, ntest, nclass, &cm, err);
@@ -501,7 +511,7 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto out;
   }
-  if (tml_xgb_importance(m, fs->importance, NULL, NULL, NULL) == 0) {
+  if (tml_model_importance(m, fs->importance, NULL, NULL, NULL) == 0) {
     double tot = 0;
     for (size_t j = 0; j < ncols; j++)
       tot += fs->importance[j];
@@ -546,7 +556,7 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   bh_end(&bw);
   v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
 out:
-  tml_xgb_free(m);
+  tml_model_free(m);
   free(y);
   free(ytest);
   free(pred);
@@ -614,7 +624,7 @@ static void *task_worker(void *arg) {
     }
     bool fold_done = --fs->heads_left == 0;
     if (fold_done) {
-      shared_release(fs);
+      shared_release(c->engine, fs);
       if (!rc)
         c->done++;
     }
@@ -784,6 +794,8 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   c.st = st;
   c.t0 = t0;
   c.stage_name = tml_validate_mode_name(st->mode);
+  if ((rc = tml_learner_lookup(o->train.engine ? o->train.engine : TML_LEARNER_DEFAULT, &c.engine, err)))
+    goto fail;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     if (head_enabled(o, h))
       c.heads[c.nheads++] = h;
@@ -834,7 +846,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
     rc = build_curves(d, o, st, head_enabled(o, TML_HEAD_DIRECTION) ? c.signal : NULL, err);
   }
   for (size_t k = 0; k < st->nfolds; k++) {
-    shared_release(&c.fs[k]);
+    shared_release(c.engine, &c.fs[k]);
     free(c.fs[k].importance);
   }
   free(c.fs);

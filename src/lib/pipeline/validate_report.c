@@ -110,6 +110,7 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
   tml_buf_puts(b, ",\"xgboost\":");
   if (!rc)
     rc = tml_xgb_params_to_json(&to->xgb, b);
+  tml_buf_printf(b, ",\"engine\":\"%s\"", to->engine ? to->engine : "xgboost");
   tml_buf_puts(b, ",\"heads\":[");
   bool first = true;
   for (int h = 0; h < TML_HEAD_COUNT; h++)

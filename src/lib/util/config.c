@@ -281,6 +281,8 @@ static const struct key_def keys[] = {
     {"logging.progress_seconds", K_DURATION, "10", 1, 3600, NULL, NULL, 0,
      "train, validate and worker print one progress line this often when stderr is not a terminal (logs, "
      "--json); on a terminal the progress line is live"},
+    {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
+     "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)

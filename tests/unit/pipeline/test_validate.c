@@ -38,8 +38,11 @@ static void load_dataset(struct tml_dataset *d) {
   tml_candles_release(&c);
 }
 
+static const char *engine = "xgboost"; /* the leakage tests run once per engine */
+
 static void small_opts(struct tml_validate_opts *o) {
   tml_validate_opts_default(o);
+  o->train.engine = engine;
   o->train.xgb.num_boost_round = 40;
   o->train.xgb.early_stopping_rounds = 10;
   o->train.xgb.eta = 0.3;
@@ -158,7 +161,7 @@ static void run_with_column(const struct tml_dataset *d0, const double *col, str
   free(X);
 }
 
-TEST(planted_leak_is_caught_and_causal_copy_is_not) {
+static void planted_leak(void) {
   struct tml_dataset d;
   load_dataset(&d);
   double *leak = malloc(d.nrows * sizeof(double)), *past = malloc(d.nrows * sizeof(double));
@@ -173,7 +176,7 @@ TEST(planted_leak_is_caught_and_causal_copy_is_not) {
   run_with_column(&d, past, &causal);
   double a_h = mean_of(&honest, "direction.accuracy"), a_l = mean_of(&leaked, "direction.accuracy");
   double a_c = mean_of(&causal, "direction.accuracy");
-  printf("direction accuracy: honest %.4f, planted leak %.4f, causal copy %.4f\n", a_h, a_l, a_c);
+  printf("%s: direction accuracy: honest %.4f, planted leak %.4f, causal copy %.4f\n", engine, a_h, a_l, a_c);
   CHECK_MSG(a_l > 0.9, "planted leak scored only %.4f", a_l);
   CHECK_MSG(a_h < 0.5 && a_c < 0.5, "honest %.4f / causal %.4f look leaky", a_h, a_c);
   CHECK_INT(honest.nfolds, 3);
@@ -185,7 +188,7 @@ TEST(planted_leak_is_caught_and_causal_copy_is_not) {
   tml_dataset_release(&d);
 }
 
-TEST(shuffled_labels_score_chance) {
+static void shuffled_labels(void) {
   struct tml_dataset d;
   load_dataset(&d);
   /* Fisher-Yates with a fixed xorshift: every target of a row moves together. */
@@ -210,14 +213,27 @@ TEST(shuffled_labels_score_chance) {
   tml_error_init(&err);
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), &err);
   double auc = mean_of(&st, "direction.roc_auc.up");
-  printf("shuffled labels: direction ROC AUC (up) %.4f\n", auc);
+  printf("%s: shuffled labels: direction ROC AUC (up) %.4f\n", engine, auc);
   CHECK_MSG(auc > 0.45 && auc < 0.55, "shuffled-label AUC %.4f is not near 0.5", auc);
   CHECK(!st.passed);
   tml_validate_stage_release(&st);
   tml_dataset_release(&d);
 }
 
-TEST(thread_count_does_not_change_results) {
+TEST(planted_leak_is_caught_and_causal_copy_is_not) { planted_leak(); }
+TEST(shuffled_labels_score_chance) { shuffled_labels(); }
+
+TEST(planted_leak_is_caught_native_engine) {
+  engine = "native";
+  planted_leak();
+}
+
+TEST(shuffled_labels_score_chance_native_engine) {
+  engine = "native";
+  shuffled_labels();
+}
+
+static void thread_count(void) {
   struct tml_dataset d;
   load_dataset(&d);
   struct tml_validate_opts o;
@@ -241,6 +257,27 @@ TEST(thread_count_does_not_change_results) {
   CHECK(isnan(a.mean[tml_validate_metric_id("volatility.accuracy")])); /* not selected */
   tml_validate_stage_release(&a);
   tml_validate_stage_release(&b);
+  tml_dataset_release(&d);
+}
+
+TEST(thread_count_does_not_change_results) { thread_count(); }
+
+TEST(thread_count_does_not_change_results_native_engine) {
+  engine = "native";
+  thread_count();
+}
+
+TEST(unknown_engine_refused) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  engine = "lightgbm";
+  struct tml_validate_opts o;
+  small_opts(&o);
+  struct tml_validate_stage st;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_INT(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "unknown training engine 'lightgbm'");
   tml_dataset_release(&d);
 }
 

@@ -1,0 +1,116 @@
+/* The native histogram gradient-boosting engine (docs/training.md, "The native engine"): the same
+ * heads as include/trademl/xgb.h (multi-class softmax, squared error, early stopping on validation
+ * rows) built for trademl's narrow work: <= ~110k rows x ~70 float columns, <= 255 bins, five
+ * heads trained on one fold's rows. A fold's binned matrix (struct tml_gbdt_bins) is built once from
+ * the training rows' quantiles and shared by every head of the fold. Parameters are the XGBoost ones
+ * (struct tml_xgb_params) so both engines train from the same settings. */
+#ifndef TML_GBDT_H
+#define TML_GBDT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trademl/labels.h" /* struct tml_range */
+#include "trademl/xgb.h"    /* struct tml_xgb_params, tml_xgb_progress_fn */
+
+struct tml_buf;
+struct tml_error;
+
+#define TML_GBDT_FORMAT "trademl-gbdt" /* the "format" field of a native model file */
+#define TML_GBDT_FORMAT_VERSION 1
+#define TML_GBDT_MAX_BIN 255  /* bins are uint8; the code max_bin marks a missing value */
+#define TML_GBDT_MAX_DEPTH 16
+
+/* Engine levers, for the benchmark only (0 = the engine as shipped). */
+enum {
+  TML_GBDT_NO_SUBTRACTION = 1u << 0, /* build both children's histograms instead of one + subtract */
+};
+
+/* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's
+ * except max_bin 2..255 and max_depth 1..16 (the native engine's limits). */
+int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
+
+/* ---- The binned matrix of a fold ----
+ * Cut points per column are quantiles of the training rows only (`fit`, never validation or test
+ * rows): a column with at most max_bin distinct values gets one bin per value, otherwise max_bin
+ * equal-count bins. A value x falls in bin b = number of cuts <= x, so "bin <= s" is exactly
+ * "x < cut[s]" and a tree trained on bins predicts raw floats with the same result. NaN and +-Inf
+ * are missing (code max_bin). Every row of X is binned (nrows x ncols uint8, row-major). */
+struct tml_gbdt_bins;
+
+/* X: nrows x ncols row-major floats (borrowed for the call). Caller owns *out
+ * (tml_gbdt_bins_free). 0, TML_EINVAL (empty fit range, bad max_bin) or TML_ENOMEM. */
+int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
+                        struct tml_gbdt_bins **out, struct tml_error *err);
+void tml_gbdt_bins_free(struct tml_gbdt_bins *b);
+size_t tml_gbdt_bins_nrows(const struct tml_gbdt_bins *b);
+/* Cut points of column j (*ncuts of them, ascending); the pointer lives as long as b. */
+const float *tml_gbdt_bins_cuts(const struct tml_gbdt_bins *b, size_t j, size_t *ncuts);
+/* Bin code of row r, column j (max_bin = missing). */
+unsigned tml_gbdt_bins_at(const struct tml_gbdt_bins *b, size_t r, size_t j);
+
+/* One histogram pass over rows r of the matrix with per-row gradients g and hessians h (indexed
+ * by row): hist receives ncols x (max_bin + 1) (g, h) double pairs. The floor of a boosting round,
+ * exposed for bench/bench_gbdt.c; training uses the same loop. */
+void tml_gbdt_hist_pass(const struct tml_gbdt_bins *b, const float *g, const float *h, struct tml_range r,
+                        double *hist);
+
+/* Opaque model: nclass (0 = regression), ncols, trees in a flattened layout, best round. */
+struct tml_gbdt_model;
+
+/* Trains one head on a binned matrix. y has one value per row of the matrix; train and valid are
+ * half-open row ranges (both non-empty). nclass >= 2: softmax (y integers 0..nclass-1), one tree
+ * per class per round, gradients p - [y = k], hessians max(2p(1-p), 1e-16) as XGBoost's
+ * multi:softprob; nclass 0: squared error, g = pred - y, h = 1. Margins start at base_score 0.5
+ * for both objectives, as XGBoost 1.7's default. Early stopping, progress and return codes as tml_xgb_train; flags
+ * are TML_GBDT_* levers (0 normally). p->nthread is accepted (1..1024) but a model is grown on one
+ * thread (parallelism is across heads and folds), so models never depend on it. */
+int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
+                          struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
+                          const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,
+                          struct tml_gbdt_model **out, struct tml_error *err);
+
+/* tml_xgb_train's contract: bins fitted on the `train` rows of X, then tml_gbdt_train_binned. */
+int tml_gbdt_train(const float *X, size_t ncols, const float *y, struct tml_range train, struct tml_range valid,
+                   int nclass, const struct tml_xgb_params *p, const char *const *feature_names,
+                   tml_xgb_progress_fn progress, void *ud, struct tml_gbdt_model **out, struct tml_error *err);
+
+/* Predicts nrows rows of X (row-major, the model's ncols columns; NaN/Inf = missing): class
+ * probabilities row by row (softmax of the summed margins), or the regression value. Thread-safe. */
+void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out);
+/* Raw margins (nclass or 1 per row) of one row, without the softmax. */
+void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, float *margin);
+
+/* Own JSON format: {"format":"trademl-gbdt","format_version":1,"engine":"native",...}; the same
+ * model gives the same bytes. Appends to out: 0 or TML_ENOMEM. */
+int tml_gbdt_to_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct tml_error *err);
+/* Writes tml_gbdt_to_json atomically (temporary file + rename). 0, TML_ENOMEM or TML_EIO. */
+int tml_gbdt_save_json(const struct tml_gbdt_model *m, const char *path, struct tml_error *err);
+/* Loads a file written by tml_gbdt_save_json. TML_EMODEL naming the file when it is missing,
+ * another engine's model (XGBoost JSON), a newer format version, or corrupt (every index, count and
+ * child link is checked). Caller owns *out. */
+int tml_gbdt_load_json(const char *path, struct tml_gbdt_model **out, struct tml_error *err);
+/* Same as tml_gbdt_load_json from memory; `name` is used in messages. */
+int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tml_gbdt_model **out,
+                       struct tml_error *err);
+
+/* The model as XGBoost 1.7 JSON (gbtree, one tree per class per round, base_score carried in
+ * learner_model_param), loadable by XGBoosterLoadModel / XGBoosterLoadModelFromBuffer. Appends. */
+int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct tml_error *err);
+
+/* Per-column importance as tml_xgb_importance: gain = mean loss reduction of the splits on the
+ * column, weight = number of splits, cover = mean hessian of those splits, over all trees. */
+void tml_gbdt_importance(const struct tml_gbdt_model *m, double *gain, double *weight, double *cover);
+
+int tml_gbdt_best_iteration(const struct tml_gbdt_model *m); /* 0-based round kept last */
+double tml_gbdt_best_score(const struct tml_gbdt_model *m);  /* validation metric at that round */
+int tml_gbdt_nclass(const struct tml_gbdt_model *m);
+size_t tml_gbdt_ncols(const struct tml_gbdt_model *m);
+size_t tml_gbdt_ntrees(const struct tml_gbdt_model *m);
+void tml_gbdt_free(struct tml_gbdt_model *m);
+
+/* The softmax gradient pass of one row (exposed for tests): margins -> p, g = p - [y = k],
+ * h = max(2p(1-p), 1e-16), all in float as XGBoost's multi:softprob. */
+void tml_gbdt_softmax_grad(const float *margin, int nclass, int label, float *g, float *h);
+
+#endif

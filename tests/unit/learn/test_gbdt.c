@@ -1,0 +1,626 @@
+/* The native GBDT engine: cases small enough to check by hand (gradients, a split, leaf values,
+ * the default direction of missing values), early stopping against a brute-force recomputation,
+ * byte-identical models across runs and thread counts, files (round trip, another engine's file,
+ * corrupt files), bad parameters, the XGBoost JSON export loaded by libxgboost, and agreement with
+ * XGBoost on real candles. */
+#include "test.h"
+#include "trademl/buf.h"
+#include "trademl/dataset.h"
+#include "trademl/error.h"
+#include "trademl/fsutil.h"
+#include "trademl/gbdt.h"
+#include "trademl/import.h"
+#include "trademl/labels.h"
+#include "trademl/series.h"
+#include "trademl/timeutil.h"
+#include "trademl/xgb.h"
+
+static uint64_t rng_state;
+static double uniform(void) { /* xorshift64*, deterministic; value in [-1, 1) */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+/* n x ncols uniform features, ~5 % NaN in column 1; 3 classes from columns 0 and 2 with noise. */
+static void make_data(float *X, float *y, size_t n, size_t ncols, int nclass) {
+  rng_state = 0x9E3779B97F4A7C15ULL;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < ncols; j++)
+      X[i * ncols + j] = (float)uniform();
+    if (uniform() < -0.9)
+      X[i * ncols + 1] = NAN;
+    double v = (double)X[i * ncols] + 0.5 * (double)X[i * ncols + 2] + 0.6 * uniform();
+    if (nclass > 0)
+      y[i] = (float)(v < -0.4 ? 0 : v < 0.4 ? 1 : 2);
+    else
+      y[i] = (float)v;
+  }
+}
+
+static void small_params(struct tml_xgb_params *p) {
+  tml_xgb_params_default(p);
+  p->num_boost_round = 60;
+  p->early_stopping_rounds = 10;
+  p->eta = 0.3;
+  p->max_depth = 3;
+}
+
+TEST(softmax_gradients_by_hand) {
+  /* margins (0, ln 2, 0) -> p = (1/4, 1/2, 1/4); label 1: g = p - [k = 1], h = 2p(1-p). */
+  float margin[3] = {0.0f, (float)log(2.0), 0.0f}, g[3], h[3];
+  tml_gbdt_softmax_grad(margin, 3, 1, g, h);
+  CHECK_NEAR(g[0], 0.25, 1e-6);
+  CHECK_NEAR(g[1], -0.5, 1e-6);
+  CHECK_NEAR(g[2], 0.25, 1e-6);
+  CHECK_NEAR(h[0], 0.375, 1e-6);
+  CHECK_NEAR(h[1], 0.5, 1e-6);
+  CHECK_NEAR(h[2], 0.375, 1e-6);
+  /* A certain class: the hessian is floored at 1e-16, never 0. */
+  float sure[2] = {0.0f, 100.0f};
+  tml_gbdt_softmax_grad(sure, 2, 1, g, h);
+  CHECK(h[0] >= 1e-16f && h[0] < 1e-30f + 1e-15f);
+  CHECK_NEAR(g[1], 0.0, 1e-6);
+}
+
+TEST(bins_fitted_on_training_rows_only) {
+  /* Rows 0..9 hold 0..9 (training), rows 10..11 hold 100 and -5 (never seen by the cuts). */
+  float X[14] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 100, -5, NAN, INFINITY};
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_gbdt_bins_build(X, 14, 1, (struct tml_range){0, 10}, 64, &b, &err), &err);
+  size_t ncuts = 0;
+  const float *cuts = tml_gbdt_bins_cuts(b, 0, &ncuts);
+  CHECK_INT(ncuts, 9); /* 10 distinct values: one bin each, cuts at 1..9 */
+  CHECK_NEAR(cuts[0], 1.0, 0);
+  CHECK_NEAR(cuts[8], 9.0, 0);
+  CHECK_INT(tml_gbdt_bins_at(b, 0, 0), 0);
+  CHECK_INT(tml_gbdt_bins_at(b, 5, 0), 5);
+  CHECK_INT(tml_gbdt_bins_at(b, 10, 0), 9); /* above every cut: the last bin */
+  CHECK_INT(tml_gbdt_bins_at(b, 11, 0), 0);
+  CHECK_INT(tml_gbdt_bins_at(b, 12, 0), 64); /* NaN: missing */
+  CHECK_INT(tml_gbdt_bins_at(b, 13, 0), 64); /* Inf: missing */
+  tml_gbdt_bins_free(b);
+  /* More distinct values than bins: equal-count bins, at most max_bin of them. */
+  static float Y[1000];
+  for (int i = 0; i < 1000; i++)
+    Y[i] = (float)i;
+  CHECK_OK(tml_gbdt_bins_build(Y, 1000, 1, (struct tml_range){0, 1000}, 4, &b, &err), &err);
+  cuts = tml_gbdt_bins_cuts(b, 0, &ncuts);
+  CHECK_INT(ncuts, 3);
+  CHECK_NEAR(cuts[0], 250.0, 0);
+  CHECK_NEAR(cuts[1], 500.0, 0);
+  CHECK_NEAR(cuts[2], 750.0, 0);
+  tml_gbdt_bins_free(b);
+}
+
+/* Regression, 8 rows, by hand: base_score 0.5, g = 0.5 - y, h = 1, lambda 1, eta 1.
+ * Split x0 < 5: left (y = 0) G = 2, H = 4 -> leaf -2/5 = -0.4 (prediction 0.1); right (y = 10)
+ * G = -38, H = 4 -> leaf 38/5 = 7.6 (prediction 8.1); gain = 2^2/5 + 38^2/5 - 36^2/9 = 145.6.
+ * The next best cut, x0 < 4, gains 1.5^2/4 + 37.5^2/6 - 144 = 90.9. Column 1 (alternating 0/1)
+ * separates nothing. */
+TEST(split_and_leaf_values_by_hand) {
+  float X[16], y[8];
+  for (int i = 0; i < 8; i++) {
+    X[2 * i] = (float)(i + 1);
+    X[2 * i + 1] = (float)(i % 2);
+    y[i] = i < 4 ? 0.0f : 10.0f;
+  }
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 1;
+  p.early_stopping_rounds = 0;
+  p.eta = 1.0;
+  p.max_depth = 1;
+  p.min_child_weight = 0;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, 2, y, (struct tml_range){0, 8}, (struct tml_range){0, 8}, 0, &p, NULL, NULL, NULL, &m, &err),
+           &err);
+  CHECK_INT(tml_gbdt_ntrees(m), 1);
+  float x[2] = {2, 0}, out = 0;
+  tml_gbdt_predict(m, x, 1, &out);
+  CHECK_NEAR(out, 0.1, 1e-6);
+  x[0] = 4.9f;
+  tml_gbdt_predict(m, x, 1, &out);
+  CHECK_NEAR(out, 0.1, 1e-6);
+  x[0] = 5.0f; /* x < 5 goes left: 5 itself goes right */
+  tml_gbdt_predict(m, x, 1, &out);
+  CHECK_NEAR(out, 8.1, 1e-6);
+  double gain[2], weight[2], cover[2];
+  tml_gbdt_importance(m, gain, weight, cover);
+  CHECK_NEAR(gain[0], 145.6, 1e-9);
+  CHECK_NEAR(weight[0], 1.0, 0);
+  CHECK_NEAR(cover[0], 8.0, 0);
+  CHECK_NEAR(weight[1], 0.0, 0);
+  tml_gbdt_free(m);
+}
+
+/* Missing values go to the side learned in training: here the NaN row's label is 0, so with the
+ * split x0 < 5 the best default is left; a NaN or Inf at prediction follows it. When the training
+ * rows have no missing value the default is right (XGBoost's forward scan). */
+TEST(missing_values_default_direction) {
+  float X[8] = {1, 2, 3, NAN, 5, 6, 7, 8}, y[8] = {0, 0, 0, 0, 10, 10, 10, 10};
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 1;
+  p.early_stopping_rounds = 0;
+  p.eta = 1.0;
+  p.max_depth = 1;
+  p.min_child_weight = 0;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, 1, y, (struct tml_range){0, 8}, (struct tml_range){0, 8}, 0, &p, NULL, NULL, NULL, &m, &err),
+           &err);
+  float q[3] = {NAN, INFINITY, -INFINITY}, out[3];
+  tml_gbdt_predict(m, q, 3, out);
+  for (int i = 0; i < 3; i++)
+    CHECK_NEAR(out[i], 0.1, 1e-6);
+  tml_gbdt_free(m);
+  float X2[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  CHECK_OK(tml_gbdt_train(X2, 1, y, (struct tml_range){0, 8}, (struct tml_range){0, 8}, 0, &p, NULL, NULL, NULL, &m, &err),
+           &err);
+  tml_gbdt_predict(m, q, 1, out);
+  CHECK_NEAR(out[0], 8.1, 1e-6);
+  tml_gbdt_free(m);
+}
+
+#define N 900
+#define C 6
+
+static double mlogloss(const float *prob, const float *y, size_t n, int k) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    double py = (double)prob[i * (size_t)k + (size_t)y[i]];
+    s += -log(py > 1e-16 ? py : 1e-16);
+  }
+  return s / (double)n;
+}
+
+TEST(early_stopping_matches_brute_force) {
+  static float X[N * C], y[N], prob[N * 3];
+  make_data(X, y, N, C, 3);
+  struct tml_range train = {0, 600}, valid = {600, N};
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.eta = 0.5;
+  p.max_depth = 4;
+  p.min_child_weight = 0.1;
+  p.num_boost_round = 40;
+  p.early_stopping_rounds = 5;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, C, y, train, valid, 3, &p, NULL, NULL, NULL, &m, &err), &err);
+  int best = tml_gbdt_best_iteration(m);
+  CHECK_INT(tml_gbdt_ntrees(m), (best + 1) * 3);
+  double best_score = tml_gbdt_best_score(m);
+  tml_gbdt_free(m);
+  /* Brute force: a model of r + 1 rounds for every r, scored from its own predictions. */
+  int bf_best = 0;
+  double bf_score = INFINITY;
+  for (int r = 0; r < p.num_boost_round; r++) {
+    struct tml_xgb_params q = p;
+    q.num_boost_round = r + 1;
+    q.early_stopping_rounds = 0;
+    CHECK_OK(tml_gbdt_train(X, C, y, train, valid, 3, &q, NULL, NULL, NULL, &m, &err), &err);
+    tml_gbdt_predict(m, X + valid.begin * C, valid.end - valid.begin, prob);
+    tml_gbdt_free(m);
+    double s = mlogloss(prob, y + valid.begin, valid.end - valid.begin, 3);
+    if (s < bf_score) {
+      bf_score = s;
+      bf_best = r;
+    }
+    if (r - bf_best >= p.early_stopping_rounds)
+      break;
+  }
+  CHECK_MSG(bf_best < p.num_boost_round - p.early_stopping_rounds, "the case must stop early (best %d)", bf_best);
+  CHECK_INT(best, bf_best);
+  CHECK_NEAR(best_score, bf_score, 1e-9);
+}
+
+static char *model_json(const struct tml_gbdt_model *m) {
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_gbdt_to_json(m, &b, &err), &err);
+  return tml_buf_detach(&b, NULL);
+}
+
+TEST(deterministic_across_runs_and_threads) {
+  static float X[N * C], y[N];
+  make_data(X, y, N, C, 3);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.subsample = 0.8;
+  p.colsample_bytree = 0.7;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *json[4];
+  for (int i = 0; i < 4; i++) {
+    p.nthread = i == 1 ? 2 : 1;
+    p.seed = i == 3 ? 7 : 42;
+    struct tml_gbdt_model *m = NULL;
+    CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 3, &p, NULL, NULL, NULL, &m,
+                            &err),
+             &err);
+    json[i] = model_json(m);
+    tml_gbdt_free(m);
+  }
+  CHECK_STR(json[1], json[0]);
+  CHECK_STR(json[2], json[0]);
+  CHECK_MSG(strcmp(json[3], json[0]) != 0, "another seed must give another model (subsampling uses the seed)");
+  for (int i = 0; i < 4; i++)
+    free(json[i]);
+}
+
+TEST(subsampling_and_learning) {
+  /* The model must learn the known function: far better than the prior on validation rows. */
+  static float X[N * C], y[N], prob[N * 3];
+  make_data(X, y, N, C, 3);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.subsample = 0.7;
+  p.colsample_bytree = 0.5;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 3, &p, NULL, NULL, NULL, &m,
+                          &err),
+           &err);
+  tml_gbdt_predict(m, X + 600 * C, N - 600, prob);
+  size_t correct = 0;
+  for (size_t i = 0; i < N - 600; i++) {
+    int arg = 0;
+    for (int k = 1; k < 3; k++)
+      if (prob[i * 3 + (size_t)k] > prob[i * 3 + (size_t)arg])
+        arg = k;
+    correct += arg == (int)y[600 + i];
+  }
+  double acc = (double)correct / (double)(N - 600);
+  CHECK_MSG(acc > 0.6, "validation accuracy %.3f should be > 0.6 (prior ~0.4)", acc);
+  double gain[C];
+  tml_gbdt_importance(m, gain, NULL, NULL);
+  for (size_t j = 3; j < C; j++)
+    CHECK_MSG(gain[0] > gain[j], "column 0 (gain %g) should beat noise column %zu (gain %g)", gain[0], j, gain[j]);
+  tml_gbdt_free(m);
+}
+
+TEST(save_load_round_trip) {
+  static float X[N * C], y[N], a[N], b2[N];
+  make_data(X, y, N, C, 0);
+  struct tml_xgb_params p;
+  small_params(&p);
+  const char *names[C] = {"f_a", "f_b", "f_c", "f\"d", "f_e", "f_f"};
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL, *l = NULL;
+  CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 0, &p, names, NULL, NULL, &m,
+                          &err),
+           &err);
+  char *dir = tml_test_tmpdir("gbdt_roundtrip");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/m.json", dir);
+  CHECK_OK(tml_gbdt_save_json(m, path, &err), &err);
+  CHECK_OK(tml_gbdt_load_json(path, &l, &err), &err);
+  CHECK_INT(tml_gbdt_best_iteration(l), tml_gbdt_best_iteration(m));
+  CHECK_INT(tml_gbdt_ntrees(l), tml_gbdt_ntrees(m));
+  tml_gbdt_predict(m, X, N, a);
+  tml_gbdt_predict(l, X, N, b2);
+  CHECK(memcmp(a, b2, sizeof a) == 0);
+  char *j1 = model_json(m), *j2 = model_json(l);
+  CHECK_STR(j2, j1);
+  free(j1);
+  free(j2);
+  tml_gbdt_free(m);
+  tml_gbdt_free(l);
+  free(dir);
+}
+
+static void expect_refused(const char *dir, const char *name, const char *text, const char *why) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_write_file_atomic(path, text, strlen(text), &err), &err);
+  struct tml_gbdt_model *m = (struct tml_gbdt_model *)(uintptr_t)1;
+  CHECK_INT(tml_gbdt_load_json(path, &m, &err), TML_EMODEL);
+  CHECK(m == NULL);
+  CHECK_CONTAINS(err.msg, name);
+  CHECK_CONTAINS(err.msg, why);
+}
+
+/* A copy of text with the first array value after `key` replaced by `value`. Caller frees. */
+static char *with_first_value(const char *text, const char *key, const char *value) {
+  const char *at = strstr(text, key);
+  CHECK(at);
+  at += strlen(key);
+  size_t head = (size_t)(at - text), old = strcspn(at, ",]");
+  size_t len = strlen(text) - old + strlen(value) + 1;
+  char *out = malloc(len);
+  CHECK(out);
+  snprintf(out, len, "%.*s%s%s", (int)head, text, value, at + old);
+  return out;
+}
+
+TEST(refuses_other_engine_and_corrupt_files) {
+  static float X[N * C], y[N];
+  make_data(X, y, N, C, 3);
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.num_boost_round = 3;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *dir = tml_test_tmpdir("gbdt_refuse");
+  /* An XGBoost model file. */
+  struct tml_xgb_model *xm = NULL;
+  CHECK_OK(tml_xgb_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 3, &p, NULL, NULL, NULL, &xm,
+                         &err),
+           &err);
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  CHECK_OK(tml_xgb_to_json(xm, &b, &err), &err);
+  tml_xgb_free(xm);
+  expect_refused(dir, "xgb.json", tml_buf_str(&b), "XGBoost model");
+  tml_buf_reset(&b);
+  /* A good native model, then damaged copies of it. */
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 3, &p, NULL, NULL, NULL, &m,
+                          &err),
+           &err);
+  CHECK_OK(tml_gbdt_to_json(m, &b, &err), &err);
+  tml_gbdt_free(m);
+  char *good = tml_buf_detach(&b, NULL);
+  size_t len = strlen(good);
+  char *cut = strdup(good);
+  cut[len / 2] = '\0';
+  expect_refused(dir, "truncated.json", cut, "not JSON");
+  free(cut);
+  char *s = with_first_value(good, "\"left\":[", "0"); /* the root's left child is the root: a cycle */
+  expect_refused(dir, "badchild.json", s, "tree 0 node 0");
+  free(s);
+  s = with_first_value(good, "\"feature\":[", "99"); /* column 99 of 6 */
+  expect_refused(dir, "badfeature.json", s, "inconsistent");
+  free(s);
+  s = with_first_value(good, "\"value\":[", "\"x\""); /* a threshold that is not a number */
+  expect_refused(dir, "badvalue.json", s, "array 'value'");
+  free(s);
+  s = strdup(good);
+  char *ver = strstr(s, "\"format_version\":1");
+  CHECK(ver);
+  ver[17] = '9';
+  expect_refused(dir, "newer.json", s, "format_version 9");
+  free(s);
+  s = strdup(good);
+  char *ncl = strstr(s, "\"nclass\":3");
+  CHECK(ncl);
+  ncl[9] = '4';
+  expect_refused(dir, "badclass.json", s, "tree count");
+  free(s);
+  expect_refused(dir, "empty.json", "", "not JSON");
+  struct tml_gbdt_model *none = NULL;
+  char missing[4200];
+  snprintf(missing, sizeof missing, "%s/absent.json", dir);
+  CHECK_INT(tml_gbdt_load_json(missing, &none, &err), TML_EMODEL);
+  CHECK_CONTAINS(err.msg, "does not exist");
+  free(good);
+  free(dir);
+}
+
+TEST(bad_parameters_refused) {
+  float X[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8] = {0, 1, 2, 0, 1, 2, 0, 1};
+  struct tml_xgb_params p;
+  struct tml_gbdt_model *m = NULL;
+  struct tml_error err;
+  tml_xgb_params_default(&p);
+  p.max_bin = 300;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_train(X, 1, y, (struct tml_range){0, 6}, (struct tml_range){6, 8}, 3, &p, NULL, NULL, NULL, &m, &err),
+            TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "max_bin 300");
+  CHECK_CONTAINS(err.msg, "2..255");
+  CHECK_CONTAINS(err.msg, "--max-bin");
+  tml_xgb_params_default(&p);
+  p.max_depth = 17;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "max_depth 17");
+  CHECK_CONTAINS(err.msg, "1..16");
+  tml_xgb_params_default(&p);
+  p.eta = 0;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "eta must be in (0, 1]");
+  tml_xgb_params_default(&p);
+  p.subsample = 1.5;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "subsample");
+  /* Labels: a class outside 0..nclass-1, a NaN label. */
+  tml_xgb_params_default(&p);
+  y[2] = 3;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_train(X, 1, y, (struct tml_range){0, 6}, (struct tml_range){6, 8}, 3, &p, NULL, NULL, NULL, &m, &err),
+            TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "row 2 is 3, not a class 0..2");
+  y[2] = NAN;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_train(X, 1, y, (struct tml_range){0, 6}, (struct tml_range){6, 8}, 3, &p, NULL, NULL, NULL, &m, &err),
+            TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "row 2 is not a number");
+  CHECK(m == NULL);
+}
+
+/* Writes the export to a file and loads it with libxgboost; predictions of both within 1e-6. */
+static void check_export(const struct tml_gbdt_model *m, const float *X, size_t n, const char *dir, const char *name) {
+  int k = tml_gbdt_nclass(m) > 0 ? tml_gbdt_nclass(m) : 1;
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_gbdt_export_xgboost_json(m, &b, &err), &err);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  CHECK_OK(tml_write_file_atomic(path, b.ptr, b.len, &err), &err);
+  tml_buf_release(&b);
+  struct tml_xgb_model *xm = NULL;
+  CHECK_OK(tml_xgb_load_json(path, &xm, &err), &err);
+  CHECK_INT(tml_xgb_nclass(xm), tml_gbdt_nclass(m));
+  CHECK_INT(tml_xgb_best_iteration(xm), tml_gbdt_best_iteration(m));
+  float *a = malloc(n * (size_t)k * sizeof *a), *x = malloc(n * (size_t)k * sizeof *x);
+  CHECK(a && x);
+  tml_gbdt_predict(m, X, n, a);
+  CHECK_OK(tml_xgb_predict(xm, X, n, x, &err), &err);
+  double worst = 0;
+  for (size_t i = 0; i < n * (size_t)k; i++)
+    worst = fmax(worst, fabs((double)a[i] - (double)x[i]));
+  CHECK_MSG(worst <= 1e-6, "%s: XGBoost's predictions of the export differ by %g (> 1e-6)", name, worst);
+  free(a);
+  free(x);
+  tml_xgb_free(xm);
+}
+
+TEST(export_loaded_by_libxgboost) {
+  static float X[N * C], y[N];
+  struct tml_xgb_params p;
+  small_params(&p);
+  p.max_depth = 5;
+  p.min_child_weight = 0.5;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *dir = tml_test_tmpdir("gbdt_export");
+  for (int nclass = 0; nclass <= 4; nclass += 3) {
+    make_data(X, y, N, C, nclass);
+    struct tml_gbdt_model *m = NULL;
+    CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, nclass, &p, NULL, NULL, NULL,
+                            &m, &err),
+             &err);
+    CHECK(tml_gbdt_ntrees(m) > (size_t)(nclass ? nclass : 1)); /* more than one round */
+    check_export(m, X, N, dir, nclass ? "softprob.json" : "squarederror.json");
+    tml_gbdt_free(m);
+  }
+  free(dir);
+}
+
+/* ---- real candles: both engines on the same rows with equal parameters ---- */
+
+static double corr(const float *a, const float *b, size_t n, size_t stride, size_t off) {
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < n; i++) {
+    ma += (double)a[i * stride + off];
+    mb += (double)b[i * stride + off];
+  }
+  ma /= (double)n;
+  mb /= (double)n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; i++) {
+    double x = (double)a[i * stride + off] - ma, z = (double)b[i * stride + off] - mb;
+    sab += x * z;
+    saa += x * x;
+    sbb += z * z;
+  }
+  return sab / sqrt(saa * sbb);
+}
+
+TEST(agrees_with_xgboost_on_real_data) {
+  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
+  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
+  struct tml_candles all, c;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
+  free(path);
+  tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
+  for (size_t i = all.len - 5000; i < all.len; i++)
+    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
+             &err);
+  tml_candles_release(&all);
+  struct tml_dataset_opts o;
+  memset(&o, 0, sizeof(o));
+  o.features.base_interval_ms = TML_MS_PER_HOUR;
+  tml_label_spec_default(&o.labels);
+  o.from_ms = INT64_MIN;
+  struct tml_dataset d;
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  tml_candles_release(&c);
+  struct tml_split s;
+  CHECK_OK(tml_dataset_split(&d, 0.2, o.labels.horizon, &s, &err), &err);
+  struct tml_label_thresholds th;
+  CHECK_OK(tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &s.train, 1, &o.labels, &th, &err), &err);
+  float *y = malloc(d.nrows * sizeof *y), *a = malloc(d.nrows * 4 * sizeof *a), *b = malloc(d.nrows * 4 * sizeof *b);
+  CHECK(y && a && b);
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 30;
+  p.early_stopping_rounds = 0; /* equal round counts: compare the models, not the stopping points */
+  p.eta = 0.1;
+  size_t nv = s.valid.end - s.valid.begin;
+  const float *Xv = d.X + s.valid.begin * d.ncols;
+  /* The same rows with every column replaced by its rank among 48 quantiles of the training rows:
+   * both engines then cut every column at the same values (XGBoost's approximate sketch is exact
+   * for so few distinct values), so the boosting itself is compared. */
+  float *Q = malloc(d.nrows * d.ncols * sizeof *Q);
+  CHECK(Q);
+  {
+    struct tml_gbdt_bins *qb = NULL;
+    CHECK_OK(tml_gbdt_bins_build(d.X, d.nrows, d.ncols, s.train, 48, &qb, &err), &err);
+    for (size_t r = 0; r < d.nrows; r++)
+      for (size_t j = 0; j < d.ncols; j++) {
+        unsigned code = tml_gbdt_bins_at(qb, r, j);
+        Q[r * d.ncols + j] = code == 48 ? NAN : (float)code;
+      }
+    tml_gbdt_bins_free(qb);
+  }
+  enum tml_head heads[3] = {TML_HEAD_DIRECTION, TML_HEAD_VOLATILITY, TML_HEAD_STOP_LOSS};
+  for (int hi = 0; hi < 3; hi++) {
+    enum tml_head h = heads[hi];
+    int k = tml_head_nclass(h), w = k ? k : 1;
+    tml_dataset_head_values(&d, h, &th, (struct tml_range){0, d.nrows}, y);
+    for (int quantised = 1; quantised >= 0; quantised--) {
+      const float *X = quantised ? Q : d.X;
+      struct tml_gbdt_model *m = NULL;
+      struct tml_xgb_model *xm = NULL, *xm2 = NULL;
+      CHECK_OK(tml_gbdt_train(X, d.ncols, y, s.train, s.valid, k, &p, NULL, NULL, NULL, &m, &err), &err);
+      CHECK_OK(tml_xgb_train(X, d.ncols, y, s.train, s.valid, k, &p, NULL, NULL, NULL, &xm, &err), &err);
+      tml_gbdt_predict(m, X + s.valid.begin * d.ncols, nv, a);
+      CHECK_OK(tml_xgb_predict(xm, X + s.valid.begin * d.ncols, nv, b, &err), &err);
+      float *c2 = NULL;
+      if (!quantised) { /* reference: XGBoost against itself with one bin less */
+        struct tml_xgb_params p2 = p;
+        p2.max_bin = p.max_bin - 1;
+        c2 = malloc(nv * (size_t)w * sizeof *c2);
+        CHECK(c2);
+        CHECK_OK(tml_xgb_train(X, d.ncols, y, s.train, s.valid, k, &p2, NULL, NULL, NULL, &xm2, &err), &err);
+        CHECK_OK(tml_xgb_predict(xm2, Xv, nv, c2, &err), &err);
+      }
+      for (int cl = 0; cl < w; cl++) {
+        double r = corr(a, b, nv, (size_t)w, (size_t)cl);
+        if (quantised) {
+          printf("%s column %d, same cuts: correlation native vs XGBoost %.6f\n", tml_head_name(h), cl, r);
+          CHECK_MSG(r > 0.99, "%s column %d: predictions correlate %.4f with XGBoost's (need > 0.99)",
+                    tml_head_name(h), cl, r);
+        } else {
+          double ref = corr(b, c2, nv, (size_t)w, (size_t)cl);
+          printf("%s column %d, raw features: native vs XGBoost %.4f; XGBoost %d vs %d bins %.4f\n",
+                 tml_head_name(h), cl, r, p.max_bin, p.max_bin - 1, ref);
+          CHECK_MSG(r > ref - 0.05, "%s column %d: native vs XGBoost %.4f, far below XGBoost vs itself %.4f",
+                    tml_head_name(h), cl, r, ref);
+        }
+      }
+      free(c2);
+      tml_gbdt_free(m);
+      tml_xgb_free(xm);
+      tml_xgb_free(xm2);
+    }
+  }
+  free(Q);
+  free(y);
+  free(a);
+  free(b);
+  tml_dataset_release(&d);
+}
