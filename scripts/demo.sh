@@ -14,4 +14,6 @@ set -x
 "$bin" data import "$data/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
 "$bin" data list
 "$bin" train --symbol SOLUSDT --interval 5m --days 30
-"$bin" predict --symbol SOLUSDT --interval 5m --now 2025-01-01T00:00:00Z
+# The file's last candle closed at 2024-12-31T16:00Z: predict as a bot would, a minute after that close
+# (a later --now marks the prediction stale, as it should).
+"$bin" predict --symbol SOLUSDT --interval 5m --now 2024-12-31T16:01:00Z
