@@ -46,6 +46,8 @@ stop_server TERM
 # ---- the live panel --------------------------------------------------------------------------------
 home=$WORK
 source "$SRC/tests/e2e/lib/mock.sh"
+kill "$EVIL_PID" 2>/dev/null || true # the other origin's page server is done with
+wait "$EVIL_PID" 2>/dev/null || true
 trap 'mock_stop; server_cleanup' EXIT
 Q=900000
 T0=1717200000000 # 2024-06-01T00:00:00Z
