@@ -71,7 +71,7 @@ SERVE=$!
 PIDS+=($SERVE)
 t_train=$(date +%s)
 python3 - "http://127.0.0.1:$PORT" "$MOCK_URL" "$N" "$ROUNDS" "$SERVE" <<'PY'
-import json, sys, threading, time, urllib.request
+import json, os, sys, threading, time, urllib.request
 base, mock, n, rounds, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 Q = 900000
 def get(url):
@@ -81,6 +81,18 @@ def rss_mib():
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
+def mem_split():
+    # VmRSS = RssAnon (heap: SQLite page caches, models, queues) + RssFile (the database file mapped by
+    # SQLite's mmap_size, which grows with the file) + RssShmem (the WAL index); plus the file's size.
+    d = {}
+    for line in open(f"/proc/{pid}/status"):
+        k = line.split(":")[0]
+        if k in ("RssAnon", "RssFile", "RssShmem"):
+            d[k] = int(line.split()[1]) / 1024
+    db = os.path.join(os.environ["TRADEML_HOME"], "trademl.db")
+    d["db"] = os.path.getsize(db) / 1048576 if os.path.exists(db) else 0
+    return "anon %.0f, file %.0f, shmem %.0f MiB; database %.0f MiB" % (d.get("RssAnon", 0), d.get("RssFile", 0),
+                                                                       d.get("RssShmem", 0), d["db"])
 for _ in range(600):
     try:
         get(base + "/health"); break
@@ -118,6 +130,7 @@ threading.Thread(target=reader, daemon=True).start()
 time.sleep(1)
 lat, last = [], []
 rss = {"start": rss_mib()}
+split = {"start": mem_split()}
 for k in range(rounds):
     with lock:
         events.clear()
@@ -138,7 +151,9 @@ for k in range(rounds):
     last.append(max(ls))
     if k == rounds // 2:
         rss["middle"] = rss_mib()
+        split["middle"] = mem_split()
 rss["end"] = rss_mib()
+split["end"] = mem_split()
 lat.sort(); last.sort()
 q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))]
 print("close available -> prediction on the SSE stream, %d symbols x %d candles (fetch included):" % (n, rounds))
@@ -149,6 +164,9 @@ print("  whole universe (last symbol of a candle): min %.0f ms, median %.0f ms, 
 print("  p99 target <= 1000 ms: %s" % ("met" if q(lat, 0.99) <= 1.0 else "NOT met"))
 print("daemon RSS: start %.0f MiB, middle %.0f MiB, end %.0f MiB (end/start %.3f)" %
       (rss["start"], rss.get("middle", rss["end"]), rss["end"], rss["end"] / rss["start"]))
+for k in ("start", "middle", "end"):
+    if k in split:
+        print("  %-6s %s" % (k, split[k]))
 m = urllib.request.urlopen(base + "/metrics").read().decode()
 for line in m.splitlines():
     if line.startswith(("trademl_live_tick_lag_seconds", "trademl_sse_dropped_total", "trademl_live_exchange_errors_total")):
