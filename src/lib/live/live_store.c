@@ -378,49 +378,46 @@ int tml__live_last_predicted(struct tml_store *store, const char *strategy, cons
   return rc;
 }
 
-int tml__live_unresolved(struct tml_store *store, const char *strategy, const char *symbol, int64_t interval_ms,
-                         int64_t max_candle_ms, size_t limit, struct tml_live_prediction **out, size_t *n,
-                         struct tml_error *err) {
+/* Runs sql (parameters: ?1 strategy, ?2 symbol, ?3 interval_ms, ?4 `key`, ?5 limit or -1) and collects
+ * its prediction rows: the shape of both per-symbol readers below. */
+static int symbol_query(struct tml_store *store, const char *sql, const char *what, const char *strategy,
+                        const char *symbol, int64_t interval_ms, int64_t key, size_t limit,
+                        struct tml_live_prediction **out, size_t *n, struct tml_error *err) {
   *out = NULL;
   *n = 0;
   sqlite3 *db = tml_store_db(store);
   sqlite3_stmt *st = NULL;
-  int rc = prepare_live(db,
-                        "SELECT " PRED_COLUMNS " FROM live_predictions INDEXED BY live_predictions_unresolved"
-                        " WHERE strategy = ?1 AND symbol = ?2 AND interval_ms = ?3 AND candle_ms <= ?4"
-                        " AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
-                        &st, "reading unresolved predictions", err);
+  int rc = prepare_live(db, sql, &st, what, err);
   if (rc)
     return rc;
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, interval_ms);
-  sqlite3_bind_int64(st, 4, max_candle_ms);
+  sqlite3_bind_int64(st, 4, key);
   sqlite3_bind_int64(st, 5, limit ? (int64_t)limit : -1);
   return collect(db, st, out, n, err);
+}
+
+int tml__live_unresolved(struct tml_store *store, const char *strategy, const char *symbol, int64_t interval_ms,
+                         int64_t max_candle_ms, size_t limit, struct tml_live_prediction **out, size_t *n,
+                         struct tml_error *err) {
+  return symbol_query(store,
+                      "SELECT " PRED_COLUMNS " FROM live_predictions INDEXED BY live_predictions_unresolved"
+                      " WHERE strategy = ?1 AND symbol = ?2 AND interval_ms = ?3 AND candle_ms <= ?4"
+                      " AND resolved_ms IS NULL ORDER BY candle_ms LIMIT ?5",
+                      "reading unresolved predictions", strategy, symbol, interval_ms, max_candle_ms, limit, out, n,
+                      err);
 }
 
 int tml__live_recent_resolved(struct tml_store *store, const char *strategy, const char *symbol, int64_t interval_ms,
                               int64_t model_id, size_t limit, struct tml_live_prediction **out, size_t *n,
                               struct tml_error *err) {
-  *out = NULL;
-  *n = 0;
-  sqlite3 *db = tml_store_db(store);
-  sqlite3_stmt *st = NULL;
-  int rc = prepare_live(db,
-                        "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions"
-                        " INDEXED BY live_predictions_resolved WHERE strategy = ?1 AND symbol = ?2"
-                        " AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
-                        " ORDER BY candle_ms DESC LIMIT ?5) ORDER BY candle_ms",
-                        &st, "reading resolved predictions", err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, interval_ms);
-  sqlite3_bind_int64(st, 4, model_id);
-  sqlite3_bind_int64(st, 5, limit ? (int64_t)limit : -1);
-  return collect(db, st, out, n, err);
+  return symbol_query(store,
+                      "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions"
+                      " INDEXED BY live_predictions_resolved WHERE strategy = ?1 AND symbol = ?2"
+                      " AND interval_ms = ?3 AND model_id = ?4 AND resolved_ms IS NOT NULL"
+                      " ORDER BY candle_ms DESC LIMIT ?5) ORDER BY candle_ms",
+                      "reading resolved predictions", strategy, symbol, interval_ms, model_id, limit, out, n, err);
 }
 
 /* ---- formatting ------------------------------------------------------------------------------------ */
