@@ -171,6 +171,6 @@ int tml_strategy_cache_create(struct tml_strategy_cache **out, struct tml_error 
 void tml_strategy_cache_destroy(struct tml_strategy_cache *c); /* accepts NULL */
 /* Fits actually run through the cache for strategy `name` (cache misses): the test of "xgb5 fitted at
  * most once per fold". */
-size_t tml_strategy_cache_fits(const struct tml_strategy_cache *c, const char *name);
+size_t tml_strategy_cache_fits(struct tml_strategy_cache *c, const char *name);
 
 #endif
