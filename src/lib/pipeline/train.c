@@ -612,7 +612,7 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   for (size_t i = 0; i < r->valid_rows; i++)
     rows[r->train_rows + i] = split.valid.begin + i;
   struct tml_strategy_fit_data fd = {.d = &d, .rows = rows, .nfit = r->train_rows, .nstop = r->valid_rows,
-                                     .thresholds = &r->thresholds};
+                                     .thresholds = &r->thresholds, .horizon = o->labels.horizon};
   struct tml_strategy_params sp = {.cfg = o->config, .xgb = o->xgb, .engine = o->engine,
                                    .threads = o->threads > 0 ? o->threads : online_cores(),
                                    .progress = on_fit_progress};

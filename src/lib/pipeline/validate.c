@@ -396,7 +396,8 @@ static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   char key[64];
   snprintf(key, sizeof(key), "%s fold %zu", c->stage_name, k + 1);
   struct tml_strategy_fit_data fd = {.d = d, .rows = fs->rows, .nfit = fs->nfit, .nstop = fs->nstop,
-                                     .thresholds = &c->st->folds[k].thresholds, .cache_key = key};
+                                     .thresholds = &c->st->folds[k].thresholds, .horizon = o->train.labels.horizon,
+                                     .cache_key = key};
   struct tml_strategy_params sp = {.cfg = o->train.config, .xgb = o->train.xgb, .engine = o->train.engine,
                                    .threads = 1, .heads = o->heads, .progress = on_round, .progress_ud = &ud,
                                    .cache = c->cache};

@@ -8,7 +8,7 @@
 #include <pthread.h>
 
 /* Every strategy this trademl has. Adding one is one more line here (and its file). */
-static const struct tml_strategy *const known[] = {&tml_strategy_xgb5};
+static const struct tml_strategy *const known[] = {&tml_strategy_xgb5, &tml_strategy_ensemble};
 
 size_t tml_strategy_count(void) { return TML_ARRAY_LEN(known); }
 
@@ -109,6 +109,7 @@ enum { ENTRY_FITTING, ENTRY_READY, ENTRY_FAILED };
 struct cache_entry {
   char name[TML_STRATEGY_NAME_MAX];
   char key[128];
+  char engine[32];
   unsigned heads;
   int state;
   struct tml_strategy_model *model; /* one reference held by the cache */
@@ -194,11 +195,13 @@ int tml_strategy_fit(const struct tml_strategy *s, const struct tml_strategy_fit
   if (!c || !fd->cache_key)
     return fit_now(s, fd, p, out, err);
   unsigned heads = p->heads ? p->heads : (1u << TML_HEAD_COUNT) - 1;
+  const char *engine = p->engine ? p->engine : TML_LEARNER_DEFAULT;
   pthread_mutex_lock(&c->lock);
   struct cache_entry *e;
   for (;;) {
     for (e = c->entries; e; e = e->next)
-      if (e->heads == heads && strcmp(e->name, s->name) == 0 && strcmp(e->key, fd->cache_key) == 0)
+      if (e->heads == heads && strcmp(e->name, s->name) == 0 && strcmp(e->key, fd->cache_key) == 0 &&
+          strcmp(e->engine, engine) == 0)
         break;
     if (!e || e->state != ENTRY_FITTING)
       break;
@@ -216,6 +219,7 @@ int tml_strategy_fit(const struct tml_strategy *s, const struct tml_strategy_fit
     }
     snprintf(e->name, sizeof(e->name), "%s", s->name);
     snprintf(e->key, sizeof(e->key), "%s", fd->cache_key);
+    snprintf(e->engine, sizeof(e->engine), "%s", engine);
     e->heads = heads;
     e->next = c->entries;
     c->entries = e;
