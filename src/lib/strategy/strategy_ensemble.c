@@ -147,6 +147,8 @@ static size_t head_inputs(const struct ensemble *e, enum tml_head h) { return e-
 static double meta_input(enum tml_head h, const float *member_out, size_t i, size_t c) {
   size_t w = tml_strategy_head_width(h);
   float v = member_out[i * w + c];
+  if (isnan(v))
+    return (double)NAN; /* a head the member does not hold: the ensemble does not either */
   if (tml_head_nclass(h) > 0)
     return log((double)(v > LOG_FLOOR ? v : LOG_FLOOR));
   return (double)v;
@@ -348,7 +350,6 @@ static int alloc_meta(struct ensemble *e, struct tml_error *err) {
 
 static struct tml_strategy_params member_params(const struct tml_strategy_params *p, const struct member *mb) {
   struct tml_strategy_params mp = *p;
-  mp.heads = 0;
   if (mb->engine[0])
     mp.engine = mb->engine;
   return mp;
