@@ -6,6 +6,7 @@
  * naming the file, the fit cache fits once, and unknown names list the known ones. */
 #include "test.h"
 #include "trademl/buf.h"
+#include "trademl/config.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
@@ -66,8 +67,24 @@ static void make_fold(const struct tml_dataset *d, struct fold *f) {
   CHECK_OK(tml_labels_fit(d->fwd_return, d->fwd_vol, d->timing, &fit, 1, &spec, &f->th, &err), &err);
 }
 
+/* The configuration of the tests: two inner folds for the ensemble (its default is 3) keep the suite
+ * fast under the sanitizers; freed at exit. */
+static struct tml_config *test_config(void) {
+  static struct tml_config *cfg;
+  if (cfg)
+    return cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("strategy_config");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "ensemble.inner_folds", "2", TML_CFG_FLAG, "test", &err), &err);
+  free(home);
+  return cfg;
+}
+
 static void small_params(struct tml_strategy_params *p) {
   memset(p, 0, sizeof(*p));
+  p->cfg = test_config();
   tml_xgb_params_default(&p->xgb);
   p->xgb.num_boost_round = 30;
   p->xgb.early_stopping_rounds = 8;
