@@ -116,7 +116,7 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
 static int read_settings(const struct tml_strategy_params *p, struct ensemble *e, struct tml_error *err) {
   const char *members = p->cfg ? tml_config_get(p->cfg, "ensemble.members") : "xgb5,xgb5:native";
   e->inner_folds = p->cfg ? (int)tml_config_int(p->cfg, "ensemble.inner_folds") : 3;
-  e->l2 = p->cfg ? tml_config_double(p->cfg, "ensemble.meta_l2") : 1e-3;
+  e->l2 = p->cfg ? tml_config_double(p->cfg, "ensemble.meta_l2") : 1.0;
   if (e->inner_folds < 2 || e->inner_folds > 10)
     return tml_error_set(err, TML_EINVAL, "ensemble.inner_folds %d is out of range: use 2 to 10", e->inner_folds);
   if (!(e->l2 >= 0 && e->l2 <= 100))

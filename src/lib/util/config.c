@@ -289,8 +289,9 @@ static const struct key_def keys[] = {
     {"ensemble.inner_folds", K_INT, "3", 2, 10, NULL, NULL, 0,
      "time-ordered inner folds over a fold's fit rows that give the members' out-of-fold predictions the "
      "meta-model is fitted on"},
-    {"ensemble.meta_l2", K_DOUBLE, "0.001", 0, 100, NULL, NULL, 0,
-     "L2 penalty of the ensemble's meta-model (logistic regression per class head, ridge per regression head)"},
+    {"ensemble.meta_l2", K_DOUBLE, "1", 0, 100, NULL, NULL, 0,
+     "L2 penalty of the ensemble's meta-model: pulls a class head's member weights towards the geometric "
+     "mean of the members; ridge penalty of a regression head"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
