@@ -128,9 +128,11 @@ struct tml_nn_lstm {
   size_t wx_off, wh_off, b_off;
 };
 void tml_nn_lstm_declare(struct tml_nn_lstm *l, struct tml_nn_params *p, size_t in, size_t hidden);
-/* Weights uniform in +-1/sqrt(H) (PyTorch's default); biases zero except the forget gate's, 1
- * (Jozefowicz et al. 2015), so early gradients flow through time. */
-void tml_nn_lstm_init_weights(const struct tml_nn_lstm *l, struct tml_nn_params *p, struct tml_nn_rng *rng);
+/* Weights uniform in +-1/sqrt(H) (PyTorch's default); biases zero except the forget gate's,
+ * forget_bias (1 in Jozefowicz et al. 2015; larger values let early gradients reach further back in
+ * time: the lstm strategy uses 3, see docs/lstm.md). */
+void tml_nn_lstm_init_weights(const struct tml_nn_lstm *l, struct tml_nn_params *p, struct tml_nn_rng *rng,
+                              float forget_bias);
 
 /* What the forward pass keeps for the backward pass, sized for at most T steps of B rows. */
 struct tml_nn_lstm_cache {

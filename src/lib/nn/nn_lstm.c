@@ -18,7 +18,8 @@ void tml_nn_lstm_declare(struct tml_nn_lstm *l, struct tml_nn_params *p, size_t 
   l->b_off = tml_nn_params_reserve(p, 4 * hidden);
 }
 
-void tml_nn_lstm_init_weights(const struct tml_nn_lstm *l, struct tml_nn_params *p, struct tml_nn_rng *rng) {
+void tml_nn_lstm_init_weights(const struct tml_nn_lstm *l, struct tml_nn_params *p, struct tml_nn_rng *rng,
+                              float forget_bias) {
   size_t H = l->hidden, G = 4 * H;
   double a = 1.0 / sqrt((double)H);
   float *w = p->w + l->wx_off;
@@ -29,7 +30,7 @@ void tml_nn_lstm_init_weights(const struct tml_nn_lstm *l, struct tml_nn_params 
     w[i] = (float)((2.0 * tml_nn_rng_uniform(rng) - 1.0) * a);
   float *b = p->w + l->b_off;
   for (size_t j = 0; j < G; j++)
-    b[j] = (j >= H && j < 2 * H) ? 1.0f : 0.0f;
+    b[j] = (j >= H && j < 2 * H) ? forget_bias : 0.0f;
 }
 
 int tml_nn_lstm_cache_init(struct tml_nn_lstm_cache *c, const struct tml_nn_lstm *l, size_t max_steps,

@@ -238,7 +238,7 @@ TEST(lstm_gradcheck) {
   CHECK_OK(tml_nn_lstm_cache_init(&c.cache, &c.l, LT, LB, &err), &err);
   struct tml_nn_rng r;
   tml_nn_rng_seed(&r, 3);
-  tml_nn_lstm_init_weights(&c.l, &c.p, &r);
+  tml_nn_lstm_init_weights(&c.l, &c.p, &r, 1.0f);
   fill_uniform(&r, c.p.w + c.l.b_off, 4 * LH, 0.5);
   fill_uniform(&r, c.X, LT * LB * LI, 1.0);
   fill_uniform(&r, c.R, LT * LB * LH, 1.0);
@@ -260,7 +260,7 @@ TEST(lstm_step_matches_forward) {
   CHECK_OK(tml_nn_lstm_cache_init(&c.cache, &c.l, LT, LB, &err), &err);
   struct tml_nn_rng r;
   tml_nn_rng_seed(&r, 5);
-  tml_nn_lstm_init_weights(&c.l, &c.p, &r);
+  tml_nn_lstm_init_weights(&c.l, &c.p, &r, 1.0f);
   fill_uniform(&r, c.X, LT * LB * LI, 1.0);
   tml_nn_lstm_forward(&c.l, &c.p, c.X, LT, LB, &c.cache);
   const float *H = tml_nn_lstm_output(&c.cache, LB);
@@ -469,7 +469,7 @@ static void seq_net_init(struct seq_net *n, size_t T, size_t B, size_t H, uint64
   CHECK_OK(tml_nn_adam_init(&n->adam, n->p.n, 0.02, &err), &err);
   struct tml_nn_rng r;
   tml_nn_rng_seed(&r, seed);
-  tml_nn_lstm_init_weights(&n->lstm, &n->p, &r);
+  tml_nn_lstm_init_weights(&n->lstm, &n->p, &r, 1.0f);
   tml_nn_dense_init_weights(&n->head, &n->p, &r);
   n->X = calloc(T * B, sizeof(float));
   n->dH = calloc(T * B * H, sizeof(float));
