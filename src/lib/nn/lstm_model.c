@@ -14,6 +14,7 @@
 #include "trademl/fsutil.h"
 #include "trademl/hash.h"
 #include "trademl/nn.h"
+#include "nn/nn_math.h"
 
 #define MAGIC "TMLNNMDL"
 #define HEADER_SIZE 256u
@@ -152,8 +153,6 @@ static void matvec_acc(const float *x, size_t n, const float *W, size_t mcols, f
   }
 }
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 /* First-layer projection of one standardised row: b + x Wx. */
 static void project_first(const struct tml_lstm_model *m, const float *xs, float *z) {
   size_t G = 4 * m->H;
@@ -189,11 +188,13 @@ static void infer_ws_release(struct infer_ws *w) {
 static void cell_step(const struct tml_lstm_model *m, size_t l, float *z, float *h, float *c) {
   size_t H = m->H;
   matvec_acc(h, H, m->p.w + m->layer[l].wh_off, 4 * H, z);
+  tml__nn_sigmoid_n(z, 2 * H);
+  tml__nn_tanh_n(z + 2 * H, H);
+  tml__nn_sigmoid_n(z + 3 * H, H);
   for (size_t j = 0; j < H; j++) {
-    float i = sigm(z[j]), f = sigm(z[H + j]), g = tanhf(z[2 * H + j]), o = sigm(z[3 * H + j]);
-    float cn = f * c[j] + i * g;
+    float cn = z[H + j] * c[j] + z[j] * z[2 * H + j];
     c[j] = cn;
-    h[j] = o * tanhf(cn);
+    h[j] = z[3 * H + j] * tml__nn_tanh(cn);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cblas.h>
 
 #include "trademl/error.h"
+#include "nn/nn_math.h"
 
 /* ---- PRNG ---- */
 
@@ -160,8 +161,7 @@ void tml_nn_dense_forward(const struct tml_nn_dense *d, const struct tml_nn_para
     for (size_t i = 0; i < total; i++)
       Y[i] = Y[i] > 0.0f ? Y[i] : 0.0f;
   } else if (d->act == TML_NN_TANH) {
-    for (size_t i = 0; i < total; i++)
-      Y[i] = tanhf(Y[i]);
+    tml__nn_tanh_n(Y, total);
   }
 }
 

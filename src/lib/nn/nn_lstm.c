@@ -9,6 +9,7 @@
 #include <cblas.h>
 
 #include "trademl/error.h"
+#include "nn/nn_math.h"
 
 void tml_nn_lstm_declare(struct tml_nn_lstm *l, struct tml_nn_params *p, size_t in, size_t hidden) {
   l->in = in;
@@ -70,8 +71,6 @@ void tml_nn_lstm_cache_release(struct tml_nn_lstm_cache *c) {
 
 const float *tml_nn_lstm_output(const struct tml_nn_lstm_cache *c, size_t B) { return c->h + B * c->hidden; }
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
-
 void tml_nn_lstm_project(const struct tml_nn_lstm *l, const struct tml_nn_params *p, const float *X, size_t n,
                          float *Z) {
   size_t G = 4 * l->hidden;
@@ -84,18 +83,16 @@ void tml_nn_lstm_project(const struct tml_nn_lstm *l, const struct tml_nn_params
 
 /* Gate activations of one row in place (z: 4H pre-activations -> i, f, g, o) and the cell update. */
 static inline void cell_forward(size_t H, float *z, const float *c_prev, float *c_new, float *tanh_c, float *h_new) {
-  for (size_t j = 0; j < H; j++) {
-    float i = sigm(z[j]), f = sigm(z[H + j]), g = tanhf(z[2 * H + j]), o = sigm(z[3 * H + j]);
-    z[j] = i;
-    z[H + j] = f;
-    z[2 * H + j] = g;
-    z[3 * H + j] = o;
-    float cn = f * c_prev[j] + i * g;
-    float tc = tanhf(cn);
-    c_new[j] = cn;
-    tanh_c[j] = tc;
-    h_new[j] = o * tc;
-  }
+  tml__nn_sigmoid_n(z, 2 * H);     /* i, f */
+  tml__nn_tanh_n(z + 2 * H, H);    /* g */
+  tml__nn_sigmoid_n(z + 3 * H, H); /* o */
+  const float *i = z, *f = z + H, *g = z + 2 * H, *o = z + 3 * H;
+  for (size_t j = 0; j < H; j++)
+    c_new[j] = f[j] * c_prev[j] + i[j] * g[j];
+  for (size_t j = 0; j < H; j++)
+    tanh_c[j] = tml__nn_tanh(c_new[j]);
+  for (size_t j = 0; j < H; j++)
+    h_new[j] = o[j] * tanh_c[j];
 }
 
 void tml_nn_lstm_forward(const struct tml_nn_lstm *l, const struct tml_nn_params *p, const float *X, size_t T,
@@ -169,10 +166,12 @@ void tml_nn_lstm_step(const struct tml_nn_lstm *l, const struct tml_nn_params *p
   size_t H = l->hidden, G = 4 * H;
   /* z += Wh^T h  (Wh is H x 4H row-major) */
   cblas_sgemv(CblasRowMajor, CblasTrans, (int)H, (int)G, 1.0f, p->w + l->wh_off, (int)G, h, 1, 1.0f, z, 1);
+  tml__nn_sigmoid_n(z, 2 * H);
+  tml__nn_tanh_n(z + 2 * H, H);
+  tml__nn_sigmoid_n(z + 3 * H, H);
   for (size_t j = 0; j < H; j++) {
-    float i = sigm(z[j]), f = sigm(z[H + j]), g = tanhf(z[2 * H + j]), o = sigm(z[3 * H + j]);
-    float cn = f * c[j] + i * g;
+    float cn = z[H + j] * c[j] + z[j] * z[2 * H + j];
     c[j] = cn;
-    h[j] = o * tanhf(cn);
+    h[j] = z[3 * H + j] * tml__nn_tanh(cn);
   }
 }
