@@ -12,6 +12,7 @@
 
 #include "trademl/error.h"
 #include "trademl/nn.h"
+#include "nn/nn_math.h"
 
 #define FD_EPS 1e-2
 #define FD_ATOL 2e-3
@@ -581,4 +582,27 @@ TEST(determinism_same_seed_same_bytes) {
   seq_net_release(&b);
   seq_net_release(&c);
   tml_nn_set_threads(1);
+}
+
+/* The fast activations against libm (double): exp relative error, sigmoid and tanh absolute error. */
+TEST(fast_math_accuracy) {
+  double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
+  for (int i = -800000; i <= 800000; i++) {
+    float x = (float)i * 1e-4f; /* [-80, 80] */
+    double e = exp((double)x);
+    double re = fabs((double)tml__nn_expf(x) - e) / e;
+    worst_exp = re > worst_exp ? re : worst_exp;
+    double s = 1.0 / (1.0 + exp(-(double)x));
+    double as = fabs((double)tml__nn_sigmoid(x) - s);
+    worst_sig = as > worst_sig ? as : worst_sig;
+    double at = fabs((double)tml__nn_tanh(x) - tanh((double)x));
+    worst_tanh = at > worst_tanh ? at : worst_tanh;
+  }
+  fprintf(stderr, "worst: exp %.3g relative, sigmoid %.3g, tanh %.3g absolute\n", worst_exp, worst_sig, worst_tanh);
+  CHECK_MSG(worst_exp < 3e-7, "exp relative error %g", worst_exp);
+  CHECK_MSG(worst_sig < 2e-7, "sigmoid error %g", worst_sig);
+  CHECK_MSG(worst_tanh < 3e-7, "tanh error %g", worst_tanh);
+  CHECK(tml__nn_tanh(0.0f) == 0.0f);
+  CHECK(tml__nn_sigmoid(-1000.0f) >= 0.0f && tml__nn_sigmoid(1000.0f) == 1.0f);
+  CHECK(tml__nn_tanh(1000.0f) == 1.0f && tml__nn_tanh(-1000.0f) == -1.0f);
 }
