@@ -50,8 +50,8 @@ struct tml_lstm_params {
 void tml_lstm_params_default(struct tml_lstm_params *p);
 /* 0, or TML_EINVAL naming the first key out of range, its range and the value given. */
 int tml_lstm_params_validate(const struct tml_lstm_params *p, struct tml_error *err);
-/* Reads the lstm.* keys (and training.threads, training.seed when lstm.seed is not set: see docs)
- * from cfg and validates them. threads: the resolved thread budget (>= 1). */
+/* Reads the lstm.* keys from cfg (NULL: the defaults) and validates them. threads: the resolved
+ * thread budget (>= 1), which sets OpenBLAS's thread count during the fit. */
 int tml_lstm_params_from_config(const struct tml_config *cfg, int threads, struct tml_lstm_params *p,
                                 struct tml_error *err);
 

@@ -6,6 +6,7 @@
  * naming the file, the fit cache fits once, and unknown names list the known ones. */
 #include "test.h"
 #include "trademl/buf.h"
+#include "trademl/config.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
@@ -66,8 +67,27 @@ static void make_fold(const struct tml_dataset *d, struct fold *f) {
   CHECK_OK(tml_labels_fit(d->fwd_return, d->fwd_vol, d->timing, &fit, 1, &spec, &f->th, &err), &err);
 }
 
+/* Small lstm.* settings so the loops over every strategy stay fast under ASan (docs/lstm.md has the
+ * defaults; tests/unit/nn/test_lstm.c tests the model itself). */
+static struct tml_config *small_cfg;
+
+__attribute__((destructor)) static void free_small_cfg(void) { tml_config_free(small_cfg); }
+
+static const struct tml_config *small_config(void) {
+  if (small_cfg)
+    return small_cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_config_load(NULL, NULL, &small_cfg, &err), &err);
+  CHECK_OK(tml_config_set(small_cfg, "lstm.epochs", "3", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(small_cfg, "lstm.hidden_size", "12", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(small_cfg, "lstm.sequence_length", "16", TML_CFG_FLAG, "test", &err), &err);
+  return small_cfg;
+}
+
 static void small_params(struct tml_strategy_params *p) {
   memset(p, 0, sizeof(*p));
+  p->cfg = small_config();
   tml_xgb_params_default(&p->xgb);
   p->xgb.num_boost_round = 30;
   p->xgb.early_stopping_rounds = 8;
@@ -288,7 +308,8 @@ TEST(every_strategy_save_load_and_refusals) {
   /* Truncated files: the xgb5 direction head, the ensemble's description and a member's head. */
   const char *damaged[][2] = {{"xgb5", "direction_model.json"},
                               {"ensemble", "members/1-xgb5/timing_model.json"},
-                              {"ensemble", "ensemble.json"}};
+                              {"ensemble", "ensemble.json"},
+                              {"lstm", "lstm_model.bin"}};
   for (size_t k = 0; k < sizeof(damaged) / sizeof(damaged[0]); k++) {
     const struct tml_strategy *s = NULL;
     CHECK_OK(tml_strategy_lookup(damaged[k][0], &s, &err), &err);
