@@ -459,15 +459,17 @@ static int compare_strategies(struct tml_store *store, struct tml_validate_opts 
         continue;
       bool lower = strstr(name, "logloss") || strstr(name, "rmse");
       printf("  %-26s %10.4f", name, st0->baseline_mean[m]);
-      size_t best = 0;
+      int best = -1;
       for (size_t s = 0; s < c.n; s++) {
         double v = c.results[s].stages[0].mean[m];
         printf(" %10.4f", v);
-        double bv = c.results[best].stages[0].mean[m];
-        if (isnan(bv) || (!isnan(v) && (lower ? v < bv : v > bv)))
-          best = s;
+        if (isnan(v))
+          continue;
+        double bv = best < 0 ? (double)NAN : c.results[best].stages[0].mean[m];
+        if (best < 0 || (lower ? v < bv : v > bv))
+          best = (int)s;
       }
-      printf("  %s\n", c.names[best]);
+      printf("  %s\n", best < 0 ? "-" : c.names[best]);
     }
     printf("\nfits on whole folds:");
     for (size_t s = 0; s < c.n; s++)
