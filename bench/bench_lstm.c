@@ -2,9 +2,10 @@
  * overrides) on the last DAYS days of a CSV, split like `trademl train` (newest 20 % of rows for
  * validation / early stopping, purge = label horizon), and one-new-candle streaming prediction.
  *   build/bench/bench_lstm CSV DAYS [hidden=N layers=N lr=X batch=N epochs=N patience=N dropout=X
- *                                   clip=X seq=N seed=N threads=N] [export=FILE] [stream=1]
+ *                                   clip=X seq=N seed=N threads=N] [export=FILE] [stream=1] [fit=0]
  * Prints one JSON line. export=FILE also writes the raw feature matrix, the fit/stop rows and the five
- * head targets for bench/lstm_torch.py (format in that script), so both train on the same numbers. */
+ * head targets for bench/lstm_torch.py (format in that script), so both train on the same numbers;
+ * fit=0 stops after that. stream=1 adds the one-new-candle prediction time (wall and thread CPU). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,7 +83,7 @@ int main(int argc, char **argv) {
   struct tml_lstm_params p;
   tml_lstm_params_default(&p);
   const char *export_path = NULL;
-  int stream = 0;
+  int stream = 0, do_fit = 1;
   double days = 0;
   if (num(argv[2], &days) || days <= 0) {
     fprintf(stderr, "DAYS '%s' must be a positive number\n", argv[2]);
@@ -117,6 +118,7 @@ int main(int argc, char **argv) {
     else if (KEY("seed")) p.seed = (uint64_t)v;
     else if (KEY("threads")) p.threads = (int)v;
     else if (KEY("stream")) stream = (int)v;
+    else if (KEY("fit")) do_fit = (int)v;
     else {
       fprintf(stderr, "unknown key in '%s'\n", argv[i]);
       return 2;
@@ -167,6 +169,11 @@ int main(int argc, char **argv) {
   if (export_path && write_export(export_path, &d, rows, nfit, nstop, y)) {
     fprintf(stderr, "bench_lstm: cannot write %s\n", export_path);
     return 1;
+  }
+  if (!do_fit) {
+    printf("{\"impl\":\"trademl\",\"rows\":%zu,\"cols\":%zu,\"fit_rows\":%zu,\"stop_rows\":%zu,\"exported\":%s}\n",
+           d.nrows, d.ncols, nfit, nstop, export_path ? "true" : "false");
+    return 0;
   }
   struct tml_lstm_model *m = NULL;
   double t0 = now(), c0 = cpu_now(CLOCK_PROCESS_CPUTIME_ID);

@@ -76,9 +76,9 @@ struct tml_lstm_fit_data {
 typedef int (*tml_lstm_progress_fn)(void *ud, int epoch, int epochs, double train_loss, double valid_loss,
                                     int best_epoch);
 
-/* Fits a model. Returns 0; TML_EINVAL (parameters, named); TML_EDATA (no fit rows, a window longer
- * than the data: sequence_length > the most rows any symbol has, a class head with no labelled fit
- * row, or a diverging fit: NaN/Inf loss, named with the epoch); TML_EINTR; TML_ENOMEM. Caller owns
+/* Fits a model. Returns 0; TML_EINVAL (parameters, named, and a window longer than the data:
+ * sequence_length > the most rows any symbol has); TML_EDATA (no fit rows, a class head with no
+ * labelled fit row, or a diverging fit: NaN/Inf loss, named with the epoch); TML_EINTR; TML_ENOMEM. Caller owns
  * *out (tml_lstm_free). Deterministic: same data, parameters, seed and threads -> same bytes. */
 int tml_lstm_fit(const struct tml_lstm_fit_data *fd, const struct tml_lstm_params *p, tml_lstm_progress_fn progress,
                  void *ud, struct tml_lstm_model **out, struct tml_error *err);

@@ -576,7 +576,7 @@ int tml_lstm_fit(const struct tml_lstm_fit_data *fd, const struct tml_lstm_param
   for (size_t s = 0; s < w.nsym; s++)
     longest = TML_MAX(longest, w.start[s + 1] - w.start[s]);
   if (m->T > longest) {
-    rc = tml_error_set(err, TML_EDATA,
+    rc = tml_error_set(err, TML_EINVAL,
                        "lstm.sequence_length %zu is longer than the data: the longest symbol has %zu rows; lower "
                        "lstm.sequence_length or train on more days",
                        m->T, longest);
@@ -647,11 +647,17 @@ int tml_lstm_fit(const struct tml_lstm_fit_data *fd, const struct tml_lstm_param
       net_backward(&tr, B);
       double gnorm = tml_nn_clip_grad_norm(&m->p, p->clip);
       if (!isfinite(loss) || !isfinite(gnorm)) {
-        rc = tml_error_set(err, TML_EDATA,
-                           "lstm training diverged at epoch %d, batch %zu: the loss is %s (gradient norm %g); nothing "
-                           "was kept: lower lstm.learning_rate (%g) or set lstm.clip",
-                           epoch + 1, nbatches + 1, isfinite(loss) ? "finite but the gradient is not" : "NaN/Inf",
-                           gnorm, p->learning_rate);
+        if (!isfinite(loss))
+          rc = tml_error_set(err, TML_EDATA,
+                             "lstm training diverged at epoch %d, batch %zu: the loss is %g; nothing was kept: lower "
+                             "lstm.learning_rate (%g) or set lstm.clip (%g)",
+                             epoch + 1, nbatches + 1, loss, p->learning_rate, p->clip);
+        else
+          rc = tml_error_set(err, TML_EDATA,
+                             "lstm training diverged at epoch %d, batch %zu: the gradient is not finite (it grew "
+                             "without bound backwards through the %d steps of a window); nothing was kept: shorten "
+                             "lstm.sequence_length or lower lstm.learning_rate (%g)",
+                             epoch + 1, nbatches + 1, p->sequence_length, p->learning_rate);
         free(idx);
         free(rows);
         goto out;

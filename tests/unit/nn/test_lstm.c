@@ -412,7 +412,7 @@ TEST(bad_parameters_refused) {
   p.sequence_length = 101;
   struct tml_lstm_model *m = NULL;
   tml_error_init(&err);
-  CHECK_INT(tml_lstm_fit(&f.fd, &p, NULL, NULL, &m, &err), TML_EDATA);
+  CHECK_INT(tml_lstm_fit(&f.fd, &p, NULL, NULL, &m, &err), TML_EINVAL); /* a setting to change: exit 2 */
   CHECK_CONTAINS(err.msg, "lstm.sequence_length 101 is longer than the data");
   CHECK(m == NULL);
   release_fit(&f);
@@ -443,6 +443,29 @@ TEST(cancel_keeps_nothing) {
   tml_error_init(&err);
   CHECK_INT(tml_lstm_fit(&f.fd, &p, cancel_at_two, &last, &m, &err), TML_EINTR);
   CHECK_INT(last, 1);
+  CHECK(m == NULL);
+  release_fit(&f);
+  synth_release(&s);
+}
+
+/* Gradients that grow without bound through a long window (2048 steps, mostly padding) overflow on
+ * the first batch: the fit stops, says so and keeps nothing. */
+TEST(diverging_fit_refused) {
+  struct synth s;
+  synth_make(&s, 2100, 1, 11);
+  struct fit_setup f;
+  setup_fit(&f, &s, 2000, 50);
+  struct tml_lstm_params p;
+  small_params(&p);
+  p.sequence_length = 2048;
+  p.batch_size = 8;
+  p.epochs = 1;
+  struct tml_lstm_model *m = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_INT(tml_lstm_fit(&f.fd, &p, NULL, NULL, &m, &err), TML_EDATA);
+  CHECK_CONTAINS(err.msg, "lstm training diverged at epoch 1, batch 1");
+  CHECK_CONTAINS(err.msg, "nothing was kept");
   CHECK(m == NULL);
   release_fit(&f);
   synth_release(&s);
