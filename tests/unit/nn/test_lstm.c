@@ -143,6 +143,33 @@ static struct tml_lstm_model *fitted(void) {
   return g_model;
 }
 
+/* A quick model (one epoch on a small matrix) for the tests that need any fitted model. */
+static struct synth q_s;
+static struct tml_lstm_model *q_model;
+
+static struct tml_lstm_model *quick(void) {
+  if (q_model)
+    return q_model;
+  synth_make(&q_s, 400, 2, 12);
+  struct fit_setup f;
+  setup_fit(&f, &q_s, 500, 100);
+  struct tml_lstm_params p;
+  small_params(&p);
+  p.epochs = 1;
+  p.dropout = 0.1;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_lstm_fit(&f.fd, &p, NULL, NULL, &q_model, &err), &err);
+  release_fit(&f);
+  return q_model;
+}
+
+__attribute__((destructor)) static void cleanup_quick(void) {
+  tml_lstm_free(q_model);
+  if (q_model)
+    synth_release(&q_s);
+}
+
 __attribute__((destructor)) static void cleanup(void) {
   tml_lstm_free(g_model);
   if (g_model)
@@ -197,7 +224,7 @@ static float *predict_all(const struct tml_lstm_model *m, const struct synth *s,
 }
 
 TEST(save_load_identical_predictions) {
-  struct tml_lstm_model *m = fitted();
+  struct tml_lstm_model *m = quick();
   char *dir = tml_test_tmpdir("lstm_save");
   char path[4096];
   snprintf(path, sizeof path, "%s/lstm.model", dir);
@@ -206,8 +233,8 @@ TEST(save_load_identical_predictions) {
   CHECK_OK(tml_lstm_save(m, path, "lstm", "0123456789abcdef", &err), &err);
   struct tml_lstm_model *back = NULL;
   CHECK_OK(tml_lstm_load(path, "lstm", "0123456789abcdef", &back, &err), &err);
-  struct tml_range r = {g_fit, g_s.nrows};
-  float *a = predict_all(m, &g_s, r), *b = predict_all(back, &g_s, r);
+  struct tml_range r = {500, q_s.nrows};
+  float *a = predict_all(m, &q_s, r), *b = predict_all(back, &q_s, r);
   CHECK_MSG(memcmp(a, b, (r.end - r.begin) * TML_LSTM_NOUT * sizeof(float)) == 0,
             "a loaded model predicts differently from the saved one");
   struct tml_lstm_info i1, i2;
@@ -237,9 +264,9 @@ TEST(save_load_identical_predictions) {
 }
 
 TEST(stream_equals_batch_bits) {
-  struct tml_lstm_model *m = fitted();
+  struct tml_lstm_model *m = quick();
   struct tml_range r = {0, 400}; /* from the first row: covers the padded windows too */
-  float *batch = predict_all(m, &g_s, r);
+  float *batch = predict_all(m, &q_s, r);
   size_t n = r.end - r.begin;
   struct tml_error err;
   tml_error_init(&err);
@@ -248,7 +275,7 @@ TEST(stream_equals_batch_bits) {
   CHECK_OK(tml_lstm_stream_open(m, &st[1], &err), &err);
   float out[TML_HEAD_COUNT][TML_MAX_CLASSES];
   for (size_t i = 0; i < n; i++) {
-    tml_lstm_stream_step(st[g_s.sym[i]], g_s.X + i * 3, out);
+    tml_lstm_stream_step(st[q_s.sym[i]], q_s.X + i * 3, out);
     for (int h = 0; h < TML_HEAD_COUNT; h++) {
       size_t w = tml_lstm_head_width((enum tml_head)h);
       const float *b = batch + n * tml_lstm_head_offset((enum tml_head)h) + i * w;
@@ -317,7 +344,7 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n) {
 }
 
 TEST(bad_files_refused) {
-  struct tml_lstm_model *m = fitted();
+  struct tml_lstm_model *m = quick();
   char *dir = tml_test_tmpdir("lstm_bad");
   char good[4096], bad[4096];
   snprintf(good, sizeof good, "%s/good", dir);
