@@ -61,7 +61,7 @@ class Net(torch.nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("export")
-    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=16)
     ap.add_argument("--layers", type=int, default=1)
     ap.add_argument("--lr", type=float, default=0.002)
     ap.add_argument("--batch", type=int, default=64)

@@ -27,7 +27,7 @@
 /* ---- parameters ---- */
 
 void tml_lstm_params_default(struct tml_lstm_params *p) {
-  p->hidden = 32;
+  p->hidden = 16;
   p->layers = 1;
   p->learning_rate = 0.002;
   p->batch_size = 64;

@@ -292,7 +292,7 @@ static const struct key_def keys[] = {
     {"ensemble.meta_l2", K_DOUBLE, "0.001", 0, 100, NULL, NULL, 0,
      "L2 penalty of the ensemble's meta-model (logistic regression per class head, ridge per regression head)"},
     /* lstm strategy (docs/lstm.md); defaults equal tml_lstm_params_default() */
-    {"lstm.hidden_size", K_INT, "32", 1, 1024, NULL, NULL, 0, "LSTM units per layer"},
+    {"lstm.hidden_size", K_INT, "16", 1, 1024, NULL, NULL, 0, "LSTM units per layer"},
     {"lstm.layers", K_INT, "1", 1, 4, NULL, NULL, 0, "stacked LSTM layers"},
     {"lstm.learning_rate", K_DOUBLE, "0.002", 1e-6, 1, NULL, NULL, 0, "Adam step size of the LSTM"},
     {"lstm.batch_size", K_INT, "64", 1, 4096, NULL, NULL, 0, "windows per training step"},
