@@ -5,14 +5,17 @@
 #  2. the same network trained by PyTorch (Debian's python3-torch, bench/lstm_torch.py) on the same
 #     exported matrix: same layers, hidden size, sequence length, batch size, learning rate, clipping,
 #     dropout and epochs (a fixed number: early stopping off on both sides, so both do the same work),
-#     2 threads each; REPEATS runs of each, alternating, min and median; the ratio PyTorch / trademl and
-#     the best validation losses (target: trademl >= 2x faster at a validation loss within 2 %);
+#     2 threads each; REPEATS runs of each, alternating, repeat r with seed r on both sides, min and
+#     median; the ratio PyTorch / trademl and the median best validation losses (target: trademl >= 2x
+#     faster at a validation loss within 2 %);
 #  3. one new candle with carried state (five heads): microseconds per candle (target: <= 200 us).
 # Usage: bench/bench_lstm.sh [REPEATS=3] [EPOCHS=12]. Needs ../shared/data (or TRADEML_DATA_DIR) and a
 # release build (scripts/build.sh). The machine may be shared: wall times are noisy, CPU times less so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${TRADEML_DATA_DIR:-../shared/data}
+# Threads that wait sleep instead of spinning (PyTorch OpenMP), so CPU seconds count work on both sides.
+export OMP_WAIT_POLICY=passive
 CSV=$DATA/bybit-linear/SOLUSDT_5m.csv
 REPEATS=${1:-3}
 EPOCHS=${2:-12}
@@ -30,10 +33,11 @@ $BENCH "$CSV" 30 threads=2 stream=1 2>/dev/null | tee "$WORK/defaults.json"
 
 echo "== 2. same network, $EPOCHS epochs fixed, 2 threads each, $REPEATS repeats"
 $BENCH "$CSV" 30 export="$WORK/export.bin" fit=0 >/dev/null
+# Repeat r uses seed r on both sides: the times are of the same work, the losses a median over seeds.
 for r in $(seq 1 "$REPEATS"); do
-  $BENCH "$CSV" 30 threads=2 epochs="$EPOCHS" patience="$EPOCHS" 2>/dev/null >>"$WORK/c.jsonl"
-  $PY bench/lstm_torch.py "$WORK/export.bin" --threads 2 --epochs "$EPOCHS" --patience "$EPOCHS" 2>/dev/null \
-    >>"$WORK/torch.jsonl"
+  $BENCH "$CSV" 30 threads=2 epochs="$EPOCHS" patience="$EPOCHS" seed="$r" 2>/dev/null >>"$WORK/c.jsonl"
+  $PY bench/lstm_torch.py "$WORK/export.bin" --threads 2 --epochs "$EPOCHS" --patience "$EPOCHS" --seed "$r" \
+    2>/dev/null >>"$WORK/torch.jsonl"
   echo "   repeat $r: trademl $(tail -1 "$WORK/c.jsonl" | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r["fit_s"], "s wall", r["cpu_s"], "s cpu, loss", r["best_valid_loss"])'); pytorch $(tail -1 "$WORK/torch.jsonl" | $PY -c 'import json,sys; r=json.load(sys.stdin); print(r["fit_s"], "s wall", r["cpu_s"], "s cpu, loss", r["best_valid_loss"])')"
 done
 $PY - "$WORK/defaults.json" "$WORK/c.jsonl" "$WORK/torch.jsonl" <<'PY'
@@ -56,6 +60,6 @@ for k, name in (("fit_s", "wall"), ("cpu_s", "CPU")):
           f"pytorch/trademl {tm / cm:.2f}x (min), {tmed / cmed:.2f}x (median)")
 lc = statistics.median(r["best_valid_loss"] for r in c)
 lt = statistics.median(r["best_valid_loss"] for r in t)
-print(f"best validation loss (median): trademl {lc:.4f}, pytorch {lt:.4f}, difference {100 * (lc - lt) / lt:+.2f} % "
-      f"(target within 2 %)")
+print(f"best validation loss (median over seeds 1..{len(c)}): trademl {lc:.4f}, pytorch {lt:.4f}, "
+      f"difference {100 * (lc - lt) / lt:+.2f} % (target within 2 %)")
 PY
