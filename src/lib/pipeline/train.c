@@ -377,7 +377,6 @@ static void score_incumbent(const struct tml_train_opts *o, const struct tml_dat
   struct tml_error e;
   tml_error_init(&e);
   struct tml_modelset *m = NULL;
-  float *pred = NULL;
   size_t nv = split->valid.end - split->valid.begin;
   if (tml_modelset_load(o->incumbent_dir, &m, &e)) {
     snprintf(cmp->why_not, sizeof(cmp->why_not), "%.500s", e.msg);
@@ -393,30 +392,38 @@ static void score_incumbent(const struct tml_train_opts *o, const struct tml_dat
              "the incumbent's columns differ (%zu vs %zu: other symbols, encoding or interval)", m->ncols, d->ncols);
     goto out;
   }
-  if (nv == 0 || !(pred = malloc(nv * TML_MAX_CLASSES * sizeof(float)))) {
+  float *outs[TML_HEAD_COUNT] = {0};
+  bool ok = nv > 0;
+  for (int h = 0; h < TML_HEAD_COUNT && ok; h++)
+    ok = (outs[h] = malloc(nv * tml_strategy_head_width((enum tml_head)h) * sizeof(float))) != NULL;
+  if (!ok) {
     snprintf(cmp->why_not, sizeof(cmp->why_not), "%s", nv ? "out of memory" : "no validation rows");
+    for (int h = 0; h < TML_HEAD_COUNT; h++)
+      free(outs[h]);
     goto out;
   }
-  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+  /* One prediction of every head (a stacked strategy predicts its members once). */
+  int prc = m->model->strategy->predict(m->model->impl, d, split->valid, outs, &e);
+  for (int h = 0; h < TML_HEAD_COUNT && !prc; h++) {
     int k = tml_head_nclass((enum tml_head)h);
     const float *yv = y[h] + split->valid.begin;
-    float *outs[TML_HEAD_COUNT] = {0};
-    outs[h] = pred;
-    int rc = m->model->strategy->predict(m->model->impl, d, split->valid, outs, &e);
-    if (!rc)
-      rc = k > 0 ? tml_metrics_classification(yv, pred, nv, k, &cmp->heads[h].cls, &e)
-                 : tml_metrics_regression(yv, pred, nv, &cmp->heads[h].reg, &e);
-    if (rc) {
+    prc = k > 0 ? tml_metrics_classification(yv, outs[h], nv, k, &cmp->heads[h].cls, &e)
+                : tml_metrics_regression(yv, outs[h], nv, &cmp->heads[h].reg, &e);
+    if (prc)
       snprintf(cmp->why_not, sizeof(cmp->why_not), "scoring head '%s': %.400s", tml_head_name((enum tml_head)h), e.msg);
-      goto out;
-    }
+  }
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(outs[h]);
+  if (prc) {
+    if (!cmp->why_not[0])
+      snprintf(cmp->why_not, sizeof(cmp->why_not), "predicting: %.400s", e.msg);
+    goto out;
   }
   cmp->rows = nv;
   cmp->from_ms = d->time[split->valid.begin];
   cmp->to_ms = d->time[split->valid.end - 1];
   cmp->scored = true;
 out:
-  free(pred);
   tml_modelset_free(m);
 }
 

@@ -67,27 +67,28 @@ static void make_fold(const struct tml_dataset *d, struct fold *f) {
   CHECK_OK(tml_labels_fit(d->fwd_return, d->fwd_vol, d->timing, &fit, 1, &spec, &f->th, &err), &err);
 }
 
-/* Small lstm.* settings so the loops over every strategy stay fast under ASan (docs/lstm.md has the
- * defaults; tests/unit/nn/test_lstm.c tests the model itself). */
-static struct tml_config *small_cfg;
-
-__attribute__((destructor)) static void free_small_cfg(void) { tml_config_free(small_cfg); }
-
-static const struct tml_config *small_config(void) {
-  if (small_cfg)
-    return small_cfg;
+/* The configuration of the tests: two inner folds for the ensemble (its default is 3) keep the suite
+ * fast under the sanitizers; freed at exit. */
+static struct tml_config *test_config(void) {
+  static struct tml_config *cfg;
+  if (cfg)
+    return cfg;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_config_load(NULL, NULL, &small_cfg, &err), &err);
-  CHECK_OK(tml_config_set(small_cfg, "lstm.epochs", "3", TML_CFG_FLAG, "test", &err), &err);
-  CHECK_OK(tml_config_set(small_cfg, "lstm.hidden_size", "12", TML_CFG_FLAG, "test", &err), &err);
-  CHECK_OK(tml_config_set(small_cfg, "lstm.sequence_length", "16", TML_CFG_FLAG, "test", &err), &err);
-  return small_cfg;
+  char *home = tml_test_tmpdir("strategy_config");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  CHECK_OK(tml_config_set(cfg, "ensemble.inner_folds", "2", TML_CFG_FLAG, "test", &err), &err);
+  /* Small lstm.* settings (docs/lstm.md has the defaults; tests/unit/nn/test_lstm.c tests the model). */
+  CHECK_OK(tml_config_set(cfg, "lstm.epochs", "3", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "lstm.hidden_size", "12", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "lstm.sequence_length", "16", TML_CFG_FLAG, "test", &err), &err);
+  free(home);
+  return cfg;
 }
 
 static void small_params(struct tml_strategy_params *p) {
   memset(p, 0, sizeof(*p));
-  p->cfg = small_config();
+  p->cfg = test_config();
   tml_xgb_params_default(&p->xgb);
   p->xgb.num_boost_round = 30;
   p->xgb.early_stopping_rounds = 8;
