@@ -135,6 +135,7 @@ struct tml_strategy {
 
 extern const struct tml_strategy tml_strategy_xgb5;     /* src/lib/strategy/strategy_xgb5.c */
 extern const struct tml_strategy tml_strategy_ensemble; /* src/lib/strategy/strategy_ensemble.c */
+extern const struct tml_strategy tml_strategy_lstm;     /* src/lib/strategy/strategy_lstm.c */
 
 /* The strategy named `name`; TML_EINVAL listing the known names when there is none. */
 int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struct tml_error *err);

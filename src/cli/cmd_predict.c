@@ -31,7 +31,7 @@ static const struct cli_opt opts[] = {
     {"interval", CLI_VALUE, "INTERVAL", "candle interval", "data.interval"},
     {"model", CLI_VALUE, "DIR", "a model-set folder (default: the newest for the symbol)", NULL},
     {"models-dir", CLI_VALUE, "DIR", "where model sets live", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default) or ensemble (docs/strategies.md)", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"now", CLI_VALUE, "TIME", "evaluate as of this UTC time (ISO-8601); default: the clock", NULL},
     {"max-age", CLI_VALUE, "DURATION", "refuse (exit 1) when the candle closed longer ago than this (90s, 45m, 2h)",
      "predict.max_age"},

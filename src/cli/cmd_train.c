@@ -50,7 +50,7 @@ static const struct cli_opt opts[] = {
     {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
     {"min-train-rows", CLI_VALUE, "N", "minimum training rows", "training.min_train_rows"},
     {"models-dir", CLI_VALUE, "DIR", "where model sets are written", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default) or ensemble (docs/strategies.md)", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
     {"no-fetch", CLI_FLAG, NULL, "do not download missing candles from the exchange first", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
@@ -60,6 +60,7 @@ static const struct cli_opt opts[] = {
      NULL},
     {"data-dir", CLI_VALUE, "DIR", "Bitget pipeline: folder of the candle database (DIR/trademl.db; created)", NULL},
     {"universe", CLI_VALUE, "all", "every symbol stored at the interval (instead of --symbol / data.symbols)", NULL},
+    CLI_LSTM_OPTS,
 };
 
 /* The Bitget pipeline's flags (docs/training.md "Flags of the Bitget pipeline"): --data-dir DIR puts the

@@ -65,7 +65,7 @@ static const struct cli_opt opts[] = {
     {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
     {"min-train-rows", CLI_VALUE, "N", "minimum fit rows per fold", "training.min_train_rows"},
     {"models-dir", CLI_VALUE, "DIR", "where the final model set is written (sequential)", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default) or ensemble (docs/strategies.md)", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
     {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},
@@ -73,6 +73,7 @@ static const struct cli_opt opts[] = {
      "run the same folds with --engine xgboost and native; print metrics and timings side by side", NULL},
     {"compare", CLI_VALUE, "S1,S2,...",
      "strategies on the same dataset and folds (e.g. xgb5,ensemble): one side-by-side report, head by head", NULL},
+    CLI_LSTM_OPTS,
 };
 
 /* The caller composes validation and its reports: each stage's report.json / report.html are written

@@ -8,7 +8,7 @@
 #include <pthread.h>
 
 /* Every strategy this trademl has. Adding one is one more line here (and its file). */
-static const struct tml_strategy *const known[] = {&tml_strategy_xgb5, &tml_strategy_ensemble};
+static const struct tml_strategy *const known[] = {&tml_strategy_xgb5, &tml_strategy_ensemble, &tml_strategy_lstm};
 
 size_t tml_strategy_count(void) { return TML_ARRAY_LEN(known); }
 

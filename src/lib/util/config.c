@@ -292,6 +292,20 @@ static const struct key_def keys[] = {
     {"ensemble.meta_l2", K_DOUBLE, "1", 0, 100, NULL, NULL, 0,
      "L2 penalty of the ensemble's meta-model: pulls a class head's member weights towards the geometric "
      "mean of the members; ridge penalty of a regression head"},
+    /* lstm strategy (docs/lstm.md); defaults equal tml_lstm_params_default() */
+    {"lstm.hidden_size", K_INT, "16", 1, 1024, NULL, NULL, 0, "LSTM units per layer"},
+    {"lstm.layers", K_INT, "1", 1, 4, NULL, NULL, 0, "stacked LSTM layers"},
+    {"lstm.learning_rate", K_DOUBLE, "0.002", 1e-6, 1, NULL, NULL, 0, "Adam step size of the LSTM"},
+    {"lstm.batch_size", K_INT, "64", 1, 4096, NULL, NULL, 0, "windows per training step"},
+    {"lstm.epochs", K_INT, "12", 1, 10000, NULL, NULL, 0, "maximum passes over the training rows"},
+    {"lstm.patience", K_INT, "3", 1, 1000, NULL, NULL, 0,
+     "stop after this many epochs without a better validation loss (the best epoch is kept)"},
+    {"lstm.dropout", K_DOUBLE, "0.1", 0, 0.9, NULL, NULL, 0, "dropout between LSTM layers and before the heads"},
+    {"lstm.clip", K_DOUBLE, "1.0", 0, 1e6, NULL, NULL, 0, "maximum gradient L2 norm per step (0 = no clipping)"},
+    {"lstm.sequence_length", K_INT, "64", 1, 4096, NULL, NULL, 0,
+     "rows of one symbol's features the LSTM reads for one prediction (the row and those before it)"},
+    {"lstm.seed", K_INT, "42", 0, 4294967295.0, NULL, NULL, 0,
+     "seed of the LSTM's initial weights, dropout masks and batch order (same seed and threads, same model)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)

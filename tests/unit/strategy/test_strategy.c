@@ -78,6 +78,10 @@ static struct tml_config *test_config(void) {
   char *home = tml_test_tmpdir("strategy_config");
   CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
   CHECK_OK(tml_config_set(cfg, "ensemble.inner_folds", "2", TML_CFG_FLAG, "test", &err), &err);
+  /* Small lstm.* settings (docs/lstm.md has the defaults; tests/unit/nn/test_lstm.c tests the model). */
+  CHECK_OK(tml_config_set(cfg, "lstm.epochs", "3", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "lstm.hidden_size", "12", TML_CFG_FLAG, "test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "lstm.sequence_length", "16", TML_CFG_FLAG, "test", &err), &err);
   free(home);
   return cfg;
 }
@@ -305,7 +309,8 @@ TEST(every_strategy_save_load_and_refusals) {
   /* Truncated files: the xgb5 direction head, the ensemble's description and a member's head. */
   const char *damaged[][2] = {{"xgb5", "direction_model.json"},
                               {"ensemble", "members/1-xgb5/timing_model.json"},
-                              {"ensemble", "ensemble.json"}};
+                              {"ensemble", "ensemble.json"},
+                              {"lstm", "lstm_model.bin"}};
   for (size_t k = 0; k < sizeof(damaged) / sizeof(damaged[0]); k++) {
     const struct tml_strategy *s = NULL;
     CHECK_OK(tml_strategy_lookup(damaged[k][0], &s, &err), &err);
