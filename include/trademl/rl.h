@@ -131,6 +131,9 @@ struct tml_rl_env;
 int tml_rl_env_create(const struct tml_rl_market *m, size_t begin, size_t end, const struct tml_rl_scaler *s,
                       const struct tml_rl_env_opts *o, struct tml_rl_env **out, struct tml_error *err);
 void tml_rl_env_destroy(struct tml_rl_env *e);
+/* Another environment over the same range and options that shares the prototype's scaled rows (the
+ * prototype must outlive it): the parallel environments of a rollout. 0 or TML_ENOMEM. */
+int tml_rl_env_clone(const struct tml_rl_env *proto, struct tml_rl_env **out, struct tml_error *err);
 /* Observation width: nfeat + TML_RL_STATE_DIM. */
 size_t tml_rl_env_obs_dim(const struct tml_rl_env *e);
 int tml_rl_env_action_count(const struct tml_rl_env *e);
@@ -195,5 +198,91 @@ int tml_rl_evaluate_targets(struct tml_rl_env *e, const int8_t *target, struct t
 /* Buy-and-hold or flat over the env's range. TML_EINVAL for DIRECTION (needs targets). */
 int tml_rl_evaluate_baseline(struct tml_rl_env *e, enum tml_rl_baseline b, struct tml_rl_trading_metrics *out,
                              struct tml_error *err);
+
+/* ---- PPO agent (Schulman et al. 2017, "Proximal Policy Optimization Algorithms") ----
+ *
+ * Actor and critic are separate MLPs (tanh hidden layers) on the shared nn core (trademl/nn.h);
+ * the actor's logits give a softmax policy over the action space, the critic one value. Training
+ * collects rollouts from n_envs environments over the fit rows (episodes of episode_candles from
+ * seeded random starts, cut episodes bootstrapped with the critic), computes generalised advantage
+ * estimates (Schulman et al. 2016), and runs `epochs` passes of shuffled minibatches over the
+ * clipped surrogate objective + value_coef x squared value error - entropy_coef x policy entropy,
+ * with gradient-norm clipping and Adam. Every eval_every rollouts the greedy policy is run over the
+ * validation rows (which follow the fit rows after a purge) and the weights with the best validation
+ * net return are kept. Deterministic for a seed and a thread count when the budget is in steps
+ * (a time budget stops wherever the clock says). */
+struct tml_rl_ppo_params {
+  size_t hidden;          /* units per hidden layer (64) */
+  size_t layers;          /* hidden layers (2) */
+  size_t n_envs;          /* parallel environments of a rollout (8) */
+  size_t rollout_steps;   /* steps per environment per rollout (256) */
+  size_t episode_candles; /* training episode length (512) */
+  int epochs;             /* passes over a rollout (4) */
+  size_t minibatch;       /* transitions per update (256) */
+  double lr;              /* Adam learning rate (3e-4) */
+  double gamma;           /* discount per candle (0.99) */
+  double gae_lambda;      /* GAE lambda (0.95) */
+  double clip;            /* surrogate clip epsilon (0.2) */
+  double entropy_coef;    /* entropy bonus (0.01) */
+  double value_coef;      /* value loss weight (0.5) */
+  double max_grad_norm;   /* gradient clipping (0.5) */
+  double reward_scale;    /* rewards are multiplied by this for learning (100: percent of equity) */
+  uint64_t total_steps;   /* budget in environment steps (300000) */
+  double time_budget_s;   /* wall-clock budget, 0 = none (not deterministic when it stops the run) */
+  int eval_every;         /* rollouts between validation checks (2) */
+  uint64_t seed;          /* 42 */
+};
+void tml_rl_ppo_params_default(struct tml_rl_ppo_params *p);
+/* TML_EINVAL naming the rl.* setting, the value, the range and the fix. */
+int tml_rl_ppo_params_check(const struct tml_rl_ppo_params *p, struct tml_error *err);
+
+struct tml_rl_train_report {
+  size_t rollouts, updates;
+  uint64_t env_steps;        /* transitions collected */
+  double rollout_seconds;    /* acting: policy forward + environment steps */
+  double learn_seconds;      /* PPO updates */
+  double eval_seconds;       /* validation episodes */
+  int best_rollout;          /* rollout whose weights were kept (1-based; 0 = none evaluated) */
+  double best_valid_return;  /* validation net return of the kept weights */
+  size_t valid_evals;
+  double last_entropy;       /* mean policy entropy of the last update (nats) */
+  double last_value_loss;
+  bool stopped_by_time;
+};
+
+struct tml_rl_agent; /* opaque */
+
+/* Trains an agent on rows [fit_begin, fit_end) of m (the scaler is fitted on these rows only) and
+ * chooses the checkpoint on rows [valid_begin, valid_end) (which must not overlap the fit rows; give
+ * an empty range to keep the last weights). m is borrowed for the call. TML_EINVAL for bad options,
+ * TML_EDATA for too few rows (fewer than episode_candles + 1 fit rows, or a validation block of
+ * fewer than 2 rows) or a diverged update (non-finite gradients), TML_ENOMEM. Caller frees *out. */
+int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t fit_end, size_t valid_begin,
+                       size_t valid_end, const struct tml_rl_env_opts *eo, const struct tml_rl_ppo_params *pp,
+                       struct tml_rl_agent **out, struct tml_rl_train_report *rep, struct tml_error *err);
+void tml_rl_agent_free(struct tml_rl_agent *a); /* accepts NULL */
+/* An environment over rows [begin, end) of m with the agent's scaler and cost options. */
+int tml_rl_agent_env_create(const struct tml_rl_agent *a, const struct tml_rl_market *m, size_t begin, size_t end,
+                            struct tml_rl_env **out, struct tml_error *err);
+/* A tml_rl_policy_fn: the agent (ctx) acts greedily (the most probable action) on the observation. */
+int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action);
+/* One decision for a raw feature row (nfeat floats, as tml_feature_stream_push writes it) and an agent
+ * state (position -1/0/1, unrealised profit as a fraction of the entry equity, candles in the trade):
+ * action probabilities (tml_rl_agent_action_count floats), the critic's value, the greedy action.
+ * Not thread-safe for one agent (it uses the agent's workspace). */
+void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position, double upnl, size_t hold,
+                      float *probs, float *value, int *action);
+int tml_rl_agent_action_count(const struct tml_rl_agent *a);
+enum tml_rl_action_space tml_rl_agent_action_space(const struct tml_rl_agent *a);
+const struct tml_rl_env_opts *tml_rl_agent_env_opts(const struct tml_rl_agent *a);
+size_t tml_rl_agent_nfeat(const struct tml_rl_agent *a);
+/* Agent file (docs/rl.md): magic, version, feature-set checksum, architecture, scaler, cost options,
+ * weights and an FNV-1a checksum of everything before it; written atomically (temp + rename). */
+int tml_rl_agent_save(const struct tml_rl_agent *a, const char *path, struct tml_error *err);
+/* TML_EMODEL naming the file and what is wrong for a missing, truncated, corrupt or foreign file (or
+ * one written for another feature set); never a crash. Caller frees *out. */
+int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_error *err);
+/* Same weights and settings (tests: save/load round trip). */
+bool tml_rl_agent_equal(const struct tml_rl_agent *a, const struct tml_rl_agent *b);
 
 #endif

@@ -210,7 +210,8 @@ struct tml_rl_env {
   struct tml_rl_env_opts o;
   size_t begin, end;             /* row range */
   size_t nfeat;
-  float *Xs;                     /* (end - begin) * nfeat scaled rows; owned */
+  float *Xs;                     /* (end - begin) * nfeat scaled rows; owned unless shared */
+  bool shares_xs;                /* a clone: Xs belongs to the prototype */
   double funding_per_candle;     /* funding_rate_8h * interval / 8 h */
   bool close_at_end;
   /* episode */
@@ -265,10 +266,23 @@ int tml_rl_env_create(const struct tml_rl_market *m, size_t begin, size_t end, c
   return 0;
 }
 
+int tml_rl_env_clone(const struct tml_rl_env *proto, struct tml_rl_env **out, struct tml_error *err) {
+  *out = NULL;
+  struct tml_rl_env *e = malloc(sizeof(*e));
+  if (!e)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for an rl environment");
+  *e = *proto;
+  e->shares_xs = true;
+  tml_rl_env_reset(e, e->begin, 0, NULL);
+  *out = e;
+  return 0;
+}
+
 void tml_rl_env_destroy(struct tml_rl_env *e) {
   if (!e)
     return;
-  free(e->Xs);
+  if (!e->shares_xs)
+    free(e->Xs);
   free(e);
 }
 
