@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--test]   (--test adds what the test suite and benchmarks need)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libxgboost-dev libsqlite3-dev libjansson-dev libyaml-dev
-      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev)
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libopenblas-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
