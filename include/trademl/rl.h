@@ -282,6 +282,11 @@ int tml_rl_agent_save(const struct tml_rl_agent *a, const char *path, struct tml
 /* TML_EMODEL naming the file and what is wrong for a missing, truncated, corrupt or foreign file (or
  * one written for another feature set); never a crash. Caller frees *out. */
 int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_error *err);
+struct tml_config;
+/* Environment and PPO options from the rl.* keys (and training.seed) of cfg; cfg NULL = defaults.
+ * TML_EINVAL naming the key for an unknown action space or reward term or a value out of range. */
+int tml_rl_opts_from_config(const struct tml_config *cfg, struct tml_rl_env_opts *eo, struct tml_rl_ppo_params *pp,
+                            struct tml_error *err);
 /* Same weights and settings (tests: save/load round trip). */
 bool tml_rl_agent_equal(const struct tml_rl_agent *a, const struct tml_rl_agent *b);
 

@@ -2,6 +2,7 @@
  * real candles), baselines, bad options. */
 #include "test.h"
 
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/rl.h"
 #include "trademl/series.h"
@@ -371,4 +372,39 @@ TEST(bad_options) {
   CHECK(tml_rl_reward_terms_parse("drawdown,sortino", "rl.reward", &dd, &hold, &err) == TML_EINVAL);
   CHECK_CONTAINS(err.msg, "unknown reward term 'sortino'");
   tml_rl_market_release(&m);
+}
+
+/* The rl.* keys reach the options; a bad value names the key. */
+TEST(config_keys) {
+  struct tml_config *cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("rl_config");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  struct tml_rl_env_opts eo;
+  struct tml_rl_ppo_params pp;
+  CHECK_OK(tml_rl_opts_from_config(cfg, &eo, &pp, &err), &err);
+  CHECK_INT(eo.actions, TML_RL_ACTIONS_FIVE);
+  CHECK_NEAR(eo.fee_rate, 0.00055, 0);
+  CHECK_NEAR(eo.drawdown_penalty, 0, 0); /* the term is off unless rl.reward lists it */
+  CHECK_INT(pp.hidden, 64);
+  CHECK_INT(pp.total_steps, 300000);
+  CHECK_OK(tml_config_set(cfg, "rl.action_space", "target3", TML_CFG_FLAG, "--rl-action-space", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "rl.reward", "equity,drawdown", TML_CFG_FLAG, "--rl-reward", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "rl.hidden", "16", TML_CFG_FLAG, "--rl-hidden", &err), &err);
+  CHECK_OK(tml_rl_opts_from_config(cfg, &eo, &pp, &err), &err);
+  CHECK_INT(eo.actions, TML_RL_ACTIONS_TARGET3);
+  CHECK_NEAR(eo.drawdown_penalty, 0.5, 0);
+  CHECK_INT(pp.hidden, 16);
+  CHECK(tml_config_set(cfg, "rl.action_space", "seven", TML_CFG_FLAG, "--rl-action-space", &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "rl.action_space");
+  tml_error_init(&err);
+  CHECK(tml_config_set(cfg, "rl.fee_rate", "0.5", TML_CFG_FLAG, "--rl-fee-rate", &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "rl.fee_rate");
+  tml_error_init(&err);
+  CHECK_OK(tml_config_set(cfg, "rl.reward", "equity,sharpe", TML_CFG_FLAG, "--rl-reward", &err), &err);
+  CHECK(tml_rl_opts_from_config(cfg, &eo, &pp, &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "rl.reward: unknown reward term 'sharpe'");
+  tml_config_free(cfg);
+  free(home);
 }
