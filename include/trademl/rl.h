@@ -65,6 +65,13 @@ struct tml_rl_market {
  * Release with tml_rl_market_release. */
 int tml_rl_market_build(const struct tml_candles *c, struct tml_rl_market *out, struct tml_error *err);
 void tml_rl_market_release(struct tml_rl_market *m);
+struct tml_dataset;
+/* Builds a market from n rows of a dataset (borrowed; rows ascending indices into it, of one symbol):
+ * market row k is dataset row rows[k] (its first nfeat feature columns and its candle). Rows that are
+ * not consecutive candles (an embargo, a gap) are stepped over like a gap in the candles: the next
+ * fill is at the next row's open. TML_EDATA for fewer than 2 rows, TML_ENOMEM. */
+int tml_rl_market_from_rows(const struct tml_dataset *d, const size_t *rows, size_t n, struct tml_rl_market *out,
+                            struct tml_error *err);
 
 /* Standardisation of the feature columns: (x - mean) / std, clipped to +-clip; std below 1e-12
  * counts as 1. Fitted on training rows only. */
@@ -231,6 +238,11 @@ struct tml_rl_ppo_params {
   double time_budget_s;   /* wall-clock budget, 0 = none (not deterministic when it stops the run) */
   int eval_every;         /* rollouts between validation checks (2) */
   uint64_t seed;          /* 42 */
+  /* Called after every rollout (and its validation check, when one ran): valid_return is the newest
+   * validation net return (NaN before the first). Return non-zero to stop: the training returns
+   * TML_EINTR and keeps nothing. May be NULL. */
+  int (*progress)(void *ud, size_t rollout, size_t total_rollouts, double valid_return, int best_rollout);
+  void *progress_ud;
 };
 void tml_rl_ppo_params_default(struct tml_rl_ppo_params *p);
 /* TML_EINVAL naming the rl.* setting, the value, the range and the fix. */
@@ -276,12 +288,29 @@ int tml_rl_agent_action_count(const struct tml_rl_agent *a);
 enum tml_rl_action_space tml_rl_agent_action_space(const struct tml_rl_agent *a);
 const struct tml_rl_env_opts *tml_rl_agent_env_opts(const struct tml_rl_agent *a);
 size_t tml_rl_agent_nfeat(const struct tml_rl_agent *a);
+void tml_rl_agent_arch(const struct tml_rl_agent *a, size_t *hidden, size_t *layers);
 /* Agent file (docs/rl.md): magic, version, feature-set checksum, architecture, scaler, cost options,
  * weights and an FNV-1a checksum of everything before it; written atomically (temp + rename). */
 int tml_rl_agent_save(const struct tml_rl_agent *a, const char *path, struct tml_error *err);
 /* TML_EMODEL naming the file and what is wrong for a missing, truncated, corrupt or foreign file (or
  * one written for another feature set); never a crash. Caller frees *out. */
 int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_error *err);
+/* The comparison every strategy gets on a fold's test rows (validate): buy-and-hold, flat, and the
+ * policy that follows a direction head (target +1 when its most probable class is up, -1 down,
+ * 0 neutral), all on the same rows and costs. direction: (down, neutral, up) probabilities per test
+ * row, or NULL (no direction policy). The baselines read no features (the environment's observation
+ * is not used), so no scaler is fitted. TML_EDATA for fewer than 2 rows (one symbol's rows). */
+struct tml_rl_fold_trading {
+  struct tml_rl_trading_metrics buy_hold, flat, direction;
+  bool has_direction;
+};
+int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, const struct tml_rl_env_opts *eo,
+                        const float *direction, struct tml_rl_fold_trading *out, struct tml_error *err);
+/* The agent's own episode (its position carried from step to step) over dataset rows [begin, end)
+ * with its cost options: the trading metrics of strategy rl on a fold. */
+int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
+                       struct tml_rl_trading_metrics *out, struct tml_error *err);
+
 struct tml_config;
 /* Environment and PPO options from the rl.* keys (and training.seed) of cfg; cfg NULL = defaults.
  * TML_EINVAL naming the key for an unknown action space or reward term or a value out of range. */

@@ -6,6 +6,7 @@
 
 #include "util/common.h"
 
+#include "trademl/dataset.h"
 #include "trademl/error.h"
 #include "trademl/featureset.h"
 #include "trademl/series.h"
@@ -85,6 +86,36 @@ int tml_rl_market_build(const struct tml_candles *c, struct tml_rl_market *out, 
   out->X = f.X; /* takes the feature matrix */
   f.X = NULL;
   tml_features_release(&f);
+  return 0;
+}
+
+int tml_rl_market_from_rows(const struct tml_dataset *d, const size_t *rows, size_t n, struct tml_rl_market *out,
+                            struct tml_error *err) {
+  memset(out, 0, sizeof(*out));
+  if (n < 2)
+    return tml_error_set(err, TML_EDATA, "rl: %zu candle(s) to step through, an episode needs at least 2", n);
+  out->n = n;
+  out->nfeat = d->nfeat;
+  out->interval_ms = d->interval_ms;
+  out->time = malloc(n * sizeof(int64_t));
+  out->open = malloc(n * sizeof(double));
+  out->high = malloc(n * sizeof(double));
+  out->low = malloc(n * sizeof(double));
+  out->close = malloc(n * sizeof(double));
+  out->X = malloc(n * d->nfeat * sizeof(float));
+  if (!out->time || !out->open || !out->high || !out->low || !out->close || !out->X) {
+    tml_rl_market_release(out);
+    return tml_error_set(err, TML_ENOMEM, "out of memory for the market of %zu rows", n);
+  }
+  for (size_t k = 0; k < n; k++) {
+    size_t r = rows[k];
+    out->time[k] = d->time[r];
+    out->open[k] = d->open[r];
+    out->high[k] = d->high[r];
+    out->low[k] = d->low[r];
+    out->close[k] = d->close[r];
+    memcpy(out->X + k * d->nfeat, d->X + r * d->ncols, d->nfeat * sizeof(float));
+  }
   return 0;
 }
 

@@ -153,6 +153,10 @@ int tml_rl_agent_action_count(const struct tml_rl_agent *a) { return (int)a->nac
 enum tml_rl_action_space tml_rl_agent_action_space(const struct tml_rl_agent *a) { return a->eo.actions; }
 const struct tml_rl_env_opts *tml_rl_agent_env_opts(const struct tml_rl_agent *a) { return &a->eo; }
 size_t tml_rl_agent_nfeat(const struct tml_rl_agent *a) { return a->nfeat; }
+void tml_rl_agent_arch(const struct tml_rl_agent *a, size_t *hidden, size_t *layers) {
+  *hidden = a->hidden;
+  *layers = a->layers;
+}
 
 int tml_rl_agent_env_create(const struct tml_rl_agent *a, const struct tml_rl_market *m, size_t begin, size_t end,
                             struct tml_rl_env **out, struct tml_error *err) {
@@ -480,7 +484,7 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   for (size_t e = 0; e < pp->n_envs; e++)
     tml_rl_env_reset(envs[e], random_start(&rng, fit_begin, fit_end), pp->episode_candles, r.cur_obs + e * a->obs_dim);
   memcpy(best_w, a->p.w, a->p.n * sizeof(float));
-  double t0 = now_s(), best = -INFINITY;
+  double t0 = now_s(), best = -INFINITY, last_valid = NAN;
   while (rep->env_steps < pp->total_steps) {
     if (pp->time_budget_s > 0 && now_s() - t0 >= pp->time_budget_s) {
       rep->stopped_by_time = true;
@@ -526,6 +530,13 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
         memcpy(best_w, a->p.w, a->p.n * sizeof(float));
       }
       rep->eval_seconds += now_s() - tc;
+      last_valid = vm.net_return;
+    }
+    if (pp->progress &&
+        pp->progress(pp->progress_ud, rep->rollouts, (size_t)((pp->total_steps + r.N - 1) / r.N), last_valid,
+                     rep->best_rollout) != 0) {
+      rc = tml_error_set(err, TML_EINTR, "rl: training stopped after rollout %zu", rep->rollouts);
+      goto fail;
     }
   }
   if (validate && rep->valid_evals > 0)

@@ -5,6 +5,7 @@
 
 #include "util/common.h"
 
+#include "trademl/dataset.h"
 #include "trademl/error.h"
 
 #define MS_PER_YEAR (365.0 * 86400.0 * 1000.0)
@@ -115,4 +116,85 @@ int tml_rl_evaluate_baseline(struct tml_rl_env *e, enum tml_rl_baseline b, struc
   tml_rl_env_range(e, &begin, &end);
   struct targets_ctx c = {.e = e, .begin = begin, .constant = b == TML_RL_BASE_BUY_HOLD ? 1 : 0};
   return tml_rl_evaluate(e, follow_targets, &c, out, NULL, err);
+}
+
+/* A market over dataset rows [begin, end) (contiguous). */
+static int rows_market(const struct tml_dataset *d, size_t begin, size_t end, struct tml_rl_market *m,
+                       struct tml_error *err) {
+  if (end > d->nrows || begin >= end)
+    return tml_error_set(err, TML_EINVAL, "rl: rows [%zu, %zu) outside the dataset of %zu rows", begin, end, d->nrows);
+  size_t n = end - begin;
+  size_t *rows = malloc(n * sizeof(size_t));
+  if (!rows)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for %zu rows", n);
+  for (size_t k = 0; k < n; k++)
+    rows[k] = begin + k;
+  int rc = tml_rl_market_from_rows(d, rows, n, m, err);
+  free(rows);
+  return rc;
+}
+
+int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, const struct tml_rl_env_opts *eo,
+                        const float *direction, struct tml_rl_fold_trading *out, struct tml_error *err) {
+  memset(out, 0, sizeof(*out));
+  if (d->nsymbols > 1)
+    return tml_error_set(err, TML_EINVAL, "rl trading metrics are per symbol: the dataset holds %zu symbols",
+                         d->nsymbols);
+  struct tml_rl_market m;
+  int rc = rows_market(d, begin, end, &m, err);
+  if (rc)
+    return rc;
+  /* Identity scaling: the baselines never look at the observation. */
+  struct tml_rl_scaler sc;
+  memset(&sc, 0, sizeof(sc));
+  sc.ncols = m.nfeat;
+  sc.clip = 1e30f;
+  for (size_t j = 0; j < m.nfeat && j < TML_RL_SCALER_MAXCOLS; j++)
+    sc.inv_std[j] = 1.0f;
+  struct tml_rl_env *e = NULL;
+  int8_t *target = NULL;
+  rc = tml_rl_env_create(&m, 0, m.n, &sc, eo, &e, err);
+  if (!rc)
+    rc = tml_rl_evaluate_baseline(e, TML_RL_BASE_BUY_HOLD, &out->buy_hold, err);
+  if (!rc)
+    rc = tml_rl_evaluate_baseline(e, TML_RL_BASE_FLAT, &out->flat, err);
+  if (!rc && direction) {
+    target = malloc(m.n);
+    if (!target) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory for %zu targets", m.n);
+    } else {
+      for (size_t k = 0; k < m.n; k++) {
+        const float *p = direction + 3 * k;
+        /* argmax of (down, neutral, up); ties and NaN stay out of the market */
+        int t = 0;
+        if (p[2] > p[1] && p[2] > p[0])
+          t = 1;
+        else if (p[0] > p[1] && p[0] > p[2])
+          t = -1;
+        target[k] = (int8_t)t;
+      }
+      rc = tml_rl_evaluate_targets(e, target, &out->direction, err);
+      out->has_direction = rc == 0;
+    }
+  }
+  free(target);
+  tml_rl_env_destroy(e);
+  tml_rl_market_release(&m);
+  return rc;
+}
+
+int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
+                       struct tml_rl_trading_metrics *out, struct tml_error *err) {
+  memset(out, 0, sizeof(*out));
+  struct tml_rl_market m;
+  int rc = rows_market(d, begin, end, &m, err);
+  if (rc)
+    return rc;
+  struct tml_rl_env *e = NULL;
+  rc = tml_rl_agent_env_create(a, &m, 0, m.n, &e, err);
+  if (!rc)
+    rc = tml_rl_evaluate(e, tml_rl_agent_policy, a, out, NULL, err);
+  tml_rl_env_destroy(e);
+  tml_rl_market_release(&m);
+  return rc;
 }
