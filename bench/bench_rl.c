@@ -3,14 +3,18 @@
  *      that only copies each observation row (the least any environment must do per step);
  *   2. PPO training with the default rl.* settings: wall time, rollout (acting) and learning steps/s;
  *   3. one-candle decision latency (tml_rl_agent_act), against the feature stream's push of one candle.
- * Usage: bench_rl [CSV] [THREADS] [TOTAL_STEPS]
- *   default ../shared/data/binance-spot/BTCUSDT_15m_2023-2026.csv, 2 threads, rl.total_steps default.
+ * Usage: bench_rl [CSV] [THREADS] [rl.KEY=VALUE ...]
+ *   default ../shared/data/binance-spot/BTCUSDT_15m_2023-2026.csv, 2 threads, the rl.* defaults.
+ * The year is followed by a 30-day validation block (checkpoint choice) and a 30-day test block that
+ * nothing was chosen on: the agent's net return there is out of sample (one block: an anecdote, not
+ * a walk-forward).
  * Repeats: min and median of 5 runs for (1) and of 20000 calls for (3). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/featureset.h"
 #include "trademl/import.h"
@@ -37,7 +41,6 @@ static uint64_t xs(uint64_t *s) {
 int main(int argc, char **argv) {
   const char *path = argc > 1 ? argv[1] : "../shared/data/binance-spot/BTCUSDT_15m_2023-2026.csv";
   int threads = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 2;
-  long long total = argc > 3 ? strtoll(argv[3], NULL, 10) : 0;
   struct tml_candles all, c;
   struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = 0, .skip_bad_rows = false, .format = TML_IMPORT_AUTO};
   struct tml_import_report irep;
@@ -47,7 +50,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_rl: %s\n", err.msg);
     return 1;
   }
-  /* the newest year plus a validation block of 60 days and the features' warm-up */
+  /* the newest year plus validation and test blocks of 30 days and the features' warm-up */
   size_t want = YEAR_CANDLES + 60 * 96 + 1000;
   size_t from = all.len > want ? all.len - want : 0;
   if (tml_candles_slice(&all, from, all.len, &c) != 0)
@@ -59,8 +62,9 @@ int main(int argc, char **argv) {
   }
   size_t fit_end = m.n > YEAR_CANDLES + 60 * 96 ? m.n - 60 * 96 : m.n * 4 / 5;
   size_t fit_begin = fit_end > YEAR_CANDLES ? fit_end - YEAR_CANDLES : 0;
-  printf("== data: %s, %zu rows: fit %zu rows, validation %zu rows\n", path, m.n, fit_end - fit_begin,
-         m.n - fit_end);
+  size_t valid_begin = fit_end + 12, test_begin = fit_end + 30 * 96 + 12; /* 12-candle purges */
+  printf("== data: %s, %zu rows: fit %zu rows, validation %zu rows, test %zu rows\n", path, m.n, fit_end - fit_begin,
+         test_begin - 12 - valid_begin, m.n - test_begin);
 
   /* 1. environment steps/s, one core */
   struct tml_rl_scaler sc;
@@ -112,14 +116,35 @@ int main(int argc, char **argv) {
 
   /* 2. training with the default settings */
   struct tml_rl_ppo_params pp;
-  tml_rl_ppo_params_default(&pp);
-  if (total > 0)
-    pp.total_steps = (uint64_t)total;
+  struct tml_config *cfg;
+  if (tml_config_load(NULL, "/tmp", &cfg, &err) != 0) {
+    fprintf(stderr, "bench_rl: %s\n", err.msg);
+    return 1;
+  }
+  for (int i = 3; i < argc; i++) {
+    char key[128];
+    const char *eq = strchr(argv[i], '=');
+    if (!eq || (size_t)(eq - argv[i]) >= sizeof(key)) {
+      fprintf(stderr, "bench_rl: '%s' is not rl.KEY=VALUE\n", argv[i]);
+      return 2;
+    }
+    memcpy(key, argv[i], (size_t)(eq - argv[i]));
+    key[eq - argv[i]] = 0;
+    if (tml_config_set(cfg, key, eq + 1, TML_CFG_FLAG, argv[i], &err) != 0) {
+      fprintf(stderr, "bench_rl: %s\n", err.msg);
+      return 2;
+    }
+  }
+  if (tml_rl_opts_from_config(cfg, &eo, &pp, &err) != 0) {
+    fprintf(stderr, "bench_rl: %s\n", err.msg);
+    return 2;
+  }
+  tml_config_free(cfg);
   tml_nn_set_threads(threads);
   struct tml_rl_agent *agent;
   struct tml_rl_train_report rep;
   double t0 = tml_monotonic_s();
-  if (tml_rl_agent_train(&m, fit_begin, fit_end, fit_end + 96, m.n, &eo, &pp, &agent, &rep, &err) != 0) {
+  if (tml_rl_agent_train(&m, fit_begin, fit_end, valid_begin, test_begin - 12, &eo, &pp, &agent, &rep, &err) != 0) {
     fprintf(stderr, "bench_rl: %s\n", err.msg);
     return 1;
   }
@@ -131,16 +156,17 @@ int main(int argc, char **argv) {
          rep.learn_seconds, rep.eval_seconds);
   printf("  rollout %.0f steps/s, learning %.0f transition-updates/s (%d epochs), %zu updates\n",
          (double)rep.env_steps / rep.rollout_seconds, transitions_learned / rep.learn_seconds, pp.epochs, rep.updates);
-  printf("  kept rollout %d of %zu (chosen on the validation block, so its return there is optimistic: %.4f), last entropy %.3f\n", rep.best_rollout, rep.rollouts,
-         rep.best_valid_return, rep.last_entropy);
-  struct tml_rl_env *ve;
-  struct tml_rl_trading_metrics vm, bh;
-  if (tml_rl_agent_env_create(agent, &m, fit_end + 96, m.n, &ve, &err) == 0) {
-    tml_rl_evaluate(ve, tml_rl_agent_policy, agent, &vm, NULL, &err);
-    tml_rl_evaluate_baseline(ve, TML_RL_BASE_BUY_HOLD, &bh, &err);
-    printf("  validation block (in-sample for the choice): agent net %.4f (trades %zu, fees %.4f), buy-and-hold %.4f\n", vm.net_return, vm.trades,
-           vm.fees_paid, bh.net_return);
-    tml_rl_env_destroy(ve);
+  printf("  kept rollout %d of %zu (validation net return %.4f, optimistic: chosen there), last entropy %.3f\n",
+         rep.best_rollout, rep.rollouts, rep.best_valid_return, rep.last_entropy);
+  struct tml_rl_env *te;
+  struct tml_rl_trading_metrics tm, bh;
+  if (tml_rl_agent_env_create(agent, &m, test_begin, m.n, &te, &err) == 0) {
+    tml_rl_evaluate(te, tml_rl_agent_policy, agent, &tm, NULL, &err);
+    tml_rl_evaluate_baseline(te, TML_RL_BASE_BUY_HOLD, &bh, &err);
+    printf("  test block (out of sample): agent net %.4f (trades %zu, exposure %.2f, fees %.4f, max drawdown %.3f), "
+           "buy-and-hold %.4f, flat 0\n",
+           tm.net_return, tm.trades, tm.exposure, tm.fees_paid, tm.max_drawdown, bh.net_return);
+    tml_rl_env_destroy(te);
   }
 
   /* 3. one-candle decision vs the feature stream's push of the same candle */
