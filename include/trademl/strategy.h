@@ -64,7 +64,8 @@ struct tml_rl_trading_metrics;
 
 /* Progress of a fit: head is the head being fitted (-1 for a multi-task fit of all heads), round the
  * boosting round or epoch (0-based), metric the validation loss of that round, best_round the best
- * so far. Called from the fitting thread. Return non-zero to cancel (the fit returns TML_EINTR). */
+ * so far; round -1 once a head is finished (metric its best score, best_round its best iteration).
+ * Called from the fitting threads. Return non-zero to cancel (the fit returns TML_EINTR). */
 typedef int (*tml_strategy_progress_fn)(void *ud, int head, int round, int total_rounds, double metric,
                                         int best_round);
 
@@ -95,6 +96,8 @@ struct tml_strategy_fit_data {
   const size_t *rows;              /* nfit fit rows then nstop stop rows: ascending dataset indices */
   size_t nfit, nstop;
   const struct tml_label_thresholds *thresholds; /* class thresholds, fitted by the caller on fit rows */
+  int horizon;                     /* label horizon in candles: a strategy that splits the fit rows again
+                                      (inner folds) purges this many candles between its blocks */
   const char *cache_key;           /* names these rows within a run ("quick fold 3") for p->cache; NULL = none */
 };
 
@@ -158,7 +161,7 @@ struct tml_strategy_model {
 };
 
 /* Fits s on fd (contract above). With p->cache and fd->cache_key, a model already fitted for the same
- * (strategy, key, heads) is returned instead of fitting again, also while another thread is fitting
+ * (strategy, engine, key, heads) is returned instead of fitting again, also while another thread is fitting
  * it (the caller waits). Caller owns *out (tml_strategy_model_free). */
 int tml_strategy_fit(const struct tml_strategy *s, const struct tml_strategy_fit_data *fd,
                      const struct tml_strategy_params *p, struct tml_strategy_model **out, struct tml_error *err);
@@ -179,6 +182,6 @@ int tml_strategy_cache_create(struct tml_strategy_cache **out, struct tml_error 
 void tml_strategy_cache_destroy(struct tml_strategy_cache *c); /* accepts NULL */
 /* Fits actually run through the cache for strategy `name` (cache misses): the test of "xgb5 fitted at
  * most once per fold". */
-size_t tml_strategy_cache_fits(const struct tml_strategy_cache *c, const char *name);
+size_t tml_strategy_cache_fits(struct tml_strategy_cache *c, const char *name);
 
 #endif

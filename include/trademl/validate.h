@@ -13,47 +13,16 @@
 
 #include "trademl/dataset.h"
 #include "trademl/train.h"
+#include "trademl/valmetrics.h"
 
 struct tml_buf;
 struct tml_config;
 struct tml_error;
 struct tml_store;
+struct tml_strategy_cache;
 
 enum tml_validate_mode { TML_VALIDATE_QUICK, TML_VALIDATE_FULL, TML_VALIDATE_SEQUENTIAL };
 const char *tml_validate_mode_name(enum tml_validate_mode m); /* "quick", "full", "sequential" */
-
-/* ---- metrics: one flat, named list per fold ("direction.recall.up", "trading.sharpe", ...) ---- */
-/* Number of metric ids, and the name of id i ("<head>.<metric>[.<class>]", "trading.<metric>"). */
-size_t tml_validate_metric_count(void);
-const char *tml_validate_metric_name(size_t id);
-/* Id of a metric name, or -1. */
-int tml_validate_metric_id(const char *name);
-
-/* ---- gates: "<metric> <op> <value>", op one of > >= < <=, evaluated on the mean over folds ---- */
-enum tml_gate_op { TML_GATE_GT, TML_GATE_GE, TML_GATE_LT, TML_GATE_LE };
-struct tml_gate {
-  int metric;          /* metric id */
-  enum tml_gate_op op;
-  double threshold;
-};
-#define TML_VALIDATE_MAX_GATES 32
-/* Parses "direction.recall.up>0.35" (blanks allowed). 0 or TML_EINVAL naming the metric or the
- * operator and listing valid forms. */
-/* Trading statistics of per-trade net returns in percent, in trade order (docs/validation.md). Equity
- * is compounded: it starts at 1 and each trade multiplies it by (1 + ret/100), floored at 0 (an account
- * cannot lose more than it holds). cum_return_pct = 100 (equity - 1) >= -100; max_drawdown_pct = the
- * largest fall from a running peak in percent of that peak, within [0, 100]. Sharpe is per trade,
- * annualised by trades per year (NAN with fewer than 2 trades or years <= 0); profit factor = gains /
- * losses (NAN without losses). */
-struct tml_trade_stats {
-  size_t trades;
-  double avg_return_pct, cum_return_pct, max_drawdown_pct, sharpe, profit_factor;
-};
-void tml_trade_stats_compute(const double *ret_pct, size_t n, double years, struct tml_trade_stats *out);
-/* One compounding step of equity (1 = the start) by a trade's net return in percent, floored at 0. */
-double tml_equity_compound(double equity, double ret_pct);
-
-int tml_gate_parse(const char *s, struct tml_gate *g, struct tml_error *err);
 
 /* Progress. fold is 0-based; nfolds the folds of the running stage; eta_s < 0 when unknown.
  * ROUND events come from worker threads (serialise in the callback). Return non-zero to cancel:
@@ -94,6 +63,8 @@ struct tml_validate_opts {
   void *progress_ud;
   tml_validate_confirm_fn confirm; /* sequential: asked before the full stage; NULL = follow the gates */
   void *confirm_ud;
+  struct tml_strategy_cache *cache; /* borrowed: fits shared with other strategies validated on the same
+                                     dataset and folds (validate --compare); NULL = none */
 };
 
 /* Defaults: quick = 5 folds, fixed 180-day window, 60-day tests; full = expanding, 120 days minimum,

@@ -65,7 +65,7 @@ static const struct cli_opt opts[] = {
     {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
     {"min-train-rows", CLI_VALUE, "N", "minimum fit rows per fold", "training.min_train_rows"},
     {"models-dir", CLI_VALUE, "DIR", "where the final model set is written (sequential)", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default) or ensemble (docs/strategies.md)", "model.strategy"},
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
     {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},

@@ -3,6 +3,7 @@
  * Handlers use the job-table connection under s->db_lock. */
 #include "srv.h"
 
+#include "trademl/strategy.h"
 #include "trademl/parse.h"
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
@@ -40,6 +41,8 @@ static const struct srv_field start_fields[] = {
     {"num_boost_round", SRV_FT_INT, 1, 100000},
     {"early_stopping_rounds", SRV_FT_INT, 0, 100000},
     {"force", SRV_FT_BOOL, 0, 0},
+    {"strategy_type", SRV_FT_STRING, 0, 0},
+    {"strategy", SRV_FT_STRING, 0, 0},
 };
 
 static const char *str_field(const json_t *body, const char *name) {
@@ -90,6 +93,15 @@ int srv_h_training_start(struct tml_server *s, const struct srv_request *req, st
   } else {
     return srv_error(res, TML_EINVAL, "field 'training_mode' is '%.40s'; expected quick, full, sequential or train",
                      mode);
+  }
+  /* Strategy: "strategy_type" as the bots send it ("ensemble", "lstm", "xgb5"), or "strategy". */
+  const char *strategy = str_field(body, "strategy_type") ? str_field(body, "strategy_type") : str_field(body, "strategy");
+  if (strategy) {
+    const struct tml_strategy *strat = NULL;
+    if (tml_strategy_lookup(strategy, &strat, &err))
+      return srv_error(res, TML_EINVAL, "field '%s': %s", str_field(body, "strategy_type") ? "strategy_type" : "strategy",
+                       err.msg);
+    spec.strategy = strat->name;
   }
   if (json_object_get(body, "days"))
     spec.days = json_number_value(json_object_get(body, "days"));

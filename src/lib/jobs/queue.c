@@ -3,6 +3,7 @@
  * transaction, so two processes never both claim a job or both insert the same job: deduplication
  * is a UNIQUE partial index over the job identity while queued or running. */
 #include "trademl/jobs.h"
+#include "trademl/strategy.h"
 #include "util/common.h"
 #include "util/db.h"
 
@@ -344,9 +345,9 @@ int tml_jobs_submit(struct tml_jobs *q, const struct tml_job_spec *spec, int64_t
     return rc;
   const char *interval = tml_interval_name(interval_ms);
   const char *strategy = spec->strategy && *spec->strategy ? spec->strategy : q->opts.default_strategy;
-  for (const char *p = strategy; *p; p++)
-    if (!isalnum((unsigned char)*p) && !strchr("_-.", *p))
-      return tml_error_set(err, TML_EINVAL, "strategy '%s': use letters, digits, '_', '-' or '.'", strategy);
+  const struct tml_strategy *strat = NULL;
+  if ((rc = tml_strategy_lookup(strategy, &strat, err)))
+    return rc;
   const char *mode = "";
   if (spec->kind == TML_JOB_VALIDATE) {
     mode = spec->mode && *spec->mode ? spec->mode : "quick";

@@ -43,18 +43,8 @@ static void put_metric_map(struct tml_buf *b, const double *v) {
   tml_buf_putc(b, '}');
 }
 
-static const char *op_str(enum tml_gate_op op) {
-  switch (op) {
-  case TML_GATE_GT: return ">";
-  case TML_GATE_GE: return ">=";
-  case TML_GATE_LT: return "<";
-  case TML_GATE_LE: return "<=";
-  }
-  return "?";
-}
-
 static void gate_text(const struct tml_gate *g, char *out, size_t n) {
-  snprintf(out, n, "%s %s %g", tml_validate_metric_name((size_t)g->metric), op_str(g->op), g->threshold);
+  snprintf(out, n, "%s %s %g", tml_validate_metric_name((size_t)g->metric), tml_gate_op_str(g->op), g->threshold);
 }
 
 /* Top columns by mean gain share, ties by column order. */
@@ -169,7 +159,7 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
     tml_buf_printf(b, "%s{\"rule\":", i ? "," : "");
     tml_buf_json_str(b, txt);
     tml_buf_printf(b, ",\"metric\":\"%s\",\"op\":\"%s\",\"threshold\":%.10g,\"value\":",
-                   tml_validate_metric_name((size_t)g->gate.metric), op_str(g->gate.op), g->gate.threshold);
+                   tml_validate_metric_name((size_t)g->gate.metric), tml_gate_op_str(g->gate.op), g->gate.threshold);
     put_num(b, g->value);
     tml_buf_puts(b, ",\"baseline\":");
     put_num(b, g->baseline);

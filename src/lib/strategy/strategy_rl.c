@@ -28,12 +28,6 @@
 
 #define AGENT_FILE "rl_agent.bin"
 
-/* Values per row of head h: nclass, or 1 for a regression head (as tml_strategy_head_width). */
-static size_t head_width(enum tml_head h) {
-  int k = tml_head_nclass(h);
-  return k > 0 ? (size_t)k : 1;
-}
-
 struct rl_model {
   struct tml_rl_agent *agent;
   struct tml_rl_train_report rep; /* when fitted in this process */
@@ -151,7 +145,7 @@ static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_ra
     for (int h = 1; h < TML_HEAD_COUNT; h++) {
       if (!out[h])
         continue;
-      size_t w = head_width((enum tml_head)h);
+      size_t w = tml_strategy_head_width((enum tml_head)h);
       for (size_t j = 0; j < w; j++)
         out[h][w * k + j] = NAN;
     }
@@ -171,7 +165,7 @@ static int rl_stream_step(void *state, const float *row, float (*out)[TML_MAX_CL
     return 0;
   direction_of(state, row, out[TML_HEAD_DIRECTION]);
   for (int h = 1; h < TML_HEAD_COUNT; h++)
-    for (size_t j = 0; j < head_width((enum tml_head)h); j++)
+    for (size_t j = 0; j < tml_strategy_head_width((enum tml_head)h); j++)
       out[h][j] = NAN;
   return 0;
 }

@@ -78,7 +78,8 @@ static const struct key_def keys[] = {
     {"model.symbol_encoding", K_ENUM, "one_hot", 0, 0, "one_hot|index", NULL, 0,
      "how the symbol is given to a multi_symbol model"},
     {"model.strategy", K_STRING, "xgb5", 0, 0, NULL, NULL, F_NAME,
-     "strategy name; the first folder level under model.models_dir"},
+     "strategy that trains and predicts (xgb5, ensemble; docs/strategies.md); also the first folder level under "
+     "model.models_dir"},
     {"model.auto_train_new_symbols", K_BOOL, "true", 0, 0, NULL, NULL, 0,
      "queue training for symbols that appear in the universe"},
     {"model.retention_days", K_INT, "30", 0, 36500, NULL, "MODEL_RETENTION_DAYS", 0,
@@ -283,6 +284,13 @@ static const struct key_def keys[] = {
      "--json); on a terminal the progress line is live"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
+    {"ensemble.members", K_STRING, "xgb5,xgb5:native", 0, 0, NULL, NULL, 0,
+     "member strategies of the ensemble, comma-separated, each NAME or NAME:ENGINE (e.g. xgb5:native)"},
+    {"ensemble.inner_folds", K_INT, "3", 2, 10, NULL, NULL, 0,
+     "time-ordered inner folds over a fold's fit rows that give the members' out-of-fold predictions the "
+     "meta-model is fitted on"},
+    {"ensemble.meta_l2", K_DOUBLE, "0.001", 0, 100, NULL, NULL, 0,
+     "L2 penalty of the ensemble's meta-model (logistic regression per class head, ridge per regression head)"},
     /* rl: the reinforcement-learning strategy (docs/rl.md) */
     {"rl.action_space", K_ENUM, "five", 0, 0, "five|target3", NULL, 0,
      "actions of the rl agent: five (neutral, enter/exit long, enter/exit short) or target3 (target position "
