@@ -11,13 +11,16 @@
  * equals batch prediction:
  *     direction = (down, neutral, up) = (P(enter short), P(neutral) + P(exit long) + P(exit short),
  *                 P(enter long)) with five actions, (P(short), P(flat), P(long)) with target3;
- * volatility, timing, stop_loss and position_size are heads the agent does not hold: NaN (the
- * contract's "a head the model does not hold"). The agent's own trading (its position carried from
- * step to step) is judged by the trading metrics of the rl environment (tml_rl_evaluate). */
+ * volatility, timing, stop_loss and position_size are not the agent's business: they get the
+ * no-skill forecast fitted on the fit rows (class frequencies, Laplace-smoothed, and the mean of the
+ * regression targets), saved in rl_heads.json, so every metric, gate and report works head by head
+ * and shows plainly that rl has no skill there. The agent's own trading (its position carried from
+ * step to step) is judged by the trading metrics of the rl environment (the table's trade hook). */
 #include "trademl/strategy.h"
 
 #include "util/common.h"
 
+#include <jansson.h>
 #include <pthread.h>
 
 #include "trademl/buf.h"
@@ -27,11 +30,13 @@
 #include "trademl/rl.h"
 
 #define AGENT_FILE "rl_agent.bin"
+#define HEADS_FILE "rl_heads.json"
 
 struct rl_model {
   struct tml_rl_agent *agent;
   struct tml_rl_train_report rep; /* when fitted in this process */
   bool fitted;
+  float prior[TML_HEAD_COUNT][TML_MAX_CLASSES]; /* no-skill outputs of the heads other than direction */
   pthread_mutex_t lock;           /* the agent's forward workspace is one per agent */
 };
 
@@ -105,12 +110,42 @@ static int rl_fit(const struct tml_strategy_fit_data *fd, const struct tml_strat
   if (rc)
     return rc;
   struct rl_model *model = wrap(a);
+  float *y = malloc(fd->nfit * sizeof(float));
   if (!model) {
+    free(y);
     tml_rl_agent_free(a);
+    return tml_error_set(err, TML_ENOMEM, "out of memory for the rl model");
+  }
+  if (!y) {
+    rl_free(model);
     return tml_error_set(err, TML_ENOMEM, "out of memory for the rl model");
   }
   model->rep = rep;
   model->fitted = true;
+  /* No-skill forecasts from the fit rows' labels (tml_strategy_fit_labels fills fit then stop rows:
+   * only the first nfit are read). */
+  struct tml_strategy_fit_data fit_only = *fd;
+  fit_only.nstop = 0;
+  for (int h = 1; h < TML_HEAD_COUNT; h++) {
+    tml_strategy_fit_labels(&fit_only, (enum tml_head)h, y);
+    int k = tml_head_nclass((enum tml_head)h);
+    double cnt[TML_MAX_CLASSES] = {0}, sum = 0, nl = 0;
+    for (size_t i = 0; i < fd->nfit; i++) {
+      if (isnan(y[i]))
+        continue;
+      nl++;
+      if (k > 0 && y[i] >= 0 && (int)y[i] < k)
+        cnt[(int)y[i]]++;
+      else
+        sum += (double)y[i];
+    }
+    if (k > 0)
+      for (int c = 0; c < k; c++)
+        model->prior[h][c] = (float)((cnt[c] + 1) / (nl + k)); /* Laplace: no class gets probability 0 */
+    else
+      model->prior[h][0] = (float)(nl > 0 ? sum / nl : 0);
+  }
+  free(y);
   *out = model;
   return 0;
 }
@@ -146,8 +181,7 @@ static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_ra
       if (!out[h])
         continue;
       size_t w = tml_strategy_head_width((enum tml_head)h);
-      for (size_t j = 0; j < w; j++)
-        out[h][w * k + j] = NAN;
+      memcpy(out[h] + w * k, m->prior[h], w * sizeof(float));
     }
   }
   return 0;
@@ -163,10 +197,10 @@ static int rl_stream_step(void *state, const float *row, float (*out)[TML_MAX_CL
   (void)err;
   if (!out)
     return 0;
-  direction_of(state, row, out[TML_HEAD_DIRECTION]);
+  struct rl_model *m = state;
+  direction_of(m, row, out[TML_HEAD_DIRECTION]);
   for (int h = 1; h < TML_HEAD_COUNT; h++)
-    for (size_t j = 0; j < tml_strategy_head_width((enum tml_head)h); j++)
-      out[h][j] = NAN;
+    memcpy(out[h], m->prior[h], tml_strategy_head_width((enum tml_head)h) * sizeof(float));
   return 0;
 }
 
@@ -179,7 +213,70 @@ static int rl_save(const void *mp, const char *dir, const struct tml_dataset *d,
   int rc = tml_path_fmt(path, sizeof(path), err, "%s/%s", dir, AGENT_FILE);
   if (!rc)
     rc = tml_rl_agent_save(m->agent, path, err);
+  if (rc)
+    return rc;
+  json_t *root = json_object(), *ns = json_object();
+  for (int h = 1; h < TML_HEAD_COUNT; h++) {
+    int k = tml_head_nclass((enum tml_head)h);
+    if (k > 0) {
+      json_t *a = json_array();
+      for (int c = 0; c < k; c++)
+        json_array_append_new(a, json_real((double)m->prior[h][c]));
+      json_object_set_new(ns, tml_head_name((enum tml_head)h), a);
+    } else {
+      json_object_set_new(ns, tml_head_name((enum tml_head)h), json_real((double)m->prior[h][0]));
+    }
+  }
+  json_object_set_new(root, "no_skill", ns);
+  char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
+  json_decref(root);
+  if (!text)
+    return tml_error_set(err, TML_ENOMEM, "out of memory writing %s", HEADS_FILE);
+  rc = tml_path_fmt(path, sizeof(path), err, "%s/%s", dir, HEADS_FILE);
+  if (!rc)
+    rc = tml_write_file_atomic(path, text, strlen(text), err);
+  free(text);
   return rc;
+}
+
+/* Reads rl_heads.json into m->prior: TML_EMODEL naming the file and what is wrong. */
+static int load_heads(const char *path, struct rl_model *m, struct tml_error *err) {
+  json_error_t je;
+  json_t *root = json_load_file(path, 0, &je);
+  if (!root)
+    return tml_error_set(err, TML_EMODEL, "'%s': %s (line %d); train --strategy rl again", path, je.text, je.line);
+  const char *why = NULL;
+  json_t *ns = json_object_get(root, "no_skill");
+  for (int h = 1; h < TML_HEAD_COUNT && !why; h++) {
+    json_t *v = ns ? json_object_get(ns, tml_head_name((enum tml_head)h)) : NULL;
+    int k = tml_head_nclass((enum tml_head)h);
+    if (k > 0) {
+      double sum = 0;
+      if (!json_is_array(v) || json_array_size(v) != (size_t)k) {
+        why = "a class head's probabilities are missing or of the wrong length";
+        break;
+      }
+      for (int c = 0; c < k; c++) {
+        json_t *x = json_array_get(v, (size_t)c);
+        double p = json_is_number(x) ? json_number_value(x) : (double)NAN;
+        if (!(p > 0 && p <= 1))
+          why = "a class probability is not in (0, 1]";
+        m->prior[h][c] = (float)p;
+        sum += p;
+      }
+      if (!why && fabs(sum - 1) > 1e-4)
+        why = "a class head's probabilities do not sum to 1";
+    } else {
+      double x = json_is_number(v) ? json_number_value(v) : (double)NAN;
+      if (!isfinite(x))
+        why = "a regression head's value is missing or not finite";
+      m->prior[h][0] = (float)x;
+    }
+  }
+  json_decref(root);
+  if (why)
+    return tml_error_set(err, TML_EMODEL, "'%s': %s; train --strategy rl again", path, why);
+  return 0;
 }
 
 static int rl_load(const char *dir, const struct tml_strategy_load_info *info, void **out, struct tml_error *err) {
@@ -207,6 +304,13 @@ static int rl_load(const char *dir, const struct tml_strategy_load_info *info, v
     tml_rl_agent_free(a);
     return tml_error_set(err, TML_ENOMEM, "out of memory for the rl model");
   }
+  rc = tml_path_fmt(path, sizeof(path), err, "%s/%s", dir, HEADS_FILE);
+  if (!rc)
+    rc = load_heads(path, m, err);
+  if (rc) {
+    rl_free(m);
+    return rc;
+  }
   *out = m;
   return 0;
 }
@@ -226,7 +330,7 @@ static int rl_describe(const void *mp, struct tml_buf *out) {
   rc = rc ? rc : tml_buf_puts(out, ",\"funding_rate_8h\":");
   rc = rc ? rc : tml_buf_json_num(out, eo->funding_rate_8h);
   rc = rc ? rc : tml_buf_puts(out, ",\"heads\":{\"direction\":\"the agent's decision from the flat state\","
-                                   "\"volatility\":null,\"timing\":null,\"stop_loss\":null,\"position_size\":null}");
+                                   "\"others\":\"no-skill forecast of the fit rows (" HEADS_FILE ")\"}");
   if (!rc && m->fitted) {
     const struct tml_rl_train_report *r = &m->rep;
     rc = tml_buf_printf(out,

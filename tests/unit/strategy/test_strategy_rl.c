@@ -92,10 +92,18 @@ TEST(fit_predict_stream_trade_save_load) {
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     out[h] = malloc(nt * head_width((enum tml_head)h) * sizeof(float));
   CHECK_OK(s->predict(m, &d, test, out, &err), &err);
+  double vsum = 0;
+  for (int j = 0; j < 4; j++) {
+    CHECK(out[TML_HEAD_VOLATILITY][j] > 0);
+    vsum += (double)out[TML_HEAD_VOLATILITY][j];
+  }
+  CHECK_NEAR(vsum, 1.0, 1e-5);
   for (size_t k = 0; k < nt; k++) {
     double sum = (double)out[0][3 * k] + (double)out[0][3 * k + 1] + (double)out[0][3 * k + 2];
     CHECK_NEAR(sum, 1.0, 1e-5);
-    CHECK(isnan(out[TML_HEAD_VOLATILITY][4 * k]) && isnan(out[TML_HEAD_STOP_LOSS][k]));
+    /* the other heads: the no-skill forecast of the fit rows, the same for every row */
+    CHECK(memcmp(out[TML_HEAD_VOLATILITY] + 4 * k, out[TML_HEAD_VOLATILITY], 4 * sizeof(float)) == 0);
+    CHECK(out[TML_HEAD_STOP_LOSS][k] == out[TML_HEAD_STOP_LOSS][0] && isfinite(out[TML_HEAD_STOP_LOSS][k]));
   }
   /* streaming gives the batch's bits */
   void *st;
@@ -138,10 +146,25 @@ TEST(fit_predict_stream_trade_save_load) {
   void *m2 = NULL;
   CHECK_OK(s->load(dir, &li, &m2, &err), &err);
   float *out2[TML_HEAD_COUNT] = {malloc(nt * 3 * sizeof(float)), NULL, NULL, NULL, NULL};
+  out2[TML_HEAD_TIMING] = malloc(nt * 3 * sizeof(float));
   CHECK_OK(s->predict(m2, &d, test, out2, &err), &err);
   CHECK(memcmp(out2[0], out[0], nt * 3 * sizeof(float)) == 0);
+  CHECK(memcmp(out2[TML_HEAD_TIMING], out[TML_HEAD_TIMING], nt * 3 * sizeof(float)) == 0);
   free(out2[0]);
+  free(out2[TML_HEAD_TIMING]);
   s->free(m2);
+  /* a corrupt rl_heads.json is refused, naming it */
+  char hp[600];
+  snprintf(hp, sizeof(hp), "%s/rl_heads.json", dir);
+  FILE *hf = fopen(hp, "w");
+  CHECK(hf);
+  fputs("{\"no_skill\": {\"volatility\": [0.5, 0.5]}}", hf);
+  fclose(hf);
+  tml_error_init(&err);
+  m2 = NULL;
+  CHECK(s->load(dir, &li, &m2, &err) == TML_EMODEL);
+  CHECK(m2 == NULL);
+  CHECK_CONTAINS(err.msg, "rl_heads.json': a class head's probabilities are missing or of the wrong length");
   /* a folder without an agent (another strategy's) is refused, naming the file */
   char *empty = tml_test_tmpdir("strategy_rl_empty");
   tml_error_init(&err);
