@@ -720,7 +720,9 @@ int tml_report_table(const char *json, size_t len, struct tml_buf *b, struct tml
       "volatility.macro_f1", "timing.accuracy",     "timing.macro_f1",      "stop_loss.rmse",
       "stop_loss.r2",        "position_size.rmse",  "position_size.r2",     "trading.signals",
       "trading.hit_rate_tp1", "trading.avg_return_pct", "trading.cum_return_pct", "trading.sharpe",
-      "trading.max_drawdown_pct", "trading.bh_return_pct"};
+      "trading.max_drawdown_pct", "trading.bh_return_pct", "env.net_return", "env.sharpe", "env.max_drawdown",
+      "env.profit_factor", "env.trades", "env.exposure", "env.fees_paid", "env.buy_hold_net_return",
+      "env.flat_net_return", "env.direction_net_return"};
   for (size_t k = 0; k < TML_ARRAY_LEN(shown); k++) {
     json_t *s = json_object_get(summary, shown[k]);
     if (!s)
