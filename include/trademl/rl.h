@@ -266,9 +266,10 @@ struct tml_rl_agent; /* opaque */
 
 /* Trains an agent on rows [fit_begin, fit_end) of m (the scaler is fitted on these rows only) and
  * chooses the checkpoint on rows [valid_begin, valid_end) (which must not overlap the fit rows; give
- * an empty range to keep the last weights). m is borrowed for the call. TML_EINVAL for bad options,
- * TML_EDATA for too few rows (fewer than episode_candles + 1 fit rows, or a validation block of
- * fewer than 2 rows) or a diverged update (non-finite gradients), TML_ENOMEM. Caller frees *out. */
+ * an empty range to keep the last weights). m is borrowed for the call. TML_EINVAL for bad options
+ * and for too few rows (fewer than episode_candles + 1 fit rows, or a validation block of fewer than
+ * 2 rows: the fix is a setting), TML_EDATA for a diverged update (non-finite gradients), TML_ENOMEM.
+ * Caller frees *out. */
 int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t fit_end, size_t valid_begin,
                        size_t valid_end, const struct tml_rl_env_opts *eo, const struct tml_rl_ppo_params *pp,
                        struct tml_rl_agent **out, struct tml_rl_train_report *rep, struct tml_error *err);

@@ -58,6 +58,7 @@ struct tml_config;
 struct tml_error;
 struct tml_strategy_cache;
 struct tml_rl_trading_metrics;
+struct tml_decision;
 
 #define TML_STRATEGY_DEFAULT "xgb5"
 #define TML_STRATEGY_NAME_MAX 32
@@ -138,6 +139,10 @@ struct tml_strategy {
    * next to buy-and-hold, flat and the policy following the direction head (tml_rl_fold_trading). */
   int (*trade)(const void *m, const struct tml_dataset *d, struct tml_range rows, struct tml_rl_trading_metrics *out,
                struct tml_error *err);
+  /* Optional (NULL = none): the action the strategy takes on a feature row (as stream_step gets it),
+   * with its probabilities and value, for `predict` and the API (rl: from the flat state). Thread-safe
+   * like predict. */
+  int (*decide)(const void *m, const float *row, struct tml_decision *out, struct tml_error *err);
 };
 
 extern const struct tml_strategy tml_strategy_xgb5;     /* src/lib/strategy/strategy_xgb5.c */

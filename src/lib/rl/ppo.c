@@ -174,12 +174,35 @@ static int argmax(const float *v, size_t n) {
   return (int)best;
 }
 
+/* Invalid-action masking (Huang & Ontanon 2020): with five actions, the moves that do not apply to the
+ * position in the observation (its long/short flags) get probability 0, so the policy never spends
+ * probability on no-ops and "exit_short while flat" cannot be its answer. The masked logits receive no
+ * gradient (p = 0 and never chosen). Copies n logits into out, masked, then softmax in place. */
+static void masked_softmax(const struct tml_rl_agent *a, const float *obs, const float *logits, float *out) {
+  memcpy(out, logits, a->nact * sizeof(float));
+  if (a->eo.actions == TML_RL_ACTIONS_FIVE) {
+    bool is_long = obs[a->nfeat] > 0.5f, is_short = obs[a->nfeat + 1] > 0.5f;
+    const float off = -1e30f;
+    if (is_long || is_short) {
+      out[TML_RL_ENTER_LONG] = off;
+      out[TML_RL_ENTER_SHORT] = off;
+    }
+    if (!is_long)
+      out[TML_RL_EXIT_LONG] = off;
+    if (!is_short)
+      out[TML_RL_EXIT_SHORT] = off;
+  }
+  tml_nn_softmax(out, a->nact, out);
+}
+
 int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action) {
   (void)row;
   (void)position;
   struct tml_rl_agent *a = agent;
   const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, obs, 1);
-  *action = argmax(logits, a->nact);
+  float p[8];
+  masked_softmax(a, obs, logits, p);
+  *action = argmax(p, a->nact);
   return 0;
 }
 
@@ -195,7 +218,7 @@ void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position
   st[3] = (float)(log1p((double)hold) / 5.0);
   const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, a->obs1, 1);
   float p[8];
-  tml_nn_softmax(logits, a->nact, p);
+  masked_softmax(a, a->obs1, logits, p);
   if (probs)
     memcpy(probs, p, a->nact * sizeof(float));
   if (action)
@@ -280,12 +303,16 @@ static int rollout_init(struct rollout *r, size_t T, size_t E, size_t dim, size_
 /* Samples k from probabilities p (n) with one uniform draw (inverse CDF). */
 static int sample(const float *p, size_t n, double u) {
   double c = 0;
+  int last = 0;
   for (size_t k = 0; k < n; k++) {
+    if (p[k] <= 0)
+      continue; /* masked */
+    last = (int)k;
     c += (double)p[k];
     if (u < c)
       return (int)k;
   }
-  return (int)n - 1;
+  return last; /* rounding: the cumulative sum fell short of u */
 }
 
 static size_t random_start(struct tml_nn_rng *rng, size_t begin, size_t end) {
@@ -301,7 +328,7 @@ static void collect(struct tml_rl_agent *a, struct tml_rl_env **envs, struct rol
     memcpy(r->obs + base * dim, r->cur_obs, E * dim * sizeof(float));
     const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, r->cur_obs, E);
     for (size_t e = 0; e < E; e++)
-      tml_nn_softmax(logits + e * nact, nact, r->probs + e * nact);
+      masked_softmax(a, r->cur_obs + e * dim, logits + e * nact, r->probs + e * nact);
     const float *v = tml_nn_mlp_forward(&a->critic, &a->p, r->cur_obs, E);
     for (size_t e = 0; e < E; e++)
       r->val[base + e] = v[e];
@@ -374,7 +401,7 @@ static double update(struct tml_rl_agent *a, struct rollout *r, const size_t *id
   for (size_t j = 0; j < n; j++) {
     size_t i = idx[j];
     float *p = r->probs + j * nact;
-    tml_nn_softmax(logits + j * nact, nact, p);
+    masked_softmax(a, r->mb_obs + j * dim, logits + j * nact, p);
     int k = r->act[i];
     double logp = log((double)p[k] > 1e-30 ? (double)p[k] : 1e-30);
     double ratio = exp(logp - (double)r->logp[i]);
@@ -426,13 +453,13 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   if (rc)
     return rc;
   if (fit_end > m->n || fit_begin >= fit_end || fit_end - fit_begin < pp->episode_candles + 1)
-    return tml_error_set(err, TML_EDATA,
+    return tml_error_set(err, TML_EINVAL,
                          "rl: %zu training candles, one episode needs rl.episode_candles + 1 = %zu; use more days of "
                          "history or a shorter rl.episode_candles",
                          fit_end > fit_begin ? fit_end - fit_begin : 0, pp->episode_candles + 1);
   bool validate = valid_end > valid_begin;
   if (validate && (valid_end > m->n || valid_end - valid_begin < 2 || valid_begin < fit_end))
-    return tml_error_set(err, TML_EDATA,
+    return tml_error_set(err, TML_EINVAL,
                          "rl: the validation block [%zu, %zu) must hold at least 2 candles after the training rows "
                          "(which end at %zu)",
                          valid_begin, valid_end, fit_end);

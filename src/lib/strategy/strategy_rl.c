@@ -27,6 +27,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/nn.h"
+#include "trademl/predict.h"
 #include "trademl/rl.h"
 
 #define AGENT_FILE "rl_agent.bin"
@@ -363,6 +364,23 @@ static int rl_trade(const void *mp, const struct tml_dataset *d, struct tml_rang
   return rc;
 }
 
+/* The agent's decision on a row from the flat state: action names, probabilities, value. */
+static int rl_decide(const void *mp, const float *row, struct tml_decision *out, struct tml_error *err) {
+  (void)err;
+  struct rl_model *m = (struct rl_model *)(uintptr_t)mp; /* only the lock is written */
+  memset(out, 0, sizeof(*out));
+  int n = tml_rl_agent_action_count(m->agent);
+  if (n > TML_DECISION_MAX_ACTIONS)
+    n = TML_DECISION_MAX_ACTIONS;
+  pthread_mutex_lock(&m->lock);
+  tml_rl_agent_act(m->agent, row, 0, 0, 0, out->probs, &out->value, &out->action);
+  pthread_mutex_unlock(&m->lock);
+  out->nactions = n;
+  for (int k = 0; k < n; k++)
+    out->names[k] = tml_rl_action_name(tml_rl_agent_action_space(m->agent), k);
+  return 0;
+}
+
 const struct tml_strategy tml_strategy_rl = {
     .name = "rl",
     .summary = "reinforcement learning per symbol: a PPO agent trading in a cost-aware environment (docs/rl.md)",
@@ -380,4 +398,5 @@ const struct tml_strategy tml_strategy_rl = {
     .head_model = NULL, /* no head is a learner model */
     .free = rl_free,
     .trade = rl_trade,
+    .decide = rl_decide,
 };

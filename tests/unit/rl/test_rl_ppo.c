@@ -216,6 +216,12 @@ TEST(save_load_roundtrip_and_corruption) {
   for (int k = 0; k < 5; k++)
     s += (double)pa[k];
   CHECK_NEAR(s, 1.0, 1e-6);
+  /* invalid-action masking: flat cannot exit, a long cannot enter or exit a short */
+  CHECK(pa[TML_RL_EXIT_LONG] == 0 && pa[TML_RL_EXIT_SHORT] == 0);
+  CHECK(aa == TML_RL_NEUTRAL || aa == TML_RL_ENTER_LONG || aa == TML_RL_ENTER_SHORT);
+  tml_rl_agent_act(a, row, 1, 0.01, 3, pa, &va, &aa);
+  CHECK(pa[TML_RL_ENTER_LONG] == 0 && pa[TML_RL_ENTER_SHORT] == 0 && pa[TML_RL_EXIT_SHORT] == 0);
+  CHECK_NEAR((double)pa[TML_RL_NEUTRAL] + (double)pa[TML_RL_EXIT_LONG], 1.0, 1e-6);
   tml_rl_agent_free(b);
   size_t len;
   char *bytes = tml_test_read_file(path, &len);
@@ -260,7 +266,7 @@ TEST(bad_params_and_too_few_candles) {
   struct tml_rl_train_report rep;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK(tml_rl_agent_train(&m, 0, 200, 200, 600, &eo, &pp, &a, &rep, &err) == TML_EDATA);
+  CHECK(tml_rl_agent_train(&m, 0, 200, 200, 600, &eo, &pp, &a, &rep, &err) == TML_EINVAL);
   CHECK_CONTAINS(err.msg, "one episode needs rl.episode_candles + 1 = 257");
   CHECK(a == NULL);
   tml_error_init(&err);

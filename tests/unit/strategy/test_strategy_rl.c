@@ -210,7 +210,7 @@ TEST(bad_settings_refused) {
   struct tml_error err;
   tml_error_init(&err);
   void *m = NULL;
-  CHECK(tml_strategy_rl.fit(&fd, &p, &m, &err) == TML_EDATA);
+  CHECK(tml_strategy_rl.fit(&fd, &p, &m, &err) == TML_EINVAL);
   CHECK_CONTAINS(err.msg, "one episode needs rl.episode_candles + 1 = 257");
   CHECK(m == NULL);
   tml_error_init(&err);
