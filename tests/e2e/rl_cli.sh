@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Strategy rl end to end on real BTCUSDT 15m candles (small budget): train -> registry folder ->
-# predict (action + probabilities + value) -> validate (env.* trading metrics next to buy-and-hold,
+# a train job run by a worker -> predict (action + probabilities + value) -> validate (env.* trading metrics next to buy-and-hold,
 # flat and the direction policy), and the bad-input paths of issue 15 (unknown action space or reward
 # term, costs out of range, too few candles for one episode, a corrupted agent file).
 source "$(dirname "$0")/lib/common.sh"
@@ -55,6 +55,12 @@ assert f["env.fees_paid"] >= 0 and -1 <= f["env.net_return"], f
 PY
 ok "validate --strategy rl reports the agent's trading next to buy-and-hold, flat and the direction policy"
 
+expect_exit 0 "$BIN" jobs submit train --strategy rl --symbol BTCUSDT --interval 15m --days 60
+expect_exit 0 "$BIN" worker --exit-when-idle --concurrency 1
+expect_out '1 succeeded, 0 failed'
+[[ $(ls -d "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/ | wc -l) -eq 2 ]] || fail "the job did not add a second rl version"
+ok "a train job with strategy rl runs in a worker and registers models/rl/BTCUSDT/15m/<version>"
+
 before=$(models)
 TRADEML_RL_REWARD=equity,sharpe expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
 expect_out "rl.reward: unknown reward term 'sharpe'"
@@ -67,13 +73,15 @@ expect_out 'one episode needs rl.episode_candles \+ 1 = 100001'
 [[ $(models) -eq $before ]] || fail "a refused training registered a model"
 ok "unknown action space / reward term, fee out of range, too few candles: exit 2 naming the setting, nothing registered"
 
-python3 - "$dir/rl_agent.bin" <<'PY'
+for f in "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/rl_agent.bin; do
+  python3 - "$f" <<'PY'
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
 b[len(b) // 2] ^= 0x40
 open(p, "wb").write(bytes(b))
 PY
+done
 expect_exit 1 "$BIN" predict --strategy rl --symbol BTCUSDT --interval 15m
 expect_out "rl_agent.bin': checksum mismatch: the file is truncated or corrupt; train the model again"
 ok "a corrupted agent file is refused naming the file and the fix"
