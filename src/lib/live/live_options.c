@@ -11,6 +11,7 @@
 #include "trademl/error.h"
 #include "trademl/exchange.h"
 #include "trademl/parse.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 
 void tml_live_opts_init(struct tml_live_opts *o) {
@@ -154,6 +155,11 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
     return rc;
   }
   snprintf(o->strategy, sizeof(o->strategy), "%s", tml_config_get(cfg, "model.strategy"));
+  const struct tml_strategy *strat = NULL;
+  if ((rc = tml_strategy_lookup(o->strategy, &strat, err))) {
+    tml_error_prefix(err, "model.strategy");
+    return rc;
+  }
   /* Universe: live.universe or live.symbols (not both), else data.symbols, else what is stored. */
   const char *uni = tml_config_get(cfg, "live.universe");
   const char *items[TML_LIVE_MAX_SYMBOLS];

@@ -764,6 +764,23 @@ static int final_progress(void *ud, enum tml_train_event ev, const char *stage, 
   return o->progress(o->progress_ud, &p);
 }
 
+/* The dataset's figures and column names in r (names copied: r outlives the dataset). */
+static void result_from_dataset(struct tml_validate_result *r, const struct tml_dataset *d) {
+  r->first_ms = d->first_ms;
+  r->last_ms = d->last_ms;
+  r->candles = d->candles;
+  r->rows = d->nrows;
+  r->ncols = d->ncols;
+  memcpy(r->input_hash, d->input_hash, sizeof(r->input_hash));
+  r->col_names = calloc(d->ncols, sizeof(char *));
+  for (size_t j = 0; r->col_names && j < d->ncols; j++) {
+    size_t n = strlen(d->col_names[j]) + 1;
+    r->col_names[j] = malloc(n);
+    if (r->col_names[j])
+      memcpy(r->col_names[j], d->col_names[j], n);
+  }
+}
+
 int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o, struct tml_validate_result *r,
                      struct tml_error *err) {
   memset(r, 0, sizeof(*r));
@@ -771,6 +788,9 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
   const struct tml_train_opts *to = &o->train;
   struct tml_dataset d;
   memset(&d, 0, sizeof(d));
+  struct tml_buf js, html; /* the last stage's report as o->report rendered it */
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
   int rc = 0;
   if (to->nsymbols == 0 || to->nsymbols > TML_TRAIN_MAX_SYMBOLS)
     return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");
@@ -782,19 +802,7 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
     goto out;
   if ((rc = stage_event(o, "features")))
     goto cancelled;
-  r->first_ms = d.first_ms;
-  r->last_ms = d.last_ms;
-  r->candles = d.candles;
-  r->rows = d.nrows;
-  r->ncols = d.ncols;
-  memcpy(r->input_hash, d.input_hash, sizeof(r->input_hash));
-  r->col_names = calloc(d.ncols, sizeof(char *));
-  for (size_t j = 0; r->col_names && j < d.ncols; j++) {
-    size_t n = strlen(d.col_names[j]) + 1;
-    r->col_names[j] = malloc(n);
-    if (r->col_names[j])
-      memcpy(r->col_names[j], d.col_names[j], n);
-  }
+  result_from_dataset(r, &d);
 
   enum tml_validate_mode modes[2] = {o->mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK,
                                      TML_VALIDATE_FULL};
@@ -807,7 +815,9 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
     if ((rc = tml_validate_dataset(&d, o, modes[i], st, err)))
       goto out;
     r->nstages++;
-    if ((rc = tml_validate_report_write(r, st, o, err)))
+    tml_buf_reset(&js);
+    tml_buf_reset(&html);
+    if (o->report && (rc = o->report(o->report_ud, o, r, st, &js, &html, err)))
       goto out;
     if (!st->passed) {
       failed_gate = true;
@@ -826,31 +836,19 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
   if (o->mode == TML_VALIDATE_SEQUENTIAL && (!failed_gate || o->force)) {
     if ((rc = stage_event(o, "final")))
       goto cancelled;
-    /* Attach the full stage's report to the final model set. */
-    const struct tml_validate_stage *full = &r->stages[r->nstages - 1];
-    struct tml_buf js, html;
-    tml_buf_init(&js, 0);
-    tml_buf_init(&html, 0);
-    rc = tml_validate_report_json(r, full, o, &js);
-    if (!rc)
-      rc = tml_validate_report_html(r, full, o, &html);
+    /* Attach the full stage's report (as o->report rendered it) to the final model set. */
     struct tml_train_opts fo = *to;
     struct tml_train_extra_file files[2] = {{"report.json", js.ptr, js.len}, {"report.html", html.ptr, html.len}};
     fo.extra_files = files;
-    fo.nextra_files = 2;
+    fo.nextra_files = js.len ? 2 : 0;
     fo.progress = final_progress;
     fo.progress_ud = (void *)(uintptr_t)o; /* const is kept: final_progress only reads */
     struct tml_train_result tr;
-    if (rc)
-      rc = tml_error_set(err, rc, "cannot render the report for the final model set");
-    else
-      rc = tml_train_run(store, &fo, &tr, err);
+    rc = tml_train_run(store, &fo, &tr, err);
     if (!rc) {
       memcpy(r->model_dir, tr.model_dir, sizeof(r->model_dir));
       tml_train_result_release(&tr);
     }
-    tml_buf_release(&js);
-    tml_buf_release(&html);
     if (rc)
       goto out;
   }
@@ -862,6 +860,88 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
 cancelled:
   rc = tml_error_set(err, TML_EINTR, "validation interrupted: no report or model set was written");
 out:
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  tml_dataset_release(&d);
+  return rc;
+}
+
+/* ---- validate --compare ---- */
+void tml_validate_compare_release(struct tml_validate_compare *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++)
+    tml_validate_result_release(&c->results[i]);
+  memset(c, 0, sizeof(*c));
+}
+
+int tml_validate_compare_run(struct tml_store *store, const struct tml_validate_opts *o, const char *const *strategies,
+                             size_t n, struct tml_validate_compare *c, struct tml_error *err) {
+  memset(c, 0, sizeof(*c));
+  struct tml_dataset d;
+  memset(&d, 0, sizeof(d));
+  struct tml_strategy_cache *cache = NULL;
+  struct tml_buf js, html;
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
+  int rc = 0;
+  if (n < 2 || n > TML_VALIDATE_MAX_COMPARE)
+    return tml_error_set(err, TML_EINVAL, "--compare takes 2 to %d strategies (known: %s), got %zu",
+                         TML_VALIDATE_MAX_COMPARE, tml_strategy_names(), n);
+  if (o->mode == TML_VALIDATE_SEQUENTIAL)
+    return tml_error_set(err, TML_EINVAL, "--compare runs quick or full mode, not sequential");
+  for (size_t i = 0; i < n; i++) {
+    const struct tml_strategy *s = NULL;
+    if ((rc = tml_strategy_lookup(strategies[i], &s, err))) {
+      tml_error_prefix(err, "--compare");
+      return rc;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->names[j], s->name) == 0)
+        return tml_error_set(err, TML_EINVAL, "--compare names strategy '%s' twice", s->name);
+    snprintf(c->names[i], sizeof(c->names[i]), "%s", s->name);
+  }
+  if (o->train.nsymbols == 0 || o->train.nsymbols > TML_TRAIN_MAX_SYMBOLS)
+    return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");
+  if ((rc = tml_label_spec_validate(&o->train.labels, err)) || (rc = tml_strategy_cache_create(&cache, err)))
+    return rc;
+  if ((rc = stage_event(o, "data")))
+    goto cancelled;
+  double t_features = 0;
+  if ((rc = tml_train_build_dataset(store, &o->train, &d, NULL, &t_features, err)))
+    goto out;
+  enum tml_validate_mode mode = o->mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK;
+  for (size_t i = 0; i < n; i++) {
+    double t0 = tml_monotonic_s();
+    struct tml_validate_opts so = *o;
+    so.train.strategy = c->names[i];
+    so.cache = cache;
+    struct tml_validate_result *r = &c->results[i];
+    c->n = i + 1;
+    result_from_dataset(r, &d);
+    r->t_features = t_features;
+    if ((rc = stage_event(&so, c->names[i])))
+      goto cancelled;
+    if ((rc = tml_validate_dataset(&d, &so, mode, &r->stages[0], err))) {
+      tml_error_prefix(err, "strategy %s", c->names[i]);
+      goto out;
+    }
+    r->nstages = 1;
+    r->t_total = tml_monotonic_s() - t0;
+    tml_buf_reset(&js);
+    tml_buf_reset(&html);
+    if (o->report && (rc = o->report(o->report_ud, &so, r, &r->stages[0], &js, &html, err)))
+      goto out;
+  }
+  for (size_t i = 0; i < c->n; i++)
+    c->fits[i] = tml_strategy_cache_fits(cache, c->names[i]);
+  goto out;
+cancelled:
+  rc = tml_error_set(err, TML_EINTR, "validation interrupted: no comparison was written");
+out:
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  tml_strategy_cache_destroy(cache);
   tml_dataset_release(&d);
   return rc;
 }

@@ -2,8 +2,10 @@
  * dataset's symbol encoding as multi-symbol training does) that stacks member strategies (xgb5, and
  * xgb5 on the native engine by default; lstm once it exists) with a meta-model per head:
  *
- *  - class heads: multinomial logistic regression on the members' log-probabilities (standardised),
- *    L2 penalty ensemble.meta_l2, fitted by full-batch gradient descent from zero weights;
+ *  - class heads: a log-linear pool (Genest & Zidek 1986; a multinomial logistic regression with one
+ *    weight per member and a bias per class): logit_c = sum_m a_m log p_mc + b_c, fitted by full-batch
+ *    gradient descent on the cross-entropy from the plain geometric mean (a_m = 1/M, b = 0) with an L2
+ *    pull (ensemble.meta_l2) back towards it, so a weak out-of-fold signal leaves the members' average;
  *  - regression heads: ridge regression on the members' values (standardised), closed form.
  *
  * Stacking without leakage (Wolpert 1992; the time-series form of Lopez de Prado, AFML 7.4): the
@@ -42,7 +44,7 @@ struct member {
 struct meta_head {
   size_t nin;                      /* inputs: members x width */
   double *mean, *sd;               /* nin: standardisation of the inputs (OOF rows) */
-  double *w;                       /* class: nclass x (nin + 1), bias last; regression: nin + 1 */
+  double *w;                       /* class: a member weights then nclass biases; regression: nin + 1 */
 };
 
 struct ensemble {
@@ -147,6 +149,8 @@ static size_t head_inputs(const struct ensemble *e, enum tml_head h) { return e-
 static double meta_input(enum tml_head h, const float *member_out, size_t i, size_t c) {
   size_t w = tml_strategy_head_width(h);
   float v = member_out[i * w + c];
+  if (isnan(v))
+    return (double)NAN; /* a head the member does not hold: the ensemble does not either */
   if (tml_head_nclass(h) > 0)
     return log((double)(v > LOG_FLOOR ? v : LOG_FLOOR));
   return (double)v;
@@ -175,34 +179,30 @@ static void standardise_fit(struct meta_head *mh, double *Z, size_t n) {
   }
 }
 
-/* Multinomial logistic regression: minimises mean cross-entropy + l2/2 |W|^2 (bias unpenalised) by
- * gradient descent with a step that halves whenever the loss rises. Rows with an unknown label (NaN)
- * are skipped. */
-static void fit_softmax(struct meta_head *mh, int k, const double *Z, const float *y, size_t n, double l2) {
-  size_t nin = mh->nin, stride = nin + 1, nw = (size_t)k * stride;
+/* The log-linear pool of class head with k classes and M members: minimises the mean cross-entropy
+ * + l2/2 sum_m (a_m - 1/M)^2 over the rows with a known label, by gradient descent with a step that
+ * halves whenever the loss rises. Z holds the raw inputs (log-probabilities, member-major: m * k + c). */
+static void fit_pool(struct meta_head *mh, size_t M, int k, const double *Z, const float *y, size_t n, double l2) {
+  size_t nw = M + (size_t)k, nin = mh->nin;
   double *g = calloc(nw, sizeof(double)), *prev = malloc(nw * sizeof(double));
-  if (!g || !prev) {
-    free(g);
-    free(prev);
-    return; /* zero weights: uniform probabilities (the caller checked allocation of w) */
-  }
-  double step = 1.0, last = INFINITY;
+  if (!g || !prev)
+    goto out; /* the geometric mean stays */
+  double step = 1.0, last = INFINITY, a0 = 1.0 / (double)M;
   for (int it = 0; it < META_ITERS; it++) {
     memset(g, 0, nw * sizeof(double));
     double loss = 0;
     size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-      if (isnan(y[i]))
-        continue;
       const double *z = Z + i * nin;
+      if (isnan(y[i]) || isnan(z[0]))
+        continue;
       double s[TML_MAX_CLASSES], mx = -INFINITY, tot = 0;
       for (int c = 0; c < k; c++) {
-        const double *wc = mh->w + (size_t)c * stride;
-        double a = wc[nin];
-        for (size_t j = 0; j < nin; j++)
-          a += wc[j] * z[j];
-        s[c] = a;
-        mx = a > mx ? a : mx;
+        double v = mh->w[M + (size_t)c];
+        for (size_t m = 0; m < M; m++)
+          v += mh->w[m] * z[m * (size_t)k + (size_t)c];
+        s[c] = v;
+        mx = v > mx ? v : mx;
       }
       for (int c = 0; c < k; c++)
         tot += (s[c] = exp(s[c] - mx));
@@ -210,19 +210,17 @@ static void fit_softmax(struct meta_head *mh, int k, const double *Z, const floa
       loss -= log(s[yc] / tot);
       for (int c = 0; c < k; c++) {
         double d = s[c] / tot - (c == yc ? 1.0 : 0.0);
-        double *gc = g + (size_t)c * stride;
-        for (size_t j = 0; j < nin; j++)
-          gc[j] += d * z[j];
-        gc[nin] += d;
+        for (size_t m = 0; m < M; m++)
+          g[m] += d * z[m * (size_t)k + (size_t)c];
+        g[M + (size_t)c] += d;
       }
       used++;
     }
     if (used == 0)
       break;
     double pen = 0;
-    for (int c = 0; c < k; c++)
-      for (size_t j = 0; j < nin; j++)
-        pen += mh->w[(size_t)c * stride + j] * mh->w[(size_t)c * stride + j];
+    for (size_t m = 0; m < M; m++)
+      pen += (mh->w[m] - a0) * (mh->w[m] - a0);
     loss = loss / (double)used + 0.5 * l2 * pen;
     if (loss > last) { /* overshoot: back to the previous weights with half the step */
       memcpy(mh->w, prev, nw * sizeof(double));
@@ -233,13 +231,12 @@ static void fit_softmax(struct meta_head *mh, int k, const double *Z, const floa
     }
     last = loss;
     memcpy(prev, mh->w, nw * sizeof(double));
-    for (int c = 0; c < k; c++)
-      for (size_t j = 0; j <= nin; j++) {
-        size_t q = (size_t)c * stride + j;
-        double grad = g[q] / (double)used + (j < nin ? l2 * mh->w[q] : 0.0);
-        mh->w[q] -= step * grad;
-      }
+    for (size_t q = 0; q < nw; q++) {
+      double grad = g[q] / (double)used + (q < M ? l2 * (mh->w[q] - a0) : 0.0);
+      mh->w[q] -= step * grad;
+    }
   }
+out:
   free(g);
   free(prev);
 }
@@ -303,7 +300,7 @@ out:
 /* The meta-model's output for one row of raw inputs z (nin values, not yet standardised). */
 static void meta_apply(const struct meta_head *mh, enum tml_head h, const double *z, float *out) {
   int k = tml_head_nclass(h);
-  size_t nin = mh->nin, stride = nin + 1;
+  size_t nin = mh->nin;
   double zs[MAX_MEMBERS * TML_MAX_CLASSES];
   for (size_t j = 0; j < nin; j++)
     zs[j] = (z[j] - mh->mean[j]) / mh->sd[j];
@@ -314,12 +311,12 @@ static void meta_apply(const struct meta_head *mh, enum tml_head h, const double
     out[0] = (float)a;
     return;
   }
+  size_t M = nin / (size_t)k;
   double s[TML_MAX_CLASSES], mx = -INFINITY, tot = 0;
   for (int c = 0; c < k; c++) {
-    const double *wc = mh->w + (size_t)c * stride;
-    double a = wc[nin];
-    for (size_t j = 0; j < nin; j++)
-      a += wc[j] * zs[j];
+    double a = mh->w[M + (size_t)c];
+    for (size_t m = 0; m < M; m++)
+      a += mh->w[m] * z[m * (size_t)k + (size_t)c];
     s[c] = a;
     mx = a > mx ? a : mx;
   }
@@ -329,12 +326,19 @@ static void meta_apply(const struct meta_head *mh, enum tml_head h, const double
     out[c] = (float)(s[c] / tot);
 }
 
+/* Weights of head h's meta-model: class heads one per member plus a bias per class; regression heads
+ * one per input plus the bias. */
+static size_t meta_weights(const struct ensemble *e, enum tml_head h) {
+  int k = tml_head_nclass(h);
+  return k > 0 ? e->nmembers + (size_t)k : head_inputs(e, h) + 1;
+}
+
 static int alloc_meta(struct ensemble *e, struct tml_error *err) {
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     struct meta_head *mh = &e->meta[h];
     int k = tml_head_nclass((enum tml_head)h);
     mh->nin = head_inputs(e, (enum tml_head)h);
-    size_t nw = (size_t)(k > 0 ? k : 1) * (mh->nin + 1);
+    size_t nw = meta_weights(e, (enum tml_head)h);
     mh->mean = calloc(mh->nin, sizeof(double));
     mh->sd = malloc(mh->nin * sizeof(double));
     mh->w = calloc(nw, sizeof(double));
@@ -342,13 +346,14 @@ static int alloc_meta(struct ensemble *e, struct tml_error *err) {
       return tml_error_set(err, TML_ENOMEM, "out of memory");
     for (size_t j = 0; j < mh->nin; j++)
       mh->sd[j] = 1.0;
+    for (size_t m = 0; k > 0 && m < e->nmembers; m++)
+      mh->w[m] = 1.0 / (double)e->nmembers; /* the geometric mean of the members */
   }
   return 0;
 }
 
 static struct tml_strategy_params member_params(const struct tml_strategy_params *p, const struct member *mb) {
   struct tml_strategy_params mp = *p;
-  mp.heads = 0;
   if (mb->engine[0])
     mp.engine = mb->engine;
   return mp;
@@ -514,16 +519,17 @@ static int ensemble_fit(const struct tml_strategy_fit_data *fd, const struct tml
     for (size_t m = 0; m < e->nmembers; m++)
       mo[m] = oof[m][h];
     build_inputs(e, head, mo, e->noof, Z);
-    standardise_fit(mh, Z, e->noof);
-    for (size_t i = 0; i < e->noof; i++)
-      for (size_t j = 0; j < mh->nin; j++)
-        Z[i * mh->nin + j] = (Z[i * mh->nin + j] - mh->mean[j]) / mh->sd[j];
     tml_strategy_fit_labels(&ofd, head, y);
     int k = tml_head_nclass(head);
-    if (k > 0)
-      fit_softmax(mh, k, Z, y, e->noof, e->l2);
-    else
+    if (k > 0) {
+      fit_pool(mh, e->nmembers, k, Z, y, e->noof, e->l2); /* raw log-probabilities: mean 0, sd 1 kept */
+    } else {
+      standardise_fit(mh, Z, e->noof);
+      for (size_t i = 0; i < e->noof; i++)
+        for (size_t j = 0; j < mh->nin; j++)
+          Z[i * mh->nin + j] = (Z[i * mh->nin + j] - mh->mean[j]) / mh->sd[j];
       fit_ridge(mh, Z, y, e->noof, e->l2);
+    }
   }
   /* 3. The members kept: fitted on all of the fold's rows (shared through the cache when asked). */
   for (size_t m = 0; m < e->nmembers && !rc; m++) {
@@ -665,7 +671,8 @@ static int ensemble_save(const void *impl, const char *dir, const struct tml_dat
     json_object_set_new(jh, "inputs", json_integer((json_int_t)mh->nin));
     json_object_set_new(jh, "mean", doubles(mh->mean, mh->nin));
     json_object_set_new(jh, "sd", doubles(mh->sd, mh->nin));
-    json_object_set_new(jh, "weights", doubles(mh->w, (size_t)(k > 0 ? k : 1) * (mh->nin + 1)));
+    json_object_set_new(jh, "model", json_string(k > 0 ? "log_linear_pool" : "ridge"));
+    json_object_set_new(jh, "weights", doubles(mh->w, meta_weights(e, (enum tml_head)h)));
     json_object_set_new(meta, tml_head_name((enum tml_head)h), jh);
   }
   json_object_set_new(root, "format", json_integer(ENSEMBLE_FORMAT));
@@ -741,7 +748,6 @@ static int ensemble_load(const char *dir, const struct tml_strategy_load_info *i
     rc = alloc_meta(e, err);
   for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
     struct meta_head *mh = &e->meta[h];
-    int k = tml_head_nclass((enum tml_head)h);
     json_t *jh = json_object_get(meta, tml_head_name((enum tml_head)h));
     if (json_integer_value(json_object_get(jh, "inputs")) != (json_int_t)mh->nin) {
       rc = tml_error_set(err, TML_EMODEL, "'%s': meta.%s.inputs is not %zu (members x outputs): the file is corrupt",
@@ -750,7 +756,7 @@ static int ensemble_load(const char *dir, const struct tml_strategy_load_info *i
     }
     if (!(rc = read_doubles(json_object_get(jh, "mean"), mh->mean, mh->nin, path, "meta mean", err)) &&
         !(rc = read_doubles(json_object_get(jh, "sd"), mh->sd, mh->nin, path, "meta sd", err)))
-      rc = read_doubles(json_object_get(jh, "weights"), mh->w, (size_t)(k > 0 ? k : 1) * (mh->nin + 1), path,
+      rc = read_doubles(json_object_get(jh, "weights"), mh->w, meta_weights(e, (enum tml_head)h), path,
                         "meta weights", err);
     for (size_t j = 0; !rc && j < mh->nin; j++)
       if (!(mh->sd[j] > 0))
@@ -780,8 +786,8 @@ static int ensemble_describe(const void *impl, struct tml_buf *out) {
     tml_buf_json_str(out, e->members[m].engine[0] ? e->members[m].engine : TML_LEARNER_DEFAULT);
     tml_buf_puts(out, "}");
   }
-  return tml_buf_printf(out, "],\"meta_model\":\"multinomial logistic regression per class head, ridge per "
-                             "regression head\",\"inner_folds\":%d,\"meta_l2\":%g,\"oof_rows\":%zu}",
+  return tml_buf_printf(out, "],\"meta_model\":\"log-linear pool (a weight per member, a bias per class) per "
+                             "class head, ridge per regression head\",\"inner_folds\":%d,\"meta_l2\":%g,\"oof_rows\":%zu}",
                         e->inner_folds, e->l2, e->noof);
 }
 

@@ -11,6 +11,7 @@
 #include "trademl/import.h"
 #include "trademl/report.h"
 #include "trademl/series.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "trademl/validate.h"
 
@@ -39,10 +40,12 @@ static void load_dataset(struct tml_dataset *d) {
 }
 
 static const char *engine = "xgboost"; /* the leakage tests run once per engine */
+static const char *strategy = "xgb5";  /* ... and once per registered strategy */
 
 static void small_opts(struct tml_validate_opts *o) {
   tml_validate_opts_default(o);
   o->train.engine = engine;
+  o->train.strategy = strategy;
   o->train.xgb.num_boost_round = 40;
   o->train.xgb.early_stopping_rounds = 10;
   o->train.xgb.eta = 0.3;
@@ -231,6 +234,49 @@ TEST(planted_leak_is_caught_native_engine) {
 TEST(shuffled_labels_score_chance_native_engine) {
   engine = "native";
   shuffled_labels();
+}
+
+/* The leakage tests for every registered strategy: a loop over the strategy table, so a strategy is
+ * covered the moment it is registered (the split, purge and embargo ranges are strategy-independent:
+ * folds_never_overlap_test_periods and tests/unit/learn/test_dataset.c). */
+TEST(leakage_tests_run_for_every_strategy) {
+  for (size_t i = 0; i < tml_strategy_count(); i++) {
+    strategy = tml_strategy_at(i)->name;
+    printf("strategy %s\n", strategy);
+    planted_leak();
+    shuffled_labels();
+  }
+}
+
+/* validate --compare's promise: on the same folds, xgb5 is fitted once per fold even though the
+ * ensemble needs it as a member (the ensemble's native member is one more xgb5 fit per fold). */
+TEST(compare_shares_fits_through_the_cache) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_validate_opts o;
+  small_opts(&o);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_strategy_cache_create(&o.cache, &err), &err);
+  struct tml_validate_stage a, b;
+  o.train.strategy = "xgb5";
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &a, &err), &err);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), a.nfolds);
+  o.train.strategy = "ensemble";
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
+  CHECK_INT(b.nfolds, a.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "ensemble"), b.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), 2 * a.nfolds); /* xgboost: shared; native: its own */
+  /* Same folds: the row counts of every fold agree. */
+  for (size_t k = 0; k < a.nfolds; k++)
+    CHECK(a.folds[k].fold.test.begin == b.folds[k].fold.test.begin && a.folds[k].fold.nfit == b.folds[k].fold.nfit);
+  double la = mean_of(&a, "direction.logloss"), lb = mean_of(&b, "direction.logloss");
+  printf("direction log loss: xgb5 %.4f, ensemble %.4f\n", la, lb);
+  CHECK(isfinite(la) && isfinite(lb));
+  tml_validate_stage_release(&a);
+  tml_validate_stage_release(&b);
+  tml_strategy_cache_destroy(o.cache);
+  tml_dataset_release(&d);
 }
 
 static void thread_count(void) {
