@@ -294,7 +294,7 @@ static int rl_load(const char *dir, const struct tml_strategy_load_info *info, v
   rc = tml_rl_agent_load(path, &a, err);
   if (rc)
     return rc;
-  if (info && info->ncols < tml_rl_agent_nfeat(a)) {
+  if (info && info->ncols != tml_rl_agent_nfeat(a)) { /* one symbol: no encoding columns */
     size_t nf = tml_rl_agent_nfeat(a);
     tml_rl_agent_free(a);
     return tml_error_set(err, TML_EMODEL, "'%s': the agent reads %zu feature columns, the model has %zu", path, nf,

@@ -6,6 +6,7 @@
  * naming the file, the fit cache fits once, and unknown names list the known ones. */
 #include "test.h"
 #include "trademl/buf.h"
+#include "trademl/config.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
@@ -66,8 +67,29 @@ static void make_fold(const struct tml_dataset *d, struct fold *f) {
   CHECK_OK(tml_labels_fit(d->fwd_return, d->fwd_vol, d->timing, &fit, 1, &spec, &f->th, &err), &err);
 }
 
+/* Small budgets for the strategies that read their own keys (rl: a few thousand environment steps
+ * instead of the 300k default), loaded once per test process. */
+static struct tml_config *small_cfg;
+static void free_small_cfg(void) { tml_config_free(small_cfg); }
+static const struct tml_config *small_config(void) {
+  if (small_cfg)
+    return small_cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("strategy_small_cfg");
+  CHECK_OK(tml_config_load(NULL, home, &small_cfg, &err), &err);
+  free(home);
+  atexit(free_small_cfg);
+  const char *kv[][2] = {{"rl.total_steps", "4096"}, {"rl.hidden", "16"}, {"rl.n_envs", "4"},
+                         {"rl.rollout_steps", "128"}, {"rl.minibatch", "128"}, {"rl.episode_candles", "256"}};
+  for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+    CHECK_OK(tml_config_set(small_cfg, kv[i][0], kv[i][1], TML_CFG_FLAG, "--test", &err), &err);
+  return small_cfg;
+}
+
 static void small_params(struct tml_strategy_params *p) {
   memset(p, 0, sizeof(*p));
+  p->cfg = small_config();
   tml_xgb_params_default(&p->xgb);
   p->xgb.num_boost_round = 30;
   p->xgb.early_stopping_rounds = 8;
