@@ -55,6 +55,22 @@ assert f["env.fees_paid"] >= 0 and -1 <= f["env.net_return"], f
 PY
 ok "validate --strategy rl reports the agent's trading next to buy-and-hold, flat and the direction policy"
 
+expect_exit 0 "$BIN" validate --compare xgb5,rl --symbol BTCUSDT --interval 15m --mode quick --quick-folds 1 \
+  --test-period-days 20 --window fixed --train-window-days 60 --num-boost-round 30
+expect_out '^  env\.net_return +nan +-?[0-9.]+ +-?[0-9.]+ +(xgb5|rl)'
+expect_out '^  env\.buy_hold_net_return +nan +(-?[0-9.]+) +\1 '
+cmp=$(ls "$TRADEML_HOME"/reports/*compare*/compare.json | head -1)
+python3 - "$cmp" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = {m["metric"]: m for m in r["heads"]["env"]}  # next to "trading", as the report lays them out
+n = rows["env.net_return"]["strategies"]
+assert set(n) == {"xgb5", "rl"} and all(isinstance(v["mean"], float) for v in n.values()), n
+b = rows["env.buy_hold_net_return"]["strategies"]
+assert b["xgb5"]["mean"] == b["rl"]["mean"], b  # the same test rows and costs
+PY
+ok "validate --compare xgb5,rl: the agent's trading next to xgb5's direction policy, same folds, rows and costs"
+
 expect_exit 0 "$BIN" jobs submit train --strategy rl --symbol BTCUSDT --interval 15m --days 60
 expect_exit 0 "$BIN" worker --exit-when-idle --concurrency 1
 expect_out '1 succeeded, 0 failed'

@@ -762,6 +762,10 @@ static const struct cmp_metric class_cmp[] = {{"logloss", true}, {"accuracy", fa
                                               {"macro_f1", false}};
 static const struct cmp_metric reg_cmp[] = {{"rmse", true}, {"mae", true}, {"r2", false}};
 static const struct cmp_metric trading_cmp[] = {{"sharpe", false}, {"cum_return_pct", false}, {"signals", false}};
+static const struct cmp_metric env_cmp[] = {{"net_return", false},         {"sharpe", false},
+                                            {"max_drawdown", true},        {"fees_paid", true},
+                                            {"buy_hold_net_return", false}, {"flat_net_return", false},
+                                            {"direction_net_return", false}};
 
 static void cmp_rows(const struct tml_validate_compare *c, const char *group, const struct cmp_metric *ms, size_t nms,
                      struct tml_buf *b, bool *first) {
@@ -848,6 +852,10 @@ int tml_validate_compare_json(const struct tml_validate_compare *c, const struct
   tml_buf_puts(b, ",\"trading\":[");
   bool first = true;
   cmp_rows(c, "trading", trading_cmp, TML_ARRAY_LEN(trading_cmp), b, &first);
+  /* trading in the rl environment (docs/rl.md): each strategy's own trading and the baselines */
+  tml_buf_puts(b, "],\"env\":[");
+  first = true;
+  cmp_rows(c, "env", env_cmp, TML_ARRAY_LEN(env_cmp), b, &first);
   return tml_buf_puts(b, "]}}\n");
 }
 
