@@ -57,6 +57,8 @@ struct tml_buf;
 struct tml_config;
 struct tml_error;
 struct tml_strategy_cache;
+struct tml_rl_trading_metrics;
+struct tml_decision;
 
 #define TML_STRATEGY_DEFAULT "xgb5"
 #define TML_STRATEGY_NAME_MAX 32
@@ -131,11 +133,22 @@ struct tml_strategy {
   int (*importance)(const void *m, int head, double *gain, double *weight, double *cover, struct tml_error *err);
   const struct tml_model *(*head_model)(const void *m, int head);
   void (*free)(void *m);
+  /* Optional (NULL = none): the strategy's own trading over rows [rows.begin, rows.end) of one symbol,
+   * for strategies that decide actions rather than forecast (rl: the agent's episode, its position
+   * carried from step to step, with the costs it was trained with: the rl.* keys). validate reports it
+   * next to buy-and-hold, flat and the policy following the direction head (tml_rl_fold_trading). */
+  int (*trade)(const void *m, const struct tml_dataset *d, struct tml_range rows, struct tml_rl_trading_metrics *out,
+               struct tml_error *err);
+  /* Optional (NULL = none): the action the strategy takes on a feature row (as stream_step gets it),
+   * with its probabilities and value, for `predict` and the API (rl: from the flat state). Thread-safe
+   * like predict. */
+  int (*decide)(const void *m, const float *row, struct tml_decision *out, struct tml_error *err);
 };
 
 extern const struct tml_strategy tml_strategy_xgb5;     /* src/lib/strategy/strategy_xgb5.c */
 extern const struct tml_strategy tml_strategy_ensemble; /* src/lib/strategy/strategy_ensemble.c */
 extern const struct tml_strategy tml_strategy_lstm;     /* src/lib/strategy/strategy_lstm.c */
+extern const struct tml_strategy tml_strategy_rl;       /* src/lib/strategy/strategy_rl.c */
 
 /* The strategy named `name`; TML_EINVAL listing the known names when there is none. */
 int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struct tml_error *err);

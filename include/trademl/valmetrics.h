@@ -30,12 +30,21 @@ enum tml_trading_metric {
   TML_TM_PROFIT_FACTOR, TML_TM_BH_RETURN
 };
 enum tml_rows_metric { TML_ROWS_FIT, TML_ROWS_STOP, TML_ROWS_TEST, TML_ROWS_PURGED, TML_ROWS_EMBARGOED };
+/* "env.*": trading in the rl environment (docs/rl.md) over the fold's test rows with the rl.* costs:
+ * the strategy's own trading (its trade hook, else the policy following its direction head), then the
+ * baselines on the same rows and costs: buy-and-hold, flat, and the direction-head policy. Money as a
+ * fraction of the starting equity. NaN for a multi-symbol dataset. */
+enum tml_env_metric {
+  TML_EM_NET_RETURN, TML_EM_SHARPE, TML_EM_MAX_DRAWDOWN, TML_EM_PROFIT_FACTOR, TML_EM_TRADES, TML_EM_EXPOSURE,
+  TML_EM_FEES_PAID, TML_EM_BUY_HOLD_NET_RETURN, TML_EM_FLAT_NET_RETURN, TML_EM_DIRECTION_NET_RETURN
+};
 int tml_metric_class(enum tml_head h, enum tml_class_metric m);
 int tml_metric_per_class(enum tml_head h, enum tml_per_class_metric m, int cls);
 int tml_metric_reg(enum tml_head h, enum tml_reg_metric m);
 int tml_metric_best_iteration(enum tml_head h);
 int tml_metric_trading(enum tml_trading_metric m);
 int tml_metric_rows(enum tml_rows_metric m);
+int tml_metric_env(enum tml_env_metric m);
 /* The head a metric id belongs to, or -1 (trading, rows). */
 int tml_metric_head(size_t id);
 

@@ -455,9 +455,15 @@ static int compare_strategies(struct tml_store *store, struct tml_validate_opts 
       bool shown = head >= 0 && (strstr(name, ".logloss") || strstr(name, ".accuracy") || strstr(name, ".roc_auc") ||
                                  strstr(name, ".rmse") || strstr(name, ".r2"));
       shown = shown && !strchr(strchr(name, '.') + 1, '.'); /* head-level metrics, not per class */
+      /* and the trading in the rl environment (docs/rl.md): each strategy's own, then the baselines */
+      static const char *const env_shown[] = {"env.net_return", "env.sharpe", "env.max_drawdown", "env.fees_paid",
+                                              "env.buy_hold_net_return", "env.direction_net_return"};
+      for (size_t e = 0; e < sizeof(env_shown) / sizeof(env_shown[0]); e++)
+        shown = shown || strcmp(name, env_shown[e]) == 0;
       if (!shown && strcmp(name, "trading.sharpe") != 0)
         continue;
-      bool lower = strstr(name, "logloss") || strstr(name, "rmse");
+      bool lower = strstr(name, "logloss") || strstr(name, "rmse") || strstr(name, "max_drawdown") ||
+                   strstr(name, "fees_paid");
       printf("  %-26s %10.4f", name, st0->baseline_mean[m]);
       int best = -1;
       for (size_t s = 0; s < c.n; s++) {

@@ -96,6 +96,8 @@ static int step_row(struct tml_model_stream *s, int64_t open_ms, struct tml_pred
     }
     p->cls[h] = best;
   }
+  if (m->model->strategy->decide)
+    return m->model->strategy->decide(m->model->impl, s->row, &p->decision, err);
   return 0;
 }
 

@@ -713,9 +713,13 @@ int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_
     const struct tml_head_result *hr = &r->heads[h];
     enum tml_head head = (enum tml_head)h;
     int k = tml_head_nclass(head);
-    tml_buf_printf(b, "%s\"%s\":{\"objective\":\"%s\",\"best_iteration\":%d,\"best_score\":%.12g,", h ? "," : "",
-                   tml_head_name(head), k ? "multi:softprob" : "reg:squarederror", hr->best_iteration,
-                   hr->best_score);
+    tml_buf_printf(b, "%s\"%s\":{\"objective\":\"%s\",\"best_iteration\":%d,\"best_score\":", h ? "," : "",
+                   tml_head_name(head), k ? "multi:softprob" : "reg:squarederror", hr->best_iteration);
+    /* NaN (a strategy without a validation loss for the head, strategy.h) is JSON null */
+    if (isfinite(hr->best_score))
+      tml_buf_printf(b, "%.12g,", hr->best_score);
+    else
+      tml_buf_puts(b, "null,");
     if (k) {
       const char *names[TML_MAX_CLASSES];
       tml_buf_puts(b, "\"label_distribution\":{\"train\":{");

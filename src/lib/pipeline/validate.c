@@ -9,6 +9,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/metrics.h"
+#include "trademl/rl.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "trademl/strategy.h"
@@ -378,6 +379,42 @@ out:
 
 /* Fold k: its rows and thresholds, the strategy's fit, predictions of the test rows, every head's
  * metrics. */
+/* The env.* slots of fold k (valmetrics.h): the strategy's trading in the rl environment over the test
+ * rows with the rl.* costs, next to buy-and-hold, flat and the policy following its direction head.
+ * Left NaN where it does not apply (a multi-symbol dataset, bad rl.* settings: validate reports the
+ * heads either way). */
+static void env_metrics(struct fold_ctx *c, size_t k, const struct tml_strategy_model *m, const float *direction,
+                        struct tml_range test) {
+  double *v = c->st->folds[k].value;
+  for (int i = 0; i <= TML_EM_DIRECTION_NET_RETURN; i++)
+    v[tml_metric_env((enum tml_env_metric)i)] = NAN;
+  struct tml_rl_env_opts eo;
+  struct tml_rl_ppo_params pp;
+  struct tml_rl_fold_trading ft;
+  struct tml_error e;
+  tml_error_init(&e);
+  if (c->d->nsymbols != 1 || test.end - test.begin < 2 || tml_rl_opts_from_config(c->o->train.config, &eo, &pp, &e) ||
+      tml_rl_fold_trading(c->d, test.begin, test.end, &eo, direction, &ft, &e))
+    return;
+  struct tml_rl_trading_metrics own = ft.direction;
+  bool has_own = ft.has_direction;
+  if (m->strategy->trade)
+    has_own = m->strategy->trade(m->impl, c->d, test, &own, &e) == 0;
+  if (has_own) {
+    v[tml_metric_env(TML_EM_NET_RETURN)] = own.net_return;
+    v[tml_metric_env(TML_EM_SHARPE)] = own.sharpe;
+    v[tml_metric_env(TML_EM_MAX_DRAWDOWN)] = own.max_drawdown;
+    v[tml_metric_env(TML_EM_PROFIT_FACTOR)] = own.profit_factor;
+    v[tml_metric_env(TML_EM_TRADES)] = (double)own.trades;
+    v[tml_metric_env(TML_EM_EXPOSURE)] = own.exposure;
+    v[tml_metric_env(TML_EM_FEES_PAID)] = own.fees_paid;
+  }
+  v[tml_metric_env(TML_EM_BUY_HOLD_NET_RETURN)] = ft.buy_hold.net_return;
+  v[tml_metric_env(TML_EM_FLAT_NET_RETURN)] = ft.flat.net_return;
+  if (ft.has_direction)
+    v[tml_metric_env(TML_EM_DIRECTION_NET_RETURN)] = ft.direction.net_return;
+}
+
 static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   const struct tml_dataset *d = c->d;
   const struct tml_validate_opts *o = c->o;
@@ -414,6 +451,8 @@ static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   t3 = tml_monotonic_s();
   for (size_t i = 0; i < c->nheads && !rc; i++)
     rc = score_head(c, k, c->heads[i], m, pred[c->heads[i]], err);
+  if (!rc)
+    env_metrics(c, k, m, pred[TML_HEAD_DIRECTION], f->test);
 out:
   tml_strategy_model_free(m);
   for (int h = 0; h < TML_HEAD_COUNT; h++)

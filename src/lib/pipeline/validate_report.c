@@ -724,7 +724,9 @@ int tml_report_table(const char *json, size_t len, struct tml_buf *b, struct tml
       "volatility.macro_f1", "timing.accuracy",     "timing.macro_f1",      "stop_loss.rmse",
       "stop_loss.r2",        "position_size.rmse",  "position_size.r2",     "trading.signals",
       "trading.hit_rate_tp1", "trading.avg_return_pct", "trading.cum_return_pct", "trading.sharpe",
-      "trading.max_drawdown_pct", "trading.bh_return_pct"};
+      "trading.max_drawdown_pct", "trading.bh_return_pct", "env.net_return", "env.sharpe", "env.max_drawdown",
+      "env.profit_factor", "env.trades", "env.exposure", "env.fees_paid", "env.buy_hold_net_return",
+      "env.flat_net_return", "env.direction_net_return"};
   for (size_t k = 0; k < TML_ARRAY_LEN(shown); k++) {
     json_t *s = json_object_get(summary, shown[k]);
     if (!s)
@@ -760,6 +762,10 @@ static const struct cmp_metric class_cmp[] = {{"logloss", true}, {"accuracy", fa
                                               {"macro_f1", false}};
 static const struct cmp_metric reg_cmp[] = {{"rmse", true}, {"mae", true}, {"r2", false}};
 static const struct cmp_metric trading_cmp[] = {{"sharpe", false}, {"cum_return_pct", false}, {"signals", false}};
+static const struct cmp_metric env_cmp[] = {{"net_return", false},         {"sharpe", false},
+                                            {"max_drawdown", true},        {"fees_paid", true},
+                                            {"buy_hold_net_return", false}, {"flat_net_return", false},
+                                            {"direction_net_return", false}};
 
 static void cmp_rows(const struct tml_validate_compare *c, const char *group, const struct cmp_metric *ms, size_t nms,
                      struct tml_buf *b, bool *first) {
@@ -846,6 +852,10 @@ int tml_validate_compare_json(const struct tml_validate_compare *c, const struct
   tml_buf_puts(b, ",\"trading\":[");
   bool first = true;
   cmp_rows(c, "trading", trading_cmp, TML_ARRAY_LEN(trading_cmp), b, &first);
+  /* trading in the rl environment (docs/rl.md): each strategy's own trading and the baselines */
+  tml_buf_puts(b, "],\"env\":[");
+  first = true;
+  cmp_rows(c, "env", env_cmp, TML_ARRAY_LEN(env_cmp), b, &first);
   return tml_buf_puts(b, "]}}\n");
 }
 

@@ -14,7 +14,7 @@ static char metric_names[MAX_METRICS][48];
 static int metric_heads[MAX_METRICS];  /* head of each id, -1 for trading and rows */
 static size_t nmetrics;
 static int head_first[TML_HEAD_COUNT]; /* first metric id of each head */
-static int trading_first, rows_first;
+static int trading_first, rows_first, env_first;
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static const char *const class_metrics[] = {"accuracy", "macro_f1", "roc_auc", "logloss"};
@@ -24,6 +24,9 @@ static const char *const trading_metrics[] = {"signals",        "hit_rate_tp1", 
                                               "cum_return_pct", "sharpe",           "max_drawdown_pct",
                                               "profit_factor",  "bh_return_pct"};
 static const char *const row_metrics[] = {"fit", "stop", "test", "purged", "embargoed"};
+static const char *const env_metrics[] = {"net_return",   "sharpe",    "max_drawdown",          "profit_factor",
+                                          "trades",       "exposure",  "fees_paid",             "buy_hold_net_return",
+                                          "flat_net_return", "direction_net_return"};
 
 static void add_metric(int head, const char *a, const char *b, const char *c) {
   snprintf(metric_names[nmetrics], sizeof(metric_names[0]), "%s.%s%s%s", a, b, c ? "." : "", c ? c : "");
@@ -55,6 +58,9 @@ static void build_metric_table(void) {
   rows_first = (int)nmetrics;
   for (size_t i = 0; i < TML_ARRAY_LEN(row_metrics); i++)
     add_metric(-1, "rows", row_metrics[i], NULL);
+  env_first = (int)nmetrics;
+  for (size_t i = 0; i < TML_ARRAY_LEN(env_metrics); i++)
+    add_metric(-1, "env", env_metrics[i], NULL);
 }
 
 static void table(void) { pthread_once(&metrics_once, build_metric_table); }
@@ -117,6 +123,11 @@ int tml_metric_best_iteration(enum tml_head h) {
 int tml_metric_trading(enum tml_trading_metric m) {
   table();
   return (size_t)m < TML_ARRAY_LEN(trading_metrics) ? trading_first + (int)m : -1;
+}
+
+int tml_metric_env(enum tml_env_metric m) {
+  table();
+  return (size_t)m < TML_ARRAY_LEN(env_metrics) ? env_first + (int)m : -1;
 }
 
 int tml_metric_rows(enum tml_rows_metric m) {
