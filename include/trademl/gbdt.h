@@ -23,7 +23,7 @@ struct tml_error;
 
 /* Engine levers, for the benchmark only (0 = the engine as shipped). */
 enum {
-  TML_GBDT_NO_SUBTRACTION = 1u << 0, /* build both children's histograms instead of one + subtract */
+  TML_GBDT_NO_SUBTRACTION = 1u << 0,  /* build both children's histograms instead of one + subtract */
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's

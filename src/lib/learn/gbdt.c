@@ -716,6 +716,47 @@ static void hist_put(struct trainer *t, struct hbin *h) {
 }
 
 /* Gradient sums of rows[begin, end) per bin of every tree column. The floor of the engine. */
+/* The rows of hist_build with every column: four columns per step, so with a constant stride (the
+ * default max_bin 64) each update is a byte load, a shift and one load-add-store at a constant
+ * offset (no per-column pointer arithmetic): ~5 instead of ~9 instructions per (row, column). */
+_Static_assert(sizeof(struct hbin) == 16, "a histogram slot is two doubles");
+static inline void hist_rows_all(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t ncols,
+                                 const struct ghpair *gh, struct hbin *hist, size_t stride) {
+  for (size_t i = begin; i < end; i++) {
+    uint32_t r = rows[i];
+    const uint8_t *c = code + (size_t)r * ncols;
+    struct hbin *hp = hist;
+    size_t j = 0;
+#ifdef __SSE2__
+    /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
+    __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
+#define HIST_ADD(slot)                                                                                                 \
+  do {                                                                                                                 \
+    double *q_ = &(slot).g;                                                                                            \
+    _mm_storeu_pd(q_, _mm_add_pd(_mm_loadu_pd(q_), v));                                                                \
+  } while (0)
+#else
+    double g = gh[r].g, h = gh[r].h;
+#define HIST_ADD(slot)                                                                                                 \
+  do {                                                                                                                 \
+    (slot).g += g;                                                                                                     \
+    (slot).h += h;                                                                                                     \
+  } while (0)
+#endif
+    for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {
+      /* slot address = hp + (code << 4) + constant: the constant goes into the instruction */
+      char *base = (char *)hp;
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j] << 4)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 1] << 4) + stride * sizeof(struct hbin)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 2] << 4) + 2 * stride * sizeof(struct hbin)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 3] << 4) + 3 * stride * sizeof(struct hbin)));
+    }
+    for (; j < ncols; j++, hp += stride)
+      HIST_ADD(hp[c[j]]);
+#undef HIST_ADD
+  }
+}
+
 static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,
                        struct hbin *hist) {
   const struct tml_gbdt_bins *b = t->bins;
@@ -723,25 +764,10 @@ static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t 
   for (size_t i = 0; i < t->nfeats; i++)
     memset(hist + t->feats[i] * stride, 0, stride * sizeof *hist);
   if (t->nfeats == ncols) {
-    for (size_t i = begin; i < end; i++) {
-      uint32_t r = t->rows[i];
-      const uint8_t *c = b->code + (size_t)r * ncols;
-      struct hbin *hp = hist;
-#ifdef __SSE2__
-      /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
-      __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
-      for (size_t j = 0; j < ncols; j++, hp += stride) {
-        double *q = &hp[c[j]].g;
-        _mm_storeu_pd(q, _mm_add_pd(_mm_loadu_pd(q), v));
-      }
-#else
-      double g = gh[r].g, h = gh[r].h;
-      for (size_t j = 0; j < ncols; j++, hp += stride) {
-        hp[c[j]].g += g;
-        hp[c[j]].h += h;
-      }
-#endif
-    }
+    if (stride == 65) /* max_bin 64: the stride a compile-time constant */
+      hist_rows_all(t->rows, begin, end, b->code, ncols, gh, hist, 65);
+    else
+      hist_rows_all(t->rows, begin, end, b->code, ncols, gh, hist, stride);
   } else {
     for (size_t i = begin; i < end; i++) {
       uint32_t r = t->rows[i];
@@ -779,64 +805,140 @@ struct split {
 };
 
 /* XGBoost's enumeration: forward (missing right), then backward (missing left) when the node has
- * missing values of the column; a candidate replaces the best only with a strictly larger gain. */
-static void find_split(const struct trainer *t, const struct grow *n, struct split *best) {
-  const struct tml_gbdt_bins *b = t->bins;
+ * missing values of the column; a candidate replaces the best only with a strictly larger gain.
+ *
+ * The same values in the same order as the plain loop (for each column, each direction, each cut:
+ * left sums by sequential addition, gain = GL^2/(HL+l) + GR^2/(HR+l) - parent, keep when both sides
+ * have hessian >= min_child_weight and gain > best), computed faster:
+ *  - the left sums of up to SCAN_JOBS (column, direction) scans run interleaved, so their addition
+ *    chains overlap instead of waiting on each other (one chain is one addition per 4 cycles);
+ *  - gains two cuts per SSE2 instruction, and a mask keeps only cuts that pass min_child_weight and
+ *    beat the best at the start of the scan; only those are compared one by one, in cut order,
+ *    against the running best (which can only grow, so no cut outside the mask could have won). */
+#define SCAN_JOBS 4 /* the SSE2 prefix loop below names four accumulators */
+struct scan_job {
+  const struct hbin *hp; /* the column's histogram */
+  struct hbin init;      /* (0, 0) forward, (G, H) of the missing slot backward */
+  uint32_t feature;
+  unsigned ncuts;
+  bool default_left;
+};
+
+static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
+                      struct split *best) {
+  static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
   double lambda = t->p->lambda, mcw = t->p->min_child_weight;
   double parent = calc_gain(n->G, n->H, lambda);
+  struct hbin pre[SCAN_JOBS][TML_GBDT_MAX_BIN + 1];
+  const struct hbin *src[SCAN_JOBS];
+  unsigned maxc = 0;
+  for (size_t q = 0; q < SCAN_JOBS; q++) {
+    src[q] = q < njobs ? jobs[q].hp : zeros;
+    if (q < njobs && jobs[q].ncuts > maxc)
+      maxc = jobs[q].ncuts;
+  }
+#ifdef __SSE2__
+  /* four named accumulators (an array would live in memory, one store-to-load wait per add) */
+  __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  if (njobs > 0)
+    a0 = _mm_set_pd(jobs[0].init.h, jobs[0].init.g);
+  if (njobs > 1)
+    a1 = _mm_set_pd(jobs[1].init.h, jobs[1].init.g);
+  if (njobs > 2)
+    a2 = _mm_set_pd(jobs[2].init.h, jobs[2].init.g);
+  if (njobs > 3)
+    a3 = _mm_set_pd(jobs[3].init.h, jobs[3].init.g);
+  for (unsigned s = 0; s < maxc; s++) { /* (GL, HL) += (g, h): the same two additions per scan */
+    a0 = _mm_add_pd(a0, _mm_loadu_pd(&src[0][s].g));
+    a1 = _mm_add_pd(a1, _mm_loadu_pd(&src[1][s].g));
+    a2 = _mm_add_pd(a2, _mm_loadu_pd(&src[2][s].g));
+    a3 = _mm_add_pd(a3, _mm_loadu_pd(&src[3][s].g));
+    _mm_storeu_pd(&pre[0][s].g, a0);
+    _mm_storeu_pd(&pre[1][s].g, a1);
+    _mm_storeu_pd(&pre[2][s].g, a2);
+    _mm_storeu_pd(&pre[3][s].g, a3);
+  }
+#else
+  for (size_t q = 0; q < njobs; q++) {
+    double GL = jobs[q].init.g, HL = jobs[q].init.h;
+    for (unsigned s = 0; s < jobs[q].ncuts; s++) {
+      GL += src[q][s].g;
+      HL += src[q][s].h;
+      pre[q][s] = (struct hbin){GL, HL};
+    }
+  }
+#endif
+  for (size_t q = 0; q < njobs; q++) {
+    const struct hbin *pq = pre[q];
+    unsigned ncuts = jobs[q].ncuts, s0 = 0;
+    double gain_at[TML_GBDT_MAX_BIN + 1];
+    uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
+#ifdef __SSE2__
+    __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
+    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(best->gain);
+    for (; s0 + 2 <= ncuts; s0 += 2) {
+      __m128d p0 = _mm_loadu_pd(&pq[s0].g), p1 = _mm_loadu_pd(&pq[s0 + 1].g);
+      __m128d a = _mm_unpacklo_pd(p0, p1), h = _mm_unpackhi_pd(p0, p1); /* GL, HL of both cuts */
+      __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
+      __m128d left = _mm_div_pd(_mm_mul_pd(a, a), _mm_add_pd(h, vl));
+      __m128d right = _mm_div_pd(_mm_mul_pd(ra, ra), _mm_add_pd(rh, vl));
+      __m128d gain = _mm_sub_pd(_mm_add_pd(left, right), vp);
+      _mm_storeu_pd(gain_at + s0, gain);
+      /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
+      __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
+      int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(gain, vb)));
+      cand[s0 / 64] |= (uint64_t)m << (s0 % 64); /* s0 even: both bits in one word */
+    }
+#endif
+    for (; s0 < ncuts; s0++) {
+      double GL = pq[s0].g, HL = pq[s0].h, HR = n->H - HL;
+      gain_at[s0] = calc_gain(GL, HL, lambda) + calc_gain(n->G - GL, HR, lambda) - parent;
+      if (!(HL < mcw || HR < mcw) && gain_at[s0] > best->gain)
+        cand[s0 / 64] |= (uint64_t)1 << (s0 % 64);
+    }
+    for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
+      for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
+        unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
+        double gain = gain_at[s];
+        if (gain > best->gain) {
+          best->gain = gain;
+          best->feature = (int32_t)jobs[q].feature;
+          best->bin = s;
+          best->default_left = jobs[q].default_left;
+          best->GL = pq[s].g;
+          best->HL = pq[s].h;
+        }
+      }
+  }
+}
+
+static void find_split(const struct trainer *t, const struct grow *n, struct split *best) {
+  const struct tml_gbdt_bins *b = t->bins;
   size_t stride = t->stride;
   best->gain = 0.0;
   best->feature = -1;
+  struct scan_job jobs[SCAN_JOBS + 1];
+  size_t njobs = 0;
   for (size_t i = 0; i < t->nfeats; i++) {
     uint32_t j = t->feats[i];
     unsigned ncuts = b->ncuts[j];
     if (ncuts == 0)
       continue;
     const struct hbin *hp = n->hist + (size_t)j * stride;
-    double Gm = hp[b->max_bin].g, Hm = hp[b->max_bin].h;
-    bool has_missing = Hm > 0.0;
-    for (int dir = 0; dir < (has_missing ? 2 : 1); dir++) {
-      /* Left sums of every cut, then every gain: the divisions of independent cuts overlap (two per
-       * SSE2 instruction), the scan below is the scalar one on the same values. */
-      double gl[TML_GBDT_MAX_BIN + 1], hl[TML_GBDT_MAX_BIN + 1], gain_at[TML_GBDT_MAX_BIN + 1];
-      double GL = dir ? Gm : 0.0, HL = dir ? Hm : 0.0;
-      for (unsigned s = 0; s < ncuts; s++) {
-        GL += hp[s].g;
-        HL += hp[s].h;
-        gl[s] = GL;
-        hl[s] = HL;
-      }
-      unsigned s0 = 0;
-#ifdef __SSE2__
-      __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
-      for (; s0 + 2 <= ncuts; s0 += 2) {
-        __m128d a = _mm_loadu_pd(gl + s0), h = _mm_loadu_pd(hl + s0);
-        __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
-        __m128d left = _mm_div_pd(_mm_mul_pd(a, a), _mm_add_pd(h, vl));
-        __m128d right = _mm_div_pd(_mm_mul_pd(ra, ra), _mm_add_pd(rh, vl));
-        _mm_storeu_pd(gain_at + s0, _mm_sub_pd(_mm_add_pd(left, right), vp));
-      }
-#endif
-      for (; s0 < ncuts; s0++)
-        gain_at[s0] = calc_gain(gl[s0], hl[s0], lambda) + calc_gain(n->G - gl[s0], n->H - hl[s0], lambda) - parent;
-      for (unsigned s = 0; s < ncuts; s++) {
-        GL = gl[s];
-        HL = hl[s];
-        double HR = n->H - HL;
-        if (HL < mcw || HR < mcw)
-          continue;
-        double gain = gain_at[s];
-        if (gain > best->gain) {
-          best->gain = gain;
-          best->feature = (int32_t)j;
-          best->bin = s;
-          best->default_left = dir == 1;
-          best->GL = GL;
-          best->HL = HL;
-        }
-      }
+    struct hbin miss = hp[b->max_bin];
+    jobs[njobs++] = (struct scan_job){hp, {0.0, 0.0}, j, ncuts, false};
+    if (miss.h > 0.0)
+      jobs[njobs++] = (struct scan_job){hp, miss, j, ncuts, true};
+    if (njobs >= SCAN_JOBS) { /* the first SCAN_JOBS scans, in order; a fifth waits for the next batch */
+      size_t run = njobs > SCAN_JOBS ? njobs - 1 : njobs;
+      scan_cuts(t, n, jobs, run, best);
+      if (run < njobs)
+        jobs[0] = jobs[run];
+      njobs -= run;
     }
   }
+  if (njobs)
+    scan_cuts(t, n, jobs, njobs, best);
 }
 
 static float leaf_weight(double G, double H, const struct tml_xgb_params *p) {
