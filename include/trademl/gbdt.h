@@ -63,8 +63,9 @@ struct tml_gbdt_model;
  * per class per round, gradients p - [y = k], hessians max(2p(1-p), 1e-16) as XGBoost's
  * multi:softprob; nclass 0: squared error, g = pred - y, h = 1. Margins start at base_score 0.5
  * for both objectives, as XGBoost 1.7's default. Early stopping, progress and return codes as tml_xgb_train; flags
- * are TML_GBDT_* levers (0 normally). p->nthread is accepted (1..1024) but a model is grown on one
- * thread (parallelism is across heads and folds), so models never depend on it. */
+ * are TML_GBDT_* levers (0 normally). p->nthread threads (at most 64) grow the model: the histogram
+ * of a node with >= 2048 rows is split between them by column, each column summed by one thread in
+ * row order, so the model bytes never depend on the thread count. */
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
                           struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
                           const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,

@@ -18,11 +18,13 @@
  *  - multi-class: one gradient pass per round (softmax), then one tree per class;
  *  - row subsampling (Bernoulli per row) and column subsampling per tree from a seeded
  *    xorshift generator: deterministic for a seed.
- * A model is grown on one thread: the result never depends on a thread count. */
+ * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
+ * subtractions) by column: the result never depends on the thread count. */
 #include "trademl/gbdt.h"
 #include "util/common.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -701,6 +703,7 @@ struct trainer {
   size_t cap_level;
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
+  struct crew *crew;    /* threads inside the model (p->nthread) */
 };
 
 static struct hbin *hist_get(struct trainer *t) {
@@ -720,11 +723,11 @@ static void hist_put(struct trainer *t, struct hbin *h) {
  * default max_bin 64) each update is a byte load, a shift and one load-add-store at a constant
  * offset (no per-column pointer arithmetic): ~5 instead of ~9 instructions per (row, column). */
 _Static_assert(sizeof(struct hbin) == 16, "a histogram slot is two doubles");
-static inline void hist_rows_all(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t ncols,
-                                 const struct ghpair *gh, struct hbin *hist, size_t stride) {
+static inline void hist_rows_all(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,
+                                 size_t ncols, const struct ghpair *gh, struct hbin *hist, size_t stride) {
   for (size_t i = begin; i < end; i++) {
     uint32_t r = rows[i];
-    const uint8_t *c = code + (size_t)r * ncols;
+    const uint8_t *c = code + (size_t)r * row_len;
     struct hbin *hp = hist;
     size_t j = 0;
 #ifdef __SSE2__
@@ -757,23 +760,28 @@ static inline void hist_rows_all(const uint32_t *rows, size_t begin, size_t end,
   }
 }
 
-static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,
-                       struct hbin *hist) {
+/* Histogram of rows[begin, end) for the tree columns feats[k0, k1) (the columns of one thread's
+ * part: every column's bins are summed by one thread, rows in ascending order, so the sums are the
+ * same bits whatever the number of parts). */
+static void hist_build_cols(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,
+                            struct hbin *hist, size_t k0, size_t k1) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t ncols = b->ncols, stride = t->stride;
-  for (size_t i = 0; i < t->nfeats; i++)
-    memset(hist + t->feats[i] * stride, 0, stride * sizeof *hist);
-  if (t->nfeats == ncols) {
+  for (size_t k = k0; k < k1; k++)
+    memset(hist + t->feats[k] * stride, 0, stride * sizeof *hist);
+  if (t->nfeats == ncols) { /* feats[k] = k: columns k0 .. k1 - 1 are contiguous in a row */
+    const uint8_t *code = b->code + k0;
+    struct hbin *h0 = hist + k0 * stride;
     if (stride == 65) /* max_bin 64: the stride a compile-time constant */
-      hist_rows_all(t->rows, begin, end, b->code, ncols, gh, hist, 65);
+      hist_rows_all(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, 65);
     else
-      hist_rows_all(t->rows, begin, end, b->code, ncols, gh, hist, stride);
+      hist_rows_all(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, stride);
   } else {
     for (size_t i = begin; i < end; i++) {
       uint32_t r = t->rows[i];
       double g = gh[r].g, h = gh[r].h;
       const uint8_t *c = b->code + (size_t)r * ncols;
-      for (size_t k = 0; k < t->nfeats; k++) {
+      for (size_t k = k0; k < k1; k++) {
         size_t j = t->feats[k];
         hist[j * stride + c[j]].g += g;
         hist[j * stride + c[j]].h += h;
@@ -782,16 +790,153 @@ static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t 
   }
 }
 
-static void hist_subtract(const struct trainer *t, const struct hbin *parent, const struct hbin *child,
-                          struct hbin *out) {
+static void hist_subtract_cols(const struct trainer *t, const struct hbin *parent, const struct hbin *child,
+                               struct hbin *out, size_t k0, size_t k1) {
   size_t stride = t->stride;
-  for (size_t i = 0; i < t->nfeats; i++) {
+  for (size_t i = k0; i < k1; i++) {
     size_t o = t->feats[i] * stride;
     for (size_t s = 0; s < stride; s++) {
       out[o + s].g = parent[o + s].g - child[o + s].g;
       out[o + s].h = parent[o + s].h - child[o + s].h;
     }
   }
+}
+
+/* ---- Threads inside one model (p->nthread > 1) ----
+ * A crew of nthread - 1 workers plus the calling thread runs one job at a time, each thread one part
+ * of the tree columns (part i of n: feats[i * nfeats / n, (i + 1) * nfeats / n)). Only column-local
+ * work is split this way (histogram builds and subtractions), so every number a model holds is
+ * computed by the same operations in the same order whatever the thread count: the model bytes do
+ * not depend on it (tested). Small nodes stay on the calling thread (a hand-off costs more than
+ * their histogram). */
+#define CREW_MAX 64
+#define CREW_MIN_ROWS 2048 /* histogram rows below which a job is not handed off */
+
+struct crew_member {
+  struct crew *c;
+  int part;
+};
+struct crew {
+  int n; /* threads on a job, the caller included (1 = no workers) */
+  pthread_t tid[CREW_MAX];
+  struct crew_member member[CREW_MAX];
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  uint64_t gen;
+  int pending;
+  bool stop, inited;
+  void (*fn)(void *arg, int part, int nparts);
+  void *arg;
+};
+
+static void *crew_main(void *arg) {
+  struct crew_member *me = arg;
+  struct crew *c = me->c;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&c->mu);
+  for (;;) {
+    while (!c->stop && c->gen == seen)
+      pthread_cond_wait(&c->go, &c->mu);
+    if (c->stop)
+      break;
+    seen = c->gen;
+    void (*fn)(void *, int, int) = c->fn;
+    void *a = c->arg;
+    int n = c->n;
+    pthread_mutex_unlock(&c->mu);
+    fn(a, me->part, n);
+    pthread_mutex_lock(&c->mu);
+    if (--c->pending == 0)
+      pthread_cond_signal(&c->done);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+/* Starts up to nthread - 1 workers; c->n is 1 + those started (fewer when the system refuses
+ * threads: the models are the same, only slower). */
+static void crew_start(struct crew *c, int nthread) {
+  memset(c, 0, sizeof *c);
+  c->n = 1;
+  if (nthread <= 1)
+    return;
+  if (nthread > CREW_MAX)
+    nthread = CREW_MAX;
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->go, NULL);
+  pthread_cond_init(&c->done, NULL);
+  c->inited = true;
+  for (int i = 1; i < nthread; i++) {
+    c->member[i] = (struct crew_member){c, i};
+    if (pthread_create(&c->tid[i], NULL, crew_main, &c->member[i]) != 0)
+      break;
+    c->n = i + 1;
+  }
+}
+
+static void crew_stop(struct crew *c) {
+  if (!c->inited)
+    return;
+  pthread_mutex_lock(&c->mu);
+  c->stop = true;
+  pthread_cond_broadcast(&c->go);
+  pthread_mutex_unlock(&c->mu);
+  for (int i = 1; i < c->n; i++)
+    pthread_join(c->tid[i], NULL);
+  pthread_cond_destroy(&c->go);
+  pthread_cond_destroy(&c->done);
+  pthread_mutex_destroy(&c->mu);
+  c->inited = false;
+}
+
+/* Runs fn(arg, part, n) for every part, part 0 on the calling thread; returns when all are done. */
+static void crew_run(struct crew *c, void (*fn)(void *, int, int), void *arg) {
+  if (c->n <= 1) {
+    fn(arg, 0, 1);
+    return;
+  }
+  pthread_mutex_lock(&c->mu);
+  c->fn = fn;
+  c->arg = arg;
+  c->pending = c->n - 1;
+  c->gen++;
+  pthread_cond_broadcast(&c->go);
+  pthread_mutex_unlock(&c->mu);
+  fn(arg, 0, c->n);
+  pthread_mutex_lock(&c->mu);
+  while (c->pending > 0)
+    pthread_cond_wait(&c->done, &c->mu);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* The histograms a node's children need: `small` from its rows, and `large` (the sibling; NULL at
+ * the root) as the parent's minus small's, or from its own rows without subtraction. */
+struct hist_job {
+  const struct trainer *t;
+  const struct ghpair *gh;
+  size_t sb, se, lb, le;
+  const struct hbin *parent;
+  struct hbin *small, *large;
+};
+
+static void hist_job_part(void *arg, int part, int nparts) {
+  const struct hist_job *j = arg;
+  size_t nf = j->t->nfeats, k0 = nf * (size_t)part / (size_t)nparts, k1 = nf * (size_t)(part + 1) / (size_t)nparts;
+  hist_build_cols(j->t, j->gh, j->sb, j->se, j->small, k0, k1);
+  if (!j->large)
+    return;
+  if (j->t->flags & TML_GBDT_NO_SUBTRACTION)
+    hist_build_cols(j->t, j->gh, j->lb, j->le, j->large, k0, k1);
+  else
+    hist_subtract_cols(j->t, j->parent, j->small, j->large, k0, k1);
+}
+
+static void hist_job_run(const struct trainer *t, struct hist_job *j) {
+  size_t rows = (j->se - j->sb) + ((j->large && (t->flags & TML_GBDT_NO_SUBTRACTION)) ? j->le - j->lb : 0);
+  if (t->crew && t->crew->n > 1 && rows >= CREW_MIN_ROWS)
+    crew_run(t->crew, hist_job_part, j);
+  else
+    hist_job_part(j, 0, 1);
 }
 
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
@@ -1005,7 +1150,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   if (p->max_depth > 0 && nrows > 1) {
     if (!(t->level[0].hist = hist_get(t)))
       return TML_ENOMEM;
-    hist_build(t, gh, 0, nrows, t->level[0].hist);
+    struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, t->level[0].hist, NULL};
+    hist_job_run(t, &j);
   }
   for (int depth = 0; nlevel > 0; depth++) {
     size_t nnext = 0;
@@ -1065,11 +1211,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
           rc = TML_ENOMEM;
           break;
         }
-        hist_build(t, gh, small->begin, small->end, small->hist);
-        if (t->flags & TML_GBDT_NO_SUBTRACTION)
-          hist_build(t, gh, large->begin, large->end, large->hist);
-        else
-          hist_subtract(t, g->hist, small->hist, large->hist);
+        struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist, large->hist};
+        hist_job_run(t, &j);
       }
       hist_put(t, g->hist);
       g->hist = NULL;
@@ -1198,6 +1341,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   size_t ntrain = train.end - train.begin, nvalid = valid.end - valid.begin, ncols = bins->ncols;
   int K = nclass > 0 ? nclass : 1;
   struct trainer t = {.bins = bins, .p = p, .flags = flags};
+  struct crew crew;
+  crew_start(&crew, p->nthread);
+  t.crew = &crew;
   t.stride = (size_t)bins->max_bin + 1;
   t.hist_len = ncols * t.stride;
   struct tml_gbdt_model *m = calloc(1, sizeof *m);
@@ -1323,6 +1469,7 @@ fail:
 oom:
   rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)", ntrain, ncols);
 out:
+  crew_stop(&crew);
   trainer_release(&t);
   free(mtrain);
   free(mvalid);

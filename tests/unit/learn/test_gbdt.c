@@ -273,6 +273,49 @@ TEST(deterministic_across_runs_and_threads) {
     free(json[i]);
 }
 
+/* Threads inside one model split the histogram columns between them (nodes of >= 2048 rows): the
+ * model bytes must not depend on the thread count, with all columns and with a column sample,
+ * with and without histogram subtraction. */
+TEST(same_model_bytes_for_every_thread_count) {
+  enum { NB = 12000, CB = 13 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y);
+  CHECK(X && y);
+  make_data(X, y, NB, CB, 3);
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 9000}, valid = {9000, NB};
+  CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
+  for (int variant = 0; variant < 3; variant++) {
+    struct tml_xgb_params p;
+    small_params(&p);
+    p.max_depth = 5;
+    p.num_boost_round = 8;
+    p.colsample_bytree = variant == 1 ? 0.6 : 1.0;
+    unsigned flags = variant == 2 ? TML_GBDT_NO_SUBTRACTION : 0;
+    char *ref = NULL;
+    static const int threads[] = {1, 2, 3, 7};
+    for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+      p.nthread = threads[i];
+      struct tml_gbdt_model *m = NULL;
+      CHECK_OK(tml_gbdt_train_binned(b, y, train, valid, 3, &p, flags, NULL, NULL, NULL, &m, &err), &err);
+      char *j = model_json(m);
+      tml_gbdt_free(m);
+      if (!ref) {
+        ref = j;
+        continue;
+      }
+      CHECK_MSG(strcmp(j, ref) == 0, "variant %d: the model with %d threads differs from the one with 1", variant,
+                threads[i]);
+      free(j);
+    }
+    free(ref);
+  }
+  tml_gbdt_bins_free(b);
+  free(X);
+  free(y);
+}
+
 TEST(subsampling_and_learning) {
   /* The model must learn the known function: far better than the prior on validation rows. */
   static float X[N * C], y[N], prob[N * 3];
