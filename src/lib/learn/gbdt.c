@@ -622,13 +622,14 @@ static void softmax(float *v, int K) { /* in place, as XGBoost's common::Softmax
   float mx = v[0];
   for (int k = 1; k < K; k++)
     mx = v[k] > mx ? v[k] : mx;
-  float sum = 0.0f;
+  double sum = 0.0; /* XGBoost 1.7 sums in double and divides by the sum rounded to float */
   for (int k = 0; k < K; k++) {
     v[k] = expf(v[k] - mx);
-    sum += v[k];
+    sum += (double)v[k];
   }
+  float fsum = (float)sum;
   for (int k = 0; k < K; k++)
-    v[k] /= sum;
+    v[k] /= fsum;
 }
 
 void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out) {
@@ -1270,25 +1271,32 @@ static int check_labels(const float *y, struct tml_range r, int nclass, const ch
   return 0;
 }
 
-/* Validation metric of the current margins: mlogloss (mean of -log(max(p_y, 1e-16))) or rmse. */
+/* Validation metric of the current margins, computed as libxgboost 1.7 computes the metric it
+ * reports (and so the metric XGBoost's early stopping compares): per row in float — mlogloss
+ * -logf(max(p_y, 1e-16f)) of the float softmax, squared error (y - pred)^2 — summed in double in row
+ * order, then mean (mlogloss) or sqrt of the mean (rmse). With equal models both engines then stop at
+ * the same round even when the metric moves by less than a float's precision (flat heads). */
 static double eval_metric(const float *margin, const float *y, struct tml_range valid, int nclass) {
-  double sum = 0.0;
+  double sum = 0.0, wsum = 0.0;
   size_t n = valid.end - valid.begin;
   if (nclass > 0) {
     float p[MAX_CLASSES];
     for (size_t i = 0; i < n; i++) {
       memcpy(p, margin + i * (size_t)nclass, (size_t)nclass * sizeof *p);
       softmax(p, nclass);
-      double py = (double)p[(int)y[valid.begin + i]];
-      sum += -log(py > PROB_EPS ? py : PROB_EPS);
+      float py = p[(int)y[valid.begin + i]];
+      float loss = py > (float)PROB_EPS ? -logf(py) : -logf((float)PROB_EPS);
+      sum += (double)loss;
+      wsum += 1.0;
     }
-    return sum / (double)n;
+    return sum / wsum;
   }
   for (size_t i = 0; i < n; i++) {
-    double d = (double)margin[i] - (double)y[valid.begin + i];
-    sum += d * d;
+    float d = y[valid.begin + i] - margin[i];
+    sum += (double)(d * d);
+    wsum += 1.0;
   }
-  return sqrt(sum / (double)n);
+  return sqrt(sum / wsum);
 }
 
 static void trainer_release(struct trainer *t) {

@@ -666,6 +666,10 @@ TEST(agrees_with_xgboost_on_real_data) {
           for (size_t i = 0; i < nv; i++)
             maxdiff = fmax(maxdiff, fabs((double)a[i * (size_t)w + (size_t)cl] - (double)b[i * (size_t)w + (size_t)cl]));
           printf("%s column %d, raw features: largest |native - XGBoost| %.3g\n", tml_head_name(h), cl, maxdiff);
+          /* Same cuts (XGBoost's sketch), same sums, same float leaf and softmax arithmetic: the
+           * predictions are the same floats, bit for bit. */
+          CHECK_MSG(maxdiff == 0.0, "%s column %d: native and XGBoost predictions differ by %g", tml_head_name(h), cl,
+                    maxdiff);
           printf("%s column %d, raw features: native vs XGBoost %.6f; XGBoost %d vs %d bins %.4f\n",
                  tml_head_name(h), cl, r, p.max_bin, p.max_bin - 1, ref);
           /* The cuts are XGBoost's sketch, so raw features agree as closely as equal cuts. */
@@ -678,6 +682,30 @@ TEST(agrees_with_xgboost_on_real_data) {
       tml_xgb_free(xm);
       tml_xgb_free(xm2);
     }
+  }
+  /* Early stopping on the same metric values: both engines keep the same round with the same
+   * score, the timing head included (its validation log loss barely moves from ln 3, so rounds are
+   * told apart by differences far below a float's precision). */
+  enum tml_head es_heads[3] = {TML_HEAD_DIRECTION, TML_HEAD_TIMING, TML_HEAD_POSITION_SIZE};
+  for (int hi = 0; hi < 3; hi++) {
+    enum tml_head h = es_heads[hi];
+    int k = tml_head_nclass(h);
+    tml_dataset_head_values(&d, h, &th, (struct tml_range){0, d.nrows}, y);
+    struct tml_xgb_params q = p;
+    q.num_boost_round = 150;
+    q.early_stopping_rounds = 10;
+    q.eta = 0.05;
+    struct tml_gbdt_model *m = NULL;
+    struct tml_xgb_model *xm = NULL;
+    CHECK_OK(tml_gbdt_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &m, &err), &err);
+    CHECK_OK(tml_xgb_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &xm, &err), &err);
+    printf("%s early stopping: native best round %d (%.17g), XGBoost %d (%.17g)\n", tml_head_name(h),
+           tml_gbdt_best_iteration(m), tml_gbdt_best_score(m), tml_xgb_best_iteration(xm), tml_xgb_best_score(xm));
+    CHECK_INT(tml_gbdt_best_iteration(m), tml_xgb_best_iteration(xm));
+    CHECK_MSG(tml_gbdt_best_score(m) == tml_xgb_best_score(xm), "%s: best score %.17g, XGBoost's %.17g",
+              tml_head_name(h), tml_gbdt_best_score(m), tml_xgb_best_score(xm));
+    tml_gbdt_free(m);
+    tml_xgb_free(xm);
   }
   free(Q);
   free(y);
