@@ -31,9 +31,10 @@ enum {
 int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
 
 /* ---- The binned matrix of a fold ----
- * Cut points per column are quantiles of the training rows only (`fit`, never validation or test
- * rows): a column with at most max_bin distinct values gets one bin per value, otherwise max_bin
- * equal-count bins. A value x falls in bin b = number of cuts <= x, so "bin <= s" is exactly
+ * Cut points per column come from the training rows only (`fit`, never validation or test rows),
+ * placed as libxgboost 1.7's quantile sketch places them (re-implemented with its float arithmetic):
+ * a column with at most max_bin distinct values gets one bin per value, otherwise at most max_bin
+ * bins at the sketch's approximate quantiles. A value x falls in bin b = number of cuts <= x, so "bin <= s" is exactly
  * "x < cut[s]" and a tree trained on bins predicts raw floats with the same result. NaN and +-Inf
  * are missing (code max_bin). Every row of X is binned (nrows x ncols uint8, row-major). */
 struct tml_gbdt_bins;

@@ -3,8 +3,10 @@
  * The algorithm is XGBoost's `hist` tree method with depth-wise growth, restricted to what trademl
  * asks of it, so a model trained here and one trained by libxgboost on equal parameters agree
  * (tests/unit/learn/test_gbdt.c measures it):
- *  - bins: quantile cut points per column fitted on the training rows only, uint8 codes, one
- *    matrix per fold shared by every head (tml_gbdt_bins);
+ *  - bins: cut points per column from the training rows only, placed by XGBoost 1.7's quantile
+ *    sketch (re-implemented below), uint8 codes, one matrix per fold shared by every head;
+ *  - the float arithmetic of the softmax, the leaves and the validation metric is XGBoost's, in the
+ *    same order, so with equal parameters both engines give the same predictions bit for bit;
  *  - per node: a histogram of gradient/hessian sums per bin per column (double accumulators, rows
  *    visited in ascending order, so sums are deterministic); siblings by subtraction (the smaller
  *    child is built, the larger is parent - smaller);
