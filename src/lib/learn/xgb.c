@@ -2,7 +2,12 @@
  * has no early stopping, so the loop is written here: update one round, evaluate the validation
  * rows, keep the best round, stop after `early_stopping_rounds` rounds without improvement, then
  * cut the booster to rounds 0..best (XGBoosterSlice), as xgboost.train(early_stopping_rounds=...)
- * does in Python. Measured behaviour of the library: ../shared/docs/xgboost-c-api.md. */
+ * does in Python. Measured behaviour of the library: ../shared/docs/xgboost-c-api.md.
+ *
+ * Prediction: every model loaded or trained here is also flattened once (xgb_flat.c) and predicted
+ * natively, bit for bit as XGBoost would (checked on probe rows when flattened, tested on real data):
+ * XGBoost's fixed cost per prediction call dominated one-row predictions in the live loop. A model the
+ * flat evaluator cannot reproduce keeps XGBoost's own prediction (logged once, when loaded). */
 #include "trademl/xgb.h"
 #include "util/common.h"
 
@@ -13,7 +18,9 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/log.h"
 #include "trademl/parse.h"
+#include "learn/xgb_flat.h"
 
 #define MAX_CLASSES 255
 
@@ -27,6 +34,7 @@ struct tml_xgb_model {
   size_t ncols;
   int best_iteration; /* 0-based */
   double best_score;  /* validation metric at best_iteration; NaN when unknown */
+  struct tml__xgb_flat *flat; /* the trees flattened for native prediction; NULL = predict with XGBoost */
 };
 
 /* Wraps XGBGetLastError() into err, naming the call; the C++ stack trace is cut off. */
@@ -180,6 +188,8 @@ out:
   return rc;
 }
 
+static void attach_flat(struct tml_xgb_model *m, const char *what);
+
 static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params *p,
                       struct tml_error *err) {
   char num[6][40];
@@ -308,6 +318,7 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
   m->ncols = ncols;
   m->best_iteration = best;
   m->best_score = best_score;
+  attach_flat(m, "trained model");
   *out = m;
 out:
   if (sliced)
@@ -323,6 +334,15 @@ out:
 
 int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                     struct tml_error *err) {
+  if (m->flat) {
+    tml__xgb_flat_predict(m->flat, X, nrows, out);
+    return 0;
+  }
+  return tml__xgb_predict_dmatrix(m, X, nrows, out, err);
+}
+
+int tml__xgb_predict_dmatrix(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                             struct tml_error *err) {
   int rc = 0;
   if (nrows == 0)
     return 0;
@@ -350,7 +370,7 @@ out:
   return rc;
 }
 
-int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+int tml__xgb_predict_booster(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                             struct tml_error *err) {
   int rc = 0;
   if (nrows == 0)
@@ -385,6 +405,63 @@ int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrow
 out:
   pthread_mutex_unlock(&m->proxy_lock);
   return rc;
+}
+
+int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                            struct tml_error *err) {
+  if (m->flat) { /* immutable: no lock */
+    tml__xgb_flat_predict(m->flat, X, nrows, out);
+    return 0;
+  }
+  return tml__xgb_predict_booster(m, X, nrows, out, err);
+}
+
+bool tml__xgb_is_flat(const struct tml_xgb_model *m) { return m->flat != NULL; }
+
+/* Flattens m's trees (xgb_flat.c) and checks the flat form against XGBoost's own in-place prediction
+ * on probe rows (thresholds, just below them, missing values). Only an exact match is kept; otherwise,
+ * or when the model's form is not supported, m keeps predicting through XGBoost and a warning says
+ * why. `what` names the model in that warning. */
+#define PROBE_ROWS 16
+static void attach_flat(struct tml_xgb_model *m, const char *what) {
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_buf json;
+  tml_buf_init(&json, 0);
+  struct tml__xgb_flat *f = NULL;
+  size_t K = (size_t)(m->nclass > 0 ? m->nclass : 1);
+  float *X = malloc(PROBE_ROWS * m->ncols * sizeof *X), *a = malloc(PROBE_ROWS * K * sizeof *a),
+        *b = malloc(PROBE_ROWS * K * sizeof *b);
+  if (!X || !a || !b) {
+    tml_error_set(&err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  if (tml_xgb_to_json(m, &json, &err) || tml__xgb_flat_from_json(json.ptr, json.len, &f, &err))
+    goto out;
+  if (tml__xgb_flat_nclass(f) != m->nclass || tml__xgb_flat_ncols(f) != m->ncols) {
+    tml_error_set(&err, TML_EMODEL, "its shape (%d classes, %zu columns) differs from the booster's",
+                  tml__xgb_flat_nclass(f), tml__xgb_flat_ncols(f));
+    goto out;
+  }
+  tml__xgb_flat_probe_rows(f, PROBE_ROWS, X);
+  if (tml__xgb_predict_booster(m, X, PROBE_ROWS, a, &err))
+    goto out;
+  tml__xgb_flat_predict(f, X, PROBE_ROWS, b);
+  if (memcmp(a, b, PROBE_ROWS * K * sizeof *a) != 0) {
+    tml_error_set(&err, TML_EMODEL, "its predictions differ from XGBoost's on probe rows");
+    goto out;
+  }
+  m->flat = f;
+  f = NULL;
+out:
+  if (err.code)
+    tml_log(TML_LOG_WARN, "model %s: predicting with XGBoost's own (slower) path: not flattened: %s", what,
+            err.msg);
+  tml__xgb_flat_free(f);
+  tml_buf_release(&json);
+  free(X);
+  free(a);
+  free(b);
 }
 
 int tml_xgb_to_json(const struct tml_xgb_model *m, struct tml_buf *out, struct tml_error *err) {
@@ -497,6 +574,7 @@ int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_e
     m->best_score = score;
   m->bst = bst;
   bst = NULL;
+  attach_flat(m, path);
   *out = m;
   m = NULL;
 out:
@@ -595,6 +673,7 @@ size_t tml_xgb_ncols(const struct tml_xgb_model *m) { return m->ncols; }
 void tml_xgb_free(struct tml_xgb_model *m) {
   if (!m)
     return;
+  tml__xgb_flat_free(m->flat);
   if (m->proxy)
     XGDMatrixFree(m->proxy);
   if (m->bst)
