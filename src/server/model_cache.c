@@ -40,11 +40,13 @@ struct srv_model_cache {
   struct srv_model_entry *slot[CACHE_SLOTS];
   uint64_t clock;
   char db_path[TML_PATH_MAX];
+  const struct tml_config *cfg;            /* borrowed: the page cache and map of the pooled connections */
   struct tml_store *idle[POOL_MAX];        /* read connections not in use */
   size_t nidle;
 };
 
-int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err) {
+int srv_model_cache_create(const char *db_path, const struct tml_config *cfg, struct srv_model_cache **out,
+                           struct tml_error *err) {
   *out = NULL;
   struct srv_model_cache *c = calloc(1, sizeof(*c));
   if (!c)
@@ -53,6 +55,7 @@ int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, st
     free(c);
     return tml_error_set(err, TML_EINVAL, "database path '%.100s...' is too long", db_path);
   }
+  c->cfg = cfg;
   pthread_mutex_init(&c->lock, NULL);
   *out = c;
   return 0;
@@ -199,7 +202,7 @@ int srv_model_cache_store(struct srv_model_cache *c, struct tml_store **out, str
   if (c->nidle)
     *out = c->idle[--c->nidle];
   pthread_mutex_unlock(&c->lock);
-  return *out ? 0 : tml_store_open(c->db_path, out, err);
+  return *out ? 0 : tml_store_open_resident(c->db_path, c->cfg, out, err);
 }
 
 void srv_model_cache_store_put(struct srv_model_cache *c, struct tml_store *store) {

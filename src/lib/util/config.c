@@ -283,6 +283,13 @@ static const struct key_def keys[] = {
      "--json); on a terminal the progress line is live"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
+    {"data.resident_cache_mib", K_INT, "2", 0, 65536, NULL, NULL, 0,
+     "SQLite page cache (MiB) of each candle-store connection a long-running process (trademl serve, "
+     "trademl live) keeps open; commands use 64 MiB for their one long read of a history"},
+    {"data.resident_mmap_mib", K_INT, "0", 0, 1048576, NULL, NULL, 0,
+     "SQLite memory map (MiB) of each candle-store connection a long-running process keeps open: pages of "
+     "the growing database file it touched count in its RSS; 0 = read through the page cache (commands map "
+     "1024 MiB)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
