@@ -188,7 +188,7 @@ out:
   return rc;
 }
 
-static void attach_flat(struct tml_xgb_model *m, const char *what);
+static void attach_flat(struct tml_xgb_model *m, const char *what, const char *path);
 
 static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params *p,
                       struct tml_error *err) {
@@ -318,7 +318,7 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
   m->ncols = ncols;
   m->best_iteration = best;
   m->best_score = best_score;
-  attach_flat(m, "trained model");
+  attach_flat(m, "trained model", NULL);
   *out = m;
 out:
   if (sliced)
@@ -421,9 +421,11 @@ bool tml__xgb_is_flat(const struct tml_xgb_model *m) { return m->flat != NULL; }
 /* Flattens m's trees (xgb_flat.c) and checks the flat form against XGBoost's own in-place prediction
  * on probe rows (thresholds, just below them, missing values). Only an exact match is kept; otherwise,
  * or when the model's form is not supported, m keeps predicting through XGBoost and a warning says
- * why. `what` names the model in that warning. */
+ * why. `what` names the model in that warning. The JSON is read from `path` when the model was loaded
+ * from there (NULL: serialised from the booster, which then keeps that text for its life; a model the
+ * daemon or the live loop loads should not carry a copy of its file). */
 #define PROBE_ROWS 16
-static void attach_flat(struct tml_xgb_model *m, const char *what) {
+static void attach_flat(struct tml_xgb_model *m, const char *what, const char *path) {
   struct tml_error err;
   tml_error_init(&err);
   struct tml_buf json;
@@ -436,7 +438,17 @@ static void attach_flat(struct tml_xgb_model *m, const char *what) {
     tml_error_set(&err, TML_ENOMEM, "out of memory");
     goto out;
   }
-  if (tml_xgb_to_json(m, &json, &err) || tml__xgb_flat_from_json(json.ptr, json.len, &f, &err))
+  char *text = NULL;
+  size_t len = 0;
+  if (path) {
+    if (tml_read_file(path, &text, &len, &err))
+      goto out;
+  } else if (tml_xgb_to_json(m, &json, &err)) {
+    goto out;
+  }
+  int frc = tml__xgb_flat_from_json(path ? text : json.ptr, path ? len : json.len, &f, &err);
+  free(text);
+  if (frc)
     goto out;
   if (tml__xgb_flat_nclass(f) != m->nclass || tml__xgb_flat_ncols(f) != m->ncols) {
     tml_error_set(&err, TML_EMODEL, "its shape (%d classes, %zu columns) differs from the booster's",
@@ -453,6 +465,10 @@ static void attach_flat(struct tml_xgb_model *m, const char *what) {
   }
   m->flat = f;
   f = NULL;
+  /* The check's proxy (and XGBoost's prediction buffers in it) is not needed while the flat form
+   * predicts: tens of KiB per head, for every model the daemon and the live loop keep loaded. */
+  XGDMatrixFree(m->proxy);
+  m->proxy = NULL;
 out:
   if (err.code)
     tml_log(TML_LOG_WARN, "model %s: predicting with XGBoost's own (slower) path: not flattened: %s", what,
@@ -574,7 +590,7 @@ int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_e
     m->best_score = score;
   m->bst = bst;
   bst = NULL;
-  attach_flat(m, path);
+  attach_flat(m, path, path);
   *out = m;
   m = NULL;
 out:

@@ -525,6 +525,11 @@ int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat *
   }
   if ((rc = read_trees(f, v, err)))
     goto out;
+  struct fnode *fit = realloc(f->nodes, f->nnodes * sizeof *fit); /* kept for the model's life: no slack */
+  if (fit) {
+    f->nodes = fit;
+    f->cap_nodes = f->nnodes;
+  }
   *out = f;
   f = NULL;
 out:
