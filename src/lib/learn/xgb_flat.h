@@ -46,5 +46,7 @@ int tml__xgb_predict_booster(struct tml_xgb_model *m, const float *X, size_t nro
                              struct tml_error *err);
 /* True when m predicts through its flat form. */
 bool tml__xgb_is_flat(const struct tml_xgb_model *m);
+/* True while m holds XGBoost's booster (a model loaded from a file drops it once flattened). */
+bool tml__xgb_has_booster(const struct tml_xgb_model *m);
 
 #endif

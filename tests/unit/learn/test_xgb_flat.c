@@ -259,3 +259,58 @@ TEST(refused_model_predicts_through_xgboost) {
   free(json);
   free(dir);
 }
+
+/* A model loaded from a file predicts through its flat form without XGBoost's booster; what needs
+ * XGBoost (serialising, importance, its own predictions) loads the booster again from the same file,
+ * and refuses a file that changed since. */
+TEST(loaded_model_drops_and_reloads_its_booster) {
+  size_t len = 0;
+  char *json = small_model_json(3, &len);
+  char *dir = tml_test_tmpdir("xgb_flat_reload");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/direction_model.json", dir);
+  FILE *fp = fopen(path, "w");
+  CHECK(fp != NULL);
+  fputs(json, fp);
+  fclose(fp);
+  struct tml_xgb_model *m = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_xgb_load_json(path, &m, &err), &err);
+  CHECK(tml__xgb_is_flat(m));
+  CHECK(!tml__xgb_has_booster(m));
+  enum { N = 32 };
+  float X[N * 4], a[N * 3], b[N * 3];
+  for (size_t i = 0; i < N * 4; i++)
+    X[i] = (float)((i * 37) % 101) / 101.0f;
+  CHECK_OK(tml_xgb_predict_inplace(m, X, N, a, &err), &err);
+  CHECK(!tml__xgb_has_booster(m)); /* predicting does not need it */
+  struct tml_buf out;
+  tml_buf_init(&out, 0);
+  CHECK_OK(tml_xgb_to_json(m, &out, &err), &err);
+  CHECK(tml__xgb_has_booster(m));
+  CHECK_INT(out.len, len);
+  CHECK(memcmp(out.ptr, json, len) == 0);
+  CHECK_OK(tml__xgb_predict_dmatrix(m, X, N, b, &err), &err);
+  CHECK(memcmp(a, b, sizeof a) == 0);
+  double gain[4];
+  CHECK_OK(tml_xgb_importance(m, gain, NULL, NULL, &err), &err);
+  tml_xgb_free(m);
+  /* loaded, then the file replaced: the booster is not loaded from the other file */
+  CHECK_OK(tml_xgb_load_json(path, &m, &err), &err);
+  fp = fopen(path, "w");
+  CHECK(fp != NULL);
+  fputs(json, fp);
+  fputs(" ", fp);
+  fclose(fp);
+  tml_buf_release(&out);
+  tml_buf_init(&out, 0);
+  CHECK_INT(tml_xgb_to_json(m, &out, &err), TML_EMODEL);
+  CHECK_CONTAINS(err.msg, "changed since it was loaded");
+  CHECK_OK(tml_xgb_predict_inplace(m, X, N, b, &err), &err); /* the flat form still predicts */
+  CHECK(memcmp(a, b, sizeof a) == 0);
+  tml_buf_release(&out);
+  tml_xgb_free(m);
+  free(json);
+  free(dir);
+}
