@@ -10,16 +10,17 @@
  * it without a lock.
  *
  * Thread safety of the heads: predictions go through the learner table (learner.h). XGBoost heads
- * predict in place (tml_xgb_predict_inplace) with a proxy DMatrix the model keeps, so calls on the same
- * model are serialised by that model's own lock while different models (different symbols) run in
- * parallel; native heads (gbdt.c) only read their flattened trees. No lock is held across a whole
- * prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
+ * predict through their flattened trees (xgb_flat.c, immutable once loaded), so any number of threads
+ * share them; a model XGBoost must predict itself (a form the flat evaluator refuses) is serialised by
+ * that model's own lock. Native heads (gbdt.c) only read their flattened trees. No lock is held across a
+ * whole prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
  * `trademl predict`.
  *
  * Store connections: a prediction reads a symbol's whole history. Sharing the daemon's connection
  * under db_lock would serialise them; a connection per prediction from the pool lets candle loading
  * for different symbols run in parallel (WAL: readers never block each other), and reusing pooled
- * connections keeps their page caches warm. */
+ * connections keeps their page caches warm. Pooled connections are resident ones (data.resident_cache_mib,
+ * data.resident_mmap_mib): up to POOL_MAX of them live as long as the daemon. */
 #include "srv.h"
 
 #include "trademl/modelset.h"
