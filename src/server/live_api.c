@@ -385,7 +385,7 @@ void srv_task_live(struct tml_server *s, int64_t now_ms) {
   struct tml_error err;
   tml_error_init(&err);
   if (!L->tail_store) {
-    if (tml_store_open(s->opts.paths->db, &L->tail_store, &err) != 0) {
+    if (tml_store_open_resident(s->opts.paths->db, s->opts.cfg, &L->tail_store, &err) != 0) {
       tml_warn("live: cannot follow stored predictions: %s", err.msg);
       return;
     }

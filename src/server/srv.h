@@ -239,7 +239,8 @@ void srv_metrics_live(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
 struct srv_model_cache;
 struct srv_model_entry;
 struct tml_modelset;
-int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err);
+int srv_model_cache_create(const char *db_path, const struct tml_config *cfg, struct srv_model_cache **out,
+                           struct tml_error *err);
 void srv_model_cache_destroy(struct srv_model_cache *c);
 /* The set in folder dir, loaded on a miss, with a reference taken: *set stays valid (and unchanged)
  * until srv_model_cache_put(c, *out), whatever happens to the cache meanwhile. */

@@ -30,7 +30,7 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
     return rc;
   if ((rc = tml_jobs_open(db, &ro.jobs, &js->q, err)) || (rc = tml_jobs_open(db, &ro.jobs, &js->tick_q, err)) ||
       (rc = tml_registry_open(db, &js->reg, err)) || (rc = tml_scheduler_create(db, cfg, &js->sched, err)) ||
-      (rc = tml_store_open(db, &js->tick_store, err)))
+      (rc = tml_store_open_resident(db, cfg, &js->tick_store, err)))
     return rc;
   js->concurrency = s->opts.workers > 0 ? s->opts.workers : ro.concurrency;
   if (s->opts.workers <= 0)

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
@@ -81,9 +82,9 @@ int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error
   if (tml__db_open(db_path, "candle store", BUSY_TIMEOUT_MS, &s->db, err))
     goto fail;
   /* Loading a symbol's history is a long sequential read: a big page cache and memory-mapped I/O. */
-  int rc = sqlite3_exec(s->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
+  if (tml_store_set_memory(s, TML_STORE_CACHE_MIB, TML_STORE_MMAP_MIB, err))
+    goto fail;
+  int rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     db_error(s, rc, "creating the schema", err);
     goto fail;
@@ -100,6 +101,25 @@ int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error
 fail:
   tml_store_close(s);
   return err && err->code ? err->code : TML_EDB;
+}
+
+int tml_store_set_memory(struct tml_store *s, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err) {
+  char sql[128];
+  snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%" PRId64 "; PRAGMA mmap_size=%" PRId64 ";", cache_mib * 1024,
+           mmap_mib * 1024 * 1024);
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : db_error(s, rc, "setting the page cache and memory map", err);
+}
+
+int tml_store_open_resident(const char *db_path, const struct tml_config *cfg, struct tml_store **out,
+                            struct tml_error *err) {
+  int rc = tml_store_open(db_path, out, err);
+  if (!rc && (rc = tml_store_set_memory(*out, tml_config_int(cfg, "data.resident_cache_mib"),
+                                        tml_config_int(cfg, "data.resident_mmap_mib"), err))) {
+    tml_store_close(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 void tml_store_close(struct tml_store *s) {

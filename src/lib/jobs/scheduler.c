@@ -741,7 +741,7 @@ int tml_scheduler_create(const char *db_path, const struct tml_config *cfg, stru
   if (!rc)
     rc = tml_jobs_opts_from_config(cfg, &jo, err);
   if (!rc)
-    rc = tml_store_open(db_path, &s->store, err);
+    rc = tml_store_open_resident(db_path, cfg, &s->store, err);
   if (!rc)
     rc = tml_jobs_open(db_path, &jo, &s->q, err);
   if (rc) {

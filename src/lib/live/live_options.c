@@ -31,6 +31,8 @@ void tml_live_opts_init(struct tml_live_opts *o) {
   o->stall_intervals = 3;
   o->history_days = 730;
   o->submit_jobs = true;
+  o->store_cache_mib = 2;
+  o->store_mmap_mib = 0;
 }
 
 void tml_live_opts_release(struct tml_live_opts *o) {
@@ -230,6 +232,8 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
   o->drift_min_resolved = (size_t)tml_config_int(cfg, "live.drift.min_resolved");
   o->drift_logloss_margin = tml_config_double(cfg, "live.drift.logloss_margin");
   o->stall_intervals = (int)tml_config_int(cfg, "live.stall_intervals");
+  o->store_cache_mib = tml_config_int(cfg, "data.resident_cache_mib");
+  o->store_mmap_mib = tml_config_int(cfg, "data.resident_mmap_mib");
   o->history_days = (double)tml_config_int(cfg, "data.days");
   if (o->history_days <= 0)
     o->history_days = 730;

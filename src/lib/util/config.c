@@ -346,6 +346,13 @@ static const struct key_def keys[] = {
      "training budget in wall time; 0 = none; when it stops a run the result depends on the machine"},
     {"rl.eval_every", K_INT, "2", 1, 100000, NULL, NULL, 0,
      "rollouts between validation checks (the weights with the best validation net return are kept)"},
+    {"data.resident_cache_mib", K_INT, "2", 0, 65536, NULL, NULL, 0,
+     "SQLite page cache (MiB) of each candle-store connection a long-running process (trademl serve, "
+     "trademl live) keeps open; commands use 64 MiB for their one long read of a history"},
+    {"data.resident_mmap_mib", K_INT, "0", 0, 1048576, NULL, NULL, 0,
+     "SQLite memory map (MiB) of each candle-store connection a long-running process keeps open: pages of "
+     "the growing database file it touched count in its RSS; 0 = read through the page cache (commands map "
+     "1024 MiB)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
