@@ -20,6 +20,15 @@ static const struct tml__pg_migration MIGRATIONS[] = {
      " open double precision NOT NULL, high double precision NOT NULL, low double precision NOT NULL,"
      " close double precision NOT NULL, volume double precision NOT NULL,"
      " PRIMARY KEY (symbol, interval_ms, open_time))"},
+    {2, "fetch_sources table",
+     "CREATE TABLE IF NOT EXISTS fetch_sources ("
+     " symbol text NOT NULL,"
+     " interval_ms bigint NOT NULL,"
+     " exchange text NOT NULL,"
+     " market text NOT NULL,"
+     " listed_ms bigint NOT NULL DEFAULT -1," /* first candle the exchange has; -1 unknown */
+     " updated_ms bigint NOT NULL,"           /* wall clock of the last fetch */
+     " PRIMARY KEY (symbol, interval_ms))"},
 };
 
 struct pg_store {
@@ -297,6 +306,73 @@ static int pgs_remove_range(void *p, const char *sym, int64_t interval_ms, int64
   return 0;
 }
 
+/* --- fetch sources ------------------------------------------------------------------------------- */
+
+static void read_source(PGresult *r, int row, struct tml_fetch_source *x) {
+  snprintf(x->symbol, sizeof(x->symbol), "%s", PQgetvalue(r, row, 0));
+  x->interval_ms = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+  snprintf(x->exchange, sizeof(x->exchange), "%s", PQgetvalue(r, row, 2));
+  snprintf(x->market, sizeof(x->market), "%s", PQgetvalue(r, row, 3));
+  x->listed_ms = strtoll(PQgetvalue(r, row, 4), NULL, 10);
+}
+
+static int pgs_source_get(void *p, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src, bool *found,
+                          struct tml_error *err) {
+  struct pg_store *s = p;
+  *found = false;
+  char iv[24];
+  const char *params[] = {symbol, tml__pg_i64(interval_ms, iv)};
+  PGresult *r = tml__pg_query(&s->pg,
+                              "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                              " WHERE symbol = $1 AND interval_ms = $2::bigint",
+                              2, params, false, "reading fetch sources", err);
+  if (!r)
+    return err && err->code ? err->code : TML_EDB;
+  if (PQntuples(r) == 1) {
+    read_source(r, 0, src);
+    *found = true;
+  }
+  PQclear(r);
+  return 0;
+}
+
+static int pgs_source_put(void *p, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err) {
+  struct pg_store *s = p;
+  char iv[24], listed[24], now[24];
+  const char *params[] = {src->symbol, tml__pg_i64(src->interval_ms, iv), src->exchange, src->market,
+                          tml__pg_i64(src->listed_ms, listed), tml__pg_i64(now_ms, now)};
+  return tml__pg_exec(&s->pg,
+                      "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms, updated_ms)"
+                      " VALUES ($1, $2::bigint, $3, $4, $5::bigint, $6::bigint)"
+                      " ON CONFLICT (symbol, interval_ms) DO UPDATE SET listed_ms = EXCLUDED.listed_ms,"
+                      " updated_ms = EXCLUDED.updated_ms",
+                      6, params, "writing fetch sources", err);
+}
+
+static int pgs_source_list(void *p, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
+  struct pg_store *s = p;
+  *out = NULL;
+  *n = 0;
+  PGresult *r = tml__pg_query(&s->pg,
+                              "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                              " ORDER BY symbol COLLATE \"C\", interval_ms",
+                              0, NULL, false, "listing fetch sources", err);
+  if (!r)
+    return err && err->code ? err->code : TML_EDB;
+  size_t len = (size_t)PQntuples(r);
+  struct tml_fetch_source *v = len ? calloc(len, sizeof(*v)) : NULL;
+  if (len && !v) {
+    PQclear(r);
+    return tml_error_set(err, TML_ENOMEM, "fetch sources: out of memory");
+  }
+  for (size_t i = 0; i < len; i++)
+    read_source(r, (int)i, &v[i]);
+  PQclear(r);
+  *out = v;
+  *n = len;
+  return 0;
+}
+
 const struct tml__store_backend tml__store_pg = {
     .name = "postgresql",
     .open = pgs_open,
@@ -306,5 +382,8 @@ const struct tml__store_backend tml__store_pg = {
     .list = pgs_list,
     .remove = pgs_remove,
     .remove_range = pgs_remove_range,
+    .source_get = pgs_source_get,
+    .source_put = pgs_source_put,
+    .source_list = pgs_source_list,
     .sqlite = NULL,
 };

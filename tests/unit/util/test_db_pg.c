@@ -134,7 +134,7 @@ TEST(schema_newer_than_binary_is_refused) {
   s = NULL;
   CHECK_INT(tml_store_open(url, &s, &err), TML_EDB);
   CHECK(s == NULL);
-  CHECK_CONTAINS(err.msg, "has candles schema version 7, but this trademl knows versions up to 1");
+  CHECK_CONTAINS(err.msg, "has candles schema version 7, but this trademl knows versions up to 2");
   CHECK_CONTAINS(err.msg, "upgrade trademl");
   free(url);
 }
