@@ -4,7 +4,6 @@
 #include "srv.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stddef.h>
 
 #include "trademl/coverage.h"
@@ -18,10 +17,7 @@
 
 static bool db_reachable(struct tml_server *s) {
   pthread_mutex_lock(&s->db_lock);
-  sqlite3_stmt *st = NULL;
-  bool ok = sqlite3_prepare_v2(tml_store_db(s->store), "SELECT 1", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  bool ok = tml_store_ping(s->store, NULL) == 0;
   pthread_mutex_unlock(&s->db_lock);
   return ok;
 }

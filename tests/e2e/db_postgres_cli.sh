@@ -56,7 +56,14 @@ expect_out 'data\.connect_wait'
 no_password
 TRADEML_DATABASE_URL="${PG_URL%/*}/no_such_db_$$" expect_exit 1 "$BIN" data list
 expect_out 'database "no_such_db_[0-9]+" does not exist.*createdb'
-ok "malformed URL (exit 2), wrong password, unreachable server, missing database: clear errors, no password"
+# Parts that are not on PostgreSQL yet say so (and never echo the URL).
+expect_exit 1 "$BIN" jobs list
+expect_out 'the job table is not available on PostgreSQL yet'
+no_password
+expect_exit 1 "$BIN" predictions --symbol SOLUSDT
+expect_out 'live predictions are not available on PostgreSQL yet'
+no_password
+ok "malformed URL (exit 2), wrong password, unreachable server, missing database, SQLite-only parts: clear errors, no password"
 
 # 4. A schema newer than this binary is refused, naming both versions; nothing changes.
 pg_sql "UPDATE schema_version SET version = 9 WHERE component = 'registry'" >/dev/null

@@ -479,6 +479,16 @@ static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n, str
   return 0;
 }
 
+static int sq_ping(void *p, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, "SELECT 1", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(s->db);
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : db_error(s, rc, "checking the database", err);
+}
+
 const struct tml__store_backend tml__store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -491,6 +501,7 @@ const struct tml__store_backend tml__store_sqlite = {
     .source_get = sq_source_get,
     .source_put = sq_source_put,
     .source_list = sq_source_list,
+    .ping = sq_ping,
     .sqlite = sq_sqlite,
 };
 
@@ -524,6 +535,8 @@ void tml_store_close(struct tml_store *s) {
 }
 
 const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->name : "none"; }
+
+int tml_store_ping(struct tml_store *s, struct tml_error *err) { return s->be->ping(s->db, err); }
 
 struct sqlite3 *tml_store_db(struct tml_store *s) { return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL; }
 

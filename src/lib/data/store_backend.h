@@ -46,6 +46,8 @@ struct tml__store_backend {
                     struct tml_error *err);
   int (*source_put)(void *db, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err);
   int (*source_list)(void *db, struct tml_fetch_source **out, size_t *n, struct tml_error *err);
+  /* Cheap check that the database answers (health probes); a PostgreSQL backend tries one reconnect. */
+  int (*ping)(void *db, struct tml_error *err);
   /* SQLite only: the connection the modules that keep their own tables in trademl.db share (jobs, live
    * state, fetch sources). NULL for other backends. */
   struct sqlite3 *(*sqlite)(void *db);

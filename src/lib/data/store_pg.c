@@ -373,6 +373,8 @@ static int pgs_source_list(void *p, struct tml_fetch_source **out, size_t *n, st
   return 0;
 }
 
+static int pgs_ping(void *p, struct tml_error *err) { return tml__pg_ping(&((struct pg_store *)p)->pg, err); }
+
 const struct tml__store_backend tml__store_pg = {
     .name = "postgresql",
     .open = pgs_open,
@@ -385,5 +387,6 @@ const struct tml__store_backend tml__store_pg = {
     .source_get = pgs_source_get,
     .source_put = pgs_source_put,
     .source_list = pgs_source_list,
+    .ping = pgs_ping,
     .sqlite = NULL,
 };

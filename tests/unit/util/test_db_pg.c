@@ -161,7 +161,8 @@ TEST(lost_connection_reconnects) {
   CHECK_STR(PQgetvalue(r, 0, 0), "1");
   PQclear(r);
   tml__pg_close(&pg);
-  /* Reads and writes go on over a new connection. */
+  /* Reads and writes go on over a new connection; the health check reconnects too. */
+  CHECK_OK(tml_store_ping(s, &err), &err);
   CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
   CHECK_INT(back.len, 10);
   tml_candles_release(&back);
