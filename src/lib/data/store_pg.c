@@ -13,8 +13,9 @@
 
 static const struct tml__pg_migration MIGRATIONS[] = {
     {1, "candles table",
+     /* Byte-order collation: symbols are ASCII, and key comparisons skip the locale. */
      "CREATE TABLE IF NOT EXISTS candles ("
-     " symbol text NOT NULL,"
+     " symbol text COLLATE \"C\" NOT NULL,"
      " interval_ms bigint NOT NULL,"
      " open_time bigint NOT NULL," /* UTC ms */
      " open double precision NOT NULL, high double precision NOT NULL, low double precision NOT NULL,"
@@ -22,7 +23,7 @@ static const struct tml__pg_migration MIGRATIONS[] = {
      " PRIMARY KEY (symbol, interval_ms, open_time))"},
     {2, "fetch_sources table",
      "CREATE TABLE IF NOT EXISTS fetch_sources ("
-     " symbol text NOT NULL,"
+     " symbol text COLLATE \"C\" NOT NULL,"
      " interval_ms bigint NOT NULL,"
      " exchange text NOT NULL,"
      " market text NOT NULL,"
