@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_config.h"
 #include "commands.h"
+#include "trademl/db.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
@@ -87,13 +88,19 @@ int cmd_predictions(int argc, char **argv) {
     tml_error_prefix(&err, "--interval");
     goto out;
   }
-  if (!tml_path_exists(paths.db)) {
+  if (!tml_db_exists(paths.db)) {
     rc = tml_error_set(&err, TML_EINVAL, "unknown symbol %s: there is no database at '%s' (nothing fetched or predicted "
                        "here; check --home)", symbol, paths.db);
     goto out;
   }
   if ((rc = tml_store_open(paths.db, &store, &err)))
     goto out;
+  if (!tml_store_db(store)) { /* live predictions are kept in the SQLite file only, for now */
+    rc = tml_error_set(&err, TML_EUNSUPPORTED,
+                       "live predictions are not available on PostgreSQL yet (data.database is a postgresql:// URL); "
+                       "see docs/postgresql.md");
+    goto out;
+  }
   q.strategy = tml_config_get(cfg, "model.strategy");
   q.symbol = symbol;
   if ((rc = tml_live_predictions_list(store, &q, &rows, &n, &err)))

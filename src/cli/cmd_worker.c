@@ -12,6 +12,8 @@
 #include "cli_jobs.h"
 #include "cli_progress.h"
 #include "commands.h"
+#include "trademl/db.h"
+#include "trademl/fsutil.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/jobs.h"
@@ -105,7 +107,9 @@ int cmd_worker(int argc, char **argv) {
     rc = tml_runner_start(&ro, &r, &err);
   }
   if (!rc) {
-    fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency, c.paths.db);
+    char shown[TML_PATH_MAX];
+    fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency,
+            tml_db_redact(c.paths.db, shown, sizeof(shown)));
     /* Until a signal (or, with --exit-when-idle, until the runner threads find nothing more to do):
      * the running jobs' progress, live on a terminal, else one line every logging.progress_seconds. */
     struct cli_progress live;

@@ -4,10 +4,11 @@
 #include "srv.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stddef.h>
 
 #include "trademl/coverage.h"
+#include "trademl/db.h"
+#include "trademl/fsutil.h"
 #include "trademl/live.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
@@ -18,10 +19,7 @@
 
 static bool db_reachable(struct tml_server *s) {
   pthread_mutex_lock(&s->db_lock);
-  sqlite3_stmt *st = NULL;
-  bool ok = sqlite3_prepare_v2(tml_store_db(s->store), "SELECT 1", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  bool ok = tml_store_ping(s->store, NULL) == 0;
   pthread_mutex_unlock(&s->db_lock);
   return ok;
 }
@@ -105,9 +103,14 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   json_object_set_new(j, "scheduler", sch);
   json_t *dbj = json_object();
   json_object_set_new(dbj, "reachable", json_boolean(db));
-  /* /health answers without the token, so it names the file, never its absolute path. */
-  const char *slash = strrchr(s->opts.paths->db, '/');
-  json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : s->opts.paths->db));
+  /* /health answers without the token, so it names the file (or the PostgreSQL database), never its
+   * absolute path, host or credentials. */
+  char shown[TML_PATH_MAX];
+  tml_db_redact(s->opts.paths->db, shown, sizeof(shown));
+  shown[strcspn(shown, "?")] = '\0';
+  const char *slash = strrchr(shown, '/');
+  json_object_set_new(dbj, "backend", json_string(tml_db_kind_name(tml_db_kind_of(s->opts.paths->db))));
+  json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : shown));
   json_object_set_new(j, "database", dbj);
   json_t *w = json_object();
   json_object_set_new(w, "busy", json_integer(f.workers_busy));
