@@ -57,8 +57,11 @@ struct tml_job_spec {
   const char *strategy;                     /* NULL or "" = the handle's default strategy */
   const char *mode;                         /* validate: quick|full|sequential (NULL = quick); else NULL */
   double days;                              /* history days (0 = the command's default) */
-  const char *params; /* NULL or a JSON object of extra flags for the command, {"num-boost-round":60};
-                         keys [a-z0-9-]+, values string/number/bool. noop: seconds, fail_attempts, exit */
+  const char *params; /* NULL or a JSON object of configuration keys and values the job runs with,
+                         {"training.num_boost_round":60}; values string/number/bool or a list of them.
+                         Plus the kind's options that are not configuration (tml_job_option_known):
+                         validate: force (bool); noop: seconds, fail_attempts, exit, record, tag.
+                         The job's own fields (symbols, interval, days, strategy, mode) are refused here. */
   int priority;       /* higher runs first; default 0 */
   int max_attempts;   /* 0 = 1 + training.retry_attempts */
   int timeout_s;      /* wall-time limit of one attempt; 0 = training.job_timeout */
@@ -225,13 +228,24 @@ int tml_jobs_finish(struct tml_jobs *q, int64_t id, const char *worker_id, enum 
  * attempts remain, else failed ("worker lost"); cancelled when cancel was requested. */
 int tml_jobs_reap(struct tml_jobs *q, int64_t now_ms, size_t *reaped, struct tml_error *err);
 
-/* The argv a worker executes for job j (argv[0] = exe), e.g. exe --home H train --symbol X
- * --interval 5m --days 30 --threads 2 --json. home/config_path may be NULL; threads 0 = omitted.
+/* The argv a worker executes for job j (argv[0] = exe), e.g. exe --home H --set
+ * training.num_boost_round=60 train --symbol X --interval 5m --days 30 --threads 2 --json: the
+ * params' configuration keys as `--set KEY=VALUE` before the command, its options after it. home/config_path may be NULL; threads 0 = omitted.
  * Fills argv[0..*argc) with pointers into storage (a caller buffer of storage_size bytes),
  * argv[*argc] = NULL. TML_EINVAL when the params do not parse, TML_ETOOBIG when it does not fit. */
 int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, const char *config_path, int threads,
                  char **argv, size_t max_args, size_t *argc, char *storage, size_t storage_size,
                  struct tml_error *err);
+
+/* Calls fn for each entry of a job's params, in key order: a configuration key with its value as text
+ * (config_key set, flag NULL), or an option of the kind's command (config_key NULL, flag "--force",
+ * value NULL for a switch that is on; switches that are off are skipped). Lists are joined with ','.
+ * fn returns 0 to go on, or an error code that stops the walk (reported as "command line too long").
+ * TML_EINVAL when the params do not parse or hold a key that is neither. */
+typedef int (*tml_job_param_fn)(void *ud, const char *config_key, const char *flag, const char *value);
+int tml_job_params_each(const struct tml_job *j, tml_job_param_fn fn, void *ud, struct tml_error *err);
+/* True when key is an option of kind's command that params may carry ("force" for validate). */
+bool tml_job_option_known(enum tml_job_kind kind, const char *key);
 
 /* Log file of a job: <logs_dir>/jobs/<id>.log. TML_EINVAL when it does not fit. */
 int tml_job_log_path(const char *logs_dir, int64_t id, char *out, size_t outsz, struct tml_error *err);

@@ -60,6 +60,25 @@ static int apply_flags(const struct cli_args *a, struct tml_config *c, struct tm
   return 0;
 }
 
+/* Global --set KEY=VALUE flags: above the file and the environment, below the command's own flags. */
+static int apply_sets(struct tml_config *c, struct tml_error *err) {
+  for (size_t i = 0; i < cli_globals.nsets; i++) {
+    const char *kv = cli_globals.sets[i];
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+      return tml_error_set(err, TML_EUSAGE, "--set '%.200s': expected KEY=VALUE (training.num_boost_round=60)", kv);
+    char key[128];
+    if ((size_t)(eq - kv) >= sizeof(key))
+      return tml_error_set(err, TML_EUSAGE, "--set '%.200s': key too long", kv);
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = '\0';
+    int rc = tml_config_set(c, key, eq + 1, TML_CFG_FLAG, "--set", err);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
                     struct tml_error *err) {
   struct tml_config *c = NULL;
@@ -67,6 +86,8 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   int rc = tml_paths_resolve(cli_globals.home, paths, err);
   if (!rc)
     rc = tml_config_load(cli_globals.config_path, paths->home, &c, err);
+  if (!rc)
+    rc = apply_sets(c, err);
   if (!rc && a)
     rc = apply_flags(a, c, err);
   if (!rc)

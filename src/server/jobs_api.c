@@ -95,21 +95,24 @@ int srv_h_training_start(struct tml_server *s, const struct srv_request *req, st
     spec.days = json_number_value(json_object_get(body, "days"));
   if (json_object_get(body, "priority"))
     spec.priority = (int)json_integer_value(json_object_get(body, "priority"));
-  /* Extra command flags, passed through the job's params. */
+  /* The optional fields become the job's params: the configuration keys they set (one vocabulary
+   * with trademl.yaml and `--set`), plus validate's force option. */
   json_t *params = json_object();
   static const struct {
-    const char *field, *flag;
-  } flags[] = {{"test_period_days", "test-period-days"},   {"min_train_days", "min-train-days"},
-               {"train_window_days", "train-window-days"}, {"num_boost_round", "num-boost-round"},
-               {"early_stopping_rounds", "early-stopping-rounds"}};
-  for (size_t i = 0; i < TML_ARRAY_LEN(flags); i++) {
-    json_t *v = json_object_get(body, flags[i].field);
+    const char *field, *key;
+  } keys[] = {{"test_period_days", "validation.test_period_days"},
+              {"min_train_days", "validation.min_train_days"},
+              {"train_window_days", "validation.train_window_days"},
+              {"num_boost_round", "training.num_boost_round"},
+              {"early_stopping_rounds", "training.early_stopping_rounds"}};
+  for (size_t i = 0; i < TML_ARRAY_LEN(keys); i++) {
+    json_t *v = json_object_get(body, keys[i].field);
     if (v)
-      json_object_set(params, flags[i].flag, v);
+      json_object_set(params, keys[i].key, v);
   }
-  if (spec.kind == TML_JOB_TRAIN && (json_object_get(params, "test-period-days") ||
-                                     json_object_get(params, "min-train-days") ||
-                                     json_object_get(params, "train-window-days") ||
+  if (spec.kind == TML_JOB_TRAIN && (json_object_get(body, "test_period_days") ||
+                                     json_object_get(body, "min_train_days") ||
+                                     json_object_get(body, "train_window_days") ||
                                      json_object_get(body, "use_expanding_window"))) {
     json_decref(params);
     return srv_error(res, TML_EINVAL, "fields 'test_period_days', 'min_train_days', 'train_window_days' and "
@@ -118,9 +121,15 @@ int srv_h_training_start(struct tml_server *s, const struct srv_request *req, st
   }
   json_t *expanding = json_object_get(body, "use_expanding_window");
   if (expanding)
-    json_object_set_new(params, "window", json_string(json_is_true(expanding) ? "expanding" : "fixed"));
-  if (json_is_true(json_object_get(body, "force")))
+    json_object_set_new(params, "validation.window", json_string(json_is_true(expanding) ? "expanding" : "fixed"));
+  if (json_is_true(json_object_get(body, "force"))) {
+    if (spec.kind != TML_JOB_VALIDATE) {
+      json_decref(params);
+      return srv_error(res, TML_EINVAL, "field 'force' applies to walk-forward validation: set 'training_mode' to "
+                                        "sequential");
+    }
     json_object_set_new(params, "force", json_true());
+  }
   char *ptext = json_object_size(params) ? json_dumps(params, JSON_COMPACT) : NULL;
   json_decref(params);
   spec.params = ptext;

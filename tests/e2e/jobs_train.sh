@@ -21,7 +21,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 awk "BEGIN {exit !($progress >= 12)}" || fail "no training progress stored: $out"
-child=$(pgrep -f -- "--home $TRADEML_HOME train --symbol SOLUSDT" | head -1)
+child=$(pgrep -f -- "--home $TRADEML_HOME --set training.early_stopping_rounds=0 --set training.num_boost_round=120 train --symbol SOLUSDT" | head -1)
 [[ -n $child ]] || fail "training child not found"
 kill -9 $W1; wait $W1 2>/dev/null || true
 sleep 0.5

@@ -46,7 +46,13 @@ static const char SCHEMA[] =
     " job_id INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS scheduler_state ("
     " name TEXT PRIMARY KEY, last_slot_ms INTEGER NOT NULL, last_run_ms INTEGER NOT NULL DEFAULT 0,"
-    " owner TEXT NOT NULL DEFAULT '');";
+    " owner TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS jobs_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+
+#define JOB_COLUMNS                                                                                              \
+  "id, kind, status, symbols, interval, strategy, mode, days, params, source, priority, progress, stage,"     \
+  " attempts, max_attempts, timeout_s, cancel_requested, error, worker_id, lease_expires_ms, not_before_ms,"   \
+  " created_ms, started_ms, finished_ms, elapsed_s, result"
 
 struct tml_jobs {
   sqlite3 *db;
@@ -161,6 +167,82 @@ int tml__jobs_prepare(struct tml_jobs *q, const char *sql, sqlite3_stmt **st, st
   return rc == SQLITE_OK ? 0 : tml__jobs_db_error(q, rc, "preparing a statement", err);
 }
 
+static void read_job(sqlite3_stmt *st, struct tml_job *j);
+static void dedup_key(enum tml_job_kind kind, const char *syms, const char *interval, const char *strategy,
+                      const char *mode, double days, const char *params, struct tml_buf *key);
+
+/* Params version 2 = configuration keys (params.c). Rows written by older versions hold flag names:
+ * translate them once, in one transaction, and recompute the identity of waiting jobs (it includes the
+ * params). A queued job whose flag no key replaces fails with a message saying to resubmit it, rather
+ * than failing later on a worker. */
+static int upgrade_params(struct tml_jobs *q, struct tml_error *err) {
+  sqlite3_stmt *st = NULL;
+  int rc = tml__jobs_prepare(q, "SELECT value FROM jobs_meta WHERE name = 'params_version'", &st, err);
+  if (rc)
+    return rc;
+  int64_t version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  if (version >= 2)
+    return 0;
+  if ((rc = tml__jobs_begin(q, "upgrading job params", err)))
+    return rc;
+  struct tml_buf key;
+  tml_buf_init(&key, 4096);
+  sqlite3_stmt *upd = NULL, *fail = NULL;
+  rc = tml__jobs_prepare(q, "SELECT " JOB_COLUMNS " FROM jobs WHERE params NOT IN ('', '{}')", &st, err);
+  if (!rc)
+    rc = tml__jobs_prepare(q, "UPDATE jobs SET params = ?2, dedup_key = ?3 WHERE id = ?1", &upd, err);
+  if (!rc)
+    rc = tml__jobs_prepare(q,
+                           "UPDATE jobs SET status = 'failed', error = ?2, finished_ms = ?3 WHERE id = ?1"
+                           " AND status = 'queued'",
+                           &fail, err);
+  int s = SQLITE_DONE;
+  while (!rc && (s = sqlite3_step(st)) == SQLITE_ROW) {
+    struct tml_job j;
+    read_job(st, &j);
+    char params[sizeof(j.params)];
+    bool changed = false;
+    struct tml_error uerr;
+    tml_error_init(&uerr);
+    if (tml__job_params_upgrade(j.kind, j.params, params, sizeof(params), &changed, &uerr)) {
+      char msg[1024];
+      snprintf(msg, sizeof(msg), "cannot run after the upgrade: %.900s", uerr.msg);
+      sqlite3_reset(fail);
+      sqlite3_bind_int64(fail, 1, j.id);
+      sqlite3_bind_text(fail, 2, msg, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(fail, 3, tml_now_ms());
+      if (sqlite3_step(fail) != SQLITE_DONE)
+        rc = tml__jobs_db_error(q, sqlite3_errcode(q->db), "upgrading job params", err);
+      continue;
+    }
+    if (!changed)
+      continue;
+    tml_buf_reset(&key);
+    dedup_key(j.kind, j.symbols, j.interval, j.strategy, j.mode, j.days, params, &key);
+    sqlite3_reset(upd);
+    sqlite3_bind_int64(upd, 1, j.id);
+    sqlite3_bind_text(upd, 2, params, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(upd, 3, tml_buf_str(&key), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(upd) != SQLITE_DONE)
+      rc = tml__jobs_db_error(q, sqlite3_errcode(q->db), "upgrading job params", err);
+  }
+  if (!rc && s != SQLITE_DONE)
+    rc = tml__jobs_db_error(q, s, "upgrading job params", err);
+  sqlite3_finalize(st);
+  sqlite3_finalize(upd);
+  sqlite3_finalize(fail);
+  tml_buf_release(&key);
+  if (!rc)
+    rc = tml__jobs_exec(q, "INSERT OR REPLACE INTO jobs_meta(name, value) VALUES ('params_version', 2)",
+                        "upgrading job params", err);
+  if (rc) {
+    tml__jobs_rollback(q);
+    return rc;
+  }
+  return tml__jobs_commit(q, "upgrading job params", err);
+}
+
 int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct tml_jobs **out,
                   struct tml_error *err) {
   *out = NULL;
@@ -173,7 +255,7 @@ int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct 
   else
     tml_jobs_opts_default(&q->opts);
   if (tml__db_open(db_path, "job table", q->opts.busy_timeout_ms, &q->db, err) ||
-      tml__jobs_exec(q, SCHEMA, "creating the job tables", err))
+      tml__jobs_exec(q, SCHEMA, "creating the job tables", err) || upgrade_params(q, err))
     goto fail;
   *out = q;
   return 0;
@@ -194,11 +276,6 @@ const struct tml_jobs_opts *tml_jobs_options(const struct tml_jobs *q) { return 
 const char *tml__jobs_path(const struct tml_jobs *q) { return q->path; }
 
 /* ---- reading rows ---- */
-
-#define JOB_COLUMNS                                                                                              \
-  "id, kind, status, symbols, interval, strategy, mode, days, params, source, priority, progress, stage,"     \
-  " attempts, max_attempts, timeout_s, cancel_requested, error, worker_id, lease_expires_ms, not_before_ms,"   \
-  " created_ms, started_ms, finished_ms, elapsed_s, result"
 
 static void col_text(sqlite3_stmt *st, int i, char *out, size_t outsz) {
   const unsigned char *t = sqlite3_column_text(st, i);
@@ -264,51 +341,15 @@ int tml_jobs_get(struct tml_jobs *q, int64_t id, struct tml_job *out, struct tml
 
 /* ---- submit ---- */
 
-/* Canonical params: a JSON object with sorted keys, compact; keys [a-z0-9_-]+, scalar values. */
-static int canonical_params(const char *params, char *out, size_t outsz, struct tml_error *err) {
-  if (!params || !*params) {
-    snprintf(out, outsz, "{}");
-    return 0;
-  }
-  json_error_t jerr;
-  json_t *root = json_loads(params, 0, &jerr);
-  if (!root)
-    return tml_error_set(err, TML_EINVAL, "job params: not JSON (%s at column %d): %.200s", jerr.text, jerr.column,
-                         params);
-  int rc = 0;
-  if (!json_is_object(root)) {
-    rc = tml_error_set(err, TML_EINVAL, "job params: expected a JSON object of flags, got %.200s", params);
-    goto done;
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(root, key, v) {
-    bool ok_key = *key != '\0';
-    for (const char *p = key; *p; p++)
-      if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' && *p != '_')
-        ok_key = false;
-    if (!ok_key) {
-      rc = tml_error_set(err, TML_EINVAL, "job params: key '%s' is not a flag name ([a-z0-9-]+)", key);
-      goto done;
-    }
-    if (!json_is_string(v) && !json_is_number(v) && !json_is_boolean(v)) {
-      rc = tml_error_set(err, TML_EINVAL, "job params: '%s' must be a string, number or boolean", key);
-      goto done;
-    }
-  }
-  char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
-  if (!text) {
-    rc = tml_error_set(err, TML_ENOMEM, "out of memory formatting job params");
-    goto done;
-  }
-  if (strlen(text) >= outsz)
-    rc = tml_error_set(err, TML_EINVAL, "job params too long (%zu bytes, max %zu)", strlen(text), outsz - 1);
+/* Identity of a job for deduplication: train and retrain share one per symbol set (a symbol training
+ * is never queued twice); other kinds are identical when every field matches. */
+static void dedup_key(enum tml_job_kind kind, const char *syms, const char *interval, const char *strategy,
+                      const char *mode, double days, const char *params, struct tml_buf *key) {
+  if (kind == TML_JOB_TRAIN || kind == TML_JOB_RETRAIN)
+    tml_buf_printf(key, "train|%s|%s|%s", syms, interval, strategy);
   else
-    snprintf(out, outsz, "%s", text);
-  free(text);
-done:
-  json_decref(root);
-  return rc;
+    tml_buf_printf(key, "%s|%s|%s|%s|%s|%.6g|%s", tml_job_kind_name(kind), syms, interval, strategy, mode, days,
+                   params);
 }
 
 static bool symbol_stored(struct tml_jobs *q, const char *symbol, int64_t interval_ms) {
@@ -362,7 +403,7 @@ int tml_jobs_submit(struct tml_jobs *q, const struct tml_job_spec *spec, int64_t
   if (spec->timeout_s < 0 || spec->timeout_s > 604800)
     return tml_error_set(err, TML_EINVAL, "timeout %d s: expected 1 to 604800 (0 = default)", spec->timeout_s);
   char params[1024];
-  rc = canonical_params(spec->params, params, sizeof(params), err);
+  rc = tml__job_params_canonical(spec->kind, spec->params, params, sizeof(params), err);
   if (rc)
     return rc;
   const char *source = spec->source && *spec->source ? spec->source : "cli";
@@ -389,15 +430,9 @@ int tml_jobs_submit(struct tml_jobs *q, const struct tml_job_spec *spec, int64_t
       goto out;
     }
   }
-  /* Identity: train and retrain share one per symbol set (a symbol training is never queued twice);
-   * other kinds are identical when every field matches. */
   struct tml_buf key;
   tml_buf_init(&key, 4096);
-  if (spec->kind == TML_JOB_TRAIN || spec->kind == TML_JOB_RETRAIN)
-    tml_buf_printf(&key, "train|%s|%s|%s", tml_buf_str(&syms), interval, strategy);
-  else
-    tml_buf_printf(&key, "%s|%s|%s|%s|%s|%.6g|%s", kind, tml_buf_str(&syms), interval, strategy, mode, spec->days,
-                   params);
+  dedup_key(spec->kind, tml_buf_str(&syms), interval, strategy, mode, spec->days, params, &key);
   int max_attempts = spec->max_attempts ? spec->max_attempts : q->opts.default_max_attempts;
   int timeout_s = spec->timeout_s ? spec->timeout_s : q->opts.default_timeout_s;
 

@@ -31,6 +31,7 @@ struct argv_builder {
   char *storage;
   size_t size, used;
   bool overflow;
+  int pass; /* params: 0 = configuration keys, 1 = command options */
 };
 
 static void add_arg(struct argv_builder *b, const char *s) {
@@ -44,10 +45,29 @@ static void add_arg(struct argv_builder *b, const char *s) {
   b->used += len;
 }
 
+static int add_param(void *ud, const char *config_key, const char *flag, const char *value) {
+  struct argv_builder *b = ud;
+  if (config_key && b->pass == 0) {
+    char kv[4096];
+    int n = snprintf(kv, sizeof(kv), "%s=%s", config_key, value);
+    if (n < 0 || (size_t)n >= sizeof(kv)) {
+      b->overflow = true;
+      return 0;
+    }
+    add_arg(b, "--set");
+    add_arg(b, kv);
+  } else if (flag && b->pass == 1) {
+    add_arg(b, flag);
+    if (value)
+      add_arg(b, value);
+  }
+  return 0;
+}
+
 int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, const char *config_path, int threads,
                  char **argv, size_t max_args, size_t *argc, char *storage, size_t storage_size,
                  struct tml_error *err) {
-  struct argv_builder b = {argv, max_args, 0, storage, storage_size, 0, false};
+  struct argv_builder b = {argv, max_args, 0, storage, storage_size, 0, false, 0};
   *argc = 0;
   add_arg(&b, exe);
   if (home && *home) {
@@ -58,6 +78,11 @@ int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, con
     add_arg(&b, "--config");
     add_arg(&b, config_path);
   }
+  /* The params' configuration keys, as global --set KEY=VALUE before the command. */
+  b.pass = 0;
+  int prc = tml_job_params_each(j, add_param, &b, err);
+  if (prc)
+    return prc;
   char num[64];
   switch (j->kind) {
   case TML_JOB_TRAIN:
@@ -110,36 +135,11 @@ int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, con
     add_arg(&b, "--threads");
     add_arg(&b, num);
   }
-  /* Extra flags from params, in key order (canonical JSON is sorted). */
-  json_error_t jerr;
-  json_t *root = json_loads(j->params[0] ? j->params : "{}", 0, &jerr);
-  if (!root || !json_is_object(root)) {
-    json_decref(root);
-    return tml_error_set(err, TML_EINVAL, "job %" PRId64 ": params are not a JSON object: %.200s", j->id, j->params);
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(root, key, v) {
-    char flag[96];
-    snprintf(flag, sizeof(flag), "--%s", key);
-    if (json_is_true(v)) {
-      add_arg(&b, flag);
-    } else if (json_is_false(v)) {
-      continue;
-    } else if (json_is_string(v)) {
-      add_arg(&b, flag);
-      add_arg(&b, json_string_value(v));
-    } else if (json_is_integer(v)) {
-      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-      add_arg(&b, flag);
-      add_arg(&b, num);
-    } else if (json_is_real(v)) {
-      snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-      add_arg(&b, flag);
-      add_arg(&b, num);
-    }
-  }
-  json_decref(root);
+  /* The options of the kind's command (validate --force; noop --seconds ...). */
+  b.pass = 1;
+  prc = tml_job_params_each(j, add_param, &b, err);
+  if (prc)
+    return prc;
   if (j->kind != TML_JOB_FETCH && j->kind != TML_JOB_NOOP)
     add_arg(&b, "--json");
   if (b.overflow)
