@@ -11,6 +11,7 @@
 
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/db.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
 #include "trademl/log.h"
@@ -79,6 +80,13 @@ static int apply_sets(struct tml_config *c, struct tml_error *err) {
   return 0;
 }
 
+/* Where candles, jobs and the registry live: data.database when set (a PostgreSQL URL or a SQLite file),
+ * else the SQLite file data.db_path. */
+static const char *database_location(const struct tml_config *c) {
+  const char *url = tml_config_get(c, "data.database");
+  return url[0] ? url : tml_config_get(c, "data.db_path");
+}
+
 int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tml_config **cfg,
                     struct tml_error *err) {
   struct tml_config *c = NULL;
@@ -93,7 +101,9 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   if (!rc)
     rc = tml_config_validate(c, err);
   if (!rc)
-    rc = copy_path(paths->db, sizeof(paths->db), tml_config_get(c, "data.db_path"), "data.db_path", err);
+    rc = copy_path(paths->db, sizeof(paths->db), database_location(c), "data.database", err);
+  if (!rc)
+    tml_db_set_connect_wait_ms((int)(tml_config_int(c, "data.connect_wait") * 1000)); /* <= 3600 s */
   if (!rc)
     rc = copy_path(paths->models, sizeof(paths->models), tml_config_get(c, "model.models_dir"),
                    "model.models_dir", err);

@@ -7,6 +7,7 @@
 
 #include "trademl/buf.h"
 #include "trademl/cron.h"
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/parse.h"
@@ -40,6 +41,7 @@ enum {
   F_NAME = 1u << 5,      /* string used as a path component: [A-Za-z0-9_.-]+ */
   F_SYMBOLS = 1u << 6,   /* string list of trading symbols, normalized */
   F_EMPTY_OK = 1u << 7,  /* string may be empty */
+  F_DBURL = 1u << 8,     /* database location: shown with its password masked (tml_db_redact) */
 };
 
 struct key_def {
@@ -283,6 +285,13 @@ static const struct key_def keys[] = {
      "--json); on a terminal the progress line is live"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
+    {"data.database", K_STRING, "", 0, 0, NULL, "TRADEML_DATABASE_URL", F_EMPTY_OK | F_DBURL,
+     "database of candles, jobs, registry and models: a PostgreSQL URL (postgresql://user@host:5432/dbname"
+     "?sslmode=require; libpq parameters pass through, the password is never shown) or a SQLite file; "
+     "empty = the SQLite file data.db_path (docs/postgresql.md)"},
+    {"data.connect_wait", K_DURATION, "10", 0, 3600, NULL, NULL, 0,
+     "how long to keep retrying a PostgreSQL server that cannot be reached (at start and after a lost "
+     "connection) before failing"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
@@ -1336,6 +1345,12 @@ int tml_config_validate(const struct tml_config *c, struct tml_error *err) {
   if (!rc && tml_config_list(c, "labels.direction_quantiles", NULL, 0) != 2)
     rc = tml_error_set(err, TML_EINVAL, "labels.direction_quantiles (from %s) needs exactly 2 values, "
                        "like [0.33, 0.67]", tml_config_origin(c, "labels.direction_quantiles"));
+  const char *database = tml_config_get(c, "data.database");
+  if (!rc && database[0]) {
+    char setting[128];
+    snprintf(setting, sizeof(setting), "data.database (from %s)", tml_config_origin(c, "data.database"));
+    rc = tml_db_check_location(database, setting, err);
+  }
   return rc;
 }
 
@@ -1457,6 +1472,10 @@ static int json_value(struct tml_buf *b, const struct key_def *k, const struct v
   int rc = 0;
   if (k->flags & F_SECRET)
     return tml_buf_json_str(b, v->text[0] ? SECRET_MASK : "");
+  if (k->flags & F_DBURL) {
+    char shown[TML_PATH_MAX];
+    return tml_buf_json_str(b, tml_db_redact(v->text, shown, sizeof(shown)));
+  }
   switch (k->type) {
   case K_INT:
   case K_DURATION:
@@ -1525,8 +1544,11 @@ int tml_config_show(const struct tml_config *c, bool json, struct tml_buf *out) 
     rc = tml_buf_printf(out, "%-50s %-30s %s\n", "KEY", "VALUE", "ORIGIN");
   for (size_t i = 0; !rc && i < NKEYS; i++) {
     const char *text = c->v[i].text;
+    char shown[TML_PATH_MAX];
     if ((keys[i].flags & F_SECRET) && text[0])
       text = SECRET_MASK;
+    else if (keys[i].flags & F_DBURL)
+      text = tml_db_redact(text, shown, sizeof(shown));
     if (text[0] == '\0')
       text = "\"\"";
     rc = tml_buf_printf(out, "%-50s %-30s %s\n", keys[i].name, text, c->v[i].origin);
