@@ -96,6 +96,8 @@ struct tml_job {
   int64_t created_ms, started_ms, finished_ms; /* started = start of the latest attempt; 0 = not yet */
   double elapsed_s;          /* seconds run, summed over attempts */
   char result[2048];         /* JSON summary of a success ({"accuracy":..., "hit_rate_tp1":...}), or "{}" */
+  int64_t fence;             /* fencing token of the latest claim (0 = never claimed): grows with every
+                                claim in the database; a worker acts on the job only under its own token */
 };
 
 /* One attempt of a job (history shown by `jobs show`). */
@@ -126,14 +128,16 @@ void tml_jobs_opts_default(struct tml_jobs_opts *o);
  * data.interval and model.strategy. 0 always (keys are validated by the config). */
 int tml_jobs_opts_from_config(const struct tml_config *cfg, struct tml_jobs_opts *o, struct tml_error *err);
 
-/* Opens the job table in the SQLite file db_path (created with the schema when missing; the parent
- * folder must exist) in WAL mode. opts NULL = defaults. Caller closes with tml_jobs_close().
- * Returns 0, TML_EDB (message names the path), TML_EBUSY (locked longer than the timeout), TML_ENOMEM. */
+/* Opens the job table at db_path: a SQLite file (created with the schema when missing; the parent
+ * folder must exist; WAL mode) or a postgresql:// URL (schema created/migrated; docs/cluster.md).
+ * opts NULL = defaults. Caller closes with tml_jobs_close(). Returns 0, TML_EDB (message names the
+ * path or the redacted URL), TML_EBUSY (locked longer than the timeout), TML_ENET (server unreachable
+ * after data.connect_wait), TML_EPERM (authentication), TML_EINVAL (malformed URL), TML_ENOMEM. */
 int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct tml_jobs **out,
                   struct tml_error *err);
 void tml_jobs_close(struct tml_jobs *q); /* accepts NULL */
-/* The underlying connection, borrowed (the scheduler and coverage use the same file). */
-struct sqlite3 *tml_jobs_db(struct tml_jobs *q);
+/* "sqlite" or "postgresql". */
+const char *tml_jobs_backend_name(const struct tml_jobs *q);
 /* The options the handle was opened with. */
 const struct tml_jobs_opts *tml_jobs_options(const struct tml_jobs *q);
 
@@ -188,17 +192,27 @@ int tml_job_to_json(const struct tml_job *j, struct tml_buf *out);
 /* ---- worker side (used by the runner; public for tests and other runners) ---- */
 
 /* Claims the best runnable job (queued, not_before <= now, highest priority, oldest) in one
- * BEGIN IMMEDIATE transaction: status running, attempts + 1, worker_id, lease until now + lease_s,
- * an attempt row. Jobs whose worker's lease expired are first given back (or finished when out of
- * attempts or cancel was requested). *got false when nothing is runnable. */
+ * transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED): status running,
+ * attempts + 1, worker_id, lease until now + lease_s, an attempt row and a new fencing token
+ * (out->fence) that every later call about this attempt must present. Jobs whose worker's lease
+ * expired are first given back (or finished when out of attempts or cancel was requested). *got
+ * false when nothing is runnable. */
 int tml_jobs_claim(struct tml_jobs *q, const char *worker_id, int lease_s, struct tml_job *out, bool *got,
                    struct tml_error *err);
-/* Extends the lease of a running job held by worker_id and reports whether cancel was requested.
- * TML_ECONFLICT when the job is no longer held by this worker (lease lost). */
-int tml_jobs_heartbeat(struct tml_jobs *q, int64_t id, const char *worker_id, int lease_s, bool *cancel_requested,
+/* Extends the lease of a running job claimed under fencing token `fence` and reports whether cancel
+ * was requested. TML_ECONFLICT when the job is no longer held under that token (lease lost). */
+int tml_jobs_heartbeat(struct tml_jobs *q, int64_t id, int64_t fence, int lease_s, bool *cancel_requested,
                        struct tml_error *err);
-/* Stores progress (clamped to 0..100) and stage (may be NULL) of a running job. */
-int tml_jobs_set_progress(struct tml_jobs *q, int64_t id, double pct, const char *stage, struct tml_error *err);
+/* Stores progress (clamped to 0..100) and stage (may be NULL) of a job running under `fence`;
+ * TML_ECONFLICT (and a warning in the log) under a stale token. */
+int tml_jobs_set_progress(struct tml_jobs *q, int64_t id, int64_t fence, double pct, const char *stage,
+                          struct tml_error *err);
+/* 0 when job id is running under fencing token `fence`; TML_ECONFLICT naming the current status and
+ * token otherwise. A job's child checks it right before registering a model (TRADEML_JOB_FENCE). */
+int tml_jobs_fence_check(struct tml_jobs *q, int64_t id, int64_t fence, struct tml_error *err);
+/* Waits up to timeout_ms for a job to become runnable (PostgreSQL: LISTEN/NOTIFY, returns early when
+ * one is submitted or requeued anywhere; SQLite: sleeps). */
+void tml_jobs_wait(struct tml_jobs *q, int timeout_ms);
 
 enum tml_job_outcome {
   TML_OUTCOME_SUCCEEDED,
@@ -215,18 +229,39 @@ enum tml_job_outcome {
  * FAILED (retried). A child that reported nothing is FATAL only for the usage exit code 2. */
 enum tml_job_outcome tml_job_outcome_of(enum tml_job_kind kind, int exit_code, int reported);
 
-/* Ends the current attempt of job id held by worker_id, applying the retry policy: a failure or
+/* Ends the current attempt of job id claimed under fencing token `fence`, applying the retry policy: a failure or
  * timeout with attempts left returns the job to queued with not_before = now + backoff; otherwise the
  * final status is set. error/result_json may be NULL. Also updates the new-symbol queue for jobs
  * from source "queue" (removed on success, error and attempts kept on final failure). elapsed_s is
- * this attempt's run time. *status_after may be NULL. TML_ECONFLICT when the lease was lost. */
-int tml_jobs_finish(struct tml_jobs *q, int64_t id, const char *worker_id, enum tml_job_outcome outcome,
+ * this attempt's run time. *status_after may be NULL. TML_ECONFLICT when the token is stale (the lease
+ * was lost and the job taken again or ended): nothing changes and the refusal is logged. */
+int tml_jobs_finish(struct tml_jobs *q, int64_t id, int64_t fence, enum tml_job_outcome outcome,
                     int exit_code, double elapsed_s, const char *error, const char *result_json,
                     enum tml_job_status *status_after, struct tml_error *err);
 
 /* Gives back running jobs whose lease expired before now_ms (their worker died): queued again while
  * attempts remain, else failed ("worker lost"); cancelled when cancel was requested. */
 int tml_jobs_reap(struct tml_jobs *q, int64_t now_ms, size_t *reaped, struct tml_error *err);
+
+/* ---- processes of the installation (trademl cluster status) ---- */
+
+/* One process: a daemon, a worker, a scheduler. Rows are heartbeated every few seconds; a row whose
+ * heartbeat is older than three periods is shown as lost. */
+struct tml_cluster_process {
+  char id[128];       /* "<host>:<pid>:<role>" */
+  char host[64];
+  char role[16];      /* "serve", "worker" */
+  int64_t pid;
+  int64_t started_ms, heartbeat_ms;
+  int running;        /* jobs running now */
+  char jobs[256];     /* their ids, comma-separated */
+};
+/* Inserts or updates p (by id). */
+int tml_jobs_process_beat(struct tml_jobs *q, const struct tml_cluster_process *p, struct tml_error *err);
+/* Every process row, by host, role, pid; *out malloc'ed (free()). */
+int tml_jobs_processes(struct tml_jobs *q, struct tml_cluster_process **out, size_t *n, struct tml_error *err);
+/* Removes a process row (a clean stop). */
+int tml_jobs_process_remove(struct tml_jobs *q, const char *process_id, struct tml_error *err);
 
 /* The argv a worker executes for job j (argv[0] = exe), e.g. exe --home H --set
  * training.num_boost_round=60 train --symbol X --interval 5m --days 30 --threads 2 --json: the
@@ -269,6 +304,7 @@ struct tml_runner_opts {
   int progress_interval_s;      /* progress stored at most this often; default 2 */
   const char *worker_name;      /* prefix of worker ids; NULL = "<hostname>:<pid>" */
   bool exit_when_idle;          /* stop when no job is runnable or running (retrain, tests) */
+  const char *role;             /* role in `trademl cluster status`: "worker" (NULL) or "serve" */
   struct tml_jobs_opts jobs;
 };
 void tml_runner_opts_default(struct tml_runner_opts *o);
