@@ -3,6 +3,9 @@
 #include "trademl/error.h"
 #include "trademl/import.h"
 #include "trademl/series.h"
+#include "util/db_pg.h"
+
+#include <ctype.h>
 
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -134,4 +137,77 @@ int main(int argc, char **argv) {
     return 1;
   }
   return 0;
+}
+
+bool tml_test_db_is_pg(void) {
+  const char *b = getenv("TML_TEST_DB");
+  return b && strcmp(b, "postgresql") == 0;
+}
+
+/* First line of a file into out; false when it cannot be read. */
+static bool read_line(const char *path, char *out, size_t outsz) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return false;
+  bool ok = fgets(out, (int)outsz, f) != NULL;
+  fclose(f);
+  if (ok)
+    out[strcspn(out, "\n")] = '\0';
+  return ok && out[0];
+}
+
+char *tml_test_pg_url(const char *file) {
+  const char *state = getenv("TML_TEST_PG_STATE");
+  char path[4096], url[4096];
+  if (!state || !*state)
+    tml_test_fail(__FILE__, __LINE__, "TML_TEST_PG_STATE is not set (run the PostgreSQL tests through ctest)");
+  snprintf(path, sizeof(path), "%s/%s", state, file);
+  if (!read_line(path, url, sizeof(url))) {
+    if (access("/usr/lib/postgresql/15/bin/postgres", X_OK) != 0)
+      tml_test_skip("PostgreSQL 15 is not installed (/usr/lib/postgresql/15/bin/postgres; scripts/setup.sh --test "
+                    "installs postgresql-15)");
+    tml_test_fail(__FILE__, __LINE__, "PostgreSQL 15 is installed but the test server is not running (%s missing): "
+                  "see the pg.start test's output", path);
+  }
+  return strdup(url);
+}
+
+char *tml_test_db_location(const char *name) {
+  if (!tml_test_db_is_pg()) {
+    char *dir = tml_test_tmpdir(name);
+    size_t n = strlen(dir) + 16;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/trademl.db", dir);
+    free(dir);
+    return p;
+  }
+  char *admin = tml_test_pg_url("admin_url");
+  char *app = tml_test_pg_url("url");
+  /* A fresh database per test (and process), owned by the application role. */
+  char db[64];
+  int n = snprintf(db, sizeof(db), "t_%.40s_%ld", name, (long)getpid());
+  for (int i = 0; i < n && i < (int)sizeof(db); i++)
+    db[i] = isalnum((unsigned char)db[i]) ? (char)tolower((unsigned char)db[i]) : '_';
+  struct tml__pg pg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char sql[256];
+  if (tml__pg_connect(&pg, admin, "test setup", &err) != 0)
+    tml_test_fail(__FILE__, __LINE__, "cannot connect to the test server: %s", err.msg);
+  snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", db);
+  int rc = tml__pg_exec(&pg, sql, 0, NULL, "dropping a test database", &err);
+  snprintf(sql, sizeof(sql), "CREATE DATABASE %s OWNER trademl", db);
+  if (!rc)
+    rc = tml__pg_exec(&pg, sql, 0, NULL, "creating a test database", &err);
+  tml__pg_close(&pg);
+  if (rc)
+    tml_test_fail(__FILE__, __LINE__, "%s", err.msg);
+  /* The application URL ends in "/trademl": swap the database name. */
+  char *slash = strrchr(app, '/');
+  size_t len = (size_t)(slash - app) + 1 + strlen(db) + 1;
+  char *url = malloc(len);
+  snprintf(url, len, "%.*s/%s", (int)(slash - app), app, db);
+  free(admin);
+  free(app);
+  return url;
 }

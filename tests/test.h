@@ -82,6 +82,16 @@ struct tml_candles;
 /* Loads a candle file with the real importer (tml_import_file: format and interval detected) and keeps
  * its first max_rows rows (0 = all); fails the test on any import error. Returns the row count. */
 size_t tml_test_load_candles(const char *path, const char *symbol, size_t max_rows, struct tml_candles *out);
+/* Database location for a test that runs against every storage backend with the same code: a fresh
+ * SQLite file (<tmpdir>/trademl.db), or, when TML_TEST_DB=postgresql (the `<module>_pg.<name>` ctest
+ * entries, fixture `pg`), a fresh PostgreSQL database on the throw-away server that
+ * scripts/pg-test-server.sh started (state folder $TML_TEST_PG_STATE). Skips when PostgreSQL 15 is not
+ * installed; fails when it is but the server is not running. Caller frees. */
+char *tml_test_db_location(const char *name);
+bool tml_test_db_is_pg(void);
+/* A line of the test server's state folder ("url": application role, "admin_url": superuser); skips or
+ * fails as tml_test_db_location. Caller frees. */
+char *tml_test_pg_url(const char *file);
 /* Reads a whole file (NUL-terminated); NULL if missing. Caller frees. */
 char *tml_test_read_file(const char *path, size_t *len);
 

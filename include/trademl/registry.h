@@ -5,9 +5,13 @@
  * configurable policy in the same transaction that inserts the row. Retention deletes folders and
  * rows together; `check` finds rows whose folder is missing or corrupt and folders without rows.
  *
- * Storage sits behind a backend table of functions (SQLite now, PostgreSQL later). The SQLite
- * backend lives in the candle store's database file (tables `models`, `model_symbols`), WAL mode,
- * 5 s busy timeout, then TML_EBUSY "database '<path>' is locked by another process".
+ * Storage sits behind a backend table of functions. The SQLite backend lives in the candle store's
+ * database file (tables `models`, `model_symbols`), WAL mode, 5 s busy timeout, then TML_EBUSY
+ * "database '<path>' is locked by another process". The PostgreSQL backend (a postgresql:// location)
+ * also keeps every model set's files in the database (`model_files`, with checksums), registered in
+ * the same transaction as the row, and writes them to a host's disk when a row is looked up there and
+ * its folder is missing, so a set trained on one host is served on another without a shared file
+ * system (docs/postgresql.md).
  * A handle is for one thread; open one per thread/process. See docs/registry.md. */
 #ifndef TML_REGISTRY_H
 #define TML_REGISTRY_H
@@ -91,8 +95,18 @@ int tml_model_row_to_json(const struct tml_model_row *r, struct tml_buf *out);
 int tml_registry_open(const char *db_path, struct tml_registry **out, struct tml_error *err);
 /* Closes the handle; NULL allowed. */
 void tml_registry_close(struct tml_registry *reg);
-/* Name of the backend ("sqlite"); never NULL. */
+/* Name of the backend ("sqlite", "postgresql"); never NULL. */
 const char *tml_registry_backend(const struct tml_registry *reg);
+/* Where this host keeps model sets fetched from the database (PostgreSQL): <models_dir>/<strategy>/<key>/
+ * <interval>/<version>. Without it (or with NULL/"") a set is written back to the path it was registered
+ * with, which suits hosts that share one layout. 0 or TML_EINVAL (too long). */
+int tml_registry_set_cache_dir(struct tml_registry *reg, const char *models_dir, struct tml_error *err);
+/* True when the backend keeps model files in the database. */
+bool tml_registry_keeps_files(const struct tml_registry *reg);
+/* Stores model id's folder in the database when the backend keeps files, the folder is on this host and
+ * nothing is stored for it yet (`db migrate-from` uses it for sets registered before). *uploaded (may be
+ * NULL) says whether it did. 0, TML_ENOENT (no such id), TML_EIO, TML_EBUSY, TML_EDB. */
+int tml_registry_upload_files(struct tml_registry *reg, int64_t id, bool *uploaded, struct tml_error *err);
 
 /* Registers the model-set folder model_dir (reads metadata.json and, when present, report.json) and
  * decides activation by `policy` (NULL = tml_activation_policy_default) against the active version of
@@ -119,7 +133,9 @@ struct tml_registry_filter {
  * Returns 0, TML_EBUSY, TML_EDB, TML_ENOMEM. */
 int tml_registry_list(struct tml_registry *reg, const struct tml_registry_filter *filter, struct tml_model_row **rows,
                       size_t *n, struct tml_error *err);
-/* Row `id` into *row (release with tml_model_row_release). 0, TML_ENOENT, TML_EBUSY, TML_EDB. */
+/* Row `id` into *row (release with tml_model_row_release). Get, active and active_in_group bring a set
+ * kept in the database to this host when its folder is missing here (see tml_registry_set_cache_dir);
+ * a stored file whose checksum disagrees is TML_EMODEL. 0, TML_ENOENT, TML_EBUSY, TML_EDB, TML_EMODEL. */
 int tml_registry_get(struct tml_registry *reg, int64_t id, struct tml_model_row *row, struct tml_error *err);
 /* The active set for symbol at interval: the active row keyed by the symbol itself, else the newest
  * active multi-symbol set that lists it. strategy NULL = any. 0, TML_ENOENT (none active), TML_EBUSY,

@@ -1,7 +1,8 @@
-/* The candle store: one SQLite table of candles keyed by (symbol, interval, open time), opened in
- * WAL mode with a 5 s busy timeout. Writes are transactions (all or nothing); reads fill flat
- * columnar struct tml_candles. Later modules (jobs, registry) share the database file through
- * tml_store_db(). */
+/* The candle store: one table of candles keyed by (symbol, interval, open time), in a SQLite file
+ * (WAL mode, 5 s busy timeout; the default) or a PostgreSQL database (a postgresql:// location, see
+ * trademl/db.h and docs/postgresql.md). Writes are transactions (all or nothing); reads fill flat
+ * columnar struct tml_candles. Modules that keep their own tables in the SQLite file share its
+ * connection through tml_store_db(). */
 #ifndef TML_STORE_H
 #define TML_STORE_H
 
@@ -15,10 +16,14 @@ struct tml_error;
 struct sqlite3;
 struct tml_store; /* opaque */
 
-/* Opens (creating if needed) the database at db_path and its schema. The parent directory must
- * exist. On success *out is a handle the caller closes with tml_store_close(). Returns 0, TML_EDB
- * (cannot open/create, message names the path) or TML_ENOMEM. A handle is for one thread. */
-int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error *err);
+/* Opens the candle store at `location`: a SQLite file (created with its schema if needed; the parent
+ * directory must exist) or a postgresql:// URL (connects with retry, creates or migrates the candles
+ * schema). On success *out is a handle the caller closes with tml_store_close(). Returns 0, TML_EDB
+ * (cannot open/create, message names the path or the redacted URL), TML_EINVAL (malformed URL),
+ * TML_EPERM (wrong password), TML_ENET (server unreachable) or TML_ENOMEM. A handle is for one thread. */
+int tml_store_open(const char *location, struct tml_store **out, struct tml_error *err);
+/* Name of the backend: "sqlite" or "postgresql". */
+const char *tml_store_backend(const struct tml_store *s);
 /* Closes the handle (finalizes its statements). Accepts NULL. */
 void tml_store_close(struct tml_store *s);
 
@@ -66,7 +71,8 @@ struct tml_delete_stats {
  * or TML_EBUSY. */
 int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
                            int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err);
-/* The underlying connection, borrowed: valid until tml_store_close(); do not close it. */
+/* The underlying SQLite connection, borrowed: valid until tml_store_close(); do not close it. NULL when
+ * the store is not SQLite (modules that need it must then refuse, naming the backend). */
 struct sqlite3 *tml_store_db(struct tml_store *s);
 
 #endif

@@ -1,14 +1,19 @@
-/* The candle store on SQLite. One WITHOUT ROWID table keyed by (symbol, interval_ms, open_time), so
+/* The candle store: argument checks and dispatch to a backend (store_backend.h), and the SQLite
+ * backend itself, below. The PostgreSQL backend is store_pg.c.
+ *
+ * SQLite: one WITHOUT ROWID table keyed by (symbol, interval_ms, open_time), so
  * a symbol's history is one contiguous b-tree range and loading it is a single ordered scan into
  * the flat columns of struct tml_candles. Every statement is prepared once per handle and bound;
  * no SQL is ever built from input. Writes run in BEGIN IMMEDIATE transactions so a concurrent
  * writer waits (busy timeout) instead of failing half-way. */
 #include "trademl/store.h"
+#include "data/store_backend.h"
 #include "util/common.h"
 #include "util/db.h"
 
 #include <sqlite3.h>
 
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
@@ -62,19 +67,21 @@ static const char *const STMT_SQL[ST_COUNT] = {
                         " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time <= ?4",
 };
 
-struct tml_store {
+struct sqlite_store {
   sqlite3 *db;
   char path[1024];
   sqlite3_stmt *st[ST_COUNT];
 };
 
-static int db_error(struct tml_store *s, int rc, const char *what, struct tml_error *err) {
+static int db_error(struct sqlite_store *s, int rc, const char *what, struct tml_error *err) {
   return tml__db_error(s->db, s->path, "candle store", BUSY_TIMEOUT_MS, rc, what, err);
 }
 
-int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error *err) {
+static void sq_close(void *p);
+
+static int sq_open(const char *db_path, void **out, struct tml_error *err) {
   *out = NULL;
-  struct tml_store *s = calloc(1, sizeof(*s));
+  struct sqlite_store *s = calloc(1, sizeof(*s));
   if (!s)
     return tml_error_set(err, TML_ENOMEM, "out of memory opening candle store '%s'", db_path);
   snprintf(s->path, sizeof(s->path), "%s", db_path);
@@ -98,11 +105,12 @@ int tml_store_open(const char *db_path, struct tml_store **out, struct tml_error
   *out = s;
   return 0;
 fail:
-  tml_store_close(s);
+  sq_close(s);
   return err && err->code ? err->code : TML_EDB;
 }
 
-void tml_store_close(struct tml_store *s) {
+static void sq_close(void *p) {
+  struct sqlite_store *s = p;
   if (!s)
     return;
   for (int i = 0; i < ST_COUNT; i++)
@@ -111,9 +119,9 @@ void tml_store_close(struct tml_store *s) {
   free(s);
 }
 
-struct sqlite3 *tml_store_db(struct tml_store *s) { return s ? s->db : NULL; }
+static struct sqlite3 *sq_sqlite(void *p) { return ((struct sqlite_store *)p)->db; }
 
-static int exec_stmt(struct tml_store *s, enum stmt_id id, const char *what, struct tml_error *err) {
+static int exec_stmt(struct sqlite_store *s, enum stmt_id id, const char *what, struct tml_error *err) {
   sqlite3_stmt *st = s->st[id];
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
@@ -157,24 +165,29 @@ static bool same_values(sqlite3_stmt *get, const struct tml_candles *c, size_t i
 }
 
 static int conflict_error(sqlite3_stmt *get, const struct tml_candles *c, size_t i, struct tml_error *err) {
+  double stored[5], fresh[5] = {c->open[i], c->high[i], c->low[i], c->close[i], c->volume[i]};
+  for (int k = 0; k < 5; k++)
+    stored[k] = sqlite3_column_double(get, k);
+  return tml__store_conflict(c->symbol, c->interval_ms, c->open_time[i], stored, fresh, err);
+}
+
+int tml__store_conflict(const char *symbol, int64_t interval_ms, int64_t open_time, const double stored[5],
+                        const double fresh[5], struct tml_error *err) {
   char ts[32];
-  tml_time_format(c->open_time[i], ts, sizeof(ts));
+  tml_time_format(open_time, ts, sizeof(ts));
   return tml_error_set(err, TML_ECONFLICT,
                        "%s %s candle at %s is already stored with different values: stored o=%.15g h=%.15g "
                        "l=%.15g c=%.15g v=%.15g, new o=%.15g h=%.15g l=%.15g c=%.15g v=%.15g "
                        "(nothing was written; use --replace to overwrite)",
-                       c->symbol, tml_interval_name(c->interval_ms), ts, sqlite3_column_double(get, 0),
-                       sqlite3_column_double(get, 1), sqlite3_column_double(get, 2), sqlite3_column_double(get, 3),
-                       sqlite3_column_double(get, 4), c->open[i], c->high[i], c->low[i], c->close[i], c->volume[i]);
+                       symbol, tml_interval_name(interval_ms), ts, stored[0], stored[1], stored[2], stored[3],
+                       stored[4], fresh[0], fresh[1], fresh[2], fresh[3], fresh[4]);
 }
 
-int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
+static int sq_put(void *p, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
                   struct tml_error *err) {
+  struct sqlite_store *s = p;
   struct tml_put_stats local = {0, 0, 0};
-  int rc = check_series(c->symbol, c->interval_ms, err);
-  if (rc)
-    return rc;
-  rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
+  int rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
   if (rc)
     return rc;
   sqlite3_stmt *ins = s->st[ST_INSERT], *get = s->st[ST_GET], *upd = s->st[ST_UPDATE];
@@ -225,17 +238,10 @@ int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace
   return 0;
 }
 
-int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+static int sq_load(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
                    struct tml_candles *out, struct tml_error *err) {
-  char sym[TML_SYMBOL_MAX];
-  tml_candles_init(out, NULL, interval_ms);
-  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
-                         symbol ? symbol : "(null)");
-  int rc = check_series(sym, interval_ms, err);
-  if (rc)
-    return rc;
-  snprintf(out->symbol, sizeof(out->symbol), "%s", sym);
+  struct sqlite_store *s = p;
+  int rc = 0;
   sqlite3_stmt *st = s->st[ST_LOAD];
   bind_key(st, sym, interval_ms, from_ms);
   sqlite3_bind_int64(st, 4, to_ms);
@@ -260,7 +266,8 @@ int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms,
   return rc;
 }
 
-int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err) {
+static int sq_list(void *p, struct tml_series_info **out, size_t *n, struct tml_error *err) {
+  struct sqlite_store *s = p;
   *out = NULL;
   *n = 0;
   sqlite3_stmt *st = s->st[ST_LIST];
@@ -298,13 +305,9 @@ int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n,
   return 0;
 }
 
-int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err) {
-  char sym[TML_SYMBOL_MAX];
-  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s'", symbol ? symbol : "(null)");
-  int rc = check_series(sym, interval_ms, err);
-  if (rc)
-    return rc;
+static int sq_remove(void *p, const char *sym, int64_t interval_ms, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  int rc;
   sqlite3_stmt *st = s->st[ST_DELETE];
   sqlite3_bind_text(st, 1, sym, -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(st, 2, interval_ms);
@@ -313,20 +316,11 @@ int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_m
   return rc;
 }
 
-int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
-                           int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
+static int sq_remove_range(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                           bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
+  struct sqlite_store *s = p;
   struct tml_delete_stats local = {0, 0, 0};
-  char sym[TML_SYMBOL_MAX];
-  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
-                         symbol ? symbol : "(null)");
-  int rc = check_series(sym, interval_ms, err);
-  if (rc)
-    return rc;
-  if (from_ms > to_ms)
-    return tml_error_set(err, TML_EINVAL, "cannot delete %s %s candles: the range starts after it ends", sym,
-                         tml_interval_name(interval_ms));
-  rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
+  int rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
   if (rc)
     return rc;
   sqlite3_stmt *st = s->st[ST_RANGE_STATS];
@@ -362,4 +356,96 @@ int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t inte
   if (stats)
     *stats = local;
   return 0;
+}
+
+const struct tml__store_backend tml__store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .put = sq_put,
+    .load = sq_load,
+    .list = sq_list,
+    .remove = sq_remove,
+    .remove_range = sq_remove_range,
+    .sqlite = sq_sqlite,
+};
+
+/* --- the public API: argument checks, then the backend ---------------------------------------- */
+
+struct tml_store {
+  const struct tml__store_backend *be;
+  void *db;
+};
+
+int tml_store_open(const char *location, struct tml_store **out, struct tml_error *err) {
+  *out = NULL;
+  struct tml_store *s = calloc(1, sizeof(*s));
+  if (!s)
+    return tml_error_set(err, TML_ENOMEM, "out of memory opening the candle store");
+  s->be = tml_db_kind_of(location) == TML_DB_POSTGRES ? &tml__store_pg : &tml__store_sqlite;
+  int rc = s->be->open(location, &s->db, err);
+  if (rc) {
+    free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void tml_store_close(struct tml_store *s) {
+  if (!s)
+    return;
+  s->be->close(s->db);
+  free(s);
+}
+
+const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->name : "none"; }
+
+struct sqlite3 *tml_store_db(struct tml_store *s) { return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL; }
+
+int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
+                  struct tml_error *err) {
+  int rc = check_series(c->symbol, c->interval_ms, err);
+  return rc ? rc : s->be->put(s->db, c, replace, stats, err);
+}
+
+int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                   struct tml_candles *out, struct tml_error *err) {
+  char sym[TML_SYMBOL_MAX];
+  tml_candles_init(out, NULL, interval_ms);
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  if (rc)
+    return rc;
+  snprintf(out->symbol, sizeof(out->symbol), "%s", sym);
+  return s->be->load(s->db, sym, interval_ms, from_ms, to_ms, out, err);
+}
+
+int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err) {
+  return s->be->list(s->db, out, n, err);
+}
+
+int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err) {
+  char sym[TML_SYMBOL_MAX];
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s'", symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  return rc ? rc : s->be->remove(s->db, sym, interval_ms, err);
+}
+
+int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
+                           int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
+  char sym[TML_SYMBOL_MAX];
+  if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
+  int rc = check_series(sym, interval_ms, err);
+  if (rc)
+    return rc;
+  if (from_ms > to_ms)
+    return tml_error_set(err, TML_EINVAL, "cannot delete %s %s candles: the range starts after it ends", sym,
+                         tml_interval_name(interval_ms));
+  return s->be->remove_range(s->db, sym, interval_ms, from_ms, to_ms, dry_run, stats, err);
 }

@@ -14,9 +14,11 @@
 #include "registry/registry_backend.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/labels.h"
+#include "trademl/log.h"
 #include "trademl/modelset.h"
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
@@ -24,6 +26,7 @@
 struct tml_registry {
   const struct tml__registry_backend *be;
   void *db;
+  char cache_dir[TML_PATH_MAX]; /* where this host keeps models fetched from the database; "" = their own path */
 };
 
 /* --- rows and policy -------------------------------------------------------------------------- */
@@ -191,6 +194,48 @@ static bool folder_missing(const char *path) {
 }
 
 static void mark_missing(struct tml_model_row *r) { r->folder_missing = folder_missing(r->path); }
+
+/* This host's folder for row r: its own path, or <cache_dir>/<strategy>/<key>/<interval>/<version> (the
+ * last four components of the path it was registered with). */
+static int local_folder(const struct tml_registry *reg, const struct tml_model_row *r, char *out, size_t outsz) {
+  if (!reg->cache_dir[0])
+    return snprintf(out, outsz, "%s", r->path) < (int)outsz ? 0 : TML_EINVAL;
+  const char *tail = r->path + strlen(r->path);
+  for (int parts = 0; tail > r->path;) {
+    tail--;
+    if (*tail == '/' && ++parts == 4) {
+      tail++;
+      break;
+    }
+  }
+  return snprintf(out, outsz, "%s/%s", reg->cache_dir, tail) < (int)outsz ? 0 : TML_EINVAL;
+}
+
+/* Marks r's folder missing or not, first bringing it to this host when the backend keeps the artefacts
+ * (PostgreSQL): the files are written (checksums verified) into local_folder() and r->path is set to it.
+ * A set with no stored files stays missing (0); a corrupt one is an error (TML_EMODEL). */
+static int find_folder(struct tml_registry *reg, struct tml_model_row *r, struct tml_error *err) {
+  char local[sizeof(r->path)];
+  if (!reg->be->get_files || local_folder(reg, r, local, sizeof(local)) != 0) {
+    mark_missing(r);
+    return 0;
+  }
+  if (folder_missing(local)) {
+    size_t nfiles = 0, bytes = 0;
+    struct tml_error e;
+    tml_error_init(&e);
+    int rc = reg->be->get_files(reg->db, r->id, local, &nfiles, &bytes, &e);
+    if (rc && rc != TML_ENOENT)
+      return tml_error_set(err, rc, "%s", e.msg);
+    if (!rc && nfiles)
+      tml_info("model %" PRId64 ": fetched %zu files (%zu bytes) from the database into '%s'", r->id, nfiles, bytes,
+               local);
+  }
+  if (!folder_missing(local))
+    snprintf(r->path, sizeof(r->path), "%s", local);
+  mark_missing(r);
+  return 0;
+}
 
 /* json value at a dotted path below root; NULL when any part is missing. */
 static json_t *json_path(json_t *root, const char *path) {
@@ -455,7 +500,7 @@ int tml_registry_open(const char *db_path, struct tml_registry **out, struct tml
   struct tml_registry *reg = calloc(1, sizeof(*reg));
   if (!reg)
     return tml_error_set(err, TML_ENOMEM, "out of memory opening the model registry");
-  reg->be = &tml__registry_sqlite;
+  reg->be = tml_db_kind_of(db_path) == TML_DB_POSTGRES ? &tml__registry_pg : &tml__registry_sqlite;
   int rc = reg->be->open(db_path, &reg->db, err);
   if (rc) {
     free(reg);
@@ -473,6 +518,44 @@ void tml_registry_close(struct tml_registry *reg) {
 }
 
 const char *tml_registry_backend(const struct tml_registry *reg) { return reg ? reg->be->name : "none"; }
+
+int tml_registry_set_cache_dir(struct tml_registry *reg, const char *models_dir, struct tml_error *err) {
+  if (!models_dir || !models_dir[0]) {
+    reg->cache_dir[0] = '\0';
+    return 0;
+  }
+  return abs_path(models_dir, reg->cache_dir, sizeof(reg->cache_dir)) == 0
+             ? 0
+             : tml_error_set(err, TML_EINVAL, "models folder '%.200s...' is too long", models_dir);
+}
+
+bool tml_registry_keeps_files(const struct tml_registry *reg) { return reg && reg->be->put_files; }
+
+int tml_registry_upload_files(struct tml_registry *reg, int64_t id, bool *uploaded, struct tml_error *err) {
+  if (uploaded)
+    *uploaded = false;
+  const struct tml__registry_backend *be = reg->be;
+  if (!be->put_files)
+    return 0;
+  struct tml_model_row r;
+  int rc = be->get(reg->db, id, &r, err);
+  if (rc)
+    return rc;
+  size_t have = 0;
+  if ((rc = be->count_files(reg->db, id, &have, err)) || have || folder_missing(r.path))
+    goto out;
+  if ((rc = be->begin(reg->db, err)))
+    goto out;
+  if ((rc = be->put_files(reg->db, id, r.path, err)) || (rc = be->commit(reg->db, err))) {
+    be->rollback(reg->db);
+    goto out;
+  }
+  if (uploaded)
+    *uploaded = true;
+out:
+  tml_model_row_release(&r);
+  return rc;
+}
 
 /* --- registration ----------------------------------------------------------------------------- */
 
@@ -633,6 +716,9 @@ int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64
   r.active = false;
   if ((rc = be->insert(reg->db, &r, &r.id, err)))
     goto rollback;
+  /* The artefacts go with the row (same transaction) where the backend keeps them. */
+  if (be->put_files && (rc = be->put_files(reg->db, r.id, real, err)))
+    goto rollback;
   if (activate) {
     char why[128];
     snprintf(why, sizeof(why), "superseded by model %" PRId64, r.id);
@@ -672,7 +758,7 @@ int tml_registry_get(struct tml_registry *reg, int64_t id, struct tml_model_row 
   tml_model_row_init(row);
   int rc = reg->be->get(reg->db, id, row, err);
   if (!rc)
-    mark_missing(row);
+    rc = find_folder(reg, row, err);
   return rc;
 }
 
@@ -686,7 +772,7 @@ int tml_registry_active(struct tml_registry *reg, const char *strategy, const ch
                          strategy ? " strategy " : "", strategy ? strategy : "");
   }
   if (!rc)
-    mark_missing(row);
+    rc = find_folder(reg, row, err);
   return rc;
 }
 
@@ -697,7 +783,7 @@ int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy,
   tml_error_init(&e);
   int rc = reg->be->active_in_group(reg->db, strategy, key, interval_ms, row, &e);
   if (rc == 0)
-    mark_missing(row);
+    rc = find_folder(reg, row, err);
   else if (rc != TML_ENOENT)
     tml_error_set(err, rc, "%s", e.msg);
   return rc;

@@ -10,7 +10,12 @@
  *  - At most one row per (strategy, key, interval_ms) has active = 1, enforced by the store itself
  *    (a partial unique index), so a bug in the policy cannot create two active rows.
  *  - Row ids are never reused (so "model 7" means one set forever).
- *  - Functions that return rows fill every field of struct tml_model_row except folder_missing. */
+ *  - Functions that return rows fill every field of struct tml_model_row except folder_missing.
+ *  - Model artefacts (optional; both NULL when the backend keeps none and folders are shared through
+ *    the file system, as SQLite's): put_files() stores every regular file under a registered model's
+ *    folder with its size and checksum, inside the caller's write transaction, so a row and its files
+ *    commit together; get_files() writes them back into a folder on this host (a cache, filled on
+ *    demand by registry.c) after verifying each checksum. */
 #ifndef TML_REGISTRY_BACKEND_H
 #define TML_REGISTRY_BACKEND_H
 
@@ -42,8 +47,17 @@ struct tml__registry_backend {
   int (*set_active)(void *db, int64_t id, bool active, const char *reason, struct tml_error *err);
   /* Deletes row id only while it is inactive; *deleted says whether it did. */
   int (*remove_inactive)(void *db, int64_t id, bool *deleted, struct tml_error *err);
+  /* Stores the files of folder dir as model id's artefacts (replacing any stored ones). */
+  int (*put_files)(void *db, int64_t id, const char *dir, struct tml_error *err);
+  /* Writes model id's stored files into the new folder dir (temporary folder + rename; an existing dir
+   * is left alone). TML_ENOENT when it has none stored; TML_EMODEL when a checksum or size disagrees
+   * (nothing is left behind). *nfiles and *bytes (may be NULL) receive what was written. */
+  int (*get_files)(void *db, int64_t id, const char *dir, size_t *nfiles, size_t *bytes, struct tml_error *err);
+  /* Number of files stored for model id (0 = none). */
+  int (*count_files)(void *db, int64_t id, size_t *n, struct tml_error *err);
 };
 
 extern const struct tml__registry_backend tml__registry_sqlite;
+extern const struct tml__registry_backend tml__registry_pg;
 
 #endif

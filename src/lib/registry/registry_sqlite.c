@@ -44,7 +44,26 @@ static const char SCHEMA[] =
     " symbol TEXT NOT NULL,"
     " PRIMARY KEY (model_id, symbol)"
     ") WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS model_symbols_symbol ON model_symbols(symbol, model_id);";
+    "CREATE INDEX IF NOT EXISTS model_symbols_symbol ON model_symbols(symbol, model_id);"
+    /* The tables existing users query (docs/postgresql.md), as views. ml_training_jobs reads the job
+     * table, which the job queue creates (a view may name a table that does not exist yet). */
+    "CREATE VIEW IF NOT EXISTS ml_model_registry AS SELECT id AS model_id, strategy AS strategy_type,"
+    " symbols AS symbol, strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch') AS created_at,"
+    " active AS is_active, interval_ms, version, path, status_reason, metric, score, gates_passed, job_id"
+    " FROM models;"
+    "CREATE VIEW IF NOT EXISTS ml_training_metrics AS SELECT m.id AS model_id, m.job_id,"
+    " m.strategy AS strategy_type, m.symbols AS symbol, m.interval_ms,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', m.created_ms / 1000.0, 'unixepoch') AS created_at, h.key AS head,"
+    " x.key AS metric_name, x.value AS metric_value"
+    " FROM models m, json_each(CASE WHEN json_valid(m.metrics_json) THEN m.metrics_json ELSE '{}' END) h,"
+    " json_each(CASE WHEN h.type = 'object' THEN h.value ELSE '{}' END) x"
+    " WHERE x.type IN ('integer', 'real');"
+    "CREATE VIEW IF NOT EXISTS ml_training_jobs AS SELECT id AS job_id, strategy AS strategy_type,"
+    " symbols AS symbol, status,"
+    " strftime('%Y-%m-%dT%H:%M:%fZ', created_ms / 1000.0, 'unixepoch') AS created_at,"
+    " CASE WHEN finished_ms > 0 THEN strftime('%Y-%m-%dT%H:%M:%fZ', finished_ms / 1000.0, 'unixepoch') END"
+    " AS completed_at, error AS error_message, kind, interval, attempts"
+    " FROM jobs;";
 
 #define COLS                                                                                            \
   "id, strategy, key, symbols, nsymbols, interval_ms, version, path, active, status_reason, metric, score," \

@@ -345,10 +345,19 @@ int tml__pg_error(struct tml__pg *pg, const PGresult *res, const char *doing, st
 
 PGresult *tml__pg_query(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
                         bool result_binary, const char *doing, struct tml_error *err) {
+  return tml__pg_query_params(pg, sql, nparams, params, NULL, NULL, result_binary, doing, err);
+}
+
+PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
+                               const int *lengths, const int *formats, bool result_binary, const char *doing,
+                               struct tml_error *err) {
   for (int attempt = 0;; attempt++) {
     if (tml__pg_ensure(pg, err))
       return NULL;
-    PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, result_binary ? 1 : 0);
+    /* Without parameters the simple protocol, which also runs several statements (migrations). */
+    PGresult *res = nparams == 0 && !result_binary
+                        ? PQexec(pg->conn, sql)
+                        : PQexecParams(pg->conn, sql, nparams, NULL, params, lengths, formats, result_binary ? 1 : 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
       return res;

@@ -43,6 +43,10 @@ int tml__pg_ensure(struct tml__pg *pg, struct tml_error *err);
  * is re-established and the statement sent once more. */
 PGresult *tml__pg_query(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
                         bool result_binary, const char *doing, struct tml_error *err);
+/* tml__pg_query with per-parameter lengths and formats (1 = binary, e.g. bytea); NULL arrays = text. */
+PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
+                               const int *lengths, const int *formats, bool result_binary, const char *doing,
+                               struct tml_error *err);
 /* tml__pg_query for statements without rows of interest. 0 or the error code. */
 int tml__pg_exec(struct tml__pg *pg, const char *sql, int nparams, const char *const *params, const char *doing,
                  struct tml_error *err);

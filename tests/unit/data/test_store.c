@@ -8,18 +8,25 @@
 
 #define M15 (15 * TML_MS_PER_MINUTE)
 
+/* True when hay contains the n bytes at needle. */
+static bool memmem_str(const char *hay, const char *needle, size_t n) {
+  for (; *hay; hay++)
+    if (strncmp(hay, needle, n) == 0)
+      return true;
+  return false;
+}
+
+/* A fresh store on the backend under test: SQLite, or PostgreSQL for the store_pg.* entries (same code). */
 static struct tml_store *open_tmp(const char *name, char **dir_out) {
-  char *dir = tml_test_tmpdir(name);
-  char path[4096];
-  snprintf(path, sizeof(path), "%s/trademl.db", dir);
+  char *location = tml_test_db_location(name);
   struct tml_store *s = NULL;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_store_open(path, &s, &err), &err);
+  CHECK_OK(tml_store_open(location, &s, &err), &err);
+  CHECK_STR(tml_store_backend(s), tml_test_db_is_pg() ? "postgresql" : "sqlite");
+  free(location);
   if (dir_out)
-    *dir_out = dir;
-  else
-    free(dir);
+    *dir_out = tml_test_tmpdir(name);
   return s;
 }
 
@@ -163,11 +170,15 @@ TEST(failed_import_writes_nothing) {
 
 TEST(wal_and_validation) {
   struct tml_store *s = open_tmp("store_wal", NULL);
-  sqlite3_stmt *st;
-  CHECK_INT(sqlite3_prepare_v2(tml_store_db(s), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
-  CHECK_INT(sqlite3_step(st), SQLITE_ROW);
-  CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
-  sqlite3_finalize(st);
+  if (!tml_test_db_is_pg()) {
+    sqlite3_stmt *st;
+    CHECK_INT(sqlite3_prepare_v2(tml_store_db(s), "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+  } else {
+    CHECK(tml_store_db(s) == NULL); /* no SQLite connection to share */
+  }
   struct tml_error err;
   tml_error_init(&err);
   struct tml_candles c;
@@ -188,8 +199,23 @@ TEST(wal_and_validation) {
 
   struct tml_store *s2 = NULL;
   tml_error_init(&err);
-  CHECK_INT(tml_store_open("/nonexistent-dir/x/trademl.db", &s2, &err), TML_EDB);
-  CHECK_CONTAINS(err.msg, "cannot open candle store '/nonexistent-dir/x/trademl.db'");
+  if (!tml_test_db_is_pg()) {
+    CHECK_INT(tml_store_open("/nonexistent-dir/x/trademl.db", &s2, &err), TML_EDB);
+    CHECK_CONTAINS(err.msg, "cannot open candle store '/nonexistent-dir/x/trademl.db'");
+  } else {
+    /* A database that does not exist on a server that does: named, with the fix. */
+    char *url = tml_test_pg_url("url");
+    char bad[4200];
+    snprintf(bad, sizeof(bad), "%.*s/no_such_db", (int)(strrchr(url, '/') - url), url);
+    CHECK_INT(tml_store_open(bad, &s2, &err), TML_EDB);
+    CHECK_CONTAINS(err.msg, "database \"no_such_db\" does not exist");
+    CHECK_CONTAINS(err.msg, "createdb");
+    const char *pw = strchr(strstr(url, "://") + 3, ':') + 1; /* "<password>@127.0.0.1:..." */
+    CHECK(strchr(pw, '@') != NULL);
+    CHECK(!strstr(err.msg, pw) && !memmem_str(err.msg, pw, (size_t)(strchr(pw, '@') - pw)));
+    CHECK_CONTAINS(err.msg, "trademl:********@127.0.0.1");
+    free(url);
+  }
   CHECK(s2 == NULL);
 }
 

@@ -1,6 +1,8 @@
-/* Model registry against a real SQLite file and real (small, hand-written) model-set folders:
+/* Model registry against a real database and real (small, hand-written) model-set folders:
  * activation policy, rollback, one active row under concurrent registration from two processes,
- * retention, folders deleted behind the registry's back, and a locked database. */
+ * retention, folders deleted behind the registry's back, and a locked database. The same tests run
+ * against SQLite (registry.*) and PostgreSQL (registry_pg.*, where model files also live in the
+ * database and come back to a host that lacks them). */
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
@@ -16,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/db_pg.h"
+
 #define DAY TML_MS_PER_DAY
 #define T0 ((int64_t)1767225600000) /* 2026-01-01 */
 #define H15 "15m"
@@ -24,18 +28,40 @@ static const char *const HEADS[] = {"direction", "volatility", "timing", "stop_l
 
 struct fixture {
   char *dir;
-  char db[1024];
+  char db[4096]; /* SQLite file or PostgreSQL URL */
   char models[1024];
   struct tml_registry *reg;
 };
 
 static void fx_open(struct fixture *f, const char *name) {
   f->dir = tml_test_tmpdir(name);
-  snprintf(f->db, sizeof(f->db), "%s/trademl.db", f->dir);
+  char *location = tml_test_db_location(name);
+  snprintf(f->db, sizeof(f->db), "%s", location);
+  free(location);
   snprintf(f->models, sizeof(f->models), "%s/models", f->dir);
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_registry_open(f->db, &f->reg, &err), &err);
+}
+
+/* Runs sql on the test's database through a connection of its own (as another process would). Returns
+ * 0, or TML_ECONFLICT for a unique violation, else another negative code. */
+static int raw_exec(const struct fixture *f, const char *sql) {
+  if (tml_test_db_is_pg()) {
+    struct tml__pg pg;
+    struct tml_error err;
+    tml_error_init(&err);
+    int rc = tml__pg_connect(&pg, f->db, "test", &err);
+    if (!rc)
+      rc = tml__pg_exec(&pg, sql, 0, NULL, "test statement", &err);
+    tml__pg_close(&pg);
+    return rc;
+  }
+  sqlite3 *db;
+  CHECK(sqlite3_open(f->db, &db) == SQLITE_OK);
+  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  sqlite3_close(db);
+  return rc == SQLITE_OK ? 0 : (rc & 0xff) == SQLITE_CONSTRAINT ? TML_ECONFLICT : TML_EDB;
 }
 
 static void fx_close(struct fixture *f) {
@@ -368,11 +394,9 @@ TEST(one_active_under_concurrent_registration) {
   CHECK_STR(act.version, "p1-11");
   tml_model_row_release(&act);
   /* and the store refuses a second active row even if asked directly */
-  sqlite3 *db;
-  CHECK(sqlite3_open(f.db, &db) == SQLITE_OK);
-  int rc = sqlite3_exec(db, "UPDATE models SET active = 1 WHERE active = 0", NULL, NULL, NULL);
-  CHECK_INT(rc & 0xff, SQLITE_CONSTRAINT);
-  sqlite3_close(db);
+  CHECK_INT(raw_exec(&f, tml_test_db_is_pg() ? "UPDATE models SET active = true WHERE NOT active"
+                                              : "UPDATE models SET active = 1 WHERE active = 0"),
+            TML_ECONFLICT);
   fx_close(&f);
 }
 
@@ -451,6 +475,25 @@ TEST(folder_deleted_behind_the_registry) {
   CHECK_OK(tml_rm_rf(a, &err), &err);
   struct tml_model_row *rows;
   size_t n;
+  if (tml_test_db_is_pg()) {
+    /* The files are in the database: a lookup brings the folder back, byte for byte. */
+    struct tml_model_row r;
+    CHECK_OK(tml_registry_get(f.reg, ida, &r, &err), &err);
+    CHECK(!r.folder_missing);
+    CHECK_STR(r.path, a);
+    char meta[4400];
+    snprintf(meta, sizeof(meta), "%s/metadata.json", a);
+    size_t len = 0;
+    char *text = tml_test_read_file(meta, &len);
+    CHECK(text != NULL);
+    CHECK_CONTAINS(text, "\"version\":\"v1\"");
+    free(text);
+    tml_model_row_release(&r);
+    CHECK_OK(tml_registry_check(f.reg, f.models, &(struct tml_registry_problem *){NULL}, &n, &err), &err);
+    (void)idb;
+    fx_close(&f);
+    return;
+  }
   CHECK_OK(tml_registry_list(f.reg, NULL, &rows, &n, &err), &err);
   CHECK_INT(n, 2);
   CHECK(!rows[0].folder_missing && rows[1].folder_missing);
@@ -551,6 +594,8 @@ TEST(bad_input) {
   tml_error_init(&err);
   struct tml_registry *reg = NULL;
   snprintf(path, sizeof(path), "%s/no/such/dir/x.db", f.dir);
+  if (tml_test_db_is_pg()) /* a database that does not exist */
+    snprintf(path, sizeof(path), "%.*s/no_such_db", (int)(strrchr(f.db, '/') - f.db), f.db);
   CHECK_INT(tml_registry_open(path, &reg, &err), TML_EDB);
   CHECK(reg == NULL);
   fx_close(&f);
@@ -562,20 +607,33 @@ TEST(locked_database_bounded_wait) {
   struct fixture f;
   fx_open(&f, "reg_locked");
   const char *dir = make_set(&f, "BTCUSDT", "v1", 0.6, 0.2, -1);
-  sqlite3 *other;
-  CHECK(sqlite3_open(f.db, &other) == SQLITE_OK);
-  CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO models(strategy, key, symbols, nsymbols, interval_ms,"
-                            " version, path, created_ms) VALUES ('x','X','X',1,1,'v','/x',0)",
-                     NULL, NULL, NULL) == SQLITE_OK);
   struct tml_error err;
   tml_error_init(&err);
+  bool pg = tml_test_db_is_pg();
+  sqlite3 *other = NULL;
+  struct tml__pg other_pg;
+  if (pg) { /* another writer holds the registry's write lock */
+    CHECK_OK(tml__pg_connect(&other_pg, f.db, "test", &err), &err);
+    CHECK_OK(tml__pg_exec(&other_pg, "BEGIN; LOCK TABLE models IN SHARE ROW EXCLUSIVE MODE", 0, NULL, "locking", &err),
+             &err);
+  } else {
+    CHECK(sqlite3_open(f.db, &other) == SQLITE_OK);
+    CHECK(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO models(strategy, key, symbols, nsymbols, interval_ms,"
+                              " version, path, created_ms) VALUES ('x','X','X',1,1,'v','/x',0)",
+                       NULL, NULL, NULL) == SQLITE_OK);
+  }
   struct tml_model_row r;
   double t0 = tml_monotonic_s();
   int rc = tml_registry_register(f.reg, dir, 0, NULL, T0, &r, &err);
   double waited = tml_monotonic_s() - t0;
   CHECK_INT(rc, TML_EBUSY);
-  CHECK_CONTAINS(err.msg, "is locked by another process");
-  CHECK_CONTAINS(err.msg, f.db);
+  if (pg) {
+    CHECK_CONTAINS(err.msg, "model registry at postgresql://trademl:********@127.0.0.1:");
+    CHECK_CONTAINS(err.msg, "is busy");
+  } else {
+    CHECK_CONTAINS(err.msg, "is locked by another process");
+    CHECK_CONTAINS(err.msg, f.db);
+  }
   CHECK_MSG(waited >= 4.5 && waited < 15, "waited %.2f s, expected about 5", waited);
   struct tml_model_row *rows;
   size_t n;
@@ -583,8 +641,13 @@ TEST(locked_database_bounded_wait) {
   CHECK_OK(tml_registry_list(f.reg, NULL, &rows, &n, &err), &err);
   CHECK_INT(n, 0);
   tml_model_rows_free(rows, n);
-  sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
-  sqlite3_close(other);
+  if (pg) {
+    tml__pg_exec(&other_pg, "ROLLBACK", 0, NULL, "unlocking", NULL);
+    tml__pg_close(&other_pg);
+  } else {
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+  }
   CHECK_OK(tml_registry_register(f.reg, dir, 0, NULL, T0, &r, &err), &err);
   CHECK_INT(r.id, 1);
   tml_model_row_release(&r);
@@ -822,5 +885,66 @@ TEST(activation_compares_challenger_and_incumbent_on_the_same_rows) {
   CHECK_CONTAINS(r.metrics_json, "not the active model 2");
   tml_model_row_release(&r);
   (void)a;
+  fx_close(&f);
+}
+
+/* Host A trains and registers; host B (another models folder, no shared files) asks for the active model.
+ * PostgreSQL: B gets the set written into its own folder from the database, byte for byte; a stored file
+ * whose bytes no longer match its checksum is refused and nothing is written. SQLite keeps no files: the
+ * row points at A's folder. */
+TEST(model_served_on_another_host) {
+  struct fixture f;
+  fx_open(&f, "reg_hosts");
+  const char *dir_a = make_set(&f, "BTCUSDT", "v1", 0.6, 0.2, 1);
+  char a[4096];
+  snprintf(a, sizeof(a), "%s", dir_a);
+  int64_t id = reg_set(&f, a, T0, NULL, NULL, NULL, 0);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_registry *host_b;
+  CHECK_OK(tml_registry_open(f.db, &host_b, &err), &err);
+  char models_b[4200];
+  snprintf(models_b, sizeof(models_b), "%s/host-b/models", f.dir);
+  CHECK_OK(tml_registry_set_cache_dir(host_b, models_b, &err), &err);
+  struct tml_model_row r;
+  CHECK_OK(tml_registry_active(host_b, "xgb5", "BTCUSDT", 15 * TML_MS_PER_MINUTE, &r, &err), &err);
+  CHECK_INT(r.id, id);
+  CHECK(!r.folder_missing);
+  if (!tml_test_db_is_pg()) {
+    CHECK(!tml_registry_keeps_files(host_b));
+    CHECK_STR(r.path, a);
+    tml_model_row_release(&r);
+    tml_registry_close(host_b);
+    fx_close(&f);
+    return;
+  }
+  CHECK(tml_registry_keeps_files(host_b));
+  char want[4400];
+  snprintf(want, sizeof(want), "%s/xgb5/BTCUSDT/15m/v1", models_b);
+  CHECK_STR(r.path, want);
+  const char *files[] = {"metadata.json", "report.json", "direction_model.json", "position_size_model.json"};
+  for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    char pa[4400], pb[4600];
+    snprintf(pa, sizeof(pa), "%s/%s", a, files[i]);
+    snprintf(pb, sizeof(pb), "%s/%s", want, files[i]);
+    size_t la = 0, lb = 0;
+    char *ta = tml_test_read_file(pa, &la), *tb = tml_test_read_file(pb, &lb);
+    CHECK_MSG(ta && tb && la == lb && memcmp(ta, tb, la) == 0, "%s differs between host A and host B", files[i]);
+    free(ta);
+    free(tb);
+  }
+  tml_model_row_release(&r);
+  /* A damaged copy in the database: host C refuses it and writes nothing. */
+  CHECK_OK(raw_exec(&f, "UPDATE model_files SET data = 'garbage'::bytea WHERE name = 'direction_model.json'"), &err);
+  char models_c[4200];
+  snprintf(models_c, sizeof(models_c), "%s/host-c/models", f.dir);
+  CHECK_OK(tml_registry_set_cache_dir(host_b, models_c, &err), &err);
+  CHECK_INT(tml_registry_get(host_b, id, &r, &err), TML_EMODEL);
+  CHECK_CONTAINS(err.msg, "file 'direction_model.json'");
+  CHECK_CONTAINS(err.msg, "is corrupt");
+  snprintf(want, sizeof(want), "%s/xgb5/BTCUSDT/15m/v1", models_c);
+  CHECK(!tml_path_exists(want));
+  tml_model_row_release(&r);
+  tml_registry_close(host_b);
   fx_close(&f);
 }
