@@ -54,7 +54,12 @@ static const struct tml__pg_migration MIGRATIONS[] = {
      "CREATE TABLE IF NOT EXISTS cluster_processes ("
      " id text PRIMARY KEY, host text NOT NULL, role text NOT NULL, pid bigint NOT NULL,"
      " started_ms bigint NOT NULL, heartbeat_ms bigint NOT NULL, running integer NOT NULL DEFAULT 0,"
-     " jobs text NOT NULL DEFAULT '');"},
+     " jobs text NOT NULL DEFAULT '');"
+     /* The job table as existing users query it (docs/postgresql.md), as in the SQLite file. */
+     "CREATE OR REPLACE VIEW ml_training_jobs AS SELECT id AS job_id, strategy AS strategy_type,"
+     " symbols AS symbol, status, to_timestamp(created_ms / 1000.0) AS created_at,"
+     " CASE WHEN finished_ms > 0 THEN to_timestamp(finished_ms / 1000.0) END AS completed_at,"
+     " error AS error_message, kind, \"interval\", attempts FROM jobs;"},
 };
 
 #define CHANNEL "trademl_jobs"
