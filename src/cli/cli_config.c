@@ -156,11 +156,31 @@ void cli_incumbent_dir(const char *db_path, const char *strategy, const char *co
   tml_registry_close(reg);
 }
 
+/* A job's child registers only while its attempt still holds the job: the worker passes the claim's
+ * fencing token (TRADEML_JOB_FENCE); a token that is no longer current (the lease expired while this
+ * host was partitioned or paused, and the job was taken again) refuses the registration. */
+static int check_fence(const char *db_path, struct tml_error *err) {
+  int64_t id = job_id_from_env(), fence = 0;
+  const char *s = getenv("TRADEML_JOB_FENCE");
+  if (id <= 0 || !s || tml_parse_int64_str(s, &fence) != 0 || fence <= 0)
+    return 0; /* not a job (or a worker older than fencing) */
+  struct tml_jobs *q = NULL;
+  int rc = tml_jobs_open(db_path, NULL, &q, err);
+  if (!rc)
+    rc = tml_jobs_fence_check(q, id, fence, err);
+  tml_jobs_close(q);
+  if (rc == TML_ECONFLICT)
+    fprintf(stderr, "trademl: refusing to register: %s\n", err ? err->msg : "stale fencing token");
+  return rc;
+}
+
 int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
                            struct tml_model_row *row, struct tml_error *err) {
   struct tml_activation_policy policy;
   struct tml_registry *reg = NULL;
   int rc = tml_activation_policy_from_config(cfg, &policy, err);
+  if (!rc)
+    rc = check_fence(db_path, err);
   if (!rc)
     rc = tml_registry_open(db_path, &reg, err);
   if (!rc)

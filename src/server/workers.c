@@ -41,6 +41,7 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
   ro.config_path = s->opts.config_path;
   ro.logs_dir = s->opts.paths->logs;
   ro.concurrency = js->concurrency;
+  ro.role = "serve";
   return tml_runner_start(&ro, &js->runner, err);
 }
 
