@@ -138,6 +138,9 @@ int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct 
 void tml_jobs_close(struct tml_jobs *q); /* accepts NULL */
 /* "sqlite" or "postgresql". */
 const char *tml_jobs_backend_name(const struct tml_jobs *q);
+/* True when the database answers a trivial statement now. Never waits for the reconnect budget (a
+ * lost PostgreSQL connection is retried by a single attempt at most every 2 s), so /health can ask. */
+bool tml_jobs_ping(struct tml_jobs *q);
 /* The options the handle was opened with. */
 const struct tml_jobs_opts *tml_jobs_options(const struct tml_jobs *q);
 

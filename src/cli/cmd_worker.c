@@ -13,6 +13,7 @@
 #include "cli_progress.h"
 #include "commands.h"
 #include "trademl/config.h"
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/jobs.h"
 #include "trademl/registry.h"
@@ -105,7 +106,9 @@ int cmd_worker(int argc, char **argv) {
     rc = tml_runner_start(&ro, &r, &err);
   }
   if (!rc) {
-    fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency, c.paths.db);
+    char shown[sizeof(c.paths.db)];
+    fprintf(stderr, "worker: running up to %d jobs at once from %s\n", ro.concurrency,
+            tml_db_redact(c.paths.db, shown, sizeof(shown))); /* never the password */
     /* Until a signal (or, with --exit-when-idle, until the runner threads find nothing more to do):
      * the running jobs' progress, live on a terminal, else one line every logging.progress_seconds. */
     struct cli_progress live;

@@ -4,10 +4,10 @@
 #include "srv.h"
 
 #include <math.h>
-#include <sqlite3.h>
 #include <stddef.h>
 
 #include "trademl/coverage.h"
+#include "trademl/db.h"
 #include "trademl/live.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
@@ -16,12 +16,11 @@
 
 /* ---- /health ---- */
 
+/* Through the job table's connection (either backend); a lost PostgreSQL connection is retried by one
+ * bounded attempt at most every 2 s, so a probe never waits for the reconnect budget. */
 static bool db_reachable(struct tml_server *s) {
   pthread_mutex_lock(&s->db_lock);
-  sqlite3_stmt *st = NULL;
-  bool ok = sqlite3_prepare_v2(tml_store_db(s->store), "SELECT 1", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
+  bool ok = s->jobs && tml_jobs_ping(s->jobs->q);
   pthread_mutex_unlock(&s->db_lock);
   return ok;
 }
@@ -94,7 +93,12 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   bool stopping = atomic_load(&s->stopping);
   bool live_bad = false;
   json_t *live = live_health(s, now, &live_bad);
-  const char *status = !db || age > HEARTBEAT_MAX_AGE_S || live_bad ? "unhealthy" : stopping ? "stopping" : "ok";
+  /* The database unreachable: "degraded" (every process reconnects with backoff and resumes; nothing is
+   * lost), still 503 so that a load balancer sends requests elsewhere meanwhile. */
+  const char *status = age > HEARTBEAT_MAX_AGE_S || live_bad ? "unhealthy"
+                       : !db                                 ? "degraded"
+                       : stopping                            ? "stopping"
+                                                             : "ok";
   json_t *j = json_object();
   json_object_set_new(j, "status", json_string(status));
   json_object_set_new(j, "version", json_string(TML_VERSION));
@@ -106,8 +110,12 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   json_t *dbj = json_object();
   json_object_set_new(dbj, "reachable", json_boolean(db));
   /* /health answers without the token, so it names the file, never its absolute path. */
-  const char *slash = strrchr(s->opts.paths->db, '/');
-  json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : s->opts.paths->db));
+  if (tml_db_kind_of(s->opts.paths->db) == TML_DB_POSTGRES) {
+    json_object_set_new(dbj, "backend", json_string("postgresql"));
+  } else {
+    const char *slash = strrchr(s->opts.paths->db, '/');
+    json_object_set_new(dbj, "file", json_string(slash ? slash + 1 : s->opts.paths->db));
+  }
   json_object_set_new(j, "database", dbj);
   json_t *w = json_object();
   json_object_set_new(w, "busy", json_integer(f.workers_busy));
@@ -123,7 +131,7 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
     json_object_set_new(j, "last_successful_training", json_null());
   }
   json_object_set_new(j, "live", live);
-  return srv_json(res, strcmp(status, "unhealthy") == 0 ? 503 : 200, j);
+  return srv_json(res, strcmp(status, "unhealthy") == 0 || strcmp(status, "degraded") == 0 ? 503 : 200, j);
 }
 
 /* ---- /metrics (Prometheus text exposition format 0.0.4) ---- */

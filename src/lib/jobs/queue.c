@@ -144,6 +144,7 @@ void tml_jobs_close(struct tml_jobs *q) {
 
 const struct tml_jobs_opts *tml_jobs_options(const struct tml_jobs *q) { return &q->opts; }
 const char *tml_jobs_backend_name(const struct tml_jobs *q) { return q->be->name; }
+bool tml_jobs_ping(struct tml_jobs *q) { return q && q->be->ping(q->db); }
 const struct tml__queue_backend *tml__jobs_backend(const struct tml_jobs *q) { return q->be; }
 void *tml__jobs_conn(const struct tml_jobs *q) { return q->db; }
 const char *tml__jobs_path(const struct tml_jobs *q) { return q->location; }

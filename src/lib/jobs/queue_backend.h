@@ -105,6 +105,10 @@ struct tml__queue_backend {
   int (*fence_check)(void *db, int64_t id, int64_t fence, struct tml_error *err);
   int (*end_attempt)(void *db, const struct tml__attempt_end *e, struct tml_error *err); /* inside begin() */
   int (*wait)(void *db, int timeout_ms);
+  /* A cheap liveness check of the connection that never blocks for the connect wait: true when a
+   * trivial statement succeeds. PostgreSQL: a lost connection is re-tried at most every 2 s with a
+   * single attempt. */
+  bool (*ping)(void *db);
 
   /* ---- new-symbol queue and schedule slots (scheduler.c, coverage.c) ---- */
   /* Inside begin(): inserts unless present; *added true when inserted. */

@@ -72,6 +72,7 @@ static const struct tml__pg_migration MIGRATIONS[] = {
 struct pgq {
   struct tml__pg pg;
   uint64_t listen_generation; /* connection generation LISTEN was sent on (0 = never) */
+  int64_t last_reset_ms;      /* ping's last reconnect attempt */
 };
 
 /* ---- text results ---- */
@@ -625,6 +626,27 @@ static int pq_wait(void *db, int timeout_ms) {
   }
 }
 
+static bool pq_ping(void *db) {
+  struct pgq *s = db;
+  if (!s->pg.conn)
+    return false;
+  if (PQstatus(s->pg.conn) != CONNECTION_OK) {
+    int64_t now = tml_now_ms();
+    if (now - s->last_reset_ms < 2000)
+      return false;
+    s->last_reset_ms = now;
+    PQreset(s->pg.conn); /* one attempt, bounded by the URL's connect_timeout */
+    if (PQstatus(s->pg.conn) != CONNECTION_OK)
+      return false;
+    s->pg.generation++; /* session state (LISTEN) is gone */
+    s->pg.in_txn = false;
+  }
+  PGresult *r = PQexec(s->pg.conn, "SELECT 1");
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+  PQclear(r);
+  return ok;
+}
+
 /* ---- new-symbol queue and slots ---- */
 
 static int pq_symq_add(void *db, const char *symbol, int64_t added_ms, int attempts, const char *last_error,
@@ -822,6 +844,7 @@ const struct tml__queue_backend tml__queue_pg = {
     .fence_check = pq_fence_check,
     .end_attempt = pq_end_attempt,
     .wait = pq_wait,
+    .ping = pq_ping,
     .symq_add = pq_symq_add,
     .symq_list = pq_symq_list,
     .symq_remove = pq_symq_remove,

@@ -745,6 +745,14 @@ static int sq_wait(void *db, int timeout_ms) {
   return 0;
 }
 
+static bool sq_ping(void *db) {
+  struct sq *s = db;
+  sqlite3_stmt *st = NULL;
+  bool ok = sqlite3_prepare_v2(s->db, "SELECT 1", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW;
+  sqlite3_finalize(st);
+  return ok;
+}
+
 /* ---- new-symbol queue and slots ---- */
 
 static int sq_symq_add(void *db, const char *symbol, int64_t added_ms, int attempts, const char *last_error,
@@ -1009,6 +1017,7 @@ const struct tml__queue_backend tml__queue_sqlite = {
     .fence_check = sq_fence_check,
     .end_attempt = sq_end_attempt,
     .wait = sq_wait,
+    .ping = sq_ping,
     .symq_add = sq_symq_add,
     .symq_list = sq_symq_list,
     .symq_remove = sq_symq_remove,
