@@ -36,6 +36,10 @@ char *tml_db_redact(const char *location, char *out, size_t outsz);
  * the setting, what is wrong and the fix). */
 int tml_db_check_location(const char *location, const char *setting, struct tml_error *err);
 
+/* True when there may be a database at `location` to read: a SQLite file that exists, or any
+ * PostgreSQL URL (whether the server answers is found out on opening). */
+bool tml_db_exists(const char *location);
+
 /* How long opening a PostgreSQL connection keeps retrying a server that cannot be reached or is
  * starting up (connection refused, timeout, "the database system is starting up"), with exponential
  * backoff from 100 ms up to 2 s between attempts; the same budget applies to reconnecting after a
@@ -43,5 +47,49 @@ int tml_db_check_location(const char *location, const char *setting, struct tml_
  * the faces set it from data.connect_wait once at start. Process-wide; call before opening. */
 void tml_db_set_connect_wait_ms(int ms);
 int tml_db_connect_wait_ms(void);
+
+/* The schema versions recorded in a PostgreSQL database, as "candles 1, registry 2" into out ("" when
+ * none). 0 or the connection error. */
+int tml_db_schema_summary(const char *pg_url, char *out, size_t outsz, struct tml_error *err);
+
+/* --- moving a SQLite install into PostgreSQL (`trademl db migrate-from`) ------------------------ */
+
+#define TML_DB_COPY_MAX_TABLES 64
+
+struct tml_db_table_report {
+  char table[64];
+  size_t source_rows;
+  size_t target_rows;     /* after the copy (or as found, when nothing was copied) */
+  char source_sum[17];    /* order-independent checksum of the rows (16 hex; see below) */
+  char target_sum[17];
+  enum {
+    TML_DB_COPIED,        /* copied into an empty table */
+    TML_DB_SAME,          /* the target already held exactly these rows: left alone */
+    TML_DB_EMPTY,         /* no rows in the source */
+    TML_DB_SKIPPED,       /* named in skip (the target has no such table) */
+  } outcome;
+};
+
+struct tml_db_copy_report {
+  struct tml_db_table_report tables[TML_DB_COPY_MAX_TABLES];
+  size_t ntables;
+};
+
+/* Copies every table of the SQLite file sqlite_path into the same-named tables of the PostgreSQL
+ * database pg_url, whose schema must exist already (`trademl db init`). Columns are matched by name;
+ * values are converted by the target column's type (SQLite 0/1 -> boolean, ...). The checksum of a
+ * table is the sum (mod 2^64) of FNV-1a 64 hashes of each row's values in canonical text (integers in
+ * decimal, reals as %.17g, booleans t/f, NULL distinct from every text), so it does not depend on row
+ * order and is equal on both sides exactly when the rows are.
+ * Everything is checked before anything is written, and all tables are copied in ONE transaction that
+ * commits only when every target's count and checksum equal the source's: nothing half-copied.
+ * Re-runnable: a target table that already holds exactly the source rows is left alone (TML_DB_SAME).
+ * Refused (TML_ECONFLICT, nothing written): a target table holding other rows; a source table with rows
+ * whose target table does not exist, unless named in skip (comma-separated, NULL = none); a source
+ * column the target table lacks. Sequences of `id` columns are moved past the copied ids.
+ * *report (may be NULL) says what happened per table. 0, TML_ENOENT (no such SQLite file), TML_ECONFLICT,
+ * TML_EDB, connection errors as tml_store_open. */
+int tml_db_copy_sqlite_to_pg(const char *sqlite_path, const char *pg_url, const char *skip,
+                             struct tml_db_copy_report *report, struct tml_error *err);
 
 #endif

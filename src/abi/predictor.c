@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trademl/db.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
@@ -59,13 +60,15 @@ static int model_dir(const struct tml_config *cfg, const struct tml_paths *paths
                      struct tml_error *err) {
   *model_id = 0;
   int rc = TML_ENOENT;
-  if (tml_path_exists(paths->db)) {
+  if (tml_db_exists(paths->db)) {
     struct tml_registry *reg = NULL;
     struct tml_model_row row;
     tml_model_row_init(&row);
     struct tml_error e;
     tml_error_init(&e);
     rc = tml_registry_open(paths->db, &reg, err);
+    if (!rc)
+      rc = tml_registry_set_cache_dir(reg, paths->models, err);
     if (!rc) {
       rc = tml_registry_active(reg, strategy, symbol, interval, &row, &e);
       if (rc && rc != TML_ENOENT)
@@ -104,7 +107,10 @@ static int open_handle(struct tml_predictor *h, const char *home, const char *st
   }
   if ((rc = tml_paths_resolve(home && *home ? home : NULL, &paths, err)) ||
       (rc = tml_config_load(NULL, paths.home, &cfg, err)) || (rc = tml_config_validate(cfg, err)) ||
-      (rc = copy_path(paths.db, sizeof(paths.db), tml_config_get(cfg, "data.db_path"), "data.db_path", err)))
+      (rc = copy_path(paths.db, sizeof(paths.db),
+                      tml_config_get(cfg, "data.database")[0] ? tml_config_get(cfg, "data.database")
+                                                               : tml_config_get(cfg, "data.db_path"),
+                      "data.database", err)))
     goto out;
   if (!strategy || !*strategy)
     strategy = tml_config_get(cfg, "model.strategy");
@@ -122,7 +128,7 @@ static int open_handle(struct tml_predictor *h, const char *home, const char *st
                        tml_interval_name(h->m->interval_ms), tml_interval_name(interval));
     goto out;
   }
-  if (tml_path_exists(paths.db)) {
+  if (tml_db_exists(paths.db)) {
     if ((rc = tml_store_open(paths.db, &store, err)) ||
         (rc = tml_model_stream_open(store, h->m, symbol, tml_now_ms(), &h->s, err)))
       goto out;

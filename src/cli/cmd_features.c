@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "cli_config.h"
 #include "commands.h"
+#include "trademl/db.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/featureset.h"
@@ -109,7 +110,7 @@ int cmd_features(int argc, char **argv) {
     return cli_fail(&err);
   if ((rc = tml_interval_parse(tml_config_get(cfg, "data.interval"), &interval, &err)))
     goto out;
-  if (!tml_path_exists(paths.db)) {
+  if (!tml_db_exists(paths.db)) {
     rc = tml_error_set(&err, TML_ENOENT, "no candle store at '%s': import candles first", paths.db);
     goto out;
   }

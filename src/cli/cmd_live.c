@@ -11,6 +11,7 @@
 #include "cli_config.h"
 #include "cmd_data.h"
 #include "commands.h"
+#include "trademl/db.h"
 #include "trademl/exchange.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -95,7 +96,7 @@ static int live_status(const struct cli_args *a, struct tml_config *cfg, const s
     tml_error_prefix(err, "--interval");
     return rc;
   }
-  if (!tml_path_exists(paths->db))
+  if (!tml_db_exists(paths->db))
     return tml_error_set(err, TML_ENOENT, "no database at '%s': no live loop has run here (start one with `trademl live`)",
                          paths->db);
   struct tml_store *store = NULL;

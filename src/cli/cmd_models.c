@@ -32,6 +32,8 @@ static int open_registry(const struct cli_args *a, struct tml_config **cfg, stru
     rc = tml_paths_ensure(paths, err);
   if (!rc)
     rc = tml_registry_open(paths->db, reg, err);
+  if (!rc)
+    rc = tml_registry_set_cache_dir(*reg, paths->models, err);
   return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cli_config.h"
 #include "commands.h"
+#include "trademl/db.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
@@ -40,7 +41,7 @@ static const struct cli_opt opts[] = {
 static void model_intervals(const struct tml_paths *paths, const struct tml_config *cfg, const char *symbol,
                             int64_t *out, size_t max, size_t *n) {
   struct tml_registry *reg = NULL;
-  if (tml_path_exists(paths->db) && tml_registry_open(paths->db, &reg, NULL) != 0)
+  if (tml_db_exists(paths->db) && tml_registry_open(paths->db, &reg, NULL) != 0)
     reg = NULL;
   tml_registry_model_intervals(reg, tml_config_get(cfg, "model.models_dir"), tml_config_get(cfg, "model.strategy"),
                                symbol, out, max, n);
@@ -52,7 +53,7 @@ static void model_intervals(const struct tml_paths *paths, const struct tml_conf
  * is gone is an error, never a silent switch to another model. */
 static int registry_active_dir(const struct tml_paths *paths, const char *strategy, const char *symbol,
                                int64_t interval, char *dir, size_t dirsz, struct tml_error *err) {
-  if (!tml_path_exists(paths->db))
+  if (!tml_db_exists(paths->db))
     return TML_ENOENT;
   struct tml_registry *reg = NULL;
   struct tml_model_row row;
@@ -60,6 +61,8 @@ static int registry_active_dir(const struct tml_paths *paths, const char *strate
   struct tml_error e;
   tml_error_init(&e);
   int rc = tml_registry_open(paths->db, &reg, err);
+  if (!rc) /* a set kept in the database (PostgreSQL) is fetched into this host's models folder */
+    rc = tml_registry_set_cache_dir(reg, paths->models, err);
   if (!rc) {
     rc = tml_registry_active(reg, strategy, symbol, interval, &row, &e);
     if (rc && rc != TML_ENOENT)
@@ -151,7 +154,7 @@ int cmd_predict(int argc, char **argv) {
                        tml_interval_name(m->interval_ms), tml_interval_name(interval));
     goto out;
   }
-  if (!tml_path_exists(paths.db)) {
+  if (!tml_db_exists(paths.db)) {
     rc = tml_error_set(&err, TML_ENOENT, "no candle store at '%s': import candles first", paths.db);
     goto out;
   }

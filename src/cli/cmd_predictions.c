@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "cli_config.h"
 #include "commands.h"
+#include "trademl/db.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
@@ -87,7 +88,7 @@ int cmd_predictions(int argc, char **argv) {
     tml_error_prefix(&err, "--interval");
     goto out;
   }
-  if (!tml_path_exists(paths.db)) {
+  if (!tml_db_exists(paths.db)) {
     rc = tml_error_set(&err, TML_EINVAL, "unknown symbol %s: there is no database at '%s' (nothing fetched or predicted "
                        "here; check --home)", symbol, paths.db);
     goto out;

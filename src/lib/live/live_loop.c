@@ -9,6 +9,7 @@
  *   heartbeat          every live.heartbeat_seconds: one log line
  * Timers are kept on the loop clock as "next due" times advanced by whole periods, so a check runs
  * exactly once per period whatever the tick rate. */
+#include "trademl/db.h"
 #include "trademl/live.h"
 #include "util/common.h"
 
@@ -1313,7 +1314,7 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
       snprintf(l->o.category, sizeof(l->o.category), "%s", tml_exchange_market(l->ex));
     if ((rc = check_symbols(l, err)))
       goto fail;
-  } else if (!tml_path_exists(paths->db)) {
+  } else if (!tml_db_exists(paths->db)) {
     rc = tml_error_set(err, TML_EINVAL,
                        "no candle store at '%s' and no exchange to fetch candles from (live.exchange is none): "
                        "import or fetch candles first, or give --exchange",

@@ -538,6 +538,7 @@ int tml_registry_upload_files(struct tml_registry *reg, int64_t id, bool *upload
   if (!be->put_files)
     return 0;
   struct tml_model_row r;
+  tml_model_row_init(&r);
   int rc = be->get(reg->db, id, &r, err);
   if (rc)
     return rc;

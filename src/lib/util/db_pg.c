@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "trademl/error.h"
+#include "trademl/fsutil.h"
 #include "trademl/log.h"
 #include "trademl/timeutil.h"
 
@@ -32,6 +33,10 @@ enum tml_db_kind tml_db_kind_of(const char *location) {
   if (location && (has_prefix_ci(location, "postgresql://") || has_prefix_ci(location, "postgres://")))
     return TML_DB_POSTGRES;
   return TML_DB_SQLITE;
+}
+
+bool tml_db_exists(const char *location) {
+  return tml_db_kind_of(location) == TML_DB_POSTGRES || (location && tml_path_exists(location));
 }
 
 const char *tml_db_kind_name(enum tml_db_kind kind) { return kind == TML_DB_POSTGRES ? "postgresql" : "sqlite"; }
@@ -569,5 +574,26 @@ int tml__pg_migrate(struct tml__pg *pg, const char *component, const struct tml_
     PGresult *r = PQexec(pg->conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")");
     PQclear(r);
   }
+  return rc;
+}
+
+int tml_db_schema_summary(const char *pg_url, char *out, size_t outsz, struct tml_error *err) {
+  if (outsz)
+    out[0] = '\0';
+  struct tml__pg pg;
+  int rc = tml__pg_connect(&pg, pg_url, "database", err);
+  PGresult *r = NULL;
+  if (!rc) {
+    r = tml__pg_query(&pg,
+                      "SELECT component, version FROM schema_version WHERE to_regclass('schema_version') IS NOT NULL"
+                      " ORDER BY component",
+                      0, NULL, false, "reading schema versions", NULL);
+    /* No schema_version table yet: nothing to list (the query fails on the missing table). */
+  }
+  size_t len = 0;
+  for (int i = 0; r && i < PQntuples(r) && len < outsz; i++)
+    len += (size_t)snprintf(out + len, outsz - len, "%s%s %s", i ? ", " : "", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+  PQclear(r);
+  tml__pg_close(&pg);
   return rc;
 }
