@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "trademl/jobs.h"
 
@@ -18,6 +19,8 @@ const struct tml__queue_backend *tml__jobs_backend(const struct tml_jobs *q);
 void *tml__jobs_conn(const struct tml_jobs *q);
 /* The location the handle was opened with (other modules open the same database with it). */
 const char *tml__jobs_path(const struct tml_jobs *q);
+/* When this handle last looked for expired leases (ms; lease.c). */
+int64_t *tml__jobs_reap_clock(struct tml_jobs *q);
 
 /* Kind and status from their stored names (unknown kind: train; unknown status: failed). */
 enum tml_job_kind tml__job_kind_from_text(const char *s);

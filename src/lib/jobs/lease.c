@@ -39,8 +39,12 @@ static int reap_locked(struct tml_jobs *q, int64_t now, size_t *reaped, struct t
                                  .uncount = false,
                                  .elapsed_s = 0,
                                  .attempt_outcome = "failed",
-                                 .exit_code = 0};
-    rc = BE(q)->end_attempt(DB(q), &e, err);
+                                 .exit_code = 0,
+                                 .fence = rows[i].fence};
+    bool applied = false;
+    rc = BE(q)->end_attempt(DB(q), &e, &applied, err);
+    if (!rc && !applied)
+      continue; /* its worker finished (or it was reaped) meanwhile */
     if (!rc && strcmp(status, "failed") == 0 && strcmp(rows[i].source, "queue") == 0)
       rc = BE(q)->symq_outcome(DB(q), rows[i].symbols, false, msg, err);
     if (!rc)
@@ -72,13 +76,18 @@ int tml_jobs_claim(struct tml_jobs *q, const char *worker_id, int lease_s, struc
   int64_t now = tml_now_ms();
   /* Expired leases first, in their own transaction and only when there are any (a read), so claims do
    * not all serialise on reaping. */
-  struct tml__expired probe[1];
-  size_t nexp = 0;
-  int rc = BE(q)->expired(DB(q), now, probe, 1, &nexp, err);
-  if (!rc && nexp)
-    rc = tml_jobs_reap(q, now, NULL, err);
-  if (rc)
-    return rc;
+  int rc = 0;
+  int64_t *last_probe = tml__jobs_reap_clock(q);
+  if (now - *last_probe >= 1000) { /* leases are seconds long: looking once a second is enough */
+    *last_probe = now;
+    struct tml__expired probe[1];
+    size_t nexp = 0;
+    rc = BE(q)->expired(DB(q), now, probe, 1, &nexp, err);
+    if (!rc && nexp)
+      rc = tml_jobs_reap(q, now, NULL, err);
+    if (rc)
+      return rc;
+  }
   return BE(q)->claim(DB(q), worker_id, lease_s, now, tml_jobs_options(q)->max_running, out, got, err);
 }
 
@@ -107,24 +116,41 @@ int tml_jobs_fence_check(struct tml_jobs *q, int64_t id, int64_t fence, struct t
 
 void tml_jobs_wait(struct tml_jobs *q, int timeout_ms) { BE(q)->wait(DB(q), timeout_ms); }
 
+/* A result whose token is no longer current: refused, logged, nothing changed. */
+static int refuse_stale(int64_t id, int64_t fence, const struct tml_job *j, struct tml_error *err) {
+  int rc = tml_error_set(err, TML_ECONFLICT,
+                         "job %" PRId64 ": result under stale fencing token %" PRId64 " refused (the job is %s under "
+                         "token %" PRId64 ", worker %s)",
+                         id, fence, tml_job_status_name(j->status), j->fence, j->worker_id[0] ? j->worker_id : "none");
+  tml_warn("job %" PRId64 ": result under stale fencing token %" PRId64 " refused (the job is %s under token %" PRId64
+           ", worker %s)",
+           id, fence, tml_job_status_name(j->status), j->fence, j->worker_id[0] ? j->worker_id : "none");
+  return rc;
+}
+
 int tml_jobs_finish(struct tml_jobs *q, int64_t id, int64_t fence, enum tml_job_outcome outcome, int exit_code,
                     double elapsed_s, const char *error, const char *result_json, enum tml_job_status *status_after,
                     struct tml_error *err) {
   int64_t now = tml_now_ms();
-  int rc = BE(q)->begin(DB(q), "finishing a job", err);
+  struct tml_job j;
+  /* A backend whose end_attempt is one atomic compare-and-set on the token needs no transaction, unless
+   * the new-symbol queue changes with the job (a queue job's final outcome). */
+  int rc = BE(q)->get(DB(q), id, &j, err);
   if (rc)
     return rc;
-  struct tml_job j;
-  rc = BE(q)->get_locked(DB(q), id, &j, err);
-  if (rc)
-    goto rollback;
-  if (j.status != TML_JOB_RUNNING || j.fence != fence) {
-    rc = tml_error_set(err, TML_ECONFLICT,
-                       "job %" PRId64 ": result under stale fencing token %" PRId64 " refused (the job is %s under "
-                       "token %" PRId64 ", worker %s)",
-                       id, fence, tml_job_status_name(j.status), j.fence, j.worker_id[0] ? j.worker_id : "none");
-    tml_warn("%s", err ? err->msg : "stale fencing token");
-    goto rollback;
+  if (j.status != TML_JOB_RUNNING || j.fence != fence)
+    return refuse_stale(id, fence, &j, err);
+  bool queue_job = strcmp(j.source, "queue") == 0 && (j.kind == TML_JOB_TRAIN || j.kind == TML_JOB_RETRAIN);
+  bool txn = !BE(q)->atomic_end_attempt || queue_job;
+  if (txn) {
+    if ((rc = BE(q)->begin(DB(q), "finishing a job", err)))
+      return rc;
+    if ((rc = BE(q)->get_locked(DB(q), id, &j, err)))
+      goto rollback;
+    if (j.status != TML_JOB_RUNNING || j.fence != fence) {
+      rc = refuse_stale(id, fence, &j, err);
+      goto rollback;
+    }
   }
   enum tml_job_status final = TML_JOB_FAILED, attempt_outcome = TML_JOB_FAILED;
   int64_t not_before = 0;
@@ -172,21 +198,30 @@ int tml_jobs_finish(struct tml_jobs *q, int64_t id, int64_t fence, enum tml_job_
       .uncount = uncount,
       .elapsed_s = elapsed_s,
       .attempt_outcome = tml_job_status_name(attempt_outcome),
-      .exit_code = exit_code};
-  rc = BE(q)->end_attempt(DB(q), &e, err);
+      .exit_code = exit_code,
+      .fence = fence};
+  bool applied = false;
+  rc = BE(q)->end_attempt(DB(q), &e, &applied, err);
+  if (!rc && !applied) { /* the lease was lost between our read and our write */
+    struct tml_job cur;
+    if (BE(q)->get(DB(q), id, &cur, NULL) != 0)
+      cur = j;
+    rc = refuse_stale(id, fence, &cur, err);
+  }
   if (rc)
     goto rollback;
-  if (!requeue && strcmp(j.source, "queue") == 0 && (j.kind == TML_JOB_TRAIN || j.kind == TML_JOB_RETRAIN) &&
-      final != TML_JOB_CANCELLED) {
+  if (!requeue && queue_job && final != TML_JOB_CANCELLED) {
     rc = BE(q)->symq_outcome(DB(q), j.symbols, final == TML_JOB_SUCCEEDED, msg, err);
     if (rc)
       goto rollback;
   }
-  rc = BE(q)->commit(DB(q), "finishing a job", err);
+  if (txn)
+    rc = BE(q)->commit(DB(q), "finishing a job", err);
   if (!rc && status_after)
     *status_after = st_after;
   return rc;
 rollback:
-  BE(q)->rollback(DB(q));
+  if (txn)
+    BE(q)->rollback(DB(q));
   return rc;
 }

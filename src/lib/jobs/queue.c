@@ -23,6 +23,7 @@ struct tml_jobs {
   char location[1024]; /* as given (a URL may hold a password: never printed) */
   char shown[1024];    /* the location for messages (a URL redacted) */
   struct tml_jobs_opts opts;
+  int64_t last_reap_probe_ms; /* claim looks for expired leases at most once a second */
 };
 
 static const char *const kind_names[TML_JOB_KIND_COUNT] = {"train", "validate", "retrain", "fetch", "noop"};
@@ -148,6 +149,7 @@ bool tml_jobs_ping(struct tml_jobs *q) { return q && q->be->ping(q->db); }
 const struct tml__queue_backend *tml__jobs_backend(const struct tml_jobs *q) { return q->be; }
 void *tml__jobs_conn(const struct tml_jobs *q) { return q->db; }
 const char *tml__jobs_path(const struct tml_jobs *q) { return q->location; }
+int64_t *tml__jobs_reap_clock(struct tml_jobs *q) { return &q->last_reap_probe_ms; }
 
 int tml_jobs_get(struct tml_jobs *q, int64_t id, struct tml_job *out, struct tml_error *err) {
   return q->be->get(q->db, id, out, err);

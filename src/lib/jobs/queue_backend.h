@@ -67,6 +67,7 @@ struct tml__attempt_end {
   double elapsed_s;         /* added to the job's elapsed_s */
   const char *attempt_outcome;
   int exit_code;
+  int64_t fence;            /* > 0: apply only while the job runs under this token (compare-and-set) */
 };
 
 struct tml__queue_backend {
@@ -103,7 +104,10 @@ struct tml__queue_backend {
   int (*progress)(void *db, int64_t id, int64_t fence, double pct, const char *stage, struct tml_error *err);
   /* 0 when job id is running under fence; TML_ECONFLICT (message: current status and token) else. */
   int (*fence_check)(void *db, int64_t id, int64_t fence, struct tml_error *err);
-  int (*end_attempt)(void *db, const struct tml__attempt_end *e, struct tml_error *err); /* inside begin() */
+  /* Ends an attempt; *applied false (nothing changed) when e->fence > 0 and the job no longer runs under
+   * it. Inside begin(), or alone when atomic_end_attempt (then it is one atomic statement). */
+  int (*end_attempt)(void *db, const struct tml__attempt_end *e, bool *applied, struct tml_error *err);
+  bool atomic_end_attempt;
   int (*wait)(void *db, int timeout_ms);
   /* A cheap liveness check of the connection that never blocks for the connect wait: true when a
    * trivial statement succeeds. PostgreSQL: a lost connection is re-tried at most every 2 s with a

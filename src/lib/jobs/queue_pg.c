@@ -546,43 +546,47 @@ static int pq_fence_check(void *db, int64_t id, int64_t fence, struct tml_error 
   return 0;
 }
 
-static int pq_end_attempt(void *db, const struct tml__attempt_end *e, struct tml_error *err) {
+/* One statement: the job row (compare-and-set on the fencing token when e->fence > 0), its attempt row,
+ * and a notification when the job is runnable again; atomic without a surrounding transaction. */
+static int pq_end_attempt(void *db, const struct tml__attempt_end *e, bool *applied, struct tml_error *err) {
   struct pgq *s = db;
-  char id[24], fin[24], nb[24], unc[4], el[32], att[16], now[24], code[16];
+  *applied = false;
+  char id[24], fin[24], nb[24], unc[4], el[32], att[16], now[24], code[16], fence[24];
   snprintf(unc, sizeof(unc), "%d", e->uncount ? 1 : 0);
   snprintf(el, sizeof(el), "%.6f", e->elapsed_s);
   snprintf(att, sizeof(att), "%d", e->attempt);
   snprintf(code, sizeof(code), "%d", e->exit_code);
-  const char *p[8] = {tml__pg_i64(e->id, id),
-                      e->status,
-                      e->error ? e->error : "",
-                      e->result ? e->result : "{}",
-                      tml__pg_i64(e->finished_ms, fin),
-                      tml__pg_i64(e->not_before_ms, nb),
-                      unc,
-                      el};
-  int rc = exec_sql(s,
-                    "UPDATE jobs SET status = $2, error = $3, result = $4, finished_ms = $5, not_before_ms = $6,"
-                    " lease_expires_ms = 0, attempts = attempts - $7::integer, elapsed_s = elapsed_s + $8,"
-                    " progress = CASE WHEN $2 = 'succeeded' THEN 100 WHEN $2 = 'queued' THEN 0 ELSE progress END"
-                    " WHERE id = $1",
-                    8, p, "finishing a job", err);
-  if (rc)
-    return rc;
-  if (e->uncount) {
-    const char *q[2] = {id, att};
-    rc = exec_sql(s, "DELETE FROM job_attempts WHERE job_id = $1 AND attempt = $2", 2, q, "recording an attempt",
-                  err);
-  } else {
-    const char *q[6] = {id, att, tml__pg_i64(e->now_ms, now), e->attempt_outcome, code, e->error ? e->error : ""};
-    rc = exec_sql(s,
-                  "UPDATE job_attempts SET finished_ms = $3, outcome = $4, exit_code = $5, error = $6"
-                  " WHERE job_id = $1 AND attempt = $2",
-                  6, q, "recording an attempt", err);
-  }
-  if (!rc && strcmp(e->status, "queued") == 0) /* idle workers: a job is runnable again (at commit) */
-    rc = exec_sql(s, "SELECT pg_notify('" CHANNEL "', $1)", 1, (const char *const[]){id}, "waking workers", err);
-  return rc;
+  const char *p[13] = {tml__pg_i64(e->id, id),
+                       e->status,
+                       e->error ? e->error : "",
+                       e->result ? e->result : "{}",
+                       tml__pg_i64(e->finished_ms, fin),
+                       tml__pg_i64(e->not_before_ms, nb),
+                       unc,
+                       el,
+                       tml__pg_i64(e->fence, fence),
+                       att,
+                       tml__pg_i64(e->now_ms, now),
+                       e->attempt_outcome,
+                       code};
+  PGresult *r = query(s,
+                      "WITH upd AS (UPDATE jobs SET status = $2, error = $3, result = $4, finished_ms = $5,"
+                      "   not_before_ms = $6, lease_expires_ms = 0, attempts = attempts - $7::integer,"
+                      "   elapsed_s = elapsed_s + $8::double precision,"
+                      "   progress = CASE WHEN $2 = 'succeeded' THEN 100 WHEN $2 = 'queued' THEN 0 ELSE progress END"
+                      "   WHERE id = $1 AND ($9::bigint = 0 OR (fence = $9::bigint AND status = 'running'))"
+                      "   RETURNING id),"
+                      " del AS (DELETE FROM job_attempts WHERE $7::integer = 1 AND job_id = (SELECT id FROM upd)"
+                      "   AND attempt = $10::integer),"
+                      " att AS (UPDATE job_attempts SET finished_ms = $11, outcome = $12, exit_code = $13::integer,"
+                      "   error = $3 WHERE $7::integer = 0 AND job_id = (SELECT id FROM upd) AND attempt = $10::integer)"
+                      " SELECT id, CASE WHEN $2 = 'queued' THEN pg_notify('" CHANNEL "', id::text) END FROM upd",
+                      13, p, "finishing a job", err);
+  if (!r)
+    return code_of(err);
+  *applied = PQntuples(r) == 1;
+  PQclear(r);
+  return 0;
 }
 
 /* Sleeps until a notification on the channel, the timeout, or a lost connection (then a short pause, so
@@ -843,6 +847,7 @@ const struct tml__queue_backend tml__queue_pg = {
     .progress = pq_progress,
     .fence_check = pq_fence_check,
     .end_attempt = pq_end_attempt,
+    .atomic_end_attempt = true,
     .wait = pq_wait,
     .ping = pq_ping,
     .symq_add = pq_symq_add,

@@ -700,14 +700,15 @@ static int sq_fence_check(void *db, int64_t id, int64_t fence, struct tml_error 
   return 0;
 }
 
-static int sq_end_attempt(void *db, const struct tml__attempt_end *e, struct tml_error *err) {
+static int sq_end_attempt(void *db, const struct tml__attempt_end *e, bool *applied, struct tml_error *err) {
   struct sq *s = db;
+  *applied = false;
   sqlite3_stmt *st = NULL;
   int rc = prep(s,
                 "UPDATE jobs SET status = ?2, error = ?3, result = ?4, finished_ms = ?5, not_before_ms = ?6,"
                 " lease_expires_ms = 0, attempts = attempts - ?7, elapsed_s = elapsed_s + ?8,"
                 " progress = CASE WHEN ?2 = 'succeeded' THEN 100 WHEN ?2 = 'queued' THEN 0 ELSE progress END"
-                " WHERE id = ?1",
+                " WHERE id = ?1 AND (?9 = 0 OR (fence = ?9 AND status = 'running'))",
                 &st, err);
   if (rc)
     return rc;
@@ -719,8 +720,11 @@ static int sq_end_attempt(void *db, const struct tml__attempt_end *e, struct tml
   sqlite3_bind_int64(st, 6, e->not_before_ms);
   sqlite3_bind_int(st, 7, e->uncount ? 1 : 0);
   sqlite3_bind_double(st, 8, e->elapsed_s);
+  sqlite3_bind_int64(st, 9, e->fence);
   if ((rc = step_done(s, st, "finishing a job", err)))
     return rc;
+  if (sqlite3_changes(s->db) == 0)
+    return 0; /* the token is stale: nothing changed */
   if ((rc = prep(s,
                  e->uncount ? "DELETE FROM job_attempts WHERE job_id = ?1 AND attempt = ?2"
                             : "UPDATE job_attempts SET finished_ms = ?3, outcome = ?4, exit_code = ?5, error = ?6"
@@ -735,7 +739,9 @@ static int sq_end_attempt(void *db, const struct tml__attempt_end *e, struct tml
     sqlite3_bind_int(st, 5, e->exit_code);
     sqlite3_bind_text(st, 6, e->error ? e->error : "", -1, SQLITE_STATIC);
   }
-  return step_done(s, st, "recording an attempt", err);
+  rc = step_done(s, st, "recording an attempt", err);
+  *applied = rc == 0;
+  return rc;
 }
 
 static int sq_wait(void *db, int timeout_ms) {
@@ -1016,6 +1022,7 @@ const struct tml__queue_backend tml__queue_sqlite = {
     .progress = sq_progress,
     .fence_check = sq_fence_check,
     .end_attempt = sq_end_attempt,
+    .atomic_end_attempt = false, /* two statements: inside BEGIN IMMEDIATE */
     .wait = sq_wait,
     .ping = sq_ping,
     .symq_add = sq_symq_add,
