@@ -487,12 +487,14 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
   tml_proc_release(&proc);
   stat_add(r, &r->stats.running, -1);
   elapsed = tml_monotonic_s() - t0;
-  if (reason == R_LOST) {
+  if (reason == R_LOST && exit_code != 0) {
     tml_warn("job %" PRId64 ": lease lost (fencing token %" PRId64 " revoked); child killed, another worker owns "
              "the job now",
              j->id, j->fence);
     return;
   }
+  /* R_LOST with a child that had finished on its own (while this host could not reach the database): its
+   * result is offered like any other and the database refuses it by its stale token (logged by finish). */
   char tail[512];
   log_tail(log_path, tail, sizeof(tail));
   switch (reason) {
