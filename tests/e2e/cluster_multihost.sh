@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ctest-labels: heavy postgresql
+# ctest-labels: heavy
+# ctest-labels: postgresql
 # Several hosts on one PostgreSQL database. Each worker "host" runs in its own network namespace made
 # here (ip netns), with its own state folder, reaching the database over a veth link (10.231.N.0/24,
 # private addresses inside this machine only). The daemon (API + scheduler, no workers) runs in the
