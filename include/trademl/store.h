@@ -71,6 +71,9 @@ struct tml_delete_stats {
  * or TML_EBUSY. */
 int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
                            int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err);
+/* Checks that the database answers (for /health): 0, or the error (TML_ENET: PostgreSQL unreachable;
+ * one reconnect is tried, without waiting data.connect_wait). */
+int tml_store_ping(struct tml_store *s, struct tml_error *err);
 /* The underlying SQLite connection, borrowed: valid until tml_store_close(); do not close it. NULL when
  * the store is not SQLite (modules that need it must then refuse, naming the backend). */
 struct sqlite3 *tml_store_db(struct tml_store *s);

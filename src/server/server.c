@@ -3,7 +3,6 @@
 #include "server.h"
 
 #include <ctype.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +146,6 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   sweep_tmp(o->paths->models);
   if ((rc = tml_store_open(o->paths->db, &s->store, err)))
     goto fail;
-  if (tml_store_db(s->store)) /* the SQLite backend; PostgreSQL has no file lock to wait for */
-    sqlite3_busy_timeout(tml_store_db(s->store), 5000);
   if ((rc = srv_model_cache_create(o->paths->db, &s->models, err)))
     goto fail;
   if ((rc = srv_jobs_open(s, err)))

@@ -1,151 +1,34 @@
 /* Incremental, resumable candle fetch into the store. The store is the only state: the missing
  * ranges are computed from what it holds, each page is committed on its own, so a fetch killed at
  * any point leaves whole pages behind and the next run asks only for what is still missing.
- * A small table fetch_sources (same database) remembers which exchange/market each series came
- * from and where the exchange's history begins, so `sync` can update everything and a range
- * before a listing is not walked again. */
+ * A small table fetch_sources (kept by the store's backend, next to the candles) remembers which
+ * exchange/market each series came from and where the exchange's history begins, so `sync` can
+ * update everything and a range before a listing is not walked again. */
 #include "trademl/fetch.h"
 #include "util/common.h"
 
-#include <sqlite3.h>
-
+#include "data/store_backend.h"
 #include "trademl/error.h"
 #include "trademl/log.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 
-static const char SOURCES_SCHEMA[] =
-    "CREATE TABLE IF NOT EXISTS fetch_sources ("
-    " symbol TEXT NOT NULL,"
-    " interval_ms INTEGER NOT NULL,"
-    " exchange TEXT NOT NULL,"
-    " market TEXT NOT NULL,"
-    " listed_ms INTEGER NOT NULL DEFAULT -1," /* first candle the exchange has; -1 unknown */
-    " updated_ms INTEGER NOT NULL,"           /* wall clock of the last fetch */
-    " PRIMARY KEY (symbol, interval_ms))";
-
-static int sql_error(sqlite3 *db, const char *what, struct tml_error *err) {
-  return tml_error_set(err, TML_EDB, "fetch sources: %s: %s", what, sqlite3_errmsg(db));
-}
-
-static int ensure_schema(sqlite3 *db, struct tml_error *err) {
-  if (sqlite3_exec(db, SOURCES_SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
-    return sql_error(db, "creating the table", err);
-  return 0;
-}
-
-/* Reads the source row; *found = false when there is none. */
-static int source_get(sqlite3 *db, const char *symbol, int64_t iv, struct tml_fetch_source *src,
-                      bool *found, struct tml_error *err) {
-  sqlite3_stmt *st;
-  *found = false;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT exchange, market, listed_ms FROM fetch_sources"
-                         " WHERE symbol = ?1 AND interval_ms = ?2",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sql_error(db, "reading", err);
-  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, iv);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *found = true;
-    snprintf(src->symbol, sizeof(src->symbol), "%s", symbol);
-    src->interval_ms = iv;
-    snprintf(src->exchange, sizeof(src->exchange), "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(src->market, sizeof(src->market), "%s", (const char *)sqlite3_column_text(st, 1));
-    src->listed_ms = sqlite3_column_int64(st, 2);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return sql_error(db, "reading", err);
-  return 0;
-}
-
-static int source_put(sqlite3 *db, const char *symbol, int64_t iv, const char *exchange,
-                      const char *market, int64_t listed_ms, struct tml_error *err) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms,"
-                         " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                         " ON CONFLICT(symbol, interval_ms) DO UPDATE SET listed_ms = excluded.listed_ms,"
-                         " updated_ms = excluded.updated_ms",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sql_error(db, "writing", err);
-  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, iv);
-  sqlite3_bind_text(st, 3, exchange, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 4, market, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 5, listed_ms);
-  sqlite3_bind_int64(st, 6, tml_now_ms());
-  int rc = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
-    return sql_error(db, "writing", err);
-  return 0;
-}
-
 int tml_fetch_sources(struct tml_store *s, struct tml_fetch_source **out, size_t *n,
                       struct tml_error *err) {
-  *out = NULL;
-  *n = 0;
-  sqlite3 *db = tml_store_db(s);
-  int rc = ensure_schema(db, err);
-  if (rc)
-    return rc;
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
-                         " ORDER BY symbol, interval_ms",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sql_error(db, "listing", err);
-  size_t cap = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      struct tml_fetch_source *p = realloc(*out, cap * sizeof(*p));
-      if (!p) {
-        sqlite3_finalize(st);
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return tml_error_set(err, TML_ENOMEM, "fetch sources: out of memory");
-      }
-      *out = p;
-    }
-    struct tml_fetch_source *x = &(*out)[(*n)++];
-    snprintf(x->symbol, sizeof(x->symbol), "%s", (const char *)sqlite3_column_text(st, 0));
-    x->interval_ms = sqlite3_column_int64(st, 1);
-    snprintf(x->exchange, sizeof(x->exchange), "%s", (const char *)sqlite3_column_text(st, 2));
-    snprintf(x->market, sizeof(x->market), "%s", (const char *)sqlite3_column_text(st, 3));
-    x->listed_ms = sqlite3_column_int64(st, 4);
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) {
-    free(*out);
-    *out = NULL;
-    *n = 0;
-    return sql_error(db, "listing", err);
-  }
-  return 0;
+  return tml__store_source_list(s, out, n, err);
 }
 
-static int series_extent(sqlite3 *db, const char *symbol, int64_t iv, struct tml_fetch_result *r,
+/* The stored extent of the series, from the store (a dry-run count of everything). */
+static int series_extent(struct tml_store *s, const char *symbol, int64_t iv, struct tml_fetch_result *r,
                          struct tml_error *err) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT count(*), min(open_time), max(open_time) FROM candles"
-                         " WHERE symbol = ?1 AND interval_ms = ?2",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sql_error(db, "counting candles", err);
-  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, iv);
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    r->stored_rows = (size_t)sqlite3_column_int64(st, 0);
-    r->stored_first_ms = sqlite3_column_int64(st, 1);
-    r->stored_last_ms = sqlite3_column_int64(st, 2);
+  struct tml_delete_stats st;
+  int rc = tml_store_delete_range(s, symbol, iv, INT64_MIN, INT64_MAX, true, &st, err);
+  if (rc == 0) {
+    r->stored_rows = st.rows;
+    r->stored_first_ms = st.first_ms;
+    r->stored_last_ms = st.last_ms;
   }
-  sqlite3_finalize(st);
-  return 0;
+  return rc;
 }
 
 /* ---- missing ranges -------------------------------------------------------------------------- */
@@ -242,17 +125,14 @@ int tml_fetch_series(struct tml_store *s, struct tml_exchange *ex, const char *s
     r = &local;
   memset(r, 0, sizeof(*r));
   r->listed_ms = -1;
-  sqlite3 *db = tml_store_db(s);
   const char *exname = tml_exchange_name(ex), *market = tml_exchange_market(ex);
   int rc = tml_exchange_check_interval(ex, interval_ms, err);
-  if (rc == 0)
-    rc = ensure_schema(db, err);
   if (rc)
     return rc;
   const char *ivname = tml_interval_name(interval_ms);
   struct tml_fetch_source src;
   bool known = false;
-  rc = source_get(db, symbol, interval_ms, &src, &known, err);
+  rc = tml__store_source_get(s, symbol, interval_ms, &src, &known, err);
   if (rc)
     return rc;
   if (known && (strcmp(src.exchange, exname) != 0 || strcmp(src.market, market) != 0))
@@ -358,9 +238,16 @@ int tml_fetch_series(struct tml_store *s, struct tml_exchange *ex, const char *s
   }
   if (r->listed_ms < 0)
     r->listed_ms = listed;
-  rc = source_put(db, symbol, interval_ms, exname, market, r->listed_ms, err);
+  struct tml_fetch_source put;
+  memset(&put, 0, sizeof(put));
+  snprintf(put.symbol, sizeof(put.symbol), "%s", symbol);
+  put.interval_ms = interval_ms;
+  snprintf(put.exchange, sizeof(put.exchange), "%s", exname);
+  snprintf(put.market, sizeof(put.market), "%s", market);
+  put.listed_ms = r->listed_ms;
+  rc = tml__store_source_put(s, &put, tml_now_ms(), err);
   if (rc == 0)
-    rc = series_extent(db, symbol, interval_ms, r, err);
+    rc = series_extent(s, symbol, interval_ms, r, err);
   return rc;
 }
 

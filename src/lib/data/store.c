@@ -358,6 +358,137 @@ static int sq_remove_range(void *p, const char *sym, int64_t interval_ms, int64_
   return 0;
 }
 
+/* fetch_sources (fetch.c), created on first use next to the candles. */
+static const char SOURCES_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS fetch_sources ("
+    " symbol TEXT NOT NULL,"
+    " interval_ms INTEGER NOT NULL,"
+    " exchange TEXT NOT NULL,"
+    " market TEXT NOT NULL,"
+    " listed_ms INTEGER NOT NULL DEFAULT -1," /* first candle the exchange has; -1 unknown */
+    " updated_ms INTEGER NOT NULL,"           /* wall clock of the last fetch */
+    " PRIMARY KEY (symbol, interval_ms))";
+
+static int sources_error(struct sqlite_store *s, const char *what, struct tml_error *err) {
+  return tml_error_set(err, TML_EDB, "fetch sources: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int sources_schema(struct sqlite_store *s, struct tml_error *err) {
+  if (sqlite3_exec(s->db, SOURCES_SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
+    return sources_error(s, "creating the table", err);
+  return 0;
+}
+
+static int sq_source_get(void *p, const char *symbol, int64_t iv, struct tml_fetch_source *src, bool *found,
+                         struct tml_error *err) {
+  struct sqlite_store *s = p;
+  sqlite3_stmt *st;
+  *found = false;
+  int rc = sources_schema(s, err);
+  if (rc)
+    return rc;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT exchange, market, listed_ms FROM fetch_sources"
+                         " WHERE symbol = ?1 AND interval_ms = ?2",
+                         -1, &st, NULL) != SQLITE_OK)
+    return sources_error(s, "reading", err);
+  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, iv);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *found = true;
+    snprintf(src->symbol, sizeof(src->symbol), "%s", symbol);
+    src->interval_ms = iv;
+    snprintf(src->exchange, sizeof(src->exchange), "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(src->market, sizeof(src->market), "%s", (const char *)sqlite3_column_text(st, 1));
+    src->listed_ms = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return sources_error(s, "reading", err);
+  return 0;
+}
+
+static int sq_source_put(void *p, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  sqlite3_stmt *st;
+  int rc = sources_schema(s, err);
+  if (rc)
+    return rc;
+  if (sqlite3_prepare_v2(s->db,
+                         "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms,"
+                         " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                         " ON CONFLICT(symbol, interval_ms) DO UPDATE SET listed_ms = excluded.listed_ms,"
+                         " updated_ms = excluded.updated_ms",
+                         -1, &st, NULL) != SQLITE_OK)
+    return sources_error(s, "writing", err);
+  sqlite3_bind_text(st, 1, src->symbol, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, src->interval_ms);
+  sqlite3_bind_text(st, 3, src->exchange, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, src->market, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 5, src->listed_ms);
+  sqlite3_bind_int64(st, 6, now_ms);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE)
+    return sources_error(s, "writing", err);
+  return 0;
+}
+
+static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  *out = NULL;
+  *n = 0;
+  int rc = sources_schema(s, err);
+  if (rc)
+    return rc;
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(s->db,
+                         "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                         " ORDER BY symbol, interval_ms",
+                         -1, &st, NULL) != SQLITE_OK)
+    return sources_error(s, "listing", err);
+  size_t cap = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct tml_fetch_source *grown = realloc(*out, cap * sizeof(*grown));
+      if (!grown) {
+        sqlite3_finalize(st);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return tml_error_set(err, TML_ENOMEM, "fetch sources: out of memory");
+      }
+      *out = grown;
+    }
+    struct tml_fetch_source *x = &(*out)[(*n)++];
+    snprintf(x->symbol, sizeof(x->symbol), "%s", (const char *)sqlite3_column_text(st, 0));
+    x->interval_ms = sqlite3_column_int64(st, 1);
+    snprintf(x->exchange, sizeof(x->exchange), "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(x->market, sizeof(x->market), "%s", (const char *)sqlite3_column_text(st, 3));
+    x->listed_ms = sqlite3_column_int64(st, 4);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    return sources_error(s, "listing", err);
+  }
+  return 0;
+}
+
+static int sq_ping(void *p, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(s->db, "SELECT 1", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st) == SQLITE_ROW ? SQLITE_OK : sqlite3_errcode(s->db);
+  sqlite3_finalize(st);
+  return rc == SQLITE_OK ? 0 : db_error(s, rc, "checking the database", err);
+}
+
 const struct tml__store_backend tml__store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -367,6 +498,10 @@ const struct tml__store_backend tml__store_sqlite = {
     .list = sq_list,
     .remove = sq_remove,
     .remove_range = sq_remove_range,
+    .source_get = sq_source_get,
+    .source_put = sq_source_put,
+    .source_list = sq_source_list,
+    .ping = sq_ping,
     .sqlite = sq_sqlite,
 };
 
@@ -400,6 +535,8 @@ void tml_store_close(struct tml_store *s) {
 }
 
 const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->name : "none"; }
+
+int tml_store_ping(struct tml_store *s, struct tml_error *err) { return s->be->ping(s->db, err); }
 
 struct sqlite3 *tml_store_db(struct tml_store *s) { return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL; }
 
@@ -448,4 +585,18 @@ int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t inte
     return tml_error_set(err, TML_EINVAL, "cannot delete %s %s candles: the range starts after it ends", sym,
                          tml_interval_name(interval_ms));
   return s->be->remove_range(s->db, sym, interval_ms, from_ms, to_ms, dry_run, stats, err);
+}
+
+int tml__store_source_get(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src,
+                          bool *found, struct tml_error *err) {
+  return s->be->source_get(s->db, symbol, interval_ms, src, found, err);
+}
+
+int tml__store_source_put(struct tml_store *s, const struct tml_fetch_source *src, int64_t now_ms,
+                          struct tml_error *err) {
+  return s->be->source_put(s->db, src, now_ms, err);
+}
+
+int tml__store_source_list(struct tml_store *s, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
+  return s->be->source_list(s->db, out, n, err);
 }

@@ -24,6 +24,7 @@
 #ifndef TML_STORE_BACKEND_H
 #define TML_STORE_BACKEND_H
 
+#include "trademl/fetch.h"
 #include "trademl/store.h"
 
 struct tml__store_backend {
@@ -37,6 +38,16 @@ struct tml__store_backend {
   int (*remove)(void *db, const char *symbol, int64_t interval_ms, struct tml_error *err);
   int (*remove_range)(void *db, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms, bool dry_run,
                       struct tml_delete_stats *stats, struct tml_error *err);
+  /* fetch_sources (fetch.c): which exchange and market a series was fetched from and where the
+   * exchange's history begins. get: *found false when there is no row. put: inserts, or on an existing
+   * (symbol, interval) updates listed_ms and the update time only. list: ordered by symbol, interval;
+   * the caller frees *out. */
+  int (*source_get)(void *db, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src, bool *found,
+                    struct tml_error *err);
+  int (*source_put)(void *db, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err);
+  int (*source_list)(void *db, struct tml_fetch_source **out, size_t *n, struct tml_error *err);
+  /* Cheap check that the database answers (health probes); a PostgreSQL backend tries one reconnect. */
+  int (*ping)(void *db, struct tml_error *err);
   /* SQLite only: the connection the modules that keep their own tables in trademl.db share (jobs, live
    * state, fetch sources). NULL for other backends. */
   struct sqlite3 *(*sqlite)(void *db);
@@ -44,6 +55,13 @@ struct tml__store_backend {
 
 extern const struct tml__store_backend tml__store_sqlite;
 extern const struct tml__store_backend tml__store_pg;
+
+/* The fetch_sources functions of the store's backend, for fetch.c. */
+int tml__store_source_get(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src,
+                          bool *found, struct tml_error *err);
+int tml__store_source_put(struct tml_store *s, const struct tml_fetch_source *src, int64_t now_ms,
+                          struct tml_error *err);
+int tml__store_source_list(struct tml_store *s, struct tml_fetch_source **out, size_t *n, struct tml_error *err);
 
 /* The conflict error every backend reports for a candle stored with other values (TML_ECONFLICT,
  * naming symbol, interval, time, stored and new values, and --replace). stored/fresh: o, h, l, c, v. */

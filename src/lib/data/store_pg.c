@@ -13,13 +13,23 @@
 
 static const struct tml__pg_migration MIGRATIONS[] = {
     {1, "candles table",
+     /* Byte-order collation: symbols are ASCII, and key comparisons skip the locale. */
      "CREATE TABLE IF NOT EXISTS candles ("
-     " symbol text NOT NULL,"
+     " symbol text COLLATE \"C\" NOT NULL,"
      " interval_ms bigint NOT NULL,"
      " open_time bigint NOT NULL," /* UTC ms */
      " open double precision NOT NULL, high double precision NOT NULL, low double precision NOT NULL,"
      " close double precision NOT NULL, volume double precision NOT NULL,"
      " PRIMARY KEY (symbol, interval_ms, open_time))"},
+    {2, "fetch_sources table",
+     "CREATE TABLE IF NOT EXISTS fetch_sources ("
+     " symbol text COLLATE \"C\" NOT NULL,"
+     " interval_ms bigint NOT NULL,"
+     " exchange text NOT NULL,"
+     " market text NOT NULL,"
+     " listed_ms bigint NOT NULL DEFAULT -1," /* first candle the exchange has; -1 unknown */
+     " updated_ms bigint NOT NULL,"           /* wall clock of the last fetch */
+     " PRIMARY KEY (symbol, interval_ms))"},
 };
 
 struct pg_store {
@@ -53,36 +63,49 @@ static int pgs_open(const char *location, void **out, struct tml_error *err) {
 
 /* --- put -------------------------------------------------------------------------------------- */
 
-#define COPY_TUPLE_BYTES (2 + 6 * (4 + 8))
-#define COPY_CHUNK_TUPLES 4096
+#define COPY_VALUES_BYTES (6 * (4 + 8)) /* open_time and five doubles, each with its length word */
+#define COPY_CHUNK_BYTES (256 * 1024)
 
-/* Streams c into the temporary table candles_in with COPY ... (FORMAT binary). */
-static int copy_in(struct pg_store *s, const struct tml_candles *c, struct tml_error *err) {
+/* Streams c with COPY ... (FORMAT binary): into the candles table itself (direct: symbol and interval
+ * in every tuple) or into the staging table candles_in. */
+static int copy_in(struct pg_store *s, const struct tml_candles *c, bool direct, struct tml_error *err) {
   PGconn *conn = s->pg.conn;
-  PGresult *r = PQexec(conn, "COPY candles_in (open_time, open, high, low, close, volume) FROM STDIN (FORMAT binary)");
+  PGresult *r = PQexec(conn, direct ? "COPY candles (symbol, interval_ms, open_time, open, high, low, close, volume)"
+                                      " FROM STDIN (FORMAT binary)"
+                                    : "COPY candles_in (open_time, open, high, low, close, volume)"
+                                      " FROM STDIN (FORMAT binary)");
   if (PQresultStatus(r) != PGRES_COPY_IN) {
     int rc = tml__pg_error(&s->pg, r, "starting COPY of candles", err);
     PQclear(r);
     return rc;
   }
   PQclear(r);
-  char *buf = malloc(19 + (size_t)COPY_CHUNK_TUPLES * COPY_TUPLE_BYTES + 2);
+  size_t symlen = strlen(c->symbol);
+  size_t tuple = 2 + COPY_VALUES_BYTES + (direct ? 4 + symlen + 4 + 8 : 0);
+  char *buf = malloc(COPY_CHUNK_BYTES + tuple + 19 + 2);
   if (!buf) {
     PQputCopyEnd(conn, "out of memory");
     PQclear(PQgetResult(conn));
     return tml_error_set(err, TML_ENOMEM, "out of memory copying candles");
   }
   /* Header: signature, flags, header extension length. */
-  size_t len = 0;
   memcpy(buf, "PGCOPY\n\377\r\n\0", 11);
   tml__pg_put_i32(buf + 11, 0);
   tml__pg_put_i32(buf + 15, 0);
-  len = 19;
+  size_t len = 19;
   bool ok = true;
   for (size_t i = 0; ok && i < c->len; i++) {
     char *t = buf + len;
-    tml__pg_put_i16(t, 6);
+    tml__pg_put_i16(t, direct ? 8 : 6);
     t += 2;
+    if (direct) {
+      tml__pg_put_i32(t, (int32_t)symlen);
+      memcpy(t + 4, c->symbol, symlen);
+      t += 4 + symlen;
+      tml__pg_put_i32(t, 8);
+      tml__pg_put_i64(t + 4, c->interval_ms);
+      t += 12;
+    }
     tml__pg_put_i32(t, 8);
     tml__pg_put_i64(t + 4, c->open_time[i]);
     t += 12;
@@ -91,8 +114,8 @@ static int copy_in(struct pg_store *s, const struct tml_candles *c, struct tml_e
       tml__pg_put_i32(t, 8);
       tml__pg_put_f64(t + 4, v[k]);
     }
-    len += COPY_TUPLE_BYTES;
-    if (len >= (size_t)COPY_CHUNK_TUPLES * COPY_TUPLE_BYTES) {
+    len += tuple;
+    if (len >= COPY_CHUNK_BYTES) {
       ok = PQputCopyData(conn, buf, (int)len) == 1;
       len = 0;
     }
@@ -112,6 +135,26 @@ static int copy_in(struct pg_store *s, const struct tml_candles *c, struct tml_e
   if (!rc && !ok)
     rc = tml__pg_error(&s->pg, NULL, "copying candles", err);
   return rc;
+}
+
+/* True when none of c's open times is stored yet (then COPY straight into the table is the whole put). */
+static int range_is_empty(struct pg_store *s, const struct tml_candles *c, bool *empty, struct tml_error *err) {
+  int64_t lo = INT64_MAX, hi = INT64_MIN;
+  for (size_t i = 0; i < c->len; i++) {
+    lo = TML_MIN(lo, c->open_time[i]);
+    hi = TML_MAX(hi, c->open_time[i]);
+  }
+  char iv[24], a[24], b[24];
+  const char *params[] = {c->symbol, tml__pg_i64(c->interval_ms, iv), tml__pg_i64(lo, a), tml__pg_i64(hi, b)};
+  PGresult *r = tml__pg_query(&s->pg,
+                              "SELECT NOT EXISTS (SELECT 1 FROM candles WHERE symbol = $1 AND interval_ms = $2::bigint"
+                              " AND open_time >= $3::bigint AND open_time <= $4::bigint)",
+                              4, params, false, "looking for stored candles", err);
+  if (!r)
+    return err && err->code ? err->code : TML_EDB;
+  *empty = PQgetvalue(r, 0, 0)[0] == 't';
+  PQclear(r);
+  return 0;
 }
 
 static size_t cmd_tuples(PGresult *r) { return (size_t)strtoull(PQcmdTuples(r), NULL, 10); }
@@ -136,7 +179,28 @@ static int pgs_put(void *p, const struct tml_candles *c, bool replace, struct tm
       goto rollback;
     s->staged_generation = s->pg.generation;
   }
-  if (c->len && (rc = copy_in(s, c, err)))
+  /* Nothing stored in c's time range: COPY straight into the table. A duplicate (within c, or from a
+   * concurrent writer) makes it fail; the savepoint then takes it back and the staged path decides. */
+  bool empty = false;
+  if (c->len && (rc = range_is_empty(s, c, &empty, err)))
+    goto rollback;
+  if (empty) {
+    struct tml_error direct_err;
+    tml_error_init(&direct_err);
+    if ((rc = tml__pg_exec(&s->pg, "SAVEPOINT direct_copy", 0, NULL, "starting the bulk copy", err)))
+      goto rollback;
+    if (copy_in(s, c, true, &direct_err) == 0) {
+      local.inserted = c->len;
+      goto commit;
+    }
+    if (direct_err.code != TML_ECONFLICT) {
+      rc = tml_error_set(err, direct_err.code, "%s", direct_err.msg);
+      goto rollback;
+    }
+    if ((rc = tml__pg_exec(&s->pg, "ROLLBACK TO SAVEPOINT direct_copy", 0, NULL, "retrying the bulk copy", err)))
+      goto rollback;
+  }
+  if (c->len && (rc = copy_in(s, c, false, err)))
     goto rollback;
   PGresult *r = tml__pg_query(&s->pg,
                               "INSERT INTO candles (symbol, interval_ms, open_time, open, high, low, close, volume)"
@@ -147,6 +211,13 @@ static int pgs_put(void *p, const struct tml_candles *c, bool replace, struct tm
     goto fail;
   local.inserted = cmd_tuples(r);
   PQclear(r);
+  /* Every candle was new (the usual bulk load): nothing can differ from a stored one. */
+  if (local.inserted == c->len)
+    goto commit;
+  /* Statistics for the staging table, so the comparison joins through the primary key instead of
+   * scanning the series once per staged row. */
+  if ((rc = tml__pg_exec(&s->pg, "ANALYZE candles_in", 0, NULL, "analysing the staged candles", err)))
+    goto rollback;
   if (!replace) {
     r = tml__pg_query(&s->pg,
                       "SELECT i.open_time, c.open, c.high, c.low, c.close, c.volume,"
@@ -183,6 +254,7 @@ static int pgs_put(void *p, const struct tml_candles *c, bool replace, struct tm
     local.replaced = cmd_tuples(r);
     PQclear(r);
   }
+commit:
   if ((rc = tml__pg_commit(&s->pg, err)))
     return rc;
   local.unchanged = c->len - local.inserted - local.replaced;
@@ -198,36 +270,87 @@ rollback:
 
 /* --- reads ------------------------------------------------------------------------------------ */
 
+/* Reads with COPY (SELECT ...) TO STDOUT (FORMAT binary): rows arrive as raw tuples, with no result
+ * set to build. COPY takes no parameters, so the statement carries the values as literals: the symbol
+ * is a validated tml_symbol (A-Z 0-9 - _) and is quoted by PQescapeLiteral all the same; the rest are
+ * integers printed here. */
 static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
                     struct tml_candles *out, struct tml_error *err) {
   struct pg_store *s = p;
-  char iv[24], from[24], to[24];
-  const char *params[] = {sym, tml__pg_i64(interval_ms, iv), tml__pg_i64(from_ms, from), tml__pg_i64(to_ms, to)};
-  PGresult *r = tml__pg_query(&s->pg,
-                              "SELECT open_time, open, high, low, close, volume FROM candles"
-                              " WHERE symbol = $1 AND interval_ms = $2::bigint AND open_time >= $3::bigint"
-                              " AND open_time < $4::bigint ORDER BY open_time",
-                              4, params, true, "loading candles", err);
-  if (!r)
-    return err && err->code ? err->code : TML_EDB;
-  size_t n = (size_t)PQntuples(r);
-  int rc = 0;
-  if (n && tml_candles_reserve(out, out->len + n)) {
-    rc = tml_error_set(err, TML_ENOMEM, "out of memory loading %zu %s candles", n, sym);
-  } else {
-    for (size_t i = 0; i < n; i++) {
-      size_t j = out->len + i;
-      int row = (int)i;
-      out->open_time[j] = tml__pg_get_i64(PQgetvalue(r, row, 0));
-      out->open[j] = tml__pg_get_f64(PQgetvalue(r, row, 1));
-      out->high[j] = tml__pg_get_f64(PQgetvalue(r, row, 2));
-      out->low[j] = tml__pg_get_f64(PQgetvalue(r, row, 3));
-      out->close[j] = tml__pg_get_f64(PQgetvalue(r, row, 4));
-      out->volume[j] = tml__pg_get_f64(PQgetvalue(r, row, 5));
-    }
-    out->len += n;
+  int rc = tml__pg_ensure(&s->pg, err);
+  if (rc)
+    return rc;
+  PGconn *conn = s->pg.conn;
+  char *lit = PQescapeLiteral(conn, sym, strlen(sym));
+  if (!lit)
+    return tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles", sym);
+  char sql[512];
+  snprintf(sql, sizeof(sql),
+           "COPY (SELECT open_time, open, high, low, close, volume FROM candles WHERE symbol = %s"
+           " AND interval_ms = %" PRId64 " AND open_time >= %" PRId64 " AND open_time < %" PRId64
+           " ORDER BY open_time) TO STDOUT (FORMAT binary)",
+           lit, interval_ms, from_ms, to_ms);
+  PQfreemem(lit);
+  PGresult *r = PQexec(conn, sql);
+  if (PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(conn) == CONNECTION_BAD && !s->pg.in_txn) {
+    PQclear(r); /* the connection died since the last call: once more on a new one */
+    if ((rc = tml__pg_ensure(&s->pg, err)))
+      return rc;
+    conn = s->pg.conn;
+    r = PQexec(conn, sql);
+  }
+  if (PQresultStatus(r) != PGRES_COPY_OUT) {
+    rc = tml__pg_error(&s->pg, r, "loading candles", err);
+    PQclear(r);
+    return rc;
   }
   PQclear(r);
+  char *row = NULL;
+  int n;
+  bool header = true;
+  while ((n = PQgetCopyData(conn, &row, 0)) > 0) {
+    const char *t = row;
+    int left = n;
+    if (header) { /* the first message starts with the 19-byte file header */
+      header = false;
+      if (left < 19 || memcmp(t, "PGCOPY\n\377\r\n\0", 11) != 0) {
+        rc = tml_error_set(err, TML_EDB, "candle store at %s: unexpected COPY header", s->pg.shown);
+        PQfreemem(row);
+        break;
+      }
+      t += 19;
+      left -= 19;
+    }
+    if (left >= 2 && (t[0] == (char)0xff && t[1] == (char)0xff)) { /* trailer */
+      PQfreemem(row);
+      continue;
+    }
+    if (rc == 0 && left == 2 + COPY_VALUES_BYTES) {
+      if (out->len == out->cap && tml_candles_reserve(out, out->cap ? out->cap * 2 : 4096)) {
+        rc = tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles", sym);
+      } else {
+        size_t i = out->len++;
+        t += 2;
+        out->open_time[i] = tml__pg_get_i64(t + 4);
+        out->open[i] = tml__pg_get_f64(t + 16);
+        out->high[i] = tml__pg_get_f64(t + 28);
+        out->low[i] = tml__pg_get_f64(t + 40);
+        out->close[i] = tml__pg_get_f64(t + 52);
+        out->volume[i] = tml__pg_get_f64(t + 64);
+      }
+    } else if (rc == 0) {
+      rc = tml_error_set(err, TML_EDB, "candle store at %s: a stored %s candle has a NULL or malformed value",
+                         s->pg.shown, sym);
+    }
+    PQfreemem(row);
+  }
+  while ((r = PQgetResult(conn)) != NULL) {
+    if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+      rc = tml__pg_error(&s->pg, r, "loading candles", err);
+    PQclear(r);
+  }
+  if (!rc && n == -2)
+    rc = tml__pg_error(&s->pg, NULL, "loading candles", err);
   return rc;
 }
 
@@ -297,6 +420,75 @@ static int pgs_remove_range(void *p, const char *sym, int64_t interval_ms, int64
   return 0;
 }
 
+/* --- fetch sources ------------------------------------------------------------------------------- */
+
+static void read_source(PGresult *r, int row, struct tml_fetch_source *x) {
+  snprintf(x->symbol, sizeof(x->symbol), "%s", PQgetvalue(r, row, 0));
+  x->interval_ms = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+  snprintf(x->exchange, sizeof(x->exchange), "%s", PQgetvalue(r, row, 2));
+  snprintf(x->market, sizeof(x->market), "%s", PQgetvalue(r, row, 3));
+  x->listed_ms = strtoll(PQgetvalue(r, row, 4), NULL, 10);
+}
+
+static int pgs_source_get(void *p, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src, bool *found,
+                          struct tml_error *err) {
+  struct pg_store *s = p;
+  *found = false;
+  char iv[24];
+  const char *params[] = {symbol, tml__pg_i64(interval_ms, iv)};
+  PGresult *r = tml__pg_query(&s->pg,
+                              "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                              " WHERE symbol = $1 AND interval_ms = $2::bigint",
+                              2, params, false, "reading fetch sources", err);
+  if (!r)
+    return err && err->code ? err->code : TML_EDB;
+  if (PQntuples(r) == 1) {
+    read_source(r, 0, src);
+    *found = true;
+  }
+  PQclear(r);
+  return 0;
+}
+
+static int pgs_source_put(void *p, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err) {
+  struct pg_store *s = p;
+  char iv[24], listed[24], now[24];
+  const char *params[] = {src->symbol, tml__pg_i64(src->interval_ms, iv), src->exchange, src->market,
+                          tml__pg_i64(src->listed_ms, listed), tml__pg_i64(now_ms, now)};
+  return tml__pg_exec(&s->pg,
+                      "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms, updated_ms)"
+                      " VALUES ($1, $2::bigint, $3, $4, $5::bigint, $6::bigint)"
+                      " ON CONFLICT (symbol, interval_ms) DO UPDATE SET listed_ms = EXCLUDED.listed_ms,"
+                      " updated_ms = EXCLUDED.updated_ms",
+                      6, params, "writing fetch sources", err);
+}
+
+static int pgs_source_list(void *p, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
+  struct pg_store *s = p;
+  *out = NULL;
+  *n = 0;
+  PGresult *r = tml__pg_query(&s->pg,
+                              "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                              " ORDER BY symbol COLLATE \"C\", interval_ms",
+                              0, NULL, false, "listing fetch sources", err);
+  if (!r)
+    return err && err->code ? err->code : TML_EDB;
+  size_t len = (size_t)PQntuples(r);
+  struct tml_fetch_source *v = len ? calloc(len, sizeof(*v)) : NULL;
+  if (len && !v) {
+    PQclear(r);
+    return tml_error_set(err, TML_ENOMEM, "fetch sources: out of memory");
+  }
+  for (size_t i = 0; i < len; i++)
+    read_source(r, (int)i, &v[i]);
+  PQclear(r);
+  *out = v;
+  *n = len;
+  return 0;
+}
+
+static int pgs_ping(void *p, struct tml_error *err) { return tml__pg_ping(&((struct pg_store *)p)->pg, err); }
+
 const struct tml__store_backend tml__store_pg = {
     .name = "postgresql",
     .open = pgs_open,
@@ -306,5 +498,9 @@ const struct tml__store_backend tml__store_pg = {
     .list = pgs_list,
     .remove = pgs_remove,
     .remove_range = pgs_remove_range,
+    .source_get = pgs_source_get,
+    .source_put = pgs_source_put,
+    .source_list = pgs_source_list,
+    .ping = pgs_ping,
     .sqlite = NULL,
 };

@@ -1,5 +1,6 @@
 /* Opening trademl.db connections and wording their errors (see db.h). */
 #include "util/db.h"
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "util/common.h"
 
@@ -18,6 +19,13 @@ int tml__db_error(sqlite3 *db, const char *path, const char *what, int busy_time
 
 int tml__db_open(const char *path, const char *what, int busy_timeout_ms, sqlite3 **out, struct tml_error *err) {
   sqlite3 *db = NULL;
+  *out = NULL;
+  /* A PostgreSQL URL reaching a SQLite-only module: say so, and never echo the URL (it may hold a password). */
+  if (tml_db_kind_of(path) == TML_DB_POSTGRES)
+    return tml_error_set(err, TML_EUNSUPPORTED,
+                         "the %s is not available on PostgreSQL yet (data.database is a postgresql:// URL): run this "
+                         "command with data.database empty (the SQLite file data.db_path), see docs/postgresql.md",
+                         what);
   int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
     tml_error_set(err, TML_EDB, "cannot open %s '%s': %s (does the directory exist and is it writable?)", what, path,

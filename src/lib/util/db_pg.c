@@ -266,7 +266,7 @@ int tml__pg_ensure(struct tml__pg *pg, struct tml_error *err) {
     const char *msg = c ? PQerrorMessage(c) : "out of memory";
     enum conn_failure cf = classify(msg);
     double waited_ms = (tml_monotonic_s() - start) * 1000.0;
-    if (cf == CF_RETRY && waited_ms + delay <= connect_wait_ms) {
+    if (cf == CF_RETRY && !pg->single_attempt && waited_ms + delay <= connect_wait_ms) {
       PQfinish(c);
       sleep_ms(delay);
       delay = TML_MIN(delay * 2, 2000);
@@ -305,6 +305,16 @@ int tml__pg_ensure(struct tml__pg *pg, struct tml_error *err) {
     PQfinish(c);
     return code;
   }
+}
+
+int tml__pg_ping(struct tml__pg *pg, struct tml_error *err) {
+  pg->single_attempt = true;
+  PGresult *r = tml__pg_query(pg, "SELECT 1", 0, NULL, false, "checking the connection", err);
+  pg->single_attempt = false;
+  if (!r)
+    return err && err->code ? err->code : TML_ENET;
+  PQclear(r);
+  return 0;
 }
 
 void tml__pg_close(struct tml__pg *pg) {

@@ -25,6 +25,7 @@ struct tml__pg {
   const char *what;         /* "candle store", "model registry", ... (static string) */
   bool in_txn;              /* BEGIN sent and not yet COMMIT/ROLLBACK: a lost connection is not retried */
   uint64_t generation;      /* bumped on every (re)connect, so a backend knows session state is gone */
+  bool single_attempt;      /* reconnect once, without the retry loop (health checks) */
 };
 
 /* Connects to `url` (a postgresql:// URL) for `what`, retrying unreachable/starting servers for
@@ -36,6 +37,10 @@ int tml__pg_connect(struct tml__pg *pg, const char *url, const char *what, struc
 void tml__pg_close(struct tml__pg *pg);
 /* Reconnects when the connection was lost (within the connect wait). 0 or the connect error. */
 int tml__pg_ensure(struct tml__pg *pg, struct tml_error *err);
+
+/* Health check: "SELECT 1" on the connection; a lost connection gets one reconnect attempt (no retry
+ * loop, so a probe never waits the connect wait). 0, or the error (TML_ENET when unreachable). */
+int tml__pg_ping(struct tml__pg *pg, struct tml_error *err);
 
 /* Runs sql with text parameters (NULL entries are SQL NULL), results in text (result_binary false) or
  * binary. `doing` words the message ("loading candles"). Returns the result (PGRES_COMMAND_OK or

@@ -271,3 +271,38 @@ TEST(delete_range_dry_run_and_bounds) {
   tml_candles_release(&e);
   tml_store_close(s);
 }
+
+/* A batch that holds one open time twice, into an empty store: equal values count once as inserted and
+ * once as unchanged; different values are a conflict and nothing is written. (On PostgreSQL the first
+ * case also exercises the fall-back from the direct COPY to the staged comparison.) */
+TEST(duplicate_candles_in_one_batch) {
+  struct tml_store *s = open_tmp("store_dupes", NULL);
+  struct tml_error err;
+  tml_error_init(&err);
+  int64_t t0 = 1704067200000;
+  struct tml_candles c, back;
+  tml_candles_init(&c, "XRPUSDT", M15);
+  tml_candles_push(&c, t0, 1, 2, 0.5, 1.5, 10);
+  tml_candles_push(&c, t0 + M15, 1, 2, 0.5, 1.5, 11);
+  tml_candles_push(&c, t0 + M15, 1, 2, 0.5, 1.5, 11);
+  struct tml_put_stats st;
+  CHECK_OK(tml_store_put(s, &c, false, &st, &err), &err);
+  CHECK_INT(st.inserted, 2);
+  CHECK_INT(st.unchanged, 1);
+  CHECK_INT(st.replaced, 0);
+  tml_candles_release(&c);
+  tml_candles_init(&c, "ADAUSDT", M15);
+  tml_candles_push(&c, t0, 1, 2, 0.5, 1.5, 10);
+  tml_candles_push(&c, t0, 1, 2, 0.5, 1.25, 10);
+  CHECK_INT(tml_store_put(s, &c, false, &st, &err), TML_ECONFLICT);
+  CHECK_CONTAINS(err.msg, "ADAUSDT 15m candle at 2024-01-01T00:00:00Z is already stored with different values");
+  CHECK_OK(tml_store_load(s, "ADAUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 0);
+  tml_candles_release(&back);
+  CHECK_OK(tml_store_load(s, "XRPUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+  CHECK_INT(back.len, 2);
+  CHECK_NEAR(back.volume[1], 11, 0);
+  tml_candles_release(&back);
+  tml_candles_release(&c);
+  tml_store_close(s);
+}

@@ -134,9 +134,26 @@ TEST(schema_newer_than_binary_is_refused) {
   s = NULL;
   CHECK_INT(tml_store_open(url, &s, &err), TML_EDB);
   CHECK(s == NULL);
-  CHECK_CONTAINS(err.msg, "has candles schema version 7, but this trademl knows versions up to 1");
+  CHECK_CONTAINS(err.msg, "has candles schema version 7, but this trademl knows versions up to 2");
   CHECK_CONTAINS(err.msg, "upgrade trademl");
   free(url);
+}
+
+/* Ends every session of the test database whose URL is url; there must be one (the store's). */
+static void terminate_sessions(const char *url) {
+  char *admin = tml_test_pg_url("admin_url");
+  struct tml__pg pg;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__pg_connect(&pg, admin, "test", &err), &err);
+  const char *params[] = {strrchr(url, '/') + 1};
+  PGresult *r = tml__pg_query(&pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+                              1, params, false, "test", &err);
+  CHECK_MSG(r != NULL, "%s", err.msg);
+  CHECK_MSG(strcmp(PQgetvalue(r, 0, 0), "0") != 0, "no session of %s to end", params[0]);
+  PQclear(r);
+  tml__pg_close(&pg);
+  free(admin);
 }
 
 TEST(lost_connection_reconnects) {
@@ -151,20 +168,14 @@ TEST(lost_connection_reconnects) {
     tml_candles_push(&c, 1704067200000 + i * M15, 1, 2, 0.5, 1.5, 10);
   CHECK_OK(tml_store_put(s, &c, false, NULL, &err), &err);
   /* The server ends every session of this database (as a restart or a dropped link would). */
-  char *admin = tml_test_pg_url("admin_url");
-  struct tml__pg pg;
-  CHECK_OK(tml__pg_connect(&pg, admin, "test", &err), &err);
-  const char *params[] = {strrchr(url, '/') + 1};
-  PGresult *r = tml__pg_query(&pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
-                              1, params, false, "test", &err);
-  CHECK_MSG(r != NULL, "%s", err.msg);
-  CHECK_STR(PQgetvalue(r, 0, 0), "1");
-  PQclear(r);
-  tml__pg_close(&pg);
+  terminate_sessions(url);
   /* Reads and writes go on over a new connection. */
   CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
   CHECK_INT(back.len, 10);
   tml_candles_release(&back);
+  /* The health check reconnects as well. */
+  terminate_sessions(url);
+  CHECK_OK(tml_store_ping(s, &err), &err);
   c.open_time[0] -= M15;
   struct tml_put_stats st;
   CHECK_OK(tml_store_put(s, &c, false, &st, &err), &err);
@@ -172,6 +183,5 @@ TEST(lost_connection_reconnects) {
   CHECK_INT(st.unchanged, 9);
   tml_candles_release(&c);
   tml_store_close(s);
-  free(admin);
   free(url);
 }

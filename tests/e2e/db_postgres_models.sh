@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# ctest-labels: heavy
+# ctest-fixtures: pg
+# A SQLite install with a trained model moves to PostgreSQL (`db migrate-from`): counts and checksums
+# equal; the users' queries on ml_model_registry / ml_training_metrics / ml_training_jobs return the
+# expected rows; and "host B" (another home, no shared files) serves the model from the database
+# with exactly host A's predictions. Then host B trains against PostgreSQL and host C serves that.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/pg.sh"
+need_data bybit-linear/SOLUSDT_5m.csv
+FAST=(--num-boost-round 40 --early-stopping-rounds 10)
+HOME_A=$WORK/host-a
+export TRADEML_HOME=$HOME_A
+expect_exit 0 "$BIN" data import "$DATA/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
+expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 20 "${FAST[@]}"
+expect_out '^registered as model 1 \(active'
+expect_exit 0 "$BIN" jobs submit train --symbol SOLUSDT --interval 5m
+expect_exit 0 "$BIN" predict --symbol SOLUSDT --interval 5m
+PRED_A=$(grep '^{' <<<"$OUT")
+[[ $(sqlite3 "$HOME_A/trademl.db" "SELECT count(*) FROM ml_model_registry WHERE is_active = TRUE") == 1 ]] ||
+  fail "SQLite view ml_model_registry"
+[[ $(sqlite3 "$HOME_A/trademl.db" "SELECT count(*) FROM ml_training_jobs WHERE status = 'queued'") == 1 ]] ||
+  fail "SQLite view ml_training_jobs"
+ok "host A (SQLite) trained model 1; its views answer the users' queries"
+
+pg_fresh_db e2e_db_models
+export TRADEML_DATABASE_URL=$PG_URL
+expect_exit 0 "$BIN" db migrate-from "$HOME_A/trademl.db" --json --skip jobs,job_attempts
+no_password
+python3 - "$OUT" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+t = {x["table"]: x for x in r["tables"]}
+for name in ("candles", "models", "model_symbols"):
+    x = t[name]
+    assert x["outcome"] == "copied" and x["source_rows"] == x["target_rows"] > 0, x
+    assert x["source_checksum"] == x["target_checksum"], x
+assert t["jobs"]["outcome"] == "skipped", t["jobs"]
+assert r["model_files_uploaded"] == 1 and r["model_folders_missing"] == 0, r
+PY
+q='SELECT model_id, strategy_type, symbol, is_active FROM ml_model_registry WHERE is_active = TRUE ORDER BY created_at DESC'
+[[ $(pg_sql "$q") == "1|xgb5|SOLUSDT|t" ]] || fail "ml_model_registry: $(pg_sql "$q")"
+q="SELECT count(DISTINCT head) FROM ml_training_metrics WHERE model_id = 1 AND head IN ('direction', 'volatility',
+ 'timing', 'stop_loss', 'position_size')"
+[[ $(pg_sql "$q") == 5 ]] || fail "ml_training_metrics: $(pg_sql "SELECT head, metric_name FROM ml_training_metrics")"
+q="SELECT metric_value > 0 AND metric_value < 1 FROM ml_training_metrics WHERE model_id = 1 AND head = 'direction'
+ AND metric_name = 'roc_auc_macro'"
+[[ $(pg_sql "$q") == t ]] || fail "no direction roc_auc_macro in ml_training_metrics"
+[[ $(pg_sql "SELECT count(*) FROM model_files WHERE model_id = 1 AND name = 'metadata.json'") == 1 ]] ||
+  fail "model files not stored"
+ok "migrate-from: equal counts and checksums, model files stored, the users' queries work on PostgreSQL"
+
+# Host B: another home, nothing on disk; the model comes from the database, predictions are host A's.
+export TRADEML_HOME=$WORK/host-b
+expect_exit 0 "$BIN" predict --symbol SOLUSDT --interval 5m
+PRED_B=$(grep '^{' <<<"$OUT")
+python3 - "$PRED_A" "$PRED_B" "$WORK/host-b" <<'PY'
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["predictions"] == b["predictions"], (a["predictions"], b["predictions"])
+assert b["model"]["path"].startswith(sys.argv[3] + "/models/xgb5/SOLUSDT/5m/"), b["model"]["path"]
+PY
+ok "host B serves host A's model from the database with identical predictions"
+
+# Host B trains against PostgreSQL (candles read from it, model registered into it); host C serves it.
+expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 25 "${FAST[@]}"
+expect_out '^registered as model 2 '
+[[ $(pg_sql "SELECT count(*) FROM model_files WHERE model_id = 2") -gt 5 ]] || fail "model 2's files not stored"
+export TRADEML_HOME=$WORK/host-c
+expect_exit 0 "$BIN" models show 2 --json
+python3 - "$OUT" "$WORK/host-c" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["id"] == 2 and r["folder_missing"] is False and r["path"].startswith(sys.argv[2]), r
+PY
+ok "a model trained on host B against PostgreSQL is served on host C"
+finish
