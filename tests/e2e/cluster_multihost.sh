@@ -2,7 +2,7 @@
 # ctest-labels: heavy
 # ctest-labels: postgresql
 # Several hosts on one PostgreSQL database. Each worker "host" runs in its own network namespace made
-# here (ip netns), with its own state folder, reaching the database over a veth link (10.231.N.0/24,
+# here (ip netns), with its own state folder, reaching the database over a veth link (10.2xx.N.0/24,
 # private addresses inside this machine only). The daemon (API + scheduler, no workers) runs in the
 # host namespace. Checks:
 #   1. 200 noop jobs submitted through the API by 4 clients at once while workers run on 3 hosts: each
@@ -11,6 +11,8 @@
 #   3. host 2's link cut mid-job, restored after its lease expired: the job finishes once elsewhere and
 #      host 2's late outcome is refused by its fencing token (host 2's log says so).
 #   4. the database server stopped mid-run: /health says degraded; started again, nothing is lost.
+#   5. a real training job, every process of its host killed mid-training: retried on another host, one
+#      model registered (by the second attempt), nothing from the killed one.
 # Needs root (network namespaces) and PostgreSQL 15; skips (77) saying why otherwise. Everything made
 # here (namespaces, links, processes, the server) is removed on exit, also on failure.
 source "$(dirname "$0")/lib/common.sh"
@@ -19,8 +21,10 @@ PGBIN=${TML_PG_BIN:-/usr/lib/postgresql/15/bin}
 [[ -x $PGBIN/postgres ]] || { echo "SKIP: PostgreSQL 15 is not installed ($PGBIN/postgres)"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: iproute2 (ip) is not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl is needed for the API clients"; exit 77; }
+need_data bybit-linear/SOLUSDT_5m.csv
 
 TAG=tq$(($$ % 10000))
+NET=10.$((200 + $$ % 50)) # 10.2xx.N.0/24: private, inside this machine; varies so two runs cannot collide
 NS=("${TAG}h1" "${TAG}h2" "${TAG}h3")
 PGSTATE=$WORK/pg
 SERVE_PID=
@@ -47,9 +51,9 @@ for i in 1 2 3; do
   ns=${NS[$((i - 1))]}
   ip link add "${TAG}v$i" type veth peer name "${TAG}p$i"
   ip link set "${TAG}p$i" netns "$ns"
-  ip addr add "10.231.$i.1/24" dev "${TAG}v$i"
+  ip addr add "$NET.$i.1/24" dev "${TAG}v$i"
   ip link set "${TAG}v$i" up
-  ip -n "$ns" addr add "10.231.$i.2/24" dev "${TAG}p$i"
+  ip -n "$ns" addr add "$NET.$i.2/24" dev "${TAG}p$i"
   ip -n "$ns" link set "${TAG}p$i" up
   ip -n "$ns" link set lo up
 done
@@ -60,12 +64,12 @@ PGDATA_DIR=$(cat "$PGSTATE/datadir")
 PORT=$(cat "$PGSTATE/port")
 URL=$(cat "$PGSTATE/url")
 owner=$(stat -c %U "$PGDATA_DIR/data")
-echo "host all all 10.231.0.0/16 scram-sha-256" >>"$PGDATA_DIR/data/pg_hba.conf"
+echo "host all all $NET.0.0/16 scram-sha-256" >>"$PGDATA_DIR/data/pg_hba.conf"
 pg_ctl_run() { (cd / && runuser -u "$owner" -- "$PGBIN/pg_ctl" -D "$PGDATA_DIR/data" "$@" >/dev/null); }
-PGOPTS="-c listen_addresses=127.0.0.1,10.231.1.1,10.231.2.1,10.231.3.1 -p $PORT -c unix_socket_directories=$PGDATA_DIR -c fsync=off -c max_connections=200"
+PGOPTS="-c listen_addresses=127.0.0.1,$NET.1.1,$NET.2.1,$NET.3.1 -p $PORT -c unix_socket_directories=$PGDATA_DIR -c fsync=off -c max_connections=200"
 pg_ctl_run -m fast -w stop
 pg_ctl_run -l "$PGDATA_DIR/server.log" -w -t 30 -o "$PGOPTS" start
-host_url() { sed "s/@127.0.0.1:/@10.231.$1.1:/" <<<"$URL"; }
+host_url() { sed "s/@127.0.0.1:/@$NET.$1.1:/" <<<"$URL"; }
 
 export TRADEML_TEST_JOBS=1 TRADEML_TRAINING_LEASE_SECONDS=3 TRADEML_TRAINING_RETRY_BACKOFF_SECONDS=0
 export TRADEML_DATA_CONNECT_WAIT=30
@@ -230,4 +234,35 @@ for _ in $(seq 1 50); do
 done
 [[ $h == *'"status":"ok"'* ]] || fail "/health should recover after the restart: $h"
 ok "database stopped mid-run (/health degraded), started again: all 30 jobs finished, nothing lost"
+# --- 5. every process of a host killed mid-training ---
+expect_exit 0 db data import "$DATA/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
+kill -TERM "${WPID[3]}"
+wait "${WPID[3]}" 2>/dev/null || true
+expect_exit 0 db jobs submit train --symbol SOLUSDT --interval 5m --days 30 --param num-boost-round=120 \
+  --param early-stopping-rounds=0 --json
+tj=$(sed -n 's/.*"job":{"id":\([0-9]*\).*/\1/p' <<<"$OUT")
+progress=0
+for _ in $(seq 1 600); do
+  out=$(db jobs show "$tj" --json --log-lines 0)
+  progress=$(json_field progress "$out")
+  awk "BEGIN {exit !($progress >= 12)}" && break
+  sleep 0.1
+done
+awk "BEGIN {exit !($progress >= 12)}" || fail "no training progress on host 2: $out"
+[[ $(holder "$tj") == 2 ]] || fail "host 2 should hold training job $tj"
+start_worker 3
+for p in $(ip netns pids "${NS[1]}"); do kill -9 "$p" 2>/dev/null || true; done
+for _ in $(seq 1 1200); do
+  [[ $(json_field status "$(db jobs show "$tj" --json --log-lines 0)") == succeeded ]] && break
+  sleep 0.1
+done
+expect_exit 0 db jobs show "$tj" --json --log-lines 0
+expect_out '"status":"succeeded"'
+expect_out '"attempts":2'
+expect_out '"outcome":"failed".*lease expired.*"outcome":"succeeded"'
+expect_exit 0 db models list --all --json
+[[ $(grep -o "\"job_id\":$tj[,}]" <<<"$OUT" | wc -l) -eq 1 ]] || fail "expected one model registered by job $tj: $OUT"
+sets=$(ls "$HOME2/models/xgb5/SOLUSDT/5m/" 2>/dev/null | grep -vc '^\.' || true)
+[[ $sets -eq 0 ]] || fail "the killed host left $sets finished model set(s) in its folder"
+ok "every process of host 2 killed at ${progress}% of training job $tj: retried on host 3, one model registered, none from the killed attempt"
 finish
