@@ -39,6 +39,9 @@ static const struct tml__pg_migration MIGRATIONS[] = {
      "CREATE INDEX IF NOT EXISTS jobs_runnable ON jobs(priority DESC, id) WHERE status = 'queued';"
      "CREATE INDEX IF NOT EXISTS jobs_leases ON jobs(lease_expires_ms) WHERE status = 'running';"
      "CREATE SEQUENCE IF NOT EXISTS job_fence_seq;"
+     /* SQLite's bookkeeping (params version, its fence counter), kept so `db migrate-from` carries it
+      * over; a migrated fence counter moves job_fence_seq past it (pq_open). */
+     "CREATE TABLE IF NOT EXISTS jobs_meta (name text PRIMARY KEY, value bigint NOT NULL);"
      "CREATE TABLE IF NOT EXISTS job_attempts ("
      " job_id bigint NOT NULL, attempt integer NOT NULL, worker_id text NOT NULL,"
      " started_ms bigint NOT NULL, finished_ms bigint NOT NULL DEFAULT 0,"
@@ -149,6 +152,12 @@ static int pq_open(const char *location, int busy_timeout_ms, void **out, struct
   int rc = tml__pg_connect(&s->pg, location, "job queue", err);
   if (!rc)
     rc = tml__pg_migrate(&s->pg, "jobs", MIGRATIONS, (int)TML_ARRAY_LEN(MIGRATIONS), NULL, err);
+  /* Tokens handed out by a SQLite install migrated here stay smaller than every new one. */
+  if (!rc)
+    rc = exec_sql(s,
+                  "SELECT setval('job_fence_seq', m.value) FROM jobs_meta m WHERE m.name = 'fence'"
+                  " AND m.value > (SELECT last_value FROM job_fence_seq)",
+                  0, NULL, "aligning fencing tokens", err);
   if (rc) {
     pq_close(s);
     return rc;

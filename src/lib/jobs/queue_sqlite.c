@@ -49,7 +49,7 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS cluster_processes ("
     " id TEXT PRIMARY KEY, host TEXT NOT NULL, role TEXT NOT NULL, pid INTEGER NOT NULL,"
     " started_ms INTEGER NOT NULL, heartbeat_ms INTEGER NOT NULL, running INTEGER NOT NULL DEFAULT 0,"
-    " jobs TEXT NOT NULL DEFAULT '', database_ok INTEGER NOT NULL DEFAULT 1);";
+    " jobs TEXT NOT NULL DEFAULT '');";
 
 struct sq {
   sqlite3 *db;
