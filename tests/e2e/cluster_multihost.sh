@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ctest-labels: heavy
 # ctest-labels: postgresql
+# ctest-timeout: 900
 # Several hosts on one PostgreSQL database. Each worker "host" runs in its own network namespace made
 # here (ip netns), with its own state folder, reaching the database over a veth link (10.2xx.N.0/24,
 # private addresses inside this machine only). The daemon (API + scheduler, no workers) runs in the
@@ -38,10 +39,16 @@ cleanup_cluster() {
   done
   for i in 1 2 3; do ip link del "${TAG}v$i" 2>/dev/null; done
   [[ -n $SERVE_PID ]] && kill -9 "$SERVE_PID" 2>/dev/null
+  [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
   "$SRC/scripts/pg-test-server.sh" stop "$PGSTATE" >/dev/null 2>&1
   cleanup
 }
 trap cleanup_cluster EXIT
+# ctest kills a test that outlives its timeout with SIGKILL, which no trap sees: stop first, cleanly.
+trap 'echo "FAIL: cluster_multihost stopped after 840 s" >&2; exit 1' TERM
+MAIN=$$
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM; sleep 840 & sp=$!; wait "$sp" && kill -TERM "$MAIN" 2>/dev/null ) &
+WATCHDOG=$!
 
 # --- the hosts' network: one namespace and one veth pair each ---
 ip netns add "${NS[0]}" 2>/dev/null || { echo "SKIP: cannot create network namespaces here (ip netns add)"; exit 77; }
