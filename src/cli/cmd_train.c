@@ -469,3 +469,9 @@ out:
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;
 }
+
+/* The flags of `train`, for `jobs submit --param` (cli_jobs.h). */
+const struct cli_opt *cmd_train_opts(size_t *n) {
+  *n = sizeof(opts) / sizeof(opts[0]);
+  return opts;
+}

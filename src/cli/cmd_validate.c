@@ -624,3 +624,9 @@ out:
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : code;
 }
+
+/* The flags of `validate`, for `jobs submit --param` (cli_jobs.h). */
+const struct cli_opt *cmd_validate_opts(size_t *n) {
+  *n = sizeof(opts) / sizeof(opts[0]);
+  return opts;
+}

@@ -1625,3 +1625,25 @@ int tml_config_show(const struct tml_config *c, bool json, struct tml_buf *out) 
   }
   return rc;
 }
+
+int tml_config_check_value(const char *key, const char *value, const char *where, struct tml_error *err) {
+  size_t idx;
+  if (!key || !find_key(key, &idx))
+    return unknown_key(err, key ? key : "(null)", where ? where : "");
+  const struct key_def *k = &keys[idx];
+  if (!value)
+    return tml_error_set(err, TML_EINVAL, "%s %s: no value given", key, where ? where : "");
+  if (k->type == K_CRON) {
+    struct tml_cron cron;
+    struct tml_error cerr;
+    tml_error_init(&cerr);
+    if (tml_cron_parse(value, &cron, &cerr) != 0)
+      return tml_error_set(err, TML_EINVAL, "%s %s: %s", k->name, where ? where : "", cerr.msg);
+  }
+  struct value v;
+  int rc = parse_value(k, value, &v);
+  value_release(&v);
+  if (rc == -2)
+    return tml_error_set(err, TML_ENOMEM, "out of memory checking %s", k->name);
+  return rc ? bad_value(err, k, where ? where : "", value) : 0;
+}

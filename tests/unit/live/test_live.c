@@ -884,7 +884,7 @@ TEST(loop_no_resubmit_after_job_without_activation) {
   CHECK_OK(tml_jobs_claim(jobs, "test-worker", 60, &j, &got, &err), &err);
   CHECK(got);
   CHECK_STR(j.symbols, "ETHUSDT");
-  CHECK_OK(tml_jobs_finish(jobs, j.id, "test-worker", TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
+  CHECK_OK(tml_jobs_finish(jobs, j.id, j.fence, TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
   run_ticks(l, &clk, 360, 10000); /* one hour: 12 coverage checks */
   CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
   struct tml_live_status st;
