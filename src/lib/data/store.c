@@ -1,13 +1,11 @@
-/* The candle store: argument checks and dispatch to a backend
- * (store_backend.h), and the SQLite backend itself, below. The PostgreSQL
- * backend is store_pg.c.
+/* The candle store: argument checks and dispatch to a backend (store_backend.h), and the SQLite
+ * backend itself, below. The PostgreSQL backend is store_pg.c.
  *
  * SQLite: one WITHOUT ROWID table keyed by (symbol, interval_ms, open_time), so
- * a symbol's history is one contiguous b-tree range and loading it is a single
- * ordered scan into the flat columns of struct tml_candles. Every statement is
- * prepared once per handle and bound; no SQL is ever built from input. Writes
- * run in BEGIN IMMEDIATE transactions so a concurrent writer waits (busy
- * timeout) instead of failing half-way. */
+ * a symbol's history is one contiguous b-tree range and loading it is a single ordered scan into
+ * the flat columns of struct tml_candles. Every statement is prepared once per handle and bound;
+ * no SQL is ever built from input. Writes run in BEGIN IMMEDIATE transactions so a concurrent
+ * writer waits (busy timeout) instead of failing half-way. */
 #include "trademl/store.h"
 #include "data/store_backend.h"
 #include "util/common.h"
@@ -23,15 +21,15 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-static const char SCHEMA[] = "CREATE TABLE IF NOT EXISTS candles ("
-                             " symbol TEXT NOT NULL,"
-                             " interval_ms INTEGER NOT NULL,"
-                             " open_time INTEGER NOT NULL," /* UTC ms */
-                             " open REAL NOT NULL, high REAL NOT NULL, low "
-                             "REAL NOT NULL, close REAL NOT NULL,"
-                             " volume REAL NOT NULL,"
-                             " PRIMARY KEY (symbol, interval_ms, open_time)"
-                             ") WITHOUT ROWID;";
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS candles ("
+    " symbol TEXT NOT NULL,"
+    " interval_ms INTEGER NOT NULL,"
+    " open_time INTEGER NOT NULL," /* UTC ms */
+    " open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,"
+    " volume REAL NOT NULL,"
+    " PRIMARY KEY (symbol, interval_ms, open_time)"
+    ") WITHOUT ROWID;";
 
 enum stmt_id {
   ST_INSERT,
@@ -49,32 +47,25 @@ enum stmt_id {
 };
 
 static const char *const STMT_SQL[ST_COUNT] = {
-    [ST_INSERT] = "INSERT OR IGNORE INTO candles(symbol, interval_ms, "
-                  "open_time, open, high, low, close, volume)"
+    [ST_INSERT] = "INSERT OR IGNORE INTO candles(symbol, interval_ms, open_time, open, high, low, close, volume)"
                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_GET] = "SELECT open, high, low, close, volume FROM candles"
                " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time = ?3",
-    [ST_UPDATE] = "UPDATE candles SET open = ?4, high = ?5, low = ?6, close = "
-                  "?7, volume = ?8"
+    [ST_UPDATE] = "UPDATE candles SET open = ?4, high = ?5, low = ?6, close = ?7, volume = ?8"
                   " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time = ?3",
     [ST_LOAD] = "SELECT open_time, open, high, low, close, volume FROM candles"
-                " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 "
-                "AND open_time < ?4"
+                " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time < ?4"
                 " ORDER BY open_time",
-    [ST_LIST] = "SELECT symbol, interval_ms, min(open_time), max(open_time), "
-                "count(*) FROM candles"
+    [ST_LIST] = "SELECT symbol, interval_ms, min(open_time), max(open_time), count(*) FROM candles"
                 " GROUP BY symbol, interval_ms ORDER BY symbol, interval_ms",
     [ST_DELETE] = "DELETE FROM candles WHERE symbol = ?1 AND interval_ms = ?2",
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_RANGE_STATS] =
-        "SELECT count(*), min(open_time), max(open_time) FROM candles"
-        " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND "
-        "open_time <= ?4",
+    [ST_RANGE_STATS] = "SELECT count(*), min(open_time), max(open_time) FROM candles"
+                       " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time <= ?4",
     [ST_DELETE_RANGE] = "DELETE FROM candles"
-                        " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time "
-                        ">= ?3 AND open_time <= ?4",
+                        " WHERE symbol = ?1 AND interval_ms = ?2 AND open_time >= ?3 AND open_time <= ?4",
 };
 
 struct sqlite_store {
@@ -83,27 +74,22 @@ struct sqlite_store {
   sqlite3_stmt *st[ST_COUNT];
 };
 
-static int db_error(struct sqlite_store *s, int rc, const char *what,
-                    struct tml_error *err) {
-  return tml__db_error(s->db, s->path, "candle store", BUSY_TIMEOUT_MS, rc,
-                       what, err);
+static int db_error(struct sqlite_store *s, int rc, const char *what, struct tml_error *err) {
+  return tml__db_error(s->db, s->path, "candle store", BUSY_TIMEOUT_MS, rc, what, err);
 }
 
 static void sq_close(void *p);
-static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib,
-                         struct tml_error *err);
+static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err);
 
 static int sq_open(const char *db_path, void **out, struct tml_error *err) {
   *out = NULL;
   struct sqlite_store *s = calloc(1, sizeof(*s));
   if (!s)
-    return tml_error_set(err, TML_ENOMEM,
-                         "out of memory opening candle store '%s'", db_path);
+    return tml_error_set(err, TML_ENOMEM, "out of memory opening candle store '%s'", db_path);
   snprintf(s->path, sizeof(s->path), "%s", db_path);
   if (tml__db_open(db_path, "candle store", BUSY_TIMEOUT_MS, &s->db, err))
     goto fail;
-  /* Loading a symbol's history is a long sequential read: a big page cache and
-   * memory-mapped I/O. */
+  /* Loading a symbol's history is a long sequential read: a big page cache and memory-mapped I/O. */
   if (sq_set_memory(s, TML_STORE_CACHE_MIB, TML_STORE_MMAP_MIB, err))
     goto fail;
   int rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
@@ -112,8 +98,7 @@ static int sq_open(const char *db_path, void **out, struct tml_error *err) {
     goto fail;
   }
   for (int i = 0; i < ST_COUNT; i++) {
-    rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT,
-                            &s->st[i], NULL);
+    rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
     if (rc != SQLITE_OK) {
       db_error(s, rc, "preparing a statement", err);
       goto fail;
@@ -126,19 +111,14 @@ fail:
   return err && err->code ? err->code : TML_EDB;
 }
 
-/* The connection's page cache and memory map (PRAGMA cache_size, mmap_size), in
- * MiB. */
-static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib,
-                         struct tml_error *err) {
+/* The connection's page cache and memory map (PRAGMA cache_size, mmap_size), in MiB. */
+static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err) {
   struct sqlite_store *s = p;
   char sql[128];
-  snprintf(sql, sizeof(sql),
-           "PRAGMA cache_size=-%" PRId64 "; PRAGMA mmap_size=%" PRId64 ";",
-           cache_mib * 1024, mmap_mib * 1024 * 1024);
+  snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%" PRId64 "; PRAGMA mmap_size=%" PRId64 ";", cache_mib * 1024,
+           mmap_mib * 1024 * 1024);
   int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-  return rc == SQLITE_OK
-             ? 0
-             : db_error(s, rc, "setting the page cache and memory map", err);
+  return rc == SQLITE_OK ? 0 : db_error(s, rc, "setting the page cache and memory map", err);
 }
 
 static void sq_close(void *p) {
@@ -151,12 +131,9 @@ static void sq_close(void *p) {
   free(s);
 }
 
-static struct sqlite3 *sq_sqlite(void *p) {
-  return ((struct sqlite_store *)p)->db;
-}
+static struct sqlite3 *sq_sqlite(void *p) { return ((struct sqlite_store *)p)->db; }
 
-static int exec_stmt(struct sqlite_store *s, enum stmt_id id, const char *what,
-                     struct tml_error *err) {
+static int exec_stmt(struct sqlite_store *s, enum stmt_id id, const char *what, struct tml_error *err) {
   sqlite3_stmt *st = s->st[id];
   int rc = sqlite3_step(st);
   sqlite3_reset(st);
@@ -165,29 +142,23 @@ static int exec_stmt(struct sqlite_store *s, enum stmt_id id, const char *what,
   return 0;
 }
 
-static int check_series(const char *symbol, int64_t interval_ms,
-                        struct tml_error *err) {
+static int check_series(const char *symbol, int64_t interval_ms, struct tml_error *err) {
   if (!symbol || !tml_symbol_valid(symbol))
-    return tml_error_set(
-        err, TML_EINVAL,
-        "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
-        symbol ? symbol : "(null)");
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
   if (!tml_interval_name(interval_ms))
-    return tml_error_set(err, TML_EINVAL,
-                         "unsupported interval of %" PRId64 " ms (valid: %s)",
-                         interval_ms, tml_interval_list());
+    return tml_error_set(err, TML_EINVAL, "unsupported interval of %" PRId64 " ms (valid: %s)", interval_ms,
+                         tml_interval_list());
   return 0;
 }
 
-static void bind_key(sqlite3_stmt *st, const char *symbol, int64_t interval_ms,
-                     int64_t t) {
+static void bind_key(sqlite3_stmt *st, const char *symbol, int64_t interval_ms, int64_t t) {
   sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, interval_ms);
   sqlite3_bind_int64(st, 3, t);
 }
 
-static void bind_values(sqlite3_stmt *st, const struct tml_candles *c,
-                        size_t i) {
+static void bind_values(sqlite3_stmt *st, const struct tml_candles *c, size_t i) {
   sqlite3_bind_double(st, 4, c->open[i]);
   sqlite3_bind_double(st, 5, c->high[i]);
   sqlite3_bind_double(st, 6, c->low[i]);
@@ -195,10 +166,9 @@ static void bind_values(sqlite3_stmt *st, const struct tml_candles *c,
   sqlite3_bind_double(st, 8, c->volume[i]);
 }
 
-/* Compares the stored row (ST_GET positioned on a row) with c[i]; REAL columns
- * round-trip doubles exactly, so equality is exact. */
-static bool same_values(sqlite3_stmt *get, const struct tml_candles *c,
-                        size_t i) {
+/* Compares the stored row (ST_GET positioned on a row) with c[i]; REAL columns round-trip doubles
+ * exactly, so equality is exact. */
+static bool same_values(sqlite3_stmt *get, const struct tml_candles *c, size_t i) {
   const double *cols[] = {c->open, c->high, c->low, c->close, c->volume};
   for (int k = 0; k < 5; k++)
     if (sqlite3_column_double(get, k) != cols[k][i])
@@ -206,41 +176,33 @@ static bool same_values(sqlite3_stmt *get, const struct tml_candles *c,
   return true;
 }
 
-static int conflict_error(sqlite3_stmt *get, const struct tml_candles *c,
-                          size_t i, struct tml_error *err) {
-  double stored[5],
-      fresh[5] = {c->open[i], c->high[i], c->low[i], c->close[i], c->volume[i]};
+static int conflict_error(sqlite3_stmt *get, const struct tml_candles *c, size_t i, struct tml_error *err) {
+  double stored[5], fresh[5] = {c->open[i], c->high[i], c->low[i], c->close[i], c->volume[i]};
   for (int k = 0; k < 5; k++)
     stored[k] = sqlite3_column_double(get, k);
-  return tml__store_conflict(c->symbol, c->interval_ms, c->open_time[i], stored,
-                             fresh, err);
+  return tml__store_conflict(c->symbol, c->interval_ms, c->open_time[i], stored, fresh, err);
 }
 
-int tml__store_conflict(const char *symbol, int64_t interval_ms,
-                        int64_t open_time, const double stored[5],
+int tml__store_conflict(const char *symbol, int64_t interval_ms, int64_t open_time, const double stored[5],
                         const double fresh[5], struct tml_error *err) {
   char ts[32];
   tml_time_format(open_time, ts, sizeof(ts));
-  return tml_error_set(
-      err, TML_ECONFLICT,
-      "%s %s candle at %s is already stored with different values: stored "
-      "o=%.15g h=%.15g "
-      "l=%.15g c=%.15g v=%.15g, new o=%.15g h=%.15g l=%.15g c=%.15g v=%.15g "
-      "(nothing was written; use --replace to overwrite)",
-      symbol, tml_interval_name(interval_ms), ts, stored[0], stored[1],
-      stored[2], stored[3], stored[4], fresh[0], fresh[1], fresh[2], fresh[3],
-      fresh[4]);
+  return tml_error_set(err, TML_ECONFLICT,
+                       "%s %s candle at %s is already stored with different values: stored o=%.15g h=%.15g "
+                       "l=%.15g c=%.15g v=%.15g, new o=%.15g h=%.15g l=%.15g c=%.15g v=%.15g "
+                       "(nothing was written; use --replace to overwrite)",
+                       symbol, tml_interval_name(interval_ms), ts, stored[0], stored[1], stored[2], stored[3],
+                       stored[4], fresh[0], fresh[1], fresh[2], fresh[3], fresh[4]);
 }
 
-static int sq_put(void *p, const struct tml_candles *c, bool replace,
-                  struct tml_put_stats *stats, struct tml_error *err) {
+static int sq_put(void *p, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
+                  struct tml_error *err) {
   struct sqlite_store *s = p;
   struct tml_put_stats local = {0, 0, 0};
   int rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
   if (rc)
     return rc;
-  sqlite3_stmt *ins = s->st[ST_INSERT], *get = s->st[ST_GET],
-               *upd = s->st[ST_UPDATE];
+  sqlite3_stmt *ins = s->st[ST_INSERT], *get = s->st[ST_GET], *upd = s->st[ST_UPDATE];
   for (size_t i = 0; i < c->len && !rc; i++) {
     bind_key(ins, c->symbol, c->interval_ms, c->open_time[i]);
     bind_values(ins, c, i);
@@ -288,9 +250,8 @@ static int sq_put(void *p, const struct tml_candles *c, bool replace,
   return 0;
 }
 
-static int sq_load(void *p, const char *sym, int64_t interval_ms,
-                   int64_t from_ms, int64_t to_ms, struct tml_candles *out,
-                   struct tml_error *err) {
+static int sq_load(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                   struct tml_candles *out, struct tml_error *err) {
   struct sqlite_store *s = p;
   int rc = 0;
   sqlite3_stmt *st = s->st[ST_LOAD];
@@ -298,10 +259,8 @@ static int sq_load(void *p, const char *sym, int64_t interval_ms,
   sqlite3_bind_int64(st, 4, to_ms);
   int src;
   while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-    if (out->len == out->cap &&
-        tml_candles_reserve(out, out->cap ? out->cap * 2 : 4096)) {
-      rc = tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles",
-                         sym);
+    if (out->len == out->cap && tml_candles_reserve(out, out->cap ? out->cap * 2 : 4096)) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles", sym);
       break;
     }
     size_t i = out->len++;
@@ -319,8 +278,7 @@ static int sq_load(void *p, const char *sym, int64_t interval_ms,
   return rc;
 }
 
-static int sq_list(void *p, struct tml_series_info **out, size_t *n,
-                   struct tml_error *err) {
+static int sq_list(void *p, struct tml_series_info **out, size_t *n, struct tml_error *err) {
   struct sqlite_store *s = p;
   *out = NULL;
   *n = 0;
@@ -333,8 +291,7 @@ static int sq_list(void *p, struct tml_series_info **out, size_t *n,
       size_t ncap = cap ? cap * 2 : 16;
       struct tml_series_info *nv = realloc(v, ncap * sizeof(*nv));
       if (!nv) {
-        rc = tml_error_set(err, TML_ENOMEM,
-                           "out of memory listing candle series");
+        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing candle series");
         break;
       }
       v = nv;
@@ -360,8 +317,7 @@ static int sq_list(void *p, struct tml_series_info **out, size_t *n,
   return 0;
 }
 
-static int sq_remove(void *p, const char *sym, int64_t interval_ms,
-                     struct tml_error *err) {
+static int sq_remove(void *p, const char *sym, int64_t interval_ms, struct tml_error *err) {
   struct sqlite_store *s = p;
   int rc;
   sqlite3_stmt *st = s->st[ST_DELETE];
@@ -372,10 +328,8 @@ static int sq_remove(void *p, const char *sym, int64_t interval_ms,
   return rc;
 }
 
-static int sq_remove_range(void *p, const char *sym, int64_t interval_ms,
-                           int64_t from_ms, int64_t to_ms, bool dry_run,
-                           struct tml_delete_stats *stats,
-                           struct tml_error *err) {
+static int sq_remove_range(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                           bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
   struct sqlite_store *s = p;
   struct tml_delete_stats local = {0, 0, 0};
   int rc = exec_stmt(s, ST_BEGIN, "starting a transaction", err);
@@ -401,11 +355,8 @@ static int sq_remove_range(void *p, const char *sym, int64_t interval_ms,
     rc = exec_stmt(s, ST_DELETE_RANGE, "deleting candles", err);
     sqlite3_clear_bindings(st);
     if (!rc && (size_t)sqlite3_changes(s->db) != local.rows)
-      rc = tml_error_set(err, TML_EDB,
-                         "deleting %s %s candles: counted %zu but deleted %d "
-                         "(nothing was deleted)",
-                         sym, tml_interval_name(interval_ms), local.rows,
-                         sqlite3_changes(s->db));
+      rc = tml_error_set(err, TML_EDB, "deleting %s %s candles: counted %zu but deleted %d (nothing was deleted)", sym,
+                         tml_interval_name(interval_ms), local.rows, sqlite3_changes(s->db));
   }
   if (!rc && !dry_run)
     rc = exec_stmt(s, ST_COMMIT, "committing the delete", err);
@@ -426,15 +377,12 @@ static const char SOURCES_SCHEMA[] =
     " interval_ms INTEGER NOT NULL,"
     " exchange TEXT NOT NULL,"
     " market TEXT NOT NULL,"
-    " listed_ms INTEGER NOT NULL DEFAULT -1," /* first candle the exchange has;
-                                                 -1 unknown */
+    " listed_ms INTEGER NOT NULL DEFAULT -1," /* first candle the exchange has; -1 unknown */
     " updated_ms INTEGER NOT NULL,"           /* wall clock of the last fetch */
     " PRIMARY KEY (symbol, interval_ms))";
 
-static int sources_error(struct sqlite_store *s, const char *what,
-                         struct tml_error *err) {
-  return tml_error_set(err, TML_EDB, "fetch sources: %s: %s", what,
-                       sqlite3_errmsg(s->db));
+static int sources_error(struct sqlite_store *s, const char *what, struct tml_error *err) {
+  return tml_error_set(err, TML_EDB, "fetch sources: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
 static int sources_schema(struct sqlite_store *s, struct tml_error *err) {
@@ -443,8 +391,7 @@ static int sources_schema(struct sqlite_store *s, struct tml_error *err) {
   return 0;
 }
 
-static int sq_source_get(void *p, const char *symbol, int64_t iv,
-                         struct tml_fetch_source *src, bool *found,
+static int sq_source_get(void *p, const char *symbol, int64_t iv, struct tml_fetch_source *src, bool *found,
                          struct tml_error *err) {
   struct sqlite_store *s = p;
   sqlite3_stmt *st;
@@ -464,10 +411,8 @@ static int sq_source_get(void *p, const char *symbol, int64_t iv,
     *found = true;
     snprintf(src->symbol, sizeof(src->symbol), "%s", symbol);
     src->interval_ms = iv;
-    snprintf(src->exchange, sizeof(src->exchange), "%s",
-             (const char *)sqlite3_column_text(st, 0));
-    snprintf(src->market, sizeof(src->market), "%s",
-             (const char *)sqlite3_column_text(st, 1));
+    snprintf(src->exchange, sizeof(src->exchange), "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(src->market, sizeof(src->market), "%s", (const char *)sqlite3_column_text(st, 1));
     src->listed_ms = sqlite3_column_int64(st, 2);
   }
   sqlite3_finalize(st);
@@ -476,19 +421,16 @@ static int sq_source_get(void *p, const char *symbol, int64_t iv,
   return 0;
 }
 
-static int sq_source_put(void *p, const struct tml_fetch_source *src,
-                         int64_t now_ms, struct tml_error *err) {
+static int sq_source_put(void *p, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err) {
   struct sqlite_store *s = p;
   sqlite3_stmt *st;
   int rc = sources_schema(s, err);
   if (rc)
     return rc;
   if (sqlite3_prepare_v2(s->db,
-                         "INSERT INTO fetch_sources(symbol, interval_ms, "
-                         "exchange, market, listed_ms,"
+                         "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms,"
                          " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                         " ON CONFLICT(symbol, interval_ms) DO UPDATE SET "
-                         "listed_ms = excluded.listed_ms,"
+                         " ON CONFLICT(symbol, interval_ms) DO UPDATE SET listed_ms = excluded.listed_ms,"
                          " updated_ms = excluded.updated_ms",
                          -1, &st, NULL) != SQLITE_OK)
     return sources_error(s, "writing", err);
@@ -505,8 +447,7 @@ static int sq_source_put(void *p, const struct tml_fetch_source *src,
   return 0;
 }
 
-static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n,
-                          struct tml_error *err) {
+static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
   struct sqlite_store *s = p;
   *out = NULL;
   *n = 0;
@@ -515,8 +456,7 @@ static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n,
     return rc;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(s->db,
-                         "SELECT symbol, interval_ms, exchange, market, "
-                         "listed_ms FROM fetch_sources"
+                         "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
                          " ORDER BY symbol, interval_ms",
                          -1, &st, NULL) != SQLITE_OK)
     return sources_error(s, "listing", err);
@@ -535,13 +475,10 @@ static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n,
       *out = grown;
     }
     struct tml_fetch_source *x = &(*out)[(*n)++];
-    snprintf(x->symbol, sizeof(x->symbol), "%s",
-             (const char *)sqlite3_column_text(st, 0));
+    snprintf(x->symbol, sizeof(x->symbol), "%s", (const char *)sqlite3_column_text(st, 0));
     x->interval_ms = sqlite3_column_int64(st, 1);
-    snprintf(x->exchange, sizeof(x->exchange), "%s",
-             (const char *)sqlite3_column_text(st, 2));
-    snprintf(x->market, sizeof(x->market), "%s",
-             (const char *)sqlite3_column_text(st, 3));
+    snprintf(x->exchange, sizeof(x->exchange), "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(x->market, sizeof(x->market), "%s", (const char *)sqlite3_column_text(st, 3));
     x->listed_ms = sqlite3_column_int64(st, 4);
   }
   sqlite3_finalize(st);
@@ -581,23 +518,19 @@ const struct tml__store_backend tml__store_sqlite = {
     .set_memory = sq_set_memory,
 };
 
-/* --- the public API: argument checks, then the backend
- * ---------------------------------------- */
+/* --- the public API: argument checks, then the backend ---------------------------------------- */
 
 struct tml_store {
   const struct tml__store_backend *be;
   void *db;
 };
 
-int tml_store_open(const char *location, struct tml_store **out,
-                   struct tml_error *err) {
+int tml_store_open(const char *location, struct tml_store **out, struct tml_error *err) {
   *out = NULL;
   struct tml_store *s = calloc(1, sizeof(*s));
   if (!s)
-    return tml_error_set(err, TML_ENOMEM,
-                         "out of memory opening the candle store");
-  s->be = tml_db_kind_of(location) == TML_DB_POSTGRES ? &tml__store_pg
-                                                      : &tml__store_sqlite;
+    return tml_error_set(err, TML_ENOMEM, "out of memory opening the candle store");
+  s->be = tml_db_kind_of(location) == TML_DB_POSTGRES ? &tml__store_pg : &tml__store_sqlite;
   int rc = s->be->open(location, &s->db, err);
   if (rc) {
     free(s);
@@ -614,53 +547,40 @@ void tml_store_close(struct tml_store *s) {
   free(s);
 }
 
-const char *tml_store_backend(const struct tml_store *s) {
-  return s ? s->be->name : "none";
+const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->name : "none"; }
+
+int tml_store_ping(struct tml_store *s, struct tml_error *err) { return s->be->ping(s->db, err); }
+
+struct sqlite3 *tml_store_db(struct tml_store *s) { return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL; }
+
+int tml_store_set_memory(struct tml_store *s, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err) {
+  return s->be->set_memory ? s->be->set_memory(s->db, cache_mib, mmap_mib, err) : 0;
 }
 
-int tml_store_ping(struct tml_store *s, struct tml_error *err) {
-  return s->be->ping(s->db, err);
-}
-
-struct sqlite3 *tml_store_db(struct tml_store *s) {
-  return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL;
-}
-
-int tml_store_set_memory(struct tml_store *s, int64_t cache_mib,
-                         int64_t mmap_mib, struct tml_error *err) {
-  return s->be->set_memory ? s->be->set_memory(s->db, cache_mib, mmap_mib, err)
-                           : 0;
-}
-
-int tml_store_open_resident(const char *db_path, const struct tml_config *cfg,
-                            struct tml_store **out, struct tml_error *err) {
+int tml_store_open_resident(const char *db_path, const struct tml_config *cfg, struct tml_store **out,
+                            struct tml_error *err) {
   int rc = tml_store_open(db_path, out, err);
-  if (!rc && (rc = tml_store_set_memory(
-                  *out, tml_config_int(cfg, "data.resident_cache_mib"),
-                  tml_config_int(cfg, "data.resident_mmap_mib"), err))) {
+  if (!rc && (rc = tml_store_set_memory(*out, tml_config_int(cfg, "data.resident_cache_mib"),
+                                        tml_config_int(cfg, "data.resident_mmap_mib"), err))) {
     tml_store_close(*out);
     *out = NULL;
   }
   return rc;
 }
 
-int tml_store_put(struct tml_store *s, const struct tml_candles *c,
-                  bool replace, struct tml_put_stats *stats,
+int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
                   struct tml_error *err) {
   int rc = check_series(c->symbol, c->interval_ms, err);
   return rc ? rc : s->be->put(s->db, c, replace, stats, err);
 }
 
-int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms,
-                   int64_t from_ms, int64_t to_ms, struct tml_candles *out,
-                   struct tml_error *err) {
+int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
+                   struct tml_candles *out, struct tml_error *err) {
   char sym[TML_SYMBOL_MAX];
   tml_candles_init(out, NULL, interval_ms);
   if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(
-        err, TML_EINVAL,
-        "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
-        symbol ? symbol : "(null)");
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
   int rc = check_series(sym, interval_ms, err);
   if (rc)
     return rc;
@@ -668,56 +588,43 @@ int tml_store_load(struct tml_store *s, const char *symbol, int64_t interval_ms,
   return s->be->load(s->db, sym, interval_ms, from_ms, to_ms, out, err);
 }
 
-int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n,
-                   struct tml_error *err) {
+int tml_store_list(struct tml_store *s, struct tml_series_info **out, size_t *n, struct tml_error *err) {
   return s->be->list(s->db, out, n, err);
 }
 
-int tml_store_delete(struct tml_store *s, const char *symbol,
-                     int64_t interval_ms, struct tml_error *err) {
+int tml_store_delete(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_error *err) {
   char sym[TML_SYMBOL_MAX];
   if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s'",
-                         symbol ? symbol : "(null)");
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s'", symbol ? symbol : "(null)");
   int rc = check_series(sym, interval_ms, err);
   return rc ? rc : s->be->remove(s->db, sym, interval_ms, err);
 }
 
-int tml_store_delete_range(struct tml_store *s, const char *symbol,
-                           int64_t interval_ms, int64_t from_ms, int64_t to_ms,
-                           bool dry_run, struct tml_delete_stats *stats,
-                           struct tml_error *err) {
+int tml_store_delete_range(struct tml_store *s, const char *symbol, int64_t interval_ms, int64_t from_ms,
+                           int64_t to_ms, bool dry_run, struct tml_delete_stats *stats, struct tml_error *err) {
   char sym[TML_SYMBOL_MAX];
   if (!symbol || tml_symbol_normalize(symbol, sym, sizeof(sym)) != 0)
-    return tml_error_set(
-        err, TML_EINVAL,
-        "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
-        symbol ? symbol : "(null)");
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s' (1-32 of A-Z 0-9 - _, e.g. BTCUSDT)",
+                         symbol ? symbol : "(null)");
   int rc = check_series(sym, interval_ms, err);
   if (rc)
     return rc;
   if (from_ms > to_ms)
-    return tml_error_set(
-        err, TML_EINVAL,
-        "cannot delete %s %s candles: the range starts after it ends", sym,
-        tml_interval_name(interval_ms));
-  return s->be->remove_range(s->db, sym, interval_ms, from_ms, to_ms, dry_run,
-                             stats, err);
+    return tml_error_set(err, TML_EINVAL, "cannot delete %s %s candles: the range starts after it ends", sym,
+                         tml_interval_name(interval_ms));
+  return s->be->remove_range(s->db, sym, interval_ms, from_ms, to_ms, dry_run, stats, err);
 }
 
-int tml__store_source_get(struct tml_store *s, const char *symbol,
-                          int64_t interval_ms, struct tml_fetch_source *src,
+int tml__store_source_get(struct tml_store *s, const char *symbol, int64_t interval_ms, struct tml_fetch_source *src,
                           bool *found, struct tml_error *err) {
   return s->be->source_get(s->db, symbol, interval_ms, src, found, err);
 }
 
-int tml__store_source_put(struct tml_store *s,
-                          const struct tml_fetch_source *src, int64_t now_ms,
+int tml__store_source_put(struct tml_store *s, const struct tml_fetch_source *src, int64_t now_ms,
                           struct tml_error *err) {
   return s->be->source_put(s->db, src, now_ms, err);
 }
 
-int tml__store_source_list(struct tml_store *s, struct tml_fetch_source **out,
-                           size_t *n, struct tml_error *err) {
+int tml__store_source_list(struct tml_store *s, struct tml_fetch_source **out, size_t *n, struct tml_error *err) {
   return s->be->source_list(s->db, out, n, err);
 }

@@ -1,24 +1,19 @@
-/* The strategy table (include/trademl/strategy.h): lookup by name, the
- * reference-counted model wrapper, and the cache that lets strategies of one
- * run share a fit (validate --compare fits xgb5 once per fold even when the
- * ensemble needs it as a member). */
+/* The strategy table (include/trademl/strategy.h): lookup by name, the reference-counted model
+ * wrapper, and the cache that lets strategies of one run share a fit (validate --compare fits xgb5
+ * once per fold even when the ensemble needs it as a member). */
 #include "trademl/strategy.h"
 #include "trademl/error.h"
 #include "util/common.h"
 
 #include <pthread.h>
 
-/* Every strategy this trademl has. Adding one is one more line here (and its
- * file). */
-static const struct tml_strategy *const known[] = {
-    &tml_strategy_xgb5, &tml_strategy_ensemble, &tml_strategy_lstm,
-    &tml_strategy_rl};
+/* Every strategy this trademl has. Adding one is one more line here (and its file). */
+static const struct tml_strategy *const known[] = {&tml_strategy_xgb5, &tml_strategy_ensemble, &tml_strategy_lstm,
+                                                    &tml_strategy_rl};
 
 size_t tml_strategy_count(void) { return TML_ARRAY_LEN(known); }
 
-const struct tml_strategy *tml_strategy_at(size_t i) {
-  return i < TML_ARRAY_LEN(known) ? known[i] : NULL;
-}
+const struct tml_strategy *tml_strategy_at(size_t i) { return i < TML_ARRAY_LEN(known) ? known[i] : NULL; }
 
 static pthread_once_t names_once = PTHREAD_ONCE_INIT;
 static char names[256];
@@ -26,8 +21,7 @@ static char names[256];
 static void build_names(void) {
   size_t len = 0;
   for (size_t i = 0; i < TML_ARRAY_LEN(known); i++) {
-    int n = snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "",
-                     known[i]->name);
+    int n = snprintf(names + len, sizeof(names) - len, "%s%s", i ? ", " : "", known[i]->name);
     if (n < 0 || (size_t)n >= sizeof(names) - len)
       break;
     len += (size_t)n;
@@ -39,17 +33,15 @@ const char *tml_strategy_names(void) {
   return names;
 }
 
-int tml_strategy_lookup(const char *name, const struct tml_strategy **out,
-                        struct tml_error *err) {
+int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struct tml_error *err) {
   *out = NULL;
   for (size_t i = 0; name && i < TML_ARRAY_LEN(known); i++)
     if (strcmp(known[i]->name, name) == 0) {
       *out = known[i];
       return 0;
     }
-  return tml_error_set(err, TML_EINVAL,
-                       "unknown strategy '%s': known strategies are %s",
-                       name ? name : "(none)", tml_strategy_names());
+  return tml_error_set(err, TML_EINVAL, "unknown strategy '%s': known strategies are %s", name ? name : "(none)",
+                       tml_strategy_names());
 }
 
 size_t tml_strategy_head_width(enum tml_head h) {
@@ -57,13 +49,11 @@ size_t tml_strategy_head_width(enum tml_head h) {
   return k > 0 ? (size_t)k : 1;
 }
 
-void tml_strategy_fit_labels(const struct tml_strategy_fit_data *fd,
-                             enum tml_head h, float *y) {
+void tml_strategy_fit_labels(const struct tml_strategy_fit_data *fd, enum tml_head h, float *y) {
   const struct tml_dataset *d = fd->d;
   for (size_t i = 0; i < fd->nfit + fd->nstop; i++) {
     size_t r = fd->rows[i];
-    if (tml_labels_head_value(h, fd->thresholds, d->fwd_return[r],
-                              d->fwd_vol[r], d->timing[r], d->stop_loss_pct[r],
+    if (tml_labels_head_value(h, fd->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r], d->stop_loss_pct[r],
                               d->position_size[r], &y[i]) != 0)
       y[i] = NAN;
   }
@@ -72,8 +62,7 @@ void tml_strategy_fit_labels(const struct tml_strategy_fit_data *fd,
 /* ---- models ---- */
 static pthread_mutex_t ref_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int wrap(const struct tml_strategy *s, void *impl,
-                struct tml_strategy_model **out, struct tml_error *err) {
+static int wrap(const struct tml_strategy *s, void *impl, struct tml_strategy_model **out, struct tml_error *err) {
   struct tml_strategy_model *m = malloc(sizeof(*m));
   if (!m) {
     s->free(impl);
@@ -86,8 +75,7 @@ static int wrap(const struct tml_strategy *s, void *impl,
   return 0;
 }
 
-struct tml_strategy_model *
-tml_strategy_model_ref(struct tml_strategy_model *m) {
+struct tml_strategy_model *tml_strategy_model_ref(struct tml_strategy_model *m) {
   pthread_mutex_lock(&ref_lock);
   m->refs++;
   pthread_mutex_unlock(&ref_lock);
@@ -106,10 +94,8 @@ void tml_strategy_model_free(struct tml_strategy_model *m) {
   free(m);
 }
 
-int tml_strategy_model_load(const struct tml_strategy *s, const char *dir,
-                            const struct tml_strategy_load_info *info,
-                            struct tml_strategy_model **out,
-                            struct tml_error *err) {
+int tml_strategy_model_load(const struct tml_strategy *s, const char *dir, const struct tml_strategy_load_info *info,
+                            struct tml_strategy_model **out, struct tml_error *err) {
   *out = NULL;
   void *impl = NULL;
   int rc = s->load(dir, info, &impl, err);
@@ -144,8 +130,7 @@ struct tml_strategy_cache {
   struct fit_count *counts;
 };
 
-int tml_strategy_cache_create(struct tml_strategy_cache **out,
-                              struct tml_error *err) {
+int tml_strategy_cache_create(struct tml_strategy_cache **out, struct tml_error *err) {
   struct tml_strategy_cache *c = calloc(1, sizeof(*c));
   if (!c)
     return tml_error_set(err, TML_ENOMEM, "out of memory");
@@ -195,10 +180,8 @@ static void count_fit(struct tml_strategy_cache *c, const char *name) {
     f->fits++;
 }
 
-static int fit_now(const struct tml_strategy *s,
-                   const struct tml_strategy_fit_data *fd,
-                   const struct tml_strategy_params *p,
-                   struct tml_strategy_model **out, struct tml_error *err) {
+static int fit_now(const struct tml_strategy *s, const struct tml_strategy_fit_data *fd,
+                   const struct tml_strategy_params *p, struct tml_strategy_model **out, struct tml_error *err) {
   void *impl = NULL;
   int rc = s->fit(fd, p, &impl, err);
   if (rc)
@@ -206,10 +189,8 @@ static int fit_now(const struct tml_strategy *s,
   return wrap(s, impl, out, err);
 }
 
-int tml_strategy_fit(const struct tml_strategy *s,
-                     const struct tml_strategy_fit_data *fd,
-                     const struct tml_strategy_params *p,
-                     struct tml_strategy_model **out, struct tml_error *err) {
+int tml_strategy_fit(const struct tml_strategy *s, const struct tml_strategy_fit_data *fd,
+                     const struct tml_strategy_params *p, struct tml_strategy_model **out, struct tml_error *err) {
   *out = NULL;
   struct tml_strategy_cache *c = p->cache;
   if (!c || !fd->cache_key)
@@ -220,14 +201,12 @@ int tml_strategy_fit(const struct tml_strategy *s,
   struct cache_entry *e;
   for (;;) {
     for (e = c->entries; e; e = e->next)
-      if (e->heads == heads && strcmp(e->name, s->name) == 0 &&
-          strcmp(e->key, fd->cache_key) == 0 && strcmp(e->engine, engine) == 0)
+      if (e->heads == heads && strcmp(e->name, s->name) == 0 && strcmp(e->key, fd->cache_key) == 0 &&
+          strcmp(e->engine, engine) == 0)
         break;
     if (!e || e->state != ENTRY_FITTING)
       break;
-    pthread_cond_wait(
-        &c->changed,
-        &c->lock); /* another thread fits the same rows: wait for it */
+    pthread_cond_wait(&c->changed, &c->lock); /* another thread fits the same rows: wait for it */
   }
   if (e && e->state == ENTRY_READY) {
     *out = tml_strategy_model_ref(e->model);

@@ -1,9 +1,8 @@
-/* Walk-forward validation on real BTCUSDT 1h candles (the last ~417 days, to
- * stay fast under ASan): the fold/purge/embargo rules hold on every fold's row
- * ranges, a planted future-return column is caught (far above the honest score)
- * while the same column shifted into the past is not, shuffled labels give an
- * out-of-sample ROC AUC near 0.5, results do not depend on the thread count,
- * bad layouts fail with messages, and reports render. */
+/* Walk-forward validation on real BTCUSDT 1h candles (the last ~417 days, to stay fast under ASan):
+ * the fold/purge/embargo rules hold on every fold's row ranges, a planted future-return column is
+ * caught (far above the honest score) while the same column shifted into the past is not, shuffled
+ * labels give an out-of-sample ROC AUC near 0.5, results do not depend on the thread count, bad
+ * layouts fail with messages, and reports render. */
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -20,8 +19,7 @@
 
 static void load_dataset(struct tml_dataset *d) {
   char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
-  struct tml_import_opts io = {.symbol = "BTCUSDT",
-                               .interval_ms = TML_MS_PER_HOUR};
+  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
   struct tml_candles all, c;
   struct tml_error err;
   tml_error_init(&err);
@@ -29,8 +27,7 @@ static void load_dataset(struct tml_dataset *d) {
   free(path);
   tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
   for (size_t i = all.len - KEEP_CANDLES; i < all.len; i++)
-    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i],
-                              all.low[i], all.close[i], all.volume[i]),
+    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
              &err);
   tml_candles_release(&all);
   struct tml_dataset_opts o;
@@ -42,12 +39,10 @@ static void load_dataset(struct tml_dataset *d) {
   tml_candles_release(&c);
 }
 
-static const char *engine =
-    "xgboost"; /* the leakage tests run once per engine */
-static const char *strategy = "xgb5"; /* ... and once per registered strategy */
+static const char *engine = "xgboost"; /* the leakage tests run once per engine */
+static const char *strategy = "xgb5";  /* ... and once per registered strategy */
 
-/* Small budgets for the strategies that read their own keys (rl), loaded once
- * per test process. */
+/* Small budgets for the strategies that read their own keys (rl), loaded once per test process. */
 static struct tml_config *small_cfg;
 static void free_small_cfg(void) { tml_config_free(small_cfg); }
 static const struct tml_config *small_config(void) {
@@ -59,21 +54,11 @@ static const struct tml_config *small_config(void) {
   CHECK_OK(tml_config_load(NULL, home, &small_cfg, &err), &err);
   free(home);
   atexit(free_small_cfg);
-  const char *kv[][2] = {{"ensemble.inner_folds", "2"},
-                         {"lstm.sequence_length", "8"},
-                         {"lstm.learning_rate", "0.01"},
-                         {"lstm.epochs", "20"},
-                         {"lstm.patience", "20"},
-                         {"rl.total_steps", "4096"},
-                         {"rl.hidden", "16"},
-                         {"rl.n_envs", "4"},
-                         {"rl.rollout_steps", "128"},
-                         {"rl.minibatch", "128"},
-                         {"rl.episode_candles", "256"}};
+  const char *kv[][2] = {{"ensemble.inner_folds", "2"}, {"lstm.sequence_length", "8"}, {"lstm.learning_rate", "0.01"}, {"lstm.epochs", "20"}, {"lstm.patience", "20"},
+                         {"rl.total_steps", "4096"}, {"rl.hidden", "16"}, {"rl.n_envs", "4"},
+                         {"rl.rollout_steps", "128"}, {"rl.minibatch", "128"}, {"rl.episode_candles", "256"}};
   for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
-    CHECK_OK(tml_config_set(small_cfg, kv[i][0], kv[i][1], TML_CFG_FLAG,
-                            "--test", &err),
-             &err);
+    CHECK_OK(tml_config_set(small_cfg, kv[i][0], kv[i][1], TML_CFG_FLAG, "--test", &err), &err);
   return small_cfg;
 }
 
@@ -108,27 +93,13 @@ TEST(folds_never_overlap_test_periods) {
   load_dataset(&d);
   struct tml_error err;
   tml_error_init(&err);
-  struct tml_fold_spec specs[3] = {{.window = TML_WINDOW_EXPANDING,
-                                    .test_period_days = 21,
-                                    .min_train_days = 120,
-                                    .train_window_days = 1,
-                                    .horizon = 12,
-                                    .stop_share = 0.2},
-                                   {.window = TML_WINDOW_FIXED,
-                                    .test_period_days = 60,
-                                    .min_train_days = 1,
-                                    .train_window_days = 180,
-                                    .max_folds = 5,
-                                    .horizon = 12,
-                                    .stop_share = 0.2},
-                                   {.window = TML_WINDOW_EXPANDING,
-                                    .test_period_days = 14,
-                                    .min_train_days = 90,
-                                    .train_window_days = 1,
-                                    .embargo_days = 3,
-                                    .horizon = 12,
-                                    .purge_candles = 30,
-                                    .stop_share = 0.25}};
+  struct tml_fold_spec specs[3] = {
+      {.window = TML_WINDOW_EXPANDING, .test_period_days = 21, .min_train_days = 120, .train_window_days = 1,
+       .horizon = 12, .stop_share = 0.2},
+      {.window = TML_WINDOW_FIXED, .test_period_days = 60, .min_train_days = 1, .train_window_days = 180,
+       .max_folds = 5, .horizon = 12, .stop_share = 0.2},
+      {.window = TML_WINDOW_EXPANDING, .test_period_days = 14, .min_train_days = 90, .train_window_days = 1,
+       .embargo_days = 3, .horizon = 12, .purge_candles = 30, .stop_share = 0.25}};
   size_t want_folds[3] = {13, 3, 22};
   int64_t h = 12 * TML_MS_PER_HOUR;
   for (int s = 0; s < 3; s++) {
@@ -140,11 +111,9 @@ TEST(folds_never_overlap_test_periods) {
     size_t *rows = malloc(d.nrows * sizeof(size_t));
     for (size_t k = 0; k < p.nfolds; k++) {
       const struct tml_fold *f = &p.folds[k];
-      /* Calendar bounds: whole UTC days, contiguous test periods ending after
-       * the last row. */
+      /* Calendar bounds: whole UTC days, contiguous test periods ending after the last row. */
       CHECK_INT(f->test_from_ms % TML_MS_PER_DAY, 0);
-      CHECK_INT(f->test_to_ms - f->test_from_ms,
-                specs[s].test_period_days * TML_MS_PER_DAY);
+      CHECK_INT(f->test_to_ms - f->test_from_ms, specs[s].test_period_days * TML_MS_PER_DAY);
       if (k)
         CHECK_INT(f->test_from_ms, p.folds[k - 1].test_to_ms);
       for (size_t r = f->test.begin; r < f->test.end; r++)
@@ -156,22 +125,17 @@ TEST(folds_never_overlap_test_periods) {
       CHECK_INT(nstop, f->nstop);
       for (size_t i = 0; i < nfit + nstop; i++) {
         int64_t t = d.time[rows[i]];
-        /* (3) no training row's label window (t+1 .. t+h) reaches its fold's
-         * test period ... */
-        CHECK_MSG(t + purge < f->test_from_ms,
-                  "fold %zu row %zu label window reaches the test period", k,
-                  rows[i]);
+        /* (3) no training row's label window (t+1 .. t+h) reaches its fold's test period ... */
+        CHECK_MSG(t + purge < f->test_from_ms, "fold %zu row %zu label window reaches the test period", k, rows[i]);
         CHECK(t >= f->train_from_ms);
         /* ... and no fit row's label window reaches the early-stopping rows. */
         if (i < nfit)
-          CHECK_MSG(t + purge < f->stop_from_ms,
-                    "fold %zu fit row %zu overlaps early stopping", k, rows[i]);
+          CHECK_MSG(t + purge < f->stop_from_ms, "fold %zu fit row %zu overlaps early stopping", k, rows[i]);
         else
           CHECK(t >= f->stop_from_ms);
         /* Embargo: never a row right after an earlier test period. */
         for (size_t j = 0; j < k; j++)
-          CHECK(!(t >= p.folds[j].test_to_ms &&
-                  t < p.folds[j].test_to_ms + p.embargo_ms));
+          CHECK(!(t >= p.folds[j].test_to_ms && t < p.folds[j].test_to_ms + p.embargo_ms));
       }
       if (specs[s].window == TML_WINDOW_FIXED)
         CHECK_INT(f->train_from_ms, f->test_from_ms - 180 * TML_MS_PER_DAY);
@@ -192,12 +156,8 @@ TEST(bad_layouts_fail_with_reasons) {
   struct tml_error err;
   tml_error_init(&err);
   struct tml_fold_plan p;
-  struct tml_fold_spec s = {.window = TML_WINDOW_EXPANDING,
-                            .test_period_days = 1,
-                            .min_train_days = 30,
-                            .train_window_days = 1,
-                            .horizon = 30,
-                            .stop_share = 0.2};
+  struct tml_fold_spec s = {.window = TML_WINDOW_EXPANDING, .test_period_days = 1, .min_train_days = 30,
+                            .train_window_days = 1, .horizon = 30, .stop_share = 0.2};
   CHECK_INT(tml_dataset_plan_folds(&d, &s, &p, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "label horizon");
   tml_error_init(&err);
@@ -209,10 +169,8 @@ TEST(bad_layouts_fail_with_reasons) {
   tml_dataset_release(&d);
 }
 
-/* Runs direction-only validation with column 0 replaced by `col` (NULL =
- * honest). */
-static void run_with_column(const struct tml_dataset *d0, const double *col,
-                            struct tml_validate_stage *st) {
+/* Runs direction-only validation with column 0 replaced by `col` (NULL = honest). */
+static void run_with_column(const struct tml_dataset *d0, const double *col, struct tml_validate_stage *st) {
   struct tml_dataset d = *d0;
   float *X = malloc(d.nrows * d.ncols * sizeof(float));
   memcpy(X, d0->X, d.nrows * d.ncols * sizeof(float));
@@ -230,34 +188,25 @@ static void run_with_column(const struct tml_dataset *d0, const double *col,
 static void planted_leak(void) {
   struct tml_dataset d;
   load_dataset(&d);
-  double *leak = malloc(d.nrows * sizeof(double)),
-         *past = malloc(d.nrows * sizeof(double));
+  double *leak = malloc(d.nrows * sizeof(double)), *past = malloc(d.nrows * sizeof(double));
   int h = 12;
   for (size_t r = 0; r < d.nrows; r++) {
-    leak[r] = d.fwd_return[r]; /* the future: ln(close[t+h]/close[t]) */
-    past[r] = r >= (size_t)h
-                  ? d.fwd_return[r - (size_t)h]
-                  : (double)NAN; /* the same, h candles back: known at t */
+    leak[r] = d.fwd_return[r];                                /* the future: ln(close[t+h]/close[t]) */
+    past[r] = r >= (size_t)h ? d.fwd_return[r - (size_t)h] : (double)NAN; /* the same, h candles back: known at t */
   }
   struct tml_validate_stage honest, leaked, causal;
   run_with_column(&d, NULL, &honest);
   run_with_column(&d, leak, &leaked);
   run_with_column(&d, past, &causal);
-  double a_h = mean_of(&honest, "direction.accuracy"),
-         a_l = mean_of(&leaked, "direction.accuracy");
+  double a_h = mean_of(&honest, "direction.accuracy"), a_l = mean_of(&leaked, "direction.accuracy");
   double a_c = mean_of(&causal, "direction.accuracy");
-  printf("%s: direction accuracy: honest %.4f, planted leak %.4f, causal copy "
-         "%.4f\n",
-         engine, a_h, a_l, a_c);
-  /* Trees cut the planted column at the class boundaries exactly; the lstm's
-   * smooth units on a 120-day 1h fold with a fixed number of epochs approximate
-   * them less sharply (0.77 with the settings of small_config; honest runs
-   * score below 0.5), so its bar is lower but still far above honest. */
+  printf("%s: direction accuracy: honest %.4f, planted leak %.4f, causal copy %.4f\n", engine, a_h, a_l, a_c);
+  /* Trees cut the planted column at the class boundaries exactly; the lstm's smooth units on a 120-day
+   * 1h fold with a fixed number of epochs approximate them less sharply (0.77 with the settings of
+   * small_config; honest runs score below 0.5), so its bar is lower but still far above honest. */
   double need = strcmp(strategy, "lstm") == 0 ? 0.7 : 0.9;
-  CHECK_MSG(a_l > need, "%s: planted leak scored only %.4f (needs > %.2f)",
-            strategy, a_l, need);
-  CHECK_MSG(a_h < 0.5 && a_c < 0.5, "honest %.4f / causal %.4f look leaky", a_h,
-            a_c);
+  CHECK_MSG(a_l > need, "%s: planted leak scored only %.4f (needs > %.2f)", strategy, a_l, need);
+  CHECK_MSG(a_h < 0.5 && a_c < 0.5, "honest %.4f / causal %.4f look leaky", a_h, a_c);
   CHECK_INT(honest.nfolds, 3);
   tml_validate_stage_release(&honest);
   tml_validate_stage_release(&leaked);
@@ -270,16 +219,14 @@ static void planted_leak(void) {
 static void shuffled_labels(void) {
   struct tml_dataset d;
   load_dataset(&d);
-  /* Fisher-Yates with a fixed xorshift: every target of a row moves together.
-   */
+  /* Fisher-Yates with a fixed xorshift: every target of a row moves together. */
   uint64_t s = 0x9E3779B97F4A7C15ULL;
   for (size_t i = d.nrows - 1; i > 0; i--) {
     s ^= s >> 12;
     s ^= s << 25;
     s ^= s >> 27;
     size_t j = (size_t)((s * 2685821657736338717ULL) % (i + 1));
-    double *cols[] = {d.fwd_return, d.fwd_vol, d.timing, d.stop_loss_pct,
-                      d.position_size};
+    double *cols[] = {d.fwd_return, d.fwd_vol, d.timing, d.stop_loss_pct, d.position_size};
     for (size_t c = 0; c < 5; c++) {
       double t = cols[c][i];
       cols[c][i] = cols[c][j];
@@ -295,15 +242,13 @@ static void shuffled_labels(void) {
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), &err);
   double auc = mean_of(&st, "direction.roc_auc.up");
   printf("%s: shuffled labels: direction ROC AUC (up) %.4f\n", engine, auc);
-  CHECK_MSG(auc > 0.45 && auc < 0.55, "shuffled-label AUC %.4f is not near 0.5",
-            auc);
+  CHECK_MSG(auc > 0.45 && auc < 0.55, "shuffled-label AUC %.4f is not near 0.5", auc);
   CHECK(!st.passed);
   tml_validate_stage_release(&st);
   tml_dataset_release(&d);
 }
 
-/* xgb5 with XGBoost: in leakage_tests_run_for_every_strategy below (the loop
- * over the table). */
+/* xgb5 with XGBoost: in leakage_tests_run_for_every_strategy below (the loop over the table). */
 
 TEST(planted_leak_is_caught_native_engine) {
   engine = "native";
@@ -315,30 +260,26 @@ TEST(shuffled_labels_score_chance_native_engine) {
   shuffled_labels();
 }
 
-/* The leakage tests for every registered strategy: a loop over the strategy
- * table, so a strategy is covered the moment it is registered (the split, purge
- * and embargo ranges are strategy-independent: folds_never_overlap_test_periods
- * and tests/unit/learn/test_dataset.c). */
+/* The leakage tests for every registered strategy: a loop over the strategy table, so a strategy is
+ * covered the moment it is registered (the split, purge and embargo ranges are strategy-independent:
+ * folds_never_overlap_test_periods and tests/unit/learn/test_dataset.c). */
 TEST(leakage_tests_run_for_every_strategy) {
   for (size_t i = 0; i < tml_strategy_count(); i++) {
     const struct tml_strategy *s = tml_strategy_at(i);
     strategy = s->name;
     printf("strategy %s\n", strategy);
-    /* A strategy that acts (a trade hook: rl) does not forecast the direction
-     * classes, so the planted leak cannot show up as > 0.9 direction accuracy;
-     * its no-look-ahead proofs are the environment's prefix invariance
-     * (tests/unit/rl/test_rl_env.c), the strategy prefix invariance
-     * (tests/unit/strategy/test_strategy.c) and the learn / no-edge tests of
-     * tests/unit/rl/test_rl_ppo.c. */
+    /* A strategy that acts (a trade hook: rl) does not forecast the direction classes, so the planted
+     * leak cannot show up as > 0.9 direction accuracy; its no-look-ahead proofs are the environment's
+     * prefix invariance (tests/unit/rl/test_rl_env.c), the strategy prefix invariance
+     * (tests/unit/strategy/test_strategy.c) and the learn / no-edge tests of tests/unit/rl/test_rl_ppo.c. */
     if (!s->trade)
       planted_leak();
     shuffled_labels();
   }
 }
 
-/* validate --compare's promise: on the same folds, xgb5 is fitted once per fold
- * even though the ensemble needs it as a member (the ensemble's native member
- * is one more xgb5 fit per fold). */
+/* validate --compare's promise: on the same folds, xgb5 is fitted once per fold even though the
+ * ensemble needs it as a member (the ensemble's native member is one more xgb5 fit per fold). */
 TEST(compare_shares_fits_through_the_cache) {
   struct tml_dataset d;
   load_dataset(&d);
@@ -355,14 +296,11 @@ TEST(compare_shares_fits_through_the_cache) {
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
   CHECK_INT(b.nfolds, a.nfolds);
   CHECK_INT(tml_strategy_cache_fits(o.cache, "ensemble"), b.nfolds);
-  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"),
-            2 * a.nfolds); /* xgboost: shared; native: its own */
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), 2 * a.nfolds); /* xgboost: shared; native: its own */
   /* Same folds: the row counts of every fold agree. */
   for (size_t k = 0; k < a.nfolds; k++)
-    CHECK(a.folds[k].fold.test.begin == b.folds[k].fold.test.begin &&
-          a.folds[k].fold.nfit == b.folds[k].fold.nfit);
-  double la = mean_of(&a, "direction.logloss"),
-         lb = mean_of(&b, "direction.logloss");
+    CHECK(a.folds[k].fold.test.begin == b.folds[k].fold.test.begin && a.folds[k].fold.nfit == b.folds[k].fold.nfit);
+  double la = mean_of(&a, "direction.logloss"), lb = mean_of(&b, "direction.logloss");
   printf("direction log loss: xgb5 %.4f, ensemble %.4f\n", la, lb);
   CHECK(isfinite(la) && isfinite(lb));
   tml_validate_stage_release(&a);
@@ -389,12 +327,10 @@ static void thread_count(void) {
   for (size_t k = 0; k < a.nfolds; k++)
     for (size_t m = 0; m < nm; m++) {
       double x = a.folds[k].value[m], y = b.folds[k].value[m];
-      CHECK_MSG((isnan(x) && isnan(y)) || x == y, "fold %zu %s: %.17g vs %.17g",
-                k, tml_validate_metric_name(m), x, y);
+      CHECK_MSG((isnan(x) && isnan(y)) || x == y, "fold %zu %s: %.17g vs %.17g", k, tml_validate_metric_name(m), x, y);
     }
   CHECK(!isnan(a.mean[tml_validate_metric_id("stop_loss.rmse")]));
-  CHECK(isnan(a.mean[tml_validate_metric_id(
-      "volatility.accuracy")])); /* not selected */
+  CHECK(isnan(a.mean[tml_validate_metric_id("volatility.accuracy")])); /* not selected */
   tml_validate_stage_release(&a);
   tml_validate_stage_release(&b);
   tml_dataset_release(&d);
@@ -416,8 +352,7 @@ TEST(unknown_engine_refused) {
   struct tml_validate_stage st;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_INT(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err),
-            TML_EINVAL);
+  CHECK_INT(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "unknown training engine 'lightgbm'");
   tml_dataset_release(&d);
 }
@@ -477,11 +412,9 @@ TEST(report_renders_and_lists) {
   CHECK_INT(info[0].nfolds, 2);
   free(info);
   char rdir[4300];
-  CHECK_OK(tml_report_resolve(dir, st->report_id, rdir, sizeof(rdir), &err),
-           &err);
+  CHECK_OK(tml_report_resolve(dir, st->report_id, rdir, sizeof(rdir), &err), &err);
   CHECK_STR(rdir, st->report_dir);
-  CHECK_INT(tml_report_resolve(dir, "nope", rdir, sizeof(rdir), &err),
-            TML_ENOENT);
+  CHECK_INT(tml_report_resolve(dir, "nope", rdir, sizeof(rdir), &err), TML_ENOENT);
   struct tml_buf js, html, table;
   tml_buf_init(&js, 0);
   tml_buf_init(&html, 0);
@@ -493,8 +426,7 @@ TEST(report_renders_and_lists) {
   CHECK_CONTAINS(tml_buf_str(&html), "id=\"chart-equity\"");
   CHECK_CONTAINS(tml_buf_str(&html), "Verdict: gate not passed");
   CHECK(!strstr(tml_buf_str(&html), "<script"));
-  CHECK(!strstr(tml_buf_str(&html), "http://") ||
-        strstr(tml_buf_str(&html), "xmlns=\"http://www.w3.org/2000/svg\""));
+  CHECK(!strstr(tml_buf_str(&html), "http://") || strstr(tml_buf_str(&html), "xmlns=\"http://www.w3.org/2000/svg\""));
   tml_error_init(&err);
   CHECK_OK(tml_report_table(js.ptr, js.len, &table, &err), &err);
   CHECK_CONTAINS(tml_buf_str(&table), "direction.accuracy");
@@ -528,44 +460,30 @@ TEST(config_presets_and_contradictions) {
   CHECK_INT(o.full.test_period_days, 21);
   CHECK_INT(o.ngates, 4);
   CHECK_NEAR(o.fee_pct, 0.2, 0);
-  CHECK_NEAR(o.train.days, 0,
-             0); /* data.days (default 730) does not cut validation rows */
+  CHECK_NEAR(o.train.days, 0, 0); /* data.days (default 730) does not cut validation rows */
   /* Explicit keys override the preset of the running stage. */
-  CHECK_OK(tml_config_set(cfg, "validation.mode", "full", TML_CFG_FLAG,
-                          "--mode", &err),
-           &err);
-  CHECK_OK(tml_config_set(cfg, "validation.test_period_days", "14",
-                          TML_CFG_FLAG, "--test-period-days", &err),
-           &err);
-  CHECK_OK(tml_config_set(cfg, "validation.gates.trading", "true", TML_CFG_FILE,
-                          "trademl.yaml:3", &err),
-           &err);
+  CHECK_OK(tml_config_set(cfg, "validation.mode", "full", TML_CFG_FLAG, "--mode", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.test_period_days", "14", TML_CFG_FLAG, "--test-period-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.gates.trading", "true", TML_CFG_FILE, "trademl.yaml:3", &err), &err);
   tml_validate_opts_default(&o);
   CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
   CHECK_INT(o.mode, TML_VALIDATE_FULL);
   CHECK_INT(o.full.test_period_days, 14);
   CHECK_INT(o.quick.test_period_days, 60); /* not running: untouched */
   CHECK_INT(o.ngates, 8);
-  CHECK_STR(tml_validate_metric_name((size_t)o.gates[7].metric),
-            "trading.max_drawdown_pct");
+  CHECK_STR(tml_validate_metric_name((size_t)o.gates[7].metric), "trading.max_drawdown_pct");
   /* Contradictions. */
-  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "90",
-                          TML_CFG_FLAG, "--train-window-days", &err),
-           &err);
+  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "90", TML_CFG_FLAG, "--train-window-days", &err), &err);
   tml_validate_opts_default(&o);
   CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "expanding window");
   tml_error_init(&err);
-  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG,
-                          "--window", &err),
-           &err);
+  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG, "--window", &err), &err);
   tml_validate_opts_default(&o);
   CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
   CHECK_INT(o.full.window, TML_WINDOW_FIXED);
   CHECK_INT(o.full.train_window_days, 90);
-  CHECK_OK(tml_config_set(cfg, "validation.gates.rules",
-                          "direction.accuracy>0.5,nope>1", TML_CFG_FLAG,
-                          "--gate", &err),
+  CHECK_OK(tml_config_set(cfg, "validation.gates.rules", "direction.accuracy>0.5,nope>1", TML_CFG_FLAG, "--gate", &err),
            &err);
   tml_validate_opts_default(&o);
   CHECK_INT(tml_validate_opts_from_config(cfg, &o, &err), TML_EINVAL);
@@ -574,23 +492,17 @@ TEST(config_presets_and_contradictions) {
   free(home);
 }
 
-/* The API body users already send:
- * {"training_mode":"quick","min_train_days":180,"use_expanding_window":false}.
- * For a fixed window min_train_days is the window length; in sequential mode
- * train_window_days sets the quick stage only, min_train_days the full stage's
- * minimum (and the quick window when no length is given). */
+/* The API body users already send: {"training_mode":"quick","min_train_days":180,"use_expanding_window":false}.
+ * For a fixed window min_train_days is the window length; in sequential mode train_window_days sets the
+ * quick stage only, min_train_days the full stage's minimum (and the quick window when no length is given). */
 TEST(min_train_days_is_the_fixed_window_length) {
   char *dir = tml_test_tmpdir("validate_opts");
   struct tml_config *cfg = NULL;
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
-  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "90", TML_CFG_FLAG,
-                          "--min-train-days", &err),
-           &err);
-  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG,
-                          "--window", &err),
-           &err);
+  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "90", TML_CFG_FLAG, "--min-train-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.window", "fixed", TML_CFG_FLAG, "--window", &err), &err);
   struct tml_validate_opts o;
   tml_validate_opts_default(&o);
   CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
@@ -599,15 +511,9 @@ TEST(min_train_days_is_the_fixed_window_length) {
   tml_config_free(cfg);
 
   CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
-  CHECK_OK(tml_config_set(cfg, "validation.mode", "sequential", TML_CFG_FLAG,
-                          "--mode", &err),
-           &err);
-  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "150",
-                          TML_CFG_FLAG, "--train-window-days", &err),
-           &err);
-  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "100", TML_CFG_FLAG,
-                          "--min-train-days", &err),
-           &err);
+  CHECK_OK(tml_config_set(cfg, "validation.mode", "sequential", TML_CFG_FLAG, "--mode", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.train_window_days", "150", TML_CFG_FLAG, "--train-window-days", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "validation.min_train_days", "100", TML_CFG_FLAG, "--min-train-days", &err), &err);
   tml_validate_opts_default(&o);
   CHECK_OK(tml_validate_opts_from_config(cfg, &o, &err), &err);
   CHECK_INT(o.quick.train_window_days, 150);
@@ -618,8 +524,8 @@ TEST(min_train_days_is_the_fixed_window_length) {
 }
 
 TEST(trading_view_compounds_equity_and_bounds_drawdown) {
-  /* Hand-computed: +10 %, -20 %, +5 % -> equity 1.10, 0.88, 0.924: return -7.6
-   * %, drawdown (1.10 - 0.88) / 1.10 = 20 %. */
+  /* Hand-computed: +10 %, -20 %, +5 % -> equity 1.10, 0.88, 0.924: return -7.6 %, drawdown
+   * (1.10 - 0.88) / 1.10 = 20 %. */
   const double a[] = {10, -20, 5};
   struct tml_trade_stats ts;
   tml_trade_stats_compute(a, 3, 1.0, &ts);
@@ -628,15 +534,13 @@ TEST(trading_view_compounds_equity_and_bounds_drawdown) {
   CHECK_NEAR(ts.max_drawdown_pct, 20.0, 1e-9);
   CHECK_NEAR(ts.avg_return_pct, -5.0 / 3.0, 1e-12);
   CHECK_NEAR(ts.profit_factor, 15.0 / 20.0, 1e-12);
-  /* Three -60 % trades: summing would say -180 % and a 180 % drawdown; equity
-   * 0.4, 0.16, 0.064. */
+  /* Three -60 % trades: summing would say -180 % and a 180 % drawdown; equity 0.4, 0.16, 0.064. */
   const double b[] = {-60, -60, -60};
   tml_trade_stats_compute(b, 3, 1.0, &ts);
   CHECK_NEAR(ts.cum_return_pct, -93.6, 1e-9);
   CHECK_NEAR(ts.max_drawdown_pct, 93.6, 1e-9);
-  /* A loss beyond the stake (-150 % after fees) empties the account: -100 % and
-   * 100 %, not more; a gain afterwards cannot revive it. A rise first moves the
-   * peak: +50 % then -50 % is a 50 % drawdown. */
+  /* A loss beyond the stake (-150 % after fees) empties the account: -100 % and 100 %, not more; a gain
+   * afterwards cannot revive it. A rise first moves the peak: +50 % then -50 % is a 50 % drawdown. */
   const double c[] = {20, -150, 30};
   tml_trade_stats_compute(c, 3, 1.0, &ts);
   CHECK_NEAR(ts.cum_return_pct, -100.0, 1e-9);
