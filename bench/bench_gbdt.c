@@ -4,7 +4,8 @@
  * Prints min / median over the repeats of: time per boosting round of XGBoost (hist), of the native
  * engine, of the native engine without histogram subtraction, the floor (one histogram pass over
  * the training rows of the same matrix), binning the matrix (once per fold, shared by the five
- * heads), and the prediction of five heads for one row with trees of the sizes a walk-forward keeps.
+ * heads), the wall time of one model on 1 and on 2 threads (threads inside the model), and the
+ * prediction of five heads for one row with trees of the sizes a walk-forward keeps.
  * Times are CPU seconds of the (single) thread. Ratios are taken between figures of the same run. Synthetic data as bench_xgb.c. */
 #include <math.h>
 #include <stdint.h>
@@ -22,6 +23,13 @@
 static double now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Wall time, for the threads inside one model (their CPU time is not the point). */
+static double wall(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -53,6 +61,15 @@ static double smed(struct series *s) {
   qsort(s->v, (size_t)s->n, sizeof(double), cmp_double);
   return s->n % 2 ? s->v[s->n / 2] : 0.5 * (s->v[s->n / 2 - 1] + s->v[s->n / 2]);
 }
+
+/* The engine's levers, each switched off alone (TML_GBDT_NO_* flags). */
+static const struct {
+  const char *name;
+  unsigned flag;
+} levers[] = {
+    {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION},
+};
+#define NLEVERS (sizeof levers / sizeof *levers)
 
 static void die(const struct tml_error *e) {
   fprintf(stderr, "%s\n", e->msg);
@@ -91,9 +108,11 @@ int main(int argc, char **argv) {
   struct tml_range train = {0, rows * 8 / 10}, valid = {rows * 8 / 10, rows};
   struct tml_error err;
   tml_error_init(&err);
-  struct series xgb = {.name = "xgboost round"}, nat = {.name = "native round"}, nosub = {.name = "native round, no subtraction"},
-              floor_ = {.name = "floor: one histogram pass"}, bins = {.name = "binning the fold (once for 5 heads)"},
+  struct series xgb = {.name = "xgboost round"}, nat = {.name = "native round"}, off[NLEVERS], floor_ = {.name = "floor: one histogram pass"}, bins = {.name = "binning the fold (once for 5 heads)"},
               pred = {.name = "predict 5 heads, one row (us)"};
+  for (size_t i = 0; i < NLEVERS; i++)
+    off[i] = (struct series){.name = levers[i].name};
+  struct series wall1 = {.name = "native round, wall, 1 thread"}, wall2 = {.name = "native round, wall, 2 threads"};
   for (int rep = 0; rep < repeats; rep++) {
     struct tml_xgb_model *xm = NULL;
     double t0 = now();
@@ -110,13 +129,24 @@ int main(int argc, char **argv) {
     t0 = now();
     tml_gbdt_hist_pass(b, g, h, train, hist);
     add(&floor_, now() - t0);
-    for (int lever = 0; lever < 2; lever++) {
+    for (size_t lever = 0; lever <= NLEVERS; lever++) { /* 0: as shipped; then one lever off at a time */
       struct tml_gbdt_model *m = NULL;
       t0 = now();
-      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &p, lever ? TML_GBDT_NO_SUBTRACTION : 0, NULL, NULL, NULL,
+      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &p, lever ? levers[lever - 1].flag : 0, NULL, NULL, NULL,
                                 &m, &err))
         die(&err);
-      add(lever ? &nosub : &nat, (now() - t0) / rounds);
+      add(lever ? &off[lever - 1] : &nat, (now() - t0) / rounds);
+      tml_gbdt_free(m);
+    }
+    /* Threads inside the model: wall time of one model with 1 and with 2 threads (p.nthread). */
+    for (int nt = 1; nt <= 2; nt++) {
+      struct tml_xgb_params q = p;
+      q.nthread = nt;
+      struct tml_gbdt_model *m = NULL;
+      double w0 = wall();
+      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, 0, NULL, NULL, NULL, &m, &err))
+        die(&err);
+      add(nt == 1 ? &wall1 : &wall2, (wall() - w0) / rounds);
       tml_gbdt_free(m);
     }
     tml_gbdt_bins_free(b);
@@ -159,14 +189,22 @@ int main(int argc, char **argv) {
   }
   printf("bench_gbdt: %zu x %zu, %d classes, %d bins, %d rounds, 1 thread, %d repeats (min / median)\n", rows, cols,
          nclass, p.max_bin, rounds, repeats);
-  struct series *all[] = {&xgb, &nat, &nosub, &floor_, &bins};
+  struct series *all[] = {&xgb, &nat, &floor_, &bins};
   for (size_t i = 0; i < sizeof all / sizeof *all; i++)
     printf("  %-40s %8.1f / %8.1f ms\n", all[i]->name, smin(all[i]) * 1e3, smed(all[i]) * 1e3);
+  for (size_t i = 0; i < NLEVERS; i++)
+    printf("  %-40s %8.1f / %8.1f ms\n", off[i].name, smin(&off[i]) * 1e3, smed(&off[i]) * 1e3);
+  printf("  %-40s %8.1f / %8.1f ms\n", wall1.name, smin(&wall1) * 1e3, smed(&wall1) * 1e3);
+  printf("  %-40s %8.1f / %8.1f ms\n", wall2.name, smin(&wall2) * 1e3, smed(&wall2) * 1e3);
   printf("  %-40s %8.2f / %8.2f us\n", pred.name, smin(&pred), smed(&pred));
   printf("ratios (medians):\n");
   printf("  xgboost round / native round            %6.2fx\n", smed(&xgb) / smed(&nat));
-  printf("  no subtraction / native (lever gain)    %6.2fx\n", smed(&nosub) / smed(&nat));
+  for (size_t i = 0; i < NLEVERS; i++) /* min over repeats: the least disturbed run of each */
+    printf("  lever gain: %-38s %6.2fx (min %6.2fx)\n", levers[i].name + strlen("native round, "),
+           smed(&off[i]) / smed(&nat), smin(&off[i]) / smin(&nat));
   printf("  native round / floor (histogram passes) %6.2f\n", smed(&nat) / smed(&floor_));
+  printf("  1 thread / 2 threads (wall, one model)    %6.2fx (min %6.2fx)\n", smed(&wall1) / smed(&wall2),
+         smin(&wall1) / smin(&wall2));
   printf("  binning 5x / binning once (shared bins) %6.2fx of one round per head saved: %.2f rounds\n", 5.0,
          4.0 * smed(&bins) / smed(&nat));
   free(X);

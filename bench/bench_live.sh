@@ -9,6 +9,14 @@
 #
 #   bench/bench_live.sh [N [ROUNDS]]       e.g. bench/bench_live.sh 100 20;  bench/bench_live.sh 300 1000
 #
+# Memory: the daemon's RSS is sampled every ROUNDS/10 candles and split by /proc/PID/smaps into anonymous
+# memory (heap: SQLite page caches, models, buffers), the mappings of the database file (SQLite's mmap),
+# the WAL index and the rest (code). "Steady" means: RSS at the last candle is less than 5 % above RSS
+# at the middle one (the last half of the candles, e.g. the last 500 of 1000), printed as met / NOT met.
+# Settings pass through the environment as usual, e.g. TRADEML_DATA_RESIDENT_CACHE_MIB=64
+# TRADEML_DATA_RESIDENT_MMAP_MIB=1024 gives the daemon's connections the page cache and map that commands use.
+# BENCH_LIVE_COMPUTE=0 skips part 1.
+#
 # Symbols beyond the real ones are synthetic: real Bybit 15m series served under other names (S001USDT...).
 # Models are trained by the daemon's two workers (5 boosting rounds, 10 days: a speed setup, not a
 # quality one). The mock has no rate limit and exchanges.http.rate is raised for it: against a real
@@ -29,6 +37,7 @@ export TRADEML_HOME=$WORK/home
 echo "== machine: $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); $N symbols, $ROUNDS candles"
 
 # ---- 1. compute alone ---------------------------------------------------------------------------------
+if [[ ${BENCH_LIVE_COMPUTE:-1} != 0 ]]; then
 csv=$DATA/bybit-linear/BTC_USDT_USDT-15m-futures.csv
 "$BIN" data import "$csv" --symbol BTCUSDT --interval 15m >/dev/null
 "$BIN" train --symbol BTCUSDT --interval 15m --days 90 --num-boost-round 200 --early-stopping-rounds 0 --threads 1 >/dev/null
@@ -36,6 +45,7 @@ model=$(ls -d "$TRADEML_HOME"/models/xgb5/BTCUSDT/15m/*/ | tail -1)
 echo "== compute alone (BTCUSDT 15m, 200-round heads, one core)"
 build/bench/bench_live_push "$TRADEML_HOME/trademl.db" "$model" BTCUSDT 500 5
 rm -rf "$TRADEML_HOME"
+fi
 
 # ---- 2. end to end through the daemon ---------------------------------------------------------------
 T0=1717200000000 # 2024-06-01T00:00:00Z: every file has history before and candles after it
@@ -91,8 +101,31 @@ def mem_split():
             d[k] = int(line.split()[1]) / 1024
     db = os.path.join(os.environ["TRADEML_HOME"], "trademl.db")
     d["db"] = os.path.getsize(db) / 1048576 if os.path.exists(db) else 0
-    return "anon %.0f, file %.0f, shmem %.0f MiB; database %.0f MiB" % (d.get("RssAnon", 0), d.get("RssFile", 0),
-                                                                       d.get("RssShmem", 0), d["db"])
+    # smaps: which mappings the resident pages are in (the database file mapped by each connection's mmap)
+    m = {"heap": 0, "anon": 0, "dbmap": 0, "dbmaps": 0, "shm": 0, "other": 0}
+    name = ""
+    for line in open(f"/proc/{pid}/smaps"):
+        f = line.split()
+        if not f[0].endswith(":") or "-" in f[0]:
+            name = f[5] if len(f) > 5 else ""
+            if name.endswith("trademl.db"):
+                m["dbmaps"] += 1
+        elif f[0] == "Rss:":
+            kb = int(f[1]) / 1024
+            if name.endswith("trademl.db"):
+                m["dbmap"] += kb
+            elif name.endswith("-shm"):
+                m["shm"] += kb
+            elif name == "[heap]":
+                m["heap"] += kb
+            elif name == "" or name.startswith("[anon"):
+                m["anon"] += kb
+            else:
+                m["other"] += kb
+    return ("anon %.0f, file %.0f, shmem %.0f MiB; database %.0f MiB | smaps: heap %.0f, other anon %.0f, "
+            "db file mapped %.0f (%d maps), wal index %.0f, code/other %.0f MiB" %
+            (d.get("RssAnon", 0), d.get("RssFile", 0), d.get("RssShmem", 0), d["db"], m["heap"], m["anon"],
+             m["dbmap"], m["dbmaps"], m["shm"], m["other"]))
 for _ in range(600):
     try:
         get(base + "/health"); break
@@ -149,9 +182,11 @@ for k in range(rounds):
     ls = [e[0] - t_avail for e in got]
     lat += ls
     last.append(max(ls))
-    if k == rounds // 2:
+    if k == rounds // 2 - 1:               # after half of the candles
         rss["middle"] = rss_mib()
         split["middle"] = mem_split()
+    if (k + 1) % max(1, rounds // 10) == 0:
+        print("  after candle %4d: RSS %.0f MiB (%s)" % (k + 1, rss_mib(), mem_split()), flush=True)
 rss["end"] = rss_mib()
 split["end"] = mem_split()
 lat.sort(); last.sort()
@@ -167,6 +202,9 @@ print("daemon RSS: start %.0f MiB, middle %.0f MiB, end %.0f MiB (end/start %.3f
 for k in ("start", "middle", "end"):
     if k in split:
         print("  %-6s %s" % (k, split[k]))
+growth = rss["end"] / rss.get("middle", rss["end"]) - 1
+print("steady RSS (the last %d candles grow RSS < 5%%): %s (%+.1f%%)" %
+      (rounds - rounds // 2, "met" if growth < 0.05 else "NOT met", growth * 100))
 m = urllib.request.urlopen(base + "/metrics").read().decode()
 for line in m.splitlines():
     if line.startswith(("trademl_live_tick_lag_seconds", "trademl_sse_dropped_total", "trademl_live_exchange_errors_total")):

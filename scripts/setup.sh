@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--test]   (--test adds what the test suite and benchmarks need)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libxgboost-dev libsqlite3-dev libjansson-dev libyaml-dev
-      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libpq-dev)
+      libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev libopenblas-dev libpq-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -24,9 +24,11 @@ npm npm
 chromium chromium
 clang clang
 /usr/lib/postgresql/15/bin/postgres postgresql-15
+ip iproute2
 TOOLS
   # postgresql-15 (above): the PostgreSQL backend tests start a throw-away server from it
-  # (tests/lib/pg-test-server.sh); without it they skip.
+  # (tests/lib/pg-test-server.sh); without it they skip. iproute2: the multi-host test's network
+  # namespaces (tests/e2e/cluster_multihost.sh, as root).
   # libFuzzer and the sanitizer runtimes for clang (scripts/fuzz.sh); checked by package, as a clang
   # from elsewhere may lack them.
   dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null | grep -q 'install ok installed' ||

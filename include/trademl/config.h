@@ -81,6 +81,11 @@ int tml_config_show(const struct tml_config *c, bool json, struct tml_buf *out);
 
 /* True when key is in the table of known keys. */
 bool tml_config_key_known(const char *key);
+/* Checks that `value` is valid for `key` without a config object (job parameters are checked when a
+ * job is submitted, long before a worker loads its configuration). `where` goes into the message
+ * ("in job params"). Cross-key rules are not checked. 0, or TML_EINVAL naming the key and what it
+ * expects (unknown key: the closest known one). */
+int tml_config_check_value(const char *key, const char *value, const char *where, struct tml_error *err);
 
 /* Describes the known keys, for `trademl config keys` and the docs. */
 struct tml_config_key_info {

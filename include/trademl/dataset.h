@@ -26,6 +26,7 @@ struct tml_dataset {
   int64_t *time;         /* candle open time of each row */
   uint16_t *sym;         /* index into symbols */
   double *close;         /* close of the row's candle: the entry price of a signal */
+  double *open, *high, *low; /* the rest of the row's candle (the rl environment fills inside it) */
   double *fwd_return, *fwd_vol, *timing, *stop_loss_pct, *position_size; /* continuous targets */
   int8_t *tp1_hit;       /* 1 = take-profit 1 before stop, 0 = stop or neither, -1 unknown */
   char **col_names;      /* ncols names; encoding columns are "sym_<SYMBOL>" or "sym_index" */

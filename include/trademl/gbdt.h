@@ -23,7 +23,7 @@ struct tml_error;
 
 /* Engine levers, for the benchmark only (0 = the engine as shipped). */
 enum {
-  TML_GBDT_NO_SUBTRACTION = 1u << 0, /* build both children's histograms instead of one + subtract */
+  TML_GBDT_NO_SUBTRACTION = 1u << 0,  /* build both children's histograms instead of one + subtract */
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's
@@ -31,9 +31,10 @@ enum {
 int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
 
 /* ---- The binned matrix of a fold ----
- * Cut points per column are quantiles of the training rows only (`fit`, never validation or test
- * rows): a column with at most max_bin distinct values gets one bin per value, otherwise max_bin
- * equal-count bins. A value x falls in bin b = number of cuts <= x, so "bin <= s" is exactly
+ * Cut points per column come from the training rows only (`fit`, never validation or test rows),
+ * placed as libxgboost 1.7's quantile sketch places them (re-implemented with its float arithmetic):
+ * a column with at most max_bin distinct values gets one bin per value, otherwise at most max_bin
+ * bins at the sketch's approximate quantiles. A value x falls in bin b = number of cuts <= x, so "bin <= s" is exactly
  * "x < cut[s]" and a tree trained on bins predicts raw floats with the same result. NaN and +-Inf
  * are missing (code max_bin). Every row of X is binned (nrows x ncols uint8, row-major). */
 struct tml_gbdt_bins;
@@ -63,8 +64,9 @@ struct tml_gbdt_model;
  * per class per round, gradients p - [y = k], hessians max(2p(1-p), 1e-16) as XGBoost's
  * multi:softprob; nclass 0: squared error, g = pred - y, h = 1. Margins start at base_score 0.5
  * for both objectives, as XGBoost 1.7's default. Early stopping, progress and return codes as tml_xgb_train; flags
- * are TML_GBDT_* levers (0 normally). p->nthread is accepted (1..1024) but a model is grown on one
- * thread (parallelism is across heads and folds), so models never depend on it. */
+ * are TML_GBDT_* levers (0 normally). p->nthread threads (at most 64) grow the model: the histogram
+ * of a node with >= 2048 rows is split between them by column, each column summed by one thread in
+ * row order, so the model bytes never depend on the thread count. */
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
                           struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
                           const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,

@@ -57,8 +57,11 @@ struct tml_job_spec {
   const char *strategy;                     /* NULL or "" = the handle's default strategy */
   const char *mode;                         /* validate: quick|full|sequential (NULL = quick); else NULL */
   double days;                              /* history days (0 = the command's default) */
-  const char *params; /* NULL or a JSON object of extra flags for the command, {"num-boost-round":60};
-                         keys [a-z0-9-]+, values string/number/bool. noop: seconds, fail_attempts, exit */
+  const char *params; /* NULL or a JSON object of configuration keys and values the job runs with,
+                         {"training.num_boost_round":60}; values string/number/bool or a list of them.
+                         Plus the kind's options that are not configuration (tml_job_option_known):
+                         validate: force (bool); noop: seconds, fail_attempts, exit, record, tag.
+                         The job's own fields (symbols, interval, days, strategy, mode) are refused here. */
   int priority;       /* higher runs first; default 0 */
   int max_attempts;   /* 0 = 1 + training.retry_attempts */
   int timeout_s;      /* wall-time limit of one attempt; 0 = training.job_timeout */
@@ -93,6 +96,8 @@ struct tml_job {
   int64_t created_ms, started_ms, finished_ms; /* started = start of the latest attempt; 0 = not yet */
   double elapsed_s;          /* seconds run, summed over attempts */
   char result[2048];         /* JSON summary of a success ({"accuracy":..., "hit_rate_tp1":...}), or "{}" */
+  int64_t fence;             /* fencing token of the latest claim (0 = never claimed): grows with every
+                                claim in the database; a worker acts on the job only under its own token */
 };
 
 /* One attempt of a job (history shown by `jobs show`). */
@@ -123,14 +128,19 @@ void tml_jobs_opts_default(struct tml_jobs_opts *o);
  * data.interval and model.strategy. 0 always (keys are validated by the config). */
 int tml_jobs_opts_from_config(const struct tml_config *cfg, struct tml_jobs_opts *o, struct tml_error *err);
 
-/* Opens the job table in the SQLite file db_path (created with the schema when missing; the parent
- * folder must exist) in WAL mode. opts NULL = defaults. Caller closes with tml_jobs_close().
- * Returns 0, TML_EDB (message names the path), TML_EBUSY (locked longer than the timeout), TML_ENOMEM. */
+/* Opens the job table at db_path: a SQLite file (created with the schema when missing; the parent
+ * folder must exist; WAL mode) or a postgresql:// URL (schema created/migrated; docs/cluster.md).
+ * opts NULL = defaults. Caller closes with tml_jobs_close(). Returns 0, TML_EDB (message names the
+ * path or the redacted URL), TML_EBUSY (locked longer than the timeout), TML_ENET (server unreachable
+ * after data.connect_wait), TML_EPERM (authentication), TML_EINVAL (malformed URL), TML_ENOMEM. */
 int tml_jobs_open(const char *db_path, const struct tml_jobs_opts *opts, struct tml_jobs **out,
                   struct tml_error *err);
 void tml_jobs_close(struct tml_jobs *q); /* accepts NULL */
-/* The underlying connection, borrowed (the scheduler and coverage use the same file). */
-struct sqlite3 *tml_jobs_db(struct tml_jobs *q);
+/* "sqlite" or "postgresql". */
+const char *tml_jobs_backend_name(const struct tml_jobs *q);
+/* True when the database answers a trivial statement now. Never waits for the reconnect budget (a
+ * lost PostgreSQL connection is retried by a single attempt at most every 2 s), so /health can ask. */
+bool tml_jobs_ping(struct tml_jobs *q);
 /* The options the handle was opened with. */
 const struct tml_jobs_opts *tml_jobs_options(const struct tml_jobs *q);
 
@@ -185,17 +195,27 @@ int tml_job_to_json(const struct tml_job *j, struct tml_buf *out);
 /* ---- worker side (used by the runner; public for tests and other runners) ---- */
 
 /* Claims the best runnable job (queued, not_before <= now, highest priority, oldest) in one
- * BEGIN IMMEDIATE transaction: status running, attempts + 1, worker_id, lease until now + lease_s,
- * an attempt row. Jobs whose worker's lease expired are first given back (or finished when out of
- * attempts or cancel was requested). *got false when nothing is runnable. */
+ * transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE SKIP LOCKED): status running,
+ * attempts + 1, worker_id, lease until now + lease_s, an attempt row and a new fencing token
+ * (out->fence) that every later call about this attempt must present. Jobs whose worker's lease
+ * expired are first given back (or finished when out of attempts or cancel was requested). *got
+ * false when nothing is runnable. */
 int tml_jobs_claim(struct tml_jobs *q, const char *worker_id, int lease_s, struct tml_job *out, bool *got,
                    struct tml_error *err);
-/* Extends the lease of a running job held by worker_id and reports whether cancel was requested.
- * TML_ECONFLICT when the job is no longer held by this worker (lease lost). */
-int tml_jobs_heartbeat(struct tml_jobs *q, int64_t id, const char *worker_id, int lease_s, bool *cancel_requested,
+/* Extends the lease of a running job claimed under fencing token `fence` and reports whether cancel
+ * was requested. TML_ECONFLICT when the job is no longer held under that token (lease lost). */
+int tml_jobs_heartbeat(struct tml_jobs *q, int64_t id, int64_t fence, int lease_s, bool *cancel_requested,
                        struct tml_error *err);
-/* Stores progress (clamped to 0..100) and stage (may be NULL) of a running job. */
-int tml_jobs_set_progress(struct tml_jobs *q, int64_t id, double pct, const char *stage, struct tml_error *err);
+/* Stores progress (clamped to 0..100) and stage (may be NULL) of a job running under `fence`;
+ * TML_ECONFLICT (and a warning in the log) under a stale token. */
+int tml_jobs_set_progress(struct tml_jobs *q, int64_t id, int64_t fence, double pct, const char *stage,
+                          struct tml_error *err);
+/* 0 when job id is running under fencing token `fence`; TML_ECONFLICT naming the current status and
+ * token otherwise. A job's child checks it right before registering a model (TRADEML_JOB_FENCE). */
+int tml_jobs_fence_check(struct tml_jobs *q, int64_t id, int64_t fence, struct tml_error *err);
+/* Waits up to timeout_ms for a job to become runnable (PostgreSQL: LISTEN/NOTIFY, returns early when
+ * one is submitted or requeued anywhere; SQLite: sleeps). */
+void tml_jobs_wait(struct tml_jobs *q, int timeout_ms);
 
 enum tml_job_outcome {
   TML_OUTCOME_SUCCEEDED,
@@ -212,12 +232,13 @@ enum tml_job_outcome {
  * FAILED (retried). A child that reported nothing is FATAL only for the usage exit code 2. */
 enum tml_job_outcome tml_job_outcome_of(enum tml_job_kind kind, int exit_code, int reported);
 
-/* Ends the current attempt of job id held by worker_id, applying the retry policy: a failure or
+/* Ends the current attempt of job id claimed under fencing token `fence`, applying the retry policy: a failure or
  * timeout with attempts left returns the job to queued with not_before = now + backoff; otherwise the
  * final status is set. error/result_json may be NULL. Also updates the new-symbol queue for jobs
  * from source "queue" (removed on success, error and attempts kept on final failure). elapsed_s is
- * this attempt's run time. *status_after may be NULL. TML_ECONFLICT when the lease was lost. */
-int tml_jobs_finish(struct tml_jobs *q, int64_t id, const char *worker_id, enum tml_job_outcome outcome,
+ * this attempt's run time. *status_after may be NULL. TML_ECONFLICT when the token is stale (the lease
+ * was lost and the job taken again or ended): nothing changes and the refusal is logged. */
+int tml_jobs_finish(struct tml_jobs *q, int64_t id, int64_t fence, enum tml_job_outcome outcome,
                     int exit_code, double elapsed_s, const char *error, const char *result_json,
                     enum tml_job_status *status_after, struct tml_error *err);
 
@@ -225,13 +246,44 @@ int tml_jobs_finish(struct tml_jobs *q, int64_t id, const char *worker_id, enum 
  * attempts remain, else failed ("worker lost"); cancelled when cancel was requested. */
 int tml_jobs_reap(struct tml_jobs *q, int64_t now_ms, size_t *reaped, struct tml_error *err);
 
-/* The argv a worker executes for job j (argv[0] = exe), e.g. exe --home H train --symbol X
- * --interval 5m --days 30 --threads 2 --json. home/config_path may be NULL; threads 0 = omitted.
+/* ---- processes of the installation (trademl cluster status) ---- */
+
+/* One process: a daemon, a worker, a scheduler. Rows are heartbeated every few seconds; a row whose
+ * heartbeat is older than three periods is shown as lost. */
+struct tml_cluster_process {
+  char id[128];       /* "<host>:<pid>:<role>" */
+  char host[64];
+  char role[16];      /* "serve", "worker" */
+  int64_t pid;
+  int64_t started_ms, heartbeat_ms;
+  int running;        /* jobs running now */
+  char jobs[256];     /* their ids, comma-separated */
+};
+/* Inserts or updates p (by id). */
+int tml_jobs_process_beat(struct tml_jobs *q, const struct tml_cluster_process *p, struct tml_error *err);
+/* Every process row, by host, role, pid; *out malloc'ed (free()). */
+int tml_jobs_processes(struct tml_jobs *q, struct tml_cluster_process **out, size_t *n, struct tml_error *err);
+/* Removes a process row (a clean stop). */
+int tml_jobs_process_remove(struct tml_jobs *q, const char *process_id, struct tml_error *err);
+
+/* The argv a worker executes for job j (argv[0] = exe), e.g. exe --home H --set
+ * training.num_boost_round=60 train --symbol X --interval 5m --days 30 --threads 2 --json: the
+ * params' configuration keys as `--set KEY=VALUE` before the command, its options after it. home/config_path may be NULL; threads 0 = omitted.
  * Fills argv[0..*argc) with pointers into storage (a caller buffer of storage_size bytes),
  * argv[*argc] = NULL. TML_EINVAL when the params do not parse, TML_ETOOBIG when it does not fit. */
 int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, const char *config_path, int threads,
                  char **argv, size_t max_args, size_t *argc, char *storage, size_t storage_size,
                  struct tml_error *err);
+
+/* Calls fn for each entry of a job's params, in key order: a configuration key with its value as text
+ * (config_key set, flag NULL), or an option of the kind's command (config_key NULL, flag "--force",
+ * value NULL for a switch that is on; switches that are off are skipped). Lists are joined with ','.
+ * fn returns 0 to go on, or an error code that stops the walk (reported as "command line too long").
+ * TML_EINVAL when the params do not parse or hold a key that is neither. */
+typedef int (*tml_job_param_fn)(void *ud, const char *config_key, const char *flag, const char *value);
+int tml_job_params_each(const struct tml_job *j, tml_job_param_fn fn, void *ud, struct tml_error *err);
+/* True when key is an option of kind's command that params may carry ("force" for validate). */
+bool tml_job_option_known(enum tml_job_kind kind, const char *key);
 
 /* Log file of a job: <logs_dir>/jobs/<id>.log. TML_EINVAL when it does not fit. */
 int tml_job_log_path(const char *logs_dir, int64_t id, char *out, size_t outsz, struct tml_error *err);
@@ -255,6 +307,7 @@ struct tml_runner_opts {
   int progress_interval_s;      /* progress stored at most this often; default 2 */
   const char *worker_name;      /* prefix of worker ids; NULL = "<hostname>:<pid>" */
   bool exit_when_idle;          /* stop when no job is runnable or running (retrain, tests) */
+  const char *role;             /* role in `trademl cluster status`: "worker" (NULL) or "serve" */
   struct tml_jobs_opts jobs;
 };
 void tml_runner_opts_default(struct tml_runner_opts *o);

@@ -200,6 +200,8 @@ struct tml_live_opts {
                                      (borrowed; e.g. {"num-boost-round":20} in tests) */
   struct tml_http_opts http;       /* HTTP settings of the exchange client; zero fields = the defaults */
   double rate_per_s;              /* request rate; 0 = the exchange's default */
+  int64_t store_cache_mib;        /* data.resident_cache_mib: page cache of the loop's candle store */
+  int64_t store_mmap_mib;         /* data.resident_mmap_mib: its memory map; 0 = none */
   tml_live_prediction_fn on_prediction;
   tml_live_event_fn on_event;
   void *cb_ctx;
@@ -208,7 +210,8 @@ struct tml_live_opts {
 };
 
 /* Zeroes o and fills the documented defaults (no exchange, stored universe, 15m, 2 s delay, 1 s poll,
- * 60 min, 300 s, 600 s, never stale, predict, 200, 50, 0.10, 3). */
+ * 60 min, 300 s, 600 s, never stale, predict, 200, 50, 0.10, 3; a 2 MiB page cache and no memory map on
+ * the candle store, as data.resident_cache_mib / data.resident_mmap_mib). */
 void tml_live_opts_init(struct tml_live_opts *o);
 /* Fills o from the live.* keys (and data.exchange, data.interval, data.symbols, data.days, model.strategy,
  * operations.model_rotation.*). Validates them together: unknown exchange or category, an interval the

@@ -1,5 +1,6 @@
-/* Model sets on disk: <models_dir>/<strategy>/<key>/<interval>/<version>/ holding one
- * <head>_model.json (XGBoost JSON) and <head>_feature_importance.csv per head plus metadata.json.
+/* Model sets on disk: <models_dir>/<strategy>/<key>/<interval>/<version>/ holding the strategy's files
+ * (xgb5: one <head>_model.json and <head>_feature_importance.csv per head; see docs/strategies.md)
+ * plus metadata.json naming the strategy.
  * key is the symbol, or "MULTI-<8 hex>" for a multi-symbol set (its symbols are in metadata.json).
  * Folders are written under a ".tmp-" name and renamed into place, so a reader never sees half a set. */
 #ifndef TML_MODELSET_H
@@ -11,6 +12,7 @@
 #include "trademl/dataset.h"
 #include "trademl/labels.h"
 #include "trademl/learner.h"
+#include "trademl/strategy.h"
 #include "trademl/xgb.h"
 
 struct tml_error;
@@ -32,7 +34,7 @@ struct tml_modelset {
   char feature_checksum[64];
   struct tml_label_spec labels;
   int64_t data_last_ms;                    /* last candle time used in training */
-  struct tml_model *heads[TML_HEAD_COUNT]; /* engine from metadata.json "engine" (absent: xgboost) */
+  struct tml_strategy_model *model;        /* metadata.json "strategy"'s table and its loaded model */
   char *metadata;                          /* metadata.json text */
 };
 
@@ -40,6 +42,8 @@ struct tml_modelset {
  * the running code's (TML_EMODEL otherwise, naming both), the column count consistent. */
 int tml_modelset_load(const char *dir, struct tml_modelset **out, struct tml_error *err);
 void tml_modelset_free(struct tml_modelset *m);
+/* tml_modelset_load, refusing (TML_EMODEL, naming both) a set written by another strategy than `strategy`. */
+int tml_modelset_load_as(const char *dir, const char *strategy, struct tml_modelset **out, struct tml_error *err);
 
 /* Finds the newest set (by version name) that covers `symbol` at `interval_ms`: first the symbol's own
  * folder, then multi-symbol sets listing it. TML_ENOENT with a hint to train when none exists. */

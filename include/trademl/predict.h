@@ -15,6 +15,17 @@ struct tml_buf;
 struct tml_error;
 struct tml_store;
 
+/* The decision of a strategy that acts rather than forecasts (strategy.h decide hook; rl): its actions'
+ * names (static strings), probabilities, the chosen (most probable) action and the critic's value. */
+#define TML_DECISION_MAX_ACTIONS 8
+struct tml_decision {
+  int nactions;                      /* 0 = the strategy has no decision */
+  const char *names[TML_DECISION_MAX_ACTIONS];
+  float probs[TML_DECISION_MAX_ACTIONS];
+  int action;
+  float value;
+};
+
 struct tml_prediction {
   int64_t candle_ms;                 /* open time of the candle predicted from */
   float proba[TML_HEAD_COUNT][TML_MAX_CLASSES]; /* class heads */
@@ -24,6 +35,7 @@ struct tml_prediction {
   int64_t age_ms;                    /* now - close time of the candle */
   int64_t stale_after_ms;            /* the candle is stale past this age; 0 = not checked */
   bool stale;                        /* age_ms > stale_after_ms */
+  struct tml_decision decision;      /* strategies with a decide hook; nactions 0 otherwise */
 };
 
 #define TML_PREDICT_STALE_INTERVALS 3 /* predict.stale_intervals default */

@@ -8,6 +8,10 @@
 
 struct tml_buf;
 struct tml_error;
+struct tml_validate_opts;
+struct tml_validate_result;
+struct tml_validate_stage;
+struct tml_validate_compare;
 
 struct tml_report_info {
   char id[128];
@@ -31,5 +35,24 @@ int tml_report_resolve(const char *reports_dir, const char *id_or_path, char *di
 /* Renders report.json text as a terminal table: data range, folds, gates with verdicts and the
  * summary of the main metrics against their baselines. 0, TML_EPARSE (not a report) or TML_ENOMEM. */
 int tml_report_table(const char *json, size_t len, struct tml_buf *out, struct tml_error *err);
+
+/* report.json of one stage (deterministic apart from "created_at", "report_id" and "timings"). */
+int tml_validate_report_json(const struct tml_validate_result *r, const struct tml_validate_stage *st,
+                             const struct tml_validate_opts *o, struct tml_buf *out);
+/* report.html: one self-contained page (inline CSS and SVG, no script, no network). */
+int tml_validate_report_html(const struct tml_validate_result *r, const struct tml_validate_stage *st,
+                             const struct tml_validate_opts *o, struct tml_buf *out);
+/* Writes report.json and report.html into <reports_dir>/<id>/ atomically (temporary folder +
+ * rename); st->report_id/report_dir receive the names. 0, TML_EIO, TML_EPERM. */
+int tml_validate_report_write(const struct tml_validate_result *r, struct tml_validate_stage *st,
+                              const struct tml_validate_opts *o, struct tml_error *err);
+
+/* The side-by-side report of validate --compare: compare.json and compare.html in <reports_dir>/<id>/
+ * (written atomically); every strategy's metric means head by head on the same folds, the baseline,
+ * the best strategy per metric. *id and *dir receive the names (64 and 4200 bytes). */
+int tml_validate_compare_json(const struct tml_validate_compare *c, const struct tml_validate_opts *o,
+                              struct tml_buf *out);
+int tml_validate_compare_write(const struct tml_validate_compare *c, const struct tml_validate_opts *o, char *id,
+                               char *dir, struct tml_error *err);
 
 #endif

@@ -13,6 +13,7 @@
 #include "trademl/series.h"
 
 struct tml_error;
+struct tml_config;
 struct sqlite3;
 struct tml_store; /* opaque */
 
@@ -26,6 +27,21 @@ int tml_store_open(const char *location, struct tml_store **out, struct tml_erro
 const char *tml_store_backend(const struct tml_store *s);
 /* Closes the handle (finalizes its statements). Accepts NULL. */
 void tml_store_close(struct tml_store *s);
+
+/* Page cache and memory map of a connection tml_store_open makes: sized for a command's one long
+ * sequential read of a symbol's history. */
+#define TML_STORE_CACHE_MIB 64
+#define TML_STORE_MMAP_MIB 1024
+/* Sets the connection's SQLite page cache and memory map (PRAGMA cache_size, mmap_size), in MiB; 0 maps
+ * nothing (reads go through the page cache). 0 or TML_EDB. Does nothing on PostgreSQL, whose caches
+ * belong to the server. */
+int tml_store_set_memory(struct tml_store *s, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err);
+/* tml_store_open for a connection that a long-running process (the daemon, the live loop) keeps open:
+ * its page cache and memory map are cfg's data.resident_cache_mib and data.resident_mmap_mib. With the
+ * command sizes, each such connection's cache would fill to 64 MiB and its map page in the file as the
+ * file grows: the process's RSS would follow the database's size. Same returns as tml_store_open. */
+int tml_store_open_resident(const char *db_path, const struct tml_config *cfg, struct tml_store **out,
+                            struct tml_error *err);
 
 struct tml_put_stats {
   size_t inserted;  /* new candles */

@@ -49,7 +49,8 @@ struct tml_train_opts {
   struct tml_featureset_opts features;
   int threads;                 /* total thread budget; 0 = online cores */
   const char *models_dir;      /* root of model sets */
-  const char *strategy;        /* folder under models_dir, e.g. "xgb5" */
+  const char *strategy;        /* strategy by name (strategy.h): "xgb5" (default) | "ensemble" | ...;
+                                  also the first folder level under models_dir */
   bool dry_run;                /* load, features, labels, split; no training, nothing written */
   tml_train_progress_fn progress;
   void *progress_ud;
@@ -68,6 +69,8 @@ struct tml_train_opts {
   bool htf_context;
   double htf_context_days;
   const char *engine;          /* boosting engine by name (learner.h): "xgboost" (default) | "native" */
+  const struct tml_config *config; /* borrowed: the effective configuration, read by strategies for their own
+                                  keys (ensemble.*, lstm.*); NULL = the keys' defaults */
 };
 
 

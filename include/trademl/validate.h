@@ -13,47 +13,16 @@
 
 #include "trademl/dataset.h"
 #include "trademl/train.h"
+#include "trademl/valmetrics.h"
 
 struct tml_buf;
 struct tml_config;
 struct tml_error;
 struct tml_store;
+struct tml_strategy_cache;
 
 enum tml_validate_mode { TML_VALIDATE_QUICK, TML_VALIDATE_FULL, TML_VALIDATE_SEQUENTIAL };
 const char *tml_validate_mode_name(enum tml_validate_mode m); /* "quick", "full", "sequential" */
-
-/* ---- metrics: one flat, named list per fold ("direction.recall.up", "trading.sharpe", ...) ---- */
-/* Number of metric ids, and the name of id i ("<head>.<metric>[.<class>]", "trading.<metric>"). */
-size_t tml_validate_metric_count(void);
-const char *tml_validate_metric_name(size_t id);
-/* Id of a metric name, or -1. */
-int tml_validate_metric_id(const char *name);
-
-/* ---- gates: "<metric> <op> <value>", op one of > >= < <=, evaluated on the mean over folds ---- */
-enum tml_gate_op { TML_GATE_GT, TML_GATE_GE, TML_GATE_LT, TML_GATE_LE };
-struct tml_gate {
-  int metric;          /* metric id */
-  enum tml_gate_op op;
-  double threshold;
-};
-#define TML_VALIDATE_MAX_GATES 32
-/* Parses "direction.recall.up>0.35" (blanks allowed). 0 or TML_EINVAL naming the metric or the
- * operator and listing valid forms. */
-/* Trading statistics of per-trade net returns in percent, in trade order (docs/validation.md). Equity
- * is compounded: it starts at 1 and each trade multiplies it by (1 + ret/100), floored at 0 (an account
- * cannot lose more than it holds). cum_return_pct = 100 (equity - 1) >= -100; max_drawdown_pct = the
- * largest fall from a running peak in percent of that peak, within [0, 100]. Sharpe is per trade,
- * annualised by trades per year (NAN with fewer than 2 trades or years <= 0); profit factor = gains /
- * losses (NAN without losses). */
-struct tml_trade_stats {
-  size_t trades;
-  double avg_return_pct, cum_return_pct, max_drawdown_pct, sharpe, profit_factor;
-};
-void tml_trade_stats_compute(const double *ret_pct, size_t n, double years, struct tml_trade_stats *out);
-/* One compounding step of equity (1 = the start) by a trade's net return in percent, floored at 0. */
-double tml_equity_compound(double equity, double ret_pct);
-
-int tml_gate_parse(const char *s, struct tml_gate *g, struct tml_error *err);
 
 /* Progress. fold is 0-based; nfolds the folds of the running stage; eta_s < 0 when unknown.
  * ROUND events come from worker threads (serialise in the callback). Return non-zero to cancel:
@@ -77,6 +46,15 @@ typedef int (*tml_validate_progress_fn)(void *ud, const struct tml_validate_prog
 struct tml_validate_stage;
 typedef int (*tml_validate_confirm_fn)(void *ud, const struct tml_validate_stage *quick);
 
+/* After each stage: the caller writes the stage's report and renders report.json / report.html into
+ * json and html (empty buffers), which a sequential run attaches to its final model set. Return 0 to go
+ * on, or an error code (with err) to stop the run with it. */
+struct tml_validate_result;
+struct tml_validate_opts;
+typedef int (*tml_validate_report_fn)(void *ud, const struct tml_validate_opts *o, const struct tml_validate_result *r,
+                                      struct tml_validate_stage *st, struct tml_buf *json, struct tml_buf *html,
+                                      struct tml_error *err);
+
 struct tml_validate_opts {
   struct tml_train_opts train;   /* symbols, interval, labels, XGBoost, features, threads, purge_gap,
                                     test_size (= early-stopping share of each training window),
@@ -94,6 +72,10 @@ struct tml_validate_opts {
   void *progress_ud;
   tml_validate_confirm_fn confirm; /* sequential: asked before the full stage; NULL = follow the gates */
   void *confirm_ud;
+  tml_validate_report_fn report; /* called after each stage; NULL = no report (library callers, tests) */
+  void *report_ud;
+  struct tml_strategy_cache *cache; /* borrowed: fits shared with other strategies validated on the same
+                                     dataset and folds (validate --compare); NULL = none */
 };
 
 /* Defaults: quick = 5 folds, fixed 180-day window, 60-day tests; full = expanding, 120 days minimum,
@@ -167,22 +149,30 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
 void tml_validate_stage_release(struct tml_validate_stage *st);
 
 /* The whole command: loads candles from store, builds the dataset once, runs the mode's stages,
- * writes a report per stage under o->reports_dir and, in sequential mode, trains the final model set
- * with the full stage's report attached. Returns 0, TML_EGATE when a gate failed (the reports are
+ * hands each stage to o->report (the caller writes its report: tml_validate_report_write in report.h)
+ * and, in sequential mode, trains the final model set with the files o->report rendered for the full
+ * stage attached. Returns 0, TML_EGATE when a gate failed (the reports are
  * still written; sequential stops there unless o->force), TML_EINTR (nothing half-written), or the
  * errors of tml_validate_dataset / tml_train_run. */
 int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o, struct tml_validate_result *r,
                      struct tml_error *err);
 
-/* report.json of one stage (deterministic apart from "created_at", "report_id" and "timings"). */
-int tml_validate_report_json(const struct tml_validate_result *r, const struct tml_validate_stage *st,
-                             const struct tml_validate_opts *o, struct tml_buf *out);
-/* report.html: one self-contained page (inline CSS and SVG, no script, no network). */
-int tml_validate_report_html(const struct tml_validate_result *r, const struct tml_validate_stage *st,
-                             const struct tml_validate_opts *o, struct tml_buf *out);
-/* Writes report.json and report.html into <reports_dir>/<id>/ atomically (temporary folder +
- * rename); st->report_id/report_dir receive the names. 0, TML_EIO, TML_EPERM. */
-int tml_validate_report_write(const struct tml_validate_result *r, struct tml_validate_stage *st,
-                              const struct tml_validate_opts *o, struct tml_error *err);
+/* ---- validate --compare: several strategies on the same dataset and folds ---- */
+#define TML_VALIDATE_MAX_COMPARE 8
+struct tml_validate_compare {
+  size_t n;
+  char names[TML_VALIDATE_MAX_COMPARE][32];
+  struct tml_validate_result results[TML_VALIDATE_MAX_COMPARE]; /* one stage each (o->mode: quick or full) */
+  size_t fits[TML_VALIDATE_MAX_COMPARE]; /* fits of each strategy run on whole folds through the shared
+                                            cache (xgb5 once per fold even when the ensemble needs it) */
+};
+void tml_validate_compare_release(struct tml_validate_compare *c);
+/* Builds the dataset once, plans the folds of o->mode (quick or full) once, and validates each of the
+ * `n` strategies on them (o->train.strategy is ignored), sharing fits through one cache: a strategy
+ * fitted on a fold is fitted once even when another (ensemble) needs it as a member. Stage reports go
+ * through o->report per strategy. 0, TML_EINVAL (unknown or repeated strategy, sequential mode, more
+ * than TML_VALIDATE_MAX_COMPARE), or the errors of tml_validate_run; gates are evaluated, not enforced. */
+int tml_validate_compare_run(struct tml_store *store, const struct tml_validate_opts *o, const char *const *strategies,
+                             size_t n, struct tml_validate_compare *c, struct tml_error *err);
 
 #endif

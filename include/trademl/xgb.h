@@ -57,15 +57,18 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
                   struct tml_xgb_model **out, struct tml_error *err);
 
 /* Predicts nrows rows of X (row-major, the model's ncols columns). out holds nrows * max(nclass, 1)
- * floats: class probabilities row by row, or the regression value. 0 or TML_EXGB/TML_ENOMEM.
- * Not thread-safe on the same model (the booster reuses its output buffer). */
+ * floats: class probabilities row by row, or the regression value, bit for bit XGBoost's own. The
+ * model's trees were flattened when it was trained or loaded (src/lib/learn/xgb_flat.c) and are walked
+ * natively; a model of a form the flat evaluator does not reproduce (logged when loaded) goes through
+ * an XGBoost DMatrix. 0 or TML_EXGB/TML_ENOMEM. Thread-safe for flattened models; otherwise not on the
+ * same model (the booster reuses its output buffer). */
 int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                     struct tml_error *err);
 
-/* The same predictions as tml_xgb_predict, bit for bit, computed in place over X with a proxy the
- * model keeps (no DMatrix per call): about 3x less CPU for one row, the live loop's case. Same
- * contract. Thread-safe: calls on the same model are serialised by the model's lock (the proxy and
- * the result buffer are the model's); calls on different models run in parallel. */
+/* The same predictions as tml_xgb_predict, bit for bit. A model that is not flattened is predicted by
+ * XGBoost in place over X with a proxy the model keeps (no DMatrix per call). Same contract.
+ * Thread-safe: flattened models need no lock; otherwise calls on the same model are serialised by the
+ * model's lock (the proxy and the result buffer are the model's). */
 int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                             struct tml_error *err);
 
@@ -74,7 +77,9 @@ int tml_xgb_save_json(const struct tml_xgb_model *m, const char *path, struct tm
 /* Serialises the model as XGBoost JSON into out (appended). 0, TML_EXGB or TML_ENOMEM. */
 int tml_xgb_to_json(const struct tml_xgb_model *m, struct tml_buf *out, struct tml_error *err);
 /* Loads a model written by tml_xgb_save_json. TML_EMODEL with a message naming the file when it is
- * missing, unreadable or not a valid XGBoost model. On success *out is the caller's. */
+ * missing, unreadable or not a valid XGBoost model. On success *out is the caller's. Once flattened,
+ * the model holds no XGBoost booster: serialising, importance and set_nthread's predictions load it
+ * again from the same file (TML_EMODEL if the file's bytes changed since). */
 int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_error *err);
 
 /* Sets the threads used by later predictions (loaded models start with 1). 0 or TML_EXGB. */

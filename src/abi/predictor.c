@@ -22,6 +22,7 @@
 #include "trademl/registry.h"
 #include "trademl/series.h"
 #include "trademl/store.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 
 _Static_assert(TML_PREDICTOR_HEADS == TML_HEAD_COUNT, "head count of the ABI");
@@ -114,6 +115,9 @@ static int open_handle(struct tml_predictor *h, const char *home, const char *st
     goto out;
   if (!strategy || !*strategy)
     strategy = tml_config_get(cfg, "model.strategy");
+  const struct tml_strategy *strat = NULL;
+  if ((rc = tml_strategy_lookup(strategy, &strat, err)))
+    goto out;
   if (!interval_s || !*interval_s)
     interval_s = tml_config_get(cfg, "data.interval");
   if ((rc = tml_interval_parse(interval_s, &interval, err))) {
@@ -121,7 +125,7 @@ static int open_handle(struct tml_predictor *h, const char *home, const char *st
     goto out;
   }
   if ((rc = model_dir(cfg, &paths, strategy, symbol, interval, dir, sizeof(dir), &h->model_id, err)) ||
-      (rc = tml_modelset_load(dir, &h->m, err)))
+      (rc = tml_modelset_load_as(dir, strat->name, &h->m, err)))
     goto out;
   if (h->m->interval_ms != interval) {
     rc = tml_error_set(err, TML_EINVAL, "model set '%s' is for %s candles, not %s", dir,

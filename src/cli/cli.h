@@ -43,14 +43,24 @@ void cli_print_usage(const char *usage, const struct cli_opt *opts, size_t nopts
 int cli_fail(const struct tml_error *err);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Global flags parsed by main before the subcommand: --home DIR, --config FILE. */
+/* Global flags parsed by main before the subcommand: --home DIR, --config FILE, --set KEY=VALUE
+ * (repeatable; how a job's parameters reach the command a worker runs). */
+#define CLI_MAX_SETS 128
 struct cli_globals {
   const char *home;
   const char *config_path;
+  const char *sets[CLI_MAX_SETS]; /* "KEY=VALUE", borrowed from argv */
+  size_t nsets;
 };
 extern struct cli_globals cli_globals;
 
 typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* The option tables of the commands jobs run, so `jobs submit --param FLAG=VALUE` can translate a
+ * flag into the configuration key it overrides (a job stores keys, never flags). */
+const struct cli_opt *cmd_train_opts(size_t *n);
+const struct cli_opt *cmd_validate_opts(size_t *n);
+const struct cli_opt *cmd_data_fetch_opts(size_t *n);
 
 /* SIGINT/SIGTERM for long commands (train, validate, worker, serve): the handler only records the
  * signal here; the command polls it (progress callbacks, main loops) and stops cleanly. */

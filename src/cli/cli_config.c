@@ -61,6 +61,25 @@ static int apply_flags(const struct cli_args *a, struct tml_config *c, struct tm
   return 0;
 }
 
+/* Global --set KEY=VALUE flags: above the file and the environment, below the command's own flags. */
+static int apply_sets(struct tml_config *c, struct tml_error *err) {
+  for (size_t i = 0; i < cli_globals.nsets; i++) {
+    const char *kv = cli_globals.sets[i];
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+      return tml_error_set(err, TML_EUSAGE, "--set '%.200s': expected KEY=VALUE (training.num_boost_round=60)", kv);
+    char key[128];
+    if ((size_t)(eq - kv) >= sizeof(key))
+      return tml_error_set(err, TML_EUSAGE, "--set '%.200s': key too long", kv);
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = '\0';
+    int rc = tml_config_set(c, key, eq + 1, TML_CFG_FLAG, "--set", err);
+    if (rc)
+      return rc;
+  }
+  return 0;
+}
+
 /* Where candles, jobs and the registry live: data.database when set (a PostgreSQL URL or a SQLite file),
  * else the SQLite file data.db_path. */
 static const char *database_location(const struct tml_config *c) {
@@ -75,6 +94,8 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   int rc = tml_paths_resolve(cli_globals.home, paths, err);
   if (!rc)
     rc = tml_config_load(cli_globals.config_path, paths->home, &c, err);
+  if (!rc)
+    rc = apply_sets(c, err);
   if (!rc && a)
     rc = apply_flags(a, c, err);
   if (!rc)
@@ -135,11 +156,31 @@ void cli_incumbent_dir(const char *db_path, const char *strategy, const char *co
   tml_registry_close(reg);
 }
 
+/* A job's child registers only while its attempt still holds the job: the worker passes the claim's
+ * fencing token (TRADEML_JOB_FENCE); a token that is no longer current (the lease expired while this
+ * host was partitioned or paused, and the job was taken again) refuses the registration. */
+static int check_fence(const char *db_path, struct tml_error *err) {
+  int64_t id = job_id_from_env(), fence = 0;
+  const char *s = getenv("TRADEML_JOB_FENCE");
+  if (id <= 0 || !s || tml_parse_int64_str(s, &fence) != 0 || fence <= 0)
+    return 0; /* not a job (or a worker older than fencing) */
+  struct tml_jobs *q = NULL;
+  int rc = tml_jobs_open(db_path, NULL, &q, err);
+  if (!rc)
+    rc = tml_jobs_fence_check(q, id, fence, err);
+  tml_jobs_close(q);
+  if (rc == TML_ECONFLICT)
+    fprintf(stderr, "trademl: refusing to register: %s\n", err ? err->msg : "stale fencing token");
+  return rc;
+}
+
 int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
                            struct tml_model_row *row, struct tml_error *err) {
   struct tml_activation_policy policy;
   struct tml_registry *reg = NULL;
   int rc = tml_activation_policy_from_config(cfg, &policy, err);
+  if (!rc)
+    rc = check_fence(db_path, err);
   if (!rc)
     rc = tml_registry_open(db_path, &reg, err);
   if (!rc)

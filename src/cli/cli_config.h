@@ -38,6 +38,19 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   {"seed", CLI_VALUE, "N", "random seed", "training.seed"},                                                               \
   {"engine", CLI_VALUE, "NAME", "boosting engine: xgboost | native", "training.engine"}
 
+/* The lstm strategy's settings (docs/lstm.md), one flag per lstm.* key. */
+#define CLI_LSTM_OPTS                                                                                                     \
+  {"lstm-hidden-size", CLI_VALUE, "N", "lstm: units per layer", "lstm.hidden_size"},                                      \
+  {"lstm-layers", CLI_VALUE, "N", "lstm: stacked layers (1-4)", "lstm.layers"},                                           \
+  {"lstm-learning-rate", CLI_VALUE, "LR", "lstm: Adam step size", "lstm.learning_rate"},                                  \
+  {"lstm-batch-size", CLI_VALUE, "N", "lstm: windows per training step", "lstm.batch_size"},                              \
+  {"lstm-epochs", CLI_VALUE, "N", "lstm: maximum epochs", "lstm.epochs"},                                                 \
+  {"lstm-patience", CLI_VALUE, "N", "lstm: epochs without a better validation loss before stopping", "lstm.patience"},   \
+  {"lstm-dropout", CLI_VALUE, "P", "lstm: dropout between layers and before the heads", "lstm.dropout"},                  \
+  {"lstm-clip", CLI_VALUE, "NORM", "lstm: maximum gradient norm (0 = none)", "lstm.clip"},                                \
+  {"lstm-sequence-length", CLI_VALUE, "ROWS", "lstm: rows of the symbol read per prediction", "lstm.sequence_length"},    \
+  {"lstm-seed", CLI_VALUE, "N", "lstm: seed of weights, dropout and batch order", "lstm.seed"}
+
 struct tml_model_row;
 /* The folder of the active set that a new set of these symbols (strategy, interval) would replace,
  * into dir; "" when there is none (no database, nothing active, or its folder is gone). Training scores

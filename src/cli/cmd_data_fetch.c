@@ -469,3 +469,9 @@ out:
   free(info);
   return rc;
 }
+
+/* The flags of `data fetch`, for `jobs submit --param` (cli_jobs.h). */
+const struct cli_opt *cmd_data_fetch_opts(size_t *n) {
+  *n = sizeof(fetch_opts) / sizeof(fetch_opts[0]);
+  return fetch_opts;
+}

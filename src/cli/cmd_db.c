@@ -41,8 +41,8 @@ static int init_schema(const char *location, struct tml_error *err) {
   int rc = tml_store_open(location, &store, err);
   if (!rc)
     rc = tml_registry_open(location, &reg, err);
-  if (!rc && tml_db_kind_of(location) == TML_DB_SQLITE) {
-    /* The job tables (SQLite; the PostgreSQL job queue creates its own). */
+  if (!rc) {
+    /* The job queue's tables (jobs, attempts, new-symbol queue, schedule slots, processes). */
     struct tml_jobs *jobs = NULL;
     rc = tml_jobs_open(location, NULL, &jobs, err);
     tml_jobs_close(jobs);

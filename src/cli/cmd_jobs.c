@@ -60,6 +60,61 @@ static int opt_int(const struct cli_args *a, const char *name, int lo, int hi, i
   return 0;
 }
 
+/* The options of the command a job kind runs. */
+static const struct cli_opt *job_command_opts(enum tml_job_kind kind, size_t *n);
+
+/* Translates a --param/--params object into what the job stores: a flag of the kind's command becomes
+ * the configuration key it overrides (num-boost-round -> training.num_boost_round) through the
+ * command's own option table; a configuration key stays; a flag that is an option of the job
+ * (validate --force, noop --seconds) becomes that option's key. *out is malloc'ed (free()). */
+static int translate_params(enum tml_job_kind kind, json_t *given, char **out, struct tml_error *err) {
+  *out = NULL;
+  size_t nopts = 0;
+  const struct cli_opt *opts = job_command_opts(kind, &nopts);
+  json_t *stored = json_object();
+  int rc = 0;
+  const char *key;
+  json_t *v;
+  json_object_foreach(given, key, v) {
+    const char *nk = key;
+    if (!strchr(key, '.') && !tml_job_option_known(kind, key)) {
+      const struct cli_opt *o = NULL;
+      for (size_t i = 0; i < nopts && !o; i++)
+        if (strcmp(opts[i].name, key) == 0)
+          o = &opts[i];
+      char opt_key[96];
+      snprintf(opt_key, sizeof(opt_key), "%s", key);
+      for (char *p = opt_key; *p; p++)
+        if (*p == '-')
+          *p = '_';
+      if (o && o->config_key) {
+        nk = o->config_key;
+      } else if (o && tml_job_option_known(kind, opt_key)) {
+        json_object_set(stored, opt_key, v);
+        continue;
+      } else if (o) {
+        rc = tml_error_set(err, TML_EUSAGE, "--param %s: --%s of '%s' jobs is not a setting a job can carry", key, key,
+                           tml_job_kind_name(kind));
+        break;
+      } else {
+        rc = tml_error_set(err, TML_EUSAGE,
+                           "--param %s: %s jobs have no flag --%s and it is not a configuration key "
+                           "('trademl config keys' lists them)",
+                           key, tml_job_kind_name(kind), key);
+        break;
+      }
+    }
+    json_object_set(stored, nk, v);
+  }
+  if (!rc) {
+    *out = json_dumps(stored, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!*out)
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory formatting job params");
+  }
+  json_decref(stored);
+  return rc;
+}
+
 static int jobs_submit(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -88,42 +143,54 @@ static int jobs_submit(int argc, char **argv) {
   if (opt_int(&a, "priority", -1000, 1000, &spec.priority) || opt_int(&a, "max-attempts", 1, 100, &spec.max_attempts) ||
       opt_int(&a, "timeout", 1, 604800, &spec.timeout_s))
     return 2;
-  /* --param k=v pairs become a JSON object (numbers and booleans stay typed). */
-  struct tml_buf params;
-  tml_buf_init(&params, 8192);
+  /* --param k=v pairs (numbers and booleans stay typed) or --params JSON: flags of the job's command
+   * or configuration keys; stored as configuration keys (translate_params). */
   const char *kv[64];
   size_t nkv = cli_get_list(&a, "param", kv, 64);
-  if (nkv && cli_get(&a, "params")) {
-    tml_buf_release(&params);
+  if (nkv && cli_get(&a, "params"))
     return cli_usage_error("use --param or --params, not both");
-  }
+  json_t *given = NULL;
   if (nkv) {
-    tml_buf_puts(&params, "{");
+    given = json_object();
     for (size_t i = 0; i < nkv; i++) {
       const char *eq = strchr(kv[i], '=');
       if (!eq || eq == kv[i]) {
-        tml_buf_release(&params);
+        json_decref(given);
         return cli_usage_error("--param '%s': expected KEY=VALUE", kv[i]);
       }
       char key[96];
       snprintf(key, sizeof(key), "%.*s", (int)(eq - kv[i]), kv[i]);
       double d;
-      bool b;
-      tml_buf_printf(&params, "%s", i ? "," : "");
-      tml_buf_json_str(&params, key);
-      tml_buf_putc(&params, ':');
+      json_t *v;
       if (tml_parse_double_str(eq + 1, &d) == 0)
-        tml_buf_puts(&params, eq + 1);
-      else if (tml_parse_bool_str(eq + 1, &b) == 0 && (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0))
-        tml_buf_puts(&params, eq + 1);
+        v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+      else if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0)
+        v = json_boolean(strcmp(eq + 1, "true") == 0);
       else
-        tml_buf_json_str(&params, eq + 1);
+        v = NULL;
+      json_object_set_new(given, key, v ? v : json_string(eq + 1));
     }
-    tml_buf_puts(&params, "}");
-    spec.params = tml_buf_str(&params);
-  } else {
-    spec.params = cli_get(&a, "params");
+  } else if (cli_get(&a, "params")) {
+    json_error_t jerr;
+    given = json_loads(cli_get(&a, "params"), 0, &jerr);
+    if (!given) {
+      tml_error_set(&err, TML_EINVAL, "--params: not JSON (%s at column %d)", jerr.text, jerr.column);
+      return cli_fail(&err);
+    }
+    if (!json_is_object(given)) {
+      json_decref(given);
+      tml_error_set(&err, TML_EINVAL, "--params: expected a JSON object of flags or configuration keys");
+      return cli_fail(&err);
+    }
   }
+  char *params = NULL;
+  if (given) {
+    int trc = translate_params(spec.kind, given, &params, &err);
+    json_decref(given);
+    if (trc)
+      return cli_fail(&err);
+  }
+  spec.params = params;
   spec.source = "cli";
   struct cli_jobs_ctx c;
   int rc = cli_jobs_open(&a, false, &c, &err);
@@ -151,7 +218,7 @@ static int jobs_submit(int argc, char **argv) {
     }
   }
   cli_jobs_close(&c);
-  tml_buf_release(&params);
+  free(params);
   return rc ? cli_fail(&err) : 0;
 }
 
@@ -475,6 +542,24 @@ static const struct cli_opt noop_opts[] = {
     {"record", CLI_VALUE, "FILE", "append start/end lines", NULL},
     {"tag", CLI_VALUE, "T", "ignored (makes jobs distinct)", NULL},
 };
+
+static const struct cli_opt *job_command_opts(enum tml_job_kind kind, size_t *n) {
+  switch (kind) {
+  case TML_JOB_TRAIN:
+  case TML_JOB_RETRAIN:
+    return cmd_train_opts(n);
+  case TML_JOB_VALIDATE:
+    return cmd_validate_opts(n);
+  case TML_JOB_FETCH:
+    return cmd_data_fetch_opts(n);
+  case TML_JOB_NOOP:
+    *n = sizeof(noop_opts) / sizeof(noop_opts[0]);
+    return noop_opts;
+  default:
+    *n = 0;
+    return NULL;
+  }
+}
 
 static void record(const char *path, const char *what) {
   if (!path)

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "trademl/buf.h"
 #include "trademl/config.h"
+#include "trademl/strategy.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/learner.h"
@@ -127,6 +128,9 @@ static int models_list(int argc, char **argv) {
   if (cli_get(&a, "interval") && tml_interval_parse(cli_get(&a, "interval"), &f.interval_ms, &err))
     return cli_usage_error("%s", err.msg);
   f.strategy = cli_get(&a, "strategy");
+  const struct tml_strategy *strat = NULL;
+  if (f.strategy && tml_strategy_lookup(f.strategy, &strat, &err))
+    return cli_usage_error("--strategy: %s", err.msg);
   bool all = cli_has(&a, "all"), json = cli_has(&a, "json");
   struct tml_config *cfg = NULL;
   struct tml_paths paths;
@@ -556,10 +560,14 @@ static int models_export(int argc, char **argv) {
     rc = tml_registry_get(reg, id, &r, &err);
   if (!rc)
     rc = tml_modelset_load(r.path, &set, &err);
+  const struct tml_strategy *strat = set ? set->model->strategy : NULL;
+  if (!rc && !strat->head_model)
+    rc = tml_error_set(&err, TML_EUNSUPPORTED, "model %" PRId64 " is a '%s' set, whose heads are not boosted trees: "
+                       "only xgb5 sets export as XGBoost JSON", id, strat->name);
   if (!rc)
     rc = tml_mkdir_p(outdir, &err);
   for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
-    const struct tml_model *m = set->heads[h];
+    const struct tml_model *m = strat->head_model(set->model->impl, h);
     char path[4200];
     tml_buf_reset(&b);
     rc = m->learner->export_xgboost_json(m->impl, &b, &err);

@@ -13,6 +13,7 @@
 #include "trademl/config.h"
 #include "trademl/fsutil.h"
 #include "trademl/modelset.h"
+#include "trademl/strategy.h"
 #include "trademl/parse.h"
 #include "trademl/predict.h"
 #include "trademl/registry.h"
@@ -31,7 +32,7 @@ static const struct cli_opt opts[] = {
     {"interval", CLI_VALUE, "INTERVAL", "candle interval", "data.interval"},
     {"model", CLI_VALUE, "DIR", "a model-set folder (default: the newest for the symbol)", NULL},
     {"models-dir", CLI_VALUE, "DIR", "where model sets live", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"now", CLI_VALUE, "TIME", "evaluate as of this UTC time (ISO-8601); default: the clock", NULL},
     {"max-age", CLI_VALUE, "DURATION", "refuse (exit 1) when the candle closed longer ago than this (90s, 45m, 2h)",
      "predict.max_age"},
@@ -112,6 +113,11 @@ int cmd_predict(int argc, char **argv) {
     return cli_fail(&err);
   if ((rc = tml_interval_parse(tml_config_get(cfg, "data.interval"), &interval, &err)))
     goto out;
+  const struct tml_strategy *strat = NULL;
+  if ((rc = tml_strategy_lookup(tml_config_get(cfg, "model.strategy"), &strat, &err))) {
+    tml_error_prefix(&err, "--strategy / model.strategy");
+    goto out;
+  }
   if (!cli_get(&a, "model")) {
     /* No interval asked for (flag, file or environment): the one interval that has models is the default.
      * When the interval has no model but others do, say which. */
@@ -147,7 +153,8 @@ int cmd_predict(int argc, char **argv) {
                                           tml_config_get(cfg, "model.strategy"), symbol, interval, dir, sizeof(dir),
                                           &err)))
     goto out;
-  if ((rc = tml_modelset_load(dir, &m, &err)))
+  /* A folder given with --model names its strategy itself; otherwise it must be the asked one. */
+  if ((rc = tml_modelset_load_as(dir, cli_get(&a, "model") && !cli_has(&a, "strategy") ? NULL : strat->name, &m, &err)))
     goto out;
   if (m->interval_ms != interval && cli_has(&a, "interval")) {
     rc = tml_error_set(&err, TML_EINVAL, "model set '%s' is for %s candles, not %s", dir,

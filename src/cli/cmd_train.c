@@ -23,6 +23,7 @@
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
 
@@ -49,7 +50,7 @@ static const struct cli_opt opts[] = {
     {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
     {"min-train-rows", CLI_VALUE, "N", "minimum training rows", "training.min_train_rows"},
     {"models-dir", CLI_VALUE, "DIR", "where model sets are written", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"dry-run", CLI_FLAG, NULL, "load, features, labels and split statistics only", NULL},
     {"no-fetch", CLI_FLAG, NULL, "do not download missing candles from the exchange first", NULL},
     {"json", CLI_FLAG, NULL, "print the result as JSON", NULL},
@@ -58,6 +59,8 @@ static const struct cli_opt opts[] = {
      "Bitget pipeline: stored 1h candles, last N days (0 = all), warm up the 1h columns (docs/training.md)",
      NULL},
     {"data-dir", CLI_VALUE, "DIR", "Bitget pipeline: folder of the candle database (DIR/trademl.db; created)", NULL},
+    {"universe", CLI_VALUE, "all", "every symbol stored at the interval (instead of --symbol / data.symbols)", NULL},
+    CLI_LSTM_OPTS,
 };
 
 /* The Bitget pipeline's flags (docs/training.md "Flags of the Bitget pipeline"): --data-dir DIR puts the
@@ -277,9 +280,28 @@ int cmd_train(int argc, char **argv) {
   if (rc)
     return cli_fail(&err);
   tml_train_opts_default(&o);
+  const char *universe = cli_get(&a, "universe");
+  if (universe && strcmp(universe, "all") != 0) {
+    rc = tml_error_set(&err, TML_EINVAL, "--universe '%s': the only universe is 'all' (every stored symbol)", universe);
+    goto out;
+  }
+  if (universe && cli_has(&a, "symbol")) {
+    rc = tml_error_set(&err, TML_EINVAL, "--universe all and --symbol contradict each other: give one of them");
+    goto out;
+  }
+  if (universe && (rc = tml_config_set(cfg, "data.symbols", "", TML_CFG_FLAG, "--universe all", &err)))
+    goto out;
   if ((rc = bitget_flags(&a, cfg, &paths, &err)) || (rc = tml_train_opts_from_config(cfg, &o, &err)) ||
       (rc = bitget_context(&a, &o, &err)))
     goto out;
+  /* A global strategy (ensemble) trains one shared set over its symbols. */
+  const struct tml_strategy *strat = NULL;
+  struct tml_strategy_needs needs;
+  struct tml_strategy_params sp = {.cfg = cfg};
+  if ((rc = tml_strategy_lookup(o.strategy, &strat, &err)) || (rc = strat->needs(&sp, &needs, &err)))
+    goto out;
+  if (needs.all_symbols)
+    o.multi_symbol = true;
   o.dry_run = cli_has(&a, "dry-run");
   bool json = cli_has(&a, "json");
   if ((rc = tml_paths_ensure(&paths, &err)) || (rc = tml_store_open(paths.db, &store, &err)))
@@ -446,4 +468,10 @@ out:
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : 0;
+}
+
+/* The flags of `train`, for `jobs submit --param` (cli_jobs.h). */
+const struct cli_opt *cmd_train_opts(size_t *n) {
+  *n = sizeof(opts) / sizeof(opts[0]);
+  return opts;
 }

@@ -65,13 +65,30 @@ static const struct cli_opt opts[] = {
     {"horizon", CLI_VALUE, "CANDLES", "label horizon", "labels.horizon"},
     {"min-train-rows", CLI_VALUE, "N", "minimum fit rows per fold", "training.min_train_rows"},
     {"models-dir", CLI_VALUE, "DIR", "where the final model set is written (sequential)", "model.models_dir"},
-    {"strategy", CLI_VALUE, "NAME", "strategy folder name", "model.strategy"},
+    {"strategy", CLI_VALUE, "NAME", "strategy: xgb5 (default), ensemble or lstm (docs/strategies.md)", "model.strategy"},
     {"force", CLI_FLAG, NULL, "sequential: go on to full and the final model although a gate failed", NULL},
     {"json", CLI_FLAG, NULL, "print a JSON summary (reports, gates, verdict)", NULL},
     {"yes", CLI_FLAG, NULL, "sequential: do not ask before the full stage on a terminal (follow the gates)", NULL},
     {"compare-engines", CLI_FLAG, NULL,
      "run the same folds with --engine xgboost and native; print metrics and timings side by side", NULL},
+    {"compare", CLI_VALUE, "S1,S2,...",
+     "strategies on the same dataset and folds (e.g. xgb5,ensemble): one side-by-side report, head by head", NULL},
+    CLI_LSTM_OPTS,
 };
+
+/* The caller composes validation and its reports: each stage's report.json / report.html are written
+ * here and handed back for a sequential run's final model set. */
+static int write_stage_report(void *ud, const struct tml_validate_opts *o, const struct tml_validate_result *r,
+                              struct tml_validate_stage *st, struct tml_buf *js, struct tml_buf *html,
+                              struct tml_error *err) {
+  (void)ud;
+  int rc = tml_validate_report_write(r, st, o, err);
+  if (!rc && (rc = tml_validate_report_json(r, st, o, js)) == 0)
+    rc = tml_validate_report_html(r, st, o, html);
+  if (rc && !err->code)
+    tml_error_set(err, rc, "cannot render the report of the %s stage", tml_validate_mode_name(st->mode));
+  return rc;
+}
 
 
 struct progress_state {
@@ -389,6 +406,90 @@ static int compare_engines(struct tml_store *store, struct tml_validate_opts *o,
   return rc;
 }
 
+/* --compare S1,S2,...: one dataset, one fold plan, every strategy on it (fits shared through a cache:
+ * xgb5 once per fold even when the ensemble uses it), a table head by head and compare.json/html. */
+static int compare_strategies(struct tml_store *store, struct tml_validate_opts *o, const char *list, bool json,
+                              struct tml_buf *jout, struct tml_error *err) {
+  char buf[256];
+  snprintf(buf, sizeof(buf), "%s", list);
+  const char *names[TML_VALIDATE_MAX_COMPARE + 1];
+  size_t n = 0;
+  for (char *p = buf, *end; p && *p; p = end ? end + 1 : NULL) {
+    end = strchr(p, ',');
+    if (end)
+      *end = '\0';
+    if (n == TML_VALIDATE_MAX_COMPARE + 1)
+      break;
+    names[n++] = p;
+  }
+  struct tml_validate_compare c;
+  if (!json)
+    printf("comparing %s on %s %s, mode %s\n", list, o->train.nsymbols > 1 ? "a multi-symbol set" : o->train.symbols[0],
+           tml_interval_name(o->train.interval_ms), tml_validate_mode_name(o->mode));
+  fflush(stdout);
+  int rc = tml_validate_compare_run(store, o, names, n, &c, err);
+  char id[64] = "", dir[4200] = "";
+  if (!rc)
+    rc = tml_validate_compare_write(&c, o, id, dir, err);
+  if (rc) {
+    tml_validate_compare_release(&c);
+    return rc;
+  }
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  tml_validate_compare_json(&c, o, &b);
+  if (json) {
+    tml_buf_puts(jout, tml_buf_str(&b));
+    tml_job_report_result(tml_buf_str(&b));
+  } else {
+    const struct tml_validate_stage *st0 = &c.results[0].stages[0];
+    printf("\n%s: %zu folds, the same for every strategy; means over folds (lower log loss / rmse is better)\n",
+           tml_validate_mode_name(st0->mode), st0->nfolds);
+    printf("  %-26s %10s", "metric", "baseline");
+    for (size_t s = 0; s < c.n; s++)
+      printf(" %10s", c.names[s]);
+    printf("  best\n");
+    for (size_t m = 0; m < tml_validate_metric_count(); m++) {
+      const char *name = tml_validate_metric_name(m);
+      int head = tml_metric_head(m);
+      bool shown = head >= 0 && (strstr(name, ".logloss") || strstr(name, ".accuracy") || strstr(name, ".roc_auc") ||
+                                 strstr(name, ".rmse") || strstr(name, ".r2"));
+      shown = shown && !strchr(strchr(name, '.') + 1, '.'); /* head-level metrics, not per class */
+      /* and the trading in the rl environment (docs/rl.md): each strategy's own, then the baselines */
+      static const char *const env_shown[] = {"env.net_return", "env.sharpe", "env.max_drawdown", "env.fees_paid",
+                                              "env.buy_hold_net_return", "env.direction_net_return"};
+      for (size_t e = 0; e < sizeof(env_shown) / sizeof(env_shown[0]); e++)
+        shown = shown || strcmp(name, env_shown[e]) == 0;
+      if (!shown && strcmp(name, "trading.sharpe") != 0)
+        continue;
+      bool lower = strstr(name, "logloss") || strstr(name, "rmse") || strstr(name, "max_drawdown") ||
+                   strstr(name, "fees_paid");
+      printf("  %-26s %10.4f", name, st0->baseline_mean[m]);
+      int best = -1;
+      for (size_t s = 0; s < c.n; s++) {
+        double v = c.results[s].stages[0].mean[m];
+        printf(" %10.4f", v);
+        if (isnan(v))
+          continue;
+        double bv = best < 0 ? (double)NAN : c.results[best].stages[0].mean[m];
+        if (best < 0 || (lower ? v < bv : v > bv))
+          best = (int)s;
+      }
+      printf("  %s\n", best < 0 ? "-" : c.names[best]);
+    }
+    printf("\nfits on whole folds:");
+    for (size_t s = 0; s < c.n; s++)
+      printf(" %s %zu%s", c.names[s], c.fits[s], s + 1 < c.n ? "," : "");
+    printf(" (%zu folds; a strategy another one needs is fitted once per fold)\n", st0->nfolds);
+    for (size_t s = 0; s < c.n; s++)
+      printf("report    %s: %s/report.html\n", c.names[s], c.results[s].stages[0].report_dir);
+    printf("report    comparison: %s/compare.html\n", dir);
+  }
+  tml_buf_release(&b);
+  tml_validate_compare_release(&c);
+  return 0;
+}
+
 int cmd_validate(int argc, char **argv) {
   struct cli_args a;
   int code = 0;
@@ -422,6 +523,13 @@ int cmd_validate(int argc, char **argv) {
   o.force = cli_has(&a, "force");
   bool json = cli_has(&a, "json");
   bool compare = cli_has(&a, "compare-engines");
+  const char *compare_list = cli_get(&a, "compare");
+  if (compare_list && (compare || o.mode == TML_VALIDATE_SEQUENTIAL)) {
+    tml_config_free(cfg);
+    return cli_usage_error("--compare runs quick or full mode on the strategies given: drop %s",
+                           compare ? "--compare-engines" : "--mode sequential");
+  }
+  o.report = write_stage_report;
   if (compare && (json || o.mode == TML_VALIDATE_SEQUENTIAL)) {
     tml_config_free(cfg);
     return cli_usage_error("--compare-engines runs quick or full mode and prints a table: drop %s",
@@ -461,7 +569,9 @@ int cmd_validate(int argc, char **argv) {
       o.train.symbols[i] = symbols[o.train.multi_symbol ? i : g];
     if (json && g)
       tml_buf_puts(&jout, ",");
-    rc = compare ? compare_engines(store, &o, &err) : validate_one(store, cfg, &paths, &o, json, &jout, &err);
+    rc = compare_list ? compare_strategies(store, &o, compare_list, json, &jout, &err)
+         : compare      ? compare_engines(store, &o, &err)
+                        : validate_one(store, cfg, &paths, &o, json, &jout, &err);
     if (groups == 1 || rc == 0 || rc == TML_EINTR)
       continue;
     /* One symbol failing does not stop the others; each is named here and again at the end. */
@@ -513,4 +623,10 @@ out:
   tml_store_close(store);
   tml_config_free(cfg);
   return rc ? cli_fail(&err) : code;
+}
+
+/* The flags of `validate`, for `jobs submit --param` (cli_jobs.h). */
+const struct cli_opt *cmd_validate_opts(size_t *n) {
+  *n = sizeof(opts) / sizeof(opts[0]);
+  return opts;
 }

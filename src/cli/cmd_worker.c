@@ -15,6 +15,7 @@
 #include "trademl/db.h"
 #include "trademl/fsutil.h"
 #include "trademl/config.h"
+#include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/jobs.h"
 #include "trademl/registry.h"

@@ -18,7 +18,7 @@ static const struct {
 };
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: trademl [--home DIR] [--config FILE] <command> [options]\n\nCommands:\n");
+  fprintf(f, "usage: trademl [--home DIR] [--config FILE] [--set KEY=VALUE]... <command> [options]\n\nCommands:\n");
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
   fprintf(f, "\nRun 'trademl <command> --help' for a command's options.\n"
@@ -41,6 +41,12 @@ int main(int argc, char **argv) {
       else
         cli_globals.config_path = argv[i + 1];
       i++;
+    } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+      if (cli_globals.nsets >= CLI_MAX_SETS) {
+        fprintf(stderr, "trademl: error: more than %d --set flags\n", CLI_MAX_SETS);
+        return 2;
+      }
+      cli_globals.sets[cli_globals.nsets++] = argv[++i];
     } else if (strncmp(argv[i], "--home=", 7) == 0) {
       cli_globals.home = argv[i] + 7;
     } else if (strncmp(argv[i], "--config=", 9) == 0) {

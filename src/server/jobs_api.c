@@ -3,6 +3,7 @@
  * Handlers use the job-table connection under s->db_lock. */
 #include "srv.h"
 
+#include "trademl/strategy.h"
 #include "trademl/parse.h"
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
@@ -40,7 +41,17 @@ static const struct srv_field start_fields[] = {
     {"num_boost_round", SRV_FT_INT, 1, 100000},
     {"early_stopping_rounds", SRV_FT_INT, 0, 100000},
     {"force", SRV_FT_BOOL, 0, 0},
+    {"strategy_type", SRV_FT_STRING, 0, 0},
+    {"strategy", SRV_FT_STRING, 0, 0},
+    {"test_seconds", SRV_FT_NUMBER, 0, 3600},
 };
+
+/* The hidden noop test kind is accepted only when the daemon runs with TRADEML_TEST_JOBS=1 (as the CLI's
+ * `jobs submit noop`); e2e tests use it to drive the queue through the API without training. */
+static bool srv_test_jobs(void) {
+  const char *v = getenv("TRADEML_TEST_JOBS");
+  return v && strcmp(v, "1") == 0;
+}
 
 static const char *str_field(const json_t *body, const char *name) {
   return json_string_value(json_object_get(body, name));
@@ -84,6 +95,8 @@ int srv_h_training_start(struct tml_server *s, const struct srv_request *req, st
   const char *mode = str_field(body, "training_mode");
   if (!mode || strcmp(mode, "train") == 0) {
     spec.kind = TML_JOB_TRAIN;
+  } else if (strcmp(mode, "noop") == 0 && srv_test_jobs()) {
+    spec.kind = TML_JOB_NOOP; /* the hidden test kind (TRADEML_TEST_JOBS=1), as `jobs submit noop` */
   } else if (strcmp(mode, "quick") == 0 || strcmp(mode, "full") == 0 || strcmp(mode, "sequential") == 0) {
     spec.kind = TML_JOB_VALIDATE;
     spec.mode = mode;
@@ -91,36 +104,61 @@ int srv_h_training_start(struct tml_server *s, const struct srv_request *req, st
     return srv_error(res, TML_EINVAL, "field 'training_mode' is '%.40s'; expected quick, full, sequential or train",
                      mode);
   }
+  /* Strategy: "strategy_type" as the bots send it ("ensemble", "lstm", "xgb5"), or "strategy". */
+  const char *strategy = str_field(body, "strategy_type") ? str_field(body, "strategy_type") : str_field(body, "strategy");
+  if (strategy) {
+    const struct tml_strategy *strat = NULL;
+    if (tml_strategy_lookup(strategy, &strat, &err))
+      return srv_error(res, TML_EINVAL, "field '%s': %s", str_field(body, "strategy_type") ? "strategy_type" : "strategy",
+                       err.msg);
+    spec.strategy = strat->name;
+  }
   if (json_object_get(body, "days"))
     spec.days = json_number_value(json_object_get(body, "days"));
   if (json_object_get(body, "priority"))
     spec.priority = (int)json_integer_value(json_object_get(body, "priority"));
-  /* Extra command flags, passed through the job's params. */
+  /* The optional fields become the job's params: the configuration keys they set (one vocabulary
+   * with trademl.yaml and `--set`), plus validate's force option. */
   json_t *params = json_object();
   static const struct {
-    const char *field, *flag;
-  } flags[] = {{"test_period_days", "test-period-days"},   {"min_train_days", "min-train-days"},
-               {"train_window_days", "train-window-days"}, {"num_boost_round", "num-boost-round"},
-               {"early_stopping_rounds", "early-stopping-rounds"}};
-  for (size_t i = 0; i < TML_ARRAY_LEN(flags); i++) {
-    json_t *v = json_object_get(body, flags[i].field);
+    const char *field, *key;
+  } keys[] = {{"test_period_days", "validation.test_period_days"},
+              {"min_train_days", "validation.min_train_days"},
+              {"train_window_days", "validation.train_window_days"},
+              {"num_boost_round", "training.num_boost_round"},
+              {"early_stopping_rounds", "training.early_stopping_rounds"}};
+  for (size_t i = 0; i < TML_ARRAY_LEN(keys); i++) {
+    json_t *v = json_object_get(body, keys[i].field);
     if (v)
-      json_object_set(params, flags[i].flag, v);
+      json_object_set(params, keys[i].key, v);
   }
-  if (spec.kind == TML_JOB_TRAIN && (json_object_get(params, "test-period-days") ||
-                                     json_object_get(params, "min-train-days") ||
-                                     json_object_get(params, "train-window-days") ||
+  if (spec.kind == TML_JOB_TRAIN && (json_object_get(body, "test_period_days") ||
+                                     json_object_get(body, "min_train_days") ||
+                                     json_object_get(body, "train_window_days") ||
                                      json_object_get(body, "use_expanding_window"))) {
     json_decref(params);
     return srv_error(res, TML_EINVAL, "fields 'test_period_days', 'min_train_days', 'train_window_days' and "
                                       "'use_expanding_window' apply to walk-forward validation: set "
                                       "'training_mode' to quick, full or sequential");
   }
+  json_t *secs = json_object_get(body, "test_seconds");
+  if (secs && spec.kind != TML_JOB_NOOP) {
+    json_decref(params);
+    return srv_error(res, TML_EINVAL, "field 'test_seconds' belongs to the hidden noop test kind only");
+  }
+  if (secs)
+    json_object_set(params, "seconds", secs);
   json_t *expanding = json_object_get(body, "use_expanding_window");
   if (expanding)
-    json_object_set_new(params, "window", json_string(json_is_true(expanding) ? "expanding" : "fixed"));
-  if (json_is_true(json_object_get(body, "force")))
+    json_object_set_new(params, "validation.window", json_string(json_is_true(expanding) ? "expanding" : "fixed"));
+  if (json_is_true(json_object_get(body, "force"))) {
+    if (spec.kind != TML_JOB_VALIDATE) {
+      json_decref(params);
+      return srv_error(res, TML_EINVAL, "field 'force' applies to walk-forward validation: set 'training_mode' to "
+                                        "sequential");
+    }
     json_object_set_new(params, "force", json_true());
+  }
   char *ptext = json_object_size(params) ? json_dumps(params, JSON_COMPACT) : NULL;
   json_decref(params);
   spec.params = ptext;

@@ -33,6 +33,7 @@
 #include "trademl/log.h"
 #include "trademl/parse.h"
 #include "trademl/store.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
 
@@ -384,7 +385,7 @@ void srv_task_live(struct tml_server *s, int64_t now_ms) {
   struct tml_error err;
   tml_error_init(&err);
   if (!L->tail_store) {
-    if (tml_store_open(s->opts.paths->db, &L->tail_store, &err) != 0) {
+    if (tml_store_open_resident(s->opts.paths->db, s->opts.cfg, &L->tail_store, &err) != 0) {
       tml_warn("live: cannot follow stored predictions: %s", err.msg);
       return;
     }
@@ -491,16 +492,14 @@ static int strategy_param(const struct srv_request *req, struct srv_response *re
   *out = v;
   if (!v)
     return 0;
-  size_t n = strlen(v);
-  for (size_t i = 0; i < n; i++) {
-    char c = v[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-') ||
-        n > 63) {
-      *status = srv_error(res, TML_EINVAL, "query parameter 'strategy': invalid name '%.64s' (letters, digits, _ and -)",
-                          v);
-      return -1;
-    }
+  const struct tml_strategy *s = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  if (tml_strategy_lookup(v, &s, &err)) {
+    *status = srv_error(res, TML_EINVAL, "query parameter 'strategy': %s", err.msg);
+    return -1;
   }
+  *out = s->name;
   return 0;
 }
 

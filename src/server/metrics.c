@@ -17,9 +17,11 @@
 
 /* ---- /health ---- */
 
+/* Through the job table's connection (either backend); a lost PostgreSQL connection is retried by one
+ * bounded attempt at most every 2 s, so a probe never waits for the reconnect budget. */
 static bool db_reachable(struct tml_server *s) {
   pthread_mutex_lock(&s->db_lock);
-  bool ok = tml_store_ping(s->store, NULL) == 0;
+  bool ok = s->jobs && tml_jobs_ping(s->jobs->q);
   pthread_mutex_unlock(&s->db_lock);
   return ok;
 }
@@ -92,7 +94,12 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
   bool stopping = atomic_load(&s->stopping);
   bool live_bad = false;
   json_t *live = live_health(s, now, &live_bad);
-  const char *status = !db || age > HEARTBEAT_MAX_AGE_S || live_bad ? "unhealthy" : stopping ? "stopping" : "ok";
+  /* The database unreachable: "degraded" (every process reconnects with backoff and resumes; nothing is
+   * lost), still 503 so that a load balancer sends requests elsewhere meanwhile. */
+  const char *status = age > HEARTBEAT_MAX_AGE_S || live_bad ? "unhealthy"
+                       : !db                                 ? "degraded"
+                       : stopping                            ? "stopping"
+                                                             : "ok";
   json_t *j = json_object();
   json_object_set_new(j, "status", json_string(status));
   json_object_set_new(j, "version", json_string(TML_VERSION));
@@ -126,7 +133,7 @@ int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv
     json_object_set_new(j, "last_successful_training", json_null());
   }
   json_object_set_new(j, "live", live);
-  return srv_json(res, strcmp(status, "unhealthy") == 0 ? 503 : 200, j);
+  return srv_json(res, strcmp(status, "unhealthy") == 0 || strcmp(status, "degraded") == 0 ? 503 : 200, j);
 }
 
 /* ---- /metrics (Prometheus text exposition format 0.0.4) ---- */

@@ -10,16 +10,17 @@
  * it without a lock.
  *
  * Thread safety of the heads: predictions go through the learner table (learner.h). XGBoost heads
- * predict in place (tml_xgb_predict_inplace) with a proxy DMatrix the model keeps, so calls on the same
- * model are serialised by that model's own lock while different models (different symbols) run in
- * parallel; native heads (gbdt.c) only read their flattened trees. No lock is held across a whole
- * prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
+ * predict through their flattened trees (xgb_flat.c, immutable once loaded), so any number of threads
+ * share them; a model XGBoost must predict itself (a form the flat evaluator refuses) is serialised by
+ * that model's own lock. Native heads (gbdt.c) only read their flattened trees. No lock is held across a
+ * whole prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
  * `trademl predict`.
  *
  * Store connections: a prediction reads a symbol's whole history. Sharing the daemon's connection
  * under db_lock would serialise them; a connection per prediction from the pool lets candle loading
  * for different symbols run in parallel (WAL: readers never block each other), and reusing pooled
- * connections keeps their page caches warm. */
+ * connections keeps their page caches warm. Pooled connections are resident ones (data.resident_cache_mib,
+ * data.resident_mmap_mib): up to POOL_MAX of them live as long as the daemon. */
 #include "srv.h"
 
 #include "trademl/modelset.h"
@@ -40,11 +41,13 @@ struct srv_model_cache {
   struct srv_model_entry *slot[CACHE_SLOTS];
   uint64_t clock;
   char db_path[TML_PATH_MAX];
+  const struct tml_config *cfg;            /* borrowed: the page cache and map of the pooled connections */
   struct tml_store *idle[POOL_MAX];        /* read connections not in use */
   size_t nidle;
 };
 
-int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err) {
+int srv_model_cache_create(const char *db_path, const struct tml_config *cfg, struct srv_model_cache **out,
+                           struct tml_error *err) {
   *out = NULL;
   struct srv_model_cache *c = calloc(1, sizeof(*c));
   if (!c)
@@ -53,6 +56,7 @@ int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, st
     free(c);
     return tml_error_set(err, TML_EINVAL, "database path '%.100s...' is too long", db_path);
   }
+  c->cfg = cfg;
   pthread_mutex_init(&c->lock, NULL);
   *out = c;
   return 0;
@@ -199,7 +203,7 @@ int srv_model_cache_store(struct srv_model_cache *c, struct tml_store **out, str
   if (c->nidle)
     *out = c->idle[--c->nidle];
   pthread_mutex_unlock(&c->lock);
-  return *out ? 0 : tml_store_open(c->db_path, out, err);
+  return *out ? 0 : tml_store_open_resident(c->db_path, c->cfg, out, err);
 }
 
 void srv_model_cache_store_put(struct srv_model_cache *c, struct tml_store *store) {

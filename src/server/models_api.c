@@ -119,10 +119,11 @@ int srv_h_model_activate(struct tml_server *s, const struct srv_request *req, st
   return srv_json(res, 200, o);
 }
 
-int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t interval_ms, char *dir, size_t dirsz,
-                         struct tml_error *err) {
+int srv_active_model_dir(struct tml_server *s, const char *strategy, const char *symbol, int64_t interval_ms, char *dir,
+                         size_t dirsz, struct tml_error *err) {
   struct srv_jobs_state *js = s->jobs;
-  const char *strategy = tml_config_get(s->opts.cfg, "model.strategy");
+  if (!strategy)
+    strategy = tml_config_get(s->opts.cfg, "model.strategy");
   struct tml_model_row row;
   tml_model_row_init(&row);
   struct tml_model_row *rows = NULL;

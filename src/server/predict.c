@@ -10,6 +10,7 @@
 #include "trademl/parse.h"
 #include "trademl/predict.h"
 #include "trademl/registry.h"
+#include "trademl/strategy.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
@@ -32,12 +33,20 @@ int srv_h_predict(struct tml_server *s, const struct srv_request *req, struct sr
   const char *ma = srv_query(req, "max_age");
   if (ma && tml_parse_duration_str(ma, &max_age_s))
     return srv_error(res, TML_EINVAL, "query parameter 'max_age': '%.40s' is not a duration (90, 90s, 45m, 2h, 1d)", ma);
+  /* ?strategy= (or strategy_type=, as bots name it), else model.strategy: unknown names are a 400. */
+  const char *strategy = srv_query(req, "strategy") ? srv_query(req, "strategy") : srv_query(req, "strategy_type");
+  if (!strategy)
+    strategy = tml_config_get(s->opts.cfg, "model.strategy");
+  const struct tml_strategy *strat = NULL;
+  if (tml_strategy_lookup(strategy, &strat, &err))
+    return srv_error(res, TML_EINVAL, "query parameter 'strategy': %s", err.msg);
+  strategy = strat->name;
   /* As `trademl predict`: no interval asked for and the symbol has models at one interval only -> that
    * one; an interval without a model names the ones that have models. */
   int64_t have[32];
   size_t nhave = 0;
   tml_registry_model_intervals(NULL, tml_config_get(s->opts.cfg, "model.models_dir"),
-                               tml_config_get(s->opts.cfg, "model.strategy"), symbol, have, TML_ARRAY_LEN(have),
+                               strategy, symbol, have, TML_ARRAY_LEN(have),
                                &nhave);
   if (!asked && nhave == 1)
     interval = have[0];
@@ -53,7 +62,7 @@ int srv_h_predict(struct tml_server *s, const struct srv_request *req, struct sr
                      tml_interval_name(interval), symbol, names, tml_interval_name(have[0]));
   }
   char dir[TML_PATH_MAX];
-  int rc = srv_active_model_dir(s, symbol, interval, dir, sizeof(dir), &err);
+  int rc = srv_active_model_dir(s, strategy, symbol, interval, dir, sizeof(dir), &err);
   if (rc)
     return srv_error(res, rc, "%s", err.msg);
   struct tml_store *store = NULL;

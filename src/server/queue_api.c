@@ -31,7 +31,7 @@ int srv_h_coverage(struct tml_server *s, const struct srv_request *req, struct s
      * ones stay free for the other routes. */
     struct tml_store *store = NULL;
     struct tml_jobs *q = NULL;
-    rc = tml_store_open(s->opts.paths->db, &store, &err);
+    rc = tml_store_open_resident(s->opts.paths->db, s->opts.cfg, &store, &err);
     if (!rc)
       rc = tml_jobs_open(s->opts.paths->db, tml_jobs_options(js->q), &q, &err);
     if (!rc)

@@ -144,9 +144,9 @@ int tml_server_create(const struct tml_server_opts *o, struct tml_server **out, 
   if ((rc = tml_paths_ensure(o->paths, err)))
     goto fail;
   sweep_tmp(o->paths->models);
-  if ((rc = tml_store_open(o->paths->db, &s->store, err)))
+  if ((rc = tml_store_open_resident(o->paths->db, o->cfg, &s->store, err)))
     goto fail;
-  if ((rc = srv_model_cache_create(o->paths->db, &s->models, err)))
+  if ((rc = srv_model_cache_create(o->paths->db, o->cfg, &s->models, err)))
     goto fail;
   if ((rc = srv_jobs_open(s, err)))
     goto fail;

@@ -226,7 +226,8 @@ void srv_job_facts(struct tml_server *s, struct srv_job_facts *f);
 /* Folder of the model set that serves symbol/interval: the registry's active version when one is
  * set, else the newest set on disk. TML_ENOENT (with a hint to train) when there is none. */
 /* (models_api.c) */
-int srv_active_model_dir(struct tml_server *s, const char *symbol, int64_t interval_ms, char *dir, size_t dirsz,
+int srv_active_model_dir(struct tml_server *s, const char *strategy, const char *symbol, int64_t interval_ms, char *dir,
+                         size_t dirsz,
                          struct tml_error *err);
 /* Appends active-model, model-age and blocked-symbol metrics (registry/coverage; metrics.c). */
 void srv_metrics_models(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
@@ -238,7 +239,8 @@ void srv_metrics_live(struct tml_server *s, struct tml_buf *b, int64_t now_ms);
 struct srv_model_cache;
 struct srv_model_entry;
 struct tml_modelset;
-int srv_model_cache_create(const char *db_path, struct srv_model_cache **out, struct tml_error *err);
+int srv_model_cache_create(const char *db_path, const struct tml_config *cfg, struct srv_model_cache **out,
+                           struct tml_error *err);
 void srv_model_cache_destroy(struct srv_model_cache *c);
 /* The set in folder dir, loaded on a miss, with a reference taken: *set stays valid (and unchanged)
  * until srv_model_cache_put(c, *out), whatever happens to the cache meanwhile. */

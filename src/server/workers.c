@@ -30,7 +30,7 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
     return rc;
   if ((rc = tml_jobs_open(db, &ro.jobs, &js->q, err)) || (rc = tml_jobs_open(db, &ro.jobs, &js->tick_q, err)) ||
       (rc = tml_registry_open(db, &js->reg, err)) || (rc = tml_scheduler_create(db, cfg, &js->sched, err)) ||
-      (rc = tml_store_open(db, &js->tick_store, err)))
+      (rc = tml_store_open_resident(db, cfg, &js->tick_store, err)))
     return rc;
   js->concurrency = s->opts.workers > 0 ? s->opts.workers : ro.concurrency;
   if (s->opts.workers <= 0)
@@ -41,6 +41,7 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
   ro.config_path = s->opts.config_path;
   ro.logs_dir = s->opts.paths->logs;
   ro.concurrency = js->concurrency;
+  ro.role = "serve";
   return tml_runner_start(&ro, &js->runner, err);
 }
 
@@ -196,7 +197,9 @@ void srv_job_facts(struct tml_server *s, struct srv_job_facts *f) {
   flt.status_mask = (1u << TML_JOB_SUCCEEDED) | (1u << TML_JOB_FAILED) | (1u << TML_JOB_TIMED_OUT);
   flt.limit = 500;
   pthread_mutex_lock(&s->db_lock);
-  f->db_ok = tml_jobs_counts(js->q, counts, &err) == 0;
+  /* A lost database: answer at once (ping never waits for the reconnect budget) instead of holding the
+   * lock while a statement waits for the server to come back. */
+  f->db_ok = tml_jobs_ping(js->q) && tml_jobs_counts(js->q, counts, &err) == 0;
   if (f->db_ok && tml_jobs_list(js->q, &flt, &jobs, &n, NULL, &err) != 0)
     n = 0;
   pthread_mutex_unlock(&s->db_lock);

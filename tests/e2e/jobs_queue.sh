@@ -25,7 +25,13 @@ expect_exit 2 "$BIN" jobs submit validate --symbol BTCUSDT --mode wild; expect_o
 expect_exit 2 "$BIN" jobs submit noop --params '[1]'; expect_out "expected a JSON object"
 expect_exit 2 "$BIN" jobs list --status sleeping; expect_out "unknown job status 'sleeping'"
 expect_exit 1 "$BIN" jobs show 999; expect_out "no job 999"
+expect_exit 2 "$BIN" jobs submit noop --param dry-run=1; expect_out "noop jobs have no flag --dry-run"
+expect_exit 2 "$BIN" jobs submit fetch --symbol BTCUSDT --param since=2024-01-01; expect_out "not a setting a job can carry"
+expect_exit 2 "$BIN" jobs submit fetch --symbol BTCUSDT --param training.seed=x; expect_out "training.seed in the params of a fetch job"
+expect_exit 2 "$BIN" --set training.seed config show; expect_out "expected KEY=VALUE"
+expect_exit 0 "$BIN" --set training.seed=5 config show; expect_out "training.seed +5 +flag --set"
 ok "bad input is refused with clear messages"
+
 
 # Dedup: the same job twice is one job.
 expect_exit 0 "$BIN" jobs submit noop --param seconds=0 --param tag=dup; expect_out "job 1 queued"
@@ -100,4 +106,11 @@ dups=$(grep '^start' "$REC" | awk '{print $4}' | sort | uniq -d | wc -l); [[ $du
 overlap=$(awk '{print $2, ($1=="start" ? 1 : -1)}' "$REC" | sort -n -k1,1 -k2,2 | awk '{c+=$2; if (c>m) m=c} END {print m}')
 (( overlap <= 3 && maxseen <= 3 )) || fail "concurrency limit 3 exceeded: overlap $overlap, sampled $maxseen"
 ok "200 jobs from 4 processes ran exactly once; at most $overlap at once (sampled max $maxseen, limit 3)"
+# Params are stored as configuration keys: a flag is translated at submit time through the command's
+# own option table (validate --num-boost-round -> training.num_boost_round).
+expect_exit 0 "$BIN" jobs submit fetch --symbol BTCUSDT --param training.seed=3 --json
+expect_out '"params":\{"training.seed":3\}'
+expect_exit 0 "$BIN" jobs submit noop --param fail-attempts=0 --param tag=keys --json
+expect_out '"params":\{"fail_attempts":0,"tag":"keys"\}'
+ok "params stored as configuration keys and job options"
 finish

@@ -21,7 +21,7 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 awk "BEGIN {exit !($progress >= 12)}" || fail "no training progress stored: $out"
-child=$(pgrep -f -- "--home $TRADEML_HOME train --symbol SOLUSDT" | head -1)
+child=$(pgrep -f -- "--home $TRADEML_HOME --set training.early_stopping_rounds=0 --set training.num_boost_round=120 train --symbol SOLUSDT" | head -1)
 [[ -n $child ]] || fail "training child not found"
 kill -9 $W1; wait $W1 2>/dev/null || true
 sleep 0.5
@@ -46,4 +46,12 @@ expect_exit 0 "$BIN" models list --all --json
 expect_exit 0 "$BIN" jobs show 1
 expect_out '=== job 1 attempt 2/4'
 ok "job retried after the lease expired and completed: one model set, result summary, per-job log"
+# A late attempt whose fencing token is no longer current (its lease expired and the job ended
+# elsewhere) trains but may not register: the registry stays at one model.
+TRADEML_JOB_ID=1 TRADEML_JOB_FENCE=1 expect_exit 1 "$BIN" --set training.num_boost_round=5 train --symbol SOLUSDT \
+  --interval 5m --days 30 --json
+expect_out "refusing to register: job 1: fencing token 1 is stale \(the job is succeeded under token 2"
+expect_exit 0 "$BIN" models list --all --json
+[[ $(grep -o '"job_id":1' <<<"$OUT" | wc -l) -eq 1 ]] || fail "the stale attempt registered a model: $OUT"
+ok "a train run under a stale fencing token is refused at registration (logged), one model stays"
 finish

@@ -37,7 +37,7 @@ assert j["kind"] == "validate" and j["mode"] == "quick" and j["status"] == "queu
 assert j["interval"] == "15m", j
 assert "BTCUSDT" in json.dumps(j["symbols"]), j
 p = j["params"] if isinstance(j["params"], dict) else json.loads(j["params"])
-assert p == {"test-period-days": 60, "min-train-days": 180, "window": "fixed"}, p
+assert p == {"validation.test_period_days": 60, "validation.min_train_days": 180, "validation.window": "fixed"}, p
 PY
 ok "POST /api/training/start takes the bots' body (BTC/USDT, M15, quick) and returns the job id and URL"
 

@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "trademl/config.h"
 #include "trademl/db.h"
 #include "trademl/error.h"
 #include "trademl/parse.h"
@@ -78,6 +79,7 @@ static int db_error(struct sqlite_store *s, int rc, const char *what, struct tml
 }
 
 static void sq_close(void *p);
+static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err);
 
 static int sq_open(const char *db_path, void **out, struct tml_error *err) {
   *out = NULL;
@@ -88,9 +90,9 @@ static int sq_open(const char *db_path, void **out, struct tml_error *err) {
   if (tml__db_open(db_path, "candle store", BUSY_TIMEOUT_MS, &s->db, err))
     goto fail;
   /* Loading a symbol's history is a long sequential read: a big page cache and memory-mapped I/O. */
-  int rc = sqlite3_exec(s->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;", NULL, NULL, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
+  if (sq_set_memory(s, TML_STORE_CACHE_MIB, TML_STORE_MMAP_MIB, err))
+    goto fail;
+  int rc = sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     db_error(s, rc, "creating the schema", err);
     goto fail;
@@ -107,6 +109,16 @@ static int sq_open(const char *db_path, void **out, struct tml_error *err) {
 fail:
   sq_close(s);
   return err && err->code ? err->code : TML_EDB;
+}
+
+/* The connection's page cache and memory map (PRAGMA cache_size, mmap_size), in MiB. */
+static int sq_set_memory(void *p, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err) {
+  struct sqlite_store *s = p;
+  char sql[128];
+  snprintf(sql, sizeof(sql), "PRAGMA cache_size=-%" PRId64 "; PRAGMA mmap_size=%" PRId64 ";", cache_mib * 1024,
+           mmap_mib * 1024 * 1024);
+  int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : db_error(s, rc, "setting the page cache and memory map", err);
 }
 
 static void sq_close(void *p) {
@@ -503,6 +515,7 @@ const struct tml__store_backend tml__store_sqlite = {
     .source_list = sq_source_list,
     .ping = sq_ping,
     .sqlite = sq_sqlite,
+    .set_memory = sq_set_memory,
 };
 
 /* --- the public API: argument checks, then the backend ---------------------------------------- */
@@ -539,6 +552,21 @@ const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->nam
 int tml_store_ping(struct tml_store *s, struct tml_error *err) { return s->be->ping(s->db, err); }
 
 struct sqlite3 *tml_store_db(struct tml_store *s) { return s && s->be->sqlite ? s->be->sqlite(s->db) : NULL; }
+
+int tml_store_set_memory(struct tml_store *s, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err) {
+  return s->be->set_memory ? s->be->set_memory(s->db, cache_mib, mmap_mib, err) : 0;
+}
+
+int tml_store_open_resident(const char *db_path, const struct tml_config *cfg, struct tml_store **out,
+                            struct tml_error *err) {
+  int rc = tml_store_open(db_path, out, err);
+  if (!rc && (rc = tml_store_set_memory(*out, tml_config_int(cfg, "data.resident_cache_mib"),
+                                        tml_config_int(cfg, "data.resident_mmap_mib"), err))) {
+    tml_store_close(*out);
+    *out = NULL;
+  }
+  return rc;
+}
 
 int tml_store_put(struct tml_store *s, const struct tml_candles *c, bool replace, struct tml_put_stats *stats,
                   struct tml_error *err) {

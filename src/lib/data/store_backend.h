@@ -51,6 +51,9 @@ struct tml__store_backend {
   /* SQLite only: the connection the modules that keep their own tables in trademl.db share (jobs, live
    * state, fetch sources). NULL for other backends. */
   struct sqlite3 *(*sqlite)(void *db);
+  /* Optional: sizes the connection's page cache and memory map in MiB (tml_store_set_memory). NULL where
+   * the server, not the connection, owns the caches (PostgreSQL): then setting them does nothing. */
+  int (*set_memory)(void *db, int64_t cache_mib, int64_t mmap_mib, struct tml_error *err);
 };
 
 extern const struct tml__store_backend tml__store_sqlite;

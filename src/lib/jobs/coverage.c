@@ -13,6 +13,7 @@
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "jobs/jobs_internal.h"
+#include "jobs/queue_backend.h"
 
 static const char *const verdict_names[TML_COV_VERDICT_COUNT] = {
     "ok", "no_data", "insufficient_history", "low_coverage", "training", "failed", "untrained"};
@@ -54,15 +55,7 @@ static int64_t last_train_job(struct tml_jobs *q, const char *symbol, int64_t in
 }
 
 static bool in_symqueue(struct tml_jobs *q, const char *symbol) {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(tml_jobs_db(q), "SELECT 1 FROM symbol_queue WHERE symbol = ?1", -1, &st, NULL) != SQLITE_OK) {
-    sqlite3_finalize(st);
-    return false;
-  }
-  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
-  bool found = sqlite3_step(st) == SQLITE_ROW;
-  sqlite3_finalize(st);
-  return found;
+  return tml__jobs_backend(q)->symq_has(tml__jobs_conn(q), symbol);
 }
 
 static int check_one(struct tml_store *store, struct tml_jobs *q, struct tml_registry *reg,
@@ -175,11 +168,11 @@ int tml_coverage_compute(struct tml_store *store, struct tml_jobs *q, const stru
       snprintf(syms[cnt++], sizeof(syms[0]), "%s", series[i].symbol);
   free(series);
   if (q) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(tml_jobs_db(q), "SELECT symbol FROM symbol_queue ORDER BY symbol", -1, &st, NULL) ==
-        SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *s = (const char *)sqlite3_column_text(st, 0);
+    struct tml_symqueue_entry *queued = NULL;
+    size_t nq = 0;
+    if (tml_symqueue_list(q, &queued, &nq, NULL) == 0) {
+      for (size_t k = 0; k < nq; k++) {
+        const char *s = queued[k].symbol;
         bool dup = false;
         for (size_t i = 0; i < cnt && !dup; i++)
           dup = strcmp(syms[i], s) == 0;
@@ -195,7 +188,7 @@ int tml_coverage_compute(struct tml_store *store, struct tml_jobs *q, const stru
         snprintf(syms[cnt++], sizeof(syms[0]), "%s", s);
       }
     }
-    sqlite3_finalize(st);
+    free(queued);
   }
   struct tml_cov_row *rows = cnt ? calloc(cnt, sizeof(*rows)) : NULL;
   if (cnt && !rows) {

@@ -31,6 +31,7 @@ struct argv_builder {
   char *storage;
   size_t size, used;
   bool overflow;
+  int pass; /* params: 0 = configuration keys, 1 = command options */
 };
 
 static void add_arg(struct argv_builder *b, const char *s) {
@@ -44,10 +45,29 @@ static void add_arg(struct argv_builder *b, const char *s) {
   b->used += len;
 }
 
+static int add_param(void *ud, const char *config_key, const char *flag, const char *value) {
+  struct argv_builder *b = ud;
+  if (config_key && b->pass == 0) {
+    char kv[4096];
+    int n = snprintf(kv, sizeof(kv), "%s=%s", config_key, value);
+    if (n < 0 || (size_t)n >= sizeof(kv)) {
+      b->overflow = true;
+      return 0;
+    }
+    add_arg(b, "--set");
+    add_arg(b, kv);
+  } else if (flag && b->pass == 1) {
+    add_arg(b, flag);
+    if (value)
+      add_arg(b, value);
+  }
+  return 0;
+}
+
 int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, const char *config_path, int threads,
                  char **argv, size_t max_args, size_t *argc, char *storage, size_t storage_size,
                  struct tml_error *err) {
-  struct argv_builder b = {argv, max_args, 0, storage, storage_size, 0, false};
+  struct argv_builder b = {argv, max_args, 0, storage, storage_size, 0, false, 0};
   *argc = 0;
   add_arg(&b, exe);
   if (home && *home) {
@@ -58,6 +78,11 @@ int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, con
     add_arg(&b, "--config");
     add_arg(&b, config_path);
   }
+  /* The params' configuration keys, as global --set KEY=VALUE before the command. */
+  b.pass = 0;
+  int prc = tml_job_params_each(j, add_param, &b, err);
+  if (prc)
+    return prc;
   char num[64];
   switch (j->kind) {
   case TML_JOB_TRAIN:
@@ -110,36 +135,11 @@ int tml_job_argv(const struct tml_job *j, const char *exe, const char *home, con
     add_arg(&b, "--threads");
     add_arg(&b, num);
   }
-  /* Extra flags from params, in key order (canonical JSON is sorted). */
-  json_error_t jerr;
-  json_t *root = json_loads(j->params[0] ? j->params : "{}", 0, &jerr);
-  if (!root || !json_is_object(root)) {
-    json_decref(root);
-    return tml_error_set(err, TML_EINVAL, "job %" PRId64 ": params are not a JSON object: %.200s", j->id, j->params);
-  }
-  const char *key;
-  json_t *v;
-  json_object_foreach(root, key, v) {
-    char flag[96];
-    snprintf(flag, sizeof(flag), "--%s", key);
-    if (json_is_true(v)) {
-      add_arg(&b, flag);
-    } else if (json_is_false(v)) {
-      continue;
-    } else if (json_is_string(v)) {
-      add_arg(&b, flag);
-      add_arg(&b, json_string_value(v));
-    } else if (json_is_integer(v)) {
-      snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-      add_arg(&b, flag);
-      add_arg(&b, num);
-    } else if (json_is_real(v)) {
-      snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-      add_arg(&b, flag);
-      add_arg(&b, num);
-    }
-  }
-  json_decref(root);
+  /* The options of the kind's command (validate --force; noop --seconds ...). */
+  b.pass = 1;
+  prc = tml_job_params_each(j, add_param, &b, err);
+  if (prc)
+    return prc;
   if (j->kind != TML_JOB_FETCH && j->kind != TML_JOB_NOOP)
     add_arg(&b, "--json");
   if (b.overflow)
@@ -249,6 +249,10 @@ struct tml_runner {
   bool joined;
   size_t idle_threads;
   struct tml_runner_stats stats;
+  int64_t *current;    /* job id each thread runs now (0 = none), for the process heartbeat */
+  pthread_t beat_thread;
+  bool beat_started;
+  char role[16];
 };
 
 void tml_runner_opts_default(struct tml_runner_opts *o) {
@@ -402,10 +406,11 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
       fclose(lf);
     }
   }
-  char env_id[64], env_attempt[64];
+  char env_id[64], env_attempt[64], env_fence[64];
   snprintf(env_id, sizeof(env_id), "TRADEML_JOB_ID=%" PRId64, j->id);
   snprintf(env_attempt, sizeof(env_attempt), "TRADEML_JOB_ATTEMPT=%d", j->attempts);
-  const char *env_extra[] = {env_id, env_attempt, NULL};
+  snprintf(env_fence, sizeof(env_fence), "TRADEML_JOB_FENCE=%" PRId64, j->fence);
+  const char *env_extra[] = {env_id, env_attempt, env_fence, NULL};
   struct tml_proc proc;
   if (tml_proc_spawn(argv, env_extra, log_path, true, &proc, &err)) {
     snprintf(msg, sizeof(msg), "%s", err.msg);
@@ -424,7 +429,7 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
     double now = tml_monotonic_s();
     if (cr.progress_new && now - last_progress >= r->o.progress_interval_s) {
       tml_error_clear(&err);
-      if (tml_jobs_set_progress(q, j->id, cr.pct, cr.stage, &err) == 0) {
+      if (tml_jobs_set_progress(q, j->id, j->fence, cr.pct, cr.stage, &err) == 0) {
         cr.progress_new = false;
         last_progress = now;
       }
@@ -434,7 +439,7 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
     if (now - last_hb >= hb_every) {
       bool cancel = false;
       tml_error_clear(&err);
-      int rc = tml_jobs_heartbeat(q, j->id, worker_id, r->o.lease_s, &cancel, &err);
+      int rc = tml_jobs_heartbeat(q, j->id, j->fence, r->o.lease_s, &cancel, &err);
       if (rc == 0)
         last_hb = now;
       if (rc == TML_ECONFLICT && reason == R_NONE) {
@@ -482,10 +487,14 @@ static void run_job(struct tml_runner *r, struct tml_jobs *q, const char *worker
   tml_proc_release(&proc);
   stat_add(r, &r->stats.running, -1);
   elapsed = tml_monotonic_s() - t0;
-  if (reason == R_LOST) {
-    tml_warn("job %" PRId64 ": lease lost; another worker owns it now", j->id);
+  if (reason == R_LOST && exit_code != 0) {
+    tml_warn("job %" PRId64 ": lease lost (fencing token %" PRId64 " revoked); child killed, another worker owns "
+             "the job now",
+             j->id, j->fence);
     return;
   }
+  /* R_LOST with a child that had finished on its own (while this host could not reach the database): its
+   * result is offered like any other and the database refuses it by its stale token (logged by finish). */
   char tail[512];
   log_tail(log_path, tail, sizeof(tail));
   switch (reason) {
@@ -520,7 +529,19 @@ finish:;
   enum tml_job_status after = TML_JOB_FAILED;
   tml_error_clear(&err);
   const char *result = outcome == TML_OUTCOME_SUCCEEDED && cr.result[0] == '{' ? cr.result : NULL;
-  if (tml_jobs_finish(q, j->id, worker_id, outcome, exit_code, elapsed, msg, result, &after, &err)) {
+  /* The database may be unreachable right now (a partition, a restart): keep the outcome and retry
+   * with backoff. Once through, a stale fencing token is refused (and logged) by finish itself. */
+  int frc;
+  int delay_ms = 200;
+  double give_up = tml_monotonic_s() + TML_MAX(60.0, 4.0 * r->o.lease_s);
+  while ((frc = tml_jobs_finish(q, j->id, j->fence, outcome, exit_code, elapsed, msg, result, &after, &err)) != 0 &&
+         (frc == TML_ENET || frc == TML_EBUSY || frc == TML_EDB) && tml_monotonic_s() < give_up) {
+    tml_warn("job %" PRId64 ": cannot store the outcome yet (%s); retrying", j->id, err.msg);
+    sleep_ms(delay_ms);
+    delay_ms = TML_MIN(delay_ms * 2, 2000);
+    tml_error_clear(&err);
+  }
+  if (frc) {
     tml_warn("job %" PRId64 ": %s", j->id, err.msg);
     return;
   }
@@ -570,9 +591,64 @@ struct thread_arg {
   size_t index;
 };
 
+/* The process row of `trademl cluster status`: host, role, pid, heartbeat, running jobs; every 2 s on
+ * its own connection, removed on a clean stop. */
+static void *beat_main(void *ud) {
+  struct tml_runner *r = ud;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_jobs *q = NULL;
+  struct tml_cluster_process p;
+  memset(&p, 0, sizeof(p));
+  gethostname(p.host, sizeof(p.host) - 1);
+  snprintf(p.role, sizeof(p.role), "%s", r->role);
+  p.pid = (int64_t)getpid();
+  p.started_ms = tml_now_ms();
+  snprintf(p.id, sizeof(p.id), "%s:%" PRId64 ":%s", p.host, p.pid, p.role);
+  double next = 0;
+  while (!stopping(r, NULL)) {
+    double now = tml_monotonic_s();
+    if (now >= next) {
+      next = now + 2.0;
+      tml_error_clear(&err);
+      if (!q && tml_jobs_open(r->db_path, &r->o.jobs, &q, &err))
+        q = NULL;
+      if (q) {
+        pthread_mutex_lock(&r->lock);
+        p.running = 0;
+        p.jobs[0] = '\0';
+        for (size_t i = 0; i < r->nthreads; i++)
+          if (r->current[i] > 0) {
+            size_t len = strlen(p.jobs);
+            snprintf(p.jobs + len, sizeof(p.jobs) - len, "%s%" PRId64, p.running ? "," : "", r->current[i]);
+            p.running++;
+          }
+        pthread_mutex_unlock(&r->lock);
+        p.heartbeat_ms = tml_now_ms();
+        tml_error_clear(&err);
+        tml_jobs_process_beat(q, &p, &err); /* a failure is retried on the next beat */
+      }
+    }
+    sleep_ms(100);
+  }
+  if (q) {
+    tml_error_clear(&err);
+    tml_jobs_process_remove(q, p.id, &err);
+  }
+  tml_jobs_close(q);
+  return NULL;
+}
+
+static void set_current(struct tml_runner *r, size_t index, int64_t id) {
+  pthread_mutex_lock(&r->lock);
+  r->current[index] = id;
+  pthread_mutex_unlock(&r->lock);
+}
+
 static void *worker_main(void *ud) {
   struct thread_arg *ta = ud;
   struct tml_runner *r = ta->r;
+  size_t index = ta->index;
   char worker_id[96];
   snprintf(worker_id, sizeof(worker_id), "%s#%zu", r->worker_name, ta->index);
   free(ta);
@@ -607,7 +683,9 @@ static void *worker_main(void *ud) {
       }
       tml_info("worker %s: job %" PRId64 " (%s %s) attempt %d", worker_id, j.id, tml_job_kind_name(j.kind), j.symbols,
                j.attempts);
+      set_current(r, index, j.id);
       run_job(r, q, worker_id, &j);
+      set_current(r, index, 0);
       continue;
     }
     if (r->o.exit_when_idle) {
@@ -616,7 +694,7 @@ static void *worker_main(void *ud) {
       if (tml_jobs_counts(q, counts, &err) == 0 && counts[TML_JOB_QUEUED] == 0 && counts[TML_JOB_RUNNING] == 0)
         break;
     }
-    sleep_ms(r->o.poll_ms);
+    tml_jobs_wait(q, r->o.poll_ms); /* PostgreSQL: woken early by NOTIFY when a job is submitted */
   }
   tml_jobs_close(q);
   pthread_mutex_lock(&r->lock);
@@ -682,7 +760,9 @@ int tml_runner_start(const struct tml_runner_opts *opts, struct tml_runner **out
   int total = opts->threads_total > 0 ? opts->threads_total : (int)(cores > 0 ? cores : 1);
   r->job_threads = TML_MAX(1, total / opts->concurrency);
   r->threads = calloc((size_t)opts->concurrency, sizeof(*r->threads));
-  if (!r->db_path || !r->exe || !r->logs_dir || !r->worker_name || !r->threads) {
+  r->current = calloc((size_t)opts->concurrency, sizeof(*r->current));
+  snprintf(r->role, sizeof(r->role), "%s", opts->role && *opts->role ? opts->role : "worker");
+  if (!r->db_path || !r->exe || !r->logs_dir || !r->worker_name || !r->threads || !r->current) {
     tml_runner_destroy(r);
     return tml_error_set(err, TML_ENOMEM, "out of memory starting the job runner");
   }
@@ -705,6 +785,8 @@ int tml_runner_start(const struct tml_runner_opts *opts, struct tml_runner **out
     }
     r->nthreads++;
   }
+  if (pthread_create(&r->beat_thread, NULL, beat_main, r) == 0)
+    r->beat_started = true;
   *out = r;
   return 0;
 }
@@ -724,6 +806,12 @@ void tml_runner_join(struct tml_runner *r) {
     return;
   for (size_t i = 0; i < r->nthreads; i++)
     pthread_join(r->threads[i], NULL);
+  /* exit_when_idle: the workers are done; the heartbeat thread follows them. */
+  pthread_mutex_lock(&r->lock);
+  r->stop = true;
+  pthread_mutex_unlock(&r->lock);
+  if (r->beat_started)
+    pthread_join(r->beat_thread, NULL);
   r->joined = true;
 }
 
@@ -740,6 +828,7 @@ void tml_runner_destroy(struct tml_runner *r) {
   }
   pthread_mutex_destroy(&r->lock);
   free(r->threads);
+  free(r->current);
   free(r->db_path);
   free(r->exe);
   free(r->home);

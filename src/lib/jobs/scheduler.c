@@ -19,31 +19,23 @@
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 #include "jobs/jobs_internal.h"
+#include "jobs/queue_backend.h"
 
 #include <jansson.h>
+#include <unistd.h>
 
 /* ---- new-symbol queue ---- */
 
+#define BE(q) tml__jobs_backend(q)
+#define DB(q) tml__jobs_conn(q)
+
 static int add_locked(struct tml_jobs *q, const char *sym, int64_t added_ms, int attempts, const char *last_error,
                       size_t *added, struct tml_error *err) {
-  sqlite3_stmt *st = NULL;
-  int rc = tml__jobs_prepare(q,
-                             "INSERT OR IGNORE INTO symbol_queue(symbol, added_ms, attempts, last_error)"
-                             " VALUES (?1, ?2, ?3, ?4)",
-                             &st, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(st, 1, sym, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, added_ms);
-  sqlite3_bind_int(st, 3, attempts);
-  sqlite3_bind_text(st, 4, last_error ? last_error : "", -1, SQLITE_STATIC);
-  int s = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (s != SQLITE_DONE)
-    return tml__jobs_db_error(q, s, "adding to the new-symbol queue", err);
-  if (added)
-    *added += (size_t)sqlite3_changes(tml_jobs_db(q));
-  return 0;
+  bool yes = false;
+  int rc = BE(q)->symq_add(DB(q), sym, added_ms, attempts, last_error, &yes, err);
+  if (!rc && added && yes)
+    (*added)++;
+  return rc;
 }
 
 int tml_symqueue_add(struct tml_jobs *q, const char *const *symbols, size_t n, size_t *added, struct tml_error *err) {
@@ -58,15 +50,15 @@ int tml_symqueue_add(struct tml_jobs *q, const char *const *symbols, size_t n, s
       rc = tml_error_set(err, TML_EINVAL, "'%s' is not a valid symbol (like LTCUSDT or LTC/USDT); nothing added",
                          symbols[i]);
   if (!rc)
-    rc = tml__jobs_begin(q, "adding to the new-symbol queue", err);
+    rc = BE(q)->begin(DB(q), "adding to the new-symbol queue", err);
   if (!rc) {
     int64_t now = tml_now_ms();
     for (size_t i = 0; i < n && !rc; i++)
       rc = add_locked(q, norm[i], now, 0, NULL, added, err);
     if (rc)
-      tml__jobs_rollback(q);
+      BE(q)->rollback(DB(q));
     else
-      rc = tml__jobs_commit(q, "adding to the new-symbol queue", err);
+      rc = BE(q)->commit(DB(q), "adding to the new-symbol queue", err);
   }
   free(norm);
   return rc;
@@ -75,52 +67,7 @@ int tml_symqueue_add(struct tml_jobs *q, const char *const *symbols, size_t n, s
 int tml_symqueue_list(struct tml_jobs *q, struct tml_symqueue_entry **out, size_t *n, struct tml_error *err) {
   *out = NULL;
   *n = 0;
-  sqlite3_stmt *st = NULL;
-  int rc = tml__jobs_prepare(q,
-                             /* LAST ERROR is the error of the newest job for the symbol that failed for good
-                              * since it was queued, whatever its kind (a fetch or a training) or source;
-                              * the stored error (from an imported queue file) when there is none. */
-                             "SELECT q.symbol, q.added_ms, q.attempts, COALESCE((SELECT j.error FROM jobs j"
-                             "   WHERE j.symbols = q.symbol AND j.status IN ('failed', 'timed_out')"
-                             "   AND j.kind IN ('train', 'retrain', 'fetch') AND j.finished_ms >= q.added_ms"
-                             "   ORDER BY j.finished_ms DESC, j.id DESC LIMIT 1), q.last_error),"
-                             " q.next_check_ms, q.job_id FROM symbol_queue q ORDER BY q.added_ms, q.symbol",
-                             &st, err);
-  if (rc)
-    return rc;
-  size_t cap = 0;
-  struct tml_symqueue_entry *rows = NULL;
-  int s;
-  while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      void *nr = realloc(rows, ncap * sizeof(*rows));
-      if (!nr) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing the queue");
-        break;
-      }
-      rows = nr;
-      cap = ncap;
-    }
-    struct tml_symqueue_entry *e = &rows[(*n)++];
-    memset(e, 0, sizeof(*e));
-    snprintf(e->symbol, sizeof(e->symbol), "%s", (const char *)sqlite3_column_text(st, 0));
-    e->added_ms = sqlite3_column_int64(st, 1);
-    e->attempts = sqlite3_column_int(st, 2);
-    snprintf(e->last_error, sizeof(e->last_error), "%s", (const char *)sqlite3_column_text(st, 3));
-    e->next_check_ms = sqlite3_column_int64(st, 4);
-    e->job_id = sqlite3_column_int64(st, 5);
-  }
-  if (!rc && s != SQLITE_DONE)
-    rc = tml__jobs_db_error(q, s, "listing the queue", err);
-  sqlite3_finalize(st);
-  if (rc) {
-    free(rows);
-    *n = 0;
-  } else {
-    *out = rows;
-  }
-  return rc;
+  return BE(q)->symq_list(DB(q), out, n, err);
 }
 
 int tml_symqueue_remove(struct tml_jobs *q, const char *symbol, size_t *removed, struct tml_error *err) {
@@ -129,18 +76,10 @@ int tml_symqueue_remove(struct tml_jobs *q, const char *symbol, size_t *removed,
   char norm[40] = "";
   if (symbol && (tml_symbol_normalize(symbol, norm, sizeof(norm)) != 0 || !tml_symbol_valid(norm)))
     return tml_error_set(err, TML_EINVAL, "'%s' is not a valid symbol", symbol);
-  sqlite3_stmt *st = NULL;
-  int rc = tml__jobs_prepare(q, symbol ? "DELETE FROM symbol_queue WHERE symbol = ?1" : "DELETE FROM symbol_queue",
-                             &st, err);
+  size_t n = 0;
+  int rc = BE(q)->symq_remove(DB(q), symbol ? norm : NULL, &n, err);
   if (rc)
     return rc;
-  if (symbol)
-    sqlite3_bind_text(st, 1, norm, -1, SQLITE_STATIC);
-  int s = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (s != SQLITE_DONE)
-    return tml__jobs_db_error(q, s, "removing from the queue", err);
-  size_t n = (size_t)sqlite3_changes(tml_jobs_db(q));
   if (removed)
     *removed = n;
   if (symbol && n == 0)
@@ -198,14 +137,14 @@ static int import_bybit(struct tml_jobs *q, const char *path, json_t *root, size
       tml_time_parse(json_string_value(t), strlen(json_string_value(t)), &when[i]); /* checked above */
   }
   if (!rc)
-    rc = tml__jobs_begin(q, "importing the queue", err);
+    rc = BE(q)->begin(DB(q), "importing the queue", err);
   if (!rc) {
     for (size_t i = 0; i < n && !rc; i++)
       rc = add_locked(q, syms[i], when[i], 0, NULL, added, err);
     if (rc)
-      tml__jobs_rollback(q);
+      BE(q)->rollback(DB(q));
     else
-      rc = tml__jobs_commit(q, "importing the queue", err);
+      rc = BE(q)->commit(DB(q), "importing the queue", err);
   }
   free(syms);
   free(when);
@@ -342,14 +281,14 @@ int tml_symqueue_import(struct tml_jobs *q, const char *path, size_t *added, str
       rc = tml_error_set(err, TML_EPARSE, "queue file '%s': entry %zu: '%s' is not a valid symbol", path, i, sym);
   }
   if (!rc)
-    rc = tml__jobs_begin(q, "importing the queue", err);
+    rc = BE(q)->begin(DB(q), "importing the queue", err);
   if (!rc) {
     for (size_t i = 0; i < n && !rc; i++)
       rc = add_locked(q, items[i].symbol, items[i].added_ms, items[i].attempts, items[i].error, added, err);
     if (rc)
-      tml__jobs_rollback(q);
+      BE(q)->rollback(DB(q));
     else
-      rc = tml__jobs_commit(q, "importing the queue", err);
+      rc = BE(q)->commit(DB(q), "importing the queue", err);
   }
   free(items);
 done:
@@ -442,19 +381,7 @@ static bool wanted(const struct tml_sched_run_opts *o, const char *symbol) {
 
 static int set_queue_fields(struct tml_jobs *q, const char *symbol, int64_t next_check_ms, int64_t job_id,
                             struct tml_error *err) {
-  sqlite3_stmt *st = NULL;
-  int rc = tml__jobs_prepare(q,
-                             "UPDATE symbol_queue SET next_check_ms = ?2, job_id = CASE WHEN ?3 > 0 THEN ?3 ELSE job_id END"
-                             " WHERE symbol = ?1",
-                             &st, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, next_check_ms);
-  sqlite3_bind_int64(st, 3, job_id);
-  int s = sqlite3_step(st);
-  sqlite3_finalize(st);
-  return s == SQLITE_DONE ? 0 : tml__jobs_db_error(q, s, "updating the new-symbol queue", err);
+  return BE(q)->symq_set(DB(q), symbol, next_check_ms, job_id, err);
 }
 
 static int submit_train(struct tml_jobs *q, enum tml_job_kind kind, const char *symbol, const char *interval,
@@ -656,19 +583,8 @@ int tml_scheduler_run_once(struct tml_store *store, struct tml_jobs *q, const st
 /* ---- slots ---- */
 
 int tml_scheduler_last_slot(struct tml_jobs *q, const char *name, int64_t *slot_ms, struct tml_error *err) {
-  *slot_ms = 0;
-  sqlite3_stmt *st = NULL;
-  int rc = tml__jobs_prepare(q, "SELECT last_slot_ms FROM scheduler_state WHERE name = ?1", &st, err);
-  if (rc)
-    return rc;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  int s = sqlite3_step(st);
-  if (s == SQLITE_ROW)
-    *slot_ms = sqlite3_column_int64(st, 0);
-  else if (s != SQLITE_DONE)
-    rc = tml__jobs_db_error(q, s, "reading the scheduler state", err);
-  sqlite3_finalize(st);
-  return rc;
+  bool exists = false;
+  return BE(q)->slot_get(DB(q), name, &exists, slot_ms, err);
 }
 
 int tml_scheduler_claim_slot(struct tml_jobs *q, const char *name, const struct tml_cron *cron, int64_t now_ms,
@@ -679,41 +595,28 @@ int tml_scheduler_claim_slot(struct tml_jobs *q, const char *name, const struct 
     return 0; /* no slot within the search window: nothing due */
   if (slot_ms)
     *slot_ms = slot;
-  int rc = tml__jobs_begin(q, "claiming a schedule slot", err);
+  int rc = BE(q)->begin(DB(q), "claiming a schedule slot", err);
   if (rc)
     return rc;
-  sqlite3_stmt *st = NULL;
-  rc = tml__jobs_prepare(q, "SELECT last_slot_ms FROM scheduler_state WHERE name = ?1", &st, err);
+  bool exists = false;
+  int64_t last = 0;
+  rc = BE(q)->slot_get(DB(q), name, &exists, &last, err);
+  if (rc || (exists && slot <= last))
+    goto rollback; /* already run (by us or another process, on any host) */
+  char owner[96];
+  char host[64] = "host";
+  gethostname(host, sizeof(host) - 1);
+  host[sizeof(host) - 1] = '\0';
+  snprintf(owner, sizeof(owner), "%s:%ld", host, (long)getpid());
+  rc = BE(q)->slot_set(DB(q), name, slot, exists ? now_ms : 0, owner, err);
   if (rc)
     goto rollback;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  int s = sqlite3_step(st);
-  bool exists = s == SQLITE_ROW;
-  int64_t last = exists ? sqlite3_column_int64(st, 0) : 0;
-  sqlite3_finalize(st);
-  if (exists && slot <= last)
-    goto rollback; /* already run (by us or another process) */
-  rc = tml__jobs_prepare(q,
-                         "INSERT INTO scheduler_state(name, last_slot_ms, last_run_ms) VALUES (?1, ?2, ?3)"
-                         " ON CONFLICT(name) DO UPDATE SET last_slot_ms = ?2, last_run_ms = ?3",
-                         &st, err);
-  if (rc)
-    goto rollback;
-  sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, slot);
-  sqlite3_bind_int64(st, 3, exists ? now_ms : 0);
-  s = sqlite3_step(st);
-  sqlite3_finalize(st);
-  if (s != SQLITE_DONE) {
-    rc = tml__jobs_db_error(q, s, "claiming a schedule slot", err);
-    goto rollback;
-  }
-  rc = tml__jobs_commit(q, "claiming a schedule slot", err);
+  rc = BE(q)->commit(DB(q), "claiming a schedule slot", err);
   if (!rc)
     *claimed = exists; /* the first sighting only records the slot */
   return rc;
 rollback:
-  tml__jobs_rollback(q);
+  BE(q)->rollback(DB(q));
   return rc;
 }
 
@@ -741,7 +644,7 @@ int tml_scheduler_create(const char *db_path, const struct tml_config *cfg, stru
   if (!rc)
     rc = tml_jobs_opts_from_config(cfg, &jo, err);
   if (!rc)
-    rc = tml_store_open(db_path, &s->store, err);
+    rc = tml_store_open_resident(db_path, cfg, &s->store, err);
   if (!rc)
     rc = tml_jobs_open(db_path, &jo, &s->q, err);
   if (rc) {

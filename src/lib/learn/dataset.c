@@ -36,6 +36,9 @@ void tml_dataset_release(struct tml_dataset *d) {
   free(d->time);
   free(d->sym);
   free(d->close);
+  free(d->open);
+  free(d->high);
+  free(d->low);
   free(d->fwd_return);
   free(d->fwd_vol);
   free(d->timing);
@@ -92,7 +95,8 @@ static int alloc_rows(struct tml_dataset *d, size_t n, struct tml_error *err) {
   d->sym = malloc(m * sizeof(uint16_t));
   d->tp1_hit = malloc(m);
   d->col_names = calloc(d->ncols, sizeof(char *));
-  double **dcols[] = {&d->close, &d->fwd_return, &d->fwd_vol, &d->timing, &d->stop_loss_pct, &d->position_size};
+  double **dcols[] = {&d->close, &d->fwd_return, &d->fwd_vol, &d->timing, &d->stop_loss_pct, &d->position_size,
+                      &d->open, &d->high, &d->low};
   bool ok = d->X && d->time && d->sym && d->tp1_hit && d->col_names;
   for (size_t j = 0; j < TML_ARRAY_LEN(dcols); j++) {
     *dcols[j] = malloc(m * sizeof(double));
@@ -210,6 +214,9 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
     d->time[r] = ref->time;
     d->sym[r] = (uint16_t)ref->series;
     d->close[r] = series[ref->series].close[i];
+    d->open[r] = series[ref->series].open[i];
+    d->high[r] = series[ref->series].high[i];
+    d->low[r] = series[ref->series].low[i];
     d->fwd_return[r] = t->fwd_return[i];
     d->fwd_vol[r] = t->fwd_vol[i];
     d->timing[r] = t->timing[i];

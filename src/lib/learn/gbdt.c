@@ -3,8 +3,10 @@
  * The algorithm is XGBoost's `hist` tree method with depth-wise growth, restricted to what trademl
  * asks of it, so a model trained here and one trained by libxgboost on equal parameters agree
  * (tests/unit/learn/test_gbdt.c measures it):
- *  - bins: quantile cut points per column fitted on the training rows only, uint8 codes, one
- *    matrix per fold shared by every head (tml_gbdt_bins);
+ *  - bins: cut points per column from the training rows only, placed by XGBoost 1.7's quantile
+ *    sketch (re-implemented below), uint8 codes, one matrix per fold shared by every head;
+ *  - the float arithmetic of the softmax, the leaves and the validation metric is XGBoost's, in the
+ *    same order, so with equal parameters both engines give the same predictions bit for bit;
  *  - per node: a histogram of gradient/hessian sums per bin per column (double accumulators, rows
  *    visited in ascending order, so sums are deterministic); siblings by subtraction (the smaller
  *    child is built, the larger is parent - smaller);
@@ -18,11 +20,13 @@
  *  - multi-class: one gradient pass per round (softmax), then one tree per class;
  *  - row subsampling (Bernoulli per row) and column subsampling per tree from a seeded
  *    xorshift generator: deterministic for a seed.
- * A model is grown on one thread: the result never depends on a thread count. */
+ * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
+ * subtractions) by column: the result never depends on the thread count. */
 #include "trademl/gbdt.h"
 #include "util/common.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -69,34 +73,6 @@ struct tml_gbdt_bins {
   uint16_t *ncuts;   /* per column */
 };
 
-/* Sorts n finite floats ascending: LSD radix sort on order-preserving 32-bit keys (sign bit
- * flipped for positives, all bits for negatives), 4 passes of 8 bits; tmp holds n keys. About 10x
- * faster than qsort here, and binning is once per fold. -0.0 sorts before +0.0 (equal values). */
-static void sort_floats(float *v, uint32_t *key, uint32_t *tmp, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, &v[i], sizeof u);
-    key[i] = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  }
-  for (int shift = 0; shift < 32; shift += 8) {
-    size_t count[257] = {0};
-    for (size_t i = 0; i < n; i++)
-      count[((key[i] >> shift) & 0xFFu) + 1]++;
-    for (int b = 0; b < 256; b++)
-      count[b + 1] += count[b];
-    for (size_t i = 0; i < n; i++)
-      tmp[count[(key[i] >> shift) & 0xFFu]++] = key[i];
-    uint32_t *sw = key;
-    key = tmp;
-    tmp = sw;
-  }
-  /* 4 passes: the sorted keys are back in the first buffer */
-  for (size_t i = 0; i < n; i++) {
-    uint32_t u = (key[i] & 0x80000000u) ? (key[i] & 0x7FFFFFFFu) : ~key[i];
-    memcpy(&v[i], &u, sizeof u);
-  }
-}
-
 /* Bin of a finite value: number of cuts <= x (upper bound), branch-free (a conditional move per
  * level: binning every row of a fold is ~4x faster than with a branchy binary search). */
 static inline unsigned bin_of(const float *cuts, unsigned ncuts, float x) {
@@ -110,6 +86,307 @@ static inline unsigned bin_of(const float *cuts, unsigned ncuts, float x) {
     n -= half;
   }
   return (unsigned)(base - cuts) + (*base <= x ? 1u : 0u);
+}
+
+/* Cut points: XGBoost 1.7's weighted-quantile sketch (src/common/quantile.h, quantile.cc: WQSummary,
+ * WQuantileSketch, HostSketchContainer), re-implemented in C with the same float arithmetic and the
+ * same order of operations, so both engines cut every column at the same values and grow the same
+ * trees from the same data. Weights are all 1 (no sample weights). Per column: values pushed in row
+ * order (consecutive equal values merged) into a queue of 2 * limit_size entries; a full queue is
+ * sorted into a summary and pushed up a ladder of levels (prune to limit_size, combine, carry);
+ * at the end the levels are combined into one summary, pruned to min(n, 8 * max_bin) entries, then
+ * to max_bin + 1, whose values 1 .. max_bin - 1 are the cuts. */
+
+struct sk_entry {
+  float rmin, rmax, wmin, value;
+};
+
+struct sk_summary {
+  struct sk_entry *data;
+  size_t size;
+};
+
+static inline float sk_rmin_next(const struct sk_entry *e) { return e->rmin + e->wmin; }
+static inline float sk_rmax_prev(const struct sk_entry *e) { return e->rmax - e->wmin; }
+
+static void sk_copy(struct sk_summary *dst, const struct sk_summary *src) {
+  if (src->size)
+    memmove(dst->data, src->data, src->size * sizeof *src->data);
+  dst->size = src->size;
+}
+
+/* WQSummary::SetPrune: dst (capacity >= maxsize, distinct from src) keeps at most maxsize entries
+ * of src at evenly spaced ranks. */
+static void sk_prune(struct sk_summary *dst, const struct sk_summary *src, size_t maxsize) {
+  if (src->size <= maxsize) {
+    sk_copy(dst, src);
+    return;
+  }
+  const struct sk_entry *s = src->data;
+  const float begin = s[0].rmax, range = s[src->size - 1].rmin - s[0].rmax;
+  const size_t n = maxsize - 1;
+  dst->data[0] = s[0];
+  dst->size = 1;
+  size_t i = 1, lastidx = 0;
+  for (size_t k = 1; k < n; k++) {
+    float dx2 = 2.0f * (((float)k * range) / (float)n + begin);
+    while (i < src->size - 1 && dx2 >= s[i + 1].rmax + s[i + 1].rmin)
+      i++;
+    if (i == src->size - 1)
+      break;
+    if (dx2 < sk_rmin_next(&s[i]) + sk_rmax_prev(&s[i + 1])) {
+      if (i != lastidx) {
+        dst->data[dst->size++] = s[i];
+        lastidx = i;
+      }
+    } else if (i + 1 != lastidx) {
+      dst->data[dst->size++] = s[i + 1];
+      lastidx = i + 1;
+    }
+  }
+  if (lastidx != src->size - 1)
+    dst->data[dst->size++] = s[src->size - 1];
+}
+
+/* WQSummary::SetCombine (+ FixError): dst (capacity >= sa + sb, distinct from both) = merge. */
+static void sk_combine(struct sk_summary *dst, const struct sk_summary *sa, const struct sk_summary *sb) {
+  if (sa->size == 0) {
+    sk_copy(dst, sb);
+    return;
+  }
+  if (sb->size == 0) {
+    sk_copy(dst, sa);
+    return;
+  }
+  const struct sk_entry *a = sa->data, *a_end = sa->data + sa->size;
+  const struct sk_entry *b = sb->data, *b_end = sb->data + sb->size;
+  float aprev_rmin = 0.0f, bprev_rmin = 0.0f;
+  struct sk_entry *d = dst->data;
+  while (a != a_end && b != b_end) {
+    if (a->value == b->value) {
+      *d++ = (struct sk_entry){a->rmin + b->rmin, a->rmax + b->rmax, a->wmin + b->wmin, a->value};
+      aprev_rmin = sk_rmin_next(a);
+      bprev_rmin = sk_rmin_next(b);
+      a++;
+      b++;
+    } else if (a->value < b->value) {
+      *d++ = (struct sk_entry){a->rmin + bprev_rmin, a->rmax + sk_rmax_prev(b), a->wmin, a->value};
+      aprev_rmin = sk_rmin_next(a);
+      a++;
+    } else {
+      *d++ = (struct sk_entry){b->rmin + aprev_rmin, b->rmax + sk_rmax_prev(a), b->wmin, b->value};
+      bprev_rmin = sk_rmin_next(b);
+      b++;
+    }
+  }
+  if (a != a_end) {
+    float brmax = (b_end - 1)->rmax;
+    for (; a != a_end; a++)
+      *d++ = (struct sk_entry){a->rmin + bprev_rmin, a->rmax + brmax, a->wmin, a->value};
+  }
+  if (b != b_end) {
+    float armax = (a_end - 1)->rmax;
+    for (; b != b_end; b++)
+      *d++ = (struct sk_entry){b->rmin + aprev_rmin, b->rmax + armax, b->wmin, b->value};
+  }
+  dst->size = (size_t)(d - dst->data);
+  float prev_rmin = 0.0f, prev_rmax = 0.0f; /* FixError */
+  for (size_t i = 0; i < dst->size; i++) {
+    struct sk_entry *e = &dst->data[i];
+    if (e->rmin < prev_rmin)
+      e->rmin = prev_rmin;
+    else
+      prev_rmin = e->rmin;
+    if (e->rmax < prev_rmax)
+      e->rmax = prev_rmax;
+    float next = sk_rmin_next(e);
+    if (e->rmax < next)
+      e->rmax = next;
+    prev_rmax = e->rmax;
+  }
+}
+
+/* One column's sketch. Scratch buffers are sized by sketch_init and reused across columns. */
+struct sketch {
+  size_t limit, nlevel_used;  /* limit_size; levels 1..nlevel_used-1 in use (level 0 is scratch) */
+  size_t cap_levels;
+  struct sk_summary *level;   /* cap_levels summaries, limit entries each, in `space` */
+  struct sk_entry *space;
+  struct sk_summary temp;     /* 2 * limit entries */
+  struct sk_summary out;      /* 2 * limit entries */
+  uint64_t *queue, *qtmp;     /* queue entries: order-preserving key << 32 | weight count */
+  size_t qtail;
+};
+
+/* WQuantileSketch::LimitSizeLevel with XGBoost's eps = 1 / (min(max_bin, n) * 8) (as a float). */
+static size_t sketch_limit(size_t maxn, int max_bin, size_t *nlevel_out) {
+  size_t nb = (size_t)max_bin < maxn ? (size_t)max_bin : maxn;
+  if (nb < 1)
+    nb = 1;
+  double eps = 1.0 / (double)((float)nb * 8.0f);
+  size_t nlevel = 1, limit;
+  for (;;) {
+    limit = (size_t)ceil((double)nlevel / eps) + 1;
+    if (limit > maxn)
+      limit = maxn;
+    if (((size_t)1 << nlevel) * limit >= maxn)
+      break;
+    nlevel++;
+  }
+  *nlevel_out = nlevel;
+  return limit;
+}
+
+static void sketch_free(struct sketch *s) {
+  free(s->level);
+  free(s->space);
+  free(s->temp.data);
+  free(s->out.data);
+  free(s->queue);
+  free(s->qtmp);
+  memset(s, 0, sizeof *s);
+}
+
+/* Buffers for columns of up to maxn values. 0 or TML_ENOMEM. */
+static int sketch_alloc(struct sketch *s, size_t maxn, int max_bin) {
+  size_t nlevel = 0, limit = sketch_limit(maxn, max_bin, &nlevel);
+  if (limit < 1)
+    limit = 1;
+  s->cap_levels = nlevel + 2 + 64; /* levels only grow while 2^l * limit < pushed values */
+  s->level = calloc(s->cap_levels, sizeof *s->level);
+  s->space = malloc(s->cap_levels * limit * sizeof *s->space);
+  s->temp.data = malloc(2 * limit * sizeof *s->temp.data);
+  s->out.data = malloc(2 * limit * sizeof *s->out.data);
+  s->queue = malloc(2 * limit * sizeof *s->queue);
+  s->qtmp = malloc(2 * limit * sizeof *s->qtmp);
+  if (!s->level || !s->space || !s->temp.data || !s->out.data || !s->queue || !s->qtmp)
+    return TML_ENOMEM;
+  return 0;
+}
+
+static inline uint32_t float_key(float v) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+static inline float key_float(uint32_t k) {
+  uint32_t u = (k & 0x80000000u) ? (k & 0x7FFFFFFFu) : ~k;
+  float v;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+/* Queue::MakeSummary: sort the queue by value, merge equal values, ranks from the weights. The
+ * queue's order among equal values does not matter (their weights are summed, all integers). */
+static void sketch_make_summary(struct sketch *s, struct sk_summary *out) {
+  uint64_t *a = s->queue, *t = s->qtmp;
+  size_t n = s->qtail;
+  for (int shift = 32; shift < 64; shift += 8) { /* LSD radix on the key half */
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++)
+      count[((a[i] >> shift) & 0xFFu) + 1]++;
+    for (int b = 0; b < 256; b++)
+      count[b + 1] += count[b];
+    for (size_t i = 0; i < n; i++)
+      t[count[(a[i] >> shift) & 0xFFu]++] = a[i];
+    uint64_t *sw = a;
+    a = t;
+    t = sw;
+  } /* 4 passes: sorted back in s->queue */
+  out->size = 0;
+  float wsum = 0.0f;
+  for (size_t i = 0; i < n;) {
+    uint32_t key = (uint32_t)(a[i] >> 32);
+    float w = (float)(uint32_t)a[i];
+    size_t j = i + 1;
+    for (; j < n && (uint32_t)(a[j] >> 32) == key; j++)
+      w += (float)(uint32_t)a[j];
+    out->data[out->size++] = (struct sk_entry){wsum, wsum + w, w, key_float(key)};
+    wsum += w;
+    i = j;
+  }
+}
+
+/* QuantileSketchTemplate::PushTemp: carry s->temp up the levels. */
+static void sketch_push_temp(struct sketch *s) {
+  for (size_t l = 1;; l++) {
+    if (l + 1 > s->nlevel_used)
+      s->nlevel_used = l + 1;
+    struct sk_summary *lv = &s->level[l], *l0 = &s->level[0];
+    if (lv->size == 0) {
+      sk_prune(lv, &s->temp, s->limit);
+      break;
+    }
+    sk_prune(l0, &s->temp, s->limit);
+    sk_combine(&s->temp, l0, lv);
+    if (s->temp.size > s->limit) {
+      lv->size = 0;
+    } else {
+      sk_copy(lv, &s->temp);
+      break;
+    }
+  }
+}
+
+/* The cut points of one column from its n finite values in row order (XGBoost's per-feature
+ * sketch, AllReduce prune and MakeCuts). Writes at most max_bin - 1 ascending cuts; returns their
+ * number. s must have been allocated for at least n values. */
+static unsigned sketch_cuts(struct sketch *s, const float *v, size_t n, int max_bin, float *cuts) {
+  if (n == 0)
+    return 0;
+  size_t nlevel = 0;
+  s->limit = sketch_limit(n, max_bin, &nlevel);
+  for (size_t l = 0; l < s->cap_levels; l++)
+    s->level[l] = (struct sk_summary){s->space + l * s->limit, 0};
+  s->nlevel_used = 0;
+  s->qtail = 0;
+  size_t cap = 2 * s->limit;
+  for (size_t i = 0; i < n; i++) {
+    if (s->qtail == cap) {
+      sketch_make_summary(s, &s->temp);
+      s->qtail = 0;
+      sketch_push_temp(s);
+    }
+    uint64_t key = (uint64_t)float_key(v[i]) << 32;
+    if (s->qtail > 0 && (s->queue[s->qtail - 1] >> 32) == (key >> 32))
+      s->queue[s->qtail - 1]++;
+    else
+      s->queue[s->qtail++] = key | 1u;
+  }
+  /* GetSummary */
+  struct sk_summary *out = &s->out;
+  sketch_make_summary(s, out);
+  if (s->nlevel_used) {
+    struct sk_summary *l0 = &s->level[0];
+    sk_prune(l0, out, s->limit);
+    for (size_t l = 1; l < s->nlevel_used; l++) {
+      if (s->level[l].size == 0)
+        continue;
+      if (l0->size == 0) {
+        sk_copy(l0, &s->level[l]);
+      } else {
+        sk_combine(out, l0, &s->level[l]);
+        sk_prune(l0, out, s->limit);
+      }
+    }
+    sk_copy(out, l0);
+  } else if (out->size > s->limit) {
+    sk_prune(&s->temp, out, s->limit);
+    sk_copy(out, &s->temp);
+  }
+  /* AllReduce (one worker): prune to min(n, 8 * max_bin); MakeCuts: prune to max_num_bins + 1. */
+  size_t inter = n < (size_t)max_bin * 8 ? n : (size_t)max_bin * 8;
+  sk_prune(&s->temp, out, inter);
+  size_t max_num_bins = inter < (size_t)max_bin ? inter : (size_t)max_bin;
+  sk_prune(out, &s->temp, max_num_bins + 1);
+  size_t required = out->size < max_num_bins ? out->size : max_num_bins;
+  unsigned k = 0;
+  for (size_t i = 1; i < required; i++) {
+    float c = out->data[i].value;
+    if (i == 1 || c > cuts[k - 1])
+      cuts[k++] = c;
+  }
+  return k;
 }
 
 int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
@@ -126,9 +403,9 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
   size_t nfit = fit.end - fit.begin, slots = (size_t)max_bin - 1;
   struct tml_gbdt_bins *b = calloc(1, sizeof *b);
   float *vals = malloc(COL_BLOCK * nfit * sizeof *vals);
-  uint32_t *keys = malloc(2 * nfit * sizeof *keys);
+  struct sketch sk = {0};
   int rc = 0;
-  if (!b || !vals || !keys)
+  if (!b || !vals || sketch_alloc(&sk, nfit, max_bin))
     goto oom;
   b->nrows = nrows;
   b->ncols = ncols;
@@ -149,30 +426,13 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
         for (size_t q = 0; q < w; q++) {
           float v = X[r * ncols + j + q];
           if (isfinite(v))
-            vals[q * nfit + nval[q]++] = v;
+            vals[q * nfit + nval[q]++] = v + 0.0f; /* -0 -> +0: one value, as XGBoost compares them */
         }
     }
     size_t n = nval[jb];
     float *vals_j = vals + jb * nfit;
     float *cuts = b->cuts + j * slots;
-    unsigned k = 0;
-    if (n > 0) {
-      sort_floats(vals_j, keys, keys + nfit, n);
-      size_t distinct = 1;
-      for (size_t i = 1; i < n && distinct <= (size_t)max_bin; i++)
-        distinct += vals_j[i] != vals_j[i - 1];
-      if (distinct <= (size_t)max_bin) { /* one bin per value: cuts at the values 2..d */
-        for (size_t i = 1; i < n; i++)
-          if (vals_j[i] != vals_j[i - 1])
-            cuts[k++] = vals_j[i];
-      } else { /* equal-count bins: cut i at the value of rank floor(i * n / max_bin) */
-        for (int i = 1; i < max_bin; i++) {
-          float v = vals_j[(size_t)((double)i * (double)n / (double)max_bin)];
-          if (v > vals_j[0] && (k == 0 || v > cuts[k - 1]))
-            cuts[k++] = v;
-        }
-      }
-    }
+    unsigned k = sketch_cuts(&sk, vals_j, n, max_bin, cuts);
     b->ncuts[j] = (uint16_t)k;
   }
   for (size_t r = 0; r < nrows; r++) {
@@ -186,13 +446,13 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
       for (size_t r = r0; r < TML_MIN(r0 + 64, nrows); r++)
         b->code_col[j * nrows + r] = b->code[r * ncols + j];
   free(vals);
-  free(keys);
+  sketch_free(&sk);
   *out = b;
   return 0;
 oom:
   rc = tml_error_set(err, TML_ENOMEM, "native engine: out of memory binning %zu x %zu", nrows, ncols);
   free(vals);
-  free(keys);
+  sketch_free(&sk);
   tml_gbdt_bins_free(b);
   return rc;
 }
@@ -364,13 +624,14 @@ static void softmax(float *v, int K) { /* in place, as XGBoost's common::Softmax
   float mx = v[0];
   for (int k = 1; k < K; k++)
     mx = v[k] > mx ? v[k] : mx;
-  float sum = 0.0f;
+  double sum = 0.0; /* XGBoost 1.7 sums in double and divides by the sum rounded to float */
   for (int k = 0; k < K; k++) {
     v[k] = expf(v[k] - mx);
-    sum += v[k];
+    sum += (double)v[k];
   }
+  float fsum = (float)sum;
   for (int k = 0; k < K; k++)
-    v[k] /= sum;
+    v[k] /= fsum;
 }
 
 void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out) {
@@ -445,6 +706,7 @@ struct trainer {
   size_t cap_level;
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
+  struct crew *crew;    /* threads inside the model (p->nthread) */
 };
 
 static struct hbin *hist_get(struct trainer *t) {
@@ -460,38 +722,75 @@ static void hist_put(struct trainer *t, struct hbin *h) {
 }
 
 /* Gradient sums of rows[begin, end) per bin of every tree column. The floor of the engine. */
-static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,
-                       struct hbin *hist) {
+/* The rows of hist_build with every column: four columns per step, so with a constant stride (the
+ * default max_bin 64) each update is a byte load, a shift and one load-add-store at a constant
+ * offset (no per-column pointer arithmetic): ~5 instead of ~9 instructions per (row, column). */
+_Static_assert(sizeof(struct hbin) == 16, "a histogram slot is two doubles");
+#define HIST_PREFETCH 8 /* rows ahead */
+static inline void hist_rows_all(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,
+                                 size_t ncols, const struct ghpair *gh, struct hbin *hist, size_t stride) {
+  for (size_t i = begin; i < end; i++) {
+    uint32_t r = rows[i];
+    const uint8_t *c = code + (size_t)r * row_len;
+    if (i + HIST_PREFETCH < end) { /* a node's rows are gapped: fetch a later row's codes ahead */
+      const uint8_t *f = code + (size_t)rows[i + HIST_PREFETCH] * row_len;
+      __builtin_prefetch(f);
+      __builtin_prefetch(f + ncols - 1);
+    }
+    struct hbin *hp = hist;
+    size_t j = 0;
+#ifdef __SSE2__
+    /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
+    __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
+#define HIST_ADD(slot)                                                                                                 \
+  do {                                                                                                                 \
+    double *q_ = &(slot).g;                                                                                            \
+    _mm_storeu_pd(q_, _mm_add_pd(_mm_loadu_pd(q_), v));                                                                \
+  } while (0)
+#else
+    double g = gh[r].g, h = gh[r].h;
+#define HIST_ADD(slot)                                                                                                 \
+  do {                                                                                                                 \
+    (slot).g += g;                                                                                                     \
+    (slot).h += h;                                                                                                     \
+  } while (0)
+#endif
+    for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {
+      /* slot address = hp + (code << 4) + constant: the constant goes into the instruction */
+      char *base = (char *)hp;
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j] << 4)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 1] << 4) + stride * sizeof(struct hbin)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 2] << 4) + 2 * stride * sizeof(struct hbin)));
+      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 3] << 4) + 3 * stride * sizeof(struct hbin)));
+    }
+    for (; j < ncols; j++, hp += stride)
+      HIST_ADD(hp[c[j]]);
+#undef HIST_ADD
+  }
+}
+
+/* Histogram of rows[begin, end) for the tree columns feats[k0, k1) (the columns of one thread's
+ * part: every column's bins are summed by one thread, rows in ascending order, so the sums are the
+ * same bits whatever the number of parts). */
+static void hist_build_cols(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,
+                            struct hbin *hist, size_t k0, size_t k1) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t ncols = b->ncols, stride = t->stride;
-  for (size_t i = 0; i < t->nfeats; i++)
-    memset(hist + t->feats[i] * stride, 0, stride * sizeof *hist);
-  if (t->nfeats == ncols) {
-    for (size_t i = begin; i < end; i++) {
-      uint32_t r = t->rows[i];
-      const uint8_t *c = b->code + (size_t)r * ncols;
-      struct hbin *hp = hist;
-#ifdef __SSE2__
-      /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
-      __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
-      for (size_t j = 0; j < ncols; j++, hp += stride) {
-        double *q = &hp[c[j]].g;
-        _mm_storeu_pd(q, _mm_add_pd(_mm_loadu_pd(q), v));
-      }
-#else
-      double g = gh[r].g, h = gh[r].h;
-      for (size_t j = 0; j < ncols; j++, hp += stride) {
-        hp[c[j]].g += g;
-        hp[c[j]].h += h;
-      }
-#endif
-    }
+  for (size_t k = k0; k < k1; k++)
+    memset(hist + t->feats[k] * stride, 0, stride * sizeof *hist);
+  if (t->nfeats == ncols) { /* feats[k] = k: columns k0 .. k1 - 1 are contiguous in a row */
+    const uint8_t *code = b->code + k0;
+    struct hbin *h0 = hist + k0 * stride;
+    if (stride == 65) /* max_bin 64: the stride a compile-time constant */
+      hist_rows_all(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, 65);
+    else
+      hist_rows_all(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, stride);
   } else {
     for (size_t i = begin; i < end; i++) {
       uint32_t r = t->rows[i];
       double g = gh[r].g, h = gh[r].h;
       const uint8_t *c = b->code + (size_t)r * ncols;
-      for (size_t k = 0; k < t->nfeats; k++) {
+      for (size_t k = k0; k < k1; k++) {
         size_t j = t->feats[k];
         hist[j * stride + c[j]].g += g;
         hist[j * stride + c[j]].h += h;
@@ -500,16 +799,153 @@ static void hist_build(const struct trainer *t, const struct ghpair *gh, size_t 
   }
 }
 
-static void hist_subtract(const struct trainer *t, const struct hbin *parent, const struct hbin *child,
-                          struct hbin *out) {
+static void hist_subtract_cols(const struct trainer *t, const struct hbin *parent, const struct hbin *child,
+                               struct hbin *out, size_t k0, size_t k1) {
   size_t stride = t->stride;
-  for (size_t i = 0; i < t->nfeats; i++) {
+  for (size_t i = k0; i < k1; i++) {
     size_t o = t->feats[i] * stride;
     for (size_t s = 0; s < stride; s++) {
       out[o + s].g = parent[o + s].g - child[o + s].g;
       out[o + s].h = parent[o + s].h - child[o + s].h;
     }
   }
+}
+
+/* ---- Threads inside one model (p->nthread > 1) ----
+ * A crew of nthread - 1 workers plus the calling thread runs one job at a time, each thread one part
+ * of the tree columns (part i of n: feats[i * nfeats / n, (i + 1) * nfeats / n)). Only column-local
+ * work is split this way (histogram builds and subtractions), so every number a model holds is
+ * computed by the same operations in the same order whatever the thread count: the model bytes do
+ * not depend on it (tested). Small nodes stay on the calling thread (a hand-off costs more than
+ * their histogram). */
+#define CREW_MAX 64
+#define CREW_MIN_ROWS 2048 /* histogram rows below which a job is not handed off */
+
+struct crew_member {
+  struct crew *c;
+  int part;
+};
+struct crew {
+  int n; /* threads on a job, the caller included (1 = no workers) */
+  pthread_t tid[CREW_MAX];
+  struct crew_member member[CREW_MAX];
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  uint64_t gen;
+  int pending;
+  bool stop, inited;
+  void (*fn)(void *arg, int part, int nparts);
+  void *arg;
+};
+
+static void *crew_main(void *arg) {
+  struct crew_member *me = arg;
+  struct crew *c = me->c;
+  uint64_t seen = 0;
+  pthread_mutex_lock(&c->mu);
+  for (;;) {
+    while (!c->stop && c->gen == seen)
+      pthread_cond_wait(&c->go, &c->mu);
+    if (c->stop)
+      break;
+    seen = c->gen;
+    void (*fn)(void *, int, int) = c->fn;
+    void *a = c->arg;
+    int n = c->n;
+    pthread_mutex_unlock(&c->mu);
+    fn(a, me->part, n);
+    pthread_mutex_lock(&c->mu);
+    if (--c->pending == 0)
+      pthread_cond_signal(&c->done);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return NULL;
+}
+
+/* Starts up to nthread - 1 workers; c->n is 1 + those started (fewer when the system refuses
+ * threads: the models are the same, only slower). */
+static void crew_start(struct crew *c, int nthread) {
+  memset(c, 0, sizeof *c);
+  c->n = 1;
+  if (nthread <= 1)
+    return;
+  if (nthread > CREW_MAX)
+    nthread = CREW_MAX;
+  pthread_mutex_init(&c->mu, NULL);
+  pthread_cond_init(&c->go, NULL);
+  pthread_cond_init(&c->done, NULL);
+  c->inited = true;
+  for (int i = 1; i < nthread; i++) {
+    c->member[i] = (struct crew_member){c, i};
+    if (pthread_create(&c->tid[i], NULL, crew_main, &c->member[i]) != 0)
+      break;
+    c->n = i + 1;
+  }
+}
+
+static void crew_stop(struct crew *c) {
+  if (!c->inited)
+    return;
+  pthread_mutex_lock(&c->mu);
+  c->stop = true;
+  pthread_cond_broadcast(&c->go);
+  pthread_mutex_unlock(&c->mu);
+  for (int i = 1; i < c->n; i++)
+    pthread_join(c->tid[i], NULL);
+  pthread_cond_destroy(&c->go);
+  pthread_cond_destroy(&c->done);
+  pthread_mutex_destroy(&c->mu);
+  c->inited = false;
+}
+
+/* Runs fn(arg, part, n) for every part, part 0 on the calling thread; returns when all are done. */
+static void crew_run(struct crew *c, void (*fn)(void *, int, int), void *arg) {
+  if (c->n <= 1) {
+    fn(arg, 0, 1);
+    return;
+  }
+  pthread_mutex_lock(&c->mu);
+  c->fn = fn;
+  c->arg = arg;
+  c->pending = c->n - 1;
+  c->gen++;
+  pthread_cond_broadcast(&c->go);
+  pthread_mutex_unlock(&c->mu);
+  fn(arg, 0, c->n);
+  pthread_mutex_lock(&c->mu);
+  while (c->pending > 0)
+    pthread_cond_wait(&c->done, &c->mu);
+  pthread_mutex_unlock(&c->mu);
+}
+
+/* The histograms a node's children need: `small` from its rows, and `large` (the sibling; NULL at
+ * the root) as the parent's minus small's, or from its own rows without subtraction. */
+struct hist_job {
+  const struct trainer *t;
+  const struct ghpair *gh;
+  size_t sb, se, lb, le;
+  const struct hbin *parent;
+  struct hbin *small, *large;
+};
+
+static void hist_job_part(void *arg, int part, int nparts) {
+  const struct hist_job *j = arg;
+  size_t nf = j->t->nfeats, k0 = nf * (size_t)part / (size_t)nparts, k1 = nf * (size_t)(part + 1) / (size_t)nparts;
+  hist_build_cols(j->t, j->gh, j->sb, j->se, j->small, k0, k1);
+  if (!j->large)
+    return;
+  if (j->t->flags & TML_GBDT_NO_SUBTRACTION)
+    hist_build_cols(j->t, j->gh, j->lb, j->le, j->large, k0, k1);
+  else
+    hist_subtract_cols(j->t, j->parent, j->small, j->large, k0, k1);
+}
+
+static void hist_job_run(const struct trainer *t, struct hist_job *j) {
+  size_t rows = (j->se - j->sb) + ((j->large && (t->flags & TML_GBDT_NO_SUBTRACTION)) ? j->le - j->lb : 0);
+  if (t->crew && t->crew->n > 1 && rows >= CREW_MIN_ROWS)
+    crew_run(t->crew, hist_job_part, j);
+  else
+    hist_job_part(j, 0, 1);
 }
 
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
@@ -523,64 +959,140 @@ struct split {
 };
 
 /* XGBoost's enumeration: forward (missing right), then backward (missing left) when the node has
- * missing values of the column; a candidate replaces the best only with a strictly larger gain. */
-static void find_split(const struct trainer *t, const struct grow *n, struct split *best) {
-  const struct tml_gbdt_bins *b = t->bins;
+ * missing values of the column; a candidate replaces the best only with a strictly larger gain.
+ *
+ * The same values in the same order as the plain loop (for each column, each direction, each cut:
+ * left sums by sequential addition, gain = GL^2/(HL+l) + GR^2/(HR+l) - parent, keep when both sides
+ * have hessian >= min_child_weight and gain > best), computed faster:
+ *  - the left sums of up to SCAN_JOBS (column, direction) scans run interleaved, so their addition
+ *    chains overlap instead of waiting on each other (one chain is one addition per 4 cycles);
+ *  - gains two cuts per SSE2 instruction, and a mask keeps only cuts that pass min_child_weight and
+ *    beat the best at the start of the scan; only those are compared one by one, in cut order,
+ *    against the running best (which can only grow, so no cut outside the mask could have won). */
+#define SCAN_JOBS 4 /* the SSE2 prefix loop below names four accumulators */
+struct scan_job {
+  const struct hbin *hp; /* the column's histogram */
+  struct hbin init;      /* (0, 0) forward, (G, H) of the missing slot backward */
+  uint32_t feature;
+  unsigned ncuts;
+  bool default_left;
+};
+
+static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
+                      struct split *best) {
+  static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
   double lambda = t->p->lambda, mcw = t->p->min_child_weight;
   double parent = calc_gain(n->G, n->H, lambda);
+  struct hbin pre[SCAN_JOBS][TML_GBDT_MAX_BIN + 1];
+  const struct hbin *src[SCAN_JOBS];
+  unsigned maxc = 0;
+  for (size_t q = 0; q < SCAN_JOBS; q++) {
+    src[q] = q < njobs ? jobs[q].hp : zeros;
+    if (q < njobs && jobs[q].ncuts > maxc)
+      maxc = jobs[q].ncuts;
+  }
+#ifdef __SSE2__
+  /* four named accumulators (an array would live in memory, one store-to-load wait per add) */
+  __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  if (njobs > 0)
+    a0 = _mm_set_pd(jobs[0].init.h, jobs[0].init.g);
+  if (njobs > 1)
+    a1 = _mm_set_pd(jobs[1].init.h, jobs[1].init.g);
+  if (njobs > 2)
+    a2 = _mm_set_pd(jobs[2].init.h, jobs[2].init.g);
+  if (njobs > 3)
+    a3 = _mm_set_pd(jobs[3].init.h, jobs[3].init.g);
+  for (unsigned s = 0; s < maxc; s++) { /* (GL, HL) += (g, h): the same two additions per scan */
+    a0 = _mm_add_pd(a0, _mm_loadu_pd(&src[0][s].g));
+    a1 = _mm_add_pd(a1, _mm_loadu_pd(&src[1][s].g));
+    a2 = _mm_add_pd(a2, _mm_loadu_pd(&src[2][s].g));
+    a3 = _mm_add_pd(a3, _mm_loadu_pd(&src[3][s].g));
+    _mm_storeu_pd(&pre[0][s].g, a0);
+    _mm_storeu_pd(&pre[1][s].g, a1);
+    _mm_storeu_pd(&pre[2][s].g, a2);
+    _mm_storeu_pd(&pre[3][s].g, a3);
+  }
+#else
+  for (size_t q = 0; q < njobs; q++) {
+    double GL = jobs[q].init.g, HL = jobs[q].init.h;
+    for (unsigned s = 0; s < jobs[q].ncuts; s++) {
+      GL += src[q][s].g;
+      HL += src[q][s].h;
+      pre[q][s] = (struct hbin){GL, HL};
+    }
+  }
+#endif
+  for (size_t q = 0; q < njobs; q++) {
+    const struct hbin *pq = pre[q];
+    unsigned ncuts = jobs[q].ncuts, s0 = 0;
+    double gain_at[TML_GBDT_MAX_BIN + 1];
+    uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
+#ifdef __SSE2__
+    __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
+    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(best->gain);
+    for (; s0 + 2 <= ncuts; s0 += 2) {
+      __m128d p0 = _mm_loadu_pd(&pq[s0].g), p1 = _mm_loadu_pd(&pq[s0 + 1].g);
+      __m128d a = _mm_unpacklo_pd(p0, p1), h = _mm_unpackhi_pd(p0, p1); /* GL, HL of both cuts */
+      __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
+      __m128d left = _mm_div_pd(_mm_mul_pd(a, a), _mm_add_pd(h, vl));
+      __m128d right = _mm_div_pd(_mm_mul_pd(ra, ra), _mm_add_pd(rh, vl));
+      __m128d gain = _mm_sub_pd(_mm_add_pd(left, right), vp);
+      _mm_storeu_pd(gain_at + s0, gain);
+      /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
+      __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
+      int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(gain, vb)));
+      cand[s0 / 64] |= (uint64_t)m << (s0 % 64); /* s0 even: both bits in one word */
+    }
+#endif
+    for (; s0 < ncuts; s0++) {
+      double GL = pq[s0].g, HL = pq[s0].h, HR = n->H - HL;
+      gain_at[s0] = calc_gain(GL, HL, lambda) + calc_gain(n->G - GL, HR, lambda) - parent;
+      if (!(HL < mcw || HR < mcw) && gain_at[s0] > best->gain)
+        cand[s0 / 64] |= (uint64_t)1 << (s0 % 64);
+    }
+    for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
+      for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
+        unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
+        double gain = gain_at[s];
+        if (gain > best->gain) {
+          best->gain = gain;
+          best->feature = (int32_t)jobs[q].feature;
+          best->bin = s;
+          best->default_left = jobs[q].default_left;
+          best->GL = pq[s].g;
+          best->HL = pq[s].h;
+        }
+      }
+  }
+}
+
+static void find_split(const struct trainer *t, const struct grow *n, struct split *best) {
+  const struct tml_gbdt_bins *b = t->bins;
   size_t stride = t->stride;
   best->gain = 0.0;
   best->feature = -1;
+  struct scan_job jobs[SCAN_JOBS + 1];
+  size_t njobs = 0;
   for (size_t i = 0; i < t->nfeats; i++) {
     uint32_t j = t->feats[i];
     unsigned ncuts = b->ncuts[j];
     if (ncuts == 0)
       continue;
     const struct hbin *hp = n->hist + (size_t)j * stride;
-    double Gm = hp[b->max_bin].g, Hm = hp[b->max_bin].h;
-    bool has_missing = Hm > 0.0;
-    for (int dir = 0; dir < (has_missing ? 2 : 1); dir++) {
-      /* Left sums of every cut, then every gain: the divisions of independent cuts overlap (two per
-       * SSE2 instruction), the scan below is the scalar one on the same values. */
-      double gl[TML_GBDT_MAX_BIN + 1], hl[TML_GBDT_MAX_BIN + 1], gain_at[TML_GBDT_MAX_BIN + 1];
-      double GL = dir ? Gm : 0.0, HL = dir ? Hm : 0.0;
-      for (unsigned s = 0; s < ncuts; s++) {
-        GL += hp[s].g;
-        HL += hp[s].h;
-        gl[s] = GL;
-        hl[s] = HL;
-      }
-      unsigned s0 = 0;
-#ifdef __SSE2__
-      __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
-      for (; s0 + 2 <= ncuts; s0 += 2) {
-        __m128d a = _mm_loadu_pd(gl + s0), h = _mm_loadu_pd(hl + s0);
-        __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
-        __m128d left = _mm_div_pd(_mm_mul_pd(a, a), _mm_add_pd(h, vl));
-        __m128d right = _mm_div_pd(_mm_mul_pd(ra, ra), _mm_add_pd(rh, vl));
-        _mm_storeu_pd(gain_at + s0, _mm_sub_pd(_mm_add_pd(left, right), vp));
-      }
-#endif
-      for (; s0 < ncuts; s0++)
-        gain_at[s0] = calc_gain(gl[s0], hl[s0], lambda) + calc_gain(n->G - gl[s0], n->H - hl[s0], lambda) - parent;
-      for (unsigned s = 0; s < ncuts; s++) {
-        GL = gl[s];
-        HL = hl[s];
-        double HR = n->H - HL;
-        if (HL < mcw || HR < mcw)
-          continue;
-        double gain = gain_at[s];
-        if (gain > best->gain) {
-          best->gain = gain;
-          best->feature = (int32_t)j;
-          best->bin = s;
-          best->default_left = dir == 1;
-          best->GL = GL;
-          best->HL = HL;
-        }
-      }
+    struct hbin miss = hp[b->max_bin];
+    jobs[njobs++] = (struct scan_job){hp, {0.0, 0.0}, j, ncuts, false};
+    if (miss.h > 0.0)
+      jobs[njobs++] = (struct scan_job){hp, miss, j, ncuts, true};
+    if (njobs >= SCAN_JOBS) { /* the first SCAN_JOBS scans, in order; a fifth waits for the next batch */
+      size_t run = njobs > SCAN_JOBS ? njobs - 1 : njobs;
+      scan_cuts(t, n, jobs, run, best);
+      if (run < njobs)
+        jobs[0] = jobs[run];
+      njobs -= run;
     }
   }
+  if (njobs)
+    scan_cuts(t, n, jobs, njobs, best);
 }
 
 static float leaf_weight(double G, double H, const struct tml_xgb_params *p) {
@@ -647,7 +1159,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   if (p->max_depth > 0 && nrows > 1) {
     if (!(t->level[0].hist = hist_get(t)))
       return TML_ENOMEM;
-    hist_build(t, gh, 0, nrows, t->level[0].hist);
+    struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, t->level[0].hist, NULL};
+    hist_job_run(t, &j);
   }
   for (int depth = 0; nlevel > 0; depth++) {
     size_t nnext = 0;
@@ -707,11 +1220,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
           rc = TML_ENOMEM;
           break;
         }
-        hist_build(t, gh, small->begin, small->end, small->hist);
-        if (t->flags & TML_GBDT_NO_SUBTRACTION)
-          hist_build(t, gh, large->begin, large->end, large->hist);
-        else
-          hist_subtract(t, g->hist, small->hist, large->hist);
+        struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist, large->hist};
+        hist_job_run(t, &j);
       }
       hist_put(t, g->hist);
       g->hist = NULL;
@@ -763,25 +1273,32 @@ static int check_labels(const float *y, struct tml_range r, int nclass, const ch
   return 0;
 }
 
-/* Validation metric of the current margins: mlogloss (mean of -log(max(p_y, 1e-16))) or rmse. */
+/* Validation metric of the current margins, computed as libxgboost 1.7 computes the metric it
+ * reports (and so the metric XGBoost's early stopping compares): per row in float — mlogloss
+ * -logf(max(p_y, 1e-16f)) of the float softmax, squared error (y - pred)^2 — summed in double in row
+ * order, then mean (mlogloss) or sqrt of the mean (rmse). With equal models both engines then stop at
+ * the same round even when the metric moves by less than a float's precision (flat heads). */
 static double eval_metric(const float *margin, const float *y, struct tml_range valid, int nclass) {
-  double sum = 0.0;
+  double sum = 0.0, wsum = 0.0;
   size_t n = valid.end - valid.begin;
   if (nclass > 0) {
     float p[MAX_CLASSES];
     for (size_t i = 0; i < n; i++) {
       memcpy(p, margin + i * (size_t)nclass, (size_t)nclass * sizeof *p);
       softmax(p, nclass);
-      double py = (double)p[(int)y[valid.begin + i]];
-      sum += -log(py > PROB_EPS ? py : PROB_EPS);
+      float py = p[(int)y[valid.begin + i]];
+      float loss = py > (float)PROB_EPS ? -logf(py) : -logf((float)PROB_EPS);
+      sum += (double)loss;
+      wsum += 1.0;
     }
-    return sum / (double)n;
+    return sum / wsum;
   }
   for (size_t i = 0; i < n; i++) {
-    double d = (double)margin[i] - (double)y[valid.begin + i];
-    sum += d * d;
+    float d = y[valid.begin + i] - margin[i];
+    sum += (double)(d * d);
+    wsum += 1.0;
   }
-  return sqrt(sum / (double)n);
+  return sqrt(sum / wsum);
 }
 
 static void trainer_release(struct trainer *t) {
@@ -840,6 +1357,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   size_t ntrain = train.end - train.begin, nvalid = valid.end - valid.begin, ncols = bins->ncols;
   int K = nclass > 0 ? nclass : 1;
   struct trainer t = {.bins = bins, .p = p, .flags = flags};
+  struct crew crew;
+  crew_start(&crew, p->nthread);
+  t.crew = &crew;
   t.stride = (size_t)bins->max_bin + 1;
   t.hist_len = ncols * t.stride;
   struct tml_gbdt_model *m = calloc(1, sizeof *m);
@@ -965,6 +1485,7 @@ fail:
 oom:
   rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)", ntrain, ncols);
 out:
+  crew_stop(&crew);
   trainer_release(&t);
   free(mtrain);
   free(mvalid);

@@ -27,9 +27,10 @@ static int xgb_train(const struct tml_learner_fold *f, const float *y, struct tm
   *out = m;
   return rc;
 }
-/* In place (no DMatrix per call) and serialised by the model's own lock: bit for bit the DMatrix
- * predictions (tested in test_xgb.c), about 3x less CPU for one row, and safe from several threads.
- * The lock and the proxy are the model's mutable state, hence the cast. */
+/* Through the model's flattened trees (xgb_flat.c): bit for bit XGBoost's predictions (tested in
+ * test_xgb_flat.c), no per-call overhead, safe from several threads. A model XGBoost predicts itself
+ * (a form the flat evaluator refuses) goes in place under the model's own lock and proxy, its mutable
+ * state, hence the cast. */
 static int xgb_predict(const void *m, const float *X, size_t n, float *out, struct tml_error *err) {
   return tml_xgb_predict_inplace((struct tml_xgb_model *)(uintptr_t)m, X, n, out, err);
 }

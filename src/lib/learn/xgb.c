@@ -2,23 +2,38 @@
  * has no early stopping, so the loop is written here: update one round, evaluate the validation
  * rows, keep the best round, stop after `early_stopping_rounds` rounds without improvement, then
  * cut the booster to rounds 0..best (XGBoosterSlice), as xgboost.train(early_stopping_rounds=...)
- * does in Python. Measured behaviour of the library: ../shared/docs/xgboost-c-api.md. */
+ * does in Python. Measured behaviour of the library: ../shared/docs/xgboost-c-api.md.
+ *
+ * Prediction: every model loaded or trained here is also flattened once (xgb_flat.c) and predicted
+ * natively, bit for bit as XGBoost would (checked on probe rows when flattened, tested on real data):
+ * XGBoost's fixed cost per prediction call dominated one-row predictions in the live loop. A model the
+ * flat evaluator cannot reproduce keeps XGBoost's own prediction (logged once, when loaded). */
 #include "trademl/xgb.h"
 #include "util/common.h"
 
 #include <jansson.h>
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <xgboost/c_api.h>
 
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/hash.h"
+#include "trademl/log.h"
 #include "trademl/parse.h"
+#include "learn/xgb_flat.h"
 
 #define MAX_CLASSES 255
 
 struct tml_xgb_model {
-  BoosterHandle bst;
+  BoosterHandle bst;  /* NULL while a model loaded from `path` predicts through `flat`: see booster_of */
+  pthread_mutex_t bst_lock; /* guards bst (loaded again on demand) and nthread */
+  char *path;         /* the file the model was loaded from (owned); NULL for a trained model */
+  uint64_t file_hash; /* FNV-1a 64 of that file's bytes when loaded */
+  int nthread;        /* XGBoost's prediction threads (tml_xgb_set_nthread) */
   DMatrixHandle proxy; /* in-place prediction's proxy, created on first use and kept: see
                           tml_xgb_predict_inplace */
   pthread_mutex_t proxy_lock; /* guards proxy and the result buffer of in-place prediction: the daemon
@@ -27,6 +42,7 @@ struct tml_xgb_model {
   size_t ncols;
   int best_iteration; /* 0-based */
   double best_score;  /* validation metric at best_iteration; NaN when unknown */
+  struct tml__xgb_flat *flat; /* the trees flattened for native prediction; NULL = predict with XGBoost */
 };
 
 /* Wraps XGBGetLastError() into err, naming the call; the C++ stack trace is cut off. */
@@ -180,6 +196,9 @@ out:
   return rc;
 }
 
+static void attach_flat(struct tml_xgb_model *m, const char *what, const char *path, uint64_t *file_hash);
+static int booster_of(const struct tml_xgb_model *cm, BoosterHandle *out, struct tml_error *err);
+
 static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params *p,
                       struct tml_error *err) {
   char num[6][40];
@@ -302,12 +321,15 @@ int tml_xgb_train(const float *X, size_t ncols, const float *y, struct tml_range
     goto out;
   }
   pthread_mutex_init(&m->proxy_lock, NULL);
+  pthread_mutex_init(&m->bst_lock, NULL);
+  m->nthread = p->nthread;
   m->bst = sliced;
   sliced = NULL;
   m->nclass = nclass;
   m->ncols = ncols;
   m->best_iteration = best;
   m->best_score = best_score;
+  attach_flat(m, "trained model", NULL, NULL);
   *out = m;
 out:
   if (sliced)
@@ -323,9 +345,21 @@ out:
 
 int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                     struct tml_error *err) {
+  if (m->flat) {
+    tml__xgb_flat_predict(m->flat, X, nrows, out);
+    return 0;
+  }
+  return tml__xgb_predict_dmatrix(m, X, nrows, out, err);
+}
+
+int tml__xgb_predict_dmatrix(const struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                             struct tml_error *err) {
   int rc = 0;
   if (nrows == 0)
     return 0;
+  BoosterHandle bst = NULL;
+  if ((rc = booster_of(m, &bst, err)))
+    return rc;
   DMatrixHandle d = NULL;
   struct tml_range all = {0, nrows};
   if ((rc = make_dmatrix(X, m->ncols, NULL, all, NULL, 1, &d, err)))
@@ -335,7 +369,7 @@ int tml_xgb_predict(const struct tml_xgb_model *m, const float *X, size_t nrows,
   const bst_ulong *shape = NULL;
   bst_ulong dim = 0;
   const float *res = NULL;
-  XGB_TRY(XGBoosterPredictFromDMatrix(m->bst, d, cfg, &shape, &dim, &res), "predicting");
+  XGB_TRY(XGBoosterPredictFromDMatrix(bst, d, cfg, &shape, &dim, &res), "predicting");
   size_t want = nrows * (size_t)(m->nclass > 0 ? m->nclass : 1), got = 1;
   for (bst_ulong i = 0; i < dim; i++)
     got *= (size_t)shape[i];
@@ -350,7 +384,7 @@ out:
   return rc;
 }
 
-int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+int tml__xgb_predict_booster(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
                             struct tml_error *err) {
   int rc = 0;
   if (nrows == 0)
@@ -361,6 +395,9 @@ int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrow
    * that; the trees, the summation and the transform are the same, so are the floats (tested).
    * The proxy and XGBoost's per-thread result buffer are used under the model's own lock, so several
    * threads may predict the same model; different models never wait for each other. */
+  BoosterHandle bst = NULL;
+  if ((rc = booster_of(m, &bst, err)))
+    return rc;
   pthread_mutex_lock(&m->proxy_lock);
   if (!m->proxy)
     XGB_TRY(XGProxyDMatrixCreate(&m->proxy), "creating the prediction proxy");
@@ -373,7 +410,7 @@ int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrow
   const bst_ulong *shape = NULL;
   bst_ulong dim = 0;
   const float *res = NULL;
-  XGB_TRY(XGBoosterPredictFromDense(m->bst, iface, cfg, m->proxy, &shape, &dim, &res), "predicting");
+  XGB_TRY(XGBoosterPredictFromDense(bst, iface, cfg, m->proxy, &shape, &dim, &res), "predicting");
   size_t want = nrows * (size_t)(m->nclass > 0 ? m->nclass : 1), got = 1;
   for (bst_ulong i = 0; i < dim; i++)
     got *= (size_t)shape[i];
@@ -387,11 +424,89 @@ out:
   return rc;
 }
 
+int tml_xgb_predict_inplace(struct tml_xgb_model *m, const float *X, size_t nrows, float *out,
+                            struct tml_error *err) {
+  if (m->flat) { /* immutable: no lock */
+    tml__xgb_flat_predict(m->flat, X, nrows, out);
+    return 0;
+  }
+  return tml__xgb_predict_booster(m, X, nrows, out, err);
+}
+
+bool tml__xgb_is_flat(const struct tml_xgb_model *m) { return m->flat != NULL; }
+bool tml__xgb_has_booster(const struct tml_xgb_model *m) { return m->bst != NULL; }
+
+/* Flattens m's trees (xgb_flat.c) and checks the flat form against XGBoost's own in-place prediction
+ * on probe rows (thresholds, just below them, missing values). Only an exact match is kept; otherwise,
+ * or when the model's form is not supported, m keeps predicting through XGBoost and a warning says
+ * why. `what` names the model in that warning. The JSON is read from `path` when the model was loaded
+ * from there (NULL: serialised from the booster, which then keeps that text for its life; a model the
+ * daemon or the live loop loads should not carry a copy of its file). */
+#define PROBE_ROWS 16
+static void attach_flat(struct tml_xgb_model *m, const char *what, const char *path, uint64_t *file_hash) {
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_buf json;
+  tml_buf_init(&json, 0);
+  struct tml__xgb_flat *f = NULL;
+  size_t K = (size_t)(m->nclass > 0 ? m->nclass : 1);
+  float *X = malloc(PROBE_ROWS * m->ncols * sizeof *X), *a = malloc(PROBE_ROWS * K * sizeof *a),
+        *b = malloc(PROBE_ROWS * K * sizeof *b);
+  if (!X || !a || !b) {
+    tml_error_set(&err, TML_ENOMEM, "out of memory");
+    goto out;
+  }
+  char *text = NULL;
+  size_t len = 0;
+  if (path) {
+    if (tml_read_file(path, &text, &len, &err))
+      goto out;
+    *file_hash = tml_fnv1a64(TML_FNV64_INIT, text, len);
+  } else if (tml_xgb_to_json(m, &json, &err)) {
+    goto out;
+  }
+  int frc = tml__xgb_flat_from_json(path ? text : json.ptr, path ? len : json.len, &f, &err);
+  free(text);
+  if (frc)
+    goto out;
+  if (tml__xgb_flat_nclass(f) != m->nclass || tml__xgb_flat_ncols(f) != m->ncols) {
+    tml_error_set(&err, TML_EMODEL, "its shape (%d classes, %zu columns) differs from the booster's",
+                  tml__xgb_flat_nclass(f), tml__xgb_flat_ncols(f));
+    goto out;
+  }
+  tml__xgb_flat_probe_rows(f, PROBE_ROWS, X);
+  if (tml__xgb_predict_booster(m, X, PROBE_ROWS, a, &err))
+    goto out;
+  tml__xgb_flat_predict(f, X, PROBE_ROWS, b);
+  if (memcmp(a, b, PROBE_ROWS * K * sizeof *a) != 0) {
+    tml_error_set(&err, TML_EMODEL, "its predictions differ from XGBoost's on probe rows");
+    goto out;
+  }
+  m->flat = f;
+  f = NULL;
+  /* The check's proxy (and XGBoost's prediction buffers in it) is not needed while the flat form
+   * predicts: tens of KiB per head, for every model the daemon and the live loop keep loaded. */
+  XGDMatrixFree(m->proxy);
+  m->proxy = NULL;
+out:
+  if (err.code)
+    tml_log(TML_LOG_WARN, "model %s: predicting with XGBoost's own (slower) path: not flattened: %s", what,
+            err.msg);
+  tml__xgb_flat_free(f);
+  tml_buf_release(&json);
+  free(X);
+  free(a);
+  free(b);
+}
+
 int tml_xgb_to_json(const struct tml_xgb_model *m, struct tml_buf *out, struct tml_error *err) {
-  int rc = 0;
   bst_ulong len = 0;
   const char *raw = NULL;
-  XGB_TRY(XGBoosterSaveModelToBuffer(m->bst, "{\"format\":\"json\"}", &len, &raw),
+  BoosterHandle bst = NULL;
+  int rc = booster_of(m, &bst, err);
+  if (rc)
+    return rc;
+  XGB_TRY(XGBoosterSaveModelToBuffer(bst, "{\"format\":\"json\"}", &len, &raw),
           "serialising the model");
   if (tml_buf_append(out, raw, (size_t)len) != 0)
     rc = tml_error_set(err, TML_ENOMEM, "serialising the model: %zu bytes do not fit",
@@ -476,6 +591,8 @@ int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_e
     goto out;
   }
   pthread_mutex_init(&m->proxy_lock, NULL);
+  pthread_mutex_init(&m->bst_lock, NULL);
+  m->nthread = 1;
   if ((rc = read_model_shape(bst, path, &m->nclass, &m->ncols, err)))
     goto out;
   /* Hyperparameters are not in the model file: predict single-threaded unless told otherwise. */
@@ -497,21 +614,82 @@ int tml_xgb_load_json(const char *path, struct tml_xgb_model **out, struct tml_e
     m->best_score = score;
   m->bst = bst;
   bst = NULL;
+  attach_flat(m, path, path, &m->file_hash);
+  /* Predicting needs only the flat form now: XGBoost's trees (several times the flat nodes, megabytes
+   * for a default head) are dropped, and loaded again from the file on demand (booster_of). */
+  size_t plen = strlen(path);
+  if (m->flat && (m->path = malloc(plen + 1)) != NULL) {
+    memcpy(m->path, path, plen + 1);
+    XGBoosterFree(m->bst);
+    m->bst = NULL;
+#ifdef __GLIBC__
+    /* XGBoost's JSON parse tree (several times the file) was freed, but glibc keeps such freed heap in
+     * the process: a daemon that loads hundreds of models would hold it as RSS. Give it back. */
+    malloc_trim(0);
+#endif
+  }
   *out = m;
   m = NULL;
 out:
+  if (m) {
+    pthread_mutex_destroy(&m->proxy_lock);
+    pthread_mutex_destroy(&m->bst_lock);
+  }
   free(m);
   if (bst)
     XGBoosterFree(bst);
   return rc;
 }
 
+/* XGBoost's booster of m, loaded again from m->path when it was dropped (tml_xgb_load_json): for the
+ * few callers that need XGBoost itself (serialising, importance, its own predictions). The file must
+ * be the one loaded (same bytes): model versions are immutable folders, so a difference means it was
+ * replaced or damaged, and the flat trees would no longer be its trees. The booster is a cache of the
+ * file, hence the cast of a const model. Thread-safe. */
+static int booster_of(const struct tml_xgb_model *cm, BoosterHandle *out, struct tml_error *err) {
+  struct tml_xgb_model *m = (struct tml_xgb_model *)(uintptr_t)cm;
+  int rc = 0;
+  char *text = NULL;
+  size_t len = 0;
+  BoosterHandle bst = NULL;
+  pthread_mutex_lock(&m->bst_lock);
+  if (m->bst || !m->path)
+    goto out;
+  if ((rc = tml_read_file(m->path, &text, &len, err)))
+    goto out;
+  if (tml_fnv1a64(TML_FNV64_INIT, text, len) != m->file_hash) {
+    rc = tml_error_set(err, TML_EMODEL,
+                       "model file '%s' changed since it was loaded; load the model again", m->path);
+    goto out;
+  }
+  char nt[16];
+  snprintf(nt, sizeof nt, "%d", m->nthread);
+  if (XGBoosterCreate(NULL, 0, &bst) != 0 || XGBoosterLoadModelFromBuffer(bst, text, (bst_ulong)len) != 0 ||
+      XGBoosterSetParam(bst, "nthread", nt) != 0) {
+    rc = xgb_fail_code(err, TML_EMODEL, "XGBoosterLoadModelFromBuffer", m->path);
+    goto out;
+  }
+  m->bst = bst;
+  bst = NULL;
+out:
+  *out = m->bst;
+  pthread_mutex_unlock(&m->bst_lock);
+  if (bst)
+    XGBoosterFree(bst);
+  free(text);
+  return rc;
+}
+
 int tml_xgb_set_nthread(struct tml_xgb_model *m, int nthread, struct tml_error *err) {
+  int rc = 0;
+  pthread_mutex_lock(&m->bst_lock);
+  m->nthread = nthread < 1 ? 1 : nthread;
   char v[16];
-  snprintf(v, sizeof v, "%d", nthread < 1 ? 1 : nthread);
-  if (XGBoosterSetParam(m->bst, "nthread", v) != 0)
-    return xgb_fail(err, "XGBoosterSetParam(nthread)", "setting prediction threads");
-  return 0;
+  snprintf(v, sizeof v, "%d", m->nthread);
+  if (m->bst && XGBoosterSetParam(m->bst, "nthread", v) != 0)
+    rc = xgb_fail(err, "XGBoosterSetParam(nthread)", "setting prediction threads");
+  pthread_mutex_unlock(&m->bst_lock);
+  return rc;
 }
 
 /* Column index of an importance name: one of the model's feature names, else "f<i>". */
@@ -542,7 +720,10 @@ int tml_xgb_importance(const struct tml_xgb_model *m, double *gain, double *weig
   char **names = NULL;
   bst_ulong nn = 0;
   const char **fn = NULL;
-  if (XGBoosterGetStrFeatureInfo(m->bst, "feature_name", &nn, &fn) != 0)
+  BoosterHandle bst = NULL;
+  if ((rc = booster_of(m, &bst, err)))
+    return rc;
+  if (XGBoosterGetStrFeatureInfo(bst, "feature_name", &nn, &fn) != 0)
     return xgb_fail(err, "XGBoosterGetStrFeatureInfo", "reading feature names");
   if (nn != 0 && nn != n)
     return tml_error_set(err, TML_EMODEL, "model has %zu feature names for %zu columns",
@@ -568,7 +749,7 @@ int tml_xgb_importance(const struct tml_xgb_model *m, double *gain, double *weig
     const char **fnames = NULL;
     const bst_ulong *shape = NULL;
     const float *scores = NULL;
-    XGB_TRY(XGBoosterFeatureScore(m->bst, cfg[k], &nf, &fnames, &dim, &shape, &scores),
+    XGB_TRY(XGBoosterFeatureScore(bst, cfg[k], &nf, &fnames, &dim, &shape, &scores),
             "computing feature importance");
     for (bst_ulong i = 0; i < nf; i++) {
       long col = column_of(fnames[i], (const char *const *)names, (size_t)nn, n);
@@ -595,10 +776,13 @@ size_t tml_xgb_ncols(const struct tml_xgb_model *m) { return m->ncols; }
 void tml_xgb_free(struct tml_xgb_model *m) {
   if (!m)
     return;
+  tml__xgb_flat_free(m->flat);
   if (m->proxy)
     XGDMatrixFree(m->proxy);
   if (m->bst)
     XGBoosterFree(m->bst);
+  free(m->path);
   pthread_mutex_destroy(&m->proxy_lock);
+  pthread_mutex_destroy(&m->bst_lock);
   free(m);
 }

@@ -1321,7 +1321,9 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
                        paths->db);
     goto fail;
   }
-  if ((rc = tml_paths_ensure(paths, err)) || (rc = tml_store_open(paths->db, &l->store, err)))
+  /* The loop keeps this connection for days while the file grows: bounded cache, no map (options). */
+  if ((rc = tml_paths_ensure(paths, err)) || (rc = tml_store_open(paths->db, &l->store, err)) ||
+      (rc = tml_store_set_memory(l->store, l->o.store_cache_mib, l->o.store_mmap_mib, err)))
     goto fail;
   if (!l->ex && (rc = check_symbols(l, err)))
     goto fail;

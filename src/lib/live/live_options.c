@@ -11,6 +11,7 @@
 #include "trademl/error.h"
 #include "trademl/exchange.h"
 #include "trademl/parse.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 
 void tml_live_opts_init(struct tml_live_opts *o) {
@@ -30,6 +31,8 @@ void tml_live_opts_init(struct tml_live_opts *o) {
   o->stall_intervals = 3;
   o->history_days = 730;
   o->submit_jobs = true;
+  o->store_cache_mib = 2;
+  o->store_mmap_mib = 0;
 }
 
 void tml_live_opts_release(struct tml_live_opts *o) {
@@ -154,6 +157,11 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
     return rc;
   }
   snprintf(o->strategy, sizeof(o->strategy), "%s", tml_config_get(cfg, "model.strategy"));
+  const struct tml_strategy *strat = NULL;
+  if ((rc = tml_strategy_lookup(o->strategy, &strat, err))) {
+    tml_error_prefix(err, "model.strategy");
+    return rc;
+  }
   /* Universe: live.universe or live.symbols (not both), else data.symbols, else what is stored. */
   const char *uni = tml_config_get(cfg, "live.universe");
   const char *items[TML_LIVE_MAX_SYMBOLS];
@@ -224,6 +232,8 @@ int tml_live_opts_from_config(const struct tml_config *cfg, struct tml_live_opts
   o->drift_min_resolved = (size_t)tml_config_int(cfg, "live.drift.min_resolved");
   o->drift_logloss_margin = tml_config_double(cfg, "live.drift.logloss_margin");
   o->stall_intervals = (int)tml_config_int(cfg, "live.stall_intervals");
+  o->store_cache_mib = tml_config_int(cfg, "data.resident_cache_mib");
+  o->store_mmap_mib = tml_config_int(cfg, "data.resident_mmap_mib");
   o->history_days = (double)tml_config_int(cfg, "data.days");
   if (o->history_days <= 0)
     o->history_days = 730;

@@ -26,8 +26,7 @@ void tml_modelset_key(const char *const *symbols, size_t n, char *out, size_t ou
 void tml_modelset_free(struct tml_modelset *m) {
   if (!m)
     return;
-  for (int h = 0; h < TML_HEAD_COUNT; h++)
-    tml_model_free(m->heads[h]);
+  tml_strategy_model_free(m->model);
   free(m->symbols);
   free(m->metadata);
   free(m);
@@ -130,26 +129,18 @@ int tml_modelset_load(const char *dir, struct tml_modelset **out, struct tml_err
   const char *last = data ? get_str(data, "last_row") : NULL;
   if (last)
     tml_time_parse(last, strlen(last), &m->data_last_ms);
-  /* The engine that wrote the heads; sets from before engines were recorded are XGBoost's. */
-  const char *engine_name = get_str(meta, "engine");
-  const struct tml_learner *engine = NULL;
-  if (tml_learner_lookup(engine_name ? engine_name : TML_LEARNER_DEFAULT, &engine, NULL) != 0) {
-    rc = tml_error_set(err, TML_EMODEL,
-                       "model set '%s' was trained by engine '%s', which this trademl does not have (it has %s)", dir,
-                       engine_name, tml_learner_names());
+  /* The strategy that wrote the set reads its own files; sets from before engines were recorded are
+   * XGBoost's. */
+  const struct tml_strategy *strat = NULL;
+  struct tml_error e;
+  tml_error_init(&e);
+  if (tml_strategy_lookup(m->strategy, &strat, &e) != 0) {
+    rc = tml_error_set(err, TML_EMODEL, "model set '%s' was written by strategy '%s', which this trademl does not "
+                       "have (%s)", dir, m->strategy, e.msg);
     goto out;
   }
-  for (int h = 0; h < TML_HEAD_COUNT; h++) {
-    snprintf(path, sizeof(path), "%s/%s_model.json", dir, tml_head_name((enum tml_head)h));
-    rc = tml_model_load(engine, path, &m->heads[h], err);
-    if (rc)
-      goto out;
-    if (tml_model_ncols(m->heads[h]) != m->ncols || tml_model_nclass(m->heads[h]) != tml_head_nclass((enum tml_head)h)) {
-      rc = tml_error_set(err, TML_EMODEL, "'%s' does not match metadata.json (%zu columns, %d classes expected)",
-                         path, m->ncols, tml_head_nclass((enum tml_head)h));
-      goto out;
-    }
-  }
+  struct tml_strategy_load_info info = {.metadata = m->metadata, .engine = get_str(meta, "engine"), .ncols = m->ncols};
+  rc = tml_strategy_model_load(strat, dir, &info, &m->model, err);
 out:
   json_decref(meta);
   if (rc) {
@@ -158,6 +149,17 @@ out:
   }
   *out = m;
   return 0;
+}
+
+int tml_modelset_load_as(const char *dir, const char *strategy, struct tml_modelset **out, struct tml_error *err) {
+  int rc = tml_modelset_load(dir, out, err);
+  if (rc || !strategy || strcmp((*out)->strategy, strategy) == 0)
+    return rc;
+  rc = tml_error_set(err, TML_EMODEL, "model set '%s' was written by strategy '%s', not '%s': load it as %s or train "
+                     "a %s set", dir, (*out)->strategy, strategy, (*out)->strategy, strategy);
+  tml_modelset_free(*out);
+  *out = NULL;
+  return rc;
 }
 
 /* Newest version folder (lexicographic max of non-hidden names) in parent; false if none. */

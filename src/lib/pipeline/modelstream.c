@@ -14,6 +14,7 @@ struct tml_model_stream {
   int sidx;                      /* index of symbol in m->symbols (encoding columns) */
   struct tml_featureset_opts fo;
   struct tml_feature_stream *fs;
+  void *state;                   /* the strategy's per-symbol state (stream_open) */
   float *row;                    /* m->ncols floats: features, then the symbol encoding */
   int64_t last_ms;               /* last candle streamed; INT64_MIN when none */
   size_t candles;                /* candles streamed */
@@ -28,6 +29,8 @@ const struct tml_modelset *tml_model_stream_modelset(const struct tml_model_stre
 void tml_model_stream_close(struct tml_model_stream *s) {
   if (!s)
     return;
+  if (s->state)
+    s->m->model->strategy->stream_close(s->state);
   tml_feature_stream_destroy(s->fs);
   free(s->row);
   free(s);
@@ -51,6 +54,8 @@ int tml_model_stream_create(const struct tml_modelset *m, const char *symbol, st
   s->fo.base_interval_ms = m->interval_ms;
   s->fo.htf_interval_ms = 0;
   int rc = tml_feature_stream_create(&s->fo, &s->fs, err);
+  if (!rc)
+    rc = m->model->strategy->stream_open(m->model->impl, &s->state, err);
   if (rc) {
     tml_model_stream_close(s);
     return rc;
@@ -59,34 +64,40 @@ int tml_model_stream_create(const struct tml_modelset *m, const char *symbol, st
   return 0;
 }
 
-/* The five heads for the complete feature row in s->row (encoding columns written here). */
-static int predict_row(struct tml_model_stream *s, int64_t open_ms, struct tml_prediction *p, struct tml_error *err) {
+/* Steps the strategy's state over the complete feature row in s->row (encoding columns written here)
+ * and, when p is given, predicts the five heads for it. Every complete row is stepped, so strategies
+ * with memory (sequences) see the same history live as in training. */
+static int step_row(struct tml_model_stream *s, int64_t open_ms, struct tml_prediction *p, struct tml_error *err) {
   const struct tml_modelset *m = s->m;
-  memset(p, 0, sizeof(*p));
   if (m->encoding == TML_ENC_ONE_HOT)
     for (size_t j = 0; j < m->nsymbols; j++)
       s->row[m->nfeat + j] = (int)j == s->sidx ? 1.0f : 0.0f;
   else if (m->encoding == TML_ENC_INDEX)
     s->row[m->nfeat] = (float)s->sidx;
+  if (!p)
+    return m->model->strategy->stream_step(s->state, s->row, NULL, err);
+  memset(p, 0, sizeof(*p));
   p->candle_ms = open_ms;
+  float out[TML_HEAD_COUNT][TML_MAX_CLASSES];
+  int rc = m->model->strategy->stream_step(s->state, s->row, out, err);
+  if (rc)
+    return rc;
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     int k = tml_head_nclass((enum tml_head)h);
-    float out[TML_MAX_CLASSES];
-    int rc = tml_model_predict(m->heads[h], s->row, 1, out, err);
-    if (rc)
-      return rc;
     if (k == 0) {
-      p->value[h] = out[0];
+      p->value[h] = out[h][0];
       continue;
     }
     int best = 0;
     for (int j = 0; j < k; j++) {
-      p->proba[h][j] = out[j];
-      if (out[j] > out[best])
+      p->proba[h][j] = out[h][j];
+      if (out[h][j] > out[h][best])
         best = j;
     }
     p->cls[h] = best;
   }
+  if (m->model->strategy->decide)
+    return m->model->strategy->decide(m->model->impl, s->row, &p->decision, err);
   return 0;
 }
 
@@ -126,7 +137,7 @@ int tml_model_stream_push(struct tml_model_stream *s, int64_t open_ms, double op
   s->have_latest = false;
   if (!ok)
     return 0;
-  if ((rc = predict_row(s, open_ms, &s->latest, err)))
+  if ((rc = step_row(s, open_ms, &s->latest, err)))
     return rc;
   s->have_latest = true;
   if (p)
@@ -155,12 +166,10 @@ int tml_model_stream_open(struct tml_store *store, const struct tml_modelset *m,
     if ((rc = feed(s, c.open_time[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i], TML_EDATA, &ready,
                    err)))
       goto fail_candles;
-  }
-  /* Only the last streamed candle is predicted: the history before it only warms the state up. */
-  if (ready) {
-    if ((rc = predict_row(s, s->last_ms, &s->latest, err)))
+    /* Only the last streamed candle is predicted: the rows before it only advance the state. */
+    if (ready && (rc = step_row(s, s->last_ms, i + 1 == n ? &s->latest : NULL, err)))
       goto fail_candles;
-    s->have_latest = true;
+    s->have_latest = ready && i + 1 == n;
   }
   tml_candles_release(&c);
   *out = s;

@@ -84,5 +84,15 @@ int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_mode
       tml_buf_printf(b, "%s\"%s\":%.6f", j ? "," : "", tml_head_class_name(head, j), (double)p->proba[h][j]);
     tml_buf_puts(b, "}}");
   }
-  return tml_buf_puts(b, "}}");
+  tml_buf_putc(b, '}');
+  const struct tml_decision *d = &p->decision;
+  if (d->nactions > 0 && d->action >= 0 && d->action < d->nactions) {
+    tml_buf_printf(b, ",\"action\":{\"name\":\"%s\",\"probabilities\":{", d->names[d->action]);
+    for (int j = 0; j < d->nactions; j++)
+      tml_buf_printf(b, "%s\"%s\":%.6f", j ? "," : "", d->names[j], (double)d->probs[j]);
+    tml_buf_puts(b, "},\"value\":");
+    tml_buf_json_num(b, (double)d->value);
+    tml_buf_putc(b, '}');
+  }
+  return tml_buf_puts(b, "}");
 }

@@ -9,6 +9,7 @@
 #include "trademl/learner.h"
 #include "trademl/modelset.h"
 #include "trademl/store.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
 
@@ -45,84 +46,66 @@ static int online_cores(void) {
   return n > 0 ? (int)n : 1;
 }
 
-/* ---- shared state of the head workers ---- */
-struct head_job {
-  const struct tml_dataset *d;
-  const struct tml_split *split;
+/* Forwards a strategy's fit progress as training events (ROUND per round, HEAD_DONE per head) and
+ * records when each head finished (seconds since the fit started). */
+struct fit_progress {
   const struct tml_train_opts *o;
-  const struct tml_label_thresholds *th;
-  float *y[TML_HEAD_COUNT];                 /* per head, nrows */
-  const struct tml_learner *engine;         /* o->engine */
-  struct tml_learner_fold fold;             /* shared by the heads (native: the bins of the training rows) */
-  struct tml_model *models[TML_HEAD_COUNT];
-  struct tml_head_result *results;
-  struct tml_xgb_params xgb;                /* with nthread set per worker */
+  struct tml_train_result *r;
+  double t0;
   pthread_mutex_t lock;
-  int next_head;
-  int rc;
-  struct tml_error err;
-  volatile int cancelled;
 };
 
-struct round_ud {
-  struct head_job *job;
-  int head;
-};
-
-static int on_round(void *ud, int round, double metric, int best_round) {
-  struct round_ud *r = ud;
-  const struct tml_train_opts *o = r->job->o;
-  if (r->job->cancelled)
-    return 1;
-  if (o->progress && o->progress(o->progress_ud, TML_EV_ROUND, "training", r->head, round, o->xgb.num_boost_round,
-                                 metric, best_round)) {
-    r->job->cancelled = 1;
-    return 1;
+static int on_fit_progress(void *ud, int head, int round, int total_rounds, double metric, int best_round) {
+  struct fit_progress *fp = ud;
+  const struct tml_train_opts *o = fp->o;
+  if (round < 0 && head >= 0 && head < TML_HEAD_COUNT) {
+    pthread_mutex_lock(&fp->lock);
+    fp->r->heads[head].seconds = tml_monotonic_s() - fp->t0;
+    pthread_mutex_unlock(&fp->lock);
   }
-  return 0;
+  if (!o->progress)
+    return 0;
+  if (round < 0)
+    return o->progress(o->progress_ud, TML_EV_HEAD_DONE, "training", head, best_round, total_rounds, metric,
+                       best_round);
+  return o->progress(o->progress_ud, TML_EV_ROUND, "training", head, round, total_rounds, metric, best_round);
 }
 
-static int train_one_head(struct head_job *job, int head, struct tml_error *err) {
-  const struct tml_dataset *d = job->d;
-  enum tml_head h = (enum tml_head)head;
-  int nclass = tml_head_nclass(h);
-  struct tml_head_result *res = &job->results[head];
-  const char *const *names = (const char *const *)d->col_names;
-  struct round_ud ud = {job, head};
-  double t0 = tml_monotonic_s();
-  int rc = tml_model_train(job->engine, &job->fold, job->y[head], job->split->train, job->split->valid, nclass,
-                           &job->xgb, names, on_round, &ud, &job->models[head], err);
-  res->seconds = tml_monotonic_s() - t0;
-  if (rc) {
-    tml_error_prefix(err, "training head '%s'", tml_head_name(h));
-    return rc;
-  }
-  struct tml_model *m = job->models[head];
-  res->best_iteration = tml_model_best_iteration(m);
-  res->best_score = tml_model_best_score(m);
-  size_t nv = job->split->valid.end - job->split->valid.begin;
-  size_t width = nclass > 0 ? (size_t)nclass : 1;
-  float *pred = malloc(nv * width * sizeof(float));
-  if (!pred)
-    return tml_error_set(err, TML_ENOMEM, "out of memory predicting %zu validation rows", nv);
-  const float *yv = job->y[head] + job->split->valid.begin;
-  rc = tml_model_predict(m, d->X + job->split->valid.begin * d->ncols, nv, pred, err);
-  if (!rc) {
-    if (nclass > 0)
-      rc = tml_metrics_classification(yv, pred, nv, nclass, &res->cls, err);
-    else
-      rc = tml_metrics_regression(yv, pred, nv, &res->reg, err);
-  }
-  free(pred);
-  if (rc)
-    return rc;
+/* Validation metrics, stopping point and top-10 features of every head of the fitted model. */
+static int head_results(const struct tml_strategy_model *sm, const struct tml_dataset *d, const struct tml_split *split,
+                        float *const *y, struct tml_head_result *results, struct tml_error *err) {
+  const struct tml_strategy *s = sm->strategy;
+  size_t nv = split->valid.end - split->valid.begin;
+  float *pred[TML_HEAD_COUNT] = {0};
   double *gain = calloc(d->ncols, sizeof(double));
-  if (!gain)
-    return tml_error_set(err, TML_ENOMEM, "out of memory");
-  rc = tml_model_importance(m, gain, NULL, NULL, err);
-  if (!rc) {
-    /* Top 10 by gain; ties broken by column order for determinism. */
+  int rc = gain ? 0 : tml_error_set(err, TML_ENOMEM, "out of memory");
+  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++)
+    if (!(pred[h] = malloc(nv * tml_strategy_head_width((enum tml_head)h) * sizeof(float))))
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory predicting %zu validation rows", nv);
+  if (!rc)
+    rc = s->predict(sm->impl, d, split->valid, pred, err);
+  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
+    enum tml_head head = (enum tml_head)h;
+    int nclass = tml_head_nclass(head);
+    struct tml_head_result *res = &results[h];
+    struct tml_strategy_head_info hi;
+    s->head_info(sm->impl, h, &hi);
+    res->best_iteration = hi.best_iteration;
+    res->best_score = hi.best_score;
+    const float *yv = y[h] + split->valid.begin;
+    rc = nclass > 0 ? tml_metrics_classification(yv, pred[h], nv, nclass, &res->cls, err)
+                    : tml_metrics_regression(yv, pred[h], nv, &res->reg, err);
+    if (rc) {
+      tml_error_prefix(err, "head '%s'", tml_head_name(head));
+      break;
+    }
     res->ntop = 0;
+    if (!s->importance)
+      continue;
+    memset(gain, 0, d->ncols * sizeof(double));
+    if ((rc = s->importance(sm->impl, h, gain, NULL, NULL, err)))
+      break;
+    /* Top 10 by gain; ties broken by column order for determinism. */
     for (size_t k = 0; k < 10; k++) {
       size_t best = SIZE_MAX;
       for (size_t j = 0; j < d->ncols; j++) {
@@ -139,33 +122,10 @@ static int train_one_head(struct head_job *job, int head, struct tml_error *err)
       res->ntop++;
     }
   }
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(pred[h]);
   free(gain);
   return rc;
-}
-
-static void *head_worker(void *arg) {
-  struct head_job *job = arg;
-  for (;;) {
-    pthread_mutex_lock(&job->lock);
-    int head = job->rc || job->cancelled ? TML_HEAD_COUNT : job->next_head++;
-    pthread_mutex_unlock(&job->lock);
-    if (head >= TML_HEAD_COUNT)
-      break;
-    struct tml_error e;
-    tml_error_init(&e);
-    int rc = train_one_head(job, head, &e);
-    pthread_mutex_lock(&job->lock);
-    if (rc && !job->rc) {
-      job->rc = rc;
-      job->err = e;
-    }
-    pthread_mutex_unlock(&job->lock);
-    const struct tml_train_opts *o = job->o;
-    if (!rc && o->progress)
-      o->progress(o->progress_ud, TML_EV_HEAD_DONE, "training", head, job->results[head].best_iteration,
-                  o->xgb.num_boost_round, job->results[head].best_score, job->results[head].best_iteration);
-  }
-  return NULL;
 }
 
 static int stage(const struct tml_train_opts *o, const char *name) {
@@ -241,43 +201,6 @@ static int make_tmp_dir(const struct tml_train_opts *o, const char *parent, char
 }
 
 /* ---- writing ---- */
-static int write_importance(const struct tml_model *m, const struct tml_dataset *d, const char *path,
-                            struct tml_error *err) {
-  size_t n = d->ncols;
-  double *gain = calloc(n, sizeof(double)), *weight = calloc(n, sizeof(double)), *cover = calloc(n, sizeof(double));
-  size_t *order = malloc(n * sizeof(size_t));
-  struct tml_buf b;
-  tml_buf_init(&b, 0);
-  int rc = (!gain || !weight || !cover || !order) ? tml_error_set(err, TML_ENOMEM, "out of memory") : 0;
-  if (!rc)
-    rc = tml_model_importance(m, gain, weight, cover, err);
-  if (!rc) {
-    for (size_t i = 0; i < n; i++)
-      order[i] = i;
-    /* Insertion sort by gain descending, column order on ties: deterministic. */
-    for (size_t i = 1; i < n; i++) {
-      size_t v = order[i], j = i;
-      while (j > 0 && gain[order[j - 1]] < gain[v]) {
-        order[j] = order[j - 1];
-        j--;
-      }
-      order[j] = v;
-    }
-    tml_buf_puts(&b, "feature,gain,weight,cover\n");
-    for (size_t i = 0; i < n; i++) {
-      size_t c = order[i];
-      tml_buf_printf(&b, "%s,%.9g,%.9g,%.9g\n", d->col_names[c], gain[c], weight[c], cover[c]);
-    }
-    rc = tml_write_file_atomic(path, b.ptr, b.len, err);
-  }
-  tml_buf_release(&b);
-  free(gain);
-  free(weight);
-  free(cover);
-  free(order);
-  return rc;
-}
-
 static void version_name(char *out, size_t outsz) {
   struct tml_tm tm;
   tml_time_split(tml_now_ms(), &tm);
@@ -325,7 +248,7 @@ static json_t *comparison_json(const struct tml_train_comparison *c) {
 }
 
 static int write_metadata(const char *path, const struct tml_train_opts *o, const struct tml_train_result *r,
-                          const struct tml_dataset *d, struct tml_error *err) {
+                          const struct tml_dataset *d, const struct tml_strategy_model *model, struct tml_error *err) {
   struct tml_buf b;
   tml_buf_init(&b, 0);
   int rc = tml_train_result_to_json(r, o, &b);
@@ -347,7 +270,14 @@ static int write_metadata(const char *path, const struct tml_train_opts *o, cons
     json_array_append_new(cols, json_string(d->col_names[i]));
   json_t *meta = json_object();
   json_object_set_new(meta, "format", json_integer(TML_MODELSET_FORMAT));
-  json_object_set_new(meta, "strategy", json_string(o->strategy));
+  json_object_set_new(meta, "strategy", json_string(model->strategy->name));
+  struct tml_buf details;
+  tml_buf_init(&details, 0);
+  json_t *dj = NULL;
+  if (model->strategy->describe(model->impl, &details) == 0)
+    dj = json_loadb(details.ptr ? details.ptr : "{}", details.len, 0, NULL);
+  tml_buf_release(&details);
+  json_object_set_new(meta, "strategy_details", dj ? dj : json_object());
   json_object_set_new(meta, "engine", json_string(o->engine ? o->engine : TML_LEARNER_DEFAULT));
   json_object_set_new(meta, "version", json_string(r->version));
   json_object_set_new(meta, "symbols", symbols);
@@ -395,17 +325,9 @@ static int write_metadata(const char *path, const struct tml_train_opts *o, cons
 }
 
 static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, const struct tml_dataset *d,
-                    struct tml_model *const *models, const char *tmp, const char *parent, struct tml_error *err) {
+                    const struct tml_strategy_model *model, const char *tmp, const char *parent, struct tml_error *err) {
   char path[4200];
-  int rc = 0;
-  for (int h = 0; h < TML_HEAD_COUNT && !rc; h++) {
-    snprintf(path, sizeof(path), "%s/%s_model.json", tmp, tml_head_name((enum tml_head)h));
-    rc = tml_model_save(models[h], path, err);
-    if (!rc) {
-      snprintf(path, sizeof(path), "%s/%s_feature_importance.csv", tmp, tml_head_name((enum tml_head)h));
-      rc = write_importance(models[h], d, path, err);
-    }
-  }
+  int rc = model->strategy->save(model->impl, tmp, d, err);
   if (rc)
     return rc;
   for (size_t i = 0; i < o->nextra_files && !rc; i++) {
@@ -419,7 +341,7 @@ static int save_set(const struct tml_train_opts *o, struct tml_train_result *r, 
   if (rc)
     return rc;
   snprintf(path, sizeof(path), "%s/metadata.json", tmp);
-  rc = write_metadata(path, o, r, d, err);
+  rc = write_metadata(path, o, r, d, model, err);
   if (rc)
     return rc;
   /* Versions are UTC seconds; a second set in the same second gets a suffix. */
@@ -455,7 +377,6 @@ static void score_incumbent(const struct tml_train_opts *o, const struct tml_dat
   struct tml_error e;
   tml_error_init(&e);
   struct tml_modelset *m = NULL;
-  float *pred = NULL;
   size_t nv = split->valid.end - split->valid.begin;
   if (tml_modelset_load(o->incumbent_dir, &m, &e)) {
     snprintf(cmp->why_not, sizeof(cmp->why_not), "%.500s", e.msg);
@@ -471,28 +392,38 @@ static void score_incumbent(const struct tml_train_opts *o, const struct tml_dat
              "the incumbent's columns differ (%zu vs %zu: other symbols, encoding or interval)", m->ncols, d->ncols);
     goto out;
   }
-  if (nv == 0 || !(pred = malloc(nv * TML_MAX_CLASSES * sizeof(float)))) {
+  float *outs[TML_HEAD_COUNT] = {0};
+  bool ok = nv > 0;
+  for (int h = 0; h < TML_HEAD_COUNT && ok; h++)
+    ok = (outs[h] = malloc(nv * tml_strategy_head_width((enum tml_head)h) * sizeof(float))) != NULL;
+  if (!ok) {
     snprintf(cmp->why_not, sizeof(cmp->why_not), "%s", nv ? "out of memory" : "no validation rows");
+    for (int h = 0; h < TML_HEAD_COUNT; h++)
+      free(outs[h]);
     goto out;
   }
-  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+  /* One prediction of every head (a stacked strategy predicts its members once). */
+  int prc = m->model->strategy->predict(m->model->impl, d, split->valid, outs, &e);
+  for (int h = 0; h < TML_HEAD_COUNT && !prc; h++) {
     int k = tml_head_nclass((enum tml_head)h);
     const float *yv = y[h] + split->valid.begin;
-    int rc = tml_model_predict(m->heads[h], d->X + split->valid.begin * d->ncols, nv, pred, &e);
-    if (!rc)
-      rc = k > 0 ? tml_metrics_classification(yv, pred, nv, k, &cmp->heads[h].cls, &e)
-                 : tml_metrics_regression(yv, pred, nv, &cmp->heads[h].reg, &e);
-    if (rc) {
+    prc = k > 0 ? tml_metrics_classification(yv, outs[h], nv, k, &cmp->heads[h].cls, &e)
+                : tml_metrics_regression(yv, outs[h], nv, &cmp->heads[h].reg, &e);
+    if (prc)
       snprintf(cmp->why_not, sizeof(cmp->why_not), "scoring head '%s': %.400s", tml_head_name((enum tml_head)h), e.msg);
-      goto out;
-    }
+  }
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(outs[h]);
+  if (prc) {
+    if (!cmp->why_not[0])
+      snprintf(cmp->why_not, sizeof(cmp->why_not), "predicting: %.400s", e.msg);
+    goto out;
   }
   cmp->rows = nv;
   cmp->from_ms = d->time[split->valid.begin];
   cmp->to_ms = d->time[split->valid.end - 1];
   cmp->scored = true;
 out:
-  free(pred);
   tml_modelset_free(m);
 }
 
@@ -585,17 +516,20 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   double t_start = tml_monotonic_s();
   struct tml_dataset d;
   memset(&d, 0, sizeof(d));
-  struct head_job job;
-  memset(&job, 0, sizeof(job));
-  pthread_mutex_init(&job.lock, NULL);
+  float *y[TML_HEAD_COUNT] = {0};
+  size_t *rows = NULL;
+  struct tml_strategy_model *model = NULL;
+  const struct tml_strategy *strategy = NULL;
   char tmp[4200] = "", parent[4200] = "";
   int rc = check_opts(o, err);
   if (rc)
     goto out;
+  if ((rc = tml_strategy_lookup(o->strategy ? o->strategy : TML_STRATEGY_DEFAULT, &strategy, err)))
+    goto out;
 
   char key[64];
   tml_modelset_key(o->symbols, o->nsymbols, key, sizeof(key));
-  snprintf(parent, sizeof(parent), "%s/%s/%s/%s", o->models_dir, o->strategy, key, tml_interval_name(o->interval_ms));
+  snprintf(parent, sizeof(parent), "%s/%s/%s/%s", o->models_dir, strategy->name, key, tml_interval_name(o->interval_ms));
   if (!o->dry_run && (rc = make_tmp_dir(o, parent, tmp, sizeof(tmp), err)))
     goto out;
 
@@ -651,13 +585,13 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   if ((rc = tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &split.train, 1, &o->labels, &r->thresholds, err)))
     goto out;
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
-    job.y[h] = malloc(d.nrows * sizeof(float));
-    if (!job.y[h]) {
+    y[h] = malloc(d.nrows * sizeof(float));
+    if (!y[h]) {
       rc = tml_error_set(err, TML_ENOMEM, "out of memory for labels");
       goto out;
     }
-    tml_dataset_head_values(&d, (enum tml_head)h, &r->thresholds, (struct tml_range){0, d.nrows}, job.y[h]);
-    if ((rc = check_classes(&d, split.train, (enum tml_head)h, job.y[h], &r->heads[h], split.valid, err)))
+    tml_dataset_head_values(&d, (enum tml_head)h, &r->thresholds, (struct tml_range){0, d.nrows}, y[h]);
+    if ((rc = check_classes(&d, split.train, (enum tml_head)h, y[h], &r->heads[h], split.valid, err)))
       goto out;
   }
   r->col_names = calloc(d.ncols, sizeof(char *));
@@ -675,49 +609,49 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
   if ((rc = stage(o, "training")))
     goto cancelled;
   double t0 = tml_monotonic_s();
-  int budget = o->threads > 0 ? o->threads : online_cores();
-  int workers = budget < TML_HEAD_COUNT ? budget : TML_HEAD_COUNT;
-  job.d = &d;
-  job.split = &split;
-  job.o = o;
-  job.th = &r->thresholds;
-  job.results = r->heads;
-  job.xgb = o->xgb;
-  job.xgb.nthread = budget / workers > 0 ? budget / workers : 1;
-  tml_error_init(&job.err);
-  if ((rc = tml_learner_lookup(o->engine ? o->engine : TML_LEARNER_DEFAULT, &job.engine, err)) ||
-      (rc = tml_learner_fold_prepare(job.engine, d.X, d.nrows, d.ncols, split.train, &job.xgb, &job.fold, err)))
+  size_t ntrain = r->train_rows + r->valid_rows;
+  if (!(rows = malloc(ntrain * sizeof(size_t)))) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto out;
-  pthread_t tids[TML_HEAD_COUNT];
-  int started = 0;
-  for (int w = 1; w < workers; w++)
-    if (pthread_create(&tids[started], NULL, head_worker, &job) == 0)
-      started++;
-  head_worker(&job);
-  for (int w = 0; w < started; w++)
-    pthread_join(tids[w], NULL);
+  }
+  for (size_t i = 0; i < r->train_rows; i++)
+    rows[i] = split.train.begin + i;
+  for (size_t i = 0; i < r->valid_rows; i++)
+    rows[r->train_rows + i] = split.valid.begin + i;
+  struct tml_strategy_fit_data fd = {.d = &d, .rows = rows, .nfit = r->train_rows, .nstop = r->valid_rows,
+                                     .thresholds = &r->thresholds, .horizon = o->labels.horizon};
+  struct tml_strategy_params sp = {.cfg = o->config, .xgb = o->xgb, .engine = o->engine,
+                                   .threads = o->threads > 0 ? o->threads : online_cores(),
+                                   .progress = on_fit_progress};
+  struct fit_progress fp = {.o = o, .r = r, .t0 = t0};
+  pthread_mutex_init(&fp.lock, NULL);
+  sp.progress_ud = &fp;
+  struct tml_error fit_err;
+  tml_error_init(&fit_err);
+  rc = tml_strategy_fit(strategy, &fd, &sp, &model, &fit_err);
+  pthread_mutex_destroy(&fp.lock);
   r->t_train = tml_monotonic_s() - t0;
+  if (rc == TML_EINTR)
+    goto cancelled;
+  if (rc) {
+    tml_error_set(err, rc, "%s", fit_err.msg);
+    goto out;
+  }
+  if ((rc = head_results(model, &d, &split, y, r->heads, err)))
+    goto out;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     r->t_xgb += r->heads[h].seconds;
-  if (job.cancelled) {
-    rc = TML_EINTR;
-    goto cancelled;
-  }
-  if (job.rc) {
-    rc = tml_error_set(err, job.rc, "%s", job.err.msg);
-    goto out;
-  }
 
   if (o->incumbent_dir && o->incumbent_dir[0]) {
     if ((rc = stage(o, "comparing with the active set")))
       goto cancelled;
-    score_incumbent(o, &d, &split, job.y, &r->cmp);
+    score_incumbent(o, &d, &split, y, &r->cmp);
   }
   if ((rc = stage(o, "save")))
     goto cancelled;
   t0 = tml_monotonic_s();
   version_name(r->version, sizeof(r->version));
-  rc = save_set(o, r, &d, job.models, tmp, parent, err);
+  rc = save_set(o, r, &d, model, tmp, parent, err);
   if (!rc)
     tmp[0] = '\0'; /* renamed: nothing to clean up */
   r->t_save = tml_monotonic_s() - t0;
@@ -729,12 +663,10 @@ cancelled:
 out:
   if (tmp[0])
     tml_rm_rf(tmp, NULL);
-  for (int h = 0; h < TML_HEAD_COUNT; h++) {
-    tml_model_free(job.models[h]);
-    free(job.y[h]);
-  }
-  tml_learner_fold_release(job.engine, &job.fold);
-  pthread_mutex_destroy(&job.lock);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(y[h]);
+  free(rows);
+  tml_strategy_model_free(model);
   tml_dataset_release(&d);
   return rc;
 }
@@ -781,9 +713,13 @@ int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_
     const struct tml_head_result *hr = &r->heads[h];
     enum tml_head head = (enum tml_head)h;
     int k = tml_head_nclass(head);
-    tml_buf_printf(b, "%s\"%s\":{\"objective\":\"%s\",\"best_iteration\":%d,\"best_score\":%.12g,", h ? "," : "",
-                   tml_head_name(head), k ? "multi:softprob" : "reg:squarederror", hr->best_iteration,
-                   hr->best_score);
+    tml_buf_printf(b, "%s\"%s\":{\"objective\":\"%s\",\"best_iteration\":%d,\"best_score\":", h ? "," : "",
+                   tml_head_name(head), k ? "multi:softprob" : "reg:squarederror", hr->best_iteration);
+    /* NaN (a strategy without a validation loss for the head, strategy.h) is JSON null */
+    if (isfinite(hr->best_score))
+      tml_buf_printf(b, "%.12g,", hr->best_score);
+    else
+      tml_buf_puts(b, "null,");
     if (k) {
       const char *names[TML_MAX_CLASSES];
       tml_buf_puts(b, "\"label_distribution\":{\"train\":{");

@@ -1,6 +1,7 @@
 /* Maps the effective configuration (trademl.yaml + environment + flags) onto training options, so
  * that the CLI, jobs and the HTTP API build the very same options from the same keys. */
 #include "trademl/train.h"
+#include "trademl/strategy.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/gbdt.h"
@@ -37,6 +38,12 @@ int tml_train_opts_from_config(const struct tml_config *cfg, struct tml_train_op
   if ((rc = tml_symbol_encoding_parse(tml_config_get(cfg, "model.symbol_encoding"), &o->encoding, err)))
     return rc;
   o->strategy = tml_config_get(cfg, "model.strategy");
+  o->config = cfg;
+  const struct tml_strategy *strategy = NULL;
+  if ((rc = tml_strategy_lookup(o->strategy, &strategy, err))) {
+    tml_error_prefix(err, "model.strategy (%s)", tml_config_origin(cfg, "model.strategy"));
+    return rc;
+  }
   o->models_dir = tml_config_get(cfg, "model.models_dir");
   o->test_size = tml_config_double(cfg, "training.test_size");
   int64_t min_rows = tml_config_int(cfg, "training.min_train_rows");

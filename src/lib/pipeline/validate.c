@@ -9,81 +9,16 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/metrics.h"
+#include "trademl/rl.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
-#include "trademl/learner.h"
-#include "trademl/xgb.h"
+#include "trademl/strategy.h"
+#include "trademl/valmetrics.h"
 #include "util/common.h"
 
 #include <pthread.h>
 #include <ctype.h>
 #include <unistd.h>
-
-/* ---- the metric table ---- */
-#define MAX_METRICS 192
-static char metric_names[MAX_METRICS][48];
-static size_t nmetrics;
-static int head_first[TML_HEAD_COUNT]; /* first metric id of each head */
-static int trading_first, rows_first;
-static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
-
-static const char *const class_metrics[] = {"accuracy", "macro_f1", "roc_auc", "logloss"};
-static const char *const per_class[] = {"precision", "recall", "f1", "roc_auc"};
-static const char *const reg_metrics[] = {"rmse", "mae", "r2"};
-static const char *const trading_metrics[] = {"signals",        "hit_rate_tp1",     "avg_return_pct",
-                                              "cum_return_pct", "sharpe",           "max_drawdown_pct",
-                                              "profit_factor",  "bh_return_pct"};
-enum { TR_SIGNALS, TR_HIT, TR_AVG, TR_CUM, TR_SHARPE, TR_MDD, TR_PF, TR_BH };
-static const char *const row_metrics[] = {"fit", "stop", "test", "purged", "embargoed"};
-
-static void add_metric(const char *a, const char *b, const char *c) {
-  snprintf(metric_names[nmetrics], sizeof(metric_names[0]), "%s.%s%s%s", a, b, c ? "." : "", c ? c : "");
-  nmetrics++;
-}
-
-static void build_metric_table(void) {
-  for (int h = 0; h < TML_HEAD_COUNT; h++) {
-    enum tml_head head = (enum tml_head)h;
-    const char *hn = tml_head_name(head);
-    int k = tml_head_nclass(head);
-    head_first[h] = (int)nmetrics;
-    if (k > 0) {
-      for (size_t i = 0; i < TML_ARRAY_LEN(class_metrics); i++)
-        add_metric(hn, class_metrics[i], NULL);
-      for (int c = 0; c < k; c++)
-        for (size_t i = 0; i < TML_ARRAY_LEN(per_class); i++)
-          add_metric(hn, per_class[i], tml_head_class_name(head, c));
-    } else {
-      for (size_t i = 0; i < TML_ARRAY_LEN(reg_metrics); i++)
-        add_metric(hn, reg_metrics[i], NULL);
-    }
-    add_metric(hn, "best_iteration", NULL);
-  }
-  trading_first = (int)nmetrics;
-  for (size_t i = 0; i < TML_ARRAY_LEN(trading_metrics); i++)
-    add_metric("trading", trading_metrics[i], NULL);
-  rows_first = (int)nmetrics;
-  for (size_t i = 0; i < TML_ARRAY_LEN(row_metrics); i++)
-    add_metric("rows", row_metrics[i], NULL);
-}
-
-size_t tml_validate_metric_count(void) {
-  pthread_once(&metrics_once, build_metric_table);
-  return nmetrics;
-}
-
-const char *tml_validate_metric_name(size_t id) {
-  pthread_once(&metrics_once, build_metric_table);
-  return id < nmetrics ? metric_names[id] : NULL;
-}
-
-int tml_validate_metric_id(const char *name) {
-  pthread_once(&metrics_once, build_metric_table);
-  for (size_t i = 0; i < nmetrics; i++)
-    if (strcmp(metric_names[i], name) == 0)
-      return (int)i;
-  return -1;
-}
 
 const char *tml_validate_mode_name(enum tml_validate_mode m) {
   switch (m) {
@@ -92,65 +27,6 @@ const char *tml_validate_mode_name(enum tml_validate_mode m) {
   case TML_VALIDATE_QUICK: break;
   }
   return "quick";
-}
-
-/* ---- gates ---- */
-int tml_gate_parse(const char *s, struct tml_gate *g, struct tml_error *err) {
-  memset(g, 0, sizeof(*g));
-  const char *op = strpbrk(s, "<>");
-  if (!op)
-    return tml_error_set(err, TML_EINVAL,
-                         "gate '%s' has no comparison: write METRIC>VALUE, e.g. direction.recall.up>0.35 "
-                         "(operators > >= < <=)", s);
-  char name[64];
-  size_t nlen = (size_t)(op - s);
-  while (nlen && isspace((unsigned char)s[nlen - 1]))
-    nlen--;
-  const char *start = s;
-  while (nlen && isspace((unsigned char)*start)) {
-    start++;
-    nlen--;
-  }
-  if (nlen == 0 || nlen >= sizeof(name))
-    return tml_error_set(err, TML_EINVAL, "gate '%s' has no metric name before the comparison", s);
-  memcpy(name, start, nlen);
-  name[nlen] = '\0';
-  g->metric = tml_validate_metric_id(name);
-  if (g->metric < 0)
-    return tml_error_set(err, TML_EINVAL,
-                         "gate '%s': unknown metric '%s'; metrics are <head>.<metric>[.<class>] such as "
-                         "direction.accuracy, direction.recall.up, volatility.macro_f1, stop_loss.rmse, or "
-                         "trading.sharpe (see docs/validation.md)",
-                         s, name);
-  const char *v = op + 1;
-  if (*v == '=') {
-    g->op = *op == '>' ? TML_GATE_GE : TML_GATE_LE;
-    v++;
-  } else {
-    g->op = *op == '>' ? TML_GATE_GT : TML_GATE_LT;
-  }
-  while (isspace((unsigned char)*v))
-    v++;
-  char *end = NULL;
-  errno = 0;
-  g->threshold = strtod(v, &end);
-  while (end && isspace((unsigned char)*end))
-    end++;
-  if (end == v || !end || *end || errno || !isfinite(g->threshold))
-    return tml_error_set(err, TML_EINVAL, "gate '%s': '%s' is not a number", s, v);
-  return 0;
-}
-
-static bool gate_holds(const struct tml_gate *g, double v) {
-  if (isnan(v))
-    return false;
-  switch (g->op) {
-  case TML_GATE_GT: return v > g->threshold;
-  case TML_GATE_GE: return v >= g->threshold;
-  case TML_GATE_LT: return v < g->threshold;
-  case TML_GATE_LE: return v <= g->threshold;
-  }
-  return false;
 }
 
 /* ---- defaults ---- */
@@ -180,31 +56,26 @@ void tml_validate_opts_default(struct tml_validate_opts *o) {
   o->reports_dir = "var/reports";
 }
 
-/* ---- folds x heads as tasks ----
- * Work items are (fold, head) pairs taken in fold-major order by a fixed number of worker threads, so
- * both cores stay busy even with 5 folds. The first task of a fold prepares the fold's shared rows
- * (gathered training matrix and fitted thresholds); the other heads of that fold wait for it. The last
- * head of a fold frees them. Every result lands in a slot of its own (fold, metric), and sums over
- * folds are taken in fold order afterwards, so results never depend on the thread count. */
-enum { FOLD_NEW, FOLD_PREPARING, FOLD_READY, FOLD_FAILED };
-
+/* ---- folds as tasks ----
+ * Each fold is one task taken in order by a fixed number of worker threads: gather its training rows,
+ * fit class thresholds on the fit rows, fit the strategy (one thread: folds run in parallel, so
+ * results never depend on the thread count), predict the test rows and compute every metric. Every
+ * result lands in a slot of its own (fold, metric), and sums over folds are taken in fold order
+ * afterwards. With a fit cache (validate --compare), strategies of one run share fits of the same
+ * fold's rows. */
 struct fold_shared {
-  int state;
-  int heads_left;
   size_t *rows;        /* fit rows then stop rows (dataset indices) */
   size_t nfit, nstop;
-  float *X;            /* gathered training rows, row-major */
-  struct tml_learner_fold lf; /* what the engine shares between the fold's heads (native: its bins) */
   double *importance;  /* direction head's gain share per column (ncols), freed at release */
 };
 
 struct fold_ctx {
   const struct tml_dataset *d;
   const struct tml_validate_opts *o;
-  const struct tml_learner *engine; /* o->train.engine */
+  const struct tml_strategy *strategy; /* o->train.strategy */
+  struct tml_strategy_cache *cache;    /* borrowed, may be NULL */
   struct tml_validate_stage *st;
   pthread_mutex_t lock;
-  pthread_cond_t ready;
   struct fold_shared *fs;
   int heads[TML_HEAD_COUNT];
   size_t nheads, ntasks, next, done;
@@ -219,25 +90,28 @@ struct fold_ctx {
 struct round_ud {
   struct fold_ctx *ctx;
   size_t fold;
-  int head;
-  int rounds;      /* rounds run so far */
-  double t_round0; /* monotonic time at the end of round 0 */
+  int rounds;      /* rounds run so far, all heads */
+  double t_last;   /* monotonic time of the last event */
+  double t_round0; /* summed time from a head's start to the end of its round 0 */
 };
 
-static int on_round(void *ud, int round, double metric, int best) {
+static int on_round(void *ud, int head, int round, int total_rounds, double metric, int best) {
   struct round_ud *r = ud;
   (void)metric;
+  double now = tml_monotonic_s();
   if (round == 0)
-    r->t_round0 = tml_monotonic_s();
-  r->rounds = round + 1;
+    r->t_round0 += now - r->t_last;
+  r->t_last = now;
+  if (round < 0)
+    return 0; /* a head is done */
+  r->rounds++;
   struct fold_ctx *c = r->ctx;
   if (c->cancelled || c->rc)
     return 1;
   if (c->o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
-                                      .nfolds = c->st->nfolds, .folds_done = c->done, .head = r->head,
-                                      .round = round, .best_round = best,
-                                      .total_rounds = c->o->train.xgb.num_boost_round,
+                                      .nfolds = c->st->nfolds, .folds_done = c->done, .head = head,
+                                      .round = round, .best_round = best, .total_rounds = total_rounds,
                                       .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
     if (c->o->progress(c->o->progress_ud, &p)) {
       c->cancelled = 1;
@@ -248,67 +122,6 @@ static int on_round(void *ud, int round, double metric, int best) {
 }
 
 static bool head_enabled(const struct tml_validate_opts *o, int h) { return !o->heads || (o->heads & (1u << h)); }
-
-static void put_class_metrics(double *v, int first, const struct tml_class_metrics *m) {
-  v[first + 0] = m->accuracy;
-  v[first + 1] = m->macro_f1;
-  v[first + 2] = m->roc_auc_macro;
-  v[first + 3] = m->logloss;
-  for (int c = 0; c < m->nclass; c++) {
-    int b = first + 4 + 4 * c;
-    v[b + 0] = m->precision[c];
-    v[b + 1] = m->recall[c];
-    v[b + 2] = m->f1[c];
-    /* A class absent from the test rows has no AUC; constant scores give 0.5 by ranks. */
-    v[b + 3] = m->auc[c];
-  }
-}
-
-double tml_equity_compound(double equity, double ret_pct) {
-  double f = 1.0 + ret_pct / 100.0;
-  return equity * (f > 0 ? f : 0.0);
-}
-
-void tml_trade_stats_compute(const double *ret, size_t n, double years, struct tml_trade_stats *out) {
-  memset(out, 0, sizeof(*out));
-  out->trades = n;
-  out->sharpe = out->profit_factor = (double)NAN;
-  if (n == 0)
-    return;
-  double sum = 0, pos = 0, neg = 0, eq = 1.0, peak = 1.0, mdd = 0;
-  for (size_t i = 0; i < n; i++) {
-    sum += ret[i];
-    if (ret[i] > 0)
-      pos += ret[i];
-    else
-      neg -= ret[i];
-    eq = tml_equity_compound(eq, ret[i]);
-    peak = eq > peak ? eq : peak;
-    double dd = (peak - eq) / peak; /* peak >= 1 */
-    mdd = dd > mdd ? dd : mdd;
-  }
-  double mean = sum / (double)n, ss = 0;
-  for (size_t i = 0; i < n; i++)
-    ss += (ret[i] - mean) * (ret[i] - mean);
-  double sd = n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
-  out->avg_return_pct = mean;
-  out->cum_return_pct = (eq - 1.0) * 100.0;
-  out->max_drawdown_pct = mdd * 100.0;
-  out->profit_factor = neg > 0 ? pos / neg : (double)NAN;
-  out->sharpe = sd > 0 && years > 0 ? mean / sd * sqrt((double)n / years) : (double)NAN;
-}
-
-/* The trading slots of a fold's metric vector from tml_trade_stats_compute. */
-static void trade_stats(const double *ret, size_t n, double years, double *out) {
-  struct tml_trade_stats ts;
-  tml_trade_stats_compute(ret, n, years, &ts);
-  out[TR_SIGNALS] = (double)n;
-  out[TR_AVG] = ts.avg_return_pct;
-  out[TR_CUM] = ts.cum_return_pct;
-  out[TR_MDD] = ts.max_drawdown_pct;
-  out[TR_PF] = ts.profit_factor;
-  out[TR_SHARPE] = ts.sharpe;
-}
 
 /* Buy-and-hold through the test rows r of a range, in percent: per symbol close[r] / first close of
  * that symbol in the range - 1, averaged over the symbols seen so far (one notional split equally).
@@ -346,12 +159,9 @@ static void bh_end(struct bh_walk *w) {
   free(w->cur);
 }
 
-static void shared_release(const struct tml_learner *engine, struct fold_shared *f) {
-  tml_learner_fold_release(engine, &f->lf);
+static void shared_release(struct fold_shared *f) {
   free(f->rows);
-  free(f->X);
   f->rows = NULL;
-  f->X = NULL;
 }
 
 /* Gathers fold k's training rows and fits its class thresholds on the fit rows only. */
@@ -360,29 +170,26 @@ static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   struct fold_shared *fs = &c->fs[k];
   struct tml_validate_fold *vf = &c->st->folds[k];
   const struct tml_fold *f = &c->st->plan.folds[k];
-  size_t ncols = d->ncols, nmax = (f->fit.end - f->fit.begin) + (f->stop.end - f->stop.begin);
+  size_t nmax = (f->fit.end - f->fit.begin) + (f->stop.end - f->stop.begin);
   vf->fold = *f;
-  fs->rows = malloc(nmax * sizeof(size_t));
-  fs->X = malloc(nmax * ncols * sizeof(float));
-  double *fr = malloc(nmax * sizeof(double)), *fv = malloc(nmax * sizeof(double)), *tm = malloc(nmax * sizeof(double));
+  fs->rows = malloc((nmax ? nmax : 1) * sizeof(size_t));
+  double *fr = malloc((nmax ? nmax : 1) * sizeof(double)), *fv = malloc((nmax ? nmax : 1) * sizeof(double));
+  double *tm = malloc((nmax ? nmax : 1) * sizeof(double));
   int rc = 0;
-  if (!fs->rows || !fs->X || !fr || !fv || !tm) {
+  if (!fs->rows || !fr || !fv || !tm) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory for fold %zu (%zu training rows)", k + 1, nmax);
     goto out;
   }
   tml_fold_train_rows(d, &c->st->plan, k, fs->rows, &fs->nfit, &fs->nstop);
   for (size_t i = 0; i < fs->nfit + fs->nstop; i++) {
     size_t r = fs->rows[i];
-    memcpy(fs->X + i * ncols, d->X + r * ncols, ncols * sizeof(float));
     fr[i] = d->fwd_return[r];
     fv[i] = d->fwd_vol[r];
     tm[i] = d->timing[r];
   }
-  double *v = vf->value, *b = vf->baseline;
-  double counts[] = {(double)fs->nfit, (double)fs->nstop, (double)(f->test.end - f->test.begin), (double)f->purged,
-                     (double)f->embargoed};
-  for (int i = 0; i < 5; i++)
-    v[rows_first + i] = b[rows_first + i] = counts[i];
+  struct tml_fold_rows counts = {fs->nfit, fs->nstop, f->test.end - f->test.begin, f->purged, f->embargoed};
+  tml_metric_put_rows(vf->value, &counts);
+  tml_metric_put_rows(vf->baseline, &counts);
   if (fs->nfit < c->o->train.min_train_rows) {
     rc = tml_error_set(err, TML_EDATA,
                        "fold %zu has %zu fit rows, fewer than training.min_train_rows = %zu: lengthen the training "
@@ -391,13 +198,7 @@ static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
     goto out;
   }
   struct tml_range fit_range = {0, fs->nfit};
-  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err))) {
-    tml_error_prefix(err, "fold %zu", k + 1);
-    goto out;
-  }
-  /* Once per fold for all heads; fitted on the fit rows only (native: quantile bins). */
-  if ((rc = tml_learner_fold_prepare(c->engine, fs->X, fs->nfit + fs->nstop, ncols, fit_range, &c->o->train.xgb,
-                                     &fs->lf, err)))
+  if ((rc = tml_labels_fit(fr, fv, tm, &fit_range, 1, &c->o->train.labels, &vf->thresholds, err)))
     tml_error_prefix(err, "fold %zu", k + 1);
 out:
   free(fr);
@@ -406,9 +207,40 @@ out:
   return rc;
 }
 
-/* One head of fold k: labels with the fold's thresholds, baseline, training with early stopping on
- * the stop rows, prediction of the test rows, metrics; the direction head adds the trading view. */
-static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) {
+/* A class head whose fit rows hold a single class carries no information: refuse the fold early. */
+static int check_fit_classes(struct fold_ctx *c, size_t k, struct tml_error *err) {
+  struct fold_shared *fs = &c->fs[k];
+  struct tml_strategy_fit_data fd = {.d = c->d, .rows = fs->rows, .nfit = fs->nfit, .nstop = 0,
+                                     .thresholds = &c->st->folds[k].thresholds};
+  float *y = malloc((fs->nfit ? fs->nfit : 1) * sizeof(float));
+  if (!y)
+    return tml_error_set(err, TML_ENOMEM, "out of memory");
+  int rc = 0;
+  for (size_t i = 0; i < c->nheads && !rc; i++) {
+    enum tml_head head = (enum tml_head)c->heads[i];
+    int nclass = tml_head_nclass(head);
+    if (nclass == 0)
+      continue;
+    tml_strategy_fit_labels(&fd, head, y);
+    bool seen[TML_MAX_CLASSES] = {false};
+    int present = 0;
+    for (size_t r = 0; r < fs->nfit; r++)
+      if (!isnan(y[r]) && !seen[(int)y[r]]) {
+        seen[(int)y[r]] = true;
+        present++;
+      }
+    if (present < 2)
+      rc = tml_error_set(err, TML_EDATA, "head '%s' has a single class in the fold's %zu fit rows",
+                         tml_head_name(head), fs->nfit);
+  }
+  free(y);
+  return rc;
+}
+
+/* Metrics of head h of fold k from its test predictions `pred`: labels with the fold's thresholds,
+ * the do-nothing baseline, the model's metrics; the direction head adds the trading view. */
+static int score_head(struct fold_ctx *c, size_t k, int h, const struct tml_strategy_model *m, const float *pred,
+                      struct tml_error *err) {
   const struct tml_dataset *d = c->d;
   const struct tml_validate_opts *o = c->o;
   struct fold_shared *fs = &c->fs[k];
@@ -416,25 +248,19 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   const struct tml_fold *f = &c->st->plan.folds[k];
   enum tml_head head = (enum tml_head)h;
   int nclass = tml_head_nclass(head);
-  size_t width = nclass > 0 ? (size_t)nclass : 1, ncols = d->ncols;
-  size_t nfit = fs->nfit, ntrain = fs->nfit + fs->nstop, ntest = f->test.end - f->test.begin;
+  size_t width = tml_strategy_head_width(head), ncols = d->ncols;
+  size_t nfit = fs->nfit, ntest = f->test.end - f->test.begin;
   double *v = vf->value, *b = vf->baseline;
-  double t0 = tml_monotonic_s(), t1 = t0, t2 = t0, t3 = t0;
-  float *y = malloc(ntrain * sizeof(float)), *ytest = malloc(ntest * sizeof(float));
-  float *pred = malloc(ntest * width * sizeof(float)), *base = malloc(ntest * width * sizeof(float));
+  float *y = malloc((nfit ? nfit : 1) * sizeof(float)), *ytest = malloc((ntest ? ntest : 1) * sizeof(float));
+  float *base = malloc((ntest ? ntest : 1) * width * sizeof(float));
   double *ret = NULL, *ret_all = NULL;
-  struct tml_model *m = NULL;
   int rc = 0;
-  if (!y || !ytest || !pred || !base) {
+  if (!y || !ytest || !base) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto out;
   }
-  for (size_t i = 0; i < ntrain; i++) {
-    size_t r = fs->rows[i];
-    if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
-                              d->stop_loss_pct[r], d->position_size[r], &y[i]) != 0)
-      y[i] = NAN;
-  }
+  struct tml_strategy_fit_data fd = {.d = d, .rows = fs->rows, .nfit = nfit, .nstop = 0, .thresholds = &vf->thresholds};
+  tml_strategy_fit_labels(&fd, head, y);
   for (size_t i = 0; i < ntest; i++) {
     size_t r = f->test.begin + i;
     if (tml_labels_head_value(head, &vf->thresholds, d->fwd_return[r], d->fwd_vol[r], d->timing[r],
@@ -444,7 +270,6 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   /* Baseline: the fit rows' class prior as constant probabilities (its argmax is the majority class),
    * or the fit rows' mean for regressions. */
   double prior[TML_MAX_CLASSES] = {0}, mean = 0;
-  int present = 0;
   for (size_t i = 0; i < nfit; i++) {
     if (nclass > 0)
       prior[(int)y[i]] += 1.0;
@@ -452,15 +277,8 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
       mean += (double)y[i];
   }
   if (nclass > 0) {
-    for (int cl = 0; cl < nclass; cl++) {
-      present += prior[cl] > 0;
+    for (int cl = 0; cl < nclass; cl++)
       prior[cl] /= (double)nfit;
-    }
-    if (present < 2) {
-      rc = tml_error_set(err, TML_EDATA, "head '%s' has a single class in the fold's %zu fit rows",
-                         tml_head_name(head), nfit);
-      goto out;
-    }
     for (size_t i = 0; i < ntest; i++)
       for (int cl = 0; cl < nclass; cl++)
         base[i * width + (size_t)cl] = (float)prior[cl];
@@ -469,28 +287,17 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
     for (size_t i = 0; i < ntest; i++)
       base[i] = (float)mean;
   }
-  struct tml_xgb_params xp = o->train.xgb;
-  xp.nthread = 1;
-  struct round_ud ud = {c, k, h, 0, 0.0};
-  t1 = tml_monotonic_s();
-  rc = tml_model_train(c->engine, &fs->lf, y, (struct tml_range){0, nfit}, (struct tml_range){nfit, ntrain}, nclass,
-                       &xp, (const char *const *)d->col_names, on_round, &ud, &m, err);
-  t2 = tml_monotonic_s();
-  if (!rc)
-    rc = tml_model_predict(m, d->X + f->test.begin * ncols, ntest, pred, err);
-  t3 = tml_monotonic_s();
-  if (rc)
-    goto out;
-  int first = head_first[h];
-  v[first + (nclass > 0 ? 4 + 4 * nclass : 3)] = (double)tml_model_best_iteration(m);
+  struct tml_strategy_head_info hi;
+  m->strategy->head_info(m->impl, h, &hi);
+  v[tml_metric_best_iteration(head)] = hi.best_iteration >= 0 ? (double)hi.best_iteration : (double)NAN;
   if (nclass > 0) {
     struct tml_class_metrics cm, cb;
     rc = tml_metrics_classification(ytest, pred, ntest, nclass, &cm, err);
     if (!rc)
       rc = tml_metrics_classification(ytest, base, ntest, nclass, &cb, err);
     if (!rc) {
-      put_class_metrics(v, first, &cm);
-      put_class_metrics(b, first, &cb);
+      tml_metric_put_class(v, head, &cm);
+      tml_metric_put_class(b, head, &cb);
     }
   } else {
     struct tml_reg_metrics rm, rb;
@@ -498,25 +305,27 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
     if (!rc)
       rc = tml_metrics_regression(ytest, base, ntest, &rb, err);
     if (!rc) {
-      v[first] = rm.rmse, v[first + 1] = rm.mae, v[first + 2] = rm.r2;
-      b[first] = rb.rmse, b[first + 1] = rb.mae, b[first + 2] = rb.r2;
+      tml_metric_put_reg(v, head, &rm);
+      tml_metric_put_reg(b, head, &rb);
     }
   }
   if (rc || h != TML_HEAD_DIRECTION)
     goto out;
   fs->importance = calloc(ncols, sizeof(double));
-  ret = malloc(ntest * sizeof(double));
-  ret_all = malloc(ntest * sizeof(double));
+  ret = malloc((ntest ? ntest : 1) * sizeof(double));
+  ret_all = malloc((ntest ? ntest : 1) * sizeof(double));
   if (!fs->importance || !ret || !ret_all) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto out;
   }
-  if (tml_model_importance(m, fs->importance, NULL, NULL, NULL) == 0) {
+  if (m->strategy->importance && m->strategy->importance(m->impl, h, fs->importance, NULL, NULL, NULL) == 0) {
     double tot = 0;
     for (size_t j = 0; j < ncols; j++)
       tot += fs->importance[j];
     for (size_t j = 0; j < ncols; j++)
       fs->importance[j] = tot > 0 ? fs->importance[j] / tot : 0.0;
+  } else {
+    memset(fs->importance, 0, ncols * sizeof(double));
   }
   /* Trading view: long at the close of candle t when P(up) >= threshold, out at the close of t+h;
    * net return = exp(fwd_return) - 1 - fee (round trip), in percent. */
@@ -539,11 +348,15 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
     }
   }
   double years = (double)(f->test_to_ms - f->test_from_ms) / (365.0 * (double)TML_MS_PER_DAY);
-  trade_stats(ret, nsig, years, v + trading_first);
+  struct tml_trade_stats ts;
+  tml_trade_stats_compute(ret, nsig, years, &ts);
+  tml_metric_put_trades(v, &ts);
   /* Baseline: a long signal on every test candle (never skipping the market). */
-  trade_stats(ret_all, ntest, years, b + trading_first);
-  v[trading_first + TR_HIT] = known ? (double)hits / (double)known : (double)NAN;
-  b[trading_first + TR_HIT] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
+  tml_trade_stats_compute(ret_all, ntest, years, &ts);
+  tml_metric_put_trades(b, &ts);
+  int hit = tml_metric_trading(TML_TM_HIT_RATE_TP1);
+  v[hit] = known ? (double)hits / (double)known : (double)NAN;
+  b[hit] = known_all ? (double)hits_all / (double)known_all : (double)NAN;
   struct bh_walk bw;
   if (bh_begin(&bw, d->nsymbols)) {
     bh_end(&bw);
@@ -554,28 +367,109 @@ static int run_head(struct fold_ctx *c, size_t k, int h, struct tml_error *err) 
   for (size_t r = f->test.begin; r < f->test.end; r++)
     bh = bh_step(&bw, d, r);
   bh_end(&bw);
-  v[trading_first + TR_BH] = b[trading_first + TR_BH] = bh;
+  v[tml_metric_trading(TML_TM_BH_RETURN)] = b[tml_metric_trading(TML_TM_BH_RETURN)] = bh;
 out:
-  tml_model_free(m);
   free(y);
   free(ytest);
-  free(pred);
   free(base);
   free(ret);
   free(ret_all);
+  return rc;
+}
+
+/* Fold k: its rows and thresholds, the strategy's fit, predictions of the test rows, every head's
+ * metrics. */
+/* The env.* slots of fold k (valmetrics.h): the strategy's trading in the rl environment over the test
+ * rows with the rl.* costs, next to buy-and-hold, flat and the policy following its direction head.
+ * Left NaN where it does not apply (a multi-symbol dataset, bad rl.* settings: validate reports the
+ * heads either way). */
+static void env_metrics(struct fold_ctx *c, size_t k, const struct tml_strategy_model *m, const float *direction,
+                        struct tml_range test) {
+  double *v = c->st->folds[k].value;
+  for (int i = 0; i <= TML_EM_DIRECTION_NET_RETURN; i++)
+    v[tml_metric_env((enum tml_env_metric)i)] = NAN;
+  struct tml_rl_env_opts eo;
+  struct tml_rl_ppo_params pp;
+  struct tml_rl_fold_trading ft;
+  struct tml_error e;
+  tml_error_init(&e);
+  if (c->d->nsymbols != 1 || test.end - test.begin < 2 || tml_rl_opts_from_config(c->o->train.config, &eo, &pp, &e) ||
+      tml_rl_fold_trading(c->d, test.begin, test.end, &eo, direction, &ft, &e))
+    return;
+  struct tml_rl_trading_metrics own = ft.direction;
+  bool has_own = ft.has_direction;
+  if (m->strategy->trade)
+    has_own = m->strategy->trade(m->impl, c->d, test, &own, &e) == 0;
+  if (has_own) {
+    v[tml_metric_env(TML_EM_NET_RETURN)] = own.net_return;
+    v[tml_metric_env(TML_EM_SHARPE)] = own.sharpe;
+    v[tml_metric_env(TML_EM_MAX_DRAWDOWN)] = own.max_drawdown;
+    v[tml_metric_env(TML_EM_PROFIT_FACTOR)] = own.profit_factor;
+    v[tml_metric_env(TML_EM_TRADES)] = (double)own.trades;
+    v[tml_metric_env(TML_EM_EXPOSURE)] = own.exposure;
+    v[tml_metric_env(TML_EM_FEES_PAID)] = own.fees_paid;
+  }
+  v[tml_metric_env(TML_EM_BUY_HOLD_NET_RETURN)] = ft.buy_hold.net_return;
+  v[tml_metric_env(TML_EM_FLAT_NET_RETURN)] = ft.flat.net_return;
+  if (ft.has_direction)
+    v[tml_metric_env(TML_EM_DIRECTION_NET_RETURN)] = ft.direction.net_return;
+}
+
+static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
+  const struct tml_dataset *d = c->d;
+  const struct tml_validate_opts *o = c->o;
+  struct fold_shared *fs = &c->fs[k];
+  const struct tml_fold *f = &c->st->plan.folds[k];
+  size_t ntest = f->test.end - f->test.begin;
+  struct tml_strategy_model *m = NULL;
+  float *pred[TML_HEAD_COUNT] = {0};
+  double t0 = tml_monotonic_s(), t1 = t0, t2 = t0, t3 = t0;
+  struct round_ud ud = {c, k, 0, t0, 0.0};
+  int rc = prepare_fold(c, k, err);
+  if (!rc)
+    rc = check_fit_classes(c, k, err);
+  if (rc)
+    goto out;
+  char key[64];
+  snprintf(key, sizeof(key), "%s fold %zu", c->stage_name, k + 1);
+  struct tml_strategy_fit_data fd = {.d = d, .rows = fs->rows, .nfit = fs->nfit, .nstop = fs->nstop,
+                                     .thresholds = &c->st->folds[k].thresholds, .horizon = o->train.labels.horizon,
+                                     .cache_key = key};
+  struct tml_strategy_params sp = {.cfg = o->train.config, .xgb = o->train.xgb, .engine = o->train.engine,
+                                   .threads = 1, .heads = o->heads, .progress = on_round, .progress_ud = &ud,
+                                   .cache = c->cache};
+  t1 = ud.t_last = tml_monotonic_s();
+  rc = tml_strategy_fit(c->strategy, &fd, &sp, &m, err);
+  t2 = tml_monotonic_s();
+  for (size_t i = 0; i < c->nheads && !rc; i++) {
+    enum tml_head h = (enum tml_head)c->heads[i];
+    if (!(pred[h] = malloc((ntest ? ntest : 1) * tml_strategy_head_width(h) * sizeof(float))))
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+  }
+  if (!rc)
+    rc = m->strategy->predict(m->impl, d, f->test, pred, err);
+  t3 = tml_monotonic_s();
+  for (size_t i = 0; i < c->nheads && !rc; i++)
+    rc = score_head(c, k, c->heads[i], m, pred[c->heads[i]], err);
+  if (!rc)
+    env_metrics(c, k, m, pred[TML_HEAD_DIRECTION], f->test);
+out:
+  tml_strategy_model_free(m);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(pred[h]);
   double t4 = tml_monotonic_s();
   pthread_mutex_lock(&c->lock);
   if (!rc) {
     c->st->t_prepare += t1 - t0;
     c->st->t_boost += t2 - t1;
-    c->st->t_round0 += ud.t_round0 - t1;
+    c->st->t_round0 += ud.t_round0;
     c->st->rounds += ud.rounds;
     c->st->t_predict += t3 - t2;
     c->st->t_metrics += t4 - t3;
   }
-  vf->seconds += t4 - t0;
+  c->st->folds[k].seconds += t4 - t0;
   pthread_mutex_unlock(&c->lock);
-  if (rc)
+  if (rc && rc != TML_EINTR)
     tml_error_prefix(err, "fold %zu", k + 1);
   return rc;
 }
@@ -584,53 +478,24 @@ static void *task_worker(void *arg) {
   struct fold_ctx *c = arg;
   for (;;) {
     pthread_mutex_lock(&c->lock);
-    size_t t = c->rc || c->cancelled ? c->ntasks : c->next++;
+    size_t k = c->rc || c->cancelled ? c->ntasks : c->next++;
     pthread_mutex_unlock(&c->lock);
-    if (t >= c->ntasks)
+    if (k >= c->ntasks)
       break;
-    size_t k = t / c->nheads;
-    int h = c->heads[t % c->nheads];
-    struct fold_shared *fs = &c->fs[k];
     struct tml_error e;
     tml_error_init(&e);
-    int rc = 0;
-    /* The first head of a fold prepares it; the others wait. */
+    int rc = run_fold(c, k, &e);
     pthread_mutex_lock(&c->lock);
-    bool mine = fs->state == FOLD_NEW;
-    if (mine)
-      fs->state = FOLD_PREPARING;
-    while (fs->state == FOLD_PREPARING && !mine)
-      pthread_cond_wait(&c->ready, &c->lock);
-    int state = fs->state;
-    pthread_mutex_unlock(&c->lock);
-    if (mine) {
-      double tp = tml_monotonic_s();
-      rc = prepare_fold(c, k, &e);
-      pthread_mutex_lock(&c->lock);
-      fs->state = rc ? FOLD_FAILED : FOLD_READY;
-      c->st->t_prepare += tml_monotonic_s() - tp;
-      c->st->folds[k].seconds += tml_monotonic_s() - tp;
-      pthread_cond_broadcast(&c->ready);
-      pthread_mutex_unlock(&c->lock);
-    } else if (state == FOLD_FAILED) {
-      rc = TML_EDATA; /* the preparing thread reported why */
-    }
-    if (!rc && !c->cancelled)
-      rc = run_head(c, k, h, &e);
-    pthread_mutex_lock(&c->lock);
-    if (rc && !c->rc && e.code) {
+    if (rc && !c->rc && !c->cancelled) {
       c->rc = rc;
       c->err = e;
     }
-    bool fold_done = --fs->heads_left == 0;
-    if (fold_done) {
-      shared_release(c->engine, fs);
-      if (!rc)
-        c->done++;
-    }
+    shared_release(&c->fs[k]);
+    if (!rc)
+      c->done++;
     size_t done = c->done;
     pthread_mutex_unlock(&c->lock);
-    if (fold_done && !rc && c->o->progress) {
+    if (!rc && c->o->progress) {
       double el = tml_monotonic_s() - c->t0;
       struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
                                         .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
@@ -704,7 +569,7 @@ static void gates_eval(struct tml_validate_stage *st, const struct tml_validate_
     g->gate = o->gates[i];
     g->value = st->mean[g->gate.metric];
     g->baseline = st->baseline_mean[g->gate.metric];
-    g->passed = gate_holds(&g->gate, g->value);
+    g->passed = tml_gate_holds(&g->gate, g->value);
     st->passed = st->passed && g->passed;
   }
 }
@@ -794,7 +659,8 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   c.st = st;
   c.t0 = t0;
   c.stage_name = tml_validate_mode_name(st->mode);
-  if ((rc = tml_learner_lookup(o->train.engine ? o->train.engine : TML_LEARNER_DEFAULT, &c.engine, err)))
+  c.cache = o->cache;
+  if ((rc = tml_strategy_lookup(o->train.strategy ? o->train.strategy : TML_STRATEGY_DEFAULT, &c.strategy, err)))
     goto fail;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     if (head_enabled(o, h))
@@ -803,7 +669,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
     rc = tml_error_set(err, TML_EINVAL, "no head selected for validation");
     goto fail;
   }
-  c.ntasks = st->nfolds * c.nheads;
+  c.ntasks = st->nfolds;
   c.signal = calloc(d->nrows ? d->nrows : 1, 1);
   c.fs = calloc(st->nfolds, sizeof(*c.fs));
   if (!c.signal || !c.fs) {
@@ -812,11 +678,8 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto fail;
   }
-  for (size_t k = 0; k < st->nfolds; k++)
-    c.fs[k].heads_left = (int)c.nheads;
   tml_error_init(&c.err);
   pthread_mutex_init(&c.lock, NULL);
-  pthread_cond_init(&c.ready, NULL);
   if (o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_PLAN, .stage = c.stage_name, .nfolds = st->nfolds,
                                       .head = -1, .eta_s = -1, .plan = &st->plan};
@@ -834,7 +697,6 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   task_worker(&c);
   for (size_t w = 0; w < started; w++)
     pthread_join(tids[w], NULL);
-  pthread_cond_destroy(&c.ready);
   pthread_mutex_destroy(&c.lock);
   if (!c.cancelled && !c.rc) {
     /* Importance: mean over folds, summed in fold order (independent of the thread count). */
@@ -846,7 +708,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
     rc = build_curves(d, o, st, head_enabled(o, TML_HEAD_DIRECTION) ? c.signal : NULL, err);
   }
   for (size_t k = 0; k < st->nfolds; k++) {
-    shared_release(c.engine, &c.fs[k]);
+    shared_release(&c.fs[k]);
     free(c.fs[k].importance);
   }
   free(c.fs);
@@ -902,6 +764,23 @@ static int final_progress(void *ud, enum tml_train_event ev, const char *stage, 
   return o->progress(o->progress_ud, &p);
 }
 
+/* The dataset's figures and column names in r (names copied: r outlives the dataset). */
+static void result_from_dataset(struct tml_validate_result *r, const struct tml_dataset *d) {
+  r->first_ms = d->first_ms;
+  r->last_ms = d->last_ms;
+  r->candles = d->candles;
+  r->rows = d->nrows;
+  r->ncols = d->ncols;
+  memcpy(r->input_hash, d->input_hash, sizeof(r->input_hash));
+  r->col_names = calloc(d->ncols, sizeof(char *));
+  for (size_t j = 0; r->col_names && j < d->ncols; j++) {
+    size_t n = strlen(d->col_names[j]) + 1;
+    r->col_names[j] = malloc(n);
+    if (r->col_names[j])
+      memcpy(r->col_names[j], d->col_names[j], n);
+  }
+}
+
 int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o, struct tml_validate_result *r,
                      struct tml_error *err) {
   memset(r, 0, sizeof(*r));
@@ -909,6 +788,9 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
   const struct tml_train_opts *to = &o->train;
   struct tml_dataset d;
   memset(&d, 0, sizeof(d));
+  struct tml_buf js, html; /* the last stage's report as o->report rendered it */
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
   int rc = 0;
   if (to->nsymbols == 0 || to->nsymbols > TML_TRAIN_MAX_SYMBOLS)
     return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");
@@ -920,19 +802,7 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
     goto out;
   if ((rc = stage_event(o, "features")))
     goto cancelled;
-  r->first_ms = d.first_ms;
-  r->last_ms = d.last_ms;
-  r->candles = d.candles;
-  r->rows = d.nrows;
-  r->ncols = d.ncols;
-  memcpy(r->input_hash, d.input_hash, sizeof(r->input_hash));
-  r->col_names = calloc(d.ncols, sizeof(char *));
-  for (size_t j = 0; r->col_names && j < d.ncols; j++) {
-    size_t n = strlen(d.col_names[j]) + 1;
-    r->col_names[j] = malloc(n);
-    if (r->col_names[j])
-      memcpy(r->col_names[j], d.col_names[j], n);
-  }
+  result_from_dataset(r, &d);
 
   enum tml_validate_mode modes[2] = {o->mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK,
                                      TML_VALIDATE_FULL};
@@ -945,7 +815,9 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
     if ((rc = tml_validate_dataset(&d, o, modes[i], st, err)))
       goto out;
     r->nstages++;
-    if ((rc = tml_validate_report_write(r, st, o, err)))
+    tml_buf_reset(&js);
+    tml_buf_reset(&html);
+    if (o->report && (rc = o->report(o->report_ud, o, r, st, &js, &html, err)))
       goto out;
     if (!st->passed) {
       failed_gate = true;
@@ -964,31 +836,19 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
   if (o->mode == TML_VALIDATE_SEQUENTIAL && (!failed_gate || o->force)) {
     if ((rc = stage_event(o, "final")))
       goto cancelled;
-    /* Attach the full stage's report to the final model set. */
-    const struct tml_validate_stage *full = &r->stages[r->nstages - 1];
-    struct tml_buf js, html;
-    tml_buf_init(&js, 0);
-    tml_buf_init(&html, 0);
-    rc = tml_validate_report_json(r, full, o, &js);
-    if (!rc)
-      rc = tml_validate_report_html(r, full, o, &html);
+    /* Attach the full stage's report (as o->report rendered it) to the final model set. */
     struct tml_train_opts fo = *to;
     struct tml_train_extra_file files[2] = {{"report.json", js.ptr, js.len}, {"report.html", html.ptr, html.len}};
     fo.extra_files = files;
-    fo.nextra_files = 2;
+    fo.nextra_files = js.len ? 2 : 0;
     fo.progress = final_progress;
     fo.progress_ud = (void *)(uintptr_t)o; /* const is kept: final_progress only reads */
     struct tml_train_result tr;
-    if (rc)
-      rc = tml_error_set(err, rc, "cannot render the report for the final model set");
-    else
-      rc = tml_train_run(store, &fo, &tr, err);
+    rc = tml_train_run(store, &fo, &tr, err);
     if (!rc) {
       memcpy(r->model_dir, tr.model_dir, sizeof(r->model_dir));
       tml_train_result_release(&tr);
     }
-    tml_buf_release(&js);
-    tml_buf_release(&html);
     if (rc)
       goto out;
   }
@@ -1000,6 +860,88 @@ int tml_validate_run(struct tml_store *store, const struct tml_validate_opts *o,
 cancelled:
   rc = tml_error_set(err, TML_EINTR, "validation interrupted: no report or model set was written");
 out:
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  tml_dataset_release(&d);
+  return rc;
+}
+
+/* ---- validate --compare ---- */
+void tml_validate_compare_release(struct tml_validate_compare *c) {
+  if (!c)
+    return;
+  for (size_t i = 0; i < c->n; i++)
+    tml_validate_result_release(&c->results[i]);
+  memset(c, 0, sizeof(*c));
+}
+
+int tml_validate_compare_run(struct tml_store *store, const struct tml_validate_opts *o, const char *const *strategies,
+                             size_t n, struct tml_validate_compare *c, struct tml_error *err) {
+  memset(c, 0, sizeof(*c));
+  struct tml_dataset d;
+  memset(&d, 0, sizeof(d));
+  struct tml_strategy_cache *cache = NULL;
+  struct tml_buf js, html;
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
+  int rc = 0;
+  if (n < 2 || n > TML_VALIDATE_MAX_COMPARE)
+    return tml_error_set(err, TML_EINVAL, "--compare takes 2 to %d strategies (known: %s), got %zu",
+                         TML_VALIDATE_MAX_COMPARE, tml_strategy_names(), n);
+  if (o->mode == TML_VALIDATE_SEQUENTIAL)
+    return tml_error_set(err, TML_EINVAL, "--compare runs quick or full mode, not sequential");
+  for (size_t i = 0; i < n; i++) {
+    const struct tml_strategy *s = NULL;
+    if ((rc = tml_strategy_lookup(strategies[i], &s, err))) {
+      tml_error_prefix(err, "--compare");
+      return rc;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->names[j], s->name) == 0)
+        return tml_error_set(err, TML_EINVAL, "--compare names strategy '%s' twice", s->name);
+    snprintf(c->names[i], sizeof(c->names[i]), "%s", s->name);
+  }
+  if (o->train.nsymbols == 0 || o->train.nsymbols > TML_TRAIN_MAX_SYMBOLS)
+    return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");
+  if ((rc = tml_label_spec_validate(&o->train.labels, err)) || (rc = tml_strategy_cache_create(&cache, err)))
+    return rc;
+  if ((rc = stage_event(o, "data")))
+    goto cancelled;
+  double t_features = 0;
+  if ((rc = tml_train_build_dataset(store, &o->train, &d, NULL, &t_features, err)))
+    goto out;
+  enum tml_validate_mode mode = o->mode == TML_VALIDATE_FULL ? TML_VALIDATE_FULL : TML_VALIDATE_QUICK;
+  for (size_t i = 0; i < n; i++) {
+    double t0 = tml_monotonic_s();
+    struct tml_validate_opts so = *o;
+    so.train.strategy = c->names[i];
+    so.cache = cache;
+    struct tml_validate_result *r = &c->results[i];
+    c->n = i + 1;
+    result_from_dataset(r, &d);
+    r->t_features = t_features;
+    if ((rc = stage_event(&so, c->names[i])))
+      goto cancelled;
+    if ((rc = tml_validate_dataset(&d, &so, mode, &r->stages[0], err))) {
+      tml_error_prefix(err, "strategy %s", c->names[i]);
+      goto out;
+    }
+    r->nstages = 1;
+    r->t_total = tml_monotonic_s() - t0;
+    tml_buf_reset(&js);
+    tml_buf_reset(&html);
+    if (o->report && (rc = o->report(o->report_ud, &so, r, &r->stages[0], &js, &html, err)))
+      goto out;
+  }
+  for (size_t i = 0; i < c->n; i++)
+    c->fits[i] = tml_strategy_cache_fits(cache, c->names[i]);
+  goto out;
+cancelled:
+  rc = tml_error_set(err, TML_EINTR, "validation interrupted: no comparison was written");
+out:
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  tml_strategy_cache_destroy(cache);
   tml_dataset_release(&d);
   return rc;
 }

@@ -8,6 +8,7 @@
 #include "trademl/fsutil.h"
 #include "trademl/hash.h"
 #include "trademl/timeutil.h"
+#include "trademl/strategy.h"
 #include "trademl/validate.h"
 #include "util/common.h"
 
@@ -43,18 +44,8 @@ static void put_metric_map(struct tml_buf *b, const double *v) {
   tml_buf_putc(b, '}');
 }
 
-static const char *op_str(enum tml_gate_op op) {
-  switch (op) {
-  case TML_GATE_GT: return ">";
-  case TML_GATE_GE: return ">=";
-  case TML_GATE_LT: return "<";
-  case TML_GATE_LE: return "<=";
-  }
-  return "?";
-}
-
 static void gate_text(const struct tml_gate *g, char *out, size_t n) {
-  snprintf(out, n, "%s %s %g", tml_validate_metric_name((size_t)g->metric), op_str(g->op), g->threshold);
+  snprintf(out, n, "%s %s %g", tml_validate_metric_name((size_t)g->metric), tml_gate_op_str(g->op), g->threshold);
 }
 
 /* Top columns by mean gain share, ties by column order. */
@@ -110,7 +101,8 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
   tml_buf_puts(b, ",\"xgboost\":");
   if (!rc)
     rc = tml_xgb_params_to_json(&to->xgb, b);
-  tml_buf_printf(b, ",\"engine\":\"%s\"", to->engine ? to->engine : "xgboost");
+  tml_buf_printf(b, ",\"engine\":\"%s\",\"strategy\":", to->engine ? to->engine : "xgboost");
+  tml_buf_json_str(b, to->strategy ? to->strategy : TML_STRATEGY_DEFAULT);
   tml_buf_puts(b, ",\"heads\":[");
   bool first = true;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
@@ -169,7 +161,7 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
     tml_buf_printf(b, "%s{\"rule\":", i ? "," : "");
     tml_buf_json_str(b, txt);
     tml_buf_printf(b, ",\"metric\":\"%s\",\"op\":\"%s\",\"threshold\":%.10g,\"value\":",
-                   tml_validate_metric_name((size_t)g->gate.metric), op_str(g->gate.op), g->gate.threshold);
+                   tml_validate_metric_name((size_t)g->gate.metric), tml_gate_op_str(g->gate.op), g->gate.threshold);
     put_num(b, g->value);
     tml_buf_puts(b, ",\"baseline\":");
     put_num(b, g->baseline);
@@ -220,7 +212,7 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
 
 /* ---- HTML and SVG ---- */
 static void html_esc(struct tml_buf *b, const char *s) {
-  for (; *s; s++) {
+  for (; s && *s; s++) {
     switch (*s) {
     case '<': tml_buf_puts(b, "&lt;"); break;
     case '>': tml_buf_puts(b, "&gt;"); break;
@@ -513,6 +505,8 @@ int tml_validate_report_write(const struct tml_validate_result *r, struct tml_va
   h = tml_fnv1a64(h, &st->spec, sizeof(st->spec));
   h = tml_fnv1a64(h, &o->train.xgb, sizeof(o->train.xgb));
   h = tml_fnv1a64(h, &o->train.labels, sizeof(o->train.labels));
+  const char *strategy = o->train.strategy ? o->train.strategy : TML_STRATEGY_DEFAULT;
+  h = tml_fnv1a64(h, strategy, strlen(strategy));
   char hex[17];
   tml_hash_hex(h, hex);
   snprintf(st->report_id, sizeof(st->report_id), "%04" PRId64 "%02u%02uT%02u%02u%02uZ-%s-%.8s", tm.year, tm.month,
@@ -730,7 +724,9 @@ int tml_report_table(const char *json, size_t len, struct tml_buf *b, struct tml
       "volatility.macro_f1", "timing.accuracy",     "timing.macro_f1",      "stop_loss.rmse",
       "stop_loss.r2",        "position_size.rmse",  "position_size.r2",     "trading.signals",
       "trading.hit_rate_tp1", "trading.avg_return_pct", "trading.cum_return_pct", "trading.sharpe",
-      "trading.max_drawdown_pct", "trading.bh_return_pct"};
+      "trading.max_drawdown_pct", "trading.bh_return_pct", "env.net_return", "env.sharpe", "env.max_drawdown",
+      "env.profit_factor", "env.trades", "env.exposure", "env.fees_paid", "env.buy_hold_net_return",
+      "env.flat_net_return", "env.direction_net_return"};
   for (size_t k = 0; k < TML_ARRAY_LEN(shown); k++) {
     json_t *s = json_object_get(summary, shown[k]);
     if (!s)
@@ -755,4 +751,223 @@ int tml_report_table(const char *json, size_t len, struct tml_buf *b, struct tml
                                                                                    : "gate not passed");
   json_decref(root);
   return b->ptr ? 0 : tml_error_set(err, TML_ENOMEM, "out of memory");
+}
+
+/* ---- validate --compare: one report, strategies side by side on the same folds ---- */
+struct cmp_metric {
+  const char *suffix;
+  bool lower_better;
+};
+static const struct cmp_metric class_cmp[] = {{"logloss", true}, {"accuracy", false}, {"roc_auc", false},
+                                              {"macro_f1", false}};
+static const struct cmp_metric reg_cmp[] = {{"rmse", true}, {"mae", true}, {"r2", false}};
+static const struct cmp_metric trading_cmp[] = {{"sharpe", false}, {"cum_return_pct", false}, {"signals", false}};
+static const struct cmp_metric env_cmp[] = {{"net_return", false},         {"sharpe", false},
+                                            {"max_drawdown", true},        {"fees_paid", true},
+                                            {"buy_hold_net_return", false}, {"flat_net_return", false},
+                                            {"direction_net_return", false}};
+
+static void cmp_rows(const struct tml_validate_compare *c, const char *group, const struct cmp_metric *ms, size_t nms,
+                     struct tml_buf *b, bool *first) {
+  for (size_t i = 0; i < nms; i++) {
+    char name[64];
+    snprintf(name, sizeof(name), "%s.%s", group, ms[i].suffix);
+    int id = tml_validate_metric_id(name);
+    if (id < 0)
+      continue;
+    tml_buf_printf(b, "%s{\"metric\":\"%s\",\"lower_is_better\":%s,\"baseline\":", *first ? "" : ",", name,
+                   ms[i].lower_better ? "true" : "false");
+    tml_buf_json_num(b, c->results[0].stages[0].baseline_mean[id]);
+    tml_buf_puts(b, ",\"strategies\":{");
+    int best = -1;
+    for (size_t s = 0; s < c->n; s++) {
+      const struct tml_validate_stage *st = &c->results[s].stages[0];
+      double v = st->mean[id];
+      tml_buf_printf(b, "%s\"%s\":{\"mean\":", s ? "," : "", c->names[s]);
+      tml_buf_json_num(b, v);
+      tml_buf_puts(b, ",\"std\":");
+      tml_buf_json_num(b, st->std[id]);
+      tml_buf_puts(b, "}");
+      if (!isnan(v) && (best < 0 || (ms[i].lower_better ? v < c->results[best].stages[0].mean[id]
+                                                        : v > c->results[best].stages[0].mean[id])))
+        best = (int)s;
+    }
+    tml_buf_puts(b, "},\"best\":");
+    if (best >= 0)
+      tml_buf_json_str(b, c->names[best]);
+    else
+      tml_buf_puts(b, "null");
+    tml_buf_puts(b, "}");
+    *first = false;
+  }
+}
+
+int tml_validate_compare_json(const struct tml_validate_compare *c, const struct tml_validate_opts *o,
+                              struct tml_buf *b) {
+  if (c->n == 0)
+    return TML_EINVAL;
+  const struct tml_validate_result *r0 = &c->results[0];
+  const struct tml_validate_stage *st0 = &r0->stages[0];
+  char created[32];
+  tml_time_format(tml_now_ms(), created, sizeof(created));
+  tml_buf_printf(b, "{\"format\":1,\"kind\":\"walk_forward_compare\",\"created_at\":\"%s\",\"stage\":\"%s\",\"symbols\":[",
+                 created, tml_validate_mode_name(st0->mode));
+  for (size_t i = 0; i < o->train.nsymbols; i++) {
+    if (i)
+      tml_buf_putc(b, ',');
+    tml_buf_json_str(b, o->train.symbols[i]);
+  }
+  tml_buf_printf(b, "],\"interval\":\"%s\",\"data\":{", tml_interval_name(o->train.interval_ms));
+  put_time(b, "first_row", r0->first_ms);
+  tml_buf_putc(b, ',');
+  put_time(b, "last_row", r0->last_ms);
+  tml_buf_printf(b, ",\"rows\":%zu,\"input_hash\":\"%s\"},\"folds\":[", r0->rows, r0->input_hash);
+  for (size_t k = 0; k < st0->nfolds; k++) {
+    const struct tml_fold *f = &st0->folds[k].fold;
+    tml_buf_printf(b, "%s{", k ? "," : "");
+    put_time(b, "test_from", f->test_from_ms);
+    tml_buf_putc(b, ',');
+    put_time(b, "test_to", f->test_to_ms);
+    tml_buf_printf(b, ",\"fit_rows\":%zu,\"test_rows\":%zu}", f->nfit, f->test.end - f->test.begin);
+  }
+  tml_buf_puts(b, "],\"strategies\":[");
+  for (size_t s = 0; s < c->n; s++) {
+    const struct tml_validate_stage *st = &c->results[s].stages[0];
+    tml_buf_printf(b, "%s{\"name\":\"%s\",\"report_id\":", s ? "," : "", c->names[s]);
+    tml_buf_json_str(b, st->report_id);
+    tml_buf_printf(b, ",\"gates_passed\":%s,\"fits_on_whole_folds\":%zu,\"seconds\":%.3f}", st->passed ? "true" : "false",
+                   c->fits[s], st->seconds);
+  }
+  tml_buf_puts(b, "],\"heads\":{");
+  for (int h = 0; h < TML_HEAD_COUNT; h++) {
+    enum tml_head head = (enum tml_head)h;
+    tml_buf_printf(b, "%s\"%s\":[", h ? "," : "", tml_head_name(head));
+    bool first = true;
+    if (tml_head_nclass(head) > 0)
+      cmp_rows(c, tml_head_name(head), class_cmp, TML_ARRAY_LEN(class_cmp), b, &first);
+    else
+      cmp_rows(c, tml_head_name(head), reg_cmp, TML_ARRAY_LEN(reg_cmp), b, &first);
+    tml_buf_puts(b, "]");
+  }
+  tml_buf_puts(b, ",\"trading\":[");
+  bool first = true;
+  cmp_rows(c, "trading", trading_cmp, TML_ARRAY_LEN(trading_cmp), b, &first);
+  /* trading in the rl environment (docs/rl.md): each strategy's own trading and the baselines */
+  tml_buf_puts(b, "],\"env\":[");
+  first = true;
+  cmp_rows(c, "env", env_cmp, TML_ARRAY_LEN(env_cmp), b, &first);
+  return tml_buf_puts(b, "]}}\n");
+}
+
+/* compare.html: the same tables, self-contained. */
+static int compare_html(const char *json, struct tml_buf *b) {
+  json_error_t jerr;
+  json_t *root = json_loads(json, 0, &jerr);
+  if (!root)
+    return TML_EPARSE;
+  tml_buf_puts(b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>trademl strategy comparison</title>"
+                  "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:1.5em}"
+                  "td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}td:first-child,th:first-child"
+                  "{text-align:left}th{background:#f3f3f3}.best{font-weight:bold;background:#e8f5e9}</style></head><body>");
+  tml_buf_puts(b, "<h1>Strategies on the same walk-forward folds</h1><p>");
+  json_t *syms = json_object_get(root, "symbols");
+  for (size_t i = 0; i < json_array_size(syms); i++) {
+    tml_buf_puts(b, i ? ", " : "");
+    html_esc(b, json_string_value(json_array_get(syms, i)));
+  }
+  tml_buf_printf(b, " %s, %s stage, %zu folds. Means over folds (std); the best per metric in bold.</p>",
+                 json_string_value(json_object_get(root, "interval")), json_string_value(json_object_get(root, "stage")),
+                 json_array_size(json_object_get(root, "folds")));
+  json_t *strategies = json_object_get(root, "strategies");
+  json_t *heads = json_object_get(root, "heads");
+  const char *hname;
+  json_t *rows;
+  json_t *groups = json_object();
+  json_object_update(groups, heads);
+  json_object_set(groups, "trading", json_object_get(root, "trading"));
+  json_object_foreach(groups, hname, rows) {
+    tml_buf_puts(b, "<h2>");
+    html_esc(b, hname);
+    tml_buf_puts(b, "</h2><table><tr><th>metric</th><th>baseline</th>");
+    for (size_t s = 0; s < json_array_size(strategies); s++) {
+      tml_buf_puts(b, "<th>");
+      html_esc(b, json_string_value(json_object_get(json_array_get(strategies, s), "name")));
+      tml_buf_puts(b, "</th>");
+    }
+    tml_buf_puts(b, "</tr>");
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+      json_t *row = json_array_get(rows, i);
+      const char *best = json_string_value(json_object_get(row, "best"));
+      tml_buf_puts(b, "<tr><td>");
+      html_esc(b, json_string_value(json_object_get(row, "metric")));
+      json_t *base = json_object_get(row, "baseline");
+      if (json_is_number(base))
+        tml_buf_printf(b, "</td><td>%.4f</td>", json_number_value(base));
+      else
+        tml_buf_puts(b, "</td><td>-</td>");
+      for (size_t s = 0; s < json_array_size(strategies); s++) {
+        const char *name = json_string_value(json_object_get(json_array_get(strategies, s), "name"));
+        json_t *v = json_object_get(json_object_get(json_object_get(row, "strategies"), name), "mean");
+        json_t *sd = json_object_get(json_object_get(json_object_get(row, "strategies"), name), "std");
+        bool is_best = best && name && strcmp(best, name) == 0;
+        if (json_is_number(v))
+          tml_buf_printf(b, "<td%s>%.4f (%.4f)</td>", is_best ? " class=\"best\"" : "", json_number_value(v),
+                         json_is_number(sd) ? json_number_value(sd) : 0.0);
+        else
+          tml_buf_puts(b, "<td>-</td>");
+      }
+      tml_buf_puts(b, "</tr>");
+    }
+    tml_buf_puts(b, "</table>");
+  }
+  json_decref(groups);
+  json_decref(root);
+  return tml_buf_puts(b, "</body></html>\n");
+}
+
+int tml_validate_compare_write(const struct tml_validate_compare *c, const struct tml_validate_opts *o, char *id,
+                               char *dir, struct tml_error *err) {
+  struct tml_buf js, html;
+  tml_buf_init(&js, 0);
+  tml_buf_init(&html, 0);
+  int rc = tml_validate_compare_json(c, o, &js);
+  if (!rc)
+    rc = compare_html(tml_buf_str(&js), &html);
+  if (rc) {
+    rc = tml_error_set(err, rc, "cannot render the comparison report");
+    goto out;
+  }
+  struct tml_tm tm;
+  tml_time_split(tml_now_ms(), &tm);
+  uint64_t h = TML_FNV64_INIT;
+  for (size_t s = 0; s < c->n; s++)
+    h = tml_fnv1a64(h, c->names[s], strlen(c->names[s]) + 1);
+  h = tml_fnv1a64(h, c->results[0].input_hash, strlen(c->results[0].input_hash));
+  char hex[17];
+  tml_hash_hex(h, hex);
+  snprintf(id, 64, "%04" PRId64 "%02u%02uT%02u%02u%02uZ-compare-%.8s", tm.year, tm.month, tm.day, tm.hour, tm.minute,
+           tm.second, hex);
+  if ((rc = tml_mkdir_p(o->reports_dir, err)))
+    goto out;
+  char tmp[4200], path[4300];
+  if ((rc = tml_path_fmt(tmp, sizeof(tmp), err, "%s/.tmp-XXXXXX", o->reports_dir)))
+    goto out;
+  if (!mkdtemp(tmp)) {
+    rc = tml_error_set(err, errno == EACCES || errno == EROFS ? TML_EPERM : TML_EIO,
+                       "reports folder '%s' is not writable (%s)", o->reports_dir, strerror(errno));
+    goto out;
+  }
+  snprintf(path, sizeof(path), "%s/compare.json", tmp);
+  if (!(rc = tml_write_file_atomic(path, js.ptr, js.len, err))) {
+    snprintf(path, sizeof(path), "%s/compare.html", tmp);
+    rc = tml_write_file_atomic(path, html.ptr, html.len, err);
+  }
+  if (!rc && (rc = tml_path_fmt(dir, 4200, err, "%s/%s", o->reports_dir, id)) == 0 && rename(tmp, dir) != 0)
+    rc = tml_error_set(err, TML_EIO, "cannot move the comparison into '%s': %s", dir, strerror(errno));
+  if (rc)
+    tml_rm_rf(tmp, NULL);
+out:
+  tml_buf_release(&js);
+  tml_buf_release(&html);
+  return rc;
 }

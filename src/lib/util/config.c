@@ -80,7 +80,8 @@ static const struct key_def keys[] = {
     {"model.symbol_encoding", K_ENUM, "one_hot", 0, 0, "one_hot|index", NULL, 0,
      "how the symbol is given to a multi_symbol model"},
     {"model.strategy", K_STRING, "xgb5", 0, 0, NULL, NULL, F_NAME,
-     "strategy name; the first folder level under model.models_dir"},
+     "strategy that trains and predicts (xgb5, ensemble; docs/strategies.md); also the first folder level under "
+     "model.models_dir"},
     {"model.auto_train_new_symbols", K_BOOL, "true", 0, 0, NULL, NULL, 0,
      "queue training for symbols that appear in the universe"},
     {"model.retention_days", K_INT, "30", 0, 36500, NULL, "MODEL_RETENTION_DAYS", 0,
@@ -285,6 +286,75 @@ static const struct key_def keys[] = {
      "--json); on a terminal the progress line is live"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
+    {"ensemble.members", K_STRING, "xgb5,xgb5:native", 0, 0, NULL, NULL, 0,
+     "member strategies of the ensemble, comma-separated, each NAME or NAME:ENGINE (e.g. xgb5:native)"},
+    {"ensemble.inner_folds", K_INT, "3", 2, 10, NULL, NULL, 0,
+     "time-ordered inner folds over a fold's fit rows that give the members' out-of-fold predictions the "
+     "meta-model is fitted on"},
+    {"ensemble.meta_l2", K_DOUBLE, "1", 0, 100, NULL, NULL, 0,
+     "L2 penalty of the ensemble's meta-model: pulls a class head's member weights towards the geometric "
+     "mean of the members; ridge penalty of a regression head"},
+    /* lstm strategy (docs/lstm.md); defaults equal tml_lstm_params_default() */
+    {"lstm.hidden_size", K_INT, "16", 1, 1024, NULL, NULL, 0, "LSTM units per layer"},
+    {"lstm.layers", K_INT, "1", 1, 4, NULL, NULL, 0, "stacked LSTM layers"},
+    {"lstm.learning_rate", K_DOUBLE, "0.002", 1e-6, 1, NULL, NULL, 0, "Adam step size of the LSTM"},
+    {"lstm.batch_size", K_INT, "64", 1, 4096, NULL, NULL, 0, "windows per training step"},
+    {"lstm.epochs", K_INT, "12", 1, 10000, NULL, NULL, 0, "maximum passes over the training rows"},
+    {"lstm.patience", K_INT, "3", 1, 1000, NULL, NULL, 0,
+     "stop after this many epochs without a better validation loss (the best epoch is kept)"},
+    {"lstm.dropout", K_DOUBLE, "0.1", 0, 0.9, NULL, NULL, 0, "dropout between LSTM layers and before the heads"},
+    {"lstm.clip", K_DOUBLE, "1.0", 0, 1e6, NULL, NULL, 0, "maximum gradient L2 norm per step (0 = no clipping)"},
+    {"lstm.sequence_length", K_INT, "64", 1, 4096, NULL, NULL, 0,
+     "rows of one symbol's features the LSTM reads for one prediction (the row and those before it)"},
+    {"lstm.seed", K_INT, "42", 0, 4294967295.0, NULL, NULL, 0,
+     "seed of the LSTM's initial weights, dropout masks and batch order (same seed and threads, same model)"},
+    /* rl: the reinforcement-learning strategy (docs/rl.md) */
+    {"rl.action_space", K_ENUM, "five", 0, 0, "five|target3", NULL, 0,
+     "actions of the rl agent: five (neutral, enter/exit long, enter/exit short) or target3 (target position "
+     "flat/long/short)"},
+    {"rl.reward", K_STRING, "equity", 0, 0, NULL, NULL, 0,
+     "reward terms, comma-separated: equity (change in equity net of costs, always on), drawdown, holding"},
+    {"rl.fee_rate", K_DOUBLE, "0.00055", 0, 0.01, NULL, NULL, 0,
+     "taker fee per side as a fraction of the notional (0.00055 = 0.055 %)"},
+    {"rl.slippage_range", K_DOUBLE, "0.05", 0, 1, NULL, NULL, 0,
+     "slippage as a share of the fill candle's high - low (the fill is clamped into the candle)"},
+    {"rl.funding_rate_8h", K_DOUBLE, "0", -0.01, 0.01, NULL, NULL, 0,
+     "perpetual funding per 8 h as a fraction of the notional, charged pro rata while a position is open "
+     "(longs pay when > 0); 0 = spot, no funding"},
+    {"rl.drawdown_penalty", K_DOUBLE, "0.5", 0, 100, NULL, NULL, 0,
+     "weight of the drawdown term when rl.reward lists drawdown: reward -= weight x (deepening of the drawdown)"},
+    {"rl.holding_penalty", K_DOUBLE, "0.00001", 0, 0.01, NULL, NULL, 0,
+     "reward taken per candle in a position when rl.reward lists holding"},
+    {"rl.hidden", K_INT, "64", 4, 1024, NULL, NULL, 0, "units per hidden layer of the actor and the critic"},
+    {"rl.layers", K_INT, "2", 1, 7, NULL, NULL, 0, "hidden layers of the actor and the critic"},
+    {"rl.n_envs", K_INT, "8", 1, 256, NULL, NULL, 0, "parallel environments of a rollout"},
+    {"rl.rollout_steps", K_INT, "256", 8, 100000, NULL, NULL, 0, "steps per environment per rollout"},
+    {"rl.episode_candles", K_INT, "512", 8, 10000000, NULL, NULL, 0,
+     "length of a training episode (random starts in the training rows)"},
+    {"rl.epochs", K_INT, "4", 1, 100, NULL, NULL, 0, "PPO passes over each rollout"},
+    {"rl.minibatch", K_INT, "256", 8, 65536, NULL, NULL, 0, "transitions per PPO update"},
+    {"rl.learning_rate", K_DOUBLE, "0.0003", 1e-7, 1, NULL, NULL, 0, "Adam learning rate"},
+    {"rl.gamma", K_DOUBLE, "0.99", 0, 1, NULL, NULL, 0, "discount per candle"},
+    {"rl.gae_lambda", K_DOUBLE, "0.95", 0, 1, NULL, NULL, 0, "lambda of generalised advantage estimation"},
+    {"rl.clip", K_DOUBLE, "0.2", 0.01, 1, NULL, NULL, 0, "PPO clip epsilon of the surrogate objective"},
+    {"rl.entropy_coef", K_DOUBLE, "0.01", 0, 1, NULL, NULL, 0, "weight of the entropy bonus"},
+    {"rl.value_coef", K_DOUBLE, "0.5", 0, 10, NULL, NULL, 0, "weight of the critic's squared error"},
+    {"rl.max_grad_norm", K_DOUBLE, "0.5", 0, 100, NULL, NULL, 0, "gradient-norm clipping (0 = none)"},
+    {"rl.reward_scale", K_DOUBLE, "100", 0.001, 1000000, NULL, NULL, 0,
+     "rewards are multiplied by this for learning (100: percent of equity)"},
+    {"rl.total_steps", K_INT, "300000", 1, 10000000000.0, NULL, NULL, 0,
+     "training budget in environment steps (deterministic for training.seed and the thread count)"},
+    {"rl.time_budget", K_DURATION, "0", 0, 10000000, NULL, NULL, 0,
+     "training budget in wall time; 0 = none; when it stops a run the result depends on the machine"},
+    {"rl.eval_every", K_INT, "2", 1, 100000, NULL, NULL, 0,
+     "rollouts between validation checks (the weights with the best validation net return are kept)"},
+    {"data.resident_cache_mib", K_INT, "2", 0, 65536, NULL, NULL, 0,
+     "SQLite page cache (MiB) of each candle-store connection a long-running process (trademl serve, "
+     "trademl live) keeps open; commands use 64 MiB for their one long read of a history"},
+    {"data.resident_mmap_mib", K_INT, "0", 0, 1048576, NULL, NULL, 0,
+     "SQLite memory map (MiB) of each candle-store connection a long-running process keeps open: pages of "
+     "the growing database file it touched count in its RSS; 0 = read through the page cache (commands map "
+     "1024 MiB)"},
     {"data.database", K_STRING, "", 0, 0, NULL, "TRADEML_DATABASE_URL", F_EMPTY_OK | F_DBURL,
      "database of candles, jobs, registry and models: a PostgreSQL URL (postgresql://user@host:5432/dbname"
      "?sslmode=require; libpq parameters pass through, the password is never shown) or a SQLite file; "
@@ -1554,4 +1624,26 @@ int tml_config_show(const struct tml_config *c, bool json, struct tml_buf *out) 
     rc = tml_buf_printf(out, "%-50s %-30s %s\n", keys[i].name, text, c->v[i].origin);
   }
   return rc;
+}
+
+int tml_config_check_value(const char *key, const char *value, const char *where, struct tml_error *err) {
+  size_t idx;
+  if (!key || !find_key(key, &idx))
+    return unknown_key(err, key ? key : "(null)", where ? where : "");
+  const struct key_def *k = &keys[idx];
+  if (!value)
+    return tml_error_set(err, TML_EINVAL, "%s %s: no value given", key, where ? where : "");
+  if (k->type == K_CRON) {
+    struct tml_cron cron;
+    struct tml_error cerr;
+    tml_error_init(&cerr);
+    if (tml_cron_parse(value, &cron, &cerr) != 0)
+      return tml_error_set(err, TML_EINVAL, "%s %s: %s", k->name, where ? where : "", cerr.msg);
+  }
+  struct value v;
+  int rc = parse_value(k, value, &v);
+  value_release(&v);
+  if (rc == -2)
+    return tml_error_set(err, TML_ENOMEM, "out of memory checking %s", k->name);
+  return rc ? bad_value(err, k, where ? where : "", value) : 0;
 }

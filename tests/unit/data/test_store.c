@@ -1,4 +1,5 @@
 #include "test.h"
+#include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/import.h"
 #include "trademl/store.h"
@@ -270,6 +271,54 @@ TEST(delete_range_dry_run_and_bounds) {
   tml_candles_release(&c);
   tml_candles_release(&e);
   tml_store_close(s);
+}
+
+static int64_t pragma_int(struct tml_store *s, const char *sql) {
+  sqlite3_stmt *st = NULL;
+  CHECK_INT(sqlite3_prepare_v2(tml_store_db(s), sql, -1, &st, NULL), SQLITE_OK);
+  CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* A command's connection gets the big page cache and map; a connection a long-running process keeps
+ * gets data.resident_cache_mib / data.resident_mmap_mib (defaults 2 and 0, or what is configured). */
+TEST(resident_connections_bound_cache_and_map) {
+  char *dir = NULL;
+  struct tml_store *cmd = open_tmp("store_resident", &dir);
+  if (tml_test_db_is_pg()) { /* the server owns PostgreSQL's caches: sizing a connection's does nothing */
+    struct tml_error e;
+    tml_error_init(&e);
+    CHECK_OK(tml_store_set_memory(cmd, 5, 16, &e), &e);
+    tml_store_close(cmd);
+    free(dir);
+    return;
+  }
+  CHECK_INT(pragma_int(cmd, "PRAGMA cache_size"), -TML_STORE_CACHE_MIB * 1024);
+  CHECK_INT(pragma_int(cmd, "PRAGMA mmap_size"), (int64_t)TML_STORE_MMAP_MIB * 1024 * 1024);
+  char path[4096];
+  snprintf(path, sizeof(path), "%s/trademl.db", dir);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_config *cfg = NULL;
+  CHECK_OK(tml_config_load(NULL, dir, &cfg, &err), &err);
+  struct tml_store *res = NULL;
+  CHECK_OK(tml_store_open_resident(path, cfg, &res, &err), &err);
+  CHECK_INT(pragma_int(res, "PRAGMA cache_size"), -2 * 1024);
+  CHECK_INT(pragma_int(res, "PRAGMA mmap_size"), 0);
+  tml_store_close(res);
+  CHECK_OK(tml_config_set(cfg, "data.resident_cache_mib", "5", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "data.resident_mmap_mib", "16", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_store_open_resident(path, cfg, &res, &err), &err);
+  CHECK_INT(pragma_int(res, "PRAGMA cache_size"), -5 * 1024);
+  CHECK_INT(pragma_int(res, "PRAGMA mmap_size"), 16 * 1024 * 1024);
+  tml_store_close(res);
+  CHECK_INT(tml_config_set(cfg, "data.resident_cache_mib", "-1", TML_CFG_FLAG, "--test", &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "data.resident_cache_mib");
+  tml_config_free(cfg);
+  tml_store_close(cmd);
+  free(dir);
 }
 
 /* A batch that holds one open time twice, into an empty store: equal values count once as inserted and

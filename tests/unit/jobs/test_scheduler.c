@@ -18,18 +18,17 @@ static int64_t T(const char *s) {
   return ms;
 }
 
-static struct tml_jobs *open_db(const char *dir) {
-  char path[1024];
-  snprintf(path, sizeof(path), "%s/t.db", dir);
+/* loc: tml_test_db_location (a SQLite file, or a PostgreSQL database for the scheduler_pg.* entries). */
+static struct tml_jobs *open_db(const char *loc) {
   struct tml_jobs *q = NULL;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_jobs_open(path, NULL, &q, &err), &err);
+  CHECK_OK(tml_jobs_open(loc, NULL, &q, &err), &err);
   return q;
 }
 
 TEST(missed_slots_run_once_and_two_schedulers_never_double_run) {
-  char *dir = tml_test_tmpdir("sched_slots");
+  char *dir = tml_test_db_location("sched_slots");
   struct tml_jobs *a = open_db(dir), *b = open_db(dir);
   struct tml_cron c;
   struct tml_error err;
@@ -65,7 +64,8 @@ TEST(missed_slots_run_once_and_two_schedulers_never_double_run) {
 
 TEST(two_processes_claim_each_slot_once) {
   char *dir = tml_test_tmpdir("sched_fork");
-  struct tml_jobs *q = open_db(dir);
+  char *loc = tml_test_db_location("sched_fork");
+  struct tml_jobs *q = open_db(loc);
   struct tml_cron c;
   struct tml_error err;
   tml_error_init(&err);
@@ -80,7 +80,7 @@ TEST(two_processes_claim_each_slot_once) {
     snprintf(out[p], sizeof(out[p]), "%s/claims%d", dir, p);
     pids[p] = fork();
     if (pids[p] == 0) {
-      struct tml_jobs *cq = open_db(dir);
+      struct tml_jobs *cq = open_db(loc);
       int n = 0;
       for (int i = 1; i <= 50; i++) {
         bool cl = false;
@@ -110,6 +110,7 @@ TEST(two_processes_claim_each_slot_once) {
     total += n;
   }
   CHECK_INT(total, 50);
+  free(loc);
   free(dir);
 }
 
@@ -124,7 +125,8 @@ static const char *write_file(const char *dir, const char *name, const char *tex
 
 TEST(queue_import_formats) {
   char *dir = tml_test_tmpdir("sched_import");
-  struct tml_jobs *q = open_db(dir);
+  char *loc = tml_test_db_location("sched_import");
+  struct tml_jobs *q = open_db(loc);
   struct tml_error err;
   tml_error_init(&err);
   size_t added = 0;
@@ -171,5 +173,6 @@ TEST(queue_import_formats) {
   CHECK_INT(n, 3); /* nothing imported from the bad files */
   free(e);
   tml_jobs_close(q);
+  free(loc);
   free(dir);
 }

@@ -2,6 +2,7 @@
  * must learn it, early stopping must stop on noise, files must round-trip, training must be
  * deterministic, and importance must point at the informative column. Kept small for ASan. */
 #include "test.h"
+#include "learn/xgb_flat.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/labels.h"
@@ -443,8 +444,9 @@ TEST(progress_callback_cancels) {
   CHECK_CONTAINS(err.msg, "interrupted at round 3");
 }
 
-/* In-place prediction (the live loop's path) gives the DMatrix path's floats bit for bit: row by row
- * and in one call, for a classifier and a regressor, with a missing value (NaN) in some rows. */
+/* XGBoost's in-place prediction gives its DMatrix path's floats bit for bit, and the model's own
+ * prediction (the flat evaluator, the live loop's path) gives both: row by row and in one call, for a
+ * classifier and a regressor, with a missing value (NaN) in some rows. */
 TEST(inplace_predictions_equal_dmatrix_bitwise) {
   static float X[NROWS * NCOLS], y[NROWS], yr[NROWS];
   make_data(X, y, false);
@@ -461,14 +463,20 @@ TEST(inplace_predictions_equal_dmatrix_bitwise) {
   for (int nclass = 0; nclass <= 3; nclass += 3) {
     struct tml_xgb_model *m = NULL;
     CHECK_OK(tml_xgb_train(X, NCOLS, nclass ? y : yr, TRAIN, VALID, nclass, &p, NULL, NULL, NULL, &m, &err), &err);
+    CHECK(tml__xgb_is_flat(m));
     size_t k = nclass ? 3 : 1;
-    static float a[NROWS * 3], b[NROWS * 3], c[NROWS * 3];
-    CHECK_OK(tml_xgb_predict(m, X, NROWS, a, &err), &err);
-    CHECK_OK(tml_xgb_predict_inplace(m, X, NROWS, b, &err), &err);
-    for (size_t i = 0; i < NROWS; i++)
-      CHECK_OK(tml_xgb_predict_inplace(m, X + i * NCOLS, 1, c + i * k, &err), &err);
+    static float a[NROWS * 3], b[NROWS * 3], c[NROWS * 3], d[NROWS * 3], e[NROWS * 3];
+    CHECK_OK(tml__xgb_predict_dmatrix(m, X, NROWS, a, &err), &err);
+    CHECK_OK(tml__xgb_predict_booster(m, X, NROWS, b, &err), &err);
+    for (size_t i = 0; i < NROWS; i++) {
+      CHECK_OK(tml__xgb_predict_booster(m, X + i * NCOLS, 1, c + i * k, &err), &err);
+      CHECK_OK(tml_xgb_predict_inplace(m, X + i * NCOLS, 1, d + i * k, &err), &err);
+    }
+    CHECK_OK(tml_xgb_predict(m, X, NROWS, e, &err), &err);
     CHECK_MSG(memcmp(a, b, NROWS * k * sizeof(float)) == 0, "nclass %d: in-place batch differs", nclass);
     CHECK_MSG(memcmp(a, c, NROWS * k * sizeof(float)) == 0, "nclass %d: in-place row by row differs", nclass);
+    CHECK_MSG(memcmp(a, d, NROWS * k * sizeof(float)) == 0, "nclass %d: flat row by row differs", nclass);
+    CHECK_MSG(memcmp(a, e, NROWS * k * sizeof(float)) == 0, "nclass %d: flat batch differs", nclass);
     size_t distinct = 0;
     for (size_t i = 1; i < NROWS; i++)
       distinct += a[i * k] != a[(i - 1) * k];

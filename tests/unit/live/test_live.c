@@ -185,6 +185,14 @@ TEST(options_from_config_and_bad_input) {
   CHECK_INT(o.coverage_check_ms, 120000);
   CHECK_INT(o.close_delay_ms, 2000);
   CHECK_INT(o.model_max_age_ms, 0); /* rotation off: never stale */
+  CHECK_INT(o.store_cache_mib, 2);  /* the loop's long-lived candle store: small cache, no map */
+  CHECK_INT(o.store_mmap_mib, 0);
+  tml_live_opts_release(&o);
+  set(cfg, "data.resident_cache_mib", "8");
+  set(cfg, "data.resident_mmap_mib", "32");
+  CHECK_OK(tml_live_opts_from_config(cfg, &o, &err), &err);
+  CHECK_INT(o.store_cache_mib, 8);
+  CHECK_INT(o.store_mmap_mib, 32);
   tml_live_opts_release(&o);
   /* contradicting keys */
   set(cfg, "live.universe", "top:50");
@@ -876,7 +884,7 @@ TEST(loop_no_resubmit_after_job_without_activation) {
   CHECK_OK(tml_jobs_claim(jobs, "test-worker", 60, &j, &got, &err), &err);
   CHECK(got);
   CHECK_STR(j.symbols, "ETHUSDT");
-  CHECK_OK(tml_jobs_finish(jobs, j.id, "test-worker", TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
+  CHECK_OK(tml_jobs_finish(jobs, j.id, j.fence, TML_OUTCOME_SUCCEEDED, 0, 1.0, NULL, NULL, NULL, &err), &err);
   run_ticks(l, &clk, 360, 10000); /* one hour: 12 coverage checks */
   CHECK_INT(live_jobs(&f, "ETHUSDT", TML_JOB_TRAIN), 1);
   struct tml_live_status st;

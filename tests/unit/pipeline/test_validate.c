@@ -11,6 +11,7 @@
 #include "trademl/import.h"
 #include "trademl/report.h"
 #include "trademl/series.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "trademl/validate.h"
 
@@ -39,10 +40,33 @@ static void load_dataset(struct tml_dataset *d) {
 }
 
 static const char *engine = "xgboost"; /* the leakage tests run once per engine */
+static const char *strategy = "xgb5";  /* ... and once per registered strategy */
+
+/* Small budgets for the strategies that read their own keys (rl), loaded once per test process. */
+static struct tml_config *small_cfg;
+static void free_small_cfg(void) { tml_config_free(small_cfg); }
+static const struct tml_config *small_config(void) {
+  if (small_cfg)
+    return small_cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("validate_small_cfg");
+  CHECK_OK(tml_config_load(NULL, home, &small_cfg, &err), &err);
+  free(home);
+  atexit(free_small_cfg);
+  const char *kv[][2] = {{"ensemble.inner_folds", "2"}, {"lstm.sequence_length", "8"}, {"lstm.learning_rate", "0.01"}, {"lstm.epochs", "20"}, {"lstm.patience", "20"},
+                         {"rl.total_steps", "4096"}, {"rl.hidden", "16"}, {"rl.n_envs", "4"},
+                         {"rl.rollout_steps", "128"}, {"rl.minibatch", "128"}, {"rl.episode_candles", "256"}};
+  for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+    CHECK_OK(tml_config_set(small_cfg, kv[i][0], kv[i][1], TML_CFG_FLAG, "--test", &err), &err);
+  return small_cfg;
+}
 
 static void small_opts(struct tml_validate_opts *o) {
   tml_validate_opts_default(o);
+  o->train.config = small_config();
   o->train.engine = engine;
+  o->train.strategy = strategy;
   o->train.xgb.num_boost_round = 40;
   o->train.xgb.early_stopping_rounds = 10;
   o->train.xgb.eta = 0.3;
@@ -177,7 +201,11 @@ static void planted_leak(void) {
   double a_h = mean_of(&honest, "direction.accuracy"), a_l = mean_of(&leaked, "direction.accuracy");
   double a_c = mean_of(&causal, "direction.accuracy");
   printf("%s: direction accuracy: honest %.4f, planted leak %.4f, causal copy %.4f\n", engine, a_h, a_l, a_c);
-  CHECK_MSG(a_l > 0.9, "planted leak scored only %.4f", a_l);
+  /* Trees cut the planted column at the class boundaries exactly; the lstm's smooth units on a 120-day
+   * 1h fold with a fixed number of epochs approximate them less sharply (0.77 with the settings of
+   * small_config; honest runs score below 0.5), so its bar is lower but still far above honest. */
+  double need = strcmp(strategy, "lstm") == 0 ? 0.7 : 0.9;
+  CHECK_MSG(a_l > need, "%s: planted leak scored only %.4f (needs > %.2f)", strategy, a_l, need);
   CHECK_MSG(a_h < 0.5 && a_c < 0.5, "honest %.4f / causal %.4f look leaky", a_h, a_c);
   CHECK_INT(honest.nfolds, 3);
   tml_validate_stage_release(&honest);
@@ -220,8 +248,7 @@ static void shuffled_labels(void) {
   tml_dataset_release(&d);
 }
 
-TEST(planted_leak_is_caught_and_causal_copy_is_not) { planted_leak(); }
-TEST(shuffled_labels_score_chance) { shuffled_labels(); }
+/* xgb5 with XGBoost: in leakage_tests_run_for_every_strategy below (the loop over the table). */
 
 TEST(planted_leak_is_caught_native_engine) {
   engine = "native";
@@ -231,6 +258,55 @@ TEST(planted_leak_is_caught_native_engine) {
 TEST(shuffled_labels_score_chance_native_engine) {
   engine = "native";
   shuffled_labels();
+}
+
+/* The leakage tests for every registered strategy: a loop over the strategy table, so a strategy is
+ * covered the moment it is registered (the split, purge and embargo ranges are strategy-independent:
+ * folds_never_overlap_test_periods and tests/unit/learn/test_dataset.c). */
+TEST(leakage_tests_run_for_every_strategy) {
+  for (size_t i = 0; i < tml_strategy_count(); i++) {
+    const struct tml_strategy *s = tml_strategy_at(i);
+    strategy = s->name;
+    printf("strategy %s\n", strategy);
+    /* A strategy that acts (a trade hook: rl) does not forecast the direction classes, so the planted
+     * leak cannot show up as > 0.9 direction accuracy; its no-look-ahead proofs are the environment's
+     * prefix invariance (tests/unit/rl/test_rl_env.c), the strategy prefix invariance
+     * (tests/unit/strategy/test_strategy.c) and the learn / no-edge tests of tests/unit/rl/test_rl_ppo.c. */
+    if (!s->trade)
+      planted_leak();
+    shuffled_labels();
+  }
+}
+
+/* validate --compare's promise: on the same folds, xgb5 is fitted once per fold even though the
+ * ensemble needs it as a member (the ensemble's native member is one more xgb5 fit per fold). */
+TEST(compare_shares_fits_through_the_cache) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_validate_opts o;
+  small_opts(&o);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_strategy_cache_create(&o.cache, &err), &err);
+  struct tml_validate_stage a, b;
+  o.train.strategy = "xgb5";
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &a, &err), &err);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), a.nfolds);
+  o.train.strategy = "ensemble";
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
+  CHECK_INT(b.nfolds, a.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "ensemble"), b.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), 2 * a.nfolds); /* xgboost: shared; native: its own */
+  /* Same folds: the row counts of every fold agree. */
+  for (size_t k = 0; k < a.nfolds; k++)
+    CHECK(a.folds[k].fold.test.begin == b.folds[k].fold.test.begin && a.folds[k].fold.nfit == b.folds[k].fold.nfit);
+  double la = mean_of(&a, "direction.logloss"), lb = mean_of(&b, "direction.logloss");
+  printf("direction log loss: xgb5 %.4f, ensemble %.4f\n", la, lb);
+  CHECK(isfinite(la) && isfinite(lb));
+  tml_validate_stage_release(&a);
+  tml_validate_stage_release(&b);
+  tml_strategy_cache_destroy(o.cache);
+  tml_dataset_release(&d);
 }
 
 static void thread_count(void) {

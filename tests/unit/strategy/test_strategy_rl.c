@@ -1,0 +1,226 @@
+/* Strategy `rl` behind the strategy table on real candles: fit on a fold's rows, the five heads
+ * (direction from the agent, the others NaN), stream = batch, the agent's own trading next to the
+ * baselines, save/load round trip, refused folders and datasets. */
+#include "test.h"
+
+#include "trademl/buf.h"
+#include "trademl/config.h"
+#include "trademl/dataset.h"
+#include "trademl/error.h"
+#include "trademl/rl.h"
+#include "trademl/series.h"
+#include "trademl/strategy.h"
+
+#define BTC15 "binance-spot/BTCUSDT_15m_2023-2026.csv"
+
+/* Values per row of head h: nclass, or 1 for a regression head (as tml_strategy_head_width). */
+static size_t head_width(enum tml_head h) {
+  int k = tml_head_nclass(h);
+  return k > 0 ? (size_t)k : 1;
+}
+
+static void load_dataset(size_t candles, struct tml_candles *c, struct tml_dataset *d) {
+  char *path = tml_test_data_file(BTC15);
+  CHECK(tml_test_load_candles(path, "BTCUSDT", candles, c) > 0);
+  free(path);
+  struct tml_dataset_opts o;
+  memset(&o, 0, sizeof(o));
+  tml_label_spec_default(&o.labels);
+  o.encoding = TML_ENC_NONE;
+  o.from_ms = INT64_MIN;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_dataset_build(c, 1, &o, d, &err), &err);
+}
+
+static struct tml_config *small_config(void) {
+  struct tml_config *cfg;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("strategy_rl_cfg");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  free(home);
+  const char *kv[][2] = {{"rl.total_steps", "4096"}, {"rl.hidden", "16"},       {"rl.n_envs", "4"},
+                         {"rl.rollout_steps", "128"}, {"rl.episode_candles", "256"}, {"rl.minibatch", "128"}};
+  for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
+    CHECK_OK(tml_config_set(cfg, kv[i][0], kv[i][1], TML_CFG_FLAG, "--test", &err), &err);
+  return cfg;
+}
+
+/* The dataset carries each row's candle: the environment fills inside it. */
+TEST(dataset_rows_carry_their_candle) {
+  struct tml_candles c;
+  struct tml_dataset d;
+  load_dataset(3000, &c, &d);
+  for (size_t r = 0; r < d.nrows; r += 97) {
+    size_t i = tml_candles_lower_bound(&c, d.time[r]);
+    CHECK(i < c.len && c.open_time[i] == d.time[r]);
+    CHECK(d.open[r] == c.open[i] && d.high[r] == c.high[i] && d.low[r] == c.low[i] && d.close[r] == c.close[i]);
+  }
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+}
+
+TEST(fit_predict_stream_trade_save_load) {
+  struct tml_candles c;
+  struct tml_dataset d;
+  load_dataset(6000, &c, &d);
+  CHECK(d.nrows > 5000);
+  const struct tml_strategy *s = &tml_strategy_rl;
+  struct tml_config *cfg = small_config();
+  struct tml_strategy_params p;
+  memset(&p, 0, sizeof(p));
+  p.cfg = cfg;
+  p.threads = 1;
+  /* fit rows [0, 3000), purge 12, stop rows [3012, 4000), purge 12, test [4012, nrows) */
+  size_t nfit = 3000, nstop = 988, test_begin = 4012;
+  size_t *rows = malloc((nfit + nstop) * sizeof(size_t));
+  for (size_t k = 0; k < nfit; k++)
+    rows[k] = k;
+  for (size_t k = 0; k < nstop; k++)
+    rows[nfit + k] = 3012 + k;
+  struct tml_label_thresholds th;
+  memset(&th, 0, sizeof(th));
+  struct tml_strategy_fit_data fd = {.d = &d, .rows = rows, .nfit = nfit, .nstop = nstop, .thresholds = &th};
+  struct tml_error err;
+  tml_error_init(&err);
+  void *m = NULL;
+  CHECK_OK(s->fit(&fd, &p, &m, &err), &err);
+  struct tml_range test = {test_begin, d.nrows};
+  size_t nt = test.end - test.begin;
+  float *out[TML_HEAD_COUNT];
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    out[h] = malloc(nt * head_width((enum tml_head)h) * sizeof(float));
+  CHECK_OK(s->predict(m, &d, test, out, &err), &err);
+  double vsum = 0;
+  for (int j = 0; j < 4; j++) {
+    CHECK(out[TML_HEAD_VOLATILITY][j] > 0);
+    vsum += (double)out[TML_HEAD_VOLATILITY][j];
+  }
+  CHECK_NEAR(vsum, 1.0, 1e-5);
+  for (size_t k = 0; k < nt; k++) {
+    double sum = (double)out[0][3 * k] + (double)out[0][3 * k + 1] + (double)out[0][3 * k + 2];
+    CHECK_NEAR(sum, 1.0, 1e-5);
+    /* the other heads: the no-skill forecast of the fit rows, the same for every row */
+    CHECK(memcmp(out[TML_HEAD_VOLATILITY] + 4 * k, out[TML_HEAD_VOLATILITY], 4 * sizeof(float)) == 0);
+    CHECK(out[TML_HEAD_STOP_LOSS][k] == out[TML_HEAD_STOP_LOSS][0] && isfinite(out[TML_HEAD_STOP_LOSS][k]));
+  }
+  /* streaming gives the batch's bits */
+  void *st;
+  CHECK_OK(s->stream_open(m, &st, &err), &err);
+  float o1[TML_HEAD_COUNT][TML_MAX_CLASSES];
+  for (size_t r = test.begin; r < test.end; r += 101) {
+    CHECK_OK(s->stream_step(st, d.X + r * d.ncols, o1, &err), &err);
+    CHECK(memcmp(o1[0], out[0] + 3 * (r - test.begin), 3 * sizeof(float)) == 0);
+  }
+  s->stream_close(st);
+  /* the agent's own trading next to the baselines, same rows and costs */
+  struct tml_rl_trading_metrics tm;
+  CHECK_OK(s->trade(m, &d, test, &tm, &err), &err);
+  CHECK_INT(tm.steps, nt - 1);
+  struct tml_rl_fold_trading ft;
+  struct tml_rl_env_opts eo;
+  struct tml_rl_ppo_params pp;
+  CHECK_OK(tml_rl_opts_from_config(cfg, &eo, &pp, &err), &err);
+  CHECK_OK(tml_rl_fold_trading(&d, test.begin, test.end, &eo, out[0], &ft, &err), &err);
+  CHECK(ft.has_direction);
+  CHECK_NEAR(ft.flat.net_return, 0, 0);
+  CHECK_INT(ft.buy_hold.trades, 1);
+  /* buy at the first fill (open of the second test row, plus slippage), sell at the last close */
+  double gross = d.close[test.end - 1] / d.open[test.begin + 1] - 1;
+  CHECK_MSG(fabs(ft.buy_hold.net_return - gross) < 0.01, "buy and hold %g vs price change %g", ft.buy_hold.net_return,
+            gross);
+  printf("test rows %zu: agent net %.4f (trades %zu), buy-and-hold %.4f, flat %.4f, agent-direction policy %.4f\n", nt,
+         tm.net_return, tm.trades, ft.buy_hold.net_return, ft.flat.net_return, ft.direction.net_return);
+  /* describe */
+  struct tml_buf b;
+  tml_buf_init(&b, 1 << 16);
+  CHECK_OK(s->describe(m, &b), &err);
+  CHECK_CONTAINS(tml_buf_str(&b), "\"action_space\":\"five\"");
+  CHECK_CONTAINS(tml_buf_str(&b), "\"training\":{\"rollouts\":");
+  tml_buf_release(&b);
+  /* save / load: the same predictions */
+  char *dir = tml_test_tmpdir("strategy_rl_model");
+  CHECK_OK(s->save(m, dir, &d, &err), &err);
+  struct tml_strategy_load_info li = {.metadata = "{}", .engine = NULL, .ncols = d.ncols};
+  void *m2 = NULL;
+  CHECK_OK(s->load(dir, &li, &m2, &err), &err);
+  float *out2[TML_HEAD_COUNT] = {malloc(nt * 3 * sizeof(float)), NULL, NULL, NULL, NULL};
+  out2[TML_HEAD_TIMING] = malloc(nt * 3 * sizeof(float));
+  CHECK_OK(s->predict(m2, &d, test, out2, &err), &err);
+  CHECK(memcmp(out2[0], out[0], nt * 3 * sizeof(float)) == 0);
+  CHECK(memcmp(out2[TML_HEAD_TIMING], out[TML_HEAD_TIMING], nt * 3 * sizeof(float)) == 0);
+  free(out2[0]);
+  free(out2[TML_HEAD_TIMING]);
+  s->free(m2);
+  /* a corrupt rl_heads.json is refused, naming it */
+  char hp[600];
+  snprintf(hp, sizeof(hp), "%s/rl_heads.json", dir);
+  FILE *hf = fopen(hp, "w");
+  CHECK(hf);
+  fputs("{\"no_skill\": {\"volatility\": [0.5, 0.5]}}", hf);
+  fclose(hf);
+  tml_error_init(&err);
+  m2 = NULL;
+  CHECK(s->load(dir, &li, &m2, &err) == TML_EMODEL);
+  CHECK(m2 == NULL);
+  CHECK_CONTAINS(err.msg, "rl_heads.json': a class head's probabilities are missing or of the wrong length");
+  /* a folder without an agent (another strategy's) is refused, naming the file */
+  char *empty = tml_test_tmpdir("strategy_rl_empty");
+  tml_error_init(&err);
+  m2 = NULL;
+  CHECK(s->load(empty, &li, &m2, &err) == TML_EMODEL);
+  CHECK(m2 == NULL);
+  CHECK_CONTAINS(err.msg, "rl_agent.bin' is missing");
+  free(empty);
+  free(dir);
+  /* rl trades one symbol */
+  tml_error_init(&err);
+  d.nsymbols = 2;
+  void *m3 = NULL;
+  CHECK(s->fit(&fd, &p, &m3, &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "strategy rl trades one symbol");
+  d.nsymbols = 1;
+  s->free(m);
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    free(out[h]);
+  free(rows);
+  tml_config_free(cfg);
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+}
+
+/* Bad rl.* settings and too few candles: the fit names the setting and keeps nothing. */
+TEST(bad_settings_refused) {
+  struct tml_candles c;
+  struct tml_dataset d;
+  load_dataset(1500, &c, &d);
+  struct tml_config *cfg = small_config();
+  struct tml_strategy_params p;
+  memset(&p, 0, sizeof(p));
+  p.cfg = cfg;
+  p.threads = 1;
+  size_t n = d.nrows;
+  size_t *rows = malloc(n * sizeof(size_t));
+  for (size_t k = 0; k < n; k++)
+    rows[k] = k;
+  struct tml_label_thresholds th;
+  memset(&th, 0, sizeof(th));
+  struct tml_strategy_fit_data fd = {.d = &d, .rows = rows, .nfit = 200, .nstop = 100, .thresholds = &th};
+  struct tml_error err;
+  tml_error_init(&err);
+  void *m = NULL;
+  CHECK(tml_strategy_rl.fit(&fd, &p, &m, &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "one episode needs rl.episode_candles + 1 = 257");
+  CHECK(m == NULL);
+  tml_error_init(&err);
+  CHECK_OK(tml_config_set(cfg, "rl.reward", "equity,profit", TML_CFG_FLAG, "--rl-reward", &err), &err);
+  fd.nfit = 600;
+  CHECK(tml_strategy_rl.fit(&fd, &p, &m, &err) == TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "rl.reward: unknown reward term 'profit'");
+  CHECK(m == NULL);
+  free(rows);
+  tml_config_free(cfg);
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+}
