@@ -25,7 +25,7 @@ ok "host A (SQLite) trained model 1; its views answer the users' queries"
 
 pg_fresh_db e2e_db_models
 export TRADEML_DATABASE_URL=$PG_URL
-expect_exit 0 "$BIN" db migrate-from "$HOME_A/trademl.db" --json --skip jobs,job_attempts
+expect_exit 0 "$BIN" db migrate-from "$HOME_A/trademl.db" --json
 no_password
 python3 - "$OUT" <<'PY'
 import json, sys
@@ -35,7 +35,9 @@ for name in ("candles", "models", "model_symbols"):
     x = t[name]
     assert x["outcome"] == "copied" and x["source_rows"] == x["target_rows"] > 0, x
     assert x["source_checksum"] == x["target_checksum"], x
-assert t["jobs"]["outcome"] == "skipped", t["jobs"]
+j = t["jobs"]
+assert j["outcome"] == "copied" and j["source_rows"] == j["target_rows"] == 1, j
+assert j["source_checksum"] == j["target_checksum"], j
 assert r["model_files_uploaded"] == 1 and r["model_folders_missing"] == 0, r
 PY
 q='SELECT model_id, strategy_type, symbol, is_active FROM ml_model_registry WHERE is_active = TRUE ORDER BY created_at DESC'
@@ -46,6 +48,8 @@ q="SELECT count(DISTINCT head) FROM ml_training_metrics WHERE model_id = 1 AND h
 q="SELECT metric_value > 0 AND metric_value < 1 FROM ml_training_metrics WHERE model_id = 1 AND head = 'direction'
  AND metric_name = 'roc_auc_macro'"
 [[ $(pg_sql "$q") == t ]] || fail "no direction roc_auc_macro in ml_training_metrics"
+q='SELECT job_id, strategy_type, symbol, status, created_at IS NOT NULL, completed_at FROM ml_training_jobs ORDER BY created_at DESC LIMIT 10'
+[[ $(pg_sql "$q") == "1|xgb5|SOLUSDT|queued|t|" ]] || fail "ml_training_jobs: $(pg_sql "$q")"
 [[ $(pg_sql "SELECT count(*) FROM model_files WHERE model_id = 1 AND name = 'metadata.json'") == 1 ]] ||
   fail "model files not stored"
 ok "migrate-from: equal counts and checksums, model files stored, the users' queries work on PostgreSQL"
