@@ -52,6 +52,22 @@ int tml_validate_report_write(const struct tml_validate_result *r, struct tml_va
  * the best strategy per metric. *id and *dir receive the names (64 and 4200 bytes). */
 int tml_validate_compare_json(const struct tml_validate_compare *c, const struct tml_validate_opts *o,
                               struct tml_buf *out);
+
+/* The issue-14 promise checked per head: is an ensemble's mean out-of-sample log loss (RMSE for
+ * regression heads) at least as good as the better of its members that are in the comparison? */
+struct tml_compare_verdict {
+  size_t ensemble;       /* index into c->names */
+  size_t member;         /* the better member in the comparison (index into c->names) */
+  int head;              /* enum tml_head */
+  int metric;            /* metric id: <head>.logloss or <head>.rmse */
+  double ensemble_value, member_value;
+  bool known;            /* both values finite */
+  bool at_least_as_good; /* ensemble_value <= member_value */
+  char statement[256];   /* "ensemble is worse than its better member xgb5 on volatility: 1.0876 vs 1.0590 ..." */
+};
+/* Fills out[] (up to cap) with one verdict per head of every strategy in c that has members
+ * (c->members) of which at least one is in the comparison; returns how many (0 = no such strategy). */
+size_t tml_validate_compare_verdicts(const struct tml_validate_compare *c, struct tml_compare_verdict *out, size_t cap);
 int tml_validate_compare_write(const struct tml_validate_compare *c, const struct tml_validate_opts *o, char *id,
                                char *dir, struct tml_error *err);
 

@@ -150,6 +150,10 @@ extern const struct tml_strategy tml_strategy_ensemble; /* src/lib/strategy/stra
 extern const struct tml_strategy tml_strategy_lstm;     /* src/lib/strategy/strategy_lstm.c */
 extern const struct tml_strategy tml_strategy_rl;       /* src/lib/strategy/strategy_rl.c */
 
+/* The ensemble's member list ("xgb5,lstm": ensemble.members of cfg, or the default when cfg is NULL);
+ * the string is cfg's (or static). */
+const char *tml_strategy_ensemble_members(const struct tml_config *cfg);
+
 /* The strategy named `name`; TML_EINVAL listing the known names when there is none. */
 int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struct tml_error *err);
 /* "xgb5, ensemble": the names, for messages and usage text. */

@@ -165,6 +165,8 @@ struct tml_validate_compare {
   struct tml_validate_result results[TML_VALIDATE_MAX_COMPARE]; /* one stage each (o->mode: quick or full) */
   size_t fits[TML_VALIDATE_MAX_COMPARE]; /* fits of each strategy run on whole folds through the shared
                                             cache (xgb5 once per fold even when the ensemble needs it) */
+  char members[TML_VALIDATE_MAX_COMPARE][256]; /* members of a strategy combining others (ensemble:
+                                                  ensemble.members, "xgb5,lstm"); "" for the others */
 };
 void tml_validate_compare_release(struct tml_validate_compare *c);
 /* Builds the dataset once, plans the folds of o->mode (quick or full) once, and validates each of the

@@ -481,6 +481,10 @@ static int compare_strategies(struct tml_store *store, struct tml_validate_opts 
     for (size_t s = 0; s < c.n; s++)
       printf(" %s %zu%s", c.names[s], c.fits[s], s + 1 < c.n ? "," : "");
     printf(" (%zu folds; a strategy another one needs is fitted once per fold)\n", st0->nfolds);
+    struct tml_compare_verdict v[TML_VALIDATE_MAX_COMPARE * TML_HEAD_COUNT];
+    size_t nv = tml_validate_compare_verdicts(&c, v, sizeof(v) / sizeof(v[0]));
+    for (size_t i = 0; i < nv; i++)
+      printf("%s%s\n", i ? "          " : "verdict   ", v[i].statement);
     for (size_t s = 0; s < c.n; s++)
       printf("report    %s: %s/report.html\n", c.names[s], c.results[s].stages[0].report_dir);
     printf("report    comparison: %s/compare.html\n", dir);

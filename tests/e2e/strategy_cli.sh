@@ -12,6 +12,9 @@ need_data bybit-linear/SOLUSDT_5m.csv bybit-linear/DOGEUSDT_5m.csv binance-spot/
 expect_exit 0 "$BIN" data import "$DATA/bybit-linear/SOLUSDT_5m.csv" --symbol SOLUSDT --interval 5m
 expect_exit 0 "$BIN" data import "$DATA/bybit-linear/DOGEUSDT_5m.csv" --symbol DOGEUSDT --interval 5m
 FAST=(--num-boost-round 30 --early-stopping-rounds 8 --max-depth 3)
+# The ensemble's default members are xgb5 and lstm: a small network keeps this test fast (every
+# command, the worker and the daemon read these from the environment layer of the configuration).
+export TRADEML_LSTM_EPOCHS=3 TRADEML_LSTM_HIDDEN_SIZE=12 TRADEML_LSTM_SEQUENCE_LENGTH=16
 
 # Unknown names: usage errors naming the known strategies, before any work.
 for cmd in "train --symbol SOLUSDT --interval 5m" "validate --symbol SOLUSDT --interval 5m" \
@@ -28,14 +31,14 @@ ok "unknown strategy names are usage errors listing the known ones (train, valid
 expect_exit 0 "$BIN" train --strategy ensemble --interval 5m --universe all --days 20 "${FAST[@]}"
 set=$(ls -d "$TRADEML_HOME"/models/ensemble/MULTI-*/5m/*/)
 [[ $(wc -l <<<"$set") -eq 1 ]] || fail "expected one ensemble set, got: $set"
-[[ -s $set/ensemble.json && -s $set/members/1-xgb5/direction_model.json && -s $set/members/2-xgb5-native/timing_model.json ]] ||
+[[ -s $set/ensemble.json && -s $set/members/1-xgb5/direction_model.json && -s $set/members/2-lstm/lstm_model.bin ]] ||
   fail "ensemble folder lacks its files: $(ls -R "$set")"
 python3 - "$set/metadata.json" "$set/ensemble.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); e = json.load(open(sys.argv[2]))
 assert m["strategy"] == "ensemble" and m["training_mode"] == "multi_symbol", (m["strategy"], m["training_mode"])
 assert sorted(m["symbols"]) == ["DOGEUSDT", "SOLUSDT"], m["symbols"]
-assert [x["strategy"] for x in m["strategy_details"]["members"]] == ["xgb5", "xgb5"], m["strategy_details"]
+assert [x["strategy"] for x in m["strategy_details"]["members"]] == ["xgb5", "lstm"], m["strategy_details"]
 assert m["strategy_details"]["oof_rows"] >= 100, m["strategy_details"]
 assert e["meta"]["direction"]["model"] == "log_linear_pool" and len(e["meta"]["direction"]["weights"]) == 2 + 3
 for h in ("direction", "volatility", "timing"):
@@ -130,22 +133,34 @@ r = json.load(open(sys.argv[1]))
 assert r["parameters"]["strategy"] == "ensemble", r["parameters"].get("strategy")
 assert len(r["folds"]) == 2
 PY
-expect_exit_any "$BIN" validate --compare xgb5,ensemble "${WF[@]}"
+expect_exit_any "$BIN" validate --compare xgb5,lstm,ensemble "${WF[@]}"
 [[ $RC == 0 ]] || fail "validate --compare exited $RC: $OUT"
-expect_out '^  direction\.logloss +[0-9.]+ +[0-9.]+ +[0-9.]+  (xgb5|ensemble)$'
-expect_out '^fits on whole folds: xgb5 4, ensemble 2 \(2 folds'
+expect_out '^  direction\.logloss +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+  (xgb5|lstm|ensemble)$'
+expect_out '^fits on whole folds: xgb5 2, lstm 2, ensemble 2 \(2 folds'
+expect_out '^verdict   ensemble is (worse than|at least as good as) its better member (xgb5|lstm) on direction: [0-9.]+ vs [0-9.]+ \(mean out-of-sample log loss'
+expect_out '^          ensemble is (worse than|at least as good as) its better member (xgb5|lstm) on stop_loss: [0-9.]+ vs [0-9.]+ \(mean out-of-sample RMSE'
 cmpdir=$(ls -d "$TRADEML_HOME"/reports/*-compare-*/)
 python3 - "$cmpdir/compare.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
-assert [s["name"] for s in c["strategies"]] == ["xgb5", "ensemble"], c["strategies"]
+assert [s["name"] for s in c["strategies"]] == ["xgb5", "lstm", "ensemble"], c["strategies"]
 row = [r for r in c["heads"]["direction"] if r["metric"] == "direction.logloss"][0]
-assert set(row["strategies"]) == {"xgb5", "ensemble"} and row["best"] in ("xgb5", "ensemble"), row
+assert set(row["strategies"]) == {"xgb5", "lstm", "ensemble"} and row["best"] in ("xgb5", "lstm", "ensemble"), row
+# the ensemble against the better of its members, head by head, consistent with the means above
+vs = c["ensemble_vs_members"]
+assert [v["head"] for v in vs] == ["direction", "volatility", "timing", "stop_loss", "position_size"], vs
+for v in vs:
+    rows = [r for r in c["heads"][v["head"]] if r["metric"] == v["metric"]][0]["strategies"]
+    best = min(("xgb5", "lstm"), key=lambda s: rows[s]["mean"])
+    assert v["better_member"] == best and v["ensemble_value"] == rows["ensemble"]["mean"], (v, rows)
+    assert v["at_least_as_good"] == (rows["ensemble"]["mean"] <= rows[best]["mean"]), (v, rows)
+    assert v["statement"].startswith("ensemble is " + ("at least as good as" if v["at_least_as_good"] else "worse than")), v
 PY
+grep -q "Ensemble against the better of its members" "$cmpdir/compare.html" || fail "compare.html lacks the ensemble verdicts"
 grep -q "Strategies on the same walk-forward folds" "$cmpdir/compare.html" || fail "compare.html lacks its title"
 expect_exit 2 "$BIN" validate --compare xgb5,nope "${WF[@]}"
 expect_out "unknown strategy 'nope'"
 expect_exit 2 "$BIN" validate --compare xgb5 "${WF[@]}"
 expect_out "takes 2 to"
-ok "validate --compare: one report, the same folds side by side, xgb5 fitted once per fold for both"
+ok "validate --compare xgb5,lstm,ensemble: the same folds side by side, xgb5 and lstm fitted once per fold, the ensemble judged against its better member"
 finish

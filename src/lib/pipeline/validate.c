@@ -900,6 +900,8 @@ int tml_validate_compare_run(struct tml_store *store, const struct tml_validate_
       if (strcmp(c->names[j], s->name) == 0)
         return tml_error_set(err, TML_EINVAL, "--compare names strategy '%s' twice", s->name);
     snprintf(c->names[i], sizeof(c->names[i]), "%s", s->name);
+    if (s == &tml_strategy_ensemble)
+      snprintf(c->members[i], sizeof(c->members[i]), "%s", tml_strategy_ensemble_members(o->train.config));
   }
   if (o->train.nsymbols == 0 || o->train.nsymbols > TML_TRAIN_MAX_SYMBOLS)
     return tml_error_set(err, TML_EINVAL, "no symbol given: pass --symbol SYMBOL");

@@ -802,6 +802,66 @@ static void cmp_rows(const struct tml_validate_compare *c, const char *group, co
   }
 }
 
+size_t tml_validate_compare_verdicts(const struct tml_validate_compare *c, struct tml_compare_verdict *out, size_t cap) {
+  size_t n = 0;
+  for (size_t s = 0; s < c->n; s++) {
+    if (!c->members[s][0])
+      continue;
+    /* The members that are in the comparison, by exact name ("xgb5:native" is not "xgb5"). */
+    size_t in[TML_VALIDATE_MAX_COMPARE], nin = 0;
+    char buf[sizeof(c->members[s])];
+    snprintf(buf, sizeof(buf), "%s", c->members[s]);
+    for (char *p = buf, *end; p && *p; p = end ? end + 1 : NULL) {
+      end = strchr(p, ',');
+      if (end)
+        *end = '\0';
+      for (size_t j = 0; j < c->n; j++) {
+        bool seen = false;
+        for (size_t k = 0; k < nin; k++)
+          seen = seen || in[k] == j;
+        if (j != s && !seen && nin < TML_VALIDATE_MAX_COMPARE && strcmp(c->names[j], p) == 0)
+          in[nin++] = j;
+      }
+    }
+    if (nin == 0)
+      continue;
+    for (int h = 0; h < TML_HEAD_COUNT && n < cap; h++) {
+      enum tml_head head = (enum tml_head)h;
+      bool cls = tml_head_nclass(head) > 0;
+      char name[64];
+      snprintf(name, sizeof(name), "%s.%s", tml_head_name(head), cls ? "logloss" : "rmse");
+      int id = tml_validate_metric_id(name);
+      if (id < 0)
+        continue;
+      struct tml_compare_verdict *v = &out[n++];
+      memset(v, 0, sizeof(*v));
+      v->ensemble = s;
+      v->head = h;
+      v->metric = id;
+      v->ensemble_value = c->results[s].stages[0].mean[id];
+      v->member = in[0];
+      for (size_t k = 0; k < nin; k++) {
+        double mv = c->results[in[k]].stages[0].mean[id], bv = c->results[v->member].stages[0].mean[id];
+        if (isfinite(mv) && (!isfinite(bv) || mv < bv))
+          v->member = in[k];
+      }
+      v->member_value = c->results[v->member].stages[0].mean[id];
+      v->known = isfinite(v->ensemble_value) && isfinite(v->member_value);
+      v->at_least_as_good = v->known && v->ensemble_value <= v->member_value;
+      const char *role = nin > 1 ? "its better member" : "its member";
+      const char *what = cls ? "mean out-of-sample log loss" : "mean out-of-sample RMSE";
+      if (!v->known)
+        snprintf(v->statement, sizeof(v->statement), "cannot tell whether %s is at least as good as %s %s on %s: %s is missing",
+                 c->names[s], role, c->names[v->member], tml_head_name(head), what);
+      else
+        snprintf(v->statement, sizeof(v->statement), "%s is %s %s %s on %s: %.4f vs %.4f (%s, lower is better)",
+                 c->names[s], v->at_least_as_good ? "at least as good as" : "worse than", role, c->names[v->member],
+                 tml_head_name(head), v->ensemble_value, v->member_value, what);
+    }
+  }
+  return n;
+}
+
 int tml_validate_compare_json(const struct tml_validate_compare *c, const struct tml_validate_opts *o,
                               struct tml_buf *b) {
   if (c->n == 0)
@@ -856,7 +916,24 @@ int tml_validate_compare_json(const struct tml_validate_compare *c, const struct
   tml_buf_puts(b, "],\"env\":[");
   first = true;
   cmp_rows(c, "env", env_cmp, TML_ARRAY_LEN(env_cmp), b, &first);
-  return tml_buf_puts(b, "]}}\n");
+  /* each ensemble against the better of its members in the comparison, head by head (issue 14) */
+  tml_buf_puts(b, "]},\"ensemble_vs_members\":[");
+  struct tml_compare_verdict v[TML_VALIDATE_MAX_COMPARE * TML_HEAD_COUNT];
+  size_t nv = tml_validate_compare_verdicts(c, v, TML_ARRAY_LEN(v));
+  for (size_t i = 0; i < nv; i++) {
+    tml_buf_printf(b, "%s{\"ensemble\":\"%s\",\"head\":\"%s\",\"metric\":\"%s\",\"ensemble_value\":", i ? "," : "",
+                   c->names[v[i].ensemble], tml_head_name((enum tml_head)v[i].head),
+                   tml_validate_metric_name((size_t)v[i].metric));
+    tml_buf_json_num(b, v[i].ensemble_value);
+    tml_buf_printf(b, ",\"better_member\":\"%s\",\"member_value\":", c->names[v[i].member]);
+    tml_buf_json_num(b, v[i].member_value);
+    tml_buf_puts(b, ",\"at_least_as_good\":");
+    tml_buf_puts(b, !v[i].known ? "null" : v[i].at_least_as_good ? "true" : "false");
+    tml_buf_puts(b, ",\"statement\":");
+    tml_buf_json_str(b, v[i].statement);
+    tml_buf_puts(b, "}");
+  }
+  return tml_buf_puts(b, "]}\n");
 }
 
 /* compare.html: the same tables, self-contained. */
@@ -921,6 +998,17 @@ static int compare_html(const char *json, struct tml_buf *b) {
     tml_buf_puts(b, "</table>");
   }
   json_decref(groups);
+  json_t *verdicts = json_object_get(root, "ensemble_vs_members");
+  if (json_array_size(verdicts) > 0) {
+    tml_buf_puts(b, "<h2>Ensemble against the better of its members</h2><ul>");
+    for (size_t i = 0; i < json_array_size(verdicts); i++) {
+      json_t *v = json_array_get(verdicts, i);
+      tml_buf_puts(b, json_is_true(json_object_get(v, "at_least_as_good")) ? "<li>" : "<li><strong>");
+      html_esc(b, json_string_value(json_object_get(v, "statement")));
+      tml_buf_puts(b, json_is_true(json_object_get(v, "at_least_as_good")) ? "</li>" : "</strong></li>");
+    }
+    tml_buf_puts(b, "</ul>");
+  }
   json_decref(root);
   return tml_buf_puts(b, "</body></html>\n");
 }

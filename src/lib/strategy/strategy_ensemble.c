@@ -70,7 +70,7 @@ static void ensemble_free(void *impl) {
   free(e);
 }
 
-/* Parses "xgb5,xgb5:native" into e->members (strategies looked up, no models). */
+/* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */
 static int parse_members(const char *spec, struct ensemble *e, struct tml_error *err) {
   char buf[256];
   snprintf(buf, sizeof(buf), "%s", spec ? spec : "");
@@ -109,12 +109,16 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
     p = end + 1;
   }
   if (e->nmembers == 0)
-    return tml_error_set(err, TML_EINVAL, "ensemble.members is empty: list member strategies such as xgb5,xgb5:native");
+    return tml_error_set(err, TML_EINVAL, "ensemble.members is empty: list member strategies such as xgb5,lstm");
   return 0;
 }
 
+const char *tml_strategy_ensemble_members(const struct tml_config *cfg) {
+  return cfg ? tml_config_get(cfg, "ensemble.members") : "xgb5,lstm";
+}
+
 static int read_settings(const struct tml_strategy_params *p, struct ensemble *e, struct tml_error *err) {
-  const char *members = p->cfg ? tml_config_get(p->cfg, "ensemble.members") : "xgb5,xgb5:native";
+  const char *members = tml_strategy_ensemble_members(p->cfg);
   e->inner_folds = p->cfg ? (int)tml_config_int(p->cfg, "ensemble.inner_folds") : 3;
   e->l2 = p->cfg ? tml_config_double(p->cfg, "ensemble.meta_l2") : 1.0;
   if (e->inner_folds < 2 || e->inner_folds > 10)

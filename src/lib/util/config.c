@@ -286,7 +286,7 @@ static const struct key_def keys[] = {
      "--json); on a terminal the progress line is live"},
     {"training.engine", K_ENUM, "xgboost", 0, 0, "xgboost|native", NULL, 0,
      "boosting engine of the heads: xgboost (libxgboost) or native (trademl's histogram GBDT)"},
-    {"ensemble.members", K_STRING, "xgb5,xgb5:native", 0, 0, NULL, NULL, 0,
+    {"ensemble.members", K_STRING, "xgb5,lstm", 0, 0, NULL, NULL, 0,
      "member strategies of the ensemble, comma-separated, each NAME or NAME:ENGINE (e.g. xgb5:native)"},
     {"ensemble.inner_folds", K_INT, "3", 2, 10, NULL, NULL, 0,
      "time-ordered inner folds over a fold's fit rows that give the members' out-of-fold predictions the "

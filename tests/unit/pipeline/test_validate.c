@@ -15,6 +15,11 @@
 #include "trademl/timeutil.h"
 #include "trademl/validate.h"
 
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define KEEP_CANDLES 10000
 
 static void load_dataset(struct tml_dataset *d) {
@@ -278,8 +283,8 @@ TEST(leakage_tests_run_for_every_strategy) {
   }
 }
 
-/* validate --compare's promise: on the same folds, xgb5 is fitted once per fold even though the
- * ensemble needs it as a member (the ensemble's native member is one more xgb5 fit per fold). */
+/* validate --compare xgb5,lstm,ensemble's promise: on the same folds, xgb5 and lstm are each fitted
+ * once per fold on whole folds even though the ensemble needs both as members (default members). */
 TEST(compare_shares_fits_through_the_cache) {
   struct tml_dataset d;
   load_dataset(&d);
@@ -288,15 +293,21 @@ TEST(compare_shares_fits_through_the_cache) {
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_strategy_cache_create(&o.cache, &err), &err);
-  struct tml_validate_stage a, b;
+  struct tml_validate_stage a, b, l;
   o.train.strategy = "xgb5";
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &a, &err), &err);
   CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), a.nfolds);
+  o.train.strategy = "lstm";
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &l, &err), &err);
+  CHECK_INT(l.nfolds, a.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "lstm"), a.nfolds);
   o.train.strategy = "ensemble";
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
   CHECK_INT(b.nfolds, a.nfolds);
   CHECK_INT(tml_strategy_cache_fits(o.cache, "ensemble"), b.nfolds);
-  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), 2 * a.nfolds); /* xgboost: shared; native: its own */
+  /* The ensemble's members came from the cache: still once per fold each. */
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "xgb5"), a.nfolds);
+  CHECK_INT(tml_strategy_cache_fits(o.cache, "lstm"), a.nfolds);
   /* Same folds: the row counts of every fold agree. */
   for (size_t k = 0; k < a.nfolds; k++)
     CHECK(a.folds[k].fold.test.begin == b.folds[k].fold.test.begin && a.folds[k].fold.nfit == b.folds[k].fold.nfit);
@@ -305,6 +316,7 @@ TEST(compare_shares_fits_through_the_cache) {
   CHECK(isfinite(la) && isfinite(lb));
   tml_validate_stage_release(&a);
   tml_validate_stage_release(&b);
+  tml_validate_stage_release(&l);
   tml_strategy_cache_destroy(o.cache);
   tml_dataset_release(&d);
 }
@@ -554,4 +566,101 @@ TEST(trading_view_compounds_equity_and_bounds_drawdown) {
   CHECK_NEAR(ts.cum_return_pct, 0.0, 0);
   CHECK_NEAR(ts.max_drawdown_pct, 0.0, 0);
   CHECK_NEAR(tml_equity_compound(1.0, -250.0), 0.0, 0);
+}
+
+/* Issue 14's promise stated in the compare report: with known means, the ensemble is judged per head
+ * against the better of its members in the comparison (lower log loss / RMSE is better), in words
+ * and in compare.json; a member that is not in the comparison (xgb5:native) is not used. */
+TEST(compare_states_ensemble_against_its_better_member) {
+  struct tml_validate_compare c;
+  memset(&c, 0, sizeof(c));
+  c.n = 3;
+  const char *names[] = {"xgb5", "lstm", "ensemble"};
+  size_t nm = tml_validate_metric_count();
+  for (size_t s = 0; s < c.n; s++) {
+    snprintf(c.names[s], sizeof(c.names[s]), "%s", names[s]);
+    struct tml_validate_stage *st = &c.results[s].stages[0];
+    st->mean = calloc(nm, sizeof(double));
+    st->std = calloc(nm, sizeof(double));
+    st->baseline_mean = calloc(nm, sizeof(double));
+    CHECK(st->mean && st->std && st->baseline_mean);
+    for (size_t m = 0; m < nm; m++)
+      st->mean[m] = 0.5;
+  }
+  snprintf(c.members[2], sizeof(c.members[2]), "xgb5,lstm,xgb5:native");
+  int vol = tml_validate_metric_id("volatility.logloss"), dir = tml_validate_metric_id("direction.logloss");
+  int sl = tml_validate_metric_id("stop_loss.rmse");
+  CHECK(vol >= 0 && dir >= 0 && sl >= 0);
+  /* volatility: members 1.0590 (xgb5) and 1.0700 (lstm), ensemble 1.0876: worse than xgb5 */
+  c.results[0].stages[0].mean[vol] = 1.0590;
+  c.results[1].stages[0].mean[vol] = 1.0700;
+  c.results[2].stages[0].mean[vol] = 1.0876;
+  /* direction: lstm is the better member, the ensemble beats it */
+  c.results[0].stages[0].mean[dir] = 1.0942;
+  c.results[1].stages[0].mean[dir] = 1.0930;
+  c.results[2].stages[0].mean[dir] = 1.0911;
+  /* stop_loss RMSE: the ensemble is missing (NaN): no verdict either way */
+  c.results[2].stages[0].mean[sl] = NAN;
+  struct tml_compare_verdict v[TML_VALIDATE_MAX_COMPARE * TML_HEAD_COUNT];
+  size_t nv = tml_validate_compare_verdicts(&c, v, sizeof(v) / sizeof(v[0]));
+  CHECK_INT(nv, TML_HEAD_COUNT);
+  int seen = 0;
+  for (size_t i = 0; i < nv; i++) {
+    CHECK_INT(v[i].ensemble, 2);
+    if (v[i].metric == vol) {
+      CHECK_STR(v[i].statement, "ensemble is worse than its better member xgb5 on volatility: 1.0876 vs 1.0590 "
+                                "(mean out-of-sample log loss, lower is better)");
+      CHECK(v[i].known && !v[i].at_least_as_good);
+      seen++;
+    } else if (v[i].metric == dir) {
+      CHECK_STR(v[i].statement, "ensemble is at least as good as its better member lstm on direction: 1.0911 vs "
+                                "1.0930 (mean out-of-sample log loss, lower is better)");
+      CHECK(v[i].known && v[i].at_least_as_good);
+      seen++;
+    } else if (v[i].metric == sl) {
+      CHECK(!v[i].known && !v[i].at_least_as_good);
+      CHECK(strstr(v[i].statement, "cannot tell whether ensemble") != NULL);
+      seen++;
+    } else {
+      /* equal means: at least as good (ties count for the ensemble) */
+      CHECK(v[i].known && v[i].at_least_as_good);
+    }
+  }
+  CHECK_INT(seen, 3);
+  /* The same in compare.json, at the top level. */
+  struct tml_validate_opts o;
+  tml_validate_opts_default(&o);
+  o.train.symbols[0] = "BTCUSDT";
+  o.train.nsymbols = 1;
+  o.train.interval_ms = 3600000;
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  CHECK_INT(tml_validate_compare_json(&c, &o, &b), 0);
+  json_error_t jerr;
+  json_t *root = json_loads(tml_buf_str(&b), 0, &jerr);
+  CHECK(root != NULL);
+  json_t *arr = json_object_get(root, "ensemble_vs_members");
+  CHECK_INT(json_array_size(arr), TML_HEAD_COUNT);
+  bool found = false;
+  for (size_t i = 0; i < json_array_size(arr); i++) {
+    json_t *e = json_array_get(arr, i);
+    if (strcmp(json_string_value(json_object_get(e, "head")), "volatility") != 0)
+      continue;
+    found = true;
+    CHECK_STR(json_string_value(json_object_get(e, "better_member")), "xgb5");
+    CHECK(json_is_false(json_object_get(e, "at_least_as_good")));
+    CHECK_NEAR(json_number_value(json_object_get(e, "ensemble_value")), 1.0876, 1e-12);
+    CHECK(strstr(json_string_value(json_object_get(e, "statement")), "worse than its better member xgb5") != NULL);
+  }
+  CHECK(found);
+  json_decref(root);
+  tml_buf_release(&b);
+  /* Without members listed (not an ensemble), no verdict. */
+  c.members[2][0] = '\0';
+  CHECK_INT(tml_validate_compare_verdicts(&c, v, sizeof(v) / sizeof(v[0])), 0);
+  for (size_t s = 0; s < c.n; s++) {
+    free(c.results[s].stages[0].mean);
+    free(c.results[s].stages[0].std);
+    free(c.results[s].stages[0].baseline_mean);
+  }
 }

@@ -350,14 +350,25 @@ TEST(cache_fits_a_fold_once) {
   CHECK_OK(tml_strategy_fit(&tml_strategy_xgb5, &fd, &params, &b, &err), &err);
   CHECK(a == b);
   CHECK_INT(tml_strategy_cache_fits(params.cache, "xgb5"), 1);
+  struct tml_strategy_model *l = NULL;
+  CHECK_OK(tml_strategy_fit(&tml_strategy_lstm, &fd, &params, &l, &err), &err);
+  CHECK_INT(tml_strategy_cache_fits(params.cache, "lstm"), 1);
   CHECK_OK(tml_strategy_fit(&tml_strategy_ensemble, &fd, &params, &e, &err), &err);
-  /* The ensemble's xgb5 member (default engine) came from the cache; its native member is one more
-   * xgb5 fit of the same rows on another engine. */
-  CHECK_INT(tml_strategy_cache_fits(params.cache, "xgb5"), 2);
+  /* The ensemble's default members (xgb5, lstm) both came from the cache: no new fit of either. */
+  CHECK_INT(tml_strategy_cache_fits(params.cache, "xgb5"), 1);
+  CHECK_INT(tml_strategy_cache_fits(params.cache, "lstm"), 1);
   CHECK_INT(tml_strategy_cache_fits(params.cache, "ensemble"), 1);
+  /* Another engine is another fit of the same rows. */
+  struct tml_strategy_model *nat = NULL;
+  struct tml_strategy_params np = params;
+  np.engine = "native";
+  CHECK_OK(tml_strategy_fit(&tml_strategy_xgb5, &fd, &np, &nat, &err), &err);
+  CHECK_INT(tml_strategy_cache_fits(params.cache, "xgb5"), 2);
   tml_strategy_model_free(a);
   tml_strategy_model_free(b);
   tml_strategy_model_free(e);
+  tml_strategy_model_free(l);
+  tml_strategy_model_free(nat);
   tml_strategy_cache_destroy(params.cache);
   tml_dataset_release(&d);
 }
