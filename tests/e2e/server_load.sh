@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # ctest-labels: heavy
+# ctest-serial
 # trademl serve under load, on loopback only: 1,000 GET requests from 8 concurrent clients across the
 # read routes while three training jobs run in worker processes. No request may fail, /health stays
 # green throughout, and the p99 latency of the read routes must stay under 50 ms (printed).
