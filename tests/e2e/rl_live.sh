@@ -2,7 +2,7 @@
 # Strategy rl in the live loop and the daemon (issue 15: "jobs, registry, API, gates and the live loop
 # take it like any other strategy"), on real Bybit BTCUSDT 15m candles served by the mock exchange with
 # a small agent budget:
-# - `trademl live` with model.strategy=rl queues an rl training job, a worker trains it (gates,
+# - `trademl live --strategy rl` (model.strategy) queues an rl training job, a worker trains it (gates,
 #   registry models/rl/BTCUSDT/15m/<version>), the loop loads it and stores a prediction for every
 #   closed candle, with the agent's action block;
 # - each of those stored predictions equals `trademl predict --strategy rl` for the same candle and
@@ -26,7 +26,6 @@ clock=$((T0 + 5000))      # 5 s after the 23:45 candle closed
 mock_start --now "$clock" --series "bybit:linear:BTCUSDT:15m:$DATA/bybit-linear/BTC_USDT_USDT-15m-futures.csv"
 mock_get /mock/clock | grep -q '"now"' || { echo "SKIP: this mock exchange has no controllable clock"; exit 77; }
 
-export TRADEML_MODEL_STRATEGY=rl
 export TRADEML_DATA_DAYS=20 TRADEML_DATA_MIN_HISTORY_DAYS=4 TRADEML_DATA_MIN_COVERAGE_PCT=90
 export TRADEML_TRAINING_THREADS=1 TRADEML_TRAINING_MIN_TRAIN_ROWS=100
 export TRADEML_HTTP_RATE=500 TRADEML_HTTP_BACKOFF_MS=20 TRADEML_HTTP_RETRIES=2 TRADEML_HTTP_TIMEOUT_MS=3000
@@ -42,7 +41,7 @@ wait_log() { # wait_log REGEX: until the loop's log has a matching line
   done
   fail "no log line /$1/ after 60 s: $(tail -30 "$WORK/live.log")"
 }
-last_tick() { "$BIN" live status --json --interval 15m | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["last_tick_ms"])'; }
+last_tick() { "$BIN" live status --json --interval 15m --strategy rl | python3 -c 'import json,sys; print(json.load(sys.stdin)["counters"]["last_tick_ms"])'; }
 wait_tick() { # wait_tick T: until the loop persisted a tick at loop time >= T
   for _ in $(seq 1 900); do
     [[ $(last_tick 2>/dev/null || echo 0) -ge $1 ]] && return 0
@@ -52,8 +51,14 @@ wait_tick() { # wait_tick T: until the loop persisted a tick at loop time >= T
   fail "the loop did not reach loop time $1: $(tail -20 "$WORK/live.log")"
 }
 
+# ---- 0. an unknown strategy is a usage error naming it, nothing written -------------------------------
+expect_exit 2 "$BIN" live --strategy ppo --exchange bybit --category linear --symbols BTCUSDT --once
+expect_out "model.strategy: .*'ppo'"
+[[ ! -d $TRADEML_HOME/models ]] || fail "an unknown strategy wrote models"
+ok "live --strategy ppo exits 2 naming the strategy"
+
 # ---- 1. the loop with strategy rl: job -> worker -> registry -> loaded -> predictions -----------------
-"$BIN" live --exchange bybit --category linear --interval 15m --symbols BTCUSDT --jsonl --poll-ms 50 \
+"$BIN" live --strategy rl --exchange bybit --category linear --interval 15m --symbols BTCUSDT --jsonl --poll-ms 50 \
   >>"$WORK/live.jsonl" 2>>"$WORK/live.log" &
 LOOP=$!
 wait_log "BTCUSDT: training: enough history \([0-9.]+ days\); job [0-9]+ submitted"
@@ -69,7 +74,7 @@ expect_exit 0 "$BIN" predictions --symbol BTCUSDT --interval 15m --strategy rl -
 live=$OUT
 n=$(python3 -c 'import json,sys; print(len(json.loads(sys.argv[1])))' "$live")
 [[ $n -ge 3 ]] || fail "expected >= 3 stored rl predictions (one per closed candle), got $n: $live"
-ok "live with model.strategy=rl: the loop's rl job trained and registered, the model loaded, $n predictions stored"
+ok "live --strategy rl: the loop's rl job trained and registered, the model loaded, $n predictions stored"
 
 # ---- 2. every stored prediction equals `trademl predict --strategy rl` for its candle ------------------
 for i in $(python3 -c 'import json,sys; print(" ".join(str(i) for i in range(len(json.loads(sys.argv[1])))))' "$live"); do

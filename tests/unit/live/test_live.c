@@ -1085,8 +1085,8 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
   tml_error_init(&err);
   /* the live_predictions table as stores made before the action block have it, with one row */
   CHECK(sqlite3_exec(tml_store_db(s),
-                     "CREATE TABLE live_predictions(id INTEGER PRIMARY KEY, strategy TEXT NOT NULL, symbol TEXT NOT NULL,"
-                     " interval_ms INTEGER NOT NULL, candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL,"
+                     "CREATE TABLE live_predictions(id INTEGER PRIMARY KEY, strategy TEXT NOT NULL,"
+                     " symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL,"
                      " model_version TEXT NOT NULL, v0 REAL, v1 REAL, v2 REAL, v3 REAL, v4 REAL, v5 REAL, v6 REAL,"
                      " v7 REAL, v8 REAL, v9 REAL, v10 REAL, v11 REAL, stale INTEGER NOT NULL DEFAULT 0,"
                      " created_ms INTEGER NOT NULL, resolved_ms INTEGER, o0 REAL, o1 REAL, o2 REAL, o3 REAL, o4 REAL,"
