@@ -56,6 +56,8 @@ int tml_live_state_parse(const char *s, enum tml_live_state *out, struct tml_err
 
 /* ---- predictions --------------------------------------------------------------------------------- */
 
+#define TML_LIVE_ACTION_MAX 512 /* the stored action block (JSON), with room for TML_DECISION_MAX_ACTIONS */
+
 /* One stored live prediction. Value struct: copy freely. */
 struct tml_live_prediction {
   int64_t id;                       /* row id (> 0 once stored) */
@@ -72,6 +74,10 @@ struct tml_live_prediction {
   int64_t resolved_ms;              /* loop-clock time it was resolved; 0 while unresolved */
   float outcome[TML_HEAD_COUNT];    /* realised class id (as float) or regression value; NaN while
                                        unresolved or when the label is undefined (bad prices) */
+  /* The action block of strategies that decide (p.decision; rl) as a JSON object {"name",
+   * "probabilities":{...},"value"} with lossless numbers; "" for strategies without one. Filled by
+   * tml_live_predictions_put from p.decision and read back from the store (p.decision is not). */
+  char action[TML_LIVE_ACTION_MAX];
 };
 
 /* Stores one prediction (INSERT OR IGNORE on UNIQUE(strategy, symbol, interval_ms, candle_ms)): a
@@ -113,7 +119,8 @@ int tml_live_predictions_max_id(struct tml_store *store, int64_t *id, struct tml
 
 /* One prediction as a JSON object: {"symbol","interval","strategy","candle_open_time",
  * "candle_close_time","model":{"id","version"},"stale","created","predictions":{<head>:{"class",
- * "probabilities":{...}} | {"value"}},"outcome":null | {<head>: class name | value}}. Numbers are
+ * "probabilities":{...}} | {"value"}},["action":{"name","probabilities":{<action>:p},"value"},]
+ * "outcome":null | {<head>: class name | value}} ("action" only for strategies that decide: rl). Numbers are
  * written losslessly (tml_buf_json_num), so a client reads back the exact floats. */
 int tml_live_prediction_to_json(const struct tml_live_prediction *p, struct tml_buf *out);
 /* CSV: the header line, then one line per prediction (same columns, heads flattened:

@@ -22,8 +22,8 @@
 
 static const char usage[] =
     "usage: trademl live [--exchange E] [--category C] [--interval I] [--universe top:N|all|A,B]\n"
-    "                    [--symbols A B C] [--jsonl] [--once]\n"
-    "       trademl live status [--json] [--interval I]\n"
+    "                    [--symbols A B C] [--strategy NAME] [--jsonl] [--once]\n"
+    "       trademl live status [--json] [--interval I] [--strategy NAME]\n"
     "\n"
     "Runs the live loop in the foreground until SIGINT/SIGTERM: after each candle closes it syncs the new\n"
     "candles of every symbol, predicts them with the symbol's active model, stores and prints the\n"
@@ -42,6 +42,8 @@ static const struct cli_opt opts[] = {
     {"jsonl", CLI_FLAG, NULL, "print every prediction as one JSON line on stdout", NULL},
     {"once", CLI_FLAG, NULL, "one tick (sync, predict what is due), then exit", NULL},
     {"json", CLI_FLAG, NULL, "status: print JSON", NULL},
+    {"strategy", CLI_VALUE, "NAME", "the strategy whose models predict (xgb5, rl, ...; docs/strategies.md)",
+     "model.strategy"},
 };
 
 static atomic_bool live_stop;
@@ -134,7 +136,8 @@ int cmd_live(int argc, char **argv) {
     static const char *const loop_only[] = {"exchange", "category", "universe", "symbols", "poll-ms", "jsonl", "once"};
     for (size_t i = 0; i < sizeof(loop_only) / sizeof(loop_only[0]); i++)
       if (cli_has(&a, loop_only[i]))
-        return cli_usage_error("--%s is an option of the loop, not of `live status` (which takes --json and --interval)",
+        return cli_usage_error("--%s is an option of the loop, not of `live status` (which takes --json, --interval "
+                               "and --strategy)",
                                loop_only[i]);
   } else if (cli_has(&a, "json")) {
     return cli_usage_error("--json belongs to `live status`; the loop prints JSON lines with --jsonl");

@@ -7,6 +7,7 @@
 #include "trademl/modelset.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
+#include "trademl/strategy.h"
 #include "trademl/timeutil.h"
 #include "util/common.h"
 
@@ -38,6 +39,12 @@ int srv_h_models_list(struct tml_server *s, const struct srv_request *req, struc
   }
   if ((v = srv_query(req, "interval")) && tml_interval_parse(v, &f.interval_ms, &err))
     return srv_error(res, TML_EINVAL, "query parameter 'interval': %s", err.msg);
+  if ((v = srv_query(req, "strategy")) || (v = srv_query(req, "strategy_type"))) {
+    const struct tml_strategy *strat = NULL;
+    if (tml_strategy_lookup(v, &strat, &err))
+      return srv_error(res, TML_EINVAL, "query parameter 'strategy': %s", err.msg);
+    f.strategy = strat->name;
+  }
   if ((v = srv_query(req, "active"))) {
     bool b;
     if (tml_parse_bool_str(v, &b))

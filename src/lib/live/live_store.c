@@ -46,7 +46,7 @@ int tml__live_schema(sqlite3 *db, struct tml_error *err) {
       " candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL, model_version TEXT NOT NULL,"
       " v0 REAL, v1 REAL, v2 REAL, v3 REAL, v4 REAL, v5 REAL, v6 REAL, v7 REAL, v8 REAL, v9 REAL, v10 REAL, v11 REAL,"
       " stale INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, resolved_ms INTEGER,"
-      " o0 REAL, o1 REAL, o2 REAL, o3 REAL, o4 REAL,"
+      " o0 REAL, o1 REAL, o2 REAL, o3 REAL, o4 REAL, action TEXT,"
       " UNIQUE(strategy, symbol, interval_ms, candle_ms));"
       "CREATE INDEX IF NOT EXISTS live_predictions_unresolved ON live_predictions(symbol, interval_ms, candle_ms)"
       " WHERE resolved_ms IS NULL;"
@@ -76,6 +76,18 @@ int tml__live_schema(sqlite3 *db, struct tml_error *err) {
     sqlite3_free(msg);
     return rc;
   }
+  /* A store made before the action block was kept: add its column (NULL = no action). */
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT action FROM live_predictions LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_finalize(st);
+    return 0;
+  }
+  if (sqlite3_exec(db, "ALTER TABLE live_predictions ADD COLUMN action TEXT", NULL, NULL, &msg) != SQLITE_OK) {
+    int rc = tml_error_set(err, (sqlite3_extended_errcode(db) & 0xff) == SQLITE_BUSY ? TML_EBUSY : TML_EDB,
+                           "adding the action column to live_predictions: %s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return rc;
+  }
   return 0;
 }
 
@@ -88,7 +100,8 @@ static int prepare_live(sqlite3 *db, const char *sql, sqlite3_stmt **st, const c
   if (sqlite3_prepare_v2(db, sql, -1, st, NULL) == SQLITE_OK)
     return 0;
   const char *msg = sqlite3_errmsg(db);
-  if (!strstr(msg, "no such table") && !strstr(msg, "no such index"))
+  if (!strstr(msg, "no such table") && !strstr(msg, "no such index") && !strstr(msg, "no column named action") &&
+      !strstr(msg, "no such column: action"))
     return db_fail(db, doing, err);
   int rc = tml__live_schema(db, err);
   if (rc)
@@ -148,6 +161,37 @@ void tml_live_query_init(struct tml_live_query *q) {
   q->until_ms = INT64_MAX;
 }
 
+/* p->action from p->p.decision: the action block as `predict` prints it, numbers lossless. */
+static int action_fill(struct tml_live_prediction *p, struct tml_error *err) {
+  const struct tml_decision *d = &p->p.decision;
+  p->action[0] = '\0';
+  if (d->nactions <= 0 || d->action < 0 || d->action >= d->nactions)
+    return 0;
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  tml_buf_puts(&b, "{\"name\":");
+  tml_buf_json_str(&b, d->names[d->action]);
+  tml_buf_puts(&b, ",\"probabilities\":{");
+  for (int j = 0; j < d->nactions; j++) {
+    tml_buf_puts(&b, j ? "," : "");
+    tml_buf_json_str(&b, d->names[j]);
+    tml_buf_putc(&b, ':');
+    tml_buf_json_num(&b, (double)d->probs[j]);
+  }
+  tml_buf_puts(&b, "},\"value\":");
+  tml_buf_json_num(&b, (double)d->value);
+  int rc = tml_buf_putc(&b, '}');
+  if (!rc && b.len >= sizeof(p->action))
+    rc = tml_error_set(err, TML_EINVAL, "the action block of %s is %zu bytes; at most %zu are stored", p->symbol,
+                       b.len, sizeof(p->action) - 1);
+  else if (rc)
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory");
+  else
+    memcpy(p->action, b.ptr, b.len + 1);
+  tml_buf_release(&b);
+  return rc;
+}
+
 int tml_live_predictions_put(struct tml_store *store, struct tml_live_prediction *p, bool *inserted,
                              struct tml_error *err) {
   sqlite3 *db = tml_store_db(store);
@@ -157,8 +201,10 @@ int tml_live_predictions_put(struct tml_store *store, struct tml_live_prediction
   sqlite3_stmt *st = NULL;
   static const char sql[] =
       "INSERT OR IGNORE INTO live_predictions(strategy, symbol, interval_ms, candle_ms, model_id, model_version,"
-      " v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, stale, created_ms)"
-      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)";
+      " v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, stale, created_ms, action)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+  if (p->p.decision.nactions > 0 && (rc = action_fill(p, err)))
+    return rc;
   if ((rc = prepare_live(db, sql, &st, "storing a prediction", err)))
     return rc;
   sqlite3_bind_text(st, 1, p->strategy, -1, SQLITE_STATIC);
@@ -171,6 +217,10 @@ int tml_live_predictions_put(struct tml_store *store, struct tml_live_prediction
     sqlite3_bind_double(st, 7 + k, value_get(&p->p, k));
   sqlite3_bind_int(st, 19, p->stale ? 1 : 0);
   sqlite3_bind_int64(st, 20, p->created_ms);
+  if (p->action[0])
+    sqlite3_bind_text(st, 21, p->action, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 21);
   if (sqlite3_step(st) != SQLITE_DONE)
     rc = db_fail(db, "storing a prediction", err);
   else if (sqlite3_changes(db) > 0) {
@@ -210,7 +260,7 @@ int tml_live_predictions_resolve(struct tml_store *store, int64_t id, const floa
 
 #define PRED_COLUMNS                                                                                            \
   "id, strategy, symbol, interval_ms, candle_ms, model_id, model_version, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9," \
-  " v10, v11, stale, created_ms, resolved_ms, o0, o1, o2, o3, o4"
+  " v10, v11, stale, created_ms, resolved_ms, o0, o1, o2, o3, o4, action"
 
 static void copy_text(char *dst, size_t sz, const unsigned char *src) {
   snprintf(dst, sz, "%s", src ? (const char *)src : "");
@@ -235,6 +285,7 @@ static void read_row(sqlite3_stmt *st, struct tml_live_prediction *p) {
   p->resolved_ms = p->resolved ? sqlite3_column_int64(st, 21) : 0;
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     p->outcome[h] = sqlite3_column_type(st, 22 + h) == SQLITE_NULL ? NAN : (float)sqlite3_column_double(st, 22 + h);
+  copy_text(p->action, sizeof(p->action), sqlite3_column_text(st, 27));
 }
 
 /* Runs a prepared select of PRED_COLUMNS and collects its rows. Finalizes st. */
@@ -470,7 +521,12 @@ int tml_live_prediction_to_json(const struct tml_live_prediction *p, struct tml_
     }
     tml_buf_puts(b, "}}");
   }
-  tml_buf_puts(b, "},\"outcome\":");
+  tml_buf_puts(b, "}");
+  if (p->action[0]) {
+    tml_buf_puts(b, ",\"action\":");
+    tml_buf_puts(b, p->action);
+  }
+  tml_buf_puts(b, ",\"outcome\":");
   if (!p->resolved)
     return tml_buf_puts(b, "null}");
   tml_buf_puts(b, "{");

@@ -1075,3 +1075,72 @@ TEST(loop_exchange_down_postpones_other_syncs) {
   tml_buf_release(&cap.log);
   loopfix_close(&f);
 }
+
+/* A strategy's action block (rl) is stored with the prediction, read back exactly and printed as
+ * "action"; a store made before the action column gets it added, its old rows without an action. */
+TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
+  char *dir = tml_test_tmpdir("live_action");
+  struct tml_store *s = open_store(dir);
+  struct tml_error err;
+  tml_error_init(&err);
+  /* the live_predictions table as stores made before the action block have it, with one row */
+  CHECK(sqlite3_exec(tml_store_db(s),
+                     "CREATE TABLE live_predictions(id INTEGER PRIMARY KEY, strategy TEXT NOT NULL,"
+                     " symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL,"
+                     " model_version TEXT NOT NULL, v0 REAL, v1 REAL, v2 REAL, v3 REAL, v4 REAL, v5 REAL, v6 REAL,"
+                     " v7 REAL, v8 REAL, v9 REAL, v10 REAL, v11 REAL, stale INTEGER NOT NULL DEFAULT 0,"
+                     " created_ms INTEGER NOT NULL, resolved_ms INTEGER, o0 REAL, o1 REAL, o2 REAL, o3 REAL, o4 REAL,"
+                     " UNIQUE(strategy, symbol, interval_ms, candle_ms));"
+                     "INSERT INTO live_predictions(strategy, symbol, interval_ms, candle_ms, model_id, model_version,"
+                     " created_ms) VALUES('xgb5', 'ETHUSDT', 900000, 1704067200000, 1, 'v0', 1704068102000);",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  int64_t t0 = INT64_C(1704067200000);
+  struct tml_live_prediction a = make_pred("BTCUSDT", t0, 0.7f);
+  snprintf(a.strategy, sizeof(a.strategy), "rl");
+  static const char *names[] = {"neutral", "enter_long", "exit_long", "enter_short", "exit_short"};
+  a.p.decision.nactions = 5;
+  for (int k = 0; k < 5; k++)
+    a.p.decision.names[k] = names[k];
+  a.p.decision.probs[0] = 0.2f;
+  a.p.decision.probs[1] = 1.0f / 3.0f; /* not exactly representable: must round-trip */
+  a.p.decision.probs[3] = 1.0f - 0.2f - 1.0f / 3.0f;
+  a.p.decision.action = 3;
+  a.p.decision.value = -0.0123456789f;
+  bool ins = false;
+  CHECK_OK(tml_live_predictions_put(s, &a, &ins, &err), &err);
+  CHECK(ins);
+  struct tml_live_prediction *rows = NULL;
+  size_t n = 0;
+  struct tml_live_query q;
+  tml_live_query_init(&q);
+  CHECK_OK(tml_live_predictions_list(s, &q, &rows, &n, &err), &err);
+  CHECK_INT(n, 2);
+  int rl = strcmp(rows[0].strategy, "rl") == 0 ? 0 : 1;
+  CHECK_STR(rows[1 - rl].action, ""); /* the old row: no action, none printed */
+  struct tml_buf b;
+  tml_buf_init(&b, 0);
+  CHECK(tml_live_prediction_to_json(&rows[1 - rl], &b) == 0);
+  CHECK(strstr(b.ptr, "\"action\"") == NULL);
+  tml_buf_release(&b);
+  tml_buf_init(&b, 0);
+  CHECK(tml_live_prediction_to_json(&rows[rl], &b) == 0);
+  const char *act = strstr(b.ptr, ",\"action\":{\"name\":\"enter_short\",\"probabilities\":{\"neutral\":");
+  CHECK(act != NULL);
+  CHECK(strstr(b.ptr, "},\"outcome\":null}") != NULL);
+  for (int k = 0; k < 5 && act; k++) { /* every action, its float read back exactly */
+    char key[32];
+    snprintf(key, sizeof(key), "\"%s\":", names[k]);
+    const char *at = strstr(act, key);
+    CHECK(at != NULL);
+    if (at)
+      CHECK(strtof(at + strlen(key), NULL) == a.p.decision.probs[k]);
+  }
+  const char *v = act ? strstr(act, "},\"value\":") : NULL;
+  CHECK(v != NULL);
+  if (v)
+    CHECK(strtof(v + strlen("},\"value\":"), NULL) == a.p.decision.value);
+  tml_buf_release(&b);
+  free(rows);
+  tml_store_close(s);
+  free(dir);
+}
