@@ -417,7 +417,7 @@ static void net_loss(struct trainer *t, size_t B, double *sums, size_t *counts, 
         n += t->ycls[h][b] >= 0;
     } else {
       for (size_t b = 0; b < B; b++)
-        n += isfinite(t->yreg[h - TML_HEAD_STOP_LOSS][b]);
+        n += isfinite(t->yreg[h - TML_HEAD_STOP_LOSS][b]) ? 1u : 0u;
     }
     double scale = n ? 1.0 / (double)n : 0.0;
     float *d = grad ? t->dout + head_off[h] : NULL;
@@ -585,7 +585,7 @@ int tml_lstm_fit(const struct tml_lstm_fit_data *fd, const struct tml_lstm_param
   for (int h = 0; h < 3; h++) {
     size_t n = 0;
     for (size_t i = 0; i < fd->nfit; i++)
-      n += isfinite(fd->y[h][i]);
+      n += isfinite(fd->y[h][i]) ? 1u : 0u;
     if (n == 0) {
       rc = tml_error_set(err, TML_EDATA, "lstm: head %s has no labelled fit row", tml_head_name((enum tml_head)h));
       goto out;
