@@ -72,6 +72,10 @@ struct tml_dataset;
  * fill is at the next row's open. TML_EDATA for fewer than 2 rows, TML_ENOMEM. */
 int tml_rl_market_from_rows(const struct tml_dataset *d, const size_t *rows, size_t n, struct tml_rl_market *out,
                             struct tml_error *err);
+/* tml_rl_market_from_rows over the contiguous dataset rows [begin, end): TML_EINVAL when the range is
+ * empty or outside the dataset, else as tml_rl_market_from_rows. */
+int tml_rl_market_from_range(const struct tml_dataset *d, size_t begin, size_t end, struct tml_rl_market *m,
+                             struct tml_error *err);
 
 /* Standardisation of the feature columns: (x - mean) / std, clipped to +-clip; std below 1e-12
  * counts as 1. Fitted on training rows only. */
@@ -308,7 +312,7 @@ struct tml_rl_fold_trading {
 int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, const struct tml_rl_env_opts *eo,
                         const float *direction, struct tml_rl_fold_trading *out, struct tml_error *err);
 /* The agent's own episode (its position carried from step to step) over dataset rows [begin, end)
- * with its cost options: the trading metrics of strategy rl on a fold. */
+ * with its cost options: the trading metrics of strategy rl on a fold (ppo.c, beside the agent). */
 int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
                        struct tml_rl_trading_metrics *out, struct tml_error *err);
 

@@ -170,7 +170,7 @@ int tml_coverage_compute(struct tml_store *store, struct tml_jobs *q, const stru
   if (q) {
     struct tml_symqueue_entry *queued = NULL;
     size_t nq = 0;
-    if (tml_symqueue_list(q, &queued, &nq, NULL) == 0) {
+    if (tml__jobs_backend(q)->symq_list(tml__jobs_conn(q), &queued, &nq, NULL) == 0) { /* the backend: no scheduler */
       for (size_t k = 0; k < nq; k++) {
         const char *s = queued[k].symbol;
         bool dup = false;

@@ -16,7 +16,6 @@
 #include "jobs/jobs_internal.h"
 #include "jobs/queue_backend.h"
 
-#include <ctype.h>
 
 struct tml_jobs {
   const struct tml__queue_backend *be;
@@ -26,61 +25,6 @@ struct tml_jobs {
   struct tml_jobs_opts opts;
   int64_t last_reap_probe_ms; /* claim looks for expired leases at most once a second */
 };
-
-static const char *const kind_names[TML_JOB_KIND_COUNT] = {"train", "validate", "retrain", "fetch", "noop"};
-static const char *const status_names[TML_JOB_STATUS_COUNT] = {"queued",    "running",   "succeeded",
-                                                                "failed",    "cancelled", "timed_out"};
-
-const char *tml_job_kind_name(enum tml_job_kind k) {
-  return (unsigned)k < TML_JOB_KIND_COUNT ? kind_names[k] : "?";
-}
-const char *tml_job_status_name(enum tml_job_status s) {
-  return (unsigned)s < TML_JOB_STATUS_COUNT ? status_names[s] : "?";
-}
-
-static bool ieq(const char *a, const char *b) {
-  for (; *a && *b; a++, b++)
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-      return false;
-  return *a == *b;
-}
-
-int tml_job_kind_parse(const char *s, enum tml_job_kind *out, struct tml_error *err) {
-  for (int i = 0; i < TML_JOB_KIND_COUNT; i++)
-    if (s && ieq(s, kind_names[i])) {
-      *out = (enum tml_job_kind)i;
-      return 0;
-    }
-  return tml_error_set(err, TML_EINVAL, "unknown job kind '%s' (expected train, validate, retrain or fetch)",
-                       s ? s : "");
-}
-
-int tml_job_status_parse(const char *s, enum tml_job_status *out, struct tml_error *err) {
-  for (int i = 0; i < TML_JOB_STATUS_COUNT; i++)
-    if (s && ieq(s, status_names[i])) {
-      *out = (enum tml_job_status)i;
-      return 0;
-    }
-  return tml_error_set(err, TML_EINVAL,
-                       "unknown job status '%s' (expected queued, running, succeeded, failed, cancelled or timed_out)",
-                       s ? s : "");
-}
-
-enum tml_job_status tml__job_status_from_text(const char *s) {
-  for (int i = 0; i < TML_JOB_STATUS_COUNT; i++)
-    if (strcmp(s, status_names[i]) == 0)
-      return (enum tml_job_status)i;
-  return TML_JOB_FAILED;
-}
-
-enum tml_job_kind tml__job_kind_from_text(const char *s) {
-  for (int i = 0; i < TML_JOB_KIND_COUNT; i++)
-    if (strcmp(s, kind_names[i]) == 0)
-      return (enum tml_job_kind)i;
-  return TML_JOB_TRAIN;
-}
-
-bool tml_job_status_final(enum tml_job_status s) { return s != TML_JOB_QUEUED && s != TML_JOB_RUNNING; }
 
 void tml_job_spec_init(struct tml_job_spec *s) { memset(s, 0, sizeof(*s)); }
 
@@ -174,7 +118,7 @@ int tml_jobs_submit(struct tml_jobs *q, const struct tml_job_spec *spec, int64_t
     *existed = false;
   if ((unsigned)spec->kind >= TML_JOB_KIND_COUNT)
     return tml_error_set(err, TML_EINVAL, "unknown job kind %d", (int)spec->kind);
-  const char *kind = kind_names[spec->kind];
+  const char *kind = tml_job_kind_name(spec->kind);
   if (spec->nsymbols == 0 && spec->kind != TML_JOB_NOOP)
     return tml_error_set(err, TML_EINVAL, "%s job needs at least one symbol (--symbol BTCUSDT)", kind);
   if (spec->nsymbols > TML_JOB_MAX_SYMBOLS)
@@ -301,7 +245,7 @@ int tml_jobs_cancel(struct tml_jobs *q, int64_t id, enum tml_job_status *status_
     goto rollback;
   if (tml_job_status_final(j.status)) {
     rc = tml_error_set(err, TML_ECONFLICT, "job %" PRId64 " already %s; nothing to cancel", id,
-                       status_names[j.status]);
+                       tml_job_status_name(j.status));
     goto rollback;
   }
   rc = q->be->mark_cancel(q->db, id, j.status == TML_JOB_QUEUED, tml_now_ms(), err);

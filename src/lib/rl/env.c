@@ -119,6 +119,21 @@ int tml_rl_market_from_rows(const struct tml_dataset *d, const size_t *rows, siz
   return 0;
 }
 
+int tml_rl_market_from_range(const struct tml_dataset *d, size_t begin, size_t end, struct tml_rl_market *m,
+                             struct tml_error *err) {
+  if (end > d->nrows || begin >= end)
+    return tml_error_set(err, TML_EINVAL, "rl: rows [%zu, %zu) outside the dataset of %zu rows", begin, end, d->nrows);
+  size_t n = end - begin;
+  size_t *rows = malloc(n * sizeof(size_t));
+  if (!rows)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for %zu rows", n);
+  for (size_t k = 0; k < n; k++)
+    rows[k] = begin + k;
+  int rc = tml_rl_market_from_rows(d, rows, n, m, err);
+  free(rows);
+  return rc;
+}
+
 void tml_rl_market_release(struct tml_rl_market *m) {
   if (!m)
     return;

@@ -766,3 +766,19 @@ bool tml_rl_agent_equal(const struct tml_rl_agent *a, const struct tml_rl_agent 
          memcmp(a->sc.inv_std, b->sc.inv_std, a->nfeat * sizeof(float)) == 0 && a->eo.fee_rate == b->eo.fee_rate &&
          a->eo.slippage_range == b->eo.slippage_range;
 }
+
+int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
+                       struct tml_rl_trading_metrics *out, struct tml_error *err) {
+  memset(out, 0, sizeof(*out));
+  struct tml_rl_market m;
+  int rc = tml_rl_market_from_range(d, begin, end, &m, err);
+  if (rc)
+    return rc;
+  struct tml_rl_env *e = NULL;
+  rc = tml_rl_agent_env_create(a, &m, 0, m.n, &e, err);
+  if (!rc)
+    rc = tml_rl_evaluate(e, tml_rl_agent_policy, a, out, NULL, err);
+  tml_rl_env_destroy(e);
+  tml_rl_market_release(&m);
+  return rc;
+}

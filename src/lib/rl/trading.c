@@ -118,22 +118,6 @@ int tml_rl_evaluate_baseline(struct tml_rl_env *e, enum tml_rl_baseline b, struc
   return tml_rl_evaluate(e, follow_targets, &c, out, NULL, err);
 }
 
-/* A market over dataset rows [begin, end) (contiguous). */
-static int rows_market(const struct tml_dataset *d, size_t begin, size_t end, struct tml_rl_market *m,
-                       struct tml_error *err) {
-  if (end > d->nrows || begin >= end)
-    return tml_error_set(err, TML_EINVAL, "rl: rows [%zu, %zu) outside the dataset of %zu rows", begin, end, d->nrows);
-  size_t n = end - begin;
-  size_t *rows = malloc(n * sizeof(size_t));
-  if (!rows)
-    return tml_error_set(err, TML_ENOMEM, "out of memory for %zu rows", n);
-  for (size_t k = 0; k < n; k++)
-    rows[k] = begin + k;
-  int rc = tml_rl_market_from_rows(d, rows, n, m, err);
-  free(rows);
-  return rc;
-}
-
 int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, const struct tml_rl_env_opts *eo,
                         const float *direction, struct tml_rl_fold_trading *out, struct tml_error *err) {
   memset(out, 0, sizeof(*out));
@@ -141,7 +125,7 @@ int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, c
     return tml_error_set(err, TML_EINVAL, "rl trading metrics are per symbol: the dataset holds %zu symbols",
                          d->nsymbols);
   struct tml_rl_market m;
-  int rc = rows_market(d, begin, end, &m, err);
+  int rc = tml_rl_market_from_range(d, begin, end, &m, err);
   if (rc)
     return rc;
   /* Identity scaling: the baselines never look at the observation. */
@@ -178,22 +162,6 @@ int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, c
     }
   }
   free(target);
-  tml_rl_env_destroy(e);
-  tml_rl_market_release(&m);
-  return rc;
-}
-
-int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
-                       struct tml_rl_trading_metrics *out, struct tml_error *err) {
-  memset(out, 0, sizeof(*out));
-  struct tml_rl_market m;
-  int rc = rows_market(d, begin, end, &m, err);
-  if (rc)
-    return rc;
-  struct tml_rl_env *e = NULL;
-  rc = tml_rl_agent_env_create(a, &m, 0, m.n, &e, err);
-  if (!rc)
-    rc = tml_rl_evaluate(e, tml_rl_agent_policy, a, out, NULL, err);
   tml_rl_env_destroy(e);
   tml_rl_market_release(&m);
   return rc;
