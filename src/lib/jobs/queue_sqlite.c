@@ -333,6 +333,18 @@ rollback:
   return rc;
 }
 
+/* The row array of a listing with room for row n: doubles the capacity (from `first`) when full.
+ * Returns the array, moved or not, or NULL when out of memory (the old one stays valid). */
+static void *grow_rows(void *rows, size_t *cap, size_t n, size_t elem, size_t first) {
+  if (n < *cap)
+    return rows;
+  size_t ncap = *cap ? *cap * 2 : first;
+  void *nr = realloc(rows, ncap * elem);
+  if (nr)
+    *cap = ncap;
+  return nr;
+}
+
 static int sq_list(void *db, const struct tml_job_filter *f, struct tml_job **out, size_t *n, size_t *total,
                    struct tml_error *err) {
   struct sq *s = db;
@@ -390,16 +402,12 @@ static int sq_list(void *db, const struct tml_job_filter *f, struct tml_job **ou
   size_t cap = 0;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      struct tml_job *nr = realloc(rows, ncap * sizeof(*nr));
-      if (!nr) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing jobs");
-        break;
-      }
-      rows = nr;
-      cap = ncap;
+    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    if (!nr) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory listing jobs");
+      break;
     }
+    rows = nr;
     read_job(st, &rows[(*n)++]);
   }
   if (!rc && r != SQLITE_DONE)
@@ -448,16 +456,12 @@ static int sq_attempts(void *db, int64_t id, struct tml_job_attempt **out, size_
   size_t cap = 0;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 8;
-      struct tml_job_attempt *nr = realloc(rows, ncap * sizeof(*nr));
-      if (!nr) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory reading attempts");
-        break;
-      }
-      rows = nr;
-      cap = ncap;
+    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 8);
+    if (!nr) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory reading attempts");
+      break;
     }
+    rows = nr;
     struct tml_job_attempt *a = &rows[(*n)++];
     memset(a, 0, sizeof(*a));
     a->attempt = sqlite3_column_int(st, 0);
@@ -797,16 +801,12 @@ static int sq_symq_list(void *db, struct tml_symqueue_entry **out, size_t *n, st
   struct tml_symqueue_entry *rows = NULL;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      void *nr = realloc(rows, ncap * sizeof(*rows));
-      if (!nr) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing the queue");
-        break;
-      }
-      rows = nr;
-      cap = ncap;
+    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    if (!nr) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory listing the queue");
+      break;
     }
+    rows = nr;
     struct tml_symqueue_entry *e = &rows[(*n)++];
     memset(e, 0, sizeof(*e));
     col_text(st, 0, e->symbol, sizeof(e->symbol));
@@ -957,16 +957,12 @@ static int sq_proc_list(void *db, struct tml_cluster_process **out, size_t *n, s
   struct tml_cluster_process *rows = NULL;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      void *nr = realloc(rows, ncap * sizeof(*rows));
-      if (!nr) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing processes");
-        break;
-      }
-      rows = nr;
-      cap = ncap;
+    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    if (!nr) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory listing processes");
+      break;
     }
+    rows = nr;
     struct tml_cluster_process *p = &rows[(*n)++];
     memset(p, 0, sizeof(*p));
     col_text(st, 0, p->id, sizeof(p->id));
