@@ -9,7 +9,11 @@
 /* X(name, value, exit code, http status, retry, description). `retry` is the one place that says whether
  * an operation that failed with the code can succeed when repeated unchanged (1: a network blip, a busy
  * database, a rate limit) or never will (0: too little data, an unknown symbol, a host name that does
- * not resolve, bad input). The job runner retries only the first kind (docs/jobs.md). */
+ * not resolve, bad input). The job runner retries only the first kind (docs/jobs.md).
+ * EMODEL exits 2 like other bad input: every use means "the model file or set the command was given
+ * (by --model or through the registry) is corrupt, missing or written for other code", fixed by the
+ * user (train again, restore, activate another version), never by repeating the command; over HTTP it
+ * stays 409 (the request conflicts with the stored model's state, as an incompatible feature set). */
 #define TML_ERRNO_MAP(X)                                                                 \
   X(OK, 0, 0, 200, 0, "success")                                                         \
   X(EINVAL, -1, 2, 400, 0, "invalid argument")                                           \
@@ -24,7 +28,7 @@
   X(ENET, -10, 1, 502, 1, "network error")                                               \
   X(ETIMEDOUT, -11, 1, 504, 1, "timed out")                                              \
   X(ECANCELED, -12, 1, 409, 0, "cancelled")                                              \
-  X(EMODEL, -13, 1, 409, 0, "model incompatible or corrupt")                             \
+  X(EMODEL, -13, 2, 409, 0, "model incompatible or corrupt")                             \
   X(EBUSY, -14, 1, 503, 1, "resource busy")                                              \
   X(ERATELIMIT, -15, 1, 429, 1, "rate limited")                                          \
   X(EPERM, -16, 1, 403, 0, "permission denied")                                          \

@@ -96,7 +96,7 @@ expect_exit 1 "$BIN" models activate 3
 expect_out 'cannot be activated: its folder'
 p1=$(q "SELECT path FROM models WHERE id = 1")
 mv "$p1" "$p1.away"
-expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+expect_exit 2 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
 expect_out 'the active model 1 for SOLUSDT has no folder'
 mv "$p1.away" "$p1"
 ok "missing folders are reported by list, check, activate and predict"

@@ -78,6 +78,8 @@ expect_out '1 succeeded, 0 failed'
 ok "a train job with strategy rl runs in a worker and registers models/rl/BTCUSDT/15m/<version>"
 
 before=$(models)
+rows_before=$(sqlite3 "$TRADEML_HOME/trademl.db" "SELECT count(*) FROM models WHERE strategy = 'rl'")
+files_before=$(find "$TRADEML_HOME/models" | sort)
 TRADEML_RL_REWARD=equity,sharpe expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
 expect_out "rl.reward: unknown reward term 'sharpe'"
 TRADEML_RL_ACTION_SPACE=seven expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
@@ -87,6 +89,9 @@ expect_out 'rl.fee_rate'
 TRADEML_RL_EPISODE_CANDLES=100000 expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
 expect_out 'one episode needs rl.episode_candles \+ 1 = 100001'
 [[ $(models) -eq $before ]] || fail "a refused training registered a model"
+[[ $(sqlite3 "$TRADEML_HOME/trademl.db" "SELECT count(*) FROM models WHERE strategy = 'rl'") -eq $rows_before ]] ||
+  fail "a refused training added a registry row"
+[[ $(find "$TRADEML_HOME/models" | sort) == "$files_before" ]] || fail "a refused training left files: $(find "$TRADEML_HOME/models")"
 ok "unknown action space / reward term, fee out of range, too few candles: exit 2 naming the setting, nothing registered"
 
 for f in "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/rl_agent.bin; do
@@ -98,7 +103,11 @@ b[len(b) // 2] ^= 0x40
 open(p, "wb").write(bytes(b))
 PY
 done
-expect_exit 1 "$BIN" predict --strategy rl --symbol BTCUSDT --interval 15m
+expect_exit 2 "$BIN" predict --strategy rl --symbol BTCUSDT --interval 15m
 expect_out "rl_agent.bin': checksum mismatch: the file is truncated or corrupt; train the model again"
-ok "a corrupted agent file is refused naming the file and the fix"
+f=$(ls "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/rl_agent.bin | head -1)
+head -c 100 "$f" >"$WORK/short.bin" && cp "$WORK/short.bin" "$f"
+expect_exit 2 "$BIN" predict --strategy rl --symbol BTCUSDT --interval 15m --model "$(dirname "$f")"
+expect_out "rl_agent.bin': checksum mismatch"
+ok "a corrupted or truncated agent file is refused naming the file and the fix (exit 2)"
 finish

@@ -68,7 +68,7 @@ for h in ("direction", "volatility", "timing"):
     assert abs(sum(pr.values()) - 1) < 1e-4, pr
 PY
 ens_pred=$OUT
-expect_exit 1 "$BIN" predict --strategy xgb5 --model "$set" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy xgb5 --model "$set" --symbol SOLUSDT --interval 5m
 expect_out "was written by strategy 'ensemble', not 'xgb5'"
 ok "predict --strategy ensemble serves the global set; the set loaded as xgb5 is refused"
 
@@ -111,11 +111,11 @@ python3 - "$set/metadata.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1])); m["feature_set"]["checksum"] = "0000000000000000"; json.dump(m, open(sys.argv[1], "w"))
 PY
-expect_exit 1 "$BIN" predict --strategy ensemble --model "$set" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy ensemble --model "$set" --symbol SOLUSDT --interval 5m
 expect_out "feature set checksum 0000000000000000"
 cp "$WORK/meta.bak" "$set/metadata.json"
 head -c 200 "$set/ensemble.json" >"$WORK/e.json" && cp "$WORK/e.json" "$set/ensemble.json"
-expect_exit 1 "$BIN" predict --strategy ensemble --model "$set" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy ensemble --model "$set" --symbol SOLUSDT --interval 5m
 expect_out "ensemble.json' line"
 ok "a changed feature checksum and a truncated ensemble.json are refused, naming the set and the file"
 

@@ -50,7 +50,7 @@ for h in ("direction", "volatility", "timing"):
     assert abs(sum(pr.values()) - 1) < 1e-4, pr
 assert p["predictions"]["stop_loss"]["value"] > 0, p["predictions"]
 PY
-expect_exit 1 "$BIN" predict --strategy xgb5 --model "$set2" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy xgb5 --model "$set2" --symbol SOLUSDT --interval 5m
 expect_out "was written by strategy 'lstm', not 'xgb5'"
 ok "models list and predict --strategy lstm; an lstm set loaded as xgb5 is refused"
 
@@ -60,10 +60,10 @@ python3 - "$set2/lstm_model.bin" <<'PY'
 import sys
 b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0x55; open(sys.argv[1], "wb").write(b)
 PY
-expect_exit 1 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
 expect_out "lstm_model.bin' is corrupt: weights checksum mismatch"
 head -c 1000 "$WORK/good.bin" >"$set2/lstm_model.bin"
-expect_exit 1 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
 expect_out "lstm_model.bin' is truncated"
 python3 - "$WORK/good.bin" "$set2/lstm_model.bin" <<'PY'
 import struct, sys
@@ -75,7 +75,7 @@ for x in b[:248]:
 b[248:256] = struct.pack("<Q", h)
 open(sys.argv[2], "wb").write(b)
 PY
-expect_exit 1 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
+expect_exit 2 "$BIN" predict --strategy lstm --model "$set2" --symbol SOLUSDT --interval 5m
 expect_out "was trained on feature set 0000000000000000"
 cp "$WORK/good.bin" "$set2/lstm_model.bin"
 ok "a corrupted, a truncated and an other-feature-set lstm_model.bin are refused naming the file"

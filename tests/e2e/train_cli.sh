@@ -104,11 +104,11 @@ ok "Ctrl-C leaves no partial model folder"
 # Corrupt and incompatible model sets are refused on predict.
 cp -r "${set2%/}" corrupt
 head -c 100 "$set2/direction_model.json" >corrupt/direction_model.json
-expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --model corrupt
+expect_exit 2 "$BIN" predict --symbol SOLUSDT --interval 5m --model corrupt
 expect_out "corrupt/direction_model.json"
 cp -r "${set2%/}" other
 sed -i 's/"checksum": "[0-9a-f]*"/"checksum": "0000000000000000"/' other/metadata.json
-expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --model other
+expect_exit 2 "$BIN" predict --symbol SOLUSDT --interval 5m --model other
 expect_out "feature set checksum 0000000000000000"
 rm other/timing_model.json
 expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --model missing-dir

@@ -88,10 +88,10 @@ ok "models export writes XGBoost JSON that predicts like the native heads"
 # The newest set's direction head replaced by an XGBoost file, then by a truncated one.
 cp "$set2/direction_model.json" "$WORK/direction.bak"
 echo '{"learner":{"attributes":{}},"version":[1,7,4]}' >"$set2/direction_model.json"
-expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+expect_exit 2 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
 expect_out "direction_model.json' is corrupt or not a native trademl model: an XGBoost model"
 head -c 300 "$WORK/direction.bak" >"$set2/direction_model.json"
-expect_exit 1 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
+expect_exit 2 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
 expect_out "direction_model.json' is corrupt or not a native trademl model: not JSON"
 ok "a native set with another engine's or a truncated head file is refused, naming the file"
 

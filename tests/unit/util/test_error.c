@@ -20,6 +20,8 @@ TEST(table_maps_codes) {
   CHECK_STR(tml_errname(TML_ENOENT), "ENOENT");
   CHECK_INT(tml_error_exit_code(TML_EUSAGE), 2);
   CHECK_INT(tml_error_exit_code(TML_EDATA), 1);
+  CHECK_INT(tml_error_exit_code(TML_EMODEL), 2); /* a corrupt or incompatible model is bad input */
+  CHECK_INT(tml_error_http_status(TML_EMODEL), 409);
   CHECK_INT(tml_error_http_status(TML_ENOENT), 404);
   CHECK_INT(tml_error_http_status(TML_ERATELIMIT), 429);
   CHECK_INT(tml_error_http_status(-999), 500);
