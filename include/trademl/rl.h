@@ -132,6 +132,39 @@ struct tml_rl_stats {
   double gross_loss;        /* sum of losing closed trades' net loss (positive) */
 };
 
+/* The paper account one episode trades: the environment's state, and the live stream's (strategy rl
+ * carries it from candle to candle with the same functions, so a live decision equals the
+ * environment's on the same candles). Equity starts at 1.0. */
+struct tml_rl_account {
+  int pos;                       /* -1 short, 0 flat, 1 long */
+  double qty;                    /* base-asset units of the open position */
+  double entry;                  /* fill price of the entry */
+  double base;                   /* equity without the open position's unrealised profit */
+  double entry_equity;           /* equity just before the entry (before its fee) */
+  double equity, peak, drawdown;
+  size_t hold;                   /* candles the open position has been held */
+  struct tml_rl_stats st;
+};
+/* One candle's prices (the candle an order fills on and is marked at). */
+struct tml_rl_candle {
+  double open, high, low, close;
+};
+/* Flat, equity 1, stats zero. */
+void tml_rl_account_reset(struct tml_rl_account *a);
+/* The agent-state part of an observation (TML_RL_STATE_DIM floats) at a candle's close. */
+void tml_rl_account_state(const struct tml_rl_account *a, double close, float *st);
+/* One step on candle c, for an action decided at the previous candle's close, in this order:
+ * fill (the order fills at c's open +/- slippage clamped into [low, high]; fees), hold (funding at c's
+ * close, time in trade), optionally close (evaluation's forced exit at c's close), mark (equity at c's
+ * close; returns the reward net of costs and shaping). tml_rl_env_step is exactly these calls. */
+void tml_rl_account_fill(struct tml_rl_account *a, const struct tml_rl_env_opts *o, int action,
+                         const struct tml_rl_candle *c);
+void tml_rl_account_hold(struct tml_rl_account *a, double funding_per_candle, double close);
+void tml_rl_account_close(struct tml_rl_account *a, const struct tml_rl_env_opts *o, double close);
+double tml_rl_account_mark(struct tml_rl_account *a, const struct tml_rl_env_opts *o, double close);
+/* funding_rate_8h pro rata of one candle of interval_ms. */
+double tml_rl_funding_per_candle(const struct tml_rl_env_opts *o, int64_t interval_ms);
+
 /* An environment over rows [begin, end) of a market (borrowed for its life). Opaque; no allocation
  * after creation. */
 struct tml_rl_env;

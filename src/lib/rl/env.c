@@ -263,14 +263,7 @@ struct tml_rl_env {
   /* episode */
   size_t t;                      /* current row */
   size_t steps_left;             /* steps before the episode is cut */
-  int pos;                       /* -1 short, 0 flat, 1 long */
-  double qty;                    /* base-asset units of the open position */
-  double entry;                  /* fill price of the entry */
-  double base;                   /* equity without the open position's unrealised profit */
-  double entry_equity;           /* equity just before the entry (before its fee) */
-  double equity, peak, drawdown;
-  size_t hold;                   /* candles the open position has been held */
-  struct tml_rl_stats st;
+  struct tml_rl_account a;       /* the paper account (position, equity, stats) */
 };
 
 int tml_rl_env_create(const struct tml_rl_market *m, size_t begin, size_t end, const struct tml_rl_scaler *s,
@@ -305,9 +298,9 @@ int tml_rl_env_create(const struct tml_rl_market *m, size_t begin, size_t end, c
   }
   for (size_t r = begin; r < end; r++)
     tml_rl_scaler_apply(s, m->X + r * m->nfeat, e->Xs + (r - begin) * m->nfeat);
-  e->funding_per_candle = o->funding_rate_8h * (double)m->interval_ms / (8.0 * 3600.0 * 1000.0);
+  e->funding_per_candle = tml_rl_funding_per_candle(o, m->interval_ms);
   e->t = begin;
-  e->base = e->equity = e->peak = 1.0;
+  tml_rl_account_reset(&e->a);
   *out = e;
   return 0;
 }
@@ -341,20 +334,28 @@ void tml_rl_env_range(const struct tml_rl_env *e, size_t *begin, size_t *end) {
   *end = e->end;
 }
 const struct tml_rl_market *tml_rl_env_market(const struct tml_rl_env *e) { return e->m; }
-double tml_rl_env_equity(const struct tml_rl_env *e) { return e->equity; }
-int tml_rl_env_position(const struct tml_rl_env *e) { return e->pos; }
-const struct tml_rl_stats *tml_rl_env_stats(const struct tml_rl_env *e) { return &e->st; }
+double tml_rl_env_equity(const struct tml_rl_env *e) { return e->a.equity; }
+int tml_rl_env_position(const struct tml_rl_env *e) { return e->a.pos; }
+const struct tml_rl_stats *tml_rl_env_stats(const struct tml_rl_env *e) { return &e->a.st; }
+
+void tml_rl_account_reset(struct tml_rl_account *a) {
+  memset(a, 0, sizeof(*a));
+  a->base = a->equity = a->peak = a->entry_equity = 1.0;
+}
+
+void tml_rl_account_state(const struct tml_rl_account *a, double close, float *st) {
+  st[0] = a->pos > 0 ? 1.0f : 0.0f;
+  st[1] = a->pos < 0 ? 1.0f : 0.0f;
+  double upnl = 0;
+  if (a->pos != 0 && a->entry_equity > 0)
+    upnl = 10.0 * (double)a->pos * a->qty * (close - a->entry) / a->entry_equity;
+  st[2] = (float)(upnl > 5 ? 5 : (upnl < -5 ? -5 : upnl));
+  st[3] = (float)(log1p((double)a->hold) / 5.0);
+}
 
 static void write_obs(const struct tml_rl_env *e, float *obs) {
   memcpy(obs, e->Xs + (e->t - e->begin) * e->nfeat, e->nfeat * sizeof(float));
-  float *st = obs + e->nfeat;
-  st[0] = e->pos > 0 ? 1.0f : 0.0f;
-  st[1] = e->pos < 0 ? 1.0f : 0.0f;
-  double upnl = 0;
-  if (e->pos != 0 && e->entry_equity > 0)
-    upnl = 10.0 * (double)e->pos * e->qty * (e->m->close[e->t] - e->entry) / e->entry_equity;
-  st[2] = (float)(upnl > 5 ? 5 : (upnl < -5 ? -5 : upnl));
-  st[3] = (float)(log1p((double)e->hold) / 5.0);
+  tml_rl_account_state(&e->a, e->m->close[e->t], obs + e->nfeat);
 }
 
 int tml_rl_env_reset(struct tml_rl_env *e, size_t start, size_t max_steps, float *obs) {
@@ -362,12 +363,7 @@ int tml_rl_env_reset(struct tml_rl_env *e, size_t start, size_t max_steps, float
     return TML_EINVAL;
   e->t = start;
   e->steps_left = max_steps ? max_steps : SIZE_MAX;
-  e->pos = 0;
-  e->qty = e->entry = 0;
-  e->base = e->equity = e->peak = e->entry_equity = 1.0;
-  e->drawdown = 0;
-  e->hold = 0;
-  memset(&e->st, 0, sizeof(e->st));
+  tml_rl_account_reset(&e->a);
   if (obs)
     write_obs(e, obs);
   return 0;
@@ -411,91 +407,113 @@ int tml_rl_env_action_for_target(const struct tml_rl_env *e, int pos, int target
   return target > 0 ? TML_RL_ENTER_LONG : TML_RL_ENTER_SHORT;
 }
 
-/* Fill price of a buy (side +1) or sell (-1) at the open of row r: open +/- slippage, clamped into the
+/* Fill price of a buy (side +1) or sell (-1) at a candle's open: open +/- slippage, clamped into the
  * candle's [low, high] (an order never fills at a price the candle did not trade). */
-static double fill_price(const struct tml_rl_env *e, size_t r, int side) {
-  const struct tml_rl_market *m = e->m;
-  double p = m->open[r] + (double)side * e->o.slippage_range * (m->high[r] - m->low[r]);
-  if (p > m->high[r])
-    p = m->high[r];
-  if (p < m->low[r])
-    p = m->low[r];
+static double fill_price(const struct tml_rl_env_opts *o, const struct tml_rl_candle *c, int side) {
+  double p = c->open + (double)side * o->slippage_range * (c->high - c->low);
+  if (p > c->high)
+    p = c->high;
+  if (p < c->low)
+    p = c->low;
   return p;
 }
 
 /* Closes the open position at price p (fee = fee_rate x qty x p) and books the trade. */
-static void close_position(struct tml_rl_env *e, double p, double ref) {
-  double fee = e->o.fee_rate * e->qty * p;
-  e->base += (double)e->pos * e->qty * (p - e->entry) - fee;
-  e->st.fees += fee;
-  e->st.slippage += e->qty * fabs(p - ref);
-  double net = e->base - e->entry_equity;
+static void close_position(struct tml_rl_account *a, const struct tml_rl_env_opts *o, double p, double ref) {
+  double fee = o->fee_rate * a->qty * p;
+  a->base += (double)a->pos * a->qty * (p - a->entry) - fee;
+  a->st.fees += fee;
+  a->st.slippage += a->qty * fabs(p - ref);
+  double net = a->base - a->entry_equity;
   if (net > 0) {
-    e->st.wins++;
-    e->st.gross_profit += net;
+    a->st.wins++;
+    a->st.gross_profit += net;
   } else {
-    e->st.gross_loss += -net;
+    a->st.gross_loss += -net;
   }
-  e->st.closed++;
-  e->pos = 0;
-  e->qty = e->entry = 0;
-  e->hold = 0;
+  a->st.closed++;
+  a->pos = 0;
+  a->qty = a->entry = 0;
+  a->hold = 0;
+}
+
+void tml_rl_account_fill(struct tml_rl_account *a, const struct tml_rl_env_opts *o, int action,
+                         const struct tml_rl_candle *c) {
+  bool invalid;
+  int target = action_target(o->actions, a->pos, action, &invalid);
+  if (invalid)
+    a->st.invalid++;
+  if (target != 0 && a->base <= 0)
+    target = 0; /* a ruined account cannot open a position */
+  if (target != a->pos) {
+    if (a->pos != 0)
+      close_position(a, o, fill_price(o, c, -a->pos), c->open);
+    if (target != 0) {
+      /* Entry: notional = equity, qty = notional / fill, fee = fee_rate x notional. */
+      double p = fill_price(o, c, target);
+      a->entry_equity = a->base;
+      a->qty = a->base / p;
+      double fee = o->fee_rate * a->base;
+      a->base -= fee;
+      a->st.fees += fee;
+      a->st.slippage += a->qty * fabs(p - c->open);
+      a->entry = p;
+      a->pos = target;
+      a->hold = 0;
+      a->st.trades++;
+    }
+  }
+}
+
+void tml_rl_account_hold(struct tml_rl_account *a, double funding_per_candle, double close) {
+  if (a->pos != 0) {
+    /* Funding on the notional at this candle's close, pro rata of 8 h; longs pay a positive rate. */
+    double f = funding_per_candle * (double)a->pos * a->qty * close;
+    a->base -= f;
+    a->st.funding += f;
+    a->hold++;
+    a->st.in_position++; /* held through this candle */
+  }
+  a->st.steps++;
+}
+
+void tml_rl_account_close(struct tml_rl_account *a, const struct tml_rl_env_opts *o, double close) {
+  if (a->pos != 0)
+    close_position(a, o, close, close);
+}
+
+double tml_rl_account_mark(struct tml_rl_account *a, const struct tml_rl_env_opts *o, double close) {
+  double eq = a->base + (double)a->pos * a->qty * (close - a->entry);
+  double reward = eq - a->equity;
+  if (eq > a->peak)
+    a->peak = eq;
+  double dd = a->peak > 0 ? 1.0 - eq / a->peak : 1.0;
+  reward -= o->drawdown_penalty * (dd - a->drawdown);
+  if (a->pos != 0)
+    reward -= o->holding_penalty;
+  a->drawdown = dd;
+  a->equity = eq;
+  return reward;
+}
+
+double tml_rl_funding_per_candle(const struct tml_rl_env_opts *o, int64_t interval_ms) {
+  return o->funding_rate_8h * (double)interval_ms / (8.0 * 3600.0 * 1000.0);
 }
 
 float tml_rl_env_step(struct tml_rl_env *e, int action, float *obs, bool *done) {
   const struct tml_rl_market *m = e->m;
   size_t t1 = e->t + 1;
-  bool invalid;
-  int target = action_target(e->o.actions, e->pos, action, &invalid);
-  if (invalid)
-    e->st.invalid++;
-  if (target != 0 && e->base <= 0)
-    target = 0; /* a ruined account cannot open a position */
-  if (target != e->pos) {
-    if (e->pos != 0)
-      close_position(e, fill_price(e, t1, -e->pos), m->open[t1]);
-    if (target != 0) {
-      /* Entry: notional = equity, qty = notional / fill, fee = fee_rate x notional. */
-      double p = fill_price(e, t1, target);
-      e->entry_equity = e->base;
-      e->qty = e->base / p;
-      double fee = e->o.fee_rate * e->base;
-      e->base -= fee;
-      e->st.fees += fee;
-      e->st.slippage += e->qty * fabs(p - m->open[t1]);
-      e->entry = p;
-      e->pos = target;
-      e->hold = 0;
-      e->st.trades++;
-    }
-  }
+  struct tml_rl_candle c = {m->open[t1], m->high[t1], m->low[t1], m->close[t1]};
+  tml_rl_account_fill(&e->a, &e->o, action, &c);
   e->t = t1;
-  if (e->pos != 0) {
-    /* Funding on the notional at this candle's close, pro rata of 8 h; longs pay a positive rate. */
-    double f = e->funding_per_candle * (double)e->pos * e->qty * m->close[t1];
-    e->base -= f;
-    e->st.funding += f;
-    e->hold++;
-  }
-  e->st.steps++;
+  tml_rl_account_hold(&e->a, e->funding_per_candle, c.close);
   if (e->steps_left != SIZE_MAX)
     e->steps_left--;
   bool end = e->steps_left == 0 || t1 + 1 >= e->end;
-  if (e->pos != 0)
-    e->st.in_position++; /* held through this candle */
-  if (end && e->close_at_end && e->pos != 0)
-    close_position(e, m->close[t1], m->close[t1]);
-  double eq = e->base + (double)e->pos * e->qty * (m->close[t1] - e->entry);
-  double reward = eq - e->equity;
-  if (eq > e->peak)
-    e->peak = eq;
-  double dd = e->peak > 0 ? 1.0 - eq / e->peak : 1.0;
-  reward -= e->o.drawdown_penalty * (dd - e->drawdown);
-  if (e->pos != 0)
-    reward -= e->o.holding_penalty;
-  e->drawdown = dd;
-  e->equity = eq;
-  if (eq <= 0)
+  if (end && e->close_at_end)
+    tml_rl_account_close(&e->a, &e->o, c.close);
+  double reward = tml_rl_account_mark(&e->a, &e->o, c.close);
+  if (e->a.equity <= 0)
     end = true; /* ruined */
   *done = end;
   if (obs)
