@@ -24,6 +24,14 @@ struct tml_decision {
   float probs[TML_DECISION_MAX_ACTIONS];
   int action;
   float value;
+  /* The paper position the decision was taken in (strategies that trade a stream: position_carried). */
+  bool position_carried;
+  int position;                      /* -1 short, 0 flat, 1 long, after this candle's fill */
+  double entry_price;                /* fill price of the open position (0 when flat) */
+  double unrealised;                 /* its profit at this candle's close, fraction of the equity at entry */
+  int64_t hold_candles;              /* candles it has been held */
+  double equity;                     /* paper equity since the stream's first candle (starts at 1) */
+  int64_t trades;                    /* positions opened since then */
 };
 
 struct tml_prediction {

@@ -225,6 +225,9 @@ struct tml_rl_trading_metrics {
  * Returns 0 or a negative TML_E* (stops the evaluation). */
 typedef int (*tml_rl_policy_fn)(void *ctx, const float *obs, size_t row, int position, int *action);
 
+/* A policy is called once with obs == NULL (and action NULL) at the start of every episode, before the
+ * episode's first observation: a policy with memory (the lstm agent's window) forgets there. */
+
 /* Runs one evaluation episode over the environment's whole range with `policy` (reset at the range's
  * first row; the open position is closed at the last row's close) and computes its metrics. Equity per step goes to equity_out (steps + 1 values,
  * may be NULL). Returns 0 or the policy's error. */
@@ -246,7 +249,10 @@ int tml_rl_evaluate_baseline(struct tml_rl_env *e, enum tml_rl_baseline b, struc
 /* ---- PPO agent (Schulman et al. 2017, "Proximal Policy Optimization Algorithms") ----
  *
  * Actor and critic are separate MLPs (tanh hidden layers) on the shared nn core (trademl/nn.h);
- * the actor's logits give a softmax policy over the action space, the critic one value. Training
+ * the actor's logits give a softmax policy over the action space, the critic one value. With
+ * network = lstm, one LSTM layer (shared by both) reads the episode's last `window` observations
+ * (zero rows before the episode's first) from a zero state and its last hidden state is the heads'
+ * input; PPO's gradient flows back through the window (truncated BPTT over `window` steps). Training
  * collects rollouts from n_envs environments over the fit rows (episodes of episode_candles from
  * seeded random starts, cut episodes bootstrapped with the critic), computes generalised advantage
  * estimates (Schulman et al. 2016), and runs `epochs` passes of shuffled minibatches over the
@@ -255,6 +261,12 @@ int tml_rl_evaluate_baseline(struct tml_rl_env *e, enum tml_rl_baseline b, struc
  * validation rows (which follow the fit rows after a purge) and the weights with the best validation
  * net return are kept. Deterministic for a seed and a thread count when the budget is in steps
  * (a time budget stops wherever the clock says). */
+enum tml_rl_network { TML_RL_NET_MLP = 0, TML_RL_NET_LSTM = 1 };
+/* "mlp" / "lstm"; NULL for an invalid value. */
+const char *tml_rl_network_name(enum tml_rl_network n);
+/* Parses "mlp" | "lstm"; TML_EINVAL naming `what` (the setting) and the choices. */
+int tml_rl_network_parse(const char *s, const char *what, enum tml_rl_network *out, struct tml_error *err);
+
 struct tml_rl_ppo_params {
   size_t hidden;          /* units per hidden layer (64) */
   size_t layers;          /* hidden layers (2) */
@@ -275,6 +287,9 @@ struct tml_rl_ppo_params {
   double time_budget_s;   /* wall-clock budget, 0 = none (not deterministic when it stops the run) */
   int eval_every;         /* rollouts between validation checks (2) */
   uint64_t seed;          /* 42 */
+  enum tml_rl_network network; /* mlp (default) or lstm */
+  size_t lstm_hidden;     /* LSTM units (32), lstm only */
+  size_t window;          /* observations the LSTM reads (8), lstm only; an MLP reads 1 */
   /* Called after every rollout (and its validation check, when one ran): valid_return is the newest
    * validation net return (NaN before the first). Return non-zero to stop: the training returns
    * TML_EINTR and keeps nothing. May be NULL. */
@@ -317,7 +332,8 @@ int tml_rl_agent_env_create(const struct tml_rl_agent *a, const struct tml_rl_ma
 /* A tml_rl_policy_fn: the agent (ctx) acts greedily (the most probable action) on the observation. */
 int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action);
 /* One decision for a raw feature row (nfeat floats, as tml_feature_stream_push writes it) and an agent
- * state (position -1/0/1, unrealised profit as a fraction of the entry equity, candles in the trade):
+ * state (position -1/0/1, unrealised profit as a fraction of the entry equity, candles in the trade),
+ * as the first observation of an episode (an lstm agent's window holds nothing before it):
  * action probabilities (tml_rl_agent_action_count floats), the critic's value, the greedy action.
  * Not thread-safe for one agent (it uses the agent's workspace). */
 void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position, double upnl, size_t hold,
@@ -327,6 +343,14 @@ enum tml_rl_action_space tml_rl_agent_action_space(const struct tml_rl_agent *a)
 const struct tml_rl_env_opts *tml_rl_agent_env_opts(const struct tml_rl_agent *a);
 size_t tml_rl_agent_nfeat(const struct tml_rl_agent *a);
 void tml_rl_agent_arch(const struct tml_rl_agent *a, size_t *hidden, size_t *layers);
+enum tml_rl_network tml_rl_agent_network(const struct tml_rl_agent *a);
+size_t tml_rl_agent_window(const struct tml_rl_agent *a);      /* 1 for an MLP */
+size_t tml_rl_agent_lstm_hidden(const struct tml_rl_agent *a); /* 0 for an MLP */
+size_t tml_rl_agent_obs_dim(const struct tml_rl_agent *a);     /* nfeat + TML_RL_STATE_DIM */
+/* The decision for a window of observations (window x obs_dim floats, scaled features then the agent
+ * state, oldest first, zero rows before an episode's first): probabilities, the critic's value, the
+ * greedy action (each may be NULL). Not thread-safe for one agent (its workspace). */
+void tml_rl_agent_decide(struct tml_rl_agent *a, const float *win, float *probs, float *value, int *action);
 /* Agent file (docs/rl.md): magic, version, feature-set checksum, architecture, scaler, cost options,
  * weights and an FNV-1a checksum of everything before it; written atomically (temp + rename). */
 int tml_rl_agent_save(const struct tml_rl_agent *a, const char *path, struct tml_error *err);
@@ -348,6 +372,30 @@ int tml_rl_fold_trading(const struct tml_dataset *d, size_t begin, size_t end, c
  * with its cost options: the trading metrics of strategy rl on a fold (ppo.c, beside the agent). */
 int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size_t begin, size_t end,
                        struct tml_rl_trading_metrics *out, struct tml_error *err);
+
+/* ---- the agent trading a live candle stream (strategy rl's stream state) ----
+ * The environment's episode, one closed candle at a time: candle k's order (decided at candle k-1's
+ * close) fills at candle k's open with the environment's costs (tml_rl_account_*), then the agent sees
+ * candle k's observation (its features and the account's state) and decides. So over the same candles
+ * the stream takes the same actions as tml_rl_evaluate from the first of them (tested), and the
+ * position it reports is the one its own previous decisions built. */
+struct tml_rl_stream;
+/* a is borrowed (outlives the stream; the stream uses its workspace: one thread at a time per agent). */
+int tml_rl_stream_create(struct tml_rl_agent *a, struct tml_rl_stream **out, struct tml_error *err);
+/* Back to its creation: no rows seen, flat, equity 1. */
+void tml_rl_stream_reset(struct tml_rl_stream *s);
+void tml_rl_stream_destroy(struct tml_rl_stream *s); /* accepts NULL */
+/* Candle k's raw feature row (nfeat floats): first call of a candle. */
+void tml_rl_stream_push_features(struct tml_rl_stream *s, const float *raw_row);
+/* The decision probabilities from the flat state over the features pushed so far (the direction head:
+ * a function of the rows alone, equal to batch prediction). */
+void tml_rl_stream_flat(struct tml_rl_stream *s, float *probs);
+/* Candle k's prices (candles of interval_ms: funding), after its features: fills the pending order,
+ * marks the account, decides (probs, value, action may be NULL). */
+void tml_rl_stream_trade(struct tml_rl_stream *s, const struct tml_rl_candle *c, int64_t interval_ms, float *probs,
+                         float *value, int *action);
+/* The account after the last candle (position, entry, equity, time in trade, stats). */
+const struct tml_rl_account *tml_rl_stream_account(const struct tml_rl_stream *s);
 
 struct tml_config;
 /* Environment and PPO options from the rl.* keys (and training.seed) of cfg; cfg NULL = defaults.

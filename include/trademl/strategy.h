@@ -143,6 +143,14 @@ struct tml_strategy {
    * with its probabilities and value, for `predict` and the API (rl: from the flat state). Thread-safe
    * like predict. */
   int (*decide)(const void *m, const float *row, struct tml_decision *out, struct tml_error *err);
+  /* Optional (NULL = none): for strategies whose decisions carry a position from candle to candle (rl).
+   * The model stream calls it right after stream_step for every complete row (warm-up rows too), with
+   * that row's candle prices (ohlc: open, high, low, close) and the interval: it advances the stream's
+   * paper position exactly as the strategy's trading environment would (its previous decision fills on
+   * this candle) and, when out is not NULL, writes the decision taken at this candle with the position
+   * carried. A stream's decisions then come from here, not from decide(). */
+  int (*stream_trade)(void *state, int64_t interval_ms, const double ohlc[4], struct tml_decision *out,
+                      struct tml_error *err);
 };
 
 extern const struct tml_strategy tml_strategy_xgb5;     /* src/lib/strategy/strategy_xgb5.c */

@@ -17,6 +17,7 @@ struct tml_model_stream {
   void *state;                   /* the strategy's per-symbol state (stream_open) */
   float *row;                    /* m->ncols floats: features, then the symbol encoding */
   int64_t last_ms;               /* last candle streamed; INT64_MIN when none */
+  double ohlc[4];                /* its prices (strategies that trade the stream: stream_trade) */
   size_t candles;                /* candles streamed */
   bool have_latest;
   struct tml_prediction latest;
@@ -74,8 +75,13 @@ static int step_row(struct tml_model_stream *s, int64_t open_ms, struct tml_pred
       s->row[m->nfeat + j] = (int)j == s->sidx ? 1.0f : 0.0f;
   else if (m->encoding == TML_ENC_INDEX)
     s->row[m->nfeat] = (float)s->sidx;
-  if (!p)
-    return m->model->strategy->stream_step(s->state, s->row, NULL, err);
+  const struct tml_strategy *st = m->model->strategy;
+  if (!p) {
+    int rc = st->stream_step(s->state, s->row, NULL, err);
+    if (!rc && st->stream_trade)
+      rc = st->stream_trade(s->state, m->interval_ms, s->ohlc, NULL, err);
+    return rc;
+  }
   memset(p, 0, sizeof(*p));
   p->candle_ms = open_ms;
   float out[TML_HEAD_COUNT][TML_MAX_CLASSES];
@@ -96,8 +102,12 @@ static int step_row(struct tml_model_stream *s, int64_t open_ms, struct tml_pred
     }
     p->cls[h] = best;
   }
-  if (m->model->strategy->decide)
-    return m->model->strategy->decide(m->model->impl, s->row, &p->decision, err);
+  /* A strategy that trades the stream decides with the position its earlier decisions built;
+   * decide() answers from the row alone. */
+  if (st->stream_trade)
+    return st->stream_trade(s->state, m->interval_ms, s->ohlc, &p->decision, err);
+  if (st->decide)
+    return st->decide(m->model->impl, s->row, &p->decision, err);
   return 0;
 }
 
@@ -120,6 +130,10 @@ static int feed(struct tml_model_stream *s, int64_t open_ms, double o, double h,
   }
   s->last_ms = open_ms;
   s->candles++;
+  s->ohlc[0] = o;
+  s->ohlc[1] = h;
+  s->ohlc[2] = l;
+  s->ohlc[3] = c;
   return 0;
 }
 

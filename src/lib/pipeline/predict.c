@@ -92,6 +92,16 @@ int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_mode
       tml_buf_printf(b, "%s\"%s\":%.6f", j ? "," : "", d->names[j], (double)d->probs[j]);
     tml_buf_puts(b, "},\"value\":");
     tml_buf_json_num(b, (double)d->value);
+    if (d->position_carried) {
+      static const char *const side[3] = {"short", "flat", "long"};
+      tml_buf_printf(b, ",\"position\":{\"side\":\"%s\",\"entry_price\":", side[d->position + 1]);
+      tml_buf_json_num(b, d->entry_price);
+      tml_buf_puts(b, ",\"unrealised\":");
+      tml_buf_json_num(b, d->unrealised);
+      tml_buf_printf(b, ",\"hold_candles\":%" PRId64 ",\"equity\":", d->hold_candles);
+      tml_buf_json_num(b, d->equity);
+      tml_buf_printf(b, ",\"trades\":%" PRId64 "}", d->trades);
+    }
     tml_buf_putc(b, '}');
   }
   return tml_buf_puts(b, "}");

@@ -14,13 +14,23 @@
 #include "trademl/hash.h"
 #include "trademl/nn.h"
 
+#include "rl/rl_internal.h"
+
 struct tml_rl_agent {
   struct tml_rl_env_opts eo;
   struct tml_rl_scaler sc;
   size_t nfeat, obs_dim, nact, hidden, layers, max_batch;
-  struct tml_nn_params p;  /* actor then critic */
+  enum tml_rl_network network;
+  size_t lstm_hidden;      /* LSTM units (lstm network) */
+  size_t window;           /* observations a decision reads: 1 (mlp) or rl.window (lstm) */
+  struct tml_nn_params p;  /* [LSTM,] actor, critic */
   struct tml_nn_mlp actor, critic;
-  float *obs1;             /* one observation (act) */
+  struct tml_nn_lstm lstm; /* lstm network: shared by the actor and the critic */
+  struct tml_nn_lstm_cache cache;
+  float *xt;               /* window x max_batch x obs_dim: a batch of windows, time-major */
+  float *dH;               /* window x max_batch x lstm_hidden: gradient w.r.t. the LSTM outputs */
+  float *dA, *dC;          /* max_batch x lstm_hidden: the actor's and the critic's input gradients */
+  float *win;              /* window x obs_dim: the greedy policy's episode window, oldest first */
 };
 
 void tml_rl_ppo_params_default(struct tml_rl_ppo_params *p) {
@@ -44,6 +54,28 @@ void tml_rl_ppo_params_default(struct tml_rl_ppo_params *p) {
   p->time_budget_s = 0;
   p->eval_every = 2;
   p->seed = 42;
+  p->network = TML_RL_NET_MLP;
+  p->lstm_hidden = 32;
+  p->window = 8;
+}
+
+const char *tml_rl_network_name(enum tml_rl_network n) {
+  return n == TML_RL_NET_LSTM ? "lstm" : n == TML_RL_NET_MLP ? "mlp" : NULL;
+}
+
+int tml_rl_network_parse(const char *s, const char *what, enum tml_rl_network *out, struct tml_error *err) {
+  if (s && strcmp(s, "mlp") == 0) {
+    *out = TML_RL_NET_MLP;
+    return 0;
+  }
+  if (s && strcmp(s, "lstm") == 0) {
+    *out = TML_RL_NET_LSTM;
+    return 0;
+  }
+  return tml_error_set(err, TML_EINVAL,
+                       "%s: unknown network '%s'; use mlp (the observation of the candle) or lstm (an LSTM layer "
+                       "over the last rl.window observations)",
+                       what ? what : "rl.network", s ? s : "(null)");
 }
 
 static int range_d(double v, double lo, double hi, const char *key, struct tml_error *err) {
@@ -97,6 +129,12 @@ int tml_rl_ppo_params_check(const struct tml_rl_ppo_params *p, struct tml_error 
     rc = range_d(p->time_budget_s, 0, 1e7, "rl.time_budget", err);
   if (!rc)
     rc = range_z((uint64_t)(p->eval_every > 0 ? p->eval_every : 0), 1, 100000, "rl.eval_every", err);
+  if (!rc && p->network != TML_RL_NET_MLP && p->network != TML_RL_NET_LSTM)
+    rc = tml_error_set(err, TML_EINVAL, "rl.network = %d is not mlp or lstm", (int)p->network);
+  if (!rc)
+    rc = range_z(p->lstm_hidden, 2, 256, "rl.lstm_hidden", err);
+  if (!rc)
+    rc = range_z(p->window, 1, 256, "rl.window", err);
   if (!rc && p->minibatch > p->n_envs * p->rollout_steps)
     rc = tml_error_set(err, TML_EINVAL,
                        "rl.minibatch = %zu is larger than a rollout (rl.n_envs x rl.rollout_steps = %zu): lower it",
@@ -109,12 +147,19 @@ int tml_rl_ppo_params_check(const struct tml_rl_ppo_params *p, struct tml_error 
 static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, struct tml_error *err) {
   size_t sizes[TML_NN_MLP_MAX_LAYERS + 1];
   size_t ns = 0;
-  sizes[ns++] = a->obs_dim;
+  bool lstm = a->network == TML_RL_NET_LSTM;
+  if (!lstm) {
+    a->window = 1;
+    a->lstm_hidden = 0;
+  }
+  tml_nn_params_init(&a->p);
+  if (lstm)
+    tml_nn_lstm_declare(&a->lstm, &a->p, a->obs_dim, a->lstm_hidden);
+  sizes[ns++] = lstm ? a->lstm_hidden : a->obs_dim;
   for (size_t l = 0; l < a->layers; l++)
     sizes[ns++] = a->hidden;
   sizes[ns++] = a->nact;
   a->max_batch = max_batch;
-  tml_nn_params_init(&a->p);
   int rc = tml_nn_mlp_init(&a->actor, &a->p, sizes, ns, TML_NN_TANH, TML_NN_LINEAR, max_batch, err);
   if (rc)
     return rc;
@@ -125,11 +170,24 @@ static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, 
   rc = tml_nn_params_alloc(&a->p, err);
   if (rc)
     return rc;
-  a->obs1 = malloc(a->obs_dim * sizeof(float));
-  if (!a->obs1)
+  a->win = calloc(a->window * a->obs_dim, sizeof(float));
+  if (!a->win)
     return tml_error_set(err, TML_ENOMEM, "out of memory for the rl agent");
+  if (lstm) {
+    rc = tml_nn_lstm_cache_init(&a->cache, &a->lstm, a->window, max_batch, err);
+    if (rc)
+      return rc;
+    a->xt = malloc(a->window * max_batch * a->obs_dim * sizeof(float));
+    a->dH = malloc(a->window * max_batch * a->lstm_hidden * sizeof(float));
+    a->dA = malloc(max_batch * a->lstm_hidden * sizeof(float));
+    a->dC = malloc(max_batch * a->lstm_hidden * sizeof(float));
+    if (!a->xt || !a->dH || !a->dA || !a->dC)
+      return tml_error_set(err, TML_ENOMEM, "out of memory for the rl agent's LSTM");
+  }
   struct tml_nn_rng rng;
   tml_nn_rng_seed(&rng, seed);
+  if (lstm) /* forget bias 1 (Jozefowicz et al. 2015): the window is short, see docs/rl.md */
+    tml_nn_lstm_init_weights(&a->lstm, &a->p, &rng, 1.0f);
   tml_nn_mlp_init_weights(&a->actor, &a->p, &rng);
   tml_nn_mlp_init_weights(&a->critic, &a->p, &rng);
   /* A near-uniform first policy (small output layer, as in the PPO implementations' 0.01 gain). */
@@ -139,13 +197,45 @@ static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, 
   return 0;
 }
 
+/* The input of the actor and critic heads for B windows W (window x obs_dim each, oldest first, one
+ * after the other): the last observation itself (mlp), or the LSTM's last hidden state over the
+ * window from a zero state (lstm; valid until the next LSTM forward). B <= max_batch. */
+static const float *heads_input(struct tml_rl_agent *a, const float *W, size_t B) {
+  if (a->network != TML_RL_NET_LSTM)
+    return W;
+  size_t L = a->window, D = a->obs_dim;
+  for (size_t t = 0; t < L; t++)
+    for (size_t b = 0; b < B; b++)
+      memcpy(a->xt + (t * B + b) * D, W + (b * L + t) * D, D * sizeof(float));
+  tml_nn_lstm_forward(&a->lstm, &a->p, a->xt, L, B, &a->cache);
+  return tml_nn_lstm_output(&a->cache, B) + (L - 1) * B * a->lstm_hidden;
+}
+
+/* The newest observation of window b of W. */
+static const float *last_obs(const struct tml_rl_agent *a, const float *W, size_t b) {
+  return W + (b * a->window + a->window - 1) * a->obs_dim;
+}
+
+/* Slides a window one observation on: drops the oldest, returns where the newest goes. */
+static float *window_push(const struct tml_rl_agent *a, float *w) {
+  size_t D = a->obs_dim;
+  if (a->window > 1)
+    memmove(w, w + D, (a->window - 1) * D * sizeof(float));
+  return w + (a->window - 1) * D;
+}
+
 void tml_rl_agent_free(struct tml_rl_agent *a) {
   if (!a)
     return;
   tml_nn_mlp_release(&a->actor);
   tml_nn_mlp_release(&a->critic);
   tml_nn_params_release(&a->p);
-  free(a->obs1);
+  tml_nn_lstm_cache_release(&a->cache);
+  free(a->xt);
+  free(a->dH);
+  free(a->dA);
+  free(a->dC);
+  free(a->win);
   free(a);
 }
 
@@ -157,6 +247,10 @@ void tml_rl_agent_arch(const struct tml_rl_agent *a, size_t *hidden, size_t *lay
   *hidden = a->hidden;
   *layers = a->layers;
 }
+enum tml_rl_network tml_rl_agent_network(const struct tml_rl_agent *a) { return a->network; }
+size_t tml_rl_agent_window(const struct tml_rl_agent *a) { return a->window; }
+size_t tml_rl_agent_lstm_hidden(const struct tml_rl_agent *a) { return a->network == TML_RL_NET_LSTM ? a->lstm_hidden : 0; }
+size_t tml_rl_agent_obs_dim(const struct tml_rl_agent *a) { return a->obs_dim; }
 
 int tml_rl_agent_env_create(const struct tml_rl_agent *a, const struct tml_rl_market *m, size_t begin, size_t end,
                             struct tml_rl_env **out, struct tml_error *err) {
@@ -195,36 +289,45 @@ static void masked_softmax(const struct tml_rl_agent *a, const float *obs, const
   tml_nn_softmax(out, a->nact, out);
 }
 
-int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action) {
-  (void)row;
-  (void)position;
-  struct tml_rl_agent *a = agent;
-  const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, obs, 1);
+void tml_rl_agent_decide(struct tml_rl_agent *a, const float *win, float *probs, float *value, int *action) {
+  const float *in = heads_input(a, win, 1);
+  const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, in, 1);
   float p[8];
-  masked_softmax(a, obs, logits, p);
-  *action = argmax(p, a->nact);
-  return 0;
-}
-
-void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position, double upnl, size_t hold,
-                      float *probs, float *value, int *action) {
-  tml_rl_scaler_apply(&a->sc, raw_row, a->obs1);
-  float *st = a->obs1 + a->nfeat;
-  /* The same agent-state encoding as the environment's observation (env.c write_obs). */
-  st[0] = position > 0 ? 1.0f : 0.0f;
-  st[1] = position < 0 ? 1.0f : 0.0f;
-  double u = 10.0 * upnl;
-  st[2] = (float)(u > 5 ? 5 : (u < -5 ? -5 : u));
-  st[3] = (float)(log1p((double)hold) / 5.0);
-  const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, a->obs1, 1);
-  float p[8];
-  masked_softmax(a, a->obs1, logits, p);
+  masked_softmax(a, last_obs(a, win, 0), logits, p);
   if (probs)
     memcpy(probs, p, a->nact * sizeof(float));
   if (action)
     *action = argmax(p, a->nact);
   if (value)
-    *value = tml_nn_mlp_forward(&a->critic, &a->p, a->obs1, 1)[0];
+    *value = tml_nn_mlp_forward(&a->critic, &a->p, in, 1)[0];
+}
+
+int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action) {
+  (void)row;
+  (void)position;
+  struct tml_rl_agent *a = agent;
+  if (!obs) { /* a new episode: nothing before it in the window */
+    memset(a->win, 0, a->window * a->obs_dim * sizeof(float));
+    return 0;
+  }
+  memcpy(window_push(a, a->win), obs, a->obs_dim * sizeof(float));
+  tml_rl_agent_decide(a, a->win, NULL, NULL, action);
+  return 0;
+}
+
+void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position, double upnl, size_t hold,
+                      float *probs, float *value, int *action) {
+  memset(a->win, 0, (a->window - 1) * a->obs_dim * sizeof(float));
+  float *o = a->win + (a->window - 1) * a->obs_dim;
+  tml_rl_scaler_apply(&a->sc, raw_row, o);
+  float *st = o + a->nfeat;
+  /* The same agent-state encoding as the environment's observation (tml_rl_account_state). */
+  st[0] = position > 0 ? 1.0f : 0.0f;
+  st[1] = position < 0 ? 1.0f : 0.0f;
+  double u = 10.0 * upnl;
+  st[2] = (float)(u > 5 ? 5 : (u < -5 ? -5 : u));
+  st[3] = (float)(log1p((double)hold) / 5.0);
+  tml_rl_agent_decide(a, a->win, probs, value, action);
 }
 
 /* ---- training ---- */
@@ -236,16 +339,18 @@ static double now_s(void) {
 }
 
 struct rollout {
-  size_t T, E, dim, nact, N;
-  float *obs;      /* N x dim, index t*E + e */
+  size_t T, E, dim, nact, N; /* dim: floats of one window (window x obs_dim) */
+  float *obs;      /* N windows, index t*E + e */
   int32_t *act;
   float *logp, *val, *rew, *boot, *adv, *ret;
   uint8_t *done;
   float *last_val; /* E */
-  float *cur_obs;  /* E x dim */
+  float *cur_obs;  /* E windows: each environment's last observations, newest last */
   /* minibatch workspace */
   size_t *idx;
   float *mb_obs, *dlogits, *dval, *probs;
+  int32_t *mb_act;
+  float *mb_logp, *mb_adv, *mb_ret;
 };
 
 static void rollout_release(struct rollout *r) {
@@ -265,6 +370,10 @@ static void rollout_release(struct rollout *r) {
   free(r->dlogits);
   free(r->dval);
   free(r->probs);
+  free(r->mb_act);
+  free(r->mb_logp);
+  free(r->mb_adv);
+  free(r->mb_ret);
 }
 
 static int rollout_init(struct rollout *r, size_t T, size_t E, size_t dim, size_t nact, size_t mb,
@@ -292,8 +401,13 @@ static int rollout_init(struct rollout *r, size_t T, size_t E, size_t dim, size_
   r->dlogits = malloc(mb * nact * sizeof(float));
   r->dval = malloc(mb * sizeof(float));
   r->probs = malloc((mb > E ? mb : E) * nact * sizeof(float));
+  r->mb_act = malloc(mb * sizeof(int32_t));
+  r->mb_logp = malloc(mb * sizeof(float));
+  r->mb_adv = malloc(mb * sizeof(float));
+  r->mb_ret = malloc(mb * sizeof(float));
   if (!r->obs || !r->act || !r->logp || !r->val || !r->rew || !r->boot || !r->adv || !r->ret || !r->done ||
-      !r->last_val || !r->cur_obs || !r->idx || !r->mb_obs || !r->dlogits || !r->dval || !r->probs) {
+      !r->last_val || !r->cur_obs || !r->idx || !r->mb_obs || !r->dlogits || !r->dval || !r->probs || !r->mb_act ||
+      !r->mb_logp || !r->mb_adv || !r->mb_ret) {
     rollout_release(r);
     return tml_error_set(err, TML_ENOMEM, "out of memory for a rollout of %zu transitions", N);
   }
@@ -319,6 +433,14 @@ static size_t random_start(struct tml_nn_rng *rng, size_t begin, size_t end) {
   return begin + tml_nn_rng_below(rng, end - 1 - begin);
 }
 
+/* Starts a new episode of environment e at a random start: an empty window (zeros) but for the first
+ * observation. */
+static void episode_start(struct tml_rl_agent *a, struct tml_rl_env *env, float *win, struct tml_nn_rng *rng,
+                          size_t fit_begin, size_t fit_end, size_t episode_candles) {
+  memset(win, 0, a->window * a->obs_dim * sizeof(float));
+  tml_rl_env_reset(env, random_start(rng, fit_begin, fit_end), episode_candles, win + (a->window - 1) * a->obs_dim);
+}
+
 /* Collects T steps from E environments with the current policy (sampling). */
 static void collect(struct tml_rl_agent *a, struct tml_rl_env **envs, struct rollout *r,
                     const struct tml_rl_ppo_params *pp, size_t fit_begin, size_t fit_end, struct tml_nn_rng *rng) {
@@ -326,10 +448,11 @@ static void collect(struct tml_rl_agent *a, struct tml_rl_env **envs, struct rol
   for (size_t t = 0; t < r->T; t++) {
     size_t base = t * E;
     memcpy(r->obs + base * dim, r->cur_obs, E * dim * sizeof(float));
-    const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, r->cur_obs, E);
+    const float *in = heads_input(a, r->cur_obs, E);
+    const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, in, E);
     for (size_t e = 0; e < E; e++)
-      masked_softmax(a, r->cur_obs + e * dim, logits + e * nact, r->probs + e * nact);
-    const float *v = tml_nn_mlp_forward(&a->critic, &a->p, r->cur_obs, E);
+      masked_softmax(a, last_obs(a, r->cur_obs, e), logits + e * nact, r->probs + e * nact);
+    const float *v = tml_nn_mlp_forward(&a->critic, &a->p, in, E);
     for (size_t e = 0; e < E; e++)
       r->val[base + e] = v[e];
     for (size_t e = 0; e < E; e++) {
@@ -338,7 +461,8 @@ static void collect(struct tml_rl_agent *a, struct tml_rl_env **envs, struct rol
       r->act[base + e] = k;
       r->logp[base + e] = logf(p[k] > 1e-30f ? p[k] : 1e-30f);
       bool done;
-      float rw = tml_rl_env_step(envs[e], k, r->cur_obs + e * dim, &done);
+      float *win = r->cur_obs + e * dim;
+      float rw = tml_rl_env_step(envs[e], k, window_push(a, win), &done);
       r->rew[base + e] = (float)((double)rw * pp->reward_scale);
       r->done[base + e] = done;
       r->boot[base + e] = 0;
@@ -346,12 +470,12 @@ static void collect(struct tml_rl_agent *a, struct tml_rl_env **envs, struct rol
         /* A cut episode is bootstrapped with the critic's value of its last observation; a ruined
          * account (equity <= 0) is terminal. */
         if (tml_rl_env_equity(envs[e]) > 0)
-          r->boot[base + e] = tml_nn_mlp_forward(&a->critic, &a->p, r->cur_obs + e * dim, 1)[0];
-        tml_rl_env_reset(envs[e], random_start(rng, fit_begin, fit_end), pp->episode_candles, r->cur_obs + e * dim);
+          r->boot[base + e] = tml_nn_mlp_forward(&a->critic, &a->p, heads_input(a, win, 1), 1)[0];
+        episode_start(a, envs[e], win, rng, fit_begin, fit_end, pp->episode_candles);
       }
     }
   }
-  const float *v = tml_nn_mlp_forward(&a->critic, &a->p, r->cur_obs, E);
+  const float *v = tml_nn_mlp_forward(&a->critic, &a->p, heads_input(a, r->cur_obs, E), E);
   memcpy(r->last_val, v, E * sizeof(float));
 }
 
@@ -388,25 +512,30 @@ static void gae(struct rollout *r, double gamma, double lambda) {
     r->adv[i] = (float)(((double)r->adv[i] - mean) * inv);
 }
 
-/* One PPO update over a minibatch of indices idx[0..n). Returns the gradient norm before clipping. */
-static double update(struct tml_rl_agent *a, struct rollout *r, const size_t *idx, size_t n,
-                     const struct tml_rl_ppo_params *pp, struct tml_nn_adam *adam, double *entropy_out,
-                     double *vloss_out) {
-  size_t dim = r->dim, nact = r->nact;
-  for (size_t j = 0; j < n; j++)
-    memcpy(r->mb_obs + j * dim, r->obs + idx[j] * dim, dim * sizeof(float));
-  tml_nn_params_zero_grad(&a->p);
-  const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, r->mb_obs, n);
-  double inv_n = 1.0 / (double)n, ent_sum = 0;
+/* The PPO loss of n transitions (windows W, n x dim floats; actions, old log-probabilities,
+ * advantages and returns) and, when grad, its gradient accumulated into a->p.g:
+ *   L = mean_j [ -min(ratio_j A_j, clip(ratio_j, 1 - eps, 1 + eps) A_j) ]
+ *     + value_coef mean_j (V(s_j) - R_j)^2 - entropy_coef mean_j H(pi(.|s_j))
+ * with ratio_j = pi(a_j|s_j) / pi_old(a_j|s_j). The gradient flows into the LSTM (lstm network)
+ * through both heads, backwards through the window (truncated BPTT over rl.window steps). probs and
+ * dlogits, dval: workspaces of n x nact, n x nact and n floats. */
+static double ppo_loss(struct tml_rl_agent *a, const float *W, const int32_t *act, const float *old_logp,
+                       const float *adv, const float *ret, size_t n, const struct tml_rl_ppo_params *pp, bool grad,
+                       float *probs, float *dlogits, float *dval, double *entropy_out, double *vloss_out) {
+  size_t nact = a->nact;
+  bool lstm = a->network == TML_RL_NET_LSTM;
+  const float *in = heads_input(a, W, n);
+  const float *logits = tml_nn_mlp_forward(&a->actor, &a->p, in, n);
+  double inv_n = 1.0 / (double)n, ent_sum = 0, pol = 0;
   for (size_t j = 0; j < n; j++) {
-    size_t i = idx[j];
-    float *p = r->probs + j * nact;
-    masked_softmax(a, r->mb_obs + j * dim, logits + j * nact, p);
-    int k = r->act[i];
+    float *p = probs + j * nact;
+    masked_softmax(a, last_obs(a, W, j), logits + j * nact, p);
+    int k = act[j];
     double logp = log((double)p[k] > 1e-30 ? (double)p[k] : 1e-30);
-    double ratio = exp(logp - (double)r->logp[i]);
-    double A = (double)r->adv[i];
+    double ratio = exp(logp - (double)old_logp[j]);
+    double A = (double)adv[j];
     double clipped = ratio < 1 - pp->clip ? 1 - pp->clip : (ratio > 1 + pp->clip ? 1 + pp->clip : ratio);
+    pol += -(ratio * A <= clipped * A ? ratio * A : clipped * A);
     /* L = -min(ratio A, clip(ratio) A): the gradient flows through ratio only where the unclipped term
      * is the minimum; dL/dlogp = -A ratio there, 0 elsewhere. */
     double g_logp = ratio * A <= clipped * A ? -A * ratio : 0.0;
@@ -416,7 +545,7 @@ static double update(struct tml_rl_agent *a, struct rollout *r, const size_t *id
       if (p[m] > 0)
         H -= (double)p[m] * log((double)p[m]);
     ent_sum += H;
-    float *dz = r->dlogits + j * nact;
+    float *dz = dlogits + j * nact;
     for (size_t m = 0; m < nact; m++) {
       double pm = (double)p[m];
       double dlogp = (m == (size_t)k ? 1.0 : 0.0) - pm; /* d log p_k / d z_m */
@@ -425,21 +554,94 @@ static double update(struct tml_rl_agent *a, struct rollout *r, const size_t *id
       dz[m] = (float)(inv_n * (g_logp * dlogp - pp->entropy_coef * dH));
     }
   }
-  tml_nn_mlp_backward(&a->actor, &a->p, r->mb_obs, r->dlogits, n, NULL);
-  const float *v = tml_nn_mlp_forward(&a->critic, &a->p, r->mb_obs, n);
+  if (grad)
+    tml_nn_mlp_backward(&a->actor, &a->p, in, dlogits, n, lstm ? a->dA : NULL);
+  const float *v = tml_nn_mlp_forward(&a->critic, &a->p, in, n);
   double vl = 0;
   for (size_t j = 0; j < n; j++) {
-    double d = (double)v[j] - (double)r->ret[idx[j]];
+    double d = (double)v[j] - (double)ret[j];
     vl += d * d;
-    r->dval[j] = (float)(pp->value_coef * 2.0 * d * inv_n);
+    dval[j] = (float)(pp->value_coef * 2.0 * d * inv_n);
   }
-  tml_nn_mlp_backward(&a->critic, &a->p, r->mb_obs, r->dval, n, NULL);
+  if (grad)
+    tml_nn_mlp_backward(&a->critic, &a->p, in, dval, n, lstm ? a->dC : NULL);
+  if (grad && lstm) {
+    /* Only the window's last output feeds the heads: its gradient is the sum of both heads'. */
+    size_t H = a->lstm_hidden, L = a->window;
+    memset(a->dH, 0, (L - 1) * n * H * sizeof(float));
+    float *last = a->dH + (L - 1) * n * H;
+    for (size_t i = 0; i < n * H; i++)
+      last[i] = a->dA[i] + a->dC[i];
+    tml_nn_lstm_backward(&a->lstm, &a->p, a->xt, a->dH, L, n, &a->cache, NULL);
+  }
+  *entropy_out = ent_sum * inv_n;
+  *vloss_out = vl * inv_n;
+  return pol * inv_n + pp->value_coef * vl * inv_n - pp->entropy_coef * ent_sum * inv_n;
+}
+
+/* One PPO update over a minibatch of indices idx[0..n). Returns the gradient norm before clipping. */
+static double update(struct tml_rl_agent *a, struct rollout *r, const size_t *idx, size_t n,
+                     const struct tml_rl_ppo_params *pp, struct tml_nn_adam *adam, double *entropy_out,
+                     double *vloss_out) {
+  size_t dim = r->dim;
+  for (size_t j = 0; j < n; j++) {
+    size_t i = idx[j];
+    memcpy(r->mb_obs + j * dim, r->obs + i * dim, dim * sizeof(float));
+    r->mb_act[j] = r->act[i];
+    r->mb_logp[j] = r->logp[i];
+    r->mb_adv[j] = r->adv[i];
+    r->mb_ret[j] = r->ret[i];
+  }
+  tml_nn_params_zero_grad(&a->p);
+  ppo_loss(a, r->mb_obs, r->mb_act, r->mb_logp, r->mb_adv, r->mb_ret, n, pp, true, r->probs, r->dlogits, r->dval,
+           entropy_out, vloss_out);
   double norm = tml_nn_clip_grad_norm(&a->p, pp->max_grad_norm);
   if (isfinite(norm))
     tml_nn_adam_step(adam, &a->p);
-  *entropy_out = ent_sum * inv_n;
-  *vloss_out = vl * inv_n;
   return norm;
+}
+
+double tml__rl_ppo_loss(struct tml_rl_agent *a, const float *W, const int32_t *act, const float *old_logp,
+                        const float *adv, const float *ret, size_t n, const struct tml_rl_ppo_params *pp, bool grad) {
+  float *probs = malloc(n * a->nact * sizeof(float)), *dl = malloc(n * a->nact * sizeof(float));
+  float *dv = malloc(n * sizeof(float));
+  double ent, vl, loss = NAN;
+  if (probs && dl && dv)
+    loss = ppo_loss(a, W, act, old_logp, adv, ret, n, pp, grad, probs, dl, dv, &ent, &vl);
+  free(probs);
+  free(dl);
+  free(dv);
+  return loss;
+}
+
+struct tml_nn_params *tml__rl_agent_params(struct tml_rl_agent *a) { return &a->p; }
+
+int tml__rl_agent_create(size_t nfeat, const struct tml_rl_env_opts *eo, const struct tml_rl_ppo_params *pp,
+                         size_t max_batch, struct tml_rl_agent **out, struct tml_error *err) {
+  *out = NULL;
+  struct tml_rl_agent *a = calloc(1, sizeof(*a));
+  if (!a)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for the rl agent");
+  a->eo = *eo;
+  a->nfeat = nfeat;
+  a->obs_dim = nfeat + TML_RL_STATE_DIM;
+  a->nact = (size_t)tml_rl_action_count(eo->actions);
+  a->hidden = pp->hidden;
+  a->layers = pp->layers;
+  a->network = pp->network;
+  a->lstm_hidden = pp->lstm_hidden;
+  a->window = pp->window;
+  a->sc.ncols = nfeat;
+  a->sc.clip = 5;
+  for (size_t j = 0; j < nfeat; j++)
+    a->sc.inv_std[j] = 1;
+  int rc = agent_build(a, max_batch, pp->seed, err);
+  if (rc) {
+    tml_rl_agent_free(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
 }
 
 int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t fit_end, size_t valid_begin,
@@ -479,6 +681,9 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   a->nact = (size_t)tml_rl_action_count(eo->actions);
   a->hidden = pp->hidden;
   a->layers = pp->layers;
+  a->network = pp->network;
+  a->lstm_hidden = pp->lstm_hidden;
+  a->window = pp->window;
   rc = tml_rl_scaler_fit(m, fit_begin, fit_end, &a->sc, err);
   if (rc)
     goto fail;
@@ -503,13 +708,13 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   for (size_t e = 0; e < pp->n_envs && !rc; e++)
     rc = tml_rl_env_clone(proto, &envs[e], err);
   if (!rc)
-    rc = rollout_init(&r, pp->rollout_steps, pp->n_envs, a->obs_dim, a->nact, pp->minibatch, err);
+    rc = rollout_init(&r, pp->rollout_steps, pp->n_envs, a->window * a->obs_dim, a->nact, pp->minibatch, err);
   if (rc)
     goto fail;
   struct tml_nn_rng rng;
   tml_nn_rng_seed(&rng, pp->seed ^ UINT64_C(0x5DEECE66D));
   for (size_t e = 0; e < pp->n_envs; e++)
-    tml_rl_env_reset(envs[e], random_start(&rng, fit_begin, fit_end), pp->episode_candles, r.cur_obs + e * a->obs_dim);
+    episode_start(a, envs[e], r.cur_obs + e * r.dim, &rng, fit_begin, fit_end, pp->episode_candles);
   memcpy(best_w, a->p.w, a->p.n * sizeof(float));
   double t0 = now_s(), best = -INFINITY, last_valid = NAN;
   while (rep->env_steps < pp->total_steps) {
@@ -590,13 +795,14 @@ fail:
 
 /* ---- agent file ----
  * little-endian host layout (x86-64/aarch64):
- *   "TMLRLAG1" | u32 version (1) | char[16] feature-set checksum | u32 action space | u32 nfeat |
- *   u32 hidden | u32 layers | f32 mean[nfeat] | f32 inv_std[nfeat] | f32 clip |
+ *   "TMLRLAG1" | u32 version (2) | char[16] feature-set checksum | u32 action space | u32 nfeat |
+ *   u32 hidden | u32 layers | [version 2: u32 network (0 mlp, 1 lstm) | u32 lstm_hidden | u32 window] |
+ *   f32 mean[nfeat] | f32 inv_std[nfeat] | f32 clip |
  *   f64 fee_rate, slippage_range, funding_rate_8h, drawdown_penalty, holding_penalty |
  *   u64 nparams | f32 w[nparams] | u64 FNV-1a 64 of every byte before it */
 
 #define AGENT_MAGIC "TMLRLAG1"
-#define AGENT_VERSION 1u
+#define AGENT_VERSION 2u /* version 1 (no network fields: an MLP) is still read */
 
 struct wbuf {
   unsigned char *p;
@@ -632,6 +838,9 @@ int tml_rl_agent_save(const struct tml_rl_agent *a, const char *path, struct tml
   put_u32(&b, (uint32_t)a->nfeat);
   put_u32(&b, (uint32_t)a->hidden);
   put_u32(&b, (uint32_t)a->layers);
+  put_u32(&b, (uint32_t)a->network);
+  put_u32(&b, (uint32_t)a->lstm_hidden);
+  put_u32(&b, (uint32_t)a->window);
   put(&b, a->sc.mean, a->nfeat * sizeof(float));
   put(&b, a->sc.inv_std, a->nfeat * sizeof(float));
   put(&b, &a->sc.clip, sizeof(float));
@@ -677,7 +886,7 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
   const char *why = NULL;
   struct rbuf r = {(const unsigned char *)data, len, 0};
   char magic[8], fsum[16];
-  uint32_t version = 0, act = 0, nfeat = 0, hidden = 0, layers = 0;
+  uint32_t version = 0, act = 0, nfeat = 0, hidden = 0, layers = 0, network = 0, lstm_hidden = 0, window = 1;
   int rc = TML_EMODEL;
   if (len < 16 || !get(&r, magic, 8) || memcmp(magic, AGENT_MAGIC, 8) != 0) {
     why = "not an rl agent file (bad magic)";
@@ -690,7 +899,7 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
     goto done;
   }
   r.len = len - 8;
-  if (!get(&r, &version, 4) || version != AGENT_VERSION) {
+  if (!get(&r, &version, 4) || version < 1 || version > AGENT_VERSION) {
     why = "unsupported version";
     goto done;
   }
@@ -702,6 +911,13 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
       nfeat == 0 || nfeat > TML_RL_SCALER_MAXCOLS || hidden < 1 || hidden > 4096 || layers < 1 ||
       layers > TML_NN_MLP_MAX_LAYERS - 1) {
     why = "bad architecture header";
+    goto done;
+  }
+  if (version >= 2 && (!get(&r, &network, 4) || !get(&r, &lstm_hidden, 4) || !get(&r, &window, 4) || network > 1 ||
+                       (network == TML_RL_NET_LSTM && (lstm_hidden < 2 || lstm_hidden > 256 || window < 1 ||
+                                                       window > 256)) ||
+                       (network == TML_RL_NET_MLP && window != 1))) {
+    why = "bad network header";
     goto done;
   }
   a = calloc(1, sizeof(*a));
@@ -716,6 +932,9 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
   a->nact = (size_t)tml_rl_action_count(a->eo.actions);
   a->hidden = hidden;
   a->layers = layers;
+  a->network = (enum tml_rl_network)network;
+  a->lstm_hidden = lstm_hidden;
+  a->window = window;
   a->sc.ncols = nfeat;
   double eo[5];
   uint64_t n = 0;
@@ -760,6 +979,7 @@ done:
 
 bool tml_rl_agent_equal(const struct tml_rl_agent *a, const struct tml_rl_agent *b) {
   return a->nfeat == b->nfeat && a->nact == b->nact && a->hidden == b->hidden && a->layers == b->layers &&
+         a->network == b->network && a->window == b->window && a->lstm_hidden == b->lstm_hidden &&
          a->eo.actions == b->eo.actions && a->p.n == b->p.n &&
          memcmp(a->p.w, b->p.w, a->p.n * sizeof(float)) == 0 &&
          memcmp(a->sc.mean, b->sc.mean, a->nfeat * sizeof(float)) == 0 &&
@@ -782,3 +1002,80 @@ int tml_rl_agent_trade(struct tml_rl_agent *a, const struct tml_dataset *d, size
   tml_rl_market_release(&m);
   return rc;
 }
+
+/* ---- the agent's paper trading over a live candle stream ---- */
+
+struct tml_rl_stream {
+  struct tml_rl_agent *a;        /* borrowed */
+  struct tml_rl_account acct;
+  size_t rows;                   /* candles stepped */
+  int pending;                   /* action decided at the previous candle, filled on the next */
+  float *feat;                   /* window x obs_dim: scaled features, agent state zero (flat) */
+  float *obs;                    /* window x obs_dim: the observations as the environment wrote them */
+};
+
+int tml_rl_stream_create(struct tml_rl_agent *a, struct tml_rl_stream **out, struct tml_error *err) {
+  *out = NULL;
+  struct tml_rl_stream *s = calloc(1, sizeof(*s));
+  size_t n = a->window * a->obs_dim;
+  if (!s || !(s->feat = calloc(n, sizeof(float))) || !(s->obs = calloc(n, sizeof(float)))) {
+    if (s)
+      free(s->feat);
+    free(s);
+    return tml_error_set(err, TML_ENOMEM, "out of memory for an rl stream");
+  }
+  s->a = a;
+  tml_rl_account_reset(&s->acct);
+  *out = s;
+  return 0;
+}
+
+void tml_rl_stream_reset(struct tml_rl_stream *s) {
+  size_t n = s->a->window * s->a->obs_dim;
+  memset(s->feat, 0, n * sizeof(float));
+  memset(s->obs, 0, n * sizeof(float));
+  tml_rl_account_reset(&s->acct);
+  s->rows = 0;
+  s->pending = 0;
+}
+
+void tml_rl_stream_destroy(struct tml_rl_stream *s) {
+  if (!s)
+    return;
+  free(s->feat);
+  free(s->obs);
+  free(s);
+}
+
+void tml_rl_stream_push_features(struct tml_rl_stream *s, const float *raw_row) {
+  struct tml_rl_agent *a = s->a;
+  float *f = window_push(a, s->feat);
+  tml_rl_scaler_apply(&a->sc, raw_row, f);
+  memset(f + a->nfeat, 0, TML_RL_STATE_DIM * sizeof(float));
+}
+
+void tml_rl_stream_flat(struct tml_rl_stream *s, float *probs) {
+  tml_rl_agent_decide(s->a, s->feat, probs, NULL, NULL);
+}
+
+void tml_rl_stream_trade(struct tml_rl_stream *s, const struct tml_rl_candle *c, int64_t interval_ms, float *probs,
+                         float *value, int *action) {
+  struct tml_rl_agent *a = s->a;
+  const struct tml_rl_env_opts *o = &a->eo;
+  if (s->rows > 0) { /* the environment's step: the previous decision fills on this candle */
+    tml_rl_account_fill(&s->acct, o, s->pending, c);
+    tml_rl_account_hold(&s->acct, tml_rl_funding_per_candle(o, interval_ms), c->close);
+    tml_rl_account_mark(&s->acct, o, c->close);
+  }
+  s->rows++;
+  float *ob = window_push(a, s->obs);
+  memcpy(ob, s->feat + (a->window - 1) * a->obs_dim, a->nfeat * sizeof(float));
+  tml_rl_account_state(&s->acct, c->close, ob + a->nfeat);
+  int k = 0;
+  tml_rl_agent_decide(a, s->obs, probs, value, &k);
+  s->pending = k;
+  if (action)
+    *action = k;
+}
+
+const struct tml_rl_account *tml_rl_stream_account(const struct tml_rl_stream *s) { return &s->acct; }

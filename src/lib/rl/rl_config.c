@@ -44,6 +44,11 @@ int tml_rl_opts_from_config(const struct tml_config *cfg, struct tml_rl_env_opts
   pp->time_budget_s = (double)tml_config_int(cfg, "rl.time_budget");
   pp->eval_every = (int)tml_config_int(cfg, "rl.eval_every");
   pp->seed = (uint64_t)tml_config_int(cfg, "training.seed");
+  rc = tml_rl_network_parse(tml_config_get(cfg, "rl.network"), "rl.network", &pp->network, err);
+  if (rc)
+    return rc;
+  pp->lstm_hidden = (size_t)tml_config_int(cfg, "rl.lstm_hidden");
+  pp->window = (size_t)tml_config_int(cfg, "rl.window");
   rc = tml_rl_env_opts_check(eo, err);
   if (!rc)
     rc = tml_rl_ppo_params_check(pp, err);

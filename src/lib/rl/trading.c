@@ -20,13 +20,13 @@ int tml_rl_evaluate(struct tml_rl_env *e, tml_rl_policy_fn policy, void *ctx, st
     return tml_error_set(err, TML_ENOMEM, "out of memory for an observation");
   tml_rl_env_reset(e, begin, 0, obs);
   tml_rl_env_set_close_at_end(e, true);
-  int rc = 0;
+  int rc = policy(ctx, NULL, begin, 0, NULL); /* the episode starts */
   bool done = false;
   double prev = 1.0, sum = 0, sumsq = 0, peak = 1.0, mdd = 0;
   size_t k = 0;
   if (equity_out)
     equity_out[0] = 1.0;
-  while (!done) {
+  while (!rc && !done) {
     int action = 0;
     rc = policy(ctx, obs, tml_rl_env_row(e), tml_rl_env_position(e), &action);
     if (rc)
@@ -80,7 +80,8 @@ struct targets_ctx {
 };
 
 static int follow_targets(void *ctx, const float *obs, size_t row, int position, int *action) {
-  (void)obs;
+  if (!obs)
+    return 0; /* no memory */
   struct targets_ctx *c = ctx;
   int tgt = c->target ? c->target[row - c->begin] : c->constant;
   *action = tml_rl_env_action_for_target(c->e, position, tgt);

@@ -7,15 +7,22 @@
  *
  * The five heads: an agent decides actions, not class probabilities. It answers the question the
  * direction head answers ("go long, short, or stay out from here?") from the flat state (no position,
- * no unrealised profit, no time in trade), so a row's output depends on that row alone and streaming
- * equals batch prediction:
+ * no unrealised profit, no time in trade), so a row's output depends on that row alone (and, with the
+ * lstm network, the rl.window - 1 rows before it) and streaming equals batch prediction:
  *     direction = (down, neutral, up) = (P(enter short), P(neutral) + P(exit long) + P(exit short),
  *                 P(enter long)) with five actions, (P(short), P(flat), P(long)) with target3;
  * volatility, timing, stop_loss and position_size are not the agent's business: they get the
  * no-skill forecast fitted on the fit rows (class frequencies, Laplace-smoothed, and the mean of the
  * regression targets), saved in rl_heads.json, so every metric, gate and report works head by head
  * and shows plainly that rl has no skill there. The agent's own trading (its position carried from
- * step to step) is judged by the trading metrics of the rl environment (the table's trade hook). */
+ * step to step) is judged by the trading metrics of the rl environment (the table's trade hook).
+ *
+ * The stream (live loop, predict) also trades: its state is a tml_rl_stream, the environment's paper
+ * account carried from candle to candle (stream_trade: the previous decision fills at this candle's
+ * open), so the action live and predict report is the one the agent takes in the position its own
+ * earlier decisions built, the environment's action on the same candles. The stream is rebuilt by
+ * replaying the stored candles whenever it opens (a restart, a reload), so the position needs no
+ * storage of its own: it is a function of the candles and the agent. */
 #include "trademl/strategy.h"
 
 #include "util/common.h"
@@ -60,10 +67,13 @@ static struct rl_model *wrap(struct tml_rl_agent *a) {
 }
 
 static int rl_needs(const struct tml_strategy_params *p, struct tml_strategy_needs *out, struct tml_error *err) {
-  (void)p;
-  (void)err;
   memset(out, 0, sizeof(*out));
-  return 0;
+  struct tml_rl_env_opts eo;
+  struct tml_rl_ppo_params pp;
+  int rc = tml_rl_opts_from_config(p ? p->cfg : NULL, &eo, &pp, err);
+  if (!rc && pp.network == TML_RL_NET_LSTM)
+    out->context_rows = pp.window - 1; /* the direction head reads the window of rows before a row */
+  return rc;
 }
 
 struct progress_ctx {
@@ -151,12 +161,8 @@ static int rl_fit(const struct tml_strategy_fit_data *fd, const struct tml_strat
   return 0;
 }
 
-/* Direction probabilities (down, neutral, up) of the agent's decision from the flat state. */
-static void direction_of(struct rl_model *m, const float *row, float *dir) {
-  float probs[8];
-  pthread_mutex_lock(&m->lock);
-  tml_rl_agent_act(m->agent, row, 0, 0, 0, probs, NULL, NULL);
-  pthread_mutex_unlock(&m->lock);
+/* Direction (down, neutral, up) from the agent's decision probabilities. */
+static void direction_from(const struct rl_model *m, const float *probs, float *dir) {
   if (tml_rl_agent_action_space(m->agent) == TML_RL_ACTIONS_TARGET3) {
     dir[0] = probs[TML_RL_SHORT];
     dir[1] = probs[TML_RL_FLAT];
@@ -174,10 +180,24 @@ static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_ra
   if (d->nfeat != tml_rl_agent_nfeat(m->agent))
     return tml_error_set(err, TML_EMODEL, "rl agent: trained on %zu feature columns, the dataset has %zu",
                          tml_rl_agent_nfeat(m->agent), d->nfeat);
-  for (size_t r = rows.begin; r < rows.end; r++) {
+  struct tml_rl_stream *st = NULL;
+  size_t L = tml_rl_agent_window(m->agent);
+  int rc = 0;
+  pthread_mutex_lock(&m->lock);
+  if (out[TML_HEAD_DIRECTION])
+    rc = tml_rl_stream_create(m->agent, &st, err);
+  for (size_t r = rows.begin; r < rows.end && !rc; r++) {
     size_t k = r - rows.begin;
-    if (out[TML_HEAD_DIRECTION])
-      direction_of(m, d->X + r * d->ncols, out[TML_HEAD_DIRECTION] + 3 * k);
+    if (out[TML_HEAD_DIRECTION]) {
+      /* the row and the window's rows before it (of this one symbol), zero rows before the first:
+       * what the stream has seen when it reaches row r */
+      float probs[8];
+      tml_rl_stream_reset(st);
+      for (size_t q = r + 1 > L ? r + 1 - L : 0; q <= r; q++)
+        tml_rl_stream_push_features(st, d->X + q * d->ncols);
+      tml_rl_stream_flat(st, probs);
+      direction_from(m, probs, out[TML_HEAD_DIRECTION] + 3 * k);
+    }
     for (int h = 1; h < TML_HEAD_COUNT; h++) {
       if (!out[h])
         continue;
@@ -185,27 +205,94 @@ static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_ra
       memcpy(out[h] + w * k, m->prior[h], w * sizeof(float));
     }
   }
-  return 0;
+  pthread_mutex_unlock(&m->lock);
+  tml_rl_stream_destroy(st);
+  return rc;
 }
 
+/* A symbol's stream: the agent trading it from the first streamed row, position carried. */
+struct rl_stream {
+  struct rl_model *m;
+  struct tml_rl_stream *s;
+};
+
 static int rl_stream_open(const void *mp, void **state, struct tml_error *err) {
-  (void)err;
-  *state = (void *)(uintptr_t)mp; /* no carried state: decisions are from the flat state */
+  struct rl_stream *st = calloc(1, sizeof(*st));
+  if (!st)
+    return tml_error_set(err, TML_ENOMEM, "out of memory for an rl stream");
+  st->m = (struct rl_model *)(uintptr_t)mp; /* only the lock is written */
+  int rc = tml_rl_stream_create(st->m->agent, &st->s, err);
+  if (rc) {
+    free(st);
+    return rc;
+  }
+  *state = st;
   return 0;
 }
 
 static int rl_stream_step(void *state, const float *row, float (*out)[TML_MAX_CLASSES], struct tml_error *err) {
   (void)err;
+  struct rl_stream *st = state;
+  struct rl_model *m = st->m;
+  pthread_mutex_lock(&m->lock);
+  tml_rl_stream_push_features(st->s, row);
+  if (out) {
+    float probs[8];
+    tml_rl_stream_flat(st->s, probs);
+    direction_from(m, probs, out[TML_HEAD_DIRECTION]);
+  }
+  pthread_mutex_unlock(&m->lock);
   if (!out)
     return 0;
-  struct rl_model *m = state;
-  direction_of(m, row, out[TML_HEAD_DIRECTION]);
   for (int h = 1; h < TML_HEAD_COUNT; h++)
     memcpy(out[h], m->prior[h], tml_strategy_head_width((enum tml_head)h) * sizeof(float));
   return 0;
 }
 
-static void rl_stream_close(void *state) { (void)state; }
+static int rl_stream_trade(void *state, int64_t interval_ms, const double ohlc[4], struct tml_decision *out,
+                           struct tml_error *err) {
+  struct rl_stream *st = state;
+  struct rl_model *m = st->m;
+  (void)err;
+  pthread_mutex_lock(&m->lock);
+  {
+    struct tml_rl_candle c = {ohlc[0], ohlc[1], ohlc[2], ohlc[3]};
+    float probs[8] = {0}, value = 0;
+    int action = 0;
+    tml_rl_stream_trade(st->s, &c, interval_ms, out ? probs : NULL, out ? &value : NULL, &action);
+    if (out) {
+      memset(out, 0, sizeof(*out));
+      int n = tml_rl_agent_action_count(m->agent);
+      if (n > TML_DECISION_MAX_ACTIONS)
+        n = TML_DECISION_MAX_ACTIONS;
+      out->nactions = n;
+      for (int k = 0; k < n; k++) {
+        out->names[k] = tml_rl_action_name(tml_rl_agent_action_space(m->agent), k);
+        out->probs[k] = probs[k];
+      }
+      out->action = action;
+      out->value = value;
+      const struct tml_rl_account *a = tml_rl_stream_account(st->s);
+      out->position_carried = true;
+      out->position = a->pos;
+      out->entry_price = a->pos ? a->entry : 0;
+      out->unrealised = a->pos && a->entry_equity > 0 ? (double)a->pos * a->qty * (ohlc[3] - a->entry) / a->entry_equity : 0;
+      out->hold_candles = (int64_t)a->hold;
+      out->equity = a->equity;
+      out->trades = (int64_t)a->st.trades;
+    }
+  }
+  pthread_mutex_unlock(&m->lock);
+  return 0;
+}
+
+static void rl_stream_close(void *state) {
+  struct rl_stream *st = state;
+  if (!st)
+    return;
+  tml_rl_stream_destroy(st->s);
+  free(st);
+}
 
 static int rl_save(const void *mp, const char *dir, const struct tml_dataset *d, struct tml_error *err) {
   (void)d;
@@ -399,4 +486,5 @@ const struct tml_strategy tml_strategy_rl = {
     .free = rl_free,
     .trade = rl_trade,
     .decide = rl_decide,
+    .stream_trade = rl_stream_trade,
 };

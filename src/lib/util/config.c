@@ -362,6 +362,13 @@ static const struct key_def keys[] = {
     {"data.connect_wait", K_DURATION, "10", 0, 3600, NULL, NULL, 0,
      "how long to keep retrying a PostgreSQL server that cannot be reached (at start and after a lost "
      "connection) before failing"},
+    {"rl.network", K_ENUM, "mlp", 0, 0, "mlp|lstm", NULL, 0,
+     "the rl agent's actor and critic: mlp (the candle's observation) or lstm (an LSTM layer over the last "
+     "rl.window observations in front of both, trained by truncated BPTT over the window; docs/rl.md)"},
+    {"rl.lstm_hidden", K_INT, "32", 2, 256, NULL, NULL, 0, "LSTM units of the rl agent (rl.network lstm)"},
+    {"rl.window", K_INT, "8", 1, 256, NULL, NULL, 0,
+     "observations (candles of the episode, newest last) the rl agent's LSTM reads per decision (rl.network "
+     "lstm; an mlp reads one)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)
