@@ -7,9 +7,14 @@
 #include "trademl/config.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
+#include "trademl/modelset.h"
+#include "trademl/modelstream.h"
+#include "trademl/predict.h"
 #include "trademl/rl.h"
 #include "trademl/series.h"
+#include "trademl/store.h"
 #include "trademl/strategy.h"
+#include "trademl/train.h"
 
 #define BTC15 "binance-spot/BTCUSDT_15m_2023-2026.csv"
 
@@ -224,3 +229,158 @@ TEST(bad_settings_refused) {
   tml_dataset_release(&d);
   tml_candles_release(&c);
 }
+
+/* The live path: candles pushed one by one through the model stream (as `trademl live` does) give,
+ * candle for candle, the action and the position of the environment's episode over the same candles
+ * (tml_rl_evaluate from the first complete row, the agent's greedy policy); the direction head
+ * equals batch prediction; a stream opened from the store (a restart replays the stored candles)
+ * resumes the same position. For both networks. */
+struct recorder {
+  struct tml_rl_agent *a;
+  int *action, *position; /* per market row */
+};
+static int record_policy(void *ctx, const float *obs, size_t row, int position, int *action) {
+  struct recorder *r = ctx;
+  int rc = tml_rl_agent_policy(r->a, obs, row, position, action);
+  if (obs) {
+    r->action[row] = *action;
+    r->position[row] = position;
+  }
+  return rc;
+}
+
+static void live_equals_env(const char *network) {
+  struct tml_error err;
+  tml_error_init(&err);
+  char *csv = tml_test_data_file(BTC15);
+  char *dir = tml_test_tmpdir(network);
+  struct tml_candles c;
+  CHECK(tml_test_load_candles(csv, "BTCUSDT", 4000, &c) == 4000);
+  free(csv);
+  char db[4200], models[4200];
+  snprintf(db, sizeof(db), "%s/t.db", dir);
+  snprintf(models, sizeof(models), "%s/models", dir);
+  struct tml_store *store;
+  CHECK_OK(tml_store_open(db, &store, &err), &err);
+  struct tml_candles head;
+  size_t nstored = 3600;
+  CHECK_OK(tml_candles_slice(&c, 0, nstored, &head), &err);
+  CHECK_OK(tml_store_put(store, &head, false, NULL, &err), &err);
+  tml_candles_release(&head);
+  struct tml_config *cfg = small_config();
+  CHECK_OK(tml_config_set(cfg, "rl.network", network, TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "rl.window", "4", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "rl.lstm_hidden", "8", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_config_set(cfg, "rl.action_space", "target3", TML_CFG_FLAG, "--test", &err), &err);
+  struct tml_train_opts o;
+  tml_train_opts_default(&o);
+  o.symbols[0] = "BTCUSDT";
+  o.nsymbols = 1;
+  o.interval_ms = c.interval_ms;
+  o.models_dir = models;
+  o.strategy = "rl";
+  o.threads = 1;
+  o.config = cfg;
+  struct tml_train_result tr;
+  CHECK_OK(tml_train_run(store, &o, &tr, &err), &err);
+  struct tml_modelset *m;
+  CHECK_OK(tml_modelset_load(tr.model_dir, &m, &err), &err);
+  char agent_path[4300];
+  snprintf(agent_path, sizeof(agent_path), "%s/rl_agent.bin", tr.model_dir);
+  tml_train_result_release(&tr);
+
+  /* live: every candle pushed one by one */
+  struct tml_model_stream *ms;
+  CHECK_OK(tml_model_stream_create(m, "BTCUSDT", &ms, &err), &err);
+  size_t n = 0, first = SIZE_MAX;
+  int *act = malloc(c.len * sizeof(int)), *pos = malloc(c.len * sizeof(int));
+  float *dir_live = malloc(c.len * 3 * sizeof(float));
+  struct tml_prediction at_stored; /* the prediction of the last stored candle */
+  memset(&at_stored, 0, sizeof(at_stored));
+  for (size_t i = 0; i < c.len; i++) {
+    struct tml_prediction p;
+    bool ready = false;
+    CHECK_OK(tml_model_stream_push(ms, c.open_time[i], c.open[i], c.high[i], c.low[i], c.close[i], c.volume[i], &p,
+                                   &ready, &err),
+             &err);
+    if (!ready)
+      continue;
+    if (first == SIZE_MAX)
+      first = i;
+    CHECK(i - first == n); /* no gap: market row n is candle first + n */
+    CHECK(p.decision.position_carried && p.decision.nactions == 3);
+    act[n] = p.decision.action;
+    pos[n] = p.decision.position;
+    memcpy(dir_live + 3 * n, p.proba[TML_HEAD_DIRECTION], 3 * sizeof(float));
+    if (i + 1 == nstored)
+      at_stored = p;
+    n++;
+  }
+  tml_model_stream_close(ms);
+  CHECK(n > 3000);
+
+  /* the environment's episode over the same candles */
+  struct tml_rl_market mk;
+  CHECK_OK(tml_rl_market_build(&c, &mk, &err), &err);
+  CHECK_INT(mk.n, n);
+  struct tml_rl_agent *a;
+  CHECK_OK(tml_rl_agent_load(agent_path, &a, &err), &err);
+  CHECK(strcmp(tml_rl_network_name(tml_rl_agent_network(a)), network) == 0);
+  struct tml_rl_env *e;
+  CHECK_OK(tml_rl_agent_env_create(a, &mk, 0, mk.n, &e, &err), &err);
+  struct recorder rec = {a, calloc(n, sizeof(int)), calloc(n, sizeof(int))};
+  struct tml_rl_trading_metrics tm;
+  CHECK_OK(tml_rl_evaluate(e, record_policy, &rec, &tm, NULL, &err), &err);
+  size_t same = 0, held = 0;
+  for (size_t k = 0; k + 1 < n; k++) { /* the episode's last decision is at row n - 2 */
+    same += act[k] == rec.action[k] && pos[k] == rec.position[k];
+    held += pos[k] != 0;
+  }
+  CHECK_MSG(same == n - 1, "%s: live equals the environment on %zu of %zu candles", network, same, n - 1);
+  CHECK_MSG(tm.trades > 0 && held > 0, "%s: the agent never held a position (trades %zu): nothing carried", network,
+            tm.trades);
+  printf("%s: %zu candles, live = environment on every one; %zu trades, in a position on %zu candles\n", network,
+         n - 1, tm.trades, held);
+
+  /* batch direction == stream direction (the window of rows before each row) */
+  struct tml_dataset d;
+  struct tml_dataset_opts dopt;
+  memset(&dopt, 0, sizeof(dopt));
+  tml_label_spec_default(&dopt.labels);
+  dopt.encoding = TML_ENC_NONE;
+  dopt.from_ms = INT64_MIN;
+  CHECK_OK(tml_dataset_build(&c, 1, &dopt, &d, &err), &err);
+  CHECK(d.nrows > 3000 && d.nrows <= n && d.time[0] == c.open_time[first]); /* labelled rows: all but the last */
+  float *out[TML_HEAD_COUNT] = {malloc(d.nrows * 3 * sizeof(float)), NULL, NULL, NULL, NULL};
+  CHECK_OK(m->model->strategy->predict(m->model->impl, &d, (struct tml_range){0, d.nrows}, out, &err), &err);
+  CHECK(memcmp(out[0], dir_live, d.nrows * 3 * sizeof(float)) == 0);
+  free(out[0]);
+  tml_dataset_release(&d);
+
+  /* a restart: the stream opened from the store replays the stored candles to the same position */
+  CHECK_OK(tml_model_stream_open(store, m, "BTCUSDT", INT64_MAX, &ms, &err), &err);
+  struct tml_prediction latest;
+  CHECK_OK(tml_model_stream_latest(ms, &latest, &err), &err);
+  CHECK(latest.candle_ms == c.open_time[nstored - 1]);
+  CHECK_INT(latest.decision.position, at_stored.decision.position);
+  CHECK_INT(latest.decision.action, at_stored.decision.action);
+  CHECK(latest.decision.equity == at_stored.decision.equity && latest.decision.trades == at_stored.decision.trades);
+  tml_model_stream_close(ms);
+
+  free(rec.action);
+  free(rec.position);
+  free(act);
+  free(pos);
+  free(dir_live);
+  tml_rl_env_destroy(e);
+  tml_rl_agent_free(a);
+  tml_rl_market_release(&mk);
+  tml_modelset_free(m);
+  tml_config_free(cfg);
+  tml_store_close(store);
+  tml_candles_release(&c);
+  free(dir);
+}
+
+TEST(live_stream_equals_env_mlp) { live_equals_env("mlp"); }
+TEST(live_stream_equals_env_lstm) { live_equals_env("lstm"); }
