@@ -4,7 +4,10 @@
 #include "test.h"
 
 #include "trademl/error.h"
+#include "trademl/hash.h"
+#include "trademl/nn.h"
 #include "trademl/rl.h"
+#include "rl/rl_internal.h"
 
 #include <unistd.h>
 
@@ -80,8 +83,14 @@ static void synth(struct tml_rl_market *m, size_t n, enum series_kind kind, uint
 #define FIT_END 8000
 #define VALID_END 10000
 
+/* The network of the agents the tests below train (the lstm tests set it). */
+static enum tml_rl_network test_network = TML_RL_NET_MLP;
+
 static void small_params(struct tml_rl_ppo_params *pp) {
   tml_rl_ppo_params_default(pp);
+  pp->network = test_network;
+  pp->window = 4;
+  pp->lstm_hidden = 16;
   pp->hidden = 32;
   pp->n_envs = 8;
   pp->rollout_steps = 128;
@@ -115,9 +124,10 @@ static void train_and_test(enum series_kind kind, enum tml_rl_action_space sp, s
   CHECK_OK(tml_rl_evaluate_baseline(te, TML_RL_BASE_BUY_HOLD, bh, &err), &err);
   /* the standard deviation of a buy-and-hold over the test block if returns were random */
   *walk_sigma = STEP_VOL * sqrt((double)(N_CANDLES - VALID_END));
-  printf("%s/%s: agent net %.4f (trades %zu, exposure %.2f, fees %.4f, sharpe %.2f), buy&hold %.4f, "
+  printf("%s/%s/%s: agent net %.4f (trades %zu, exposure %.2f, fees %.4f, sharpe %.2f), buy&hold %.4f, "
          "best rollout %d of %zu (valid %.4f), rollout %.2fs learn %.2fs\n",
-         kind == PLANTED ? "planted" : kind == RANDOM_WALK ? "random_walk" : "shuffled", tml_rl_action_space_name(sp),
+         tml_rl_network_name(test_network), kind == PLANTED ? "planted" : kind == RANDOM_WALK ? "random_walk" : "shuffled",
+         tml_rl_action_space_name(sp),
          agent->net_return, agent->trades, agent->exposure, agent->fees_paid, agent->sharpe, bh->net_return,
          rep.best_rollout, rep.rollouts, rep.best_valid_return, rep.rollout_seconds, rep.learn_seconds);
   tml_rl_env_destroy(te);
@@ -129,6 +139,7 @@ static void train_and_test(enum series_kind kind, enum tml_rl_action_space sp, s
  * ~100 regime switches: following it earns far more than costs. The agent must be clearly profitable
  * out of sample: over 10 random-walk sigmas of the test block. */
 TEST(learns_planted_pattern_target3) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_trading_metrics ag, bh;
   double sigma;
   train_and_test(PLANTED, TML_RL_ACTIONS_TARGET3, &ag, &bh, &sigma);
@@ -137,10 +148,31 @@ TEST(learns_planted_pattern_target3) {
 }
 
 TEST(learns_planted_pattern_five) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_trading_metrics ag, bh;
   double sigma;
   train_and_test(PLANTED, TML_RL_ACTIONS_FIVE, &ag, &bh, &sigma);
   CHECK_MSG(ag.net_return > 10 * sigma, "net return %g, want > %g", ag.net_return, 10 * sigma);
+}
+
+/* The same with an LSTM layer over the last 4 observations in front of the actor and the critic. */
+TEST(learns_planted_pattern_target3_lstm) {
+  test_network = TML_RL_NET_LSTM;
+  struct tml_rl_trading_metrics ag, bh;
+  double sigma;
+  train_and_test(PLANTED, TML_RL_ACTIONS_TARGET3, &ag, &bh, &sigma);
+  CHECK_MSG(ag.net_return > 10 * sigma, "net return %g, want > %g", ag.net_return, 10 * sigma);
+  CHECK(ag.trades > 20);
+}
+
+TEST(random_walk_not_profitable_lstm) {
+  test_network = TML_RL_NET_LSTM;
+  struct tml_rl_trading_metrics ag, bh;
+  double sigma;
+  train_and_test(RANDOM_WALK, TML_RL_ACTIONS_TARGET3, &ag, &bh, &sigma);
+  double passive = bh.net_return > 0 ? bh.net_return : 0;
+  CHECK_MSG(ag.net_return < passive + sigma && ag.net_return < 2 * sigma, "random walk: net return %g, passive %g",
+            ag.net_return, passive);
 }
 
 /* Nothing to learn: the agent has no edge over the passive policies (the better of buy-and-hold and
@@ -154,6 +186,7 @@ static void check_no_edge(const struct tml_rl_trading_metrics *ag, const struct 
 }
 
 TEST(random_walk_not_profitable) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_trading_metrics ag, bh;
   double sigma;
   train_and_test(RANDOM_WALK, TML_RL_ACTIONS_TARGET3, &ag, &bh, &sigma);
@@ -162,6 +195,7 @@ TEST(random_walk_not_profitable) {
 
 /* The planted series with its returns shuffled in time: same returns, same features, no relation. */
 TEST(shuffled_returns_not_profitable) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_trading_metrics ag, bh;
   double sigma;
   train_and_test(SHUFFLED, TML_RL_ACTIONS_TARGET3, &ag, &bh, &sigma);
@@ -187,6 +221,7 @@ static struct tml_rl_agent *quick_agent(uint64_t seed) {
 }
 
 TEST(deterministic_for_seed) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_agent *a = quick_agent(1), *b = quick_agent(1), *c = quick_agent(2);
   CHECK(tml_rl_agent_equal(a, b));
   CHECK(!tml_rl_agent_equal(a, c));
@@ -196,6 +231,7 @@ TEST(deterministic_for_seed) {
 }
 
 TEST(save_load_roundtrip_and_corruption) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_agent *a = quick_agent(3);
   char *dir = tml_test_tmpdir("rl_agent_file");
   char path[512], bad[512];
@@ -256,6 +292,7 @@ TEST(save_load_roundtrip_and_corruption) {
 }
 
 TEST(bad_params_and_too_few_candles) {
+  test_network = TML_RL_NET_MLP;
   struct tml_rl_market m;
   synth(&m, 600, PLANTED, 1);
   struct tml_rl_env_opts eo;
@@ -284,4 +321,187 @@ TEST(bad_params_and_too_few_candles) {
   CHECK(tml_rl_agent_train(&m, 0, 400, 400, 600, &eo, &pp, &a, &rep, &err) == TML_EINVAL);
   CHECK_CONTAINS(err.msg, "rl.fee_rate");
   tml_rl_market_release(&m);
+}
+
+TEST(deterministic_for_seed_lstm) {
+  test_network = TML_RL_NET_LSTM;
+  struct tml_rl_agent *a = quick_agent(1), *b = quick_agent(1), *c = quick_agent(2);
+  CHECK(tml_rl_agent_network(a) == TML_RL_NET_LSTM && tml_rl_agent_window(a) == 4);
+  CHECK(tml_rl_agent_equal(a, b));
+  CHECK(!tml_rl_agent_equal(a, c));
+  tml_rl_agent_free(a);
+  tml_rl_agent_free(b);
+  tml_rl_agent_free(c);
+}
+
+static void write_bytes(const char *path, const char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f);
+  CHECK(fwrite(b, 1, n, f) == n);
+  fclose(f);
+}
+
+/* The checksum the agent file ends with, recomputed after an edit (a file that is consistent but says
+ * something wrong must be refused by its content checks, not only by the checksum). */
+static void reseal(char *b, size_t n) {
+  uint64_t h = tml_fnv1a64(UINT64_C(14695981039346656037), b, n - 8);
+  memcpy(b + n - 8, &h, 8);
+}
+
+/* The lstm agent's file: round trip (same weights, same decisions on a window), a corrupt file and a
+ * consistent file with a bad network header refused naming the file; a version-1 file (an MLP agent
+ * written before the network fields) still loads. */
+TEST(save_load_lstm_and_version1) {
+  test_network = TML_RL_NET_LSTM;
+  struct tml_rl_agent *a = quick_agent(5);
+  char *dir = tml_test_tmpdir("rl_agent_lstm");
+  char path[512], bad[512];
+  snprintf(path, sizeof(path), "%s/agent.bin", dir);
+  snprintf(bad, sizeof(bad), "%s/bad.bin", dir);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_rl_agent_save(a, path, &err), &err);
+  struct tml_rl_agent *b = NULL;
+  CHECK_OK(tml_rl_agent_load(path, &b, &err), &err);
+  CHECK(tml_rl_agent_equal(a, b));
+  size_t D = tml_rl_agent_obs_dim(a), L = tml_rl_agent_window(a);
+  float *win = calloc(L * D, sizeof(float));
+  for (size_t i = 0; i < L * D; i++)
+    win[i] = (float)sin((double)i);
+  for (size_t t = 0; t < L; t++) /* flat: no position flags */
+    win[t * D + NFEAT] = win[t * D + NFEAT + 1] = 0;
+  float pa[5], pb[5], va, vb;
+  int aa, ab;
+  tml_rl_agent_decide(a, win, pa, &va, &aa);
+  tml_rl_agent_decide(b, win, pb, &vb, &ab);
+  CHECK(memcmp(pa, pb, sizeof(pa)) == 0 && va == vb && aa == ab);
+  /* the window matters: the oldest row changed, the decision's probabilities change */
+  win[0] += 3;
+  tml_rl_agent_decide(a, win, pb, NULL, NULL);
+  CHECK(memcmp(pa, pb, sizeof(pa)) != 0);
+  tml_rl_agent_free(b);
+  size_t len;
+  char *bytes = tml_test_read_file(path, &len);
+  CHECK(bytes && len > 100);
+  bytes[len - 30] ^= 0x10;
+  write_bytes(bad, bytes, len);
+  bytes[len - 30] ^= 0x10;
+  b = NULL;
+  tml_error_init(&err);
+  CHECK(tml_rl_agent_load(bad, &b, &err) == TML_EMODEL && b == NULL);
+  CHECK_CONTAINS(err.msg, "bad.bin': checksum mismatch");
+  uint32_t v;
+  memcpy(&v, bytes + 44, 4); /* magic 8, version 4, feature checksum 16, 4 x u32: the network */
+  CHECK_INT(v, TML_RL_NET_LSTM);
+  v = 7;
+  memcpy(bytes + 44, &v, 4);
+  reseal(bytes, len);
+  write_bytes(bad, bytes, len);
+  tml_error_init(&err);
+  CHECK(tml_rl_agent_load(bad, &b, &err) == TML_EMODEL && b == NULL);
+  CHECK_CONTAINS(err.msg, "bad.bin': bad network header; train the model again");
+  free(bytes);
+  tml_rl_agent_free(a);
+  free(win);
+
+  /* version 1: an MLP agent without the 12 bytes of network fields */
+  test_network = TML_RL_NET_MLP;
+  a = quick_agent(6);
+  CHECK_OK(tml_rl_agent_save(a, path, &err), &err);
+  bytes = tml_test_read_file(path, &len);
+  CHECK(bytes);
+  memmove(bytes + 44, bytes + 56, len - 56);
+  len -= 12;
+  v = 1;
+  memcpy(bytes + 8, &v, 4);
+  reseal(bytes, len);
+  write_bytes(bad, bytes, len);
+  CHECK_OK(tml_rl_agent_load(bad, &b, &err), &err);
+  CHECK(tml_rl_agent_equal(a, b) && tml_rl_agent_network(b) == TML_RL_NET_MLP);
+  tml_rl_agent_free(b);
+  tml_rl_agent_free(a);
+  free(bytes);
+  free(dir);
+}
+
+/* The recurrent policy's PPO loss (clipped surrogate + value loss - entropy bonus, through the LSTM
+ * over the window) against central finite differences, every parameter: LSTM, actor and critic.
+ * The old log-probabilities are the current ones, so the ratios stay inside the clip for the
+ * finite-difference steps (the objective is smooth there). Tolerances as tests/unit/nn/test_nn.c. */
+TEST(gradcheck_recurrent_policy_loss) {
+  struct tml_rl_env_opts eo;
+  tml_rl_env_opts_default(&eo);
+  eo.actions = TML_RL_ACTIONS_FIVE;
+  struct tml_rl_ppo_params pp;
+  tml_rl_ppo_params_default(&pp);
+  pp.network = TML_RL_NET_LSTM;
+  pp.lstm_hidden = 4;
+  pp.window = 3;
+  pp.hidden = 6;
+  pp.layers = 1;
+  pp.entropy_coef = 0.05;
+  pp.seed = 9;
+  const size_t n = 6, nfeat = 3;
+  struct tml_rl_agent *a;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__rl_agent_create(nfeat, &eo, &pp, n, &a, &err), &err);
+  size_t D = tml_rl_agent_obs_dim(a), L = tml_rl_agent_window(a);
+  float *W = malloc(n * L * D * sizeof(float)), adv[6], ret[6], oldp[6], probs[5];
+  int32_t act[6];
+  uint64_t s = 77;
+  for (size_t j = 0; j < n; j++) {
+    for (size_t t = 0; t < L; t++) {
+      float *o = W + (j * L + t) * D;
+      for (size_t k = 0; k < nfeat; k++)
+        o[k] = (float)(unif(&s) * 2 - 1);
+      int pos = (int)(rng_next(&s) % 3) - 1; /* the state part as the environment writes it */
+      o[nfeat] = pos > 0 ? 1.0f : 0.0f;
+      o[nfeat + 1] = pos < 0 ? 1.0f : 0.0f;
+      o[nfeat + 2] = pos ? (float)(unif(&s) - 0.5) : 0.0f;
+      o[nfeat + 3] = pos ? (float)unif(&s) : 0.0f;
+    }
+    tml_rl_agent_decide(a, W + j * L * D, probs, NULL, NULL);
+    int k;
+    do /* an action the mask allows in window j's last state */
+      k = (int)(rng_next(&s) % 5);
+    while (probs[k] <= 0);
+    act[j] = k;
+    oldp[j] = logf(probs[k]);
+    adv[j] = (float)(unif(&s) * 2 - 1);
+    ret[j] = (float)(unif(&s) * 2 - 1);
+  }
+  struct tml_nn_params *p = tml__rl_agent_params(a);
+  tml_nn_params_zero_grad(p);
+  double l0 = tml__rl_ppo_loss(a, W, act, oldp, adv, ret, n, &pp, true);
+  CHECK(isfinite(l0));
+  float *g = malloc(p->n * sizeof(float));
+  memcpy(g, p->g, p->n * sizeof(float));
+  size_t bad = 0, nonzero = 0;
+  for (size_t i = 0; i < p->n; i++) {
+    float keep = p->w[i];
+    p->w[i] = (float)((double)keep + 1e-2);
+    double lp = tml__rl_ppo_loss(a, W, act, oldp, adv, ret, n, &pp, false);
+    p->w[i] = (float)((double)keep - 1e-2);
+    double lm = tml__rl_ppo_loss(a, W, act, oldp, adv, ret, n, &pp, false);
+    p->w[i] = keep;
+    double num = (lp - lm) / 2e-2, an = (double)g[i];
+    double m = fabs(an) > fabs(num) ? fabs(an) : fabs(num);
+    nonzero += fabs(an) > 1e-4;
+    if (fabs(an - num) > 2e-3 + 2e-2 * m) {
+      if (bad < 5)
+        fprintf(stderr, "param %zu of %zu: analytic %.6g numeric %.6g\n", i, p->n, an, num);
+      bad++;
+    }
+  }
+  CHECK_MSG(bad == 0, "%zu of %zu gradients differ from finite differences", bad, p->n);
+  CHECK_MSG(nonzero > p->n / 2, "only %zu of %zu gradients are non-zero", nonzero, p->n);
+  /* the LSTM's own weights (first in the store) receive gradient through the window */
+  size_t lstm_n = 4 * pp.lstm_hidden * (D + pp.lstm_hidden + 1), lstm_nz = 0;
+  for (size_t i = 0; i < lstm_n; i++)
+    lstm_nz += fabs((double)g[i]) > 1e-5;
+  CHECK_MSG(lstm_nz > lstm_n / 2, "only %zu of %zu LSTM gradients are non-zero", lstm_nz, lstm_n);
+  free(g);
+  free(W);
+  tml_rl_agent_free(a);
 }
