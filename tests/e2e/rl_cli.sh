@@ -33,12 +33,22 @@ r = json.loads('''$(grep '^{' <<<"$OUT")''')
 a = r["action"]
 p = a["probabilities"]
 assert set(p) == {"neutral", "enter_long", "exit_long", "enter_short", "exit_short"}, p
-assert abs(sum(p.values()) - 1) < 1e-4 and p["exit_long"] == 0 and p["exit_short"] == 0, p  # flat: exits masked
-assert a["name"] in ("neutral", "enter_long", "enter_short") and isinstance(a["value"], float), a
-d = r["predictions"]["direction"]["probabilities"]
-assert abs(d["up"] - p["enter_long"]) < 1e-5 and abs(d["down"] - p["enter_short"]) < 1e-5, (d, p)
+assert abs(sum(p.values()) - 1) < 1e-4 and isinstance(a["value"], float), a
+pos = a["position"]  # the paper position the agent's own decisions built over the stored candles
+assert pos["side"] in ("flat", "long", "short") and pos["equity"] > 0 and pos["trades"] >= 0 and pos["hold_candles"] >= 0, pos
+if pos["side"] == "flat":   # moves that do not apply to the position are masked
+    assert p["exit_long"] == 0 and p["exit_short"] == 0 and pos["entry_price"] == 0 and pos["hold_candles"] == 0, a
+    assert a["name"] in ("neutral", "enter_long", "enter_short"), a
+    d = r["predictions"]["direction"]["probabilities"]  # the direction head: the decision from the flat state
+    assert abs(d["up"] - p["enter_long"]) < 1e-5 and abs(d["down"] - p["enter_short"]) < 1e-5, (d, p)
+else:
+    held = "long" if pos["side"] == "long" else "short"
+    other = "short" if held == "long" else "long"
+    assert p["enter_long"] == 0 and p["enter_short"] == 0 and p["exit_" + other] == 0, a
+    assert a["name"] in ("neutral", "exit_" + held) and pos["entry_price"] > 0 and pos["hold_candles"] >= 1, a
+print("position carried:", pos)
 PY
-ok "predict --strategy rl prints the action, its probabilities and the value; direction = the agent's entries"
+ok "predict --strategy rl prints the action, its probabilities, the value and the position the agent carries"
 
 expect_exit 3 "$BIN" validate --strategy rl --symbol BTCUSDT --interval 15m --mode quick --quick-folds 1 \
   --test-period-days 20 --window fixed --train-window-days 60
@@ -77,6 +87,17 @@ expect_out '1 succeeded, 0 failed'
 [[ $(ls -d "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/ | wc -l) -eq 2 ]] || fail "the job did not add a second rl version"
 ok "a train job with strategy rl runs in a worker and registers models/rl/BTCUSDT/15m/<version>"
 
+TRADEML_RL_NETWORK=lstm TRADEML_RL_WINDOW=4 TRADEML_RL_LSTM_HIDDEN=8 expect_exit 0 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
+lstm_dir=$(ls -td "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/ | head -1)
+python3 - "$lstm_dir/metadata.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["strategy_details"]
+assert d["network"] == "lstm" and d["window"] == 4 and d["lstm_hidden"] == 8, d
+PY
+expect_exit 0 "$BIN" predict --strategy rl --symbol BTCUSDT --interval 15m --model "$lstm_dir"
+grep '^{' <<<"$OUT" | python3 -c 'import json,sys; a=json.load(sys.stdin)["action"]; assert a["position"]["side"] in ("flat","long","short"), a'
+ok "rl.network lstm: trained, recorded in metadata (network, window, lstm_hidden) and predicts with its position"
+
 before=$(models)
 rows_before=$(sqlite3 "$TRADEML_HOME/trademl.db" "SELECT count(*) FROM models WHERE strategy = 'rl'")
 files_before=$(find "$TRADEML_HOME/models" | sort)
@@ -88,11 +109,15 @@ TRADEML_RL_FEE_RATE=0.5 expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSD
 expect_out 'rl.fee_rate'
 TRADEML_RL_EPISODE_CANDLES=100000 expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
 expect_out 'one episode needs rl.episode_candles \+ 1 = 100001'
+TRADEML_RL_NETWORK=gru expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
+expect_out "rl.network"
+TRADEML_RL_NETWORK=lstm TRADEML_RL_WINDOW=0 expect_exit 2 "$BIN" train --strategy rl --symbol BTCUSDT --interval 15m --days 60
+expect_out "rl.window"
 [[ $(models) -eq $before ]] || fail "a refused training registered a model"
 [[ $(sqlite3 "$TRADEML_HOME/trademl.db" "SELECT count(*) FROM models WHERE strategy = 'rl'") -eq $rows_before ]] ||
   fail "a refused training added a registry row"
 [[ $(find "$TRADEML_HOME/models" | sort) == "$files_before" ]] || fail "a refused training left files: $(find "$TRADEML_HOME/models")"
-ok "unknown action space / reward term, fee out of range, too few candles: exit 2 naming the setting, nothing registered"
+ok "unknown action space / reward term / network, fee or window out of range, too few candles: exit 2 naming the setting, nothing registered"
 
 for f in "$TRADEML_HOME"/models/rl/BTCUSDT/15m/*/rl_agent.bin; do
   python3 - "$f" <<'PY'

@@ -410,8 +410,10 @@ static int rl_describe(const void *mp, struct tml_buf *out) {
   tml_rl_agent_arch(m->agent, &hidden, &layers);
   int rc = tml_buf_printf(out,
                           "{\"agent\":\"ppo\",\"file\":\"" AGENT_FILE "\",\"action_space\":\"%s\",\"hidden\":%zu,"
-                          "\"layers\":%zu,\"fee_rate\":",
-                          tml_rl_action_space_name(eo->actions), hidden, layers);
+                          "\"layers\":%zu,\"network\":\"%s\",\"window\":%zu,\"lstm_hidden\":%zu,\"fee_rate\":",
+                          tml_rl_action_space_name(eo->actions), hidden, layers,
+                          tml_rl_network_name(tml_rl_agent_network(m->agent)), tml_rl_agent_window(m->agent),
+                          tml_rl_agent_lstm_hidden(m->agent));
   rc = rc ? rc : tml_buf_json_num(out, eo->fee_rate);
   rc = rc ? rc : tml_buf_puts(out, ",\"slippage_range\":");
   rc = rc ? rc : tml_buf_json_num(out, eo->slippage_range);
