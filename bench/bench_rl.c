@@ -1,8 +1,10 @@
 /* Speed of the rl strategy on one year of real 15m candles (issue 15):
  *   1. environment steps per second on one core (random actions), against a baseline in the same run
  *      that only copies each observation row (the least any environment must do per step);
- *   2. PPO training with the default rl.* settings: wall time, rollout (acting) and learning steps/s;
- *   3. one-candle decision latency (tml_rl_agent_act), against the feature stream's push of one candle.
+ *   2. PPO training with the default rl.* settings: wall time, rollout (acting) and learning steps/s,
+ *      for an MLP agent and an LSTM agent (rl.network) in the same run (ratio lstm / mlp);
+ *   3. one-candle decision latency in the live path (the strategy's stream: features, fill of the previous
+ *      decision, decision with the position), both agents, against the feature stream's push of one candle.
  * Usage: bench_rl [CSV] [THREADS] [rl.KEY=VALUE ...]
  *   default ../shared/data/binance-spot/BTCUSDT_15m_2023-2026.csv, 2 threads, the rl.* defaults.
  * The year is followed by a 30-day validation block (checkpoint choice) and a 30-day test block that
@@ -114,7 +116,8 @@ int main(int argc, char **argv) {
   printf("  baseline (row copy): min %.2f M/s, median %.2f M/s   env/baseline (median) = %.2f\n", base_rate[0] / 1e6,
          base_rate[RUNS / 2] / 1e6, env_rate[RUNS / 2] / base_rate[RUNS / 2]);
 
-  /* 2. training with the default settings */
+  /* 2. training with the default settings (plus the command line's), an MLP agent and an LSTM agent in
+   * the same run: same data, seed, budget and threads; only rl.network differs */
   struct tml_rl_ppo_params pp;
   struct tml_config *cfg;
   if (tml_config_load(NULL, "/tmp", &cfg, &err) != 0) {
@@ -141,40 +144,57 @@ int main(int argc, char **argv) {
   }
   tml_config_free(cfg);
   tml_nn_set_threads(threads);
-  struct tml_rl_agent *agent;
-  struct tml_rl_train_report rep;
-  double t0 = tml_monotonic_s();
-  if (tml_rl_agent_train(&m, fit_begin, fit_end, valid_begin, test_begin - 12, &eo, &pp, &agent, &rep, &err) != 0) {
-    fprintf(stderr, "bench_rl: %s\n", err.msg);
-    return 1;
+  struct tml_rl_agent *agents[2] = {NULL, NULL};
+  double walls[2];
+  for (int k = 0; k < 2; k++) {
+    pp.network = k == 0 ? TML_RL_NET_MLP : TML_RL_NET_LSTM;
+    struct tml_rl_agent *agent;
+    struct tml_rl_train_report rep;
+    double t0 = tml_monotonic_s();
+    if (tml_rl_agent_train(&m, fit_begin, fit_end, valid_begin, test_begin - 12, &eo, &pp, &agent, &rep, &err) != 0) {
+      fprintf(stderr, "bench_rl: %s\n", err.msg);
+      return 1;
+    }
+    double wall = tml_monotonic_s() - t0;
+    walls[k] = wall;
+    agents[k] = agent;
+    double transitions_learned = (double)rep.env_steps * pp.epochs;
+    if (k == 0)
+      printf("== PPO training, network mlp (hidden %zu x %zu)", pp.hidden, pp.layers);
+    else
+      printf("== PPO training, network lstm (LSTM %zu units over a window of %zu, then hidden %zu x %zu)",
+             pp.lstm_hidden, pp.window, pp.hidden, pp.layers);
+    printf(", %" PRIu64 " steps = %.1f passes over the year, %d BLAS threads\n", rep.env_steps,
+           (double)rep.env_steps / (double)(fit_end - fit_begin), threads);
+    printf("  wall %.2f s (rollout %.2f s, learning %.2f s, validation %.2f s)\n", wall, rep.rollout_seconds,
+           rep.learn_seconds, rep.eval_seconds);
+    printf("  rollout %.0f steps/s, learning %.0f transition-updates/s (%d epochs), %zu updates\n",
+           (double)rep.env_steps / rep.rollout_seconds, transitions_learned / rep.learn_seconds, pp.epochs, rep.updates);
+    printf("  kept rollout %d of %zu (validation net return %.4f, optimistic: chosen there), last entropy %.3f\n",
+           rep.best_rollout, rep.rollouts, rep.best_valid_return, rep.last_entropy);
+    struct tml_rl_env *te;
+    struct tml_rl_trading_metrics tm, bh;
+    if (tml_rl_agent_env_create(agent, &m, test_begin, m.n, &te, &err) == 0) {
+      tml_rl_evaluate(te, tml_rl_agent_policy, agent, &tm, NULL, &err);
+      tml_rl_evaluate_baseline(te, TML_RL_BASE_BUY_HOLD, &bh, &err);
+      printf("  test block (out of sample): agent net %.4f (trades %zu, exposure %.2f, fees %.4f, max drawdown %.3f), "
+             "buy-and-hold %.4f, flat 0\n",
+             tm.net_return, tm.trades, tm.exposure, tm.fees_paid, tm.max_drawdown, bh.net_return);
+      tml_rl_env_destroy(te);
+    }
   }
-  double wall = tml_monotonic_s() - t0;
-  double transitions_learned = (double)rep.env_steps * pp.epochs;
-  printf("== PPO training, defaults (%" PRIu64 " steps = %.1f passes over the year), %d BLAS threads\n",
-         rep.env_steps, (double)rep.env_steps / (double)(fit_end - fit_begin), threads);
-  printf("  wall %.2f s (rollout %.2f s, learning %.2f s, validation %.2f s)\n", wall, rep.rollout_seconds,
-         rep.learn_seconds, rep.eval_seconds);
-  printf("  rollout %.0f steps/s, learning %.0f transition-updates/s (%d epochs), %zu updates\n",
-         (double)rep.env_steps / rep.rollout_seconds, transitions_learned / rep.learn_seconds, pp.epochs, rep.updates);
-  printf("  kept rollout %d of %zu (validation net return %.4f, optimistic: chosen there), last entropy %.3f\n",
-         rep.best_rollout, rep.rollouts, rep.best_valid_return, rep.last_entropy);
-  struct tml_rl_env *te;
-  struct tml_rl_trading_metrics tm, bh;
-  if (tml_rl_agent_env_create(agent, &m, test_begin, m.n, &te, &err) == 0) {
-    tml_rl_evaluate(te, tml_rl_agent_policy, agent, &tm, NULL, &err);
-    tml_rl_evaluate_baseline(te, TML_RL_BASE_BUY_HOLD, &bh, &err);
-    printf("  test block (out of sample): agent net %.4f (trades %zu, exposure %.2f, fees %.4f, max drawdown %.3f), "
-           "buy-and-hold %.4f, flat 0\n",
-           tm.net_return, tm.trades, tm.exposure, tm.fees_paid, tm.max_drawdown, bh.net_return);
-    tml_rl_env_destroy(te);
-  }
+  printf("  training wall lstm / mlp = %.2f\n", walls[1] / walls[0]);
 
-  /* 3. one-candle decision vs the feature stream's push of the same candle */
+  /* 3. one candle in the live path (the strategy's stream: its features enter the window, the previous
+   * decision fills, the agent decides with its position) against the feature stream's push of the same
+   * candle, for both agents over the same candles */
   enum { CALLS = 20000 };
-  static double act_us[CALLS], push_us[CALLS];
+  static double act_us[2][CALLS], push_us[CALLS];
   struct tml_featureset_opts fo = {c.interval_ms, 0};
   struct tml_feature_stream *fs;
-  if (tml_feature_stream_create(&fo, &fs, &err) != 0)
+  struct tml_rl_stream *rs[2];
+  if (tml_feature_stream_create(&fo, &fs, &err) != 0 || tml_rl_stream_create(agents[0], &rs[0], &err) != 0 ||
+      tml_rl_stream_create(agents[1], &rs[1], &err) != 0)
     return 1;
   float row[256], probs[8], value;
   int action;
@@ -186,24 +206,37 @@ int main(int argc, char **argv) {
     double a1 = tml_monotonic_s();
     if (!ready)
       continue;
-    tml_rl_agent_act(agent, row, 0, 0, 0, probs, &value, &action);
-    double a2 = tml_monotonic_s();
+    struct tml_rl_candle cd = {c.open[i], c.high[i], c.low[i], c.close[i]};
     push_us[n] = (a1 - a0) * 1e6;
-    act_us[n] = (a2 - a1) * 1e6;
-    sink += (double)value;
+    for (int k = 0; k < 2; k++) {
+      double b0 = tml_monotonic_s();
+      tml_rl_stream_push_features(rs[k], row);
+      tml_rl_stream_trade(rs[k], &cd, c.interval_ms, probs, &value, &action);
+      act_us[k][n] = (tml_monotonic_s() - b0) * 1e6;
+      sink += (double)value;
+    }
     n++;
   }
-  qsort(act_us, n, sizeof(double), cmp_d);
   qsort(push_us, n, sizeof(double), cmp_d);
-  printf("== one-candle decision (%zu calls)\n", n);
-  printf("  agent act (probabilities + value): min %.2f us, median %.2f us, p99 %.2f us\n", act_us[0], act_us[n / 2],
-         act_us[n * 99 / 100]);
-  printf("  baseline feature push:             min %.2f us, median %.2f us   act/push (median) = %.2f\n", push_us[0],
-         push_us[n / 2], act_us[n / 2] / push_us[n / 2]);
+  printf("== one-candle decision in the live path (%zu candles)\n", n);
+  for (int k = 0; k < 2; k++) {
+    qsort(act_us[k], n, sizeof(double), cmp_d);
+    printf("  %-4s stream step (probabilities + value + position): min %.2f us, median %.2f us, p99 %.2f us\n",
+           k ? "lstm" : "mlp", act_us[k][0], act_us[k][n / 2], act_us[k][n * 99 / 100]);
+  }
+  printf("  baseline feature push:                min %.2f us, median %.2f us\n", push_us[0], push_us[n / 2]);
+  printf("  mlp/push %.2f, lstm/push %.2f, lstm/mlp %.2f (medians)\n", act_us[0][n / 2] / push_us[n / 2],
+         act_us[1][n / 2] / push_us[n / 2], act_us[1][n / 2] / act_us[0][n / 2]);
+  for (int k = 0; k < 2; k++) {
+    const struct tml_rl_account *ac = tml_rl_stream_account(rs[k]);
+    printf("  %s paper account after the candles: position %d, equity %.4f, %zu trades\n", k ? "lstm" : "mlp", ac->pos,
+           ac->equity, ac->st.trades);
+    tml_rl_stream_destroy(rs[k]);
+    tml_rl_agent_free(agents[k]);
+  }
   if (sink == 1.2345)
     puts("");
   tml_feature_stream_destroy(fs);
-  tml_rl_agent_free(agent);
   tml_rl_env_destroy(e);
   free(obs);
   free(Xs);
