@@ -329,7 +329,9 @@ void tml_rl_agent_free(struct tml_rl_agent *a); /* accepts NULL */
 /* An environment over rows [begin, end) of m with the agent's scaler and cost options. */
 int tml_rl_agent_env_create(const struct tml_rl_agent *a, const struct tml_rl_market *m, size_t begin, size_t end,
                             struct tml_rl_env **out, struct tml_error *err);
-/* A tml_rl_policy_fn: the agent (ctx) acts greedily (the most probable action) on the observation. */
+/* A tml_rl_policy_fn: the agent (ctx) acts greedily (the most probable action) on the observation and,
+ * with the lstm network, the episode's observations before it (kept in the agent: the obs == NULL call
+ * at an episode's start clears them). One episode at a time per agent. */
 int tml_rl_agent_policy(void *agent, const float *obs, size_t row, int position, int *action);
 /* One decision for a raw feature row (nfeat floats, as tml_feature_stream_push writes it) and an agent
  * state (position -1/0/1, unrealised profit as a fraction of the entry equity, candles in the trade),
