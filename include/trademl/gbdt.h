@@ -20,6 +20,7 @@ struct tml_error;
 #define TML_GBDT_FORMAT_VERSION 1
 #define TML_GBDT_MAX_BIN 255  /* bins are uint8; the code max_bin marks a missing value */
 #define TML_GBDT_MAX_DEPTH 16
+#define TML_GBDT_MAX_LEAVES 4096
 
 /* Engine levers, for the benchmark only (0 = the engine as shipped). */
 enum {
@@ -27,7 +28,7 @@ enum {
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's
- * except max_bin 2..255 and max_depth 1..16 (the native engine's limits). */
+ * except max_bin 2..255, max_depth 0..16 and max_leaves 0..4096 (the native engine's limits). */
 int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
 
 /* ---- The binned matrix of a fold ----

@@ -23,9 +23,19 @@ struct tml_xgb_params {
   int max_bin;               /* 64 (docs/training.md: same out-of-sample metrics as 256, 1.8x less CPU) */
   int nthread;               /* 1 (see docs: coarse parallelism across heads is more robust) */
   uint64_t seed;             /* 42 */
+  int max_leaves;            /* 0 = no limit; else at most this many leaves per tree (XGBoost's max_leaves) */
+  int grow_policy;           /* TML_GROW_DEPTHWISE (0) or TML_GROW_LOSSGUIDE (XGBoost's grow_policy) */
 };
 
-/* Fills the defaults: 500, 50, 0.05, 6, 1, 1.0, 1.0, 1, 64, 1, 42. */
+/* Tree growth order, as XGBoost 1.7's hist updater: depth-wise expands a whole level at a time (nodes
+ * in id order, stopping when max_leaves is reached); loss-guided expands the node with the largest
+ * loss change first. max_depth 0 (no depth limit) is allowed only with max_leaves > 0. */
+enum { TML_GROW_DEPTHWISE = 0, TML_GROW_LOSSGUIDE = 1 };
+/* "depthwise" / "lossguide" -> TML_GROW_*; -1 for anything else. */
+int tml_xgb_grow_policy_parse(const char *name);
+const char *tml_xgb_grow_policy_name(int policy);
+
+/* Fills the defaults: 500, 50, 0.05, 6, 1, 1.0, 1.0, 1, 64, 1, 42, max_leaves 0, depthwise. */
 void tml_xgb_params_default(struct tml_xgb_params *p);
 /* 0, or TML_EINVAL naming the first bad field and its allowed range. */
 int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err);

@@ -36,7 +36,9 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   {"colsample-bytree", CLI_VALUE, "F", "column subsampling per tree", "training.colsample_bytree"},                       \
   {"max-bin", CLI_VALUE, "N", "XGBoost histogram bins", "training.max_bin"},                                              \
   {"seed", CLI_VALUE, "N", "random seed", "training.seed"},                                                               \
-  {"engine", CLI_VALUE, "NAME", "boosting engine: xgboost | native", "training.engine"}
+  {"engine", CLI_VALUE, "NAME", "boosting engine: xgboost | native", "training.engine"},                                 \
+  {"max-leaves", CLI_VALUE, "N", "most leaves per tree (0 = no limit)", "training.max_leaves"},                          \
+  {"grow-policy", CLI_VALUE, "NAME", "tree growth: depthwise | lossguide", "training.grow_policy"}
 
 /* The lstm strategy's settings (docs/lstm.md), one flag per lstm.* key. */
 #define CLI_LSTM_OPTS                                                                                                     \

@@ -100,7 +100,31 @@ expect_out "engine"
 expect_out "xgboost"
 expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine native --max-bin 300
 expect_out "max_bin 300 is out of range 2..255"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine native --max-leaves 5000
+expect_out "max_leaves 5000 is out of range 0..4096"
+expect_out "--max-leaves"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --max-leaves -1
+expect_out "training.max_leaves"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --max-depth 0
+expect_out "max_depth 0"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --grow-policy bestfirst
+expect_out "depthwise"
 ok "unknown engine and native-only parameter limits are usage errors"
+
+# max_leaves / grow_policy reach both engines and are recorded with the set.
+for engine in native xgboost; do
+  sleep 1
+  expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 "${FAST[@]}" --engine $engine \
+    --max-depth 0 --max-leaves 9 --grow-policy lossguide
+  set3=$(ls -d "$TRADEML_HOME"/models/xgb5/SOLUSDT/5m/*/ | tail -1)
+  python3 - "$set3/metadata.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+s = json.dumps(m)
+assert '"max_leaves": 9' in s and '"grow_policy": "lossguide"' in s and '"max_depth": 0' in s, s[:2000]
+PY
+done
+ok "max_leaves and grow_policy train both engines and are recorded in metadata.json"
 
 # validate --compare-engines: the same folds once per engine, side by side, both reports written.
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_1h_2021-2026.csv" --symbol BTCUSDT --interval 1h

@@ -53,6 +53,12 @@ int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *e
                          "native engine parameters: max_bin %d is out of range 2..%d (bins are 8-bit); lower "
                          "training.max_bin / --max-bin or use --engine xgboost",
                          p->max_bin, TML_GBDT_MAX_BIN);
+  if (p->max_leaves > TML_GBDT_MAX_LEAVES)
+    return tml_error_set(err, TML_EINVAL,
+                         "native engine parameters: max_leaves %d is out of range 0..%d (0 = no limit; every "
+                         "waiting node keeps a histogram); lower training.max_leaves / --max-leaves or use "
+                         "--engine xgboost",
+                         p->max_leaves, TML_GBDT_MAX_LEAVES);
   if (p->max_depth > TML_GBDT_MAX_DEPTH)
     return tml_error_set(err, TML_EINVAL,
                          "native engine parameters: max_depth %d is out of range 1..%d; lower "
@@ -677,14 +683,6 @@ static uint64_t rng_next(struct rng *r) { /* xorshift64* */
 }
 static double rng_uniform(struct rng *r) { return (double)(rng_next(r) >> 11) / 9007199254740992.0; }
 
-/* A node being grown: its rows are rows[begin, end). */
-struct grow {
-  uint32_t id;          /* index into the model's node array */
-  size_t begin, end;
-  double G, H;
-  struct hbin *hist;    /* (max_bin + 1) slots per column, NULL when not needed */
-};
-
 struct leaf_rows {
   size_t begin, end;
   float value;
@@ -701,9 +699,11 @@ struct trainer {
   uint32_t *feats;      /* columns of the current tree (column subsample), ascending */
   size_t nfeats;
   struct hbin **pool;   /* free histograms */
-  size_t npool, cap_pool;
-  struct grow *level, *next;
-  size_t cap_level;
+  size_t npool, cap_pool, nhist; /* nhist: histograms allocated (the pool has room for all of them) */
+  struct grow *queue;   /* nodes waiting for expansion: a binary heap in XGBoost's driver order */
+  size_t nqueue, cap_queue;
+  struct grow *batch;   /* the nodes expanded together (one level of up to DRIVER_BATCH, or one node) */
+  size_t cap_batch;
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
   struct crew *crew;    /* threads inside the model (p->nthread) */
@@ -712,13 +712,24 @@ struct trainer {
 static struct hbin *hist_get(struct trainer *t) {
   if (t->npool)
     return t->pool[--t->npool];
-  return malloc(t->hist_len * sizeof(struct hbin));
+  if (t->nhist == t->cap_pool) { /* keep room in the pool for every histogram handed out */
+    size_t cap = t->cap_pool ? 2 * t->cap_pool : 64;
+    struct hbin **a = realloc(t->pool, cap * sizeof *a);
+    if (!a)
+      return NULL;
+    t->pool = a;
+    t->cap_pool = cap;
+  }
+  struct hbin *h = malloc(t->hist_len * sizeof(struct hbin));
+  if (h)
+    t->nhist++;
+  return h;
 }
 
 static void hist_put(struct trainer *t, struct hbin *h) {
   if (!h)
     return;
-  t->pool[t->npool++] = h; /* pool sized for every histogram ever handed out */
+  t->pool[t->npool++] = h; /* npool <= nhist <= cap_pool */
 }
 
 /* Gradient sums of rows[begin, end) per bin of every tree column. The floor of the engine. */
@@ -958,6 +969,17 @@ struct split {
   double GL, HL;
 };
 
+/* A node being grown: its rows are rows[begin, end). */
+struct grow {
+  uint32_t id;          /* index into the model's node array */
+  int depth;
+  size_t begin, end;
+  double G, H;
+  struct hbin *hist;    /* (max_bin + 1) slots per column, NULL when not needed */
+  struct split s;       /* its best split (feature -1: none) */
+  float loss;           /* s.gain as float: XGBoost's loss_chg, the order of loss-guided growth */
+};
+
 /* XGBoost's enumeration: forward (missing right), then backward (missing left) when the node has
  * missing values of the column; a candidate replaces the best only with a strictly larger gain.
  *
@@ -1123,121 +1145,231 @@ static size_t partition(struct trainer *t, size_t begin, size_t end, const struc
   return nl;
 }
 
-static int level_reserve(struct trainer *t, size_t n) {
-  if (n <= t->cap_level)
-    return 0;
-  struct grow *a = realloc(t->level, n * sizeof *a);
-  if (!a)
-    return TML_ENOMEM;
-  t->level = a;
-  struct grow *b = realloc(t->next, n * sizeof *b);
-  if (!b)
-    return TML_ENOMEM;
-  t->next = b;
-  t->cap_level = n;
+/* ---- Tree growth: XGBoost 1.7's hist driver (src/tree/driver.h, updater_quantile_hist.cc) ----
+ * Nodes with a split of loss change > kRtEps wait in a priority queue: depth-wise by node id (a level
+ * at a time, at most DRIVER_BATCH nodes per step), loss-guided by the largest float loss change (ties:
+ * smaller id), one node per step. A popped node is expanded only while the tree has fewer than
+ * max_leaves leaves (each expansion adds one); the children of a step get histograms and splits only
+ * when they are below max_depth and the leaf count after the step is still below max_leaves. Node ids
+ * are given in expansion order, as XGBoost's, so both engines number (and export) the same trees. */
+#define DRIVER_BATCH 256 /* XGBoost's max_node_batch_size */
+
+static bool grow_before(const struct trainer *t, const struct grow *a, const struct grow *b) {
+  if (t->p->grow_policy == TML_GROW_LOSSGUIDE && a->loss != b->loss)
+    return a->loss > b->loss;
+  return a->id < b->id;
+}
+
+static int queue_push(struct trainer *t, const struct grow *g) {
+  if (t->nqueue == t->cap_queue) {
+    size_t cap = t->cap_queue ? 2 * t->cap_queue : 64;
+    struct grow *a = realloc(t->queue, cap * sizeof *a);
+    if (!a)
+      return TML_ENOMEM;
+    t->queue = a;
+    t->cap_queue = cap;
+  }
+  size_t i = t->nqueue++;
+  while (i > 0) {
+    size_t up = (i - 1) / 2;
+    if (!grow_before(t, g, &t->queue[up]))
+      break;
+    t->queue[i] = t->queue[up];
+    i = up;
+  }
+  t->queue[i] = *g;
   return 0;
+}
+
+static struct grow queue_pop(struct trainer *t) {
+  struct grow top = t->queue[0], last = t->queue[--t->nqueue];
+  size_t i = 0, n = t->nqueue;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && grow_before(t, &t->queue[c + 1], &t->queue[c]))
+      c++;
+    if (!grow_before(t, &t->queue[c], &last))
+      break;
+    t->queue[i] = t->queue[c];
+    i = c;
+  }
+  if (n)
+    t->queue[i] = last;
+  return top;
+}
+
+/* A new node: its statistics, and a leaf until it is split. */
+static void node_open(struct tml_gbdt_model *m, const struct grow *g, const struct tml_xgb_params *p) {
+  struct node_stats *st = &m->stats[g->id];
+  st->cover = g->H;
+  st->weight = leaf_weight(g->G, g->H, p);
+  st->gain = 0.0;
+  st->split_bin = 0;
+  struct node *nd = &m->nodes[g->id];
+  nd->feature = -1;
+  nd->value = (float)p->eta * st->weight;
+  nd->left = 0;
+}
+
+/* The node stays a leaf: its rows are recorded, its histogram returned. */
+static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
+  hist_put(t, g->hist);
+  g->hist = NULL;
+  if (t->nleaves == t->cap_leaves) {
+    size_t cap = t->cap_leaves ? 2 * t->cap_leaves : 256;
+    struct leaf_rows *lr = realloc(t->leaves, cap * sizeof *lr);
+    if (!lr)
+      return TML_ENOMEM;
+    t->leaves = lr;
+    t->cap_leaves = cap;
+  }
+  t->leaves[t->nleaves++] = (struct leaf_rows){g->begin, g->end, m->nodes[g->id].value};
+  return 0;
+}
+
+static bool grow_pushable(const struct grow *g) { return g->s.feature >= 0 && g->s.gain > RT_EPS; }
+
+/* Queues the node when it has a split worth making, else makes it a leaf. */
+static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
+  if (grow_pushable(g)) {
+    g->loss = (float)g->s.gain;
+    return queue_push(t, g);
+  }
+  return node_leaf(t, m, g);
 }
 
 /* Grows one tree on rows[0, nrows) with gradients gh and appends it to the model. */
 static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct ghpair *gh, size_t nrows) {
   const struct tml_xgb_params *p = t->p;
-  float eta = (float)p->eta;
+  bool lossguide = p->grow_policy == TML_GROW_LOSSGUIDE;
   int rc = model_reserve(m, 1);
   if (rc)
     return rc;
-  uint32_t root = (uint32_t)m->nnodes++;
   t->nleaves = 0;
+  t->nqueue = 0;
+  size_t nb = 0;
   double G = 0, H = 0;
   for (size_t i = 0; i < nrows; i++) {
     G += (double)gh[t->rows[i]].g;
     H += (double)gh[t->rows[i]].h;
   }
-  if ((rc = level_reserve(t, 2)))
-    return rc;
-  size_t nlevel = 1;
-  t->level[0] = (struct grow){root, 0, nrows, G, H, NULL};
-  if (p->max_depth > 0 && nrows > 1) {
-    if (!(t->level[0].hist = hist_get(t)))
+  struct grow root = {.id = (uint32_t)m->nnodes++, .depth = 0, .begin = 0, .end = nrows, .G = G, .H = H};
+  root.s.feature = -1;
+  node_open(m, &root, p);
+  if (nrows > 1) {
+    if (!(root.hist = hist_get(t)))
       return TML_ENOMEM;
-    struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, t->level[0].hist, NULL};
+    struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, root.hist, NULL};
     hist_job_run(t, &j);
+    find_split(t, &root, &root.s);
   }
-  for (int depth = 0; nlevel > 0; depth++) {
-    size_t nnext = 0;
-    if ((rc = level_reserve(t, 2 * nlevel)) || (rc = model_reserve(m, 2 * nlevel)))
-      break;
-    for (size_t i = 0; i < nlevel; i++) {
-      struct grow *g = &t->level[i];
-      struct node *nd = &m->nodes[g->id];
-      struct node_stats *st = &m->stats[g->id];
-      st->cover = g->H;
-      st->weight = leaf_weight(g->G, g->H, p);
-      st->gain = 0.0;
-      st->split_bin = 0;
-      struct split s = {.feature = -1};
-      if (g->hist && depth < p->max_depth)
-        find_split(t, g, &s);
-      if (s.feature < 0 || !(s.gain > RT_EPS)) {
-        nd->feature = -1;
-        nd->value = eta * st->weight;
-        nd->left = 0;
-        if (t->nleaves == t->cap_leaves) {
-          size_t cap = t->cap_leaves ? 2 * t->cap_leaves : 256;
-          struct leaf_rows *lr = realloc(t->leaves, cap * sizeof *lr);
-          if (!lr) {
-            rc = TML_ENOMEM;
-            break;
-          }
-          t->leaves = lr;
-          t->cap_leaves = cap;
-        }
-        t->leaves[t->nleaves++] = (struct leaf_rows){g->begin, g->end, nd->value};
-        hist_put(t, g->hist);
-        g->hist = NULL;
+  if ((rc = node_settle(t, m, &root))) {
+    hist_put(t, root.hist);
+    return rc;
+  }
+  int num_leaves = 1;
+  while (t->nqueue > 0) {
+    /* Pop: the next level (depth-wise) or the best node (loss-guided); a node popped once the tree
+     * has max_leaves leaves stays a leaf. */
+    nb = 0;
+    if (t->cap_batch < DRIVER_BATCH) {
+      struct grow *a = realloc(t->batch, DRIVER_BATCH * sizeof *a);
+      if (!a) {
+        rc = TML_ENOMEM;
+        break;
+      }
+      t->batch = a;
+      t->cap_batch = DRIVER_BATCH;
+    }
+    int level = t->queue[0].depth;
+    while (t->nqueue > 0 && nb < (lossguide ? 1u : DRIVER_BATCH) && (lossguide || t->queue[0].depth == level)) {
+      struct grow g = queue_pop(t);
+      if (p->max_leaves > 0 && num_leaves >= p->max_leaves) {
+        if ((rc = node_leaf(t, m, &g)))
+          break;
+        if (lossguide)
+          break;
         continue;
       }
-      size_t mid = partition(t, g->begin, g->end, &s);
+      num_leaves++;
+      t->batch[nb++] = g;
+    }
+    if (rc || nb == 0)
+      break;
+    bool leaves_left = p->max_leaves == 0 || num_leaves < p->max_leaves;
+    if ((rc = model_reserve(m, 2 * nb)))
+      break;
+    for (size_t i = 0; i < nb && !rc; i++) {
+      struct grow *g = &t->batch[i];
+      const struct split *s = &g->s;
+      size_t mid = partition(t, g->begin, g->end, s);
       uint32_t l = (uint32_t)m->nnodes;
       m->nnodes += 2;
       size_t ncuts = 0;
-      const float *cuts = tml_gbdt_bins_cuts(t->bins, (size_t)s.feature, &ncuts);
-      nd->feature = s.feature;
-      nd->value = cuts[s.bin];
-      nd->left = (int32_t)l | (s.default_left ? DEFAULT_LEFT : 0);
-      st->gain = s.gain;
-      st->split_bin = (uint8_t)s.bin;
-      struct grow *L = &t->next[nnext++], *R = &t->next[nnext++];
-      *L = (struct grow){l, g->begin, mid, s.GL, s.HL, NULL};
-      *R = (struct grow){l + 1, mid, g->end, g->G - s.GL, g->H - s.HL, NULL};
-      if (depth + 1 < p->max_depth) {
-        struct grow *small = (mid - g->begin) <= (g->end - mid) ? L : R, *large = small == L ? R : L;
+      const float *cuts = tml_gbdt_bins_cuts(t->bins, (size_t)s->feature, &ncuts);
+      struct node *nd = &m->nodes[g->id];
+      nd->feature = s->feature;
+      nd->value = cuts[s->bin];
+      nd->left = (int32_t)l | (s->default_left ? DEFAULT_LEFT : 0);
+      m->stats[g->id].gain = s->gain;
+      m->stats[g->id].split_bin = (uint8_t)s->bin;
+      struct grow L = {.id = l, .depth = g->depth + 1, .begin = g->begin, .end = mid, .G = s->GL, .H = s->HL};
+      struct grow R = {.id = l + 1, .depth = g->depth + 1, .begin = mid, .end = g->end, .G = g->G - s->GL,
+                       .H = g->H - s->HL};
+      L.s.feature = R.s.feature = -1;
+      node_open(m, &L, p);
+      node_open(m, &R, p);
+      if (leaves_left && (p->max_depth == 0 || g->depth + 1 < p->max_depth)) {
+        struct grow *small = (mid - g->begin) <= (g->end - mid) ? &L : &R, *large = small == &L ? &R : &L;
         small->hist = hist_get(t);
         large->hist = hist_get(t);
         if (!small->hist || !large->hist) {
-          hist_put(t, small->hist);
-          hist_put(t, large->hist);
-          small->hist = large->hist = NULL;
           rc = TML_ENOMEM;
-          break;
+        } else {
+          struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist,
+                               large->hist};
+          hist_job_run(t, &j);
+          find_split(t, &L, &L.s);
+          find_split(t, &R, &R.s);
         }
-        struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist, large->hist};
-        hist_job_run(t, &j);
       }
       hist_put(t, g->hist);
       g->hist = NULL;
+      if (rc) {
+        hist_put(t, L.hist);
+        hist_put(t, R.hist);
+        break;
+      }
+      if ((rc = node_settle(t, m, &L))) {
+        hist_put(t, L.hist);
+        hist_put(t, R.hist);
+        break;
+      }
+      if ((rc = node_settle(t, m, &R))) {
+        hist_put(t, R.hist);
+        break;
+      }
     }
-    if (rc) {
-      for (size_t i = 0; i < nlevel; i++)
-        hist_put(t, t->level[i].hist), t->level[i].hist = NULL;
-      for (size_t i = 0; i < nnext; i++)
-        hist_put(t, t->next[i].hist), t->next[i].hist = NULL;
-      return rc;
-    }
-    struct grow *sw = t->level;
-    t->level = t->next;
-    t->next = sw;
-    nlevel = nnext;
+    if (rc)
+      break;
   }
+  /* Whatever still waits stays a leaf. */
+  for (size_t i = 0; i < nb; i++) {
+    hist_put(t, t->batch[i].hist);
+    t->batch[i].hist = NULL;
+  }
+  while (t->nqueue > 0) {
+    struct grow g = queue_pop(t);
+    if (rc) {
+      hist_put(t, g.hist);
+      continue;
+    }
+    rc = node_leaf(t, m, &g);
+  }
+  if (rc)
+    return rc;
   m->ntrees++;
   m->tree_start[m->ntrees] = (uint32_t)m->nnodes;
   return 0;
@@ -1308,8 +1440,8 @@ static void trainer_release(struct trainer *t) {
   free(t->rows);
   free(t->tmp);
   free(t->feats);
-  free(t->level);
-  free(t->next);
+  free(t->queue);
+  free(t->batch);
   free(t->leaves);
 }
 
@@ -1369,9 +1501,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   t.rows = malloc(ntrain * sizeof *t.rows);
   t.tmp = malloc(ntrain * sizeof *t.tmp);
   t.feats = malloc(ncols * sizeof *t.feats);
-  t.cap_pool = 2 * ((size_t)1 << (p->max_depth < 20 ? p->max_depth : 20)) + 4;
-  t.pool = calloc(t.cap_pool, sizeof *t.pool);
-  if (!m || !mtrain || !mvalid || !gh || !t.rows || !t.tmp || !t.feats || !t.pool)
+  if (!m || !mtrain || !mvalid || !gh || !t.rows || !t.tmp || !t.feats)
     goto oom;
   m->nclass = nclass;
   m->ncols = ncols;

@@ -83,6 +83,20 @@ void tml_xgb_params_default(struct tml_xgb_params *p) {
   p->max_bin = 64;
   p->nthread = 1;
   p->seed = 42;
+  p->max_leaves = 0;
+  p->grow_policy = TML_GROW_DEPTHWISE;
+}
+
+int tml_xgb_grow_policy_parse(const char *name) {
+  if (name && strcmp(name, "depthwise") == 0)
+    return TML_GROW_DEPTHWISE;
+  if (name && strcmp(name, "lossguide") == 0)
+    return TML_GROW_LOSSGUIDE;
+  return -1;
+}
+
+const char *tml_xgb_grow_policy_name(int policy) {
+  return policy == TML_GROW_LOSSGUIDE ? "lossguide" : "depthwise";
 }
 
 int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err) {
@@ -93,8 +107,16 @@ int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *er
     bad = "early_stopping_rounds must be >= 0 (0 disables early stopping)";
   else if (!isfinite(p->eta) || p->eta <= 0.0 || p->eta > 1.0)
     bad = "eta must be in (0, 1]";
-  else if (p->max_depth < 1 || p->max_depth > 64)
-    bad = "max_depth must be 1..64";
+  else if (p->max_depth < 0 || p->max_depth > 64)
+    bad = "max_depth must be 1..64 (or 0 = no depth limit together with max_leaves > 0); set training.max_depth / "
+          "--max-depth";
+  else if (p->max_leaves < 0 || p->max_leaves > 65536)
+    bad = "max_leaves must be 0..65536 (0 = no limit); set training.max_leaves / --max-leaves";
+  else if (p->max_depth == 0 && p->max_leaves == 0)
+    bad = "max_depth 0 (no depth limit) needs max_leaves > 0, or trees grow without bound; set training.max_depth "
+          "/ --max-depth to 1..64 or training.max_leaves / --max-leaves to 2 or more";
+  else if (p->grow_policy != TML_GROW_DEPTHWISE && p->grow_policy != TML_GROW_LOSSGUIDE)
+    bad = "grow_policy must be depthwise or lossguide; set training.grow_policy";
   else if (!isfinite(p->min_child_weight) || p->min_child_weight < 0.0)
     bad = "min_child_weight must be >= 0";
   else if (!isfinite(p->subsample) || p->subsample <= 0.0 || p->subsample > 1.0)
@@ -133,9 +155,11 @@ int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out) 
                         "{\"num_boost_round\":%d,\"early_stopping_rounds\":%d,\"eta\":%s,"
                         "\"max_depth\":%d,\"min_child_weight\":%s,\"subsample\":%s,"
                         "\"colsample_bytree\":%s,\"lambda\":%s,\"max_bin\":%d,\"nthread\":%d,"
-                        "\"seed\":%" PRIu64 ",\"tree_method\":\"hist\"}",
+                        "\"seed\":%" PRIu64 ",\"max_leaves\":%d,\"grow_policy\":\"%s\","
+                        "\"tree_method\":\"hist\"}",
                         p->num_boost_round, p->early_stopping_rounds, eta, p->max_depth, mcw, sub,
-                        col, lam, p->max_bin, p->nthread, p->seed);
+                        col, lam, p->max_bin, p->nthread, p->seed, p->max_leaves,
+                        tml_xgb_grow_policy_name(p->grow_policy));
 }
 
 /* Reads the last "name:value" metric of an XGBoosterEvalOneIter string such as
@@ -207,8 +231,9 @@ static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params
   fmt_num(num[2], sizeof num[2], p->subsample);
   fmt_num(num[3], sizeof num[3], p->colsample_bytree);
   fmt_num(num[4], sizeof num[4], p->lambda);
-  char depth[16], bins[16], threads[16], seed[32], ncl[16];
+  char depth[16], bins[16], threads[16], seed[32], ncl[16], leaves[16];
   snprintf(depth, sizeof depth, "%d", p->max_depth);
+  snprintf(leaves, sizeof leaves, "%d", p->max_leaves);
   snprintf(bins, sizeof bins, "%d", p->max_bin);
   snprintf(threads, sizeof threads, "%d", p->nthread);
   snprintf(seed, sizeof seed, "%" PRIu64, p->seed);
@@ -229,6 +254,8 @@ static int set_params(BoosterHandle bst, int nclass, const struct tml_xgb_params
       {"max_bin", bins},
       {"nthread", threads},
       {"seed", seed},
+      {"max_leaves", leaves},
+      {"grow_policy", tml_xgb_grow_policy_name(p->grow_policy)},
   };
   int rc = 0;
   for (size_t i = 0; i < TML_ARRAY_LEN(kv); i++) {

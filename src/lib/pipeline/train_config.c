@@ -56,8 +56,10 @@ int tml_train_opts_from_config(const struct tml_config *cfg, struct tml_train_op
   if ((rc = int_key(cfg, "training.num_boost_round", &x->num_boost_round, err)) ||
       (rc = int_key(cfg, "training.early_stopping_rounds", &x->early_stopping_rounds, err)) ||
       (rc = int_key(cfg, "training.max_depth", &x->max_depth, err)) ||
-      (rc = int_key(cfg, "training.max_bin", &x->max_bin, err)))
+      (rc = int_key(cfg, "training.max_bin", &x->max_bin, err)) ||
+      (rc = int_key(cfg, "training.max_leaves", &x->max_leaves, err)))
     return rc;
+  x->grow_policy = tml_xgb_grow_policy_parse(tml_config_get(cfg, "training.grow_policy"));
   x->eta = tml_config_double(cfg, "training.learning_rate");
   x->min_child_weight = tml_config_double(cfg, "training.min_child_weight");
   x->subsample = tml_config_double(cfg, "training.subsample");

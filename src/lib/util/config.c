@@ -104,7 +104,7 @@ static const struct key_def keys[] = {
     {"training.early_stopping_rounds", K_INT, "50", 0, 100000, NULL, NULL, 0,
      "stop after this many rounds without improvement (0 = off)"},
     {"training.learning_rate", K_DOUBLE, "0.05", 0.0001, 1, NULL, NULL, 0, "XGBoost eta"},
-    {"training.max_depth", K_INT, "6", 1, 32, NULL, NULL, 0, "XGBoost max_depth"},
+    {"training.max_depth", K_INT, "6", 0, 32, NULL, NULL, 0, "XGBoost max_depth (0 = no limit, only with training.max_leaves)"},
     {"training.min_child_weight", K_DOUBLE, "1", 0, 1e6, NULL, NULL, 0, "XGBoost min_child_weight"},
     {"training.subsample", K_DOUBLE, "1.0", 0.05, 1, NULL, NULL, 0, "XGBoost subsample (row fraction)"},
     {"training.colsample_bytree", K_DOUBLE, "1.0", 0.05, 1, NULL, NULL, 0,
@@ -369,6 +369,11 @@ static const struct key_def keys[] = {
     {"rl.window", K_INT, "8", 1, 256, NULL, NULL, 0,
      "observations (candles of the episode, newest last) the rl agent's LSTM reads per decision (rl.network "
      "lstm; an mlp reads one)"},
+    {"training.max_leaves", K_INT, "0", 0, 65536, NULL, NULL, 0,
+     "most leaves per tree (0 = no limit; XGBoost max_leaves); with max_depth 0 the leaves alone bound a tree"},
+    {"training.grow_policy", K_ENUM, "depthwise", 0, 0, "depthwise|lossguide", NULL, 0,
+     "tree growth order: depthwise (a level at a time) or lossguide (largest loss change first; XGBoost "
+     "grow_policy)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)

@@ -153,6 +153,56 @@ TEST(split_and_leaf_values_by_hand) {
   tml_gbdt_free(m);
 }
 
+/* max_leaves and grow_policy by hand: x = 1..8, y = {0,0,1,1,10,10,20,20}, eta 1, lambda 0, squared
+ * error from base 0.5 (g = 0.5 - y, h = 1). The root splits x < 5 (gain 420.5); its left child's
+ * best split (x < 3) gains 1, its right child's (x < 7) gains 100. Depth-wise with 3 leaves expands
+ * the level in node order, so the left child (node 1) splits and the right one stays a leaf;
+ * loss-guided with 3 leaves expands the larger gain, the right child; without a leaf limit both. */
+static void leaves_case(int max_depth, int max_leaves, int policy, const float *want, int nsplits) {
+  float X[8], y[8] = {0, 0, 1, 1, 10, 10, 20, 20};
+  for (int i = 0; i < 8; i++)
+    X[i] = (float)(i + 1);
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 1;
+  p.early_stopping_rounds = 0;
+  p.eta = 1.0;
+  p.lambda = 0.0;
+  p.min_child_weight = 0;
+  p.max_depth = max_depth;
+  p.max_leaves = max_leaves;
+  p.grow_policy = policy;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, 1, y, (struct tml_range){0, 8}, (struct tml_range){0, 8}, 0, &p, NULL, NULL, NULL, &m, &err),
+           &err);
+  for (int i = 0; i < 8; i++) {
+    float out = 0;
+    tml_gbdt_predict(m, &X[i], 1, &out);
+    CHECK_MSG(fabs((double)out - (double)want[i]) < 1e-5, "depth %d leaves %d %s: x = %d predicts %g, want %g",
+              max_depth, max_leaves, tml_xgb_grow_policy_name(policy), i + 1, (double)out, (double)want[i]);
+  }
+  double gain, weight, cover;
+  tml_gbdt_importance(m, &gain, &weight, &cover);
+  CHECK_NEAR(weight, (double)nsplits, 0);
+  tml_gbdt_free(m);
+}
+
+TEST(max_leaves_and_grow_policy_by_hand) {
+  const float four[8] = {0, 0, 1, 1, 10, 10, 20, 20};     /* every split made */
+  const float left[8] = {0, 0, 1, 1, 15, 15, 15, 15};     /* root + left child */
+  const float right[8] = {0.5f, 0.5f, 0.5f, 0.5f, 10, 10, 20, 20}; /* root + right child */
+  const float root[8] = {0.5f, 0.5f, 0.5f, 0.5f, 15, 15, 15, 15};
+  leaves_case(2, 0, TML_GROW_DEPTHWISE, four, 3);
+  leaves_case(2, 3, TML_GROW_DEPTHWISE, left, 2);
+  leaves_case(2, 3, TML_GROW_LOSSGUIDE, right, 2);
+  leaves_case(0, 3, TML_GROW_LOSSGUIDE, right, 2); /* no depth limit: the leaves bound the tree */
+  leaves_case(2, 2, TML_GROW_DEPTHWISE, root, 1);
+  leaves_case(2, 4, TML_GROW_LOSSGUIDE, four, 3);
+  leaves_case(1, 0, TML_GROW_LOSSGUIDE, root, 1);
+}
+
 /* Missing values go to the side learned in training: here the NaN row's label is 0, so with the
  * split x0 < 5 the best default is left; a NaN or Inf at prediction follows it. When the training
  * rows have no missing value the default is right (XGBoost's forward scan). */
@@ -489,6 +539,32 @@ TEST(bad_parameters_refused) {
   CHECK_CONTAINS(err.msg, "max_depth 17");
   CHECK_CONTAINS(err.msg, "1..16");
   tml_xgb_params_default(&p);
+  p.max_leaves = 5000;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "max_leaves 5000");
+  CHECK_CONTAINS(err.msg, "0..4096");
+  CHECK_CONTAINS(err.msg, "--max-leaves");
+  tml_xgb_params_default(&p);
+  p.max_leaves = -1;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "max_leaves must be 0..65536");
+  CHECK_CONTAINS(err.msg, "training.max_leaves");
+  tml_xgb_params_default(&p);
+  p.max_depth = 0; /* no depth limit needs a leaf limit */
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "max_depth 0");
+  CHECK_CONTAINS(err.msg, "--max-leaves");
+  p.max_leaves = 8;
+  tml_error_init(&err);
+  CHECK_OK(tml_gbdt_params_validate(&p, &err), &err);
+  p.grow_policy = 7;
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "grow_policy");
+  tml_xgb_params_default(&p);
   p.eta = 0;
   tml_error_init(&err);
   CHECK_INT(tml_gbdt_params_validate(&p, &err), TML_EINVAL);
@@ -561,6 +637,17 @@ TEST(export_loaded_by_libxgboost) {
     check_export(m, X, N, dir, nclass ? "softprob.json" : "squarederror.json");
     tml_gbdt_free(m);
   }
+  /* loss-guided trees without a depth limit (node ids in expansion order) export the same way */
+  p.grow_policy = TML_GROW_LOSSGUIDE;
+  p.max_depth = 0;
+  p.max_leaves = 11;
+  make_data(X, y, N, C, 3);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_OK(tml_gbdt_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, 3, &p, NULL, NULL, NULL, &m,
+                          &err),
+           &err);
+  check_export(m, X, N, dir, "lossguide.json");
+  tml_gbdt_free(m);
   free(dir);
 }
 
@@ -708,6 +795,89 @@ TEST(agrees_with_xgboost_on_real_data) {
     tml_xgb_free(xm);
   }
   free(Q);
+  free(y);
+  free(a);
+  free(b);
+  tml_dataset_release(&d);
+}
+
+/* max_leaves with both growth orders on real BTCUSDT 1h features (the last 5,000 candles): the native
+ * engine and libxgboost, equal parameters, give the same validation predictions bit for bit (same
+ * cuts, same driver order of expansions, same leaf counting). */
+TEST(max_leaves_agrees_with_xgboost) {
+  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
+  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
+  struct tml_candles all, c;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
+  free(path);
+  tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
+  for (size_t i = all.len - 5000; i < all.len; i++)
+    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
+             &err);
+  tml_candles_release(&all);
+  struct tml_dataset_opts o;
+  memset(&o, 0, sizeof(o));
+  o.features.base_interval_ms = TML_MS_PER_HOUR;
+  tml_label_spec_default(&o.labels);
+  o.from_ms = INT64_MIN;
+  struct tml_dataset d;
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  tml_candles_release(&c);
+  struct tml_split s;
+  CHECK_OK(tml_dataset_split(&d, 0.2, o.labels.horizon, &s, &err), &err);
+  struct tml_label_thresholds th;
+  CHECK_OK(tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &s.train, 1, &o.labels, &th, &err), &err);
+  size_t nv = s.valid.end - s.valid.begin;
+  float *y = malloc(d.nrows * sizeof *y), *a = malloc(nv * 4 * sizeof *a), *b = malloc(nv * 4 * sizeof *b);
+  CHECK(y && a && b);
+  const float *Xv = d.X + s.valid.begin * d.ncols;
+  struct {
+    int depth, leaves, policy;
+  } cases[] = {{6, 12, TML_GROW_DEPTHWISE}, {6, 20, TML_GROW_LOSSGUIDE}, {0, 24, TML_GROW_LOSSGUIDE},
+               {0, 16, TML_GROW_DEPTHWISE}};
+  enum tml_head heads[2] = {TML_HEAD_DIRECTION, TML_HEAD_STOP_LOSS};
+  for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++)
+    for (int hi = 0; hi < 2; hi++) {
+      enum tml_head h = heads[hi];
+      int k = tml_head_nclass(h), w = k ? k : 1;
+      tml_dataset_head_values(&d, h, &th, (struct tml_range){0, d.nrows}, y);
+      struct tml_xgb_params p;
+      tml_xgb_params_default(&p);
+      p.num_boost_round = 20;
+      p.early_stopping_rounds = 0;
+      p.eta = 0.1;
+      p.max_depth = cases[ci].depth;
+      p.max_leaves = cases[ci].leaves;
+      p.grow_policy = cases[ci].policy;
+      struct tml_gbdt_model *m = NULL;
+      struct tml_xgb_model *xm = NULL;
+      CHECK_OK(tml_gbdt_train(d.X, d.ncols, y, s.train, s.valid, k, &p, NULL, NULL, NULL, &m, &err), &err);
+      CHECK_OK(tml_xgb_train(d.X, d.ncols, y, s.train, s.valid, k, &p, NULL, NULL, NULL, &xm, &err), &err);
+      tml_gbdt_predict(m, Xv, nv, a);
+      CHECK_OK(tml_xgb_predict(xm, Xv, nv, b, &err), &err);
+      double maxdiff = 0;
+      for (size_t i = 0; i < nv * (size_t)w; i++)
+        maxdiff = fmax(maxdiff, fabs((double)a[i] - (double)b[i]));
+      /* the leaf limit really binds: no tree has more than max_leaves leaves (nodes = 2 leaves - 1) */
+      size_t ntrees = tml_gbdt_ntrees(m);
+      double splits = 0, gain[128], weight[128], cover[128];
+      CHECK(d.ncols <= 128);
+      tml_gbdt_importance(m, gain, weight, cover);
+      for (size_t j = 0; j < d.ncols; j++)
+        splits += weight[j];
+      printf("%s max_depth %d max_leaves %d %s: %zu trees, %.1f splits per tree, largest |native - XGBoost| %.3g\n",
+             tml_head_name(h), p.max_depth, p.max_leaves, tml_xgb_grow_policy_name(p.grow_policy), ntrees,
+             splits / (double)ntrees, maxdiff);
+      CHECK_MSG(splits <= (double)ntrees * (p.max_leaves - 1), "%.0f splits in %zu trees exceed max_leaves %d",
+                splits, ntrees, p.max_leaves);
+      CHECK_MSG(splits > (double)ntrees * 0.5 * (p.max_leaves - 1), "trees far below max_leaves: the test binds nothing");
+      CHECK_MSG(maxdiff == 0.0, "%s max_leaves %d %s: native and XGBoost predictions differ by %g", tml_head_name(h),
+                p.max_leaves, tml_xgb_grow_policy_name(p.grow_policy), maxdiff);
+      tml_gbdt_free(m);
+      tml_xgb_free(xm);
+    }
   free(y);
   free(a);
   free(b);

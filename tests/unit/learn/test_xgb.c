@@ -66,7 +66,8 @@ TEST(params_default_and_json) {
   CHECK_STR(tml_buf_str(&b),
             "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"
             "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"
-            "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"tree_method\":\"hist\"}");
+            "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"max_leaves\":0,\"grow_policy\":\"depthwise\","
+            "\"tree_method\":\"hist\"}");
   tml_buf_release(&b);
   struct tml_error err;
   tml_error_init(&err);

@@ -260,7 +260,7 @@ TEST(wrong_type_and_range) {
   CHECK_STR(load_error("cfg_range", "training:\n  test_size: 1.5\n", TML_EPARSE),
             "training.test_size at trademl.yaml:2:14: expected a number between 0 and 0.9, got '1.5'");
   CHECK_STR(load_error("cfg_int", "training:\n  max_depth: 2.5\n", TML_EPARSE),
-            "training.max_depth at trademl.yaml:2:14: expected an integer between 1 and 32, got '2.5'");
+            "training.max_depth at trademl.yaml:2:14: expected an integer between 0 and 32, got '2.5'");
   CHECK_STR(load_error("cfg_bool", "model:\n  auto_train_new_symbols: maybe\n", TML_EPARSE),
             "model.auto_train_new_symbols at trademl.yaml:2:27: expected true or false, got 'maybe'");
   CHECK_STR(load_error("cfg_enum", "model:\n  training_mode: multi\n", TML_EPARSE),
