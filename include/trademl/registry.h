@@ -121,6 +121,17 @@ int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64
                           const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
                           struct tml_error *err);
 
+/* tml_registry_register for a job's attempt holding fencing token `fence` (> 0; 0 = no check, as
+ * tml_registry_register): inside the registration's transaction, before anything is written, the job's
+ * row in the job queue of the same database is checked to be running under exactly that token, and it
+ * stays locked against the queue until the transaction ends, so an attempt whose lease was revoked (or
+ * whose job was requeued, taken by another worker or ended) registers nothing, not even in a race with
+ * the revocation. Returns what tml_registry_register does, plus TML_ESTALE (nothing registered; the
+ * message names the job's current status, token and worker) and TML_EINVAL (fence without job_id). */
+int tml_registry_register_fenced(struct tml_registry *reg, const char *model_dir, int64_t job_id, int64_t fence,
+                                 const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
+                                 struct tml_error *err);
+
 struct tml_registry_filter {
   const char *strategy; /* NULL = any */
   const char *symbol;   /* NULL = any; else sets that contain this symbol (single or multi) */
