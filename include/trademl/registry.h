@@ -158,7 +158,7 @@ int tml_registry_active(struct tml_registry *reg, const char *strategy, const ch
 int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
                                  struct tml_model_row *row, struct tml_error *err);
 /* Intervals at which `symbol` has a model of `strategy` (NULL = any): registry rows whose folder exists
- * (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
+ * here or whose files the database keeps (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
  * in the order of tml_interval_list(). Up to max into out; *n is the count. Used to default the
  * prediction interval to the only one there is, and to name the ones there are. Never fails. */
 void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,

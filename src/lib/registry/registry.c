@@ -823,6 +823,16 @@ void tml_registry_model_intervals(struct tml_registry *reg, const char *models_d
   struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
   if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
     nrows = 0;
+  /* A set whose folder is not on this host counts when the database keeps its files (it comes here
+   * when served) or this host's cache already holds it. */
+  for (size_t i = 0; i < nrows; i++) {
+    char local[sizeof(rows[i].path)];
+    size_t stored = 0;
+    if (rows[i].folder_missing && reg->be->get_files &&
+        ((local_folder(reg, &rows[i], local, sizeof(local)) == 0 && !folder_missing(local)) ||
+         (reg->be->count_files(reg->db, rows[i].id, &stored, NULL) == 0 && stored > 0)))
+      rows[i].folder_missing = false;
+  }
   const char *list = tml_interval_list();
   while (*list && *n < max) {
     size_t len = strcspn(list, ", ");
