@@ -823,12 +823,15 @@ void tml_registry_model_intervals(struct tml_registry *reg, const char *models_d
   struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
   if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
     nrows = 0;
-  /* A set whose folder is not on this host counts when the database keeps its files (it comes here
-   * when served) or this host's cache already holds it. */
+  /* A set whose folder is not on this host counts when this host's cache holds it or the database
+   * keeps its files (it comes here when served); asked only for intervals nothing else covers yet. */
   for (size_t i = 0; i < nrows; i++) {
+    bool covered = false;
+    for (size_t k = 0; k < nrows && !covered; k++)
+      covered = !rows[k].folder_missing && rows[k].interval_ms == rows[i].interval_ms;
     char local[sizeof(rows[i].path)];
     size_t stored = 0;
-    if (rows[i].folder_missing && reg->be->get_files &&
+    if (!covered && reg->be->get_files &&
         ((local_folder(reg, &rows[i], local, sizeof(local)) == 0 && !folder_missing(local)) ||
          (reg->be->count_files(reg->db, rows[i].id, &stored, NULL) == 0 && stored > 0)))
       rows[i].folder_missing = false;
