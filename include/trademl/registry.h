@@ -121,6 +121,17 @@ int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64
                           const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
                           struct tml_error *err);
 
+/* tml_registry_register for a job's attempt holding fencing token `fence` (> 0; 0 = no check, as
+ * tml_registry_register): inside the registration's transaction, before anything is written, the job's
+ * row in the job queue of the same database is checked to be running under exactly that token, and it
+ * stays locked against the queue until the transaction ends, so an attempt whose lease was revoked (or
+ * whose job was requeued, taken by another worker or ended) registers nothing, not even in a race with
+ * the revocation. Returns what tml_registry_register does, plus TML_ESTALE (nothing registered; the
+ * message names the job's current status, token and worker) and TML_EINVAL (fence without job_id). */
+int tml_registry_register_fenced(struct tml_registry *reg, const char *model_dir, int64_t job_id, int64_t fence,
+                                 const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
+                                 struct tml_error *err);
+
 struct tml_registry_filter {
   const char *strategy; /* NULL = any */
   const char *symbol;   /* NULL = any; else sets that contain this symbol (single or multi) */
@@ -147,7 +158,7 @@ int tml_registry_active(struct tml_registry *reg, const char *strategy, const ch
 int tml_registry_active_in_group(struct tml_registry *reg, const char *strategy, const char *key, int64_t interval_ms,
                                  struct tml_model_row *row, struct tml_error *err);
 /* Intervals at which `symbol` has a model of `strategy` (NULL = any): registry rows whose folder exists
- * (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
+ * here or whose files the database keeps (reg may be NULL) and model-set folders under models_dir (its own or a multi-symbol set listing it),
  * in the order of tml_interval_list(). Up to max into out; *n is the count. Used to default the
  * prediction interval to the only one there is, and to name the ones there are. Never fails. */
 void tml_registry_model_intervals(struct tml_registry *reg, const char *models_dir, const char *strategy,

@@ -156,22 +156,14 @@ void cli_incumbent_dir(const char *db_path, const char *strategy, const char *co
   tml_registry_close(reg);
 }
 
-/* A job's child registers only while its attempt still holds the job: the worker passes the claim's
- * fencing token (TRADEML_JOB_FENCE); a token that is no longer current (the lease expired while this
- * host was partitioned or paused, and the job was taken again) refuses the registration. */
-static int check_fence(const char *db_path, struct tml_error *err) {
-  int64_t id = job_id_from_env(), fence = 0;
+/* The claim of the job attempt this command runs as (set by the job runner): TRADEML_JOB_FENCE, the
+ * fencing token; 0 outside a job (or under a worker older than fencing). */
+static int64_t job_fence_from_env(void) {
+  int64_t fence = 0;
   const char *s = getenv("TRADEML_JOB_FENCE");
-  if (id <= 0 || !s || tml_parse_int64_str(s, &fence) != 0 || fence <= 0)
-    return 0; /* not a job (or a worker older than fencing) */
-  struct tml_jobs *q = NULL;
-  int rc = tml_jobs_open(db_path, NULL, &q, err);
-  if (!rc)
-    rc = tml_jobs_fence_check(q, id, fence, err);
-  tml_jobs_close(q);
-  if (rc == TML_ECONFLICT)
-    fprintf(stderr, "trademl: refusing to register: %s\n", err ? err->msg : "stale fencing token");
-  return rc;
+  if (!s || tml_parse_int64_str(s, &fence) != 0 || fence <= 0)
+    return 0;
+  return fence;
 }
 
 int cli_register_model_set(const struct tml_config *cfg, const char *db_path, const char *model_dir,
@@ -180,14 +172,27 @@ int cli_register_model_set(const struct tml_config *cfg, const char *db_path, co
   struct tml_registry *reg = NULL;
   int rc = tml_activation_policy_from_config(cfg, &policy, err);
   if (!rc)
-    rc = check_fence(db_path, err);
-  if (!rc)
     rc = tml_registry_open(db_path, &reg, err);
+  /* A job's child registers only while its attempt still holds the job: the registry checks the claim's
+   * fencing token inside the registration's transaction. A stale token (the lease expired while this
+   * host was partitioned or paused, and the job was taken again or ended) registers nothing, and the
+   * set this attempt wrote is removed, so no folder of a void attempt is left for anyone to pick up. */
+  int64_t job = job_id_from_env(), fence = job ? job_fence_from_env() : 0;
   if (!rc)
-    rc = tml_registry_register(reg, model_dir, job_id_from_env(), &policy, tml_now_ms(), row, err);
-  if (rc)
+    rc = tml_registry_register_fenced(reg, model_dir, job, fence, &policy, tml_now_ms(), row, err);
+  if (rc == TML_ESTALE) {
+    struct tml_error rmerr;
+    tml_error_init(&rmerr);
+    bool removed = tml_rm_rf(model_dir, &rmerr) == 0;
+    tml_err("refusing to register: %s; %s the model set '%s' this attempt wrote", err ? err->msg : "stale fencing token",
+            removed ? "removed" : "could not remove", model_dir);
+    if (!removed)
+      tml_err("%s", rmerr.msg);
+    tml_error_prefix(err, "refusing to register");
+  } else if (rc) {
     tml_error_prefix(err, "model set written to '%s' but not registered (retry with 'trademl models register %s')",
                      model_dir, model_dir);
+  }
   tml_registry_close(reg);
   return rc;
 }

@@ -45,9 +45,11 @@ int srv_h_predict(struct tml_server *s, const struct srv_request *req, struct sr
    * one; an interval without a model names the ones that have models. */
   int64_t have[32];
   size_t nhave = 0;
-  tml_registry_model_intervals(NULL, tml_config_get(s->opts.cfg, "model.models_dir"),
-                               strategy, symbol, have, TML_ARRAY_LEN(have),
-                               &nhave);
+  /* Registry rows count too: on another host a set kept in the database is not on disk until served. */
+  pthread_mutex_lock(&s->db_lock);
+  tml_registry_model_intervals(s->jobs ? s->jobs->reg : NULL, tml_config_get(s->opts.cfg, "model.models_dir"),
+                               strategy, symbol, have, TML_ARRAY_LEN(have), &nhave);
+  pthread_mutex_unlock(&s->db_lock);
   if (!asked && nhave == 1)
     interval = have[0];
   bool found = false;

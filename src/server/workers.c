@@ -29,7 +29,11 @@ int srv_jobs_open(struct tml_server *s, struct tml_error *err) {
   if (rc)
     return rc;
   if ((rc = tml_jobs_open(db, &ro.jobs, &js->q, err)) || (rc = tml_jobs_open(db, &ro.jobs, &js->tick_q, err)) ||
-      (rc = tml_registry_open(db, &js->reg, err)) || (rc = tml_scheduler_create(db, cfg, &js->sched, err)) ||
+      (rc = tml_registry_open(db, &js->reg, err)) ||
+      /* Model sets kept in the database (PostgreSQL) come to this host's model.models_dir, checksums
+       * verified, the first time this daemon serves them (docs/postgresql.md) */
+      (rc = tml_registry_set_cache_dir(js->reg, s->opts.paths->models, err)) ||
+      (rc = tml_scheduler_create(db, cfg, &js->sched, err)) ||
       (rc = tml_store_open_resident(db, cfg, &js->tick_store, err)))
     return rc;
   js->concurrency = s->opts.workers > 0 ? s->opts.workers : ro.concurrency;

@@ -4,9 +4,12 @@
 # A SQLite install with a trained model moves to PostgreSQL (`db migrate-from`): counts and checksums
 # equal; the users' queries on ml_model_registry / ml_training_metrics / ml_training_jobs return the
 # expected rows; and "host B" (another home, no shared files) serves the model from the database
-# with exactly host A's predictions. Then host B trains against PostgreSQL and host C serves that.
+# with exactly host A's predictions, through `predict` and through the daemon ("host D": /api/predict
+# fetches the set into its own models folder, with or without ?interval=; /api/models/1 points there).
+# Then host B trains against PostgreSQL and host C serves that.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/pg.sh"
+source "$(dirname "$0")/lib/server.sh"
 need_data bybit-linear/SOLUSDT_5m.csv
 FAST=(--num-boost-round 40 --early-stopping-rounds 10)
 HOME_A=$WORK/host-a
@@ -65,6 +68,33 @@ assert a["predictions"] == b["predictions"], (a["predictions"], b["predictions"]
 assert b["model"]["path"].startswith(sys.argv[3] + "/models/xgb5/SOLUSDT/5m/"), b["model"]["path"]
 PY
 ok "host B serves host A's model from the database with identical predictions"
+
+# Host D: the daemon, on another home with nothing on disk, serves the same model through the API.
+export TRADEML_HOME=$WORK/host-d
+SERVER_LOG=$WORK/serve-d.log
+TRADEML_LOGGING_LEVEL=info start_server --no-workers
+for q in '?interval=5m' ''; do # no interval: the registry's rows name 5m (data.interval is 15m)
+  api GET "/api/predict/SOLUSDT$q"
+  expect_code 200
+  python3 - "$PRED_A" "$BODY" "$WORK/host-d" <<'PY'
+import json, sys
+a, d = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["predictions"] == d["predictions"], (a["predictions"], d["predictions"])
+assert d["model"]["path"].startswith(sys.argv[3] + "/models/xgb5/SOLUSDT/5m/"), d["model"]["path"]
+PY
+done
+api GET /api/models/1
+expect_code 200
+python3 - "$BODY" "$WORK/host-d" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+r = r.get("model", r)
+assert r["id"] == 1 and r["folder_missing"] is False and r["path"].startswith(sys.argv[2] + "/models/"), r
+PY
+[[ -f $(ls -d "$WORK"/host-d/models/xgb5/SOLUSDT/5m/*/ | head -1)/metadata.json ]] || fail "host D's cache has no model set"
+grep -q "model 1: fetched [0-9]* files" "$SERVER_LOG" || fail "the daemon did not log the fetch: $(cat "$SERVER_LOG")"
+stop_server
+ok "host D's daemon serves host A's model from its own cache folder (/api/predict, /api/models/1)"
 
 # Host B trains against PostgreSQL (candles read from it, model registered into it); host C serves it.
 expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 25 "${FAST[@]}"

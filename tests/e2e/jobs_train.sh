@@ -53,5 +53,7 @@ TRADEML_JOB_ID=1 TRADEML_JOB_FENCE=1 expect_exit 1 "$BIN" --set training.num_boo
 expect_out "refusing to register: job 1: fencing token 1 is stale \(the job is succeeded under token 2"
 expect_exit 0 "$BIN" models list --all --json
 [[ $(grep -o '"job_id":1' <<<"$OUT" | wc -l) -eq 1 ]] || fail "the stale attempt registered a model: $OUT"
-ok "a train run under a stale fencing token is refused at registration (logged), one model stays"
+sets=$(ls "$TRADEML_HOME/models/xgb5/SOLUSDT/5m/" | grep -vc '^\.' || true)
+[[ $sets -eq 1 ]] || fail "the stale attempt's model set was left on disk ($sets sets): $(ls -a "$TRADEML_HOME/models/xgb5/SOLUSDT/5m/")"
+ok "a train run under a stale fencing token is refused at registration (logged), one model stays, its set removed"
 finish

@@ -273,35 +273,49 @@ rollback:
 /* Reads with COPY (SELECT ...) TO STDOUT (FORMAT binary): rows arrive as raw tuples, with no result
  * set to build. COPY takes no parameters, so the statement carries the values as literals: the symbol
  * is a validated tml_symbol (A-Z 0-9 - _) and is quoted by PQescapeLiteral all the same; the rest are
- * integers printed here. */
+ * integers printed here.
+ *
+ * The read runs in its own short transaction whose SET LOCALs make it walk the primary key in order:
+ * a series is one contiguous range of the key, so an index scan delivers it sorted. Left alone the
+ * planner often prefers a bitmap heap scan plus a sort of the whole series (which spills to disk with
+ * the default work_mem: 2-3x slower for 200k candles), and JIT-compiles the plan (a few ms of
+ * compilation for a query that runs no expressions). The settings end with the transaction. */
+static const char LOAD_SETTINGS[] = "BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off;"
+                                    " SET LOCAL jit = off";
+
 static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_ms, int64_t to_ms,
                     struct tml_candles *out, struct tml_error *err) {
   struct pg_store *s = p;
   int rc = tml__pg_ensure(&s->pg, err);
   if (rc)
     return rc;
-  PGconn *conn = s->pg.conn;
-  char *lit = PQescapeLiteral(conn, sym, strlen(sym));
+  char *lit = PQescapeLiteral(s->pg.conn, sym, strlen(sym));
   if (!lit)
     return tml_error_set(err, TML_ENOMEM, "out of memory loading %s candles", sym);
-  char sql[512];
+  /* Open ends are left out: PostgreSQL 15 tests every key condition on every index entry of the range,
+   * and open_time sits behind the variable-length symbol (about 10% of the scan for a whole series). */
+  char lo[48] = "", hi[48] = "", sql[512];
+  if (from_ms != INT64_MIN)
+    snprintf(lo, sizeof(lo), " AND open_time >= %" PRId64, from_ms);
+  if (to_ms != INT64_MAX)
+    snprintf(hi, sizeof(hi), " AND open_time < %" PRId64, to_ms);
   snprintf(sql, sizeof(sql),
            "COPY (SELECT open_time, open, high, low, close, volume FROM candles WHERE symbol = %s"
-           " AND interval_ms = %" PRId64 " AND open_time >= %" PRId64 " AND open_time < %" PRId64
-           " ORDER BY open_time) TO STDOUT (FORMAT binary)",
-           lit, interval_ms, from_ms, to_ms);
+           " AND interval_ms = %" PRId64 "%s%s ORDER BY open_time) TO STDOUT (FORMAT binary)",
+           lit, interval_ms, lo, hi);
   PQfreemem(lit);
-  PGresult *r = PQexec(conn, sql);
-  if (PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(conn) == CONNECTION_BAD && !s->pg.in_txn) {
-    PQclear(r); /* the connection died since the last call: once more on a new one */
-    if ((rc = tml__pg_ensure(&s->pg, err)))
-      return rc;
-    conn = s->pg.conn;
-    r = PQexec(conn, sql);
+  /* A connection lost since the last call is re-established here (outside any transaction). */
+  if ((rc = tml__pg_exec(&s->pg, LOAD_SETTINGS, 0, NULL, "starting to load candles", err))) {
+    tml__pg_rollback(&s->pg); /* BEGIN may have run before a SET failed */
+    return rc;
   }
+  s->pg.in_txn = true;
+  PGconn *conn = s->pg.conn;
+  PGresult *r = PQexec(conn, sql);
   if (PQresultStatus(r) != PGRES_COPY_OUT) {
     rc = tml__pg_error(&s->pg, r, "loading candles", err);
     PQclear(r);
+    tml__pg_rollback(&s->pg);
     return rc;
   }
   PQclear(r);
@@ -351,6 +365,10 @@ static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_
   }
   if (!rc && n == -2)
     rc = tml__pg_error(&s->pg, NULL, "loading candles", err);
+  if (rc)
+    tml__pg_rollback(&s->pg);
+  else
+    rc = tml__pg_commit(&s->pg, err);
   return rc;
 }
 

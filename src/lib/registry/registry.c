@@ -656,9 +656,26 @@ static bool decide(const struct tml_activation_policy *p, struct tml_model_row *
   return false;
 }
 
+int tml__registry_stale_fence(int64_t job_id, int64_t fence, const char *status, int64_t current,
+                              const char *worker, struct tml_error *err) {
+  if (!status)
+    return tml_error_set(err, TML_ESTALE, "job %" PRId64 ": fencing token %" PRId64 " is stale (there is no such job)",
+                         job_id, fence);
+  return tml_error_set(err, TML_ESTALE,
+                       "job %" PRId64 ": fencing token %" PRId64 " is stale (the job is %s under token %" PRId64
+                       ", worker %s)",
+                       job_id, fence, status, current, worker && worker[0] ? worker : "none");
+}
+
 int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64_t job_id,
                           const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
                           struct tml_error *err) {
+  return tml_registry_register_fenced(reg, model_dir, job_id, 0, policy, now_ms, row, err);
+}
+
+int tml_registry_register_fenced(struct tml_registry *reg, const char *model_dir, int64_t job_id, int64_t fence,
+                                 const struct tml_activation_policy *policy, int64_t now_ms, struct tml_model_row *row,
+                                 struct tml_error *err) {
   struct tml_activation_policy defp;
   if (!policy) {
     tml_activation_policy_default(&defp);
@@ -681,8 +698,16 @@ int tml_registry_register(struct tml_registry *reg, const char *model_dir, int64
   r.created_ms = now_ms;
 
   const struct tml__registry_backend *be = reg->be;
+  if (fence > 0 && job_id <= 0) {
+    rc = tml_error_set(err, TML_EINVAL, "cannot register model set '%s': fencing token %" PRId64 " without a job id",
+                       model_dir, fence);
+    goto out;
+  }
   if ((rc = be->begin(reg->db, err)))
     goto out;
+  /* The attempt's claim is checked first, inside this transaction, and holds until it commits. */
+  if (fence > 0 && (rc = be->job_fence(reg->db, job_id, fence, err)))
+    goto rollback;
   int64_t existing = 0;
   if ((rc = be->find_path(reg->db, r.path, &existing, err)))
     goto rollback;
@@ -798,6 +823,19 @@ void tml_registry_model_intervals(struct tml_registry *reg, const char *models_d
   struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
   if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
     nrows = 0;
+  /* A set whose folder is not on this host counts when this host's cache holds it or the database
+   * keeps its files (it comes here when served); asked only for intervals nothing else covers yet. */
+  for (size_t i = 0; i < nrows; i++) {
+    bool covered = false;
+    for (size_t k = 0; k < nrows && !covered; k++)
+      covered = !rows[k].folder_missing && rows[k].interval_ms == rows[i].interval_ms;
+    char local[sizeof(rows[i].path)];
+    size_t stored = 0;
+    if (!covered && reg->be->get_files &&
+        ((local_folder(reg, &rows[i], local, sizeof(local)) == 0 && !folder_missing(local)) ||
+         (reg->be->count_files(reg->db, rows[i].id, &stored, NULL) == 0 && stored > 0)))
+      rows[i].folder_missing = false;
+  }
   const char *list = tml_interval_list();
   while (*list && *n < max) {
     size_t len = strcspn(list, ", ");

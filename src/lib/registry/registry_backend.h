@@ -15,7 +15,12 @@
  *    the file system, as SQLite's): put_files() stores every regular file under a registered model's
  *    folder with its size and checksum, inside the caller's write transaction, so a row and its files
  *    commit together; get_files() writes them back into a folder on this host (a cache, filled on
- *    demand by registry.c) after verifying each checksum. */
+ *    demand by registry.c) after verifying each checksum.
+ *  - job_fence() runs inside the caller's write transaction and checks that job `job_id` of the job
+ *    queue (table `jobs` in the same database) is running under exactly fencing token `fence`. The job's
+ *    row stays locked against the queue's writers until the transaction ends (PostgreSQL: SELECT ...
+ *    FOR SHARE; SQLite: the BEGIN IMMEDIATE write lock), so a lease revoked, a job requeued or ended
+ *    elsewhere cannot slip in between the check and the commit of the registration. */
 #ifndef TML_REGISTRY_BACKEND_H
 #define TML_REGISTRY_BACKEND_H
 
@@ -55,7 +60,14 @@ struct tml__registry_backend {
   int (*get_files)(void *db, int64_t id, const char *dir, size_t *nfiles, size_t *bytes, struct tml_error *err);
   /* Number of files stored for model id (0 = none). */
   int (*count_files)(void *db, int64_t id, size_t *n, struct tml_error *err);
+  /* 0 when job_id runs under fence; TML_ESTALE naming the job's current status, token and worker (or
+   * that there is no such job) when not; TML_EDB when the database has no job queue. */
+  int (*job_fence)(void *db, int64_t job_id, int64_t fence, struct tml_error *err);
 };
+
+/* The message every backend gives for a stale token (TML_ESTALE). status NULL: no such job. */
+int tml__registry_stale_fence(int64_t job_id, int64_t fence, const char *status, int64_t current,
+                              const char *worker, struct tml_error *err);
 
 extern const struct tml__registry_backend tml__registry_sqlite;
 extern const struct tml__registry_backend tml__registry_pg;

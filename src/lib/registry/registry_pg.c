@@ -544,6 +544,31 @@ out:
   return rc;
 }
 
+/* Inside the registration's transaction: FOR SHARE holds the job's row until it ends, so the queue's
+ * writers (the reaper's FOR UPDATE SKIP LOCKED skips it, end of attempt and heartbeat wait for it) cannot
+ * revoke, requeue or end the attempt between this check and the commit. */
+static int pgr_job_fence(void *p, int64_t job_id, int64_t fence, struct tml_error *err) {
+  struct pg_registry *s = p;
+  char id[24];
+  const char *params[] = {tml__pg_i64(job_id, id)};
+  PGresult *r = tml__pg_query(&s->pg, "SELECT status, fence, worker_id FROM jobs WHERE id = $1::bigint FOR SHARE",
+                              1, params, false, "reading the job's fencing token", err);
+  if (!r)
+    return code_of(err);
+  int rc;
+  if (PQntuples(r) == 0) {
+    rc = tml__registry_stale_fence(job_id, fence, NULL, 0, NULL, err);
+  } else {
+    const char *status = PQgetvalue(r, 0, 0);
+    int64_t current = col_i64(r, 0, 1);
+    rc = strcmp(status, "running") == 0 && current == fence
+             ? 0
+             : tml__registry_stale_fence(job_id, fence, status, current, PQgetvalue(r, 0, 2), err);
+  }
+  PQclear(r);
+  return rc;
+}
+
 const struct tml__registry_backend tml__registry_pg = {
     .name = "postgresql",
     .open = pgr_open,
@@ -562,4 +587,5 @@ const struct tml__registry_backend tml__registry_pg = {
     .put_files = pgr_put_files,
     .get_files = pgr_get_files,
     .count_files = pgr_count_files,
+    .job_fence = pgr_job_fence,
 };

@@ -83,6 +83,7 @@ enum stmt_id {
   ST_LIST,
   ST_SET_ACTIVE,
   ST_DELETE,
+  ST_JOB_FENCE,
   ST_COUNT
 };
 
@@ -110,6 +111,7 @@ static const char *const STMT_SQL[ST_COUNT] = {
                 " ORDER BY created_ms DESC, id DESC",
     [ST_SET_ACTIVE] = "UPDATE models SET active = ?2, status_reason = ?3 WHERE id = ?1",
     [ST_DELETE] = "DELETE FROM models WHERE id = ?1 AND active = 0",
+    [ST_JOB_FENCE] = NULL, /* prepared on first use: the jobs table belongs to the job queue */
 };
 
 struct sqlite_db {
@@ -147,6 +149,8 @@ static int sq_open(const char *location, void **out, struct tml_error *err) {
     goto fail;
   }
   for (int i = 0; i < ST_COUNT; i++) {
+    if (!STMT_SQL[i])
+      continue;
     rc = sqlite3_prepare_v3(s->db, STMT_SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
     if (rc != SQLITE_OK) {
       ret = db_error(s, rc, "preparing a statement", err);
@@ -416,6 +420,37 @@ static int sq_remove_inactive(void *p, int64_t id, bool *deleted, struct tml_err
   return 0;
 }
 
+/* Inside BEGIN IMMEDIATE: the write lock keeps every other writer of the file (the job queue's claim,
+ * heartbeat, reaper and end of attempt) out until this registration commits or rolls back. */
+static int sq_job_fence(void *p, int64_t job_id, int64_t fence, struct tml_error *err) {
+  struct sqlite_db *s = p;
+  if (!s->st[ST_JOB_FENCE]) {
+    int rc = sqlite3_prepare_v3(s->db, "SELECT status, fence, worker_id FROM jobs WHERE id = ?1",
+                                -1, SQLITE_PREPARE_PERSISTENT, &s->st[ST_JOB_FENCE], NULL);
+    if (rc != SQLITE_OK)
+      return db_error(s, rc, "reading the job's fencing token (is this the job queue's database?)", err);
+  }
+  sqlite3_stmt *st = s->st[ST_JOB_FENCE];
+  sqlite3_bind_int64(st, 1, job_id);
+  int rc = sqlite3_step(st);
+  int ret;
+  if (rc == SQLITE_ROW) {
+    char status[32], worker[160];
+    copy_col(st, 0, status, sizeof(status));
+    copy_col(st, 2, worker, sizeof(worker));
+    int64_t current = sqlite3_column_int64(st, 1);
+    ret = strcmp(status, "running") == 0 && current == fence
+              ? 0
+              : tml__registry_stale_fence(job_id, fence, status, current, worker, err);
+  } else if (rc == SQLITE_DONE) {
+    ret = tml__registry_stale_fence(job_id, fence, NULL, 0, NULL, err);
+  } else {
+    ret = db_error(s, rc, "reading the job's fencing token", err);
+  }
+  sqlite3_reset(st);
+  return ret;
+}
+
 const struct tml__registry_backend tml__registry_sqlite = {
     .name = "sqlite",
     .open = sq_open,
@@ -431,4 +466,5 @@ const struct tml__registry_backend tml__registry_sqlite = {
     .list = sq_list,
     .set_active = sq_set_active,
     .remove_inactive = sq_remove_inactive,
+    .job_fence = sq_job_fence,
 };

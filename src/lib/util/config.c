@@ -1217,7 +1217,7 @@ static const char *const other_env[] = {
     "TRADEML_HOME",                     /* state folder (tml_paths_resolve) */
     "TRADEML_HTTP_TIMEOUT_MS", "TRADEML_HTTP_RETRIES", "TRADEML_HTTP_BACKOFF_MS", "TRADEML_HTTP_RATE", /* exchange HTTP */
     "TRADEML_BINANCE_FUTURES_BASE_URL", /* exchanges.binance_futures.base_url for the client */
-    "TRADEML_JOB_ID", "TRADEML_JOB_ATTEMPT", "TRADEML_PROGRESS_FD", /* set by the job runner for its child */
+    "TRADEML_JOB_ID", "TRADEML_JOB_ATTEMPT", "TRADEML_JOB_FENCE", "TRADEML_PROGRESS_FD", /* set by the job runner for its child */
     "TRADEML_TEST_JOBS", "TRADEML_DATA_DIR", "TRADEML_BIN",           /* test harness */
     "ML_TRAINING_DEBUG", "TRAINING_BATCH_SIZE",                       /* training-service names, below */
 };

@@ -426,49 +426,6 @@ const char *tml__pg_i64(int64_t v, char *buf) {
   return buf;
 }
 
-int64_t tml__pg_get_i64(const char *p) {
-  const unsigned char *u = (const unsigned char *)p;
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++)
-    v = (v << 8) | u[i];
-  return (int64_t)v;
-}
-
-double tml__pg_get_f64(const char *p) {
-  uint64_t v = (uint64_t)tml__pg_get_i64(p);
-  double d;
-  memcpy(&d, &v, sizeof(d));
-  return d;
-}
-
-void tml__pg_put_i64(char *p, int64_t v) {
-  uint64_t u = (uint64_t)v;
-  for (int i = 7; i >= 0; i--) {
-    p[i] = (char)(unsigned char)(u & 0xff);
-    u >>= 8;
-  }
-}
-
-void tml__pg_put_f64(char *p, double v) {
-  uint64_t u;
-  memcpy(&u, &v, sizeof(u));
-  tml__pg_put_i64(p, (int64_t)u);
-}
-
-void tml__pg_put_i32(char *p, int32_t v) {
-  uint32_t u = (uint32_t)v;
-  p[0] = (char)(unsigned char)(u >> 24);
-  p[1] = (char)(unsigned char)(u >> 16);
-  p[2] = (char)(unsigned char)(u >> 8);
-  p[3] = (char)(unsigned char)u;
-}
-
-void tml__pg_put_i16(char *p, int16_t v) {
-  uint16_t u = (uint16_t)v;
-  p[0] = (char)(unsigned char)(u >> 8);
-  p[1] = (char)(unsigned char)u;
-}
-
 /* --- migrations ------------------------------------------------------------------------------- */
 
 /* One advisory-lock key for every component: migrations of any kind run one process at a time. */

@@ -7,10 +7,12 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/jobs.h"
 #include "trademl/registry.h"
 #include "trademl/timeutil.h"
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <time.h>
@@ -946,5 +948,94 @@ TEST(model_served_on_another_host) {
   CHECK(!tml_path_exists(want));
   tml_model_row_release(&r);
   tml_registry_close(host_b);
+  fx_close(&f);
+}
+
+/* Registration by a job's attempt checks the attempt's fencing token inside the registration's own
+ * transaction (issue 16): an attempt whose lease was revoked and whose job another worker now runs
+ * registers nothing (no row, no stored files); the current holder registers; a token for a job that
+ * does not exist is refused too. Same test on SQLite and PostgreSQL (job queue in the same database). */
+TEST(registration_refused_under_a_stale_fencing_token) {
+  struct fixture f;
+  fx_open(&f, "reg_fence");
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_jobs *q = NULL;
+  CHECK_OK(tml_jobs_open(f.db, NULL, &q, &err), &err);
+  struct tml_job_spec spec;
+  tml_job_spec_init(&spec);
+  spec.kind = TML_JOB_NOOP;
+  spec.params = "{\"tag\":\"fence\"}";
+  spec.max_attempts = 3;
+  int64_t job = 0;
+  CHECK_OK(tml_jobs_submit(q, &spec, &job, NULL, &err), &err);
+  struct tml_job a, b;
+  bool got = false;
+  CHECK_OK(tml_jobs_claim(q, "host-a#0", 30, &a, &got, &err), &err);
+  CHECK(got && a.id == job && a.fence > 0);
+
+  /* host a holds the job: it registers */
+  struct tml_model_row r;
+  CHECK_OK(tml_registry_register_fenced(f.reg, make_set(&f, "BTCUSDT", "v1", 0.6, 0.2, -1), job, a.fence, NULL, T0,
+                                        &r, &err),
+           &err);
+  CHECK_INT(r.job_id, job);
+  int64_t first = r.id;
+  tml_model_row_release(&r);
+
+  /* host a's lease runs out (reaped as if 60 s later) and host b takes the job with a newer token */
+  size_t reaped = 0;
+  CHECK_OK(tml_jobs_reap(q, tml_now_ms() + 60000, &reaped, &err), &err);
+  CHECK_INT(reaped, 1);
+  CHECK_OK(tml_jobs_claim(q, "host-b#0", 30, &b, &got, &err), &err);
+  CHECK(got && b.id == job && b.fence > a.fence);
+
+  /* host a comes back with a finished set: refused, nothing registered */
+  const char *late = make_set(&f, "BTCUSDT", "v2-late", 0.9, 0.1, -1);
+  char late_path[4096];
+  snprintf(late_path, sizeof(late_path), "%s", late);
+  tml_error_init(&err);
+  CHECK_INT(tml_registry_register_fenced(f.reg, late_path, job, a.fence, NULL, T0 + 1, &r, &err), TML_ESTALE);
+  char want[256];
+  snprintf(want, sizeof(want),
+           "job %" PRId64 ": fencing token %" PRId64 " is stale (the job is running under token %" PRId64
+           ", worker host-b#0)",
+           job, a.fence, b.fence);
+  CHECK_CONTAINS(err.msg, want);
+  CHECK_INT(r.id, 0);
+  struct tml_model_row *rows = NULL;
+  size_t n = 0;
+  tml_error_init(&err);
+  CHECK_OK(tml_registry_list(f.reg, NULL, &rows, &n, &err), &err);
+  CHECK_INT(n, 1);
+  CHECK_INT(rows[0].id, first);
+  CHECK(rows[0].active);
+  tml_model_rows_free(rows, n);
+  if (tml_test_db_is_pg()) /* the late set's files were not stored either (only model 1's 6 files) */
+    CHECK_INT(raw_exec(&f, "DO $$ BEGIN IF (SELECT count(*) FROM model_files) <> 6 OR"
+                           " EXISTS (SELECT 1 FROM model_files WHERE model_id <> 1) THEN"
+                           " RAISE EXCEPTION 'stray model files'; END IF; END $$"),
+              0);
+
+  /* a token for a job that does not exist, and a token without a job id */
+  tml_error_init(&err);
+  CHECK_INT(tml_registry_register_fenced(f.reg, late_path, job + 100, b.fence, NULL, T0 + 2, &r, &err), TML_ESTALE);
+  CHECK_CONTAINS(err.msg, "there is no such job");
+  tml_error_init(&err);
+  CHECK_INT(tml_registry_register_fenced(f.reg, late_path, 0, b.fence, NULL, T0 + 2, &r, &err), TML_EINVAL);
+
+  /* the job ends under host b's token; then even host b's token is stale */
+  tml_error_init(&err);
+  CHECK_OK(tml_registry_register_fenced(f.reg, late_path, job, b.fence, NULL, T0 + 3, &r, &err), &err);
+  CHECK_INT(r.job_id, job);
+  CHECK(r.id > first);
+  tml_model_row_release(&r);
+  CHECK_OK(tml_jobs_finish(q, job, b.fence, TML_OUTCOME_SUCCEEDED, 0, 1, NULL, "{}", NULL, &err), &err);
+  tml_error_init(&err);
+  CHECK_INT(tml_registry_register_fenced(f.reg, make_set(&f, "BTCUSDT", "v3", 0.9, 0.1, -1), job, b.fence, NULL,
+                                         T0 + 4, &r, &err),
+            TML_ESTALE);
+  CHECK_CONTAINS(err.msg, "the job is succeeded under token");
+  tml_jobs_close(q);
   fx_close(&f);
 }
