@@ -523,16 +523,22 @@ const struct tml__store_backend tml__store_sqlite = {
 struct tml_store {
   const struct tml__store_backend *be;
   void *db;
+  char *location;            /* as opened: a PostgreSQL URL may hold a password, never printed */
+  void *ext;                 /* tml__store_ext: state a higher module keeps with this handle */
+  void (*ext_free)(void *ext);
 };
 
 int tml_store_open(const char *location, struct tml_store **out, struct tml_error *err) {
   *out = NULL;
   struct tml_store *s = calloc(1, sizeof(*s));
-  if (!s)
+  if (!s || !(s->location = strdup(location ? location : ""))) {
+    free(s);
     return tml_error_set(err, TML_ENOMEM, "out of memory opening the candle store");
+  }
   s->be = tml_db_kind_of(location) == TML_DB_POSTGRES ? &tml__store_pg : &tml__store_sqlite;
   int rc = s->be->open(location, &s->db, err);
   if (rc) {
+    free(s->location);
     free(s);
     return rc;
   }
@@ -543,8 +549,23 @@ int tml_store_open(const char *location, struct tml_store **out, struct tml_erro
 void tml_store_close(struct tml_store *s) {
   if (!s)
     return;
+  if (s->ext_free) /* first: it may borrow the store's connection */
+    s->ext_free(s->ext);
   s->be->close(s->db);
+  memset(s->location, 0, strlen(s->location)); /* the password goes with the handle */
+  free(s->location);
   free(s);
+}
+
+const char *tml__store_location(const struct tml_store *s) { return s->location; }
+
+void *tml__store_ext(struct tml_store *s) { return s->ext; }
+
+void tml__store_set_ext(struct tml_store *s, void *ext, void (*free_fn)(void *ext)) {
+  if (s->ext_free)
+    s->ext_free(s->ext);
+  s->ext = ext;
+  s->ext_free = free_fn;
 }
 
 const char *tml_store_backend(const struct tml_store *s) { return s ? s->be->name : "none"; }

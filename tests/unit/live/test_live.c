@@ -1,7 +1,12 @@
 /* The live loop: predictions store, options, outcomes and live metrics on hand-computed cases, and the
  * loop itself on real Bybit candles with a fake clock (timers, zero reloads, bitwise equality with
- * tml_predict_latest, restart backfill without gaps or duplicates, refused models, dropped symbols). */
+ * tml_predict_latest, restart backfill without gaps or duplicates, refused models, dropped symbols).
+ * Every storage test runs against SQLite (live.*) and PostgreSQL (live_pg.*, the same code: the
+ * database is tml_test_db_location's); the few that look inside SQLite say so and skip on PostgreSQL. */
 #include "test.h"
+
+#include <sqlite3.h>
+
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
@@ -16,16 +21,17 @@
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
 #include "live/live_internal.h"
+#include "util/db_pg.h"
 
 #define IV (15 * TML_MS_PER_MINUTE)
 
-static struct tml_store *open_store(const char *dir) {
-  char db[4200];
-  snprintf(db, sizeof(db), "%s/trademl.db", dir);
+/* location: a SQLite file or a PostgreSQL URL (tml_test_db_location). */
+static struct tml_store *open_store(const char *location) {
   struct tml_store *s = NULL;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_store_open(db, &s, &err), &err);
+  CHECK_OK(tml_store_open(location, &s, &err), &err);
+  CHECK_STR(tml_store_backend(s), tml_test_db_is_pg() ? "postgresql" : "sqlite");
   return s;
 }
 
@@ -57,7 +63,7 @@ static struct tml_live_prediction make_pred(const char *symbol, int64_t candle_m
 }
 
 TEST(predictions_store_unique_across_reopen) {
-  char *dir = tml_test_tmpdir("live_store");
+  char *dir = tml_test_db_location("live_store");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
@@ -459,7 +465,13 @@ static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_fut
   tml_error_init(&err);
   f->dir = tml_test_tmpdir(name);
   snprintf(f->paths.home, sizeof(f->paths.home), "%s", f->dir);
-  snprintf(f->paths.db, sizeof(f->paths.db), "%s/trademl.db", f->dir);
+  if (tml_test_db_is_pg()) { /* the database on the test server; model folders in the home as always */
+    char *url = tml_test_db_location(name);
+    snprintf(f->paths.db, sizeof(f->paths.db), "%s", url);
+    free(url);
+  } else {
+    snprintf(f->paths.db, sizeof(f->paths.db), "%s/trademl.db", f->dir);
+  }
   snprintf(f->paths.models, sizeof(f->paths.models), "%s/models", f->dir);
   snprintf(f->paths.logs, sizeof(f->paths.logs), "%s/logs", f->dir);
   CHECK_OK(tml_paths_ensure(&f->paths, &err), &err);
@@ -469,7 +481,7 @@ static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_fut
   set(f->cfg, "data.min_history_days", "20");
   set(f->cfg, "data.min_coverage_pct", "90");
   set(f->cfg, "live.exchange", "none");
-  f->store = open_store(f->dir);
+  f->store = open_store(f->paths.db);
   tml_test_load_candles(btc_csv, "BTCUSDT", NBTC, &f->btc);
   put_slice(f->store, &f->btc, 0, NTRAIN);
   /* A short listing: ETH's candles of the last ~5 days of the BTC window only. */
@@ -984,11 +996,13 @@ static int count_progress(void *ctx) {
  * history (a year of 15m candles per symbol, every candle, for every symbol). Counted in SQLite VM
  * steps (sqlite3_progress_handler), not time. */
 TEST(quality_reads_do_not_walk_the_history) {
-  char *dir = tml_test_tmpdir("live_recent");
+  if (tml_test_db_is_pg())
+    SKIP("counts SQLite VM steps; live_pg.reads_use_the_partial_indexes checks PostgreSQL's plans");
+  char *dir = tml_test_db_location("live_recent");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml__live_schema(tml_store_db(s), &err), &err);
+  CHECK_OK(tml__live_schema(s, &err), &err);
   const int64_t t0 = 1717200000000;
   float out[TML_HEAD_COUNT] = {2, 1, 0, 0.5f, 0.1f};
   CHECK_INT(sqlite3_exec(tml_store_db(s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
@@ -1079,12 +1093,13 @@ TEST(loop_exchange_down_postpones_other_syncs) {
 /* A strategy's action block (rl) is stored with the prediction, read back exactly and printed as
  * "action"; a store made before the action column gets it added, its old rows without an action. */
 TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
-  char *dir = tml_test_tmpdir("live_action");
+  char *dir = tml_test_db_location("live_action");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
+  bool pg = tml_test_db_is_pg(); /* PostgreSQL's tables were made with the column (migration 1) */
   /* the live_predictions table as stores made before the action block have it, with one row */
-  CHECK(sqlite3_exec(tml_store_db(s),
+  CHECK(pg || sqlite3_exec(tml_store_db(s),
                      "CREATE TABLE live_predictions(id INTEGER PRIMARY KEY, strategy TEXT NOT NULL,"
                      " symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL,"
                      " model_version TEXT NOT NULL, v0 REAL, v1 REAL, v2 REAL, v3 REAL, v4 REAL, v5 REAL, v6 REAL,"
@@ -1095,6 +1110,12 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
                      " created_ms) VALUES('xgb5', 'ETHUSDT', 900000, 1704067200000, 1, 'v0', 1704068102000);",
                      NULL, NULL, NULL) == SQLITE_OK);
   int64_t t0 = INT64_C(1704067200000);
+  bool ins = false;
+  if (pg) { /* the row without an action, stored as the loop stores a supervised strategy's */
+    struct tml_live_prediction old = make_pred("ETHUSDT", t0, 0.5f);
+    CHECK_OK(tml_live_predictions_put(s, &old, &ins, &err), &err);
+    CHECK(ins);
+  }
   struct tml_live_prediction a = make_pred("BTCUSDT", t0, 0.7f);
   snprintf(a.strategy, sizeof(a.strategy), "rl");
   static const char *names[] = {"neutral", "enter_long", "exit_long", "enter_short", "exit_short"};
@@ -1106,7 +1127,6 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
   a.p.decision.probs[3] = 1.0f - 0.2f - 1.0f / 3.0f;
   a.p.decision.action = 3;
   a.p.decision.value = -0.0123456789f;
-  bool ins = false;
   CHECK_OK(tml_live_predictions_put(s, &a, &ins, &err), &err);
   CHECK(ins);
   struct tml_live_prediction *rows = NULL;
