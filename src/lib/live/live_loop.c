@@ -363,11 +363,23 @@ static int push_range(struct tml_live *l, struct sym *s, struct tml_model_stream
   return rc;
 }
 
-/* Predicts every closed candle (open < boundary) not yet predicted with the current model. */
+static int open_stream(struct tml_live *l, struct sym *s, int64_t boundary, struct tml_error *err);
+
+/* Predicts every closed candle (open < boundary) not yet predicted with the current model. When the
+ * database fails half way (a lost connection, a lock), the stream has taken candles whose predictions
+ * were not stored: it is dropped, and the next tick reopens it after the last stored prediction, so
+ * those candles are predicted then, once. */
 static int predict_new(struct tml_live *l, struct sym *s, int64_t boundary, struct tml_error *err) {
-  if (!s->stream || !s->in_universe || s->stalled || (s->stale_model && l->o.stale_block))
+  if (!s->m || !s->in_universe || s->stalled || (s->stale_model && l->o.stale_block))
     return 0;
-  return push_range(l, s, s->stream, s->m, s->st.model_id, s->st.model_version, boundary, INT64_MAX, err);
+  int rc = s->stream ? 0 : open_stream(l, s, boundary, err);
+  if (!rc)
+    rc = push_range(l, s, s->stream, s->m, s->st.model_id, s->st.model_version, boundary, INT64_MAX, err);
+  if (rc) {
+    tml_model_stream_close(s->stream);
+    s->stream = NULL;
+  }
+  return rc;
 }
 
 /* Opens the stream of a freshly loaded model: positioned after the last stored prediction of the symbol
@@ -388,6 +400,10 @@ static int open_stream(struct tml_live *l, struct sym *s, int64_t boundary, stru
     bool fresh = last != INT64_MIN && last >= boundary - (int64_t)l->o.stall_intervals * l->o.interval_ms;
     if (fresh && tml_model_stream_latest(s->stream, &p, &e) == 0)
       rc = publish(l, s, s->m, s->st.model_id, s->st.model_version, &p, err);
+  }
+  if (rc) { /* not stored: reopened (and published) again next time */
+    tml_model_stream_close(s->stream);
+    s->stream = NULL;
   }
   return rc;
 }
@@ -497,6 +513,11 @@ static int check_registry(struct tml_live *l, struct sym *s, int64_t boundary, s
   else
     emit(l, "info", "%s: model %" PRId64 " (%s) loaded", s->st.symbol, row.id, row.version);
   if ((rc = open_stream(l, s, boundary, err))) {
+    if (rc == TML_ENET || rc == TML_EBUSY) { /* the database, not the model: predict_new reopens it */
+      s->st.job_id = 0;
+      derive_state(l, s);
+      goto out;
+    }
     tml_error_init(&e);
     snprintf(s->nomodel_reason, sizeof(s->nomodel_reason), "model %" PRId64 " cannot stream %s: %.200s", row.id,
              s->st.symbol, err ? err->msg : "error");
