@@ -1348,8 +1348,9 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
     goto fail;
   if (!l->ex && (rc = check_symbols(l, err)))
     goto fail;
+  /* A model kept in the database (PostgreSQL) is fetched into this host's models folder when missing. */
   if ((rc = tml_jobs_open(paths->db, &jo, &l->jobs, err)) || (rc = tml_registry_open(paths->db, &l->reg, err)) ||
-      (rc = tml__live_schema(l->store, err)))
+      (rc = tml_registry_set_cache_dir(l->reg, paths->models, err)) || (rc = tml__live_schema(l->store, err)))
     goto fail;
   /* The previous run's symbol states: the model it used (backfill rule) and what status showed. */
   struct tml_live_symbol *prev = NULL;
