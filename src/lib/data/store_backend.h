@@ -1,7 +1,7 @@
 /* Internal: the table of functions a candle-store backend implements (SQLite's VFS style, as
  * registry_backend.h). store.c validates every argument (symbol, interval, ranges) and dispatches;
  * a backend only stores and reads. tml_store_open() picks the backend from the location:
- * postgresql:// or postgres:// -> store_pg.c, anything else -> the SQLite file (store.c).
+ * postgresql:// or postgres:// -> store_pg.c, anything else -> the SQLite file (store_sqlite.c).
  *
  * Contract for every backend (the same tests, tests/unit/data/test_store.c, run against each):
  *  - `db` is the backend's own connection state, created by open() (which also creates or migrates
