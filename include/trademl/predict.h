@@ -9,10 +9,10 @@
 
 #include "trademl/labels.h"
 #include "trademl/metrics.h"
-#include "trademl/modelset.h"
 
 struct tml_buf;
 struct tml_error;
+struct tml_modelset;
 struct tml_store;
 
 /* The decision of a strategy that acts rather than forecasts (strategy.h decide hook; rl): its actions'

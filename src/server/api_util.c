@@ -1,9 +1,78 @@
-/* Small helpers the API handlers share: path ids, JSON text from a buffer, and the request-body field
- * check (unknown names, types and ranges, each named in the error). */
+/* Small helpers the API handlers share: error and JSON responses, query values, symbols, path ids, JSON
+ * text from a buffer, and the request-body field check (unknown names, types and ranges, each named in
+ * the error). */
 #include "srv.h"
+
+#include <ctype.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "trademl/parse.h"
 #include "util/common.h"
+
+int srv_error_http(struct srv_response *res, int status, const char *code, const char *fmt, ...) {
+  char msg[TML_ERROR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  tml_buf_reset(&res->body);
+  tml_buf_puts(&res->body, "{\"error\":{\"code\":");
+  tml_buf_json_str(&res->body, code);
+  tml_buf_puts(&res->body, ",\"message\":");
+  tml_buf_json_str(&res->body, msg);
+  tml_buf_puts(&res->body, "}}");
+  res->content_type = "application/json";
+  return status;
+}
+
+int srv_error(struct srv_response *res, int code, const char *fmt, ...) {
+  char msg[TML_ERROR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  int status = tml_error_http_status(code);
+  if (status < 400)
+    status = 500; /* an error path must never answer 2xx */
+  return srv_error_http(res, status, tml_errname(code), "%s", msg);
+}
+
+int srv_json(struct srv_response *res, int status, json_t *j) {
+  if (!j)
+    return srv_error(res, TML_ENOMEM, "out of memory building the response");
+  char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+  json_decref(j);
+  if (!text)
+    return srv_error(res, TML_ENOMEM, "out of memory serialising the response");
+  tml_buf_reset(&res->body);
+  tml_buf_puts(&res->body, text);
+  free(text);
+  res->content_type = "application/json";
+  return status;
+}
+
+const char *srv_query(const struct srv_request *req, const char *name) {
+  return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int srv_symbol(const char *raw, char *out, size_t outsz, struct tml_error *err) {
+  if (!raw || !*raw)
+    return tml_error_set(err, TML_EINVAL, "missing symbol: give one like BTCUSDT or BTC/USDT");
+  size_t n = strlen(raw);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)raw[i];
+    if (!(isalnum(c) || c == '/' || c == ':' || c == '_' || c == '-') || c > 127 || i >= 64)
+      return tml_error_set(err, TML_EINVAL,
+                           "invalid symbol '%.64s': use letters and digits like BTCUSDT or BTC/USDT", raw);
+  }
+  if (tml_symbol_normalize(raw, out, outsz) != 0)
+    return tml_error_set(err, TML_EINVAL, "invalid symbol '%s': use letters and digits like BTCUSDT or BTC/USDT",
+                         raw);
+  return 0;
+}
 
 int srv_parse_id(const char *s, int64_t *id, struct srv_response *res, int *status) {
   if (tml_parse_int64_str(s, id) != 0 || *id <= 0) {
