@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <sqlite3.h>
+#include <time.h>
 
 #include "trademl/buf.h"
 #include "trademl/config.h"
@@ -997,7 +998,7 @@ static int count_progress(void *ctx) {
  * steps (sqlite3_progress_handler), not time. */
 TEST(quality_reads_do_not_walk_the_history) {
   if (tml_test_db_is_pg())
-    SKIP("counts SQLite VM steps (PostgreSQL's readers use the partial indexes of live_pg.c; not measured here)");
+    SKIP("counts SQLite VM steps (quality_reads_use_the_partial_indexes is the PostgreSQL test)");
   char *dir = tml_test_db_location("live_recent");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
@@ -1257,4 +1258,106 @@ TEST(loop_failed_writes_lose_no_prediction) {
   tml_live_status_release(&st);
   tml_buf_release(&cap.log);
   loopfix_close(&f);
+}
+
+/* live_predictions' scan counters from PostgreSQL's statistics (a fresh read on conn). */
+struct scan_counts {
+  long long seq_scan, unique_read, resolved_read, unresolved_read;
+  long long read; /* entries read in the three indexes that can serve the readers (not the id key) */
+};
+
+static void read_scan_counts(struct tml__pg *conn, struct scan_counts *c) {
+  struct tml_error err;
+  tml_error_init(&err);
+  PGresult *r = tml__pg_query(conn,
+                              "SELECT (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'live_predictions'),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname LIKE '%\\_key'), 0),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname = 'live_predictions_resolved'), 0),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname = 'live_predictions_unresolved'), 0)"
+                              " FROM pg_stat_user_indexes WHERE relname = 'live_predictions'",
+                              0, NULL, false, "test", &err);
+  CHECK_MSG(r != NULL, "%s", err.msg);
+  c->seq_scan = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  c->unique_read = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+  c->resolved_read = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+  c->unresolved_read = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+  c->read = c->unique_read + c->resolved_read + c->unresolved_read;
+  PQclear(r);
+}
+
+/* Until the live tables' session has reported its statistics (a backend flushes them at the end of a
+ * transaction at most once a second): its cheap statements end transactions until *field reaches want. */
+static void wait_flushed(struct tml_store *s, struct tml__pg *conn, struct scan_counts *c, const long long *field,
+                         long long want) {
+  struct tml_error err;
+  tml_error_init(&err);
+  for (int i = 0; i < 75; i++) {
+    read_scan_counts(conn, c);
+    if (*field >= want)
+      return;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    int64_t id = 0;
+    CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  }
+  tml_test_fail(__FILE__, __LINE__,
+                "PostgreSQL's statistics did not show the reads within 15 s (want %lld entries; seq_scan %lld, UNIQUE "
+                "index %lld, resolved index %lld, unresolved index %lld entries read)",
+                want, c->seq_scan, c->unique_read, c->resolved_read, c->unresolved_read);
+}
+
+/* The PostgreSQL twin of quality_reads_do_not_walk_the_history: the per-candle readers of a symbol with
+ * 20,000 resolved predictions read about as many index entries as rows they return, through whichever
+ * index the planner picks (the partial ones, or the UNIQUE one when every row qualifies), never the
+ * symbol's history and never a sequential scan (counted in PostgreSQL's scan statistics, not time). */
+TEST(quality_reads_use_the_partial_indexes) {
+  if (!tml_test_db_is_pg())
+    SKIP("PostgreSQL only (quality_reads_do_not_walk_the_history is the SQLite test)");
+  char *url = tml_test_db_location("live_plans");
+  struct tml_store *s = open_store(url);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__live_schema(s, &err), &err);
+  struct tml__pg pg;
+  CHECK_OK(tml__pg_connect(&pg, url, "test", &err), &err);
+  CHECK_OK(tml__pg_exec(&pg,
+                        "INSERT INTO live_predictions(strategy, symbol, interval_ms, candle_ms, model_id, model_version,"
+                        " v0, created_ms, resolved_ms, o0) SELECT 'xgb5', 'BTCUSDT', 900000, 1717200000000 + g::bigint * 900000,"
+                        " 3, 'v1', 0.5, 1, CASE WHEN g < 20000 THEN 2 END, CASE WHEN g < 20000 THEN 1 END"
+                        " FROM generate_series(0, 20011) g",
+                        0, NULL, "test", &err),
+           &err);
+  CHECK_OK(tml__pg_exec(&pg, "VACUUM (ANALYZE) live_predictions", 0, NULL, "test", &err), &err);
+  struct scan_counts c0, c1 = {0, 0, 0, 0, 0}, c2 = {0, 0, 0, 0, 0};
+  int64_t id = 0;
+  CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  CHECK_INT(id, 20012);
+  /* The baseline: what the session did so far (creating the tables and indexes scans them) reported. */
+  struct timespec pause = {1, 100 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  read_scan_counts(&pg, &c0);
+  struct tml_live_prediction *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 4, 200, &rows, &n, &err), &err); /* new model */
+  CHECK_INT(n, 0);
+  free(rows);
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 3, 200, &rows, &n, &err), &err);
+  CHECK_INT(n, 200);
+  CHECK_INT(rows[199].candle_ms, INT64_C(1717200000000) + 19999 * IV);
+  free(rows);
+  wait_flushed(s, &pg, &c1, &c1.read, c0.read + 200);
+  CHECK_MSG(c1.read - c0.read <= 240, "reading 200 resolved predictions (and none of a new model) took %lld index "
+            "entries", c1.read - c0.read);
+  CHECK_OK(tml__live_unresolved(s, "xgb5", "BTCUSDT", IV, INT64_C(1717200000000) + 20011 * IV, 2000, &rows, &n, &err),
+           &err);
+  CHECK_INT(n, 12);
+  CHECK_INT(rows[0].candle_ms, INT64_C(1717200000000) + 20000 * IV);
+  free(rows);
+  wait_flushed(s, &pg, &c2, &c2.read, c1.read + 12);
+  CHECK_MSG(c2.read - c1.read <= 30, "reading 12 unresolved predictions took %lld index entries", c2.read - c1.read);
+  CHECK_INT(c2.seq_scan, c0.seq_scan); /* and no sequential scan */
+  tml__pg_close(&pg);
+  tml_store_close(s);
+  free(url);
 }
