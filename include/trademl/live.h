@@ -116,6 +116,11 @@ int tml_live_predictions_after(struct tml_store *store, int64_t after_id, size_t
                                struct tml_live_prediction **out, size_t *n, struct tml_error *err);
 /* The newest stored row id (0 when there is none). Returns 0, TML_EDB, TML_EBUSY. */
 int tml_live_predictions_max_id(struct tml_store *store, int64_t *id, struct tml_error *err);
+/* Creates the live tables in the store's database when missing (SQLite), or brings their schema up to
+ * this trademl's version (PostgreSQL: component "live" of `trademl db init`). Idempotent. Every other
+ * function here does it on first use; `db init` calls it so a new database has every table at once.
+ * Returns 0, TML_EDB, TML_EBUSY, connection errors as tml_store_open. */
+int tml_live_tables_create(struct tml_store *store, struct tml_error *err);
 
 /* One prediction as a JSON object: {"symbol","interval","strategy","candle_open_time",
  * "candle_close_time","model":{"id","version"},"stale","created","predictions":{<head>:{"class",

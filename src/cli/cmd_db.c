@@ -1,5 +1,5 @@
-/* trademl db init | status | migrate-from FILE: the database behind candles, jobs and the registry
- * (data.database / TRADEML_DATABASE_URL; docs/postgresql.md). */
+/* trademl db init | status | migrate-from FILE: the database behind candles, jobs, the registry and the
+ * live loop's state (data.database / TRADEML_DATABASE_URL; docs/postgresql.md). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
+#include "trademl/live.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
 
@@ -24,10 +25,10 @@ static const char usage[] =
     "              TRADEML_DATABASE_URL; empty = the SQLite file data.db_path). Versioned and idempotent:\n"
     "              run it after every upgrade; a database newer than this trademl is refused.\n"
     "status        the database, its backend and schema versions.\n"
-    "migrate-from  copy an existing SQLite install (candles, registry rows, jobs, ...) into the configured\n"
-    "              PostgreSQL database, then store every registered model set's files in it. Counts and\n"
-    "              checksums must match or nothing is written; re-running it is safe; a target that holds\n"
-    "              other data is refused.";
+    "migrate-from  copy an existing SQLite install (candles, registry rows, jobs, live predictions, ...) into\n"
+    "              the configured PostgreSQL database, then store every registered model set's files in it.\n"
+    "              Counts and checksums must match or nothing is written; re-running it is safe; a target\n"
+    "              that holds other data is refused.";
 
 static const struct cli_opt opts[] = {
     {"skip", CLI_VALUE, "TABLE,...", "migrate-from: leave these SQLite tables behind (ones PostgreSQL lacks)", NULL},
@@ -47,6 +48,8 @@ static int init_schema(const char *location, struct tml_error *err) {
     rc = tml_jobs_open(location, NULL, &jobs, err);
     tml_jobs_close(jobs);
   }
+  if (!rc) /* live predictions, symbol states and loop counters */
+    rc = tml_live_tables_create(store, err);
   tml_registry_close(reg);
   tml_store_close(store);
   return rc;

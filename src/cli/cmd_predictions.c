@@ -95,12 +95,6 @@ int cmd_predictions(int argc, char **argv) {
   }
   if ((rc = tml_store_open(paths.db, &store, &err)))
     goto out;
-  if (!tml_store_db(store)) { /* live predictions are kept in the SQLite file only, for now */
-    rc = tml_error_set(&err, TML_EUNSUPPORTED,
-                       "live predictions are not available on PostgreSQL yet (data.database is a postgresql:// URL); "
-                       "see docs/postgresql.md");
-    goto out;
-  }
   q.strategy = tml_config_get(cfg, "model.strategy");
   q.symbol = symbol;
   if ((rc = tml_live_predictions_list(store, &q, &rows, &n, &err)))

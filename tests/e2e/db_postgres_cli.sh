@@ -14,17 +14,17 @@ export TRADEML_DATABASE_URL=$PG_URL
 # 1. init creates the schema; twice is fine; status names backend and versions, password masked.
 expect_exit 0 "$BIN" db init
 expect_out '^database +postgresql://trademl:\*+@127\.0\.0\.1:[0-9]+/e2e_db_cli_'
-expect_out '^schema +candles 2, jobs 1, registry 2'
+expect_out '^schema +candles 2, jobs 1, live 1, registry 2'
 no_password
 expect_exit 0 "$BIN" db init
 expect_exit 0 "$BIN" db status --json
 python3 - "$OUT" <<'PY'
 import json, sys
 r = json.loads(sys.argv[1])
-assert r["backend"] == "postgresql" and r["schema"] == "candles 2, jobs 1, registry 2", r
+assert r["backend"] == "postgresql" and r["schema"] == "candles 2, jobs 1, live 1, registry 2", r
 assert "********" in r["database"], r
 PY
-[[ $(pg_sql "SELECT string_agg(component || '=' || version, ',' ORDER BY component) FROM schema_version") == "candles=2,jobs=1,registry=2" ]] ||
+[[ $(pg_sql "SELECT string_agg(component || '=' || version, ',' ORDER BY component) FROM schema_version") == "candles=2,jobs=1,live=1,registry=2" ]] ||
   fail "schema_version: $(pg_sql 'SELECT * FROM schema_version')"
 expect_exit 0 "$BIN" config show
 expect_out '^data\.database +postgresql://trademl:\*+@127\.0\.0\.1'
@@ -56,14 +56,18 @@ expect_out 'data\.connect_wait'
 no_password
 TRADEML_DATABASE_URL="${PG_URL%/*}/no_such_db_$$" expect_exit 1 "$BIN" data list
 expect_out 'database "no_such_db_[0-9]+" does not exist.*createdb'
-# Parts that are not on PostgreSQL yet say so (and never echo the URL).
 # The job queue is on PostgreSQL (docs/cluster.md): it answers through the URL, never showing it.
 expect_exit 0 "$BIN" jobs list
 no_password
-expect_exit 1 "$BIN" predictions --symbol SOLUSDT
-expect_out 'live predictions are not available on PostgreSQL yet'
+# The live tables are on PostgreSQL too (live_pg.c): a symbol with candles but no predictions lists nothing,
+# one it never heard of is a usage error; neither echoes the URL.
+expect_exit 0 "$BIN" predictions --symbol SOLUSDT --interval 5m --json
+[[ $(tr -d ' \n' <<<"$OUT") == '[]' ]] || fail "expected no predictions: $OUT"
 no_password
-ok "malformed URL (exit 2), wrong password, unreachable server, missing database, SQLite-only parts: clear errors, no password"
+expect_exit 2 "$BIN" predictions --symbol NOPEUSDT --interval 5m
+expect_out 'unknown symbol NOPEUSDT: no 5m candles and no live predictions stored'
+no_password
+ok "malformed URL (exit 2), wrong password, unreachable server, missing database: clear errors, no password"
 
 # 4. A schema newer than this binary is refused, naming both versions; nothing changes.
 pg_sql "UPDATE schema_version SET version = 9 WHERE component = 'registry'" >/dev/null

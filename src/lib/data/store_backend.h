@@ -1,7 +1,7 @@
 /* Internal: the table of functions a candle-store backend implements (SQLite's VFS style, as
  * registry_backend.h). store.c validates every argument (symbol, interval, ranges) and dispatches;
  * a backend only stores and reads. tml_store_open() picks the backend from the location:
- * postgresql:// or postgres:// -> store_pg.c, anything else -> the SQLite file (store.c).
+ * postgresql:// or postgres:// -> store_pg.c, anything else -> the SQLite file (store_sqlite.c).
  *
  * Contract for every backend (the same tests, tests/unit/data/test_store.c, run against each):
  *  - `db` is the backend's own connection state, created by open() (which also creates or migrates
@@ -65,6 +65,16 @@ int tml__store_source_get(struct tml_store *s, const char *symbol, int64_t inter
 int tml__store_source_put(struct tml_store *s, const struct tml_fetch_source *src, int64_t now_ms,
                           struct tml_error *err);
 int tml__store_source_list(struct tml_store *s, struct tml_fetch_source **out, size_t *n, struct tml_error *err);
+
+/* The location the store was opened at (a SQLite path or a postgresql:// URL, which may hold a
+ * password: never print it; tml_db_redact). Valid while s is open. */
+const char *tml__store_location(const struct tml_store *s);
+/* One slot for state a higher module keeps with a store handle and frees with it (today: the live
+ * tables' backend, live_store.c), so such a module needs no handle of its own. set_ext frees what the
+ * slot held; tml_store_close calls free_fn(ext) before it closes the backend, so ext may borrow the
+ * store's connection. Same thread rules as the store handle. */
+void *tml__store_ext(struct tml_store *s);
+void tml__store_set_ext(struct tml_store *s, void *ext, void (*free_fn)(void *ext));
 
 /* The conflict error every backend reports for a candle stored with other values (TML_ECONFLICT,
  * naming symbol, interval, time, stored and new values, and --replace). stored/fresh: o, h, l, c, v. */

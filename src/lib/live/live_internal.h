@@ -1,20 +1,16 @@
-/* Internal to src/lib/live: the tables behind the predictions store and the persisted status, and the
- * helpers the loop shares with them. */
+/* Internal to src/lib/live: the tables behind the predictions store and the persisted status (through
+ * the backend table of live_backend.h), and the helpers the loop shares with them. */
 #ifndef TML_LIVE_INTERNAL_H
 #define TML_LIVE_INTERNAL_H
-
-#include <sqlite3.h>
 
 #include "trademl/live.h"
 
 struct tml_config;
 struct tml_exchange_config;
 
-/* Number of stored prediction values: 3 + 4 + 3 class probabilities and 2 regression values. */
-#define TML__LIVE_NVALUES 12
-
-/* Creates the live tables when missing (idempotent). */
-int tml__live_schema(sqlite3 *db, struct tml_error *err);
+/* Opens the live tables' backend of store (live_backend.h): creates the tables when missing (SQLite) or
+ * migrates them (PostgreSQL); idempotent, and cheap once the store handle has it. */
+int tml__live_schema(struct tml_store *store, struct tml_error *err);
 
 /* Upserts the loop row and every symbol row of st in one transaction. */
 int tml__live_status_save(struct tml_store *store, const struct tml_live_status *st, struct tml_error *err);

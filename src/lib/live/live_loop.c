@@ -363,11 +363,23 @@ static int push_range(struct tml_live *l, struct sym *s, struct tml_model_stream
   return rc;
 }
 
-/* Predicts every closed candle (open < boundary) not yet predicted with the current model. */
+static int open_stream(struct tml_live *l, struct sym *s, int64_t boundary, struct tml_error *err);
+
+/* Predicts every closed candle (open < boundary) not yet predicted with the current model. When the
+ * database fails half way (a lost connection, a lock), the stream has taken candles whose predictions
+ * were not stored: it is dropped, and the next tick reopens it after the last stored prediction, so
+ * those candles are predicted then, once. */
 static int predict_new(struct tml_live *l, struct sym *s, int64_t boundary, struct tml_error *err) {
-  if (!s->stream || !s->in_universe || s->stalled || (s->stale_model && l->o.stale_block))
+  if (!s->m || !s->in_universe || s->stalled || (s->stale_model && l->o.stale_block))
     return 0;
-  return push_range(l, s, s->stream, s->m, s->st.model_id, s->st.model_version, boundary, INT64_MAX, err);
+  int rc = s->stream ? 0 : open_stream(l, s, boundary, err);
+  if (!rc)
+    rc = push_range(l, s, s->stream, s->m, s->st.model_id, s->st.model_version, boundary, INT64_MAX, err);
+  if (rc) {
+    tml_model_stream_close(s->stream);
+    s->stream = NULL;
+  }
+  return rc;
 }
 
 /* Opens the stream of a freshly loaded model: positioned after the last stored prediction of the symbol
@@ -388,6 +400,10 @@ static int open_stream(struct tml_live *l, struct sym *s, int64_t boundary, stru
     bool fresh = last != INT64_MIN && last >= boundary - (int64_t)l->o.stall_intervals * l->o.interval_ms;
     if (fresh && tml_model_stream_latest(s->stream, &p, &e) == 0)
       rc = publish(l, s, s->m, s->st.model_id, s->st.model_version, &p, err);
+  }
+  if (rc) { /* not stored: reopened (and published) again next time */
+    tml_model_stream_close(s->stream);
+    s->stream = NULL;
   }
   return rc;
 }
@@ -497,6 +513,11 @@ static int check_registry(struct tml_live *l, struct sym *s, int64_t boundary, s
   else
     emit(l, "info", "%s: model %" PRId64 " (%s) loaded", s->st.symbol, row.id, row.version);
   if ((rc = open_stream(l, s, boundary, err))) {
+    if (rc == TML_ENET || rc == TML_EBUSY) { /* the database, not the model: predict_new reopens it */
+      s->st.job_id = 0;
+      derive_state(l, s);
+      goto out;
+    }
     tml_error_init(&e);
     snprintf(s->nomodel_reason, sizeof(s->nomodel_reason), "model %" PRId64 " cannot stream %s: %.200s", row.id,
              s->st.symbol, err ? err->msg : "error");
@@ -1327,8 +1348,9 @@ int tml_live_create(const struct tml_config *cfg, const struct tml_paths *paths,
     goto fail;
   if (!l->ex && (rc = check_symbols(l, err)))
     goto fail;
+  /* A model kept in the database (PostgreSQL) is fetched into this host's models folder when missing. */
   if ((rc = tml_jobs_open(paths->db, &jo, &l->jobs, err)) || (rc = tml_registry_open(paths->db, &l->reg, err)) ||
-      (rc = tml__live_schema(tml_store_db(l->store), err)))
+      (rc = tml_registry_set_cache_dir(l->reg, paths->models, err)) || (rc = tml__live_schema(l->store, err)))
     goto fail;
   /* The previous run's symbol states: the model it used (backfill rule) and what status showed. */
   struct tml_live_symbol *prev = NULL;

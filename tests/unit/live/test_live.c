@@ -1,7 +1,13 @@
 /* The live loop: predictions store, options, outcomes and live metrics on hand-computed cases, and the
  * loop itself on real Bybit candles with a fake clock (timers, zero reloads, bitwise equality with
- * tml_predict_latest, restart backfill without gaps or duplicates, refused models, dropped symbols). */
+ * tml_predict_latest, restart backfill without gaps or duplicates, refused models, dropped symbols).
+ * Every storage test runs against SQLite (live.*) and PostgreSQL (live_pg.*, the same code: the
+ * database is tml_test_db_location's); the few that look inside SQLite say so and skip on PostgreSQL. */
 #include "test.h"
+
+#include <sqlite3.h>
+#include <time.h>
+
 #include "trademl/buf.h"
 #include "trademl/config.h"
 #include "trademl/error.h"
@@ -16,16 +22,17 @@
 #include "trademl/timeutil.h"
 #include "trademl/train.h"
 #include "live/live_internal.h"
+#include "util/db_pg.h"
 
 #define IV (15 * TML_MS_PER_MINUTE)
 
-static struct tml_store *open_store(const char *dir) {
-  char db[4200];
-  snprintf(db, sizeof(db), "%s/trademl.db", dir);
+/* location: a SQLite file or a PostgreSQL URL (tml_test_db_location). */
+static struct tml_store *open_store(const char *location) {
   struct tml_store *s = NULL;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_store_open(db, &s, &err), &err);
+  CHECK_OK(tml_store_open(location, &s, &err), &err);
+  CHECK_STR(tml_store_backend(s), tml_test_db_is_pg() ? "postgresql" : "sqlite");
   return s;
 }
 
@@ -57,7 +64,7 @@ static struct tml_live_prediction make_pred(const char *symbol, int64_t candle_m
 }
 
 TEST(predictions_store_unique_across_reopen) {
-  char *dir = tml_test_tmpdir("live_store");
+  char *dir = tml_test_db_location("live_store");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
@@ -459,7 +466,13 @@ static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_fut
   tml_error_init(&err);
   f->dir = tml_test_tmpdir(name);
   snprintf(f->paths.home, sizeof(f->paths.home), "%s", f->dir);
-  snprintf(f->paths.db, sizeof(f->paths.db), "%s/trademl.db", f->dir);
+  if (tml_test_db_is_pg()) { /* the database on the test server; model folders in the home as always */
+    char *url = tml_test_db_location(name);
+    snprintf(f->paths.db, sizeof(f->paths.db), "%s", url);
+    free(url);
+  } else {
+    snprintf(f->paths.db, sizeof(f->paths.db), "%s/trademl.db", f->dir);
+  }
   snprintf(f->paths.models, sizeof(f->paths.models), "%s/models", f->dir);
   snprintf(f->paths.logs, sizeof(f->paths.logs), "%s/logs", f->dir);
   CHECK_OK(tml_paths_ensure(&f->paths, &err), &err);
@@ -469,7 +482,7 @@ static void loopfix_open_ex(struct loopfix *f, const char *name, bool reveal_fut
   set(f->cfg, "data.min_history_days", "20");
   set(f->cfg, "data.min_coverage_pct", "90");
   set(f->cfg, "live.exchange", "none");
-  f->store = open_store(f->dir);
+  f->store = open_store(f->paths.db);
   tml_test_load_candles(btc_csv, "BTCUSDT", NBTC, &f->btc);
   put_slice(f->store, &f->btc, 0, NTRAIN);
   /* A short listing: ETH's candles of the last ~5 days of the BTC window only. */
@@ -984,11 +997,13 @@ static int count_progress(void *ctx) {
  * history (a year of 15m candles per symbol, every candle, for every symbol). Counted in SQLite VM
  * steps (sqlite3_progress_handler), not time. */
 TEST(quality_reads_do_not_walk_the_history) {
-  char *dir = tml_test_tmpdir("live_recent");
+  if (tml_test_db_is_pg())
+    SKIP("counts SQLite VM steps (quality_reads_use_the_partial_indexes is the PostgreSQL test)");
+  char *dir = tml_test_db_location("live_recent");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml__live_schema(tml_store_db(s), &err), &err);
+  CHECK_OK(tml__live_schema(s, &err), &err);
   const int64_t t0 = 1717200000000;
   float out[TML_HEAD_COUNT] = {2, 1, 0, 0.5f, 0.1f};
   CHECK_INT(sqlite3_exec(tml_store_db(s), "BEGIN", NULL, NULL, NULL), SQLITE_OK);
@@ -1079,12 +1094,13 @@ TEST(loop_exchange_down_postpones_other_syncs) {
 /* A strategy's action block (rl) is stored with the prediction, read back exactly and printed as
  * "action"; a store made before the action column gets it added, its old rows without an action. */
 TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
-  char *dir = tml_test_tmpdir("live_action");
+  char *dir = tml_test_db_location("live_action");
   struct tml_store *s = open_store(dir);
   struct tml_error err;
   tml_error_init(&err);
+  bool pg = tml_test_db_is_pg(); /* PostgreSQL's tables were made with the column (migration 1) */
   /* the live_predictions table as stores made before the action block have it, with one row */
-  CHECK(sqlite3_exec(tml_store_db(s),
+  CHECK(pg || sqlite3_exec(tml_store_db(s),
                      "CREATE TABLE live_predictions(id INTEGER PRIMARY KEY, strategy TEXT NOT NULL,"
                      " symbol TEXT NOT NULL, interval_ms INTEGER NOT NULL, candle_ms INTEGER NOT NULL, model_id INTEGER NOT NULL,"
                      " model_version TEXT NOT NULL, v0 REAL, v1 REAL, v2 REAL, v3 REAL, v4 REAL, v5 REAL, v6 REAL,"
@@ -1095,6 +1111,12 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
                      " created_ms) VALUES('xgb5', 'ETHUSDT', 900000, 1704067200000, 1, 'v0', 1704068102000);",
                      NULL, NULL, NULL) == SQLITE_OK);
   int64_t t0 = INT64_C(1704067200000);
+  bool ins = false;
+  if (pg) { /* the row without an action, stored as the loop stores a supervised strategy's */
+    struct tml_live_prediction old = make_pred("ETHUSDT", t0, 0.5f);
+    CHECK_OK(tml_live_predictions_put(s, &old, &ins, &err), &err);
+    CHECK(ins);
+  }
   struct tml_live_prediction a = make_pred("BTCUSDT", t0, 0.7f);
   snprintf(a.strategy, sizeof(a.strategy), "rl");
   static const char *names[] = {"neutral", "enter_long", "exit_long", "enter_short", "exit_short"};
@@ -1106,7 +1128,6 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
   a.p.decision.probs[3] = 1.0f - 0.2f - 1.0f / 3.0f;
   a.p.decision.action = 3;
   a.p.decision.value = -0.0123456789f;
-  bool ins = false;
   CHECK_OK(tml_live_predictions_put(s, &a, &ins, &err), &err);
   CHECK(ins);
   struct tml_live_prediction *rows = NULL;
@@ -1143,4 +1164,200 @@ TEST(predictions_store_keep_action_block_and_upgrade_old_store) {
   free(rows);
   tml_store_close(s);
   free(dir);
+}
+
+/* Runs sql on the test database as another client would (the SQLite file, or PostgreSQL). */
+static void raw_exec(struct loopfix *f, const char *sql) {
+  struct tml_error err;
+  tml_error_init(&err);
+  if (tml_test_db_is_pg()) {
+    struct tml__pg pg;
+    CHECK_OK(tml__pg_connect(&pg, f->paths.db, "test", &err), &err);
+    CHECK_OK(tml__pg_exec(&pg, sql, 0, NULL, "test", &err), &err);
+    tml__pg_close(&pg);
+    return;
+  }
+  char *msg = NULL;
+  int rc = sqlite3_exec(tml_store_db(f->store), sql, NULL, NULL, &msg);
+  CHECK_MSG(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : sqlite3_errstr(rc));
+  sqlite3_free(msg);
+}
+
+/* Ends every session of the PostgreSQL test database at url (as a server restart or a cut link would). */
+static void terminate_sessions(const char *url) {
+  char *admin = tml_test_pg_url("admin_url");
+  struct tml__pg pg;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__pg_connect(&pg, admin, "test", &err), &err);
+  const char *params[] = {strrchr(url, '/') + 1};
+  PGresult *r = tml__pg_query(&pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+                              1, params, false, "test", &err);
+  CHECK_MSG(r != NULL, "%s", err.msg);
+  CHECK_MSG(strtol(PQgetvalue(r, 0, 0), NULL, 10) >= 4, "expected the loop's sessions of %s, ended %s", params[0],
+            PQgetvalue(r, 0, 0));
+  PQclear(r);
+  tml__pg_close(&pg);
+  free(admin);
+}
+
+/* The database refuses the loop's prediction writes while two candles close (a trigger that fails every
+ * insert): those ticks fail and are retried, and once writes work again both candles are predicted, each
+ * once, in order, no gap; the stream had taken them, so it is reopened after the last stored prediction.
+ * On PostgreSQL every session of the database is then ended (a server restart): the next tick reconnects
+ * and predicts the next candle without an error. */
+TEST(loop_failed_writes_lose_no_prediction) {
+  struct loopfix f;
+  loopfix_open(&f, "live_write_fail");
+  bool pg = tml_test_db_is_pg();
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  cap.in_order = true;
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1); /* candle NTRAIN-1 */
+  raw_exec(&f, pg ? "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;"
+                    "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions FOR EACH ROW EXECUTE FUNCTION refuse()"
+                  : "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions"
+                    " BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END");
+  struct tml_error err;
+  for (int k = 0; k < 2; k++) {
+    clk.now += IV; /* candle NTRAIN + k closed 3 s ago */
+    tml_error_init(&err);
+    CHECK(tml_live_tick(l, &err) != 0);
+    CHECK_CONTAINS(err.msg, "writes refused by the test");
+  }
+  CHECK_INT(cap.predictions, 1);
+  raw_exec(&f, pg ? "DROP TRIGGER refuse ON live_predictions" : "DROP TRIGGER refuse");
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 3);
+  CHECK_INT(cap.last_candle, f.btc.open_time[NTRAIN + 1]);
+  CHECK(cap.in_order);
+  struct tml_live_prediction *rows = NULL;
+  CHECK_INT(btc_predictions(&f, &rows), 3); /* consecutive, none twice */
+  free(rows);
+  if (pg) {
+    terminate_sessions(f.paths.db);
+    clk.now += IV;
+    run_ticks(l, &clk, 1, 0);
+    CHECK_INT(cap.predictions, 4);
+    CHECK_INT(btc_predictions(&f, &rows), 4);
+    free(rows);
+  }
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  CHECK_INT(st.counters.predictions, pg ? 4 : 3);
+  tml_live_status_release(&st);
+  tml_live_destroy(l);
+  /* what another process reads afterwards: the last predicted candle of the persisted state */
+  CHECK_OK(tml_live_status_load(f.store, "xgb5", IV, &st, &err), &err);
+  CHECK_INT(find(&st, "BTCUSDT")->last_predicted_ms, f.btc.open_time[NTRAIN + (pg ? 2 : 1)]);
+  tml_live_status_release(&st);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
+/* live_predictions' scan counters from PostgreSQL's statistics (a fresh read on conn). */
+struct scan_counts {
+  long long seq_scan, unique_read, resolved_read, unresolved_read;
+  long long read; /* entries read in the three indexes that can serve the readers (not the id key) */
+};
+
+static void read_scan_counts(struct tml__pg *conn, struct scan_counts *c) {
+  struct tml_error err;
+  tml_error_init(&err);
+  PGresult *r = tml__pg_query(conn,
+                              "SELECT (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'live_predictions'),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname LIKE '%\\_key'), 0),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname = 'live_predictions_resolved'), 0),"
+                              " coalesce(sum(idx_tup_read) FILTER (WHERE indexrelname = 'live_predictions_unresolved'), 0)"
+                              " FROM pg_stat_user_indexes WHERE relname = 'live_predictions'",
+                              0, NULL, false, "test", &err);
+  CHECK_MSG(r != NULL, "%s", err.msg);
+  c->seq_scan = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+  c->unique_read = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+  c->resolved_read = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+  c->unresolved_read = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+  c->read = c->unique_read + c->resolved_read + c->unresolved_read;
+  PQclear(r);
+}
+
+/* Until the live tables' session has reported its statistics (a backend flushes them at the end of a
+ * transaction at most once a second): its cheap statements end transactions until *field reaches want. */
+static void wait_flushed(struct tml_store *s, struct tml__pg *conn, struct scan_counts *c, const long long *field,
+                         long long want) {
+  struct tml_error err;
+  tml_error_init(&err);
+  for (int i = 0; i < 75; i++) {
+    read_scan_counts(conn, c);
+    if (*field >= want)
+      return;
+    struct timespec ts = {0, 200 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    int64_t id = 0;
+    CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  }
+  tml_test_fail(__FILE__, __LINE__,
+                "PostgreSQL's statistics did not show the reads within 15 s (want %lld entries; seq_scan %lld, UNIQUE "
+                "index %lld, resolved index %lld, unresolved index %lld entries read)",
+                want, c->seq_scan, c->unique_read, c->resolved_read, c->unresolved_read);
+}
+
+/* The PostgreSQL twin of quality_reads_do_not_walk_the_history: the per-candle readers of a symbol with
+ * 20,000 resolved predictions read about as many index entries as rows they return, through whichever
+ * index the planner picks (the partial ones, or the UNIQUE one when every row qualifies), never the
+ * symbol's history and never a sequential scan (counted in PostgreSQL's scan statistics, not time). */
+TEST(quality_reads_use_the_partial_indexes) {
+  if (!tml_test_db_is_pg())
+    SKIP("PostgreSQL only (quality_reads_do_not_walk_the_history is the SQLite test)");
+  char *url = tml_test_db_location("live_plans");
+  struct tml_store *s = open_store(url);
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml__live_schema(s, &err), &err);
+  struct tml__pg pg;
+  CHECK_OK(tml__pg_connect(&pg, url, "test", &err), &err);
+  CHECK_OK(tml__pg_exec(&pg,
+                        "INSERT INTO live_predictions(strategy, symbol, interval_ms, candle_ms, model_id, model_version,"
+                        " v0, created_ms, resolved_ms, o0) SELECT 'xgb5', 'BTCUSDT', 900000, 1717200000000 + g::bigint * 900000,"
+                        " 3, 'v1', 0.5, 1, CASE WHEN g < 20000 THEN 2 END, CASE WHEN g < 20000 THEN 1 END"
+                        " FROM generate_series(0, 20011) g",
+                        0, NULL, "test", &err),
+           &err);
+  CHECK_OK(tml__pg_exec(&pg, "VACUUM (ANALYZE) live_predictions", 0, NULL, "test", &err), &err);
+  struct scan_counts c0, c1 = {0, 0, 0, 0, 0}, c2 = {0, 0, 0, 0, 0};
+  int64_t id = 0;
+  CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  CHECK_INT(id, 20012);
+  /* The baseline: what the session did so far (creating the tables and indexes scans them) reported. */
+  struct timespec pause = {1, 100 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  CHECK_OK(tml_live_predictions_max_id(s, &id, &err), &err);
+  read_scan_counts(&pg, &c0);
+  struct tml_live_prediction *rows = NULL;
+  size_t n = 0;
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 4, 200, &rows, &n, &err), &err); /* new model */
+  CHECK_INT(n, 0);
+  free(rows);
+  CHECK_OK(tml__live_recent_resolved(s, "xgb5", "BTCUSDT", IV, 3, 200, &rows, &n, &err), &err);
+  CHECK_INT(n, 200);
+  CHECK_INT(rows[199].candle_ms, INT64_C(1717200000000) + 19999 * IV);
+  free(rows);
+  wait_flushed(s, &pg, &c1, &c1.read, c0.read + 200);
+  CHECK_MSG(c1.read - c0.read <= 240, "reading 200 resolved predictions (and none of a new model) took %lld index "
+            "entries", c1.read - c0.read);
+  CHECK_OK(tml__live_unresolved(s, "xgb5", "BTCUSDT", IV, INT64_C(1717200000000) + 20011 * IV, 2000, &rows, &n, &err),
+           &err);
+  CHECK_INT(n, 12);
+  CHECK_INT(rows[0].candle_ms, INT64_C(1717200000000) + 20000 * IV);
+  free(rows);
+  wait_flushed(s, &pg, &c2, &c2.read, c1.read + 12);
+  CHECK_MSG(c2.read - c1.read <= 30, "reading 12 unresolved predictions took %lld index entries", c2.read - c1.read);
+  CHECK_INT(c2.seq_scan, c0.seq_scan); /* and no sequential scan */
+  tml__pg_close(&pg);
+  tml_store_close(s);
+  free(url);
 }
