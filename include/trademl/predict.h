@@ -61,6 +61,11 @@ void tml_format_age(int64_t ms, char *out, size_t outsz);
  * and predicts the five heads for the last closed candle. TML_EDATA if there is not enough history. */
 int tml_predict_latest(struct tml_store *store, const struct tml_modelset *m, const char *symbol, int64_t now_ms,
                        struct tml_prediction *p, struct tml_error *err);
+/* The action block of a decision as JSON (`{"name":...,"probabilities":{...},"value":...}`, with
+ * "position" when the strategy carries one), appended to b; "null" when d holds no decision. lossless
+ * prints every probability with the digits that round-trip a float (the live store); otherwise with six
+ * decimals (predict's output). Returns tml_buf's status. */
+int tml_decision_to_json(const struct tml_decision *d, bool lossless, struct tml_buf *b);
 int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_modelset *m, const char *symbol,
                            int64_t now_ms, struct tml_buf *out);
 

@@ -100,9 +100,13 @@ assert len(pa["probabilities"]) == 5, pa
 for k, p in pa["probabilities"].items():
     assert "%.6f" % la["probabilities"][k] == "%.6f" % p, (k, la, pa)
 assert float("%.9g" % la["value"]) == float("%.9g" % pa["value"]), (la, pa)
+lp, pp = la["position"], pa["position"]                               # the carried paper position
+assert lp["side"] == pp["side"] and lp["hold_candles"] == pp["hold_candles"] and lp["trades"] == pp["trades"], (lp, pp)
+for k in ("entry_price", "unrealised", "equity"):
+    assert float("%.9g" % lp[k]) == float("%.9g" % pp[k]), (k, lp, pp)
 PY
 done
-ok "each of the $n live rl predictions equals trademl predict --strategy rl for that candle (heads and action block)"
+ok "each of the $n live rl predictions equals trademl predict --strategy rl for that candle (heads, action block and carried position)"
 
 # ---- 3. the daemon: strategy_type rl -> a job -> models/rl/BTCUSDT/...; the model list by strategy ------
 start_server

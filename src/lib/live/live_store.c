@@ -17,6 +17,7 @@
 #include "live/live_internal.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
+#include "trademl/predict.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
 
@@ -150,18 +151,7 @@ static int action_fill(struct tml_live_prediction *p, struct tml_error *err) {
     return 0;
   struct tml_buf b;
   tml_buf_init(&b, 0);
-  tml_buf_puts(&b, "{\"name\":");
-  tml_buf_json_str(&b, d->names[d->action]);
-  tml_buf_puts(&b, ",\"probabilities\":{");
-  for (int j = 0; j < d->nactions; j++) {
-    tml_buf_puts(&b, j ? "," : "");
-    tml_buf_json_str(&b, d->names[j]);
-    tml_buf_putc(&b, ':');
-    tml_buf_json_num(&b, (double)d->probs[j]);
-  }
-  tml_buf_puts(&b, "},\"value\":");
-  tml_buf_json_num(&b, (double)d->value);
-  int rc = tml_buf_putc(&b, '}');
+  int rc = tml_decision_to_json(d, true, &b);
   if (!rc && b.len >= sizeof(p->action))
     rc = tml_error_set(err, TML_EINVAL, "the action block of %s is %zu bytes; at most %zu are stored", p->symbol,
                        b.len, sizeof(p->action) - 1);

@@ -50,6 +50,37 @@ int tml_prediction_check_age(struct tml_prediction *p, int64_t interval_ms, int6
   return 0;
 }
 
+int tml_decision_to_json(const struct tml_decision *d, bool lossless, struct tml_buf *b) {
+  if (d->nactions <= 0 || d->action < 0 || d->action >= d->nactions)
+    return tml_buf_puts(b, "null");
+  tml_buf_puts(b, "{\"name\":");
+  tml_buf_json_str(b, d->names[d->action]);
+  tml_buf_puts(b, ",\"probabilities\":{");
+  for (int j = 0; j < d->nactions; j++) {
+    tml_buf_puts(b, j ? "," : "");
+    tml_buf_json_str(b, d->names[j]);
+    if (lossless) {
+      tml_buf_putc(b, ':');
+      tml_buf_json_num(b, (double)d->probs[j]);
+    } else {
+      tml_buf_printf(b, ":%.6f", (double)d->probs[j]);
+    }
+  }
+  tml_buf_puts(b, "},\"value\":");
+  tml_buf_json_num(b, (double)d->value);
+  if (d->position_carried) {
+    static const char *const side[3] = {"short", "flat", "long"};
+    tml_buf_printf(b, ",\"position\":{\"side\":\"%s\",\"entry_price\":", side[d->position + 1]);
+    tml_buf_json_num(b, d->entry_price);
+    tml_buf_puts(b, ",\"unrealised\":");
+    tml_buf_json_num(b, d->unrealised);
+    tml_buf_printf(b, ",\"hold_candles\":%" PRId64 ",\"equity\":", d->hold_candles);
+    tml_buf_json_num(b, d->equity);
+    tml_buf_printf(b, ",\"trades\":%" PRId64 "}", d->trades);
+  }
+  return tml_buf_putc(b, '}');
+}
+
 int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_modelset *m, const char *symbol,
                            int64_t now_ms, struct tml_buf *b) {
   char open[32], close[32];
@@ -85,24 +116,9 @@ int tml_prediction_to_json(const struct tml_prediction *p, const struct tml_mode
     tml_buf_puts(b, "}}");
   }
   tml_buf_putc(b, '}');
-  const struct tml_decision *d = &p->decision;
-  if (d->nactions > 0 && d->action >= 0 && d->action < d->nactions) {
-    tml_buf_printf(b, ",\"action\":{\"name\":\"%s\",\"probabilities\":{", d->names[d->action]);
-    for (int j = 0; j < d->nactions; j++)
-      tml_buf_printf(b, "%s\"%s\":%.6f", j ? "," : "", d->names[j], (double)d->probs[j]);
-    tml_buf_puts(b, "},\"value\":");
-    tml_buf_json_num(b, (double)d->value);
-    if (d->position_carried) {
-      static const char *const side[3] = {"short", "flat", "long"};
-      tml_buf_printf(b, ",\"position\":{\"side\":\"%s\",\"entry_price\":", side[d->position + 1]);
-      tml_buf_json_num(b, d->entry_price);
-      tml_buf_puts(b, ",\"unrealised\":");
-      tml_buf_json_num(b, d->unrealised);
-      tml_buf_printf(b, ",\"hold_candles\":%" PRId64 ",\"equity\":", d->hold_candles);
-      tml_buf_json_num(b, d->equity);
-      tml_buf_printf(b, ",\"trades\":%" PRId64 "}", d->trades);
-    }
-    tml_buf_putc(b, '}');
+  if (p->decision.nactions > 0) {
+    tml_buf_puts(b, ",\"action\":");
+    tml_decision_to_json(&p->decision, false, b);
   }
   return tml_buf_puts(b, "}");
 }
