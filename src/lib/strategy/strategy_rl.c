@@ -174,6 +174,11 @@ static void direction_from(const struct rl_model *m, const float *probs, float *
   }
 }
 
+/* Whether rows q and r of d belong to the same symbol. */
+static bool same_symbol(const struct tml_dataset *d, size_t q, size_t r) {
+  return d->nsymbols <= 1 || !d->sym || d->sym[q] == d->sym[r];
+}
+
 static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_range rows, float *const *out,
                       struct tml_error *err) {
   struct rl_model *m = (struct rl_model *)(uintptr_t)mp; /* only the lock is written */
@@ -189,12 +194,19 @@ static int rl_predict(const void *mp, const struct tml_dataset *d, struct tml_ra
   for (size_t r = rows.begin; r < rows.end && !rc; r++) {
     size_t k = r - rows.begin;
     if (out[TML_HEAD_DIRECTION]) {
-      /* the row and the window's rows before it (of this one symbol), zero rows before the first:
-       * what the stream has seen when it reaches row r */
+      /* the row and the window's rows before it of the same symbol (rows are ordered by (time,
+       * symbol), so a several-symbol dataset interleaves them), zero rows before the first: what the
+       * symbol's stream has seen when it reaches row r */
       float probs[8];
       tml_rl_stream_reset(st);
-      for (size_t q = r + 1 > L ? r + 1 - L : 0; q <= r; q++)
-        tml_rl_stream_push_features(st, d->X + q * d->ncols);
+      size_t q0 = r, have = 1;
+      while (q0 > 0 && have < L) {
+        q0--;
+        have += same_symbol(d, q0, r);
+      }
+      for (size_t q = q0; q <= r; q++)
+        if (same_symbol(d, q, r))
+          tml_rl_stream_push_features(st, d->X + q * d->ncols);
       tml_rl_stream_flat(st, probs);
       direction_from(m, probs, out[TML_HEAD_DIRECTION] + 3 * k);
     }
