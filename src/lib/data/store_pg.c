@@ -330,7 +330,7 @@ static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_
       if (left < 19 || memcmp(t, "PGCOPY\n\377\r\n\0", 11) != 0) {
         rc = tml_error_set(err, TML_EDB, "candle store at %s: unexpected COPY header", s->pg.shown);
         PQfreemem(row);
-        break;
+        continue; /* drain the COPY: PQgetResult returns COPY_OUT results, forever, until it ends */
       }
       t += 19;
       left -= 19;
