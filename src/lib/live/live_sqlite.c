@@ -445,7 +445,11 @@ static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_
   }
 out:
   sqlite3_finalize(st);
-  sqlite3_exec(db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  /* A failed COMMIT (SQLITE_BUSY, I/O) leaves the transaction open: roll it back and say so. */
+  if (!rc && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = db_fail(db, "committing the live status", err);
+  if (rc && !sqlite3_get_autocommit(db))
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
   tml_buf_release(&b);
   return rc;
 }
