@@ -144,6 +144,20 @@ int tml_rl_ppo_params_check(const struct tml_rl_ppo_params *p, struct tml_error 
 
 /* ---- the agent's networks ---- */
 
+/* The agent's shape: its costs and action space (eo) and architecture (pp) over nfeat features. */
+static void agent_setup(struct tml_rl_agent *a, size_t nfeat, const struct tml_rl_env_opts *eo,
+                        const struct tml_rl_ppo_params *pp) {
+  a->eo = *eo;
+  a->nfeat = nfeat;
+  a->obs_dim = nfeat + TML_RL_STATE_DIM;
+  a->nact = (size_t)tml_rl_action_count(eo->actions);
+  a->hidden = pp->hidden;
+  a->layers = pp->layers;
+  a->network = pp->network;
+  a->lstm_hidden = pp->lstm_hidden;
+  a->window = pp->window;
+}
+
 static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, struct tml_error *err) {
   size_t sizes[TML_NN_MLP_MAX_LAYERS + 1];
   size_t ns = 0;
@@ -622,15 +636,7 @@ int tml__rl_agent_create(size_t nfeat, const struct tml_rl_env_opts *eo, const s
   struct tml_rl_agent *a = calloc(1, sizeof(*a));
   if (!a)
     return tml_error_set(err, TML_ENOMEM, "out of memory for the rl agent");
-  a->eo = *eo;
-  a->nfeat = nfeat;
-  a->obs_dim = nfeat + TML_RL_STATE_DIM;
-  a->nact = (size_t)tml_rl_action_count(eo->actions);
-  a->hidden = pp->hidden;
-  a->layers = pp->layers;
-  a->network = pp->network;
-  a->lstm_hidden = pp->lstm_hidden;
-  a->window = pp->window;
+  agent_setup(a, nfeat, eo, pp);
   a->sc.ncols = nfeat;
   a->sc.clip = 5;
   for (size_t j = 0; j < nfeat; j++)
@@ -675,15 +681,7 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   float *best_w = NULL;
   if (!a)
     return tml_error_set(err, TML_ENOMEM, "out of memory for the rl agent");
-  a->eo = *eo;
-  a->nfeat = m->nfeat;
-  a->obs_dim = m->nfeat + TML_RL_STATE_DIM;
-  a->nact = (size_t)tml_rl_action_count(eo->actions);
-  a->hidden = pp->hidden;
-  a->layers = pp->layers;
-  a->network = pp->network;
-  a->lstm_hidden = pp->lstm_hidden;
-  a->window = pp->window;
+  agent_setup(a, m->nfeat, eo, pp);
   rc = tml_rl_scaler_fit(m, fit_begin, fit_end, &a->sc, err);
   if (rc)
     goto fail;
