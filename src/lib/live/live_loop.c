@@ -513,7 +513,8 @@ static int check_registry(struct tml_live *l, struct sym *s, int64_t boundary, s
   else
     emit(l, "info", "%s: model %" PRId64 " (%s) loaded", s->st.symbol, row.id, row.version);
   if ((rc = open_stream(l, s, boundary, err))) {
-    if (rc == TML_ENET || rc == TML_EBUSY) { /* the database, not the model: predict_new reopens it */
+    /* the database (a lost connection, a lock, a refused write), not the model: predict_new reopens it */
+    if (rc == TML_ENET || rc == TML_EBUSY || rc == TML_EDB) {
       s->st.job_id = 0;
       derive_state(l, s);
       goto out;

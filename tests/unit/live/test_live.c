@@ -1260,6 +1260,41 @@ TEST(loop_failed_writes_lose_no_prediction) {
   loopfix_close(&f);
 }
 
+/* A database error (not ENET/EBUSY: a refused insert is TML_EDB) while the first model's stream is
+ * opened and its latest prediction stored does not refuse the model: the tick fails, the model stays
+ * loaded, and once writes work the next tick opens the stream and stores that prediction. */
+TEST(loop_db_error_on_model_load_keeps_the_model) {
+  struct loopfix f;
+  loopfix_open(&f, "live_load_dberr");
+  bool pg = tml_test_db_is_pg();
+  struct fake_clock clk = {f.t0};
+  struct capture cap;
+  memset(&cap, 0, sizeof(cap));
+  tml_buf_init(&cap.log, 0);
+  struct tml_live *l = start_loop(&f, &clk, &cap);
+  raw_exec(&f, pg ? "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                    " $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;"
+                    "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions FOR EACH ROW EXECUTE FUNCTION refuse()"
+                  : "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions"
+                    " BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END");
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK(tml_live_tick(l, &err) != 0);
+  CHECK_CONTAINS(err.msg, "writes refused by the test");
+  CHECK_INT(cap.predictions, 0);
+  raw_exec(&f, pg ? "DROP TRIGGER refuse ON live_predictions" : "DROP TRIGGER refuse");
+  run_ticks(l, &clk, 1, 0);
+  CHECK_INT(cap.predictions, 1); /* the model was kept: candle NTRAIN-1 */
+  struct tml_live_status st;
+  CHECK_INT(tml_live_snapshot(l, &st), 0);
+  const struct tml_live_symbol *y = find(&st, "BTCUSDT");
+  CHECK_MSG(y->model_id > 0 && y->state != TML_LIVE_BLOCKED, "state %s: %s", tml_live_state_name(y->state), y->reason);
+  tml_live_status_release(&st);
+  tml_live_destroy(l);
+  tml_buf_release(&cap.log);
+  loopfix_close(&f);
+}
+
 /* live_predictions' scan counters from PostgreSQL's statistics (a fresh read on conn). */
 struct scan_counts {
   long long seq_scan, unique_read, resolved_read, unresolved_read;
