@@ -1183,6 +1183,20 @@ static void raw_exec(struct loopfix *f, const char *sql) {
   sqlite3_free(msg);
 }
 
+/* Makes every insert into live_predictions fail with 'writes refused by the test' (a trigger; TML_EDB),
+ * or (on false) work again. */
+static void refuse_writes(struct loopfix *f, bool on) {
+  bool pg = tml_test_db_is_pg();
+  if (on)
+    raw_exec(f, pg ? "CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+                     " $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;"
+                     "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions FOR EACH ROW EXECUTE FUNCTION refuse()"
+                   : "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions"
+                     " BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END");
+  else
+    raw_exec(f, pg ? "DROP TRIGGER refuse ON live_predictions" : "DROP TRIGGER refuse");
+}
+
 /* Ends every session of the PostgreSQL test database at url (as a server restart or a cut link would). */
 static void terminate_sessions(const char *url) {
   char *admin = tml_test_pg_url("admin_url");
@@ -1218,11 +1232,7 @@ TEST(loop_failed_writes_lose_no_prediction) {
   struct tml_live *l = start_loop(&f, &clk, &cap);
   run_ticks(l, &clk, 1, 0);
   CHECK_INT(cap.predictions, 1); /* candle NTRAIN-1 */
-  raw_exec(&f, pg ? "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                    " $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;"
-                    "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions FOR EACH ROW EXECUTE FUNCTION refuse()"
-                  : "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions"
-                    " BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END");
+  refuse_writes(&f, true);
   struct tml_error err;
   for (int k = 0; k < 2; k++) {
     clk.now += IV; /* candle NTRAIN + k closed 3 s ago */
@@ -1231,7 +1241,7 @@ TEST(loop_failed_writes_lose_no_prediction) {
     CHECK_CONTAINS(err.msg, "writes refused by the test");
   }
   CHECK_INT(cap.predictions, 1);
-  raw_exec(&f, pg ? "DROP TRIGGER refuse ON live_predictions" : "DROP TRIGGER refuse");
+  refuse_writes(&f, false);
   run_ticks(l, &clk, 1, 0);
   CHECK_INT(cap.predictions, 3);
   CHECK_INT(cap.last_candle, f.btc.open_time[NTRAIN + 1]);
@@ -1266,23 +1276,18 @@ TEST(loop_failed_writes_lose_no_prediction) {
 TEST(loop_db_error_on_model_load_keeps_the_model) {
   struct loopfix f;
   loopfix_open(&f, "live_load_dberr");
-  bool pg = tml_test_db_is_pg();
   struct fake_clock clk = {f.t0};
   struct capture cap;
   memset(&cap, 0, sizeof(cap));
   tml_buf_init(&cap.log, 0);
   struct tml_live *l = start_loop(&f, &clk, &cap);
-  raw_exec(&f, pg ? "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
-                    " $$ BEGIN RAISE EXCEPTION 'writes refused by the test'; END $$;"
-                    "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions FOR EACH ROW EXECUTE FUNCTION refuse()"
-                  : "CREATE TRIGGER refuse BEFORE INSERT ON live_predictions"
-                    " BEGIN SELECT RAISE(ABORT, 'writes refused by the test'); END");
+  refuse_writes(&f, true);
   struct tml_error err;
   tml_error_init(&err);
   CHECK(tml_live_tick(l, &err) != 0);
   CHECK_CONTAINS(err.msg, "writes refused by the test");
   CHECK_INT(cap.predictions, 0);
-  raw_exec(&f, pg ? "DROP TRIGGER refuse ON live_predictions" : "DROP TRIGGER refuse");
+  refuse_writes(&f, false);
   run_ticks(l, &clk, 1, 0);
   CHECK_INT(cap.predictions, 1); /* the model was kept: candle NTRAIN-1 */
   struct tml_live_status st;
