@@ -56,7 +56,7 @@ int tml_live_state_parse(const char *s, enum tml_live_state *out, struct tml_err
 
 /* ---- predictions --------------------------------------------------------------------------------- */
 
-#define TML_LIVE_ACTION_MAX 512 /* the stored action block (JSON), with room for TML_DECISION_MAX_ACTIONS */
+#define TML_LIVE_ACTION_MAX 1024 /* the stored action block (JSON), with room for TML_DECISION_MAX_ACTIONS and a position (~435 bytes at most today) */
 
 /* One stored live prediction. Value struct: copy freely. */
 struct tml_live_prediction {

@@ -380,7 +380,10 @@ static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_
   sqlite3_stmt *st = NULL;
   if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return db_fail(db, "saving the live status", err);
-  tml__live_counters_json(&b, &s->counters);
+  if (tml__live_counters_json(&b, &s->counters)) {
+    rc = tml_error_set(err, TML_ENOMEM, "out of memory writing the live loop's counters");
+    goto out;
+  }
   if (sqlite3_prepare_v2(db,
                          "INSERT INTO live_loop(strategy, interval_ms, exchange, category, universe, running, pid,"
                          " updated_ms, counters) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -421,7 +424,10 @@ static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_
   for (size_t i = 0; i < s->nsymbols && !rc; i++) {
     const struct tml_live_symbol *y = &s->symbols[i];
     tml_buf_reset(&b);
-    tml__live_quality_json(&b, y->quality);
+    if (tml__live_quality_json(&b, y->quality)) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory writing the live quality of %s", y->symbol);
+      break;
+    }
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, s->strategy, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, y->symbol, -1, SQLITE_STATIC);
