@@ -99,7 +99,7 @@ static inline unsigned bin_of(const float *cuts, unsigned ncuts, float x) {
  * same order of operations, so both engines cut every column at the same values and grow the same
  * trees from the same data. Weights are all 1 (no sample weights). Per column: values pushed in row
  * order (consecutive equal values merged) into a queue of 2 * limit_size entries; a full queue is
- * sorted into a summary and pushed up a ladder of levels (prune to limit_size, combine, carry);
+ * sorted, when the next value is not the last queued one, into a summary and pushed up a ladder of levels (prune to limit_size, combine, carry);
  * at the end the levels are combined into one summary, pruned to min(n, 8 * max_bin) entries, then
  * to max_bin + 1, whose values 1 .. max_bin - 1 are the cuts. */
 
@@ -348,16 +348,22 @@ static unsigned sketch_cuts(struct sketch *s, const float *v, size_t n, int max_
   s->qtail = 0;
   size_t cap = 2 * s->limit;
   for (size_t i = 0; i < n; i++) {
+    uint64_t key = (uint64_t)float_key(v[i]) << 32;
+    /* A value equal to the last queued one adds to that entry's weight, even in a full queue:
+     * libxgboost 1.7's WQuantileSketch::Push only sorts a full queue into the levels when the new
+     * value needs an entry of its own (a run of equal values straddling the boundary stays one
+     * entry). Flushing on every full queue moves the cuts of step-like columns (higher-timeframe
+     * features) once a column has more than 2 * limit_size runs (~16k rows at max_bin 64). */
+    if (s->qtail > 0 && (s->queue[s->qtail - 1] >> 32) == (key >> 32)) {
+      s->queue[s->qtail - 1]++;
+      continue;
+    }
     if (s->qtail == cap) {
       sketch_make_summary(s, &s->temp);
       s->qtail = 0;
       sketch_push_temp(s);
     }
-    uint64_t key = (uint64_t)float_key(v[i]) << 32;
-    if (s->qtail > 0 && (s->queue[s->qtail - 1] >> 32) == (key >> 32))
-      s->queue[s->qtail - 1]++;
-    else
-      s->queue[s->qtail++] = key | 1u;
+    s->queue[s->qtail++] = key | 1u;
   }
   /* GetSummary */
   struct sk_summary *out = &s->out;
