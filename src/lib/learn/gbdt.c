@@ -967,6 +967,16 @@ static void hist_job_run(const struct trainer *t, struct hist_job *j) {
 
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
 
+/* XGBoost 1.7's loss_chg of a split, in its precisions: each side's G^2/(H+lambda) in double (0 for
+ * H <= 0), their sum rounded to float, minus the parent's gain as a float, in float. Candidates are
+ * compared as these floats: near-ties that double arithmetic would separate are ties here, won by
+ * the earlier candidate, as in XGBoost. */
+static inline float xgb_loss_chg(double GL, double HL, double GR, double HR, double lambda, float parent) {
+  double l = HL <= 0.0 ? 0.0 : GL * GL / (HL + lambda), r = HR <= 0.0 ? 0.0 : GR * GR / (HR + lambda);
+  float sum = (float)(l + r);
+  return sum - parent;
+}
+
 struct split {
   double gain;
   int32_t feature;
@@ -1009,8 +1019,9 @@ struct scan_job {
 static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
                       struct split *best) {
   static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
-  double lambda = t->p->lambda, mcw = t->p->min_child_weight;
+  double lambda = (float)t->p->lambda, mcw = (float)t->p->min_child_weight; /* XGBoost's params are floats */
   double parent = calc_gain(n->G, n->H, lambda);
+  float parentf = (float)parent;
   struct hbin pre[SCAN_JOBS][TML_GBDT_MAX_BIN + 1];
   const struct hbin *src[SCAN_JOBS];
   unsigned maxc = 0;
@@ -1057,7 +1068,10 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
 #ifdef __SSE2__
     __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
-    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(best->gain);
+    /* the mask only pre-selects: a cut within the float rounding of the best may still beat it as
+     * XGBoost's float loss_chg, so the bar is lowered by far more than that rounding */
+    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
+    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(bar);
     for (; s0 + 2 <= ncuts; s0 += 2) {
       __m128d p0 = _mm_loadu_pd(&pq[s0].g), p1 = _mm_loadu_pd(&pq[s0 + 1].g);
       __m128d a = _mm_unpacklo_pd(p0, p1), h = _mm_unpackhi_pd(p0, p1); /* GL, HL of both cuts */
@@ -1071,18 +1085,20 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
       int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(gain, vb)));
       cand[s0 / 64] |= (uint64_t)m << (s0 % 64); /* s0 even: both bits in one word */
     }
+#else
+    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
 #endif
     for (; s0 < ncuts; s0++) {
       double GL = pq[s0].g, HL = pq[s0].h, HR = n->H - HL;
       gain_at[s0] = calc_gain(GL, HL, lambda) + calc_gain(n->G - GL, HR, lambda) - parent;
-      if (!(HL < mcw || HR < mcw) && gain_at[s0] > best->gain)
+      if (!(HL < mcw || HR < mcw) && gain_at[s0] > bar)
         cand[s0 / 64] |= (uint64_t)1 << (s0 % 64);
     }
     for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
       for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
         unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
-        double gain = gain_at[s];
-        if (gain > best->gain) {
+        float gain = xgb_loss_chg(pq[s].g, pq[s].h, n->G - pq[s].g, n->H - pq[s].h, lambda, parentf);
+        if (!isinf(gain) && gain > (float)best->gain) {
           best->gain = gain;
           best->feature = (int32_t)jobs[q].feature;
           best->bin = s;

@@ -146,7 +146,7 @@ TEST(split_and_leaf_values_by_hand) {
   CHECK_NEAR(out, 8.1, 1e-6);
   double gain[2], weight[2], cover[2];
   tml_gbdt_importance(m, gain, weight, cover);
-  CHECK_NEAR(gain[0], 145.6, 1e-9);
+  CHECK_NEAR(gain[0], (double)145.6f, 0); /* XGBoost's loss_chg is a float: 145.6 rounded to float */
   CHECK_NEAR(weight[0], 1.0, 0);
   CHECK_NEAR(cover[0], 8.0, 0);
   CHECK_NEAR(weight[1], 0.0, 0);
