@@ -10,7 +10,7 @@
  *  - per node: a histogram of gradient/hessian sums per bin per column (double accumulators, rows
  *    visited in ascending order, so sums are deterministic); siblings by subtraction (the smaller
  *    child is built, the larger is parent - smaller);
- *  - split gain as XGBoost's loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
+ *  - split gain as XGBoost's float loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
  *    children need hessian >= min_child_weight, a split needs gain > 1e-6 (XGBoost's kRtEps);
  *    missing values (NaN, +-Inf) go to the side that gives the larger gain, learned per split
  *    (forward scan = missing right first, backward scan = missing left only when the node has
