@@ -10,7 +10,7 @@
  *  - per node: a histogram of gradient/hessian sums per bin per column (double accumulators, rows
  *    visited in ascending order, so sums are deterministic); siblings by subtraction (the smaller
  *    child is built, the larger is parent - smaller);
- *  - split gain as XGBoost's loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
+ *  - split gain as XGBoost's float loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
  *    children need hessian >= min_child_weight, a split needs gain > 1e-6 (XGBoost's kRtEps);
  *    missing values (NaN, +-Inf) go to the side that gives the larger gain, learned per split
  *    (forward scan = missing right first, backward scan = missing left only when the node has
@@ -99,7 +99,7 @@ static inline unsigned bin_of(const float *cuts, unsigned ncuts, float x) {
  * same order of operations, so both engines cut every column at the same values and grow the same
  * trees from the same data. Weights are all 1 (no sample weights). Per column: values pushed in row
  * order (consecutive equal values merged) into a queue of 2 * limit_size entries; a full queue is
- * sorted into a summary and pushed up a ladder of levels (prune to limit_size, combine, carry);
+ * sorted, when the next value is not the last queued one, into a summary and pushed up a ladder of levels (prune to limit_size, combine, carry);
  * at the end the levels are combined into one summary, pruned to min(n, 8 * max_bin) entries, then
  * to max_bin + 1, whose values 1 .. max_bin - 1 are the cuts. */
 
@@ -348,16 +348,22 @@ static unsigned sketch_cuts(struct sketch *s, const float *v, size_t n, int max_
   s->qtail = 0;
   size_t cap = 2 * s->limit;
   for (size_t i = 0; i < n; i++) {
+    uint64_t key = (uint64_t)float_key(v[i]) << 32;
+    /* A value equal to the last queued one adds to that entry's weight, even in a full queue:
+     * libxgboost 1.7's WQuantileSketch::Push only sorts a full queue into the levels when the new
+     * value needs an entry of its own (a run of equal values straddling the boundary stays one
+     * entry). Flushing on every full queue moves the cuts of step-like columns (higher-timeframe
+     * features) once a column has more than 2 * limit_size runs (~16k rows at max_bin 64). */
+    if (s->qtail > 0 && (s->queue[s->qtail - 1] >> 32) == (key >> 32)) {
+      s->queue[s->qtail - 1]++;
+      continue;
+    }
     if (s->qtail == cap) {
       sketch_make_summary(s, &s->temp);
       s->qtail = 0;
       sketch_push_temp(s);
     }
-    uint64_t key = (uint64_t)float_key(v[i]) << 32;
-    if (s->qtail > 0 && (s->queue[s->qtail - 1] >> 32) == (key >> 32))
-      s->queue[s->qtail - 1]++;
-    else
-      s->queue[s->qtail++] = key | 1u;
+    s->queue[s->qtail++] = key | 1u;
   }
   /* GetSummary */
   struct sk_summary *out = &s->out;
@@ -961,6 +967,16 @@ static void hist_job_run(const struct trainer *t, struct hist_job *j) {
 
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
 
+/* XGBoost 1.7's loss_chg of a split, in its precisions: each side's G^2/(H+lambda) in double (0 for
+ * H <= 0), their sum rounded to float, minus the parent's gain as a float, in float. Candidates are
+ * compared as these floats: near-ties that double arithmetic would separate are ties here, won by
+ * the earlier candidate, as in XGBoost. */
+static inline float xgb_loss_chg(double GL, double HL, double GR, double HR, double lambda, float parent) {
+  double l = HL <= 0.0 ? 0.0 : GL * GL / (HL + lambda), r = HR <= 0.0 ? 0.0 : GR * GR / (HR + lambda);
+  float sum = (float)(l + r);
+  return sum - parent;
+}
+
 struct split {
   double gain;
   int32_t feature;
@@ -1003,8 +1019,9 @@ struct scan_job {
 static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
                       struct split *best) {
   static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
-  double lambda = t->p->lambda, mcw = t->p->min_child_weight;
+  double lambda = (float)t->p->lambda, mcw = (float)t->p->min_child_weight; /* XGBoost's params are floats */
   double parent = calc_gain(n->G, n->H, lambda);
+  float parentf = (float)parent;
   struct hbin pre[SCAN_JOBS][TML_GBDT_MAX_BIN + 1];
   const struct hbin *src[SCAN_JOBS];
   unsigned maxc = 0;
@@ -1051,7 +1068,10 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
 #ifdef __SSE2__
     __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
-    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(best->gain);
+    /* the mask only pre-selects: a cut within the float rounding of the best may still beat it as
+     * XGBoost's float loss_chg, so the bar is lowered by far more than that rounding */
+    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
+    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(bar);
     for (; s0 + 2 <= ncuts; s0 += 2) {
       __m128d p0 = _mm_loadu_pd(&pq[s0].g), p1 = _mm_loadu_pd(&pq[s0 + 1].g);
       __m128d a = _mm_unpacklo_pd(p0, p1), h = _mm_unpackhi_pd(p0, p1); /* GL, HL of both cuts */
@@ -1065,18 +1085,20 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
       int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(gain, vb)));
       cand[s0 / 64] |= (uint64_t)m << (s0 % 64); /* s0 even: both bits in one word */
     }
+#else
+    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
 #endif
     for (; s0 < ncuts; s0++) {
       double GL = pq[s0].g, HL = pq[s0].h, HR = n->H - HL;
       gain_at[s0] = calc_gain(GL, HL, lambda) + calc_gain(n->G - GL, HR, lambda) - parent;
-      if (!(HL < mcw || HR < mcw) && gain_at[s0] > best->gain)
+      if (!(HL < mcw || HR < mcw) && gain_at[s0] > bar)
         cand[s0 / 64] |= (uint64_t)1 << (s0 % 64);
     }
     for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
       for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
         unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
-        double gain = gain_at[s];
-        if (gain > best->gain) {
+        float gain = xgb_loss_chg(pq[s].g, pq[s].h, n->G - pq[s].g, n->H - pq[s].h, lambda, parentf);
+        if (!isinf(gain) && gain > (float)best->gain) {
           best->gain = gain;
           best->feature = (int32_t)jobs[q].feature;
           best->bin = s;
