@@ -671,31 +671,48 @@ static double corr(const float *a, const float *b, size_t n, size_t stride, size
   return sab / sqrt(saa * sbb);
 }
 
-TEST(agrees_with_xgboost_on_real_data) {
-  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
-  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
+/* The features, purged split (20 % validation) and training-row label thresholds of the last `last`
+ * candles of a real data file (tml_test_data_file skips the test when the data is missing). */
+struct real_set {
+  struct tml_dataset_opts o;
+  struct tml_dataset d;
+  struct tml_split s;
+  struct tml_label_thresholds th;
+};
+
+static void real_set_load(const char *file, int64_t interval_ms, size_t last, struct real_set *r) {
+  char *path = tml_test_data_file(file);
+  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = interval_ms};
   struct tml_candles all, c;
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
   free(path);
-  tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
-  for (size_t i = all.len - 5000; i < all.len; i++)
+  CHECK_MSG(all.len >= last, "only %zu candles in %s (need %zu)", all.len, file, last);
+  tml_candles_init(&c, "BTCUSDT", interval_ms);
+  for (size_t i = all.len - last; i < all.len; i++)
     CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
              &err);
   tml_candles_release(&all);
-  struct tml_dataset_opts o;
-  memset(&o, 0, sizeof(o));
-  o.features.base_interval_ms = TML_MS_PER_HOUR;
-  tml_label_spec_default(&o.labels);
-  o.from_ms = INT64_MIN;
-  struct tml_dataset d;
-  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  memset(&r->o, 0, sizeof(r->o));
+  r->o.features.base_interval_ms = interval_ms;
+  tml_label_spec_default(&r->o.labels);
+  r->o.from_ms = INT64_MIN;
+  CHECK_OK(tml_dataset_build(&c, 1, &r->o, &r->d, &err), &err);
   tml_candles_release(&c);
-  struct tml_split s;
-  CHECK_OK(tml_dataset_split(&d, 0.2, o.labels.horizon, &s, &err), &err);
-  struct tml_label_thresholds th;
-  CHECK_OK(tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &s.train, 1, &o.labels, &th, &err), &err);
+  CHECK_OK(tml_dataset_split(&r->d, 0.2, r->o.labels.horizon, &r->s, &err), &err);
+  CHECK_OK(tml_labels_fit(r->d.fwd_return, r->d.fwd_vol, r->d.timing, &r->s.train, 1, &r->o.labels, &r->th, &err),
+           &err);
+}
+
+TEST(agrees_with_xgboost_on_real_data) {
+  struct real_set rs;
+  real_set_load("binance-spot/BTCUSDT_1h_2021-2026.csv", TML_MS_PER_HOUR, 5000, &rs);
+  struct tml_dataset d = rs.d;
+  struct tml_split s = rs.s;
+  struct tml_label_thresholds th = rs.th;
+  struct tml_error err;
+  tml_error_init(&err);
   float *y = malloc(d.nrows * sizeof *y), *a = malloc(d.nrows * 4 * sizeof *a), *b = malloc(d.nrows * 4 * sizeof *b);
   CHECK(y && a && b);
   struct tml_xgb_params p;
@@ -805,30 +822,13 @@ TEST(agrees_with_xgboost_on_real_data) {
  * engine and libxgboost, equal parameters, give the same validation predictions bit for bit (same
  * cuts, same driver order of expansions, same leaf counting). */
 TEST(max_leaves_agrees_with_xgboost) {
-  char *path = tml_test_data_file("binance-spot/BTCUSDT_1h_2021-2026.csv");
-  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = TML_MS_PER_HOUR};
-  struct tml_candles all, c;
+  struct real_set rs;
+  real_set_load("binance-spot/BTCUSDT_1h_2021-2026.csv", TML_MS_PER_HOUR, 5000, &rs);
+  struct tml_dataset d = rs.d;
+  struct tml_split s = rs.s;
+  struct tml_label_thresholds th = rs.th;
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
-  free(path);
-  tml_candles_init(&c, "BTCUSDT", TML_MS_PER_HOUR);
-  for (size_t i = all.len - 5000; i < all.len; i++)
-    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
-             &err);
-  tml_candles_release(&all);
-  struct tml_dataset_opts o;
-  memset(&o, 0, sizeof(o));
-  o.features.base_interval_ms = TML_MS_PER_HOUR;
-  tml_label_spec_default(&o.labels);
-  o.from_ms = INT64_MIN;
-  struct tml_dataset d;
-  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
-  tml_candles_release(&c);
-  struct tml_split s;
-  CHECK_OK(tml_dataset_split(&d, 0.2, o.labels.horizon, &s, &err), &err);
-  struct tml_label_thresholds th;
-  CHECK_OK(tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &s.train, 1, &o.labels, &th, &err), &err);
   size_t nv = s.valid.end - s.valid.begin;
   float *y = malloc(d.nrows * sizeof *y), *a = malloc(nv * 4 * sizeof *a), *b = malloc(nv * 4 * sizeof *b);
   CHECK(y && a && b);
@@ -891,33 +891,14 @@ TEST(max_leaves_agrees_with_xgboost) {
  * those columns move once a column has more than 2 * limit_size runs (~16k rows) and the trees
  * split at other thresholds. Equal cuts, equal parameters: the same predictions bit for bit. */
 TEST(agrees_with_xgboost_on_large_real_data) {
-  char *path = tml_test_data_file("binance-spot/BTCUSDT_15m_2023-2026.csv");
-  const int64_t ms15 = 15 * TML_MS_PER_MINUTE;
-  struct tml_import_opts io = {.symbol = "BTCUSDT", .interval_ms = ms15};
-  struct tml_candles all, c;
+  struct real_set rs;
+  real_set_load("binance-spot/BTCUSDT_15m_2023-2026.csv", 15 * TML_MS_PER_MINUTE, 60000, &rs);
+  struct tml_dataset d = rs.d;
+  struct tml_split s = rs.s;
+  struct tml_label_thresholds th = rs.th;
+  CHECK_MSG(s.train.end - s.train.begin >= 40000, "%zu training rows (need >= 40,000)", s.train.end - s.train.begin);
   struct tml_error err;
   tml_error_init(&err);
-  CHECK_OK(tml_import_file(path, &io, &all, NULL, &err), &err);
-  free(path);
-  CHECK_MSG(all.len >= 60000, "only %zu 15m candles in the data file (need 60,000)", all.len);
-  tml_candles_init(&c, "BTCUSDT", ms15);
-  for (size_t i = all.len - 60000; i < all.len; i++)
-    CHECK_OK(tml_candles_push(&c, all.open_time[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]),
-             &err);
-  tml_candles_release(&all);
-  struct tml_dataset_opts o;
-  memset(&o, 0, sizeof(o));
-  o.features.base_interval_ms = ms15;
-  tml_label_spec_default(&o.labels);
-  o.from_ms = INT64_MIN;
-  struct tml_dataset d;
-  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
-  tml_candles_release(&c);
-  struct tml_split s;
-  CHECK_OK(tml_dataset_split(&d, 0.2, o.labels.horizon, &s, &err), &err);
-  CHECK_MSG(s.train.end - s.train.begin >= 40000, "%zu training rows (need >= 40,000)", s.train.end - s.train.begin);
-  struct tml_label_thresholds th;
-  CHECK_OK(tml_labels_fit(d.fwd_return, d.fwd_vol, d.timing, &s.train, 1, &o.labels, &th, &err), &err);
   size_t nv = s.valid.end - s.valid.begin;
   float *y = malloc(d.nrows * sizeof *y), *a = malloc(nv * 3 * sizeof *a), *b = malloc(nv * 3 * sizeof *b);
   CHECK(y && a && b);
