@@ -9,6 +9,7 @@
 
 #include "trademl/buf.h"
 #include "trademl/error.h"
+#include "trademl/mem.h"
 #include "trademl/timeutil.h"
 #include "jobs/jobs_internal.h"
 
@@ -333,18 +334,6 @@ rollback:
   return rc;
 }
 
-/* The row array of a listing with room for row n: doubles the capacity (from `first`) when full.
- * Returns the array, moved or not, or NULL when out of memory (the old one stays valid). */
-static void *grow_rows(void *rows, size_t *cap, size_t n, size_t elem, size_t first) {
-  if (n < *cap)
-    return rows;
-  size_t ncap = *cap ? *cap * 2 : first;
-  void *nr = realloc(rows, ncap * elem);
-  if (nr)
-    *cap = ncap;
-  return nr;
-}
-
 static int sq_list(void *db, const struct tml_job_filter *f, struct tml_job **out, size_t *n, size_t *total,
                    struct tml_error *err) {
   struct sq *s = db;
@@ -402,7 +391,7 @@ static int sq_list(void *db, const struct tml_job_filter *f, struct tml_job **ou
   size_t cap = 0;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    void *nr = tml_grow(rows, &cap, *n, sizeof(*rows), 16);
     if (!nr) {
       rc = tml_error_set(err, TML_ENOMEM, "out of memory listing jobs");
       break;
@@ -456,7 +445,7 @@ static int sq_attempts(void *db, int64_t id, struct tml_job_attempt **out, size_
   size_t cap = 0;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 8);
+    void *nr = tml_grow(rows, &cap, *n, sizeof(*rows), 8);
     if (!nr) {
       rc = tml_error_set(err, TML_ENOMEM, "out of memory reading attempts");
       break;
@@ -801,7 +790,7 @@ static int sq_symq_list(void *db, struct tml_symqueue_entry **out, size_t *n, st
   struct tml_symqueue_entry *rows = NULL;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    void *nr = tml_grow(rows, &cap, *n, sizeof(*rows), 16);
     if (!nr) {
       rc = tml_error_set(err, TML_ENOMEM, "out of memory listing the queue");
       break;
@@ -957,7 +946,7 @@ static int sq_proc_list(void *db, struct tml_cluster_process **out, size_t *n, s
   struct tml_cluster_process *rows = NULL;
   int r;
   while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-    void *nr = grow_rows(rows, &cap, *n, sizeof(*rows), 16);
+    void *nr = tml_grow(rows, &cap, *n, sizeof(*rows), 16);
     if (!nr) {
       rc = tml_error_set(err, TML_ENOMEM, "out of memory listing processes");
       break;

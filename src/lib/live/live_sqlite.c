@@ -11,6 +11,7 @@
 #include "live/live_internal.h"
 #include "trademl/buf.h"
 #include "trademl/error.h"
+#include "trademl/mem.h"
 #include "trademl/store.h"
 
 static int db_fail(sqlite3 *db, const char *doing, struct tml_error *err) {
@@ -202,16 +203,12 @@ static int collect(sqlite3 *db, sqlite3_stmt *st, struct tml_live_prediction **o
   struct tml_live_prediction *v = NULL;
   int rc = 0, s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (len == cap) {
-      size_t nc = cap ? cap * 2 : 64;
-      void *nv = realloc(v, nc * sizeof(*v));
-      if (!nv) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory listing live predictions");
-        break;
-      }
-      v = nv;
-      cap = nc;
+    void *nv = tml_grow(v, &cap, len, sizeof(*v), 64);
+    if (!nv) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory listing live predictions");
+      break;
     }
+    v = nv;
     read_row(st, &v[len++]);
   }
   if (!rc && s != SQLITE_DONE)
@@ -480,16 +477,12 @@ static int sq_symbols_load(void *p_, const char *strategy, int64_t interval_ms, 
   struct tml_live_symbol *v = NULL;
   int s;
   while ((s = sqlite3_step(st)) == SQLITE_ROW) {
-    if (len == cap) {
-      size_t nc = cap ? cap * 2 : 32;
-      void *nv = realloc(v, nc * sizeof(*v));
-      if (!nv) {
-        rc = tml_error_set(err, TML_ENOMEM, "out of memory reading the live symbol states");
-        break;
-      }
-      v = nv;
-      cap = nc;
+    void *nv = tml_grow(v, &cap, len, sizeof(*v), 32);
+    if (!nv) {
+      rc = tml_error_set(err, TML_ENOMEM, "out of memory reading the live symbol states");
+      break;
     }
+    v = nv;
     struct tml_live_symbol *y = &v[len++];
     memset(y, 0, sizeof(*y));
     copy_text(y->symbol, sizeof(y->symbol), sqlite3_column_text(st, 0));

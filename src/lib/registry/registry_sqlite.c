@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "trademl/error.h"
+#include "trademl/mem.h"
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS models ("
@@ -363,16 +364,12 @@ static int sq_list(void *p, const struct tml_registry_filter *f, struct tml_mode
   struct tml_model_row *out = NULL;
   int rc, ret = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      struct tml_model_row *grown = realloc(out, ncap * sizeof(*out));
-      if (!grown) {
-        ret = tml_error_set(err, TML_ENOMEM, "out of memory listing models");
-        break;
-      }
-      out = grown;
-      cap = ncap;
+    struct tml_model_row *grown = tml_grow(out, &cap, *n, sizeof(*out), 16);
+    if (!grown) {
+      ret = tml_error_set(err, TML_ENOMEM, "out of memory listing models");
+      break;
     }
+    out = grown;
     tml_model_row_init(&out[*n]);
     if (read_row(st, &out[*n])) {
       (*n)++;

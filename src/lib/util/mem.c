@@ -20,3 +20,15 @@ void *tml_alloc_large(size_t bytes) {
 #endif
   return p;
 }
+
+void *tml_grow(void *rows, size_t *cap, size_t n, size_t elem, size_t first) {
+  if (n < *cap)
+    return rows;
+  size_t ncap = *cap ? *cap * 2 : first;
+  if (ncap < *cap || (elem && ncap > SIZE_MAX / elem))
+    return NULL;
+  void *nr = realloc(rows, ncap * elem);
+  if (nr)
+    *cap = ncap;
+  return nr;
+}
