@@ -4,6 +4,7 @@
 #include "util/common.h"
 
 #include "trademl/error.h"
+#include "trademl/mem.h"
 #include "trademl/timeutil.h"
 
 int tml_quality_compute(const struct tml_candles *c, struct tml_quality *q, struct tml_error *err) {
@@ -26,16 +27,12 @@ int tml_quality_compute(const struct tml_candles *c, struct tml_quality *q, stru
     }
     if (d == iv)
       continue;
-    if (q->ngaps == cap) {
-      size_t ncap = cap ? cap * 2 : 16;
-      struct tml_gap *g = realloc(q->gaps, ncap * sizeof(*g));
-      if (!g) {
-        tml_quality_release(q);
-        return tml_error_set(err, TML_ENOMEM, "out of memory computing the quality of %s", c->symbol);
-      }
-      q->gaps = g;
-      cap = ncap;
+    struct tml_gap *grown = tml_grow(q->gaps, &cap, q->ngaps, sizeof(*grown), 16);
+    if (!grown) {
+      tml_quality_release(q);
+      return tml_error_set(err, TML_ENOMEM, "out of memory computing the quality of %s", c->symbol);
     }
+    q->gaps = grown;
     struct tml_gap *g = &q->gaps[q->ngaps++];
     g->from_ms = c->open_time[i - 1] + iv;
     g->to_ms = c->open_time[i] - iv;

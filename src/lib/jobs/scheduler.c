@@ -14,6 +14,7 @@
 #include "trademl/fetch.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
+#include "trademl/mem.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
@@ -314,14 +315,10 @@ static void report_add(struct tml_sched_report *r, enum tml_sched_action a, cons
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void report_add(struct tml_sched_report *r, enum tml_sched_action a, const char *symbol, int64_t job_id,
                        const char *fmt, ...) {
-  if (r->n == r->cap) {
-    size_t ncap = r->cap ? r->cap * 2 : 16;
-    void *ni = realloc(r->items, ncap * sizeof(*r->items));
-    if (!ni)
-      return;
-    r->items = ni;
-    r->cap = ncap;
-  }
+  void *ni = tml_grow(r->items, &r->cap, r->n, sizeof(*r->items), 16);
+  if (!ni)
+    return;
+  r->items = ni;
   struct tml_sched_item *it = &r->items[r->n++];
   memset(it, 0, sizeof(*it));
   it->action = a;

@@ -25,6 +25,7 @@
 #include "trademl/fetch.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
+#include "trademl/mem.h"
 #include "trademl/modelset.h"
 #include "trademl/modelstream.h"
 #include "trademl/registry.h"
@@ -213,16 +214,12 @@ static int cmp_sym(const void *a, const void *b) {
 }
 
 static struct sym *add_sym(struct tml_live *l, const char *symbol, struct tml_error *err) {
-  if (l->nsyms == l->cap) {
-    size_t nc = l->cap ? l->cap * 2 : 16;
-    void *nv = realloc(l->syms, nc * sizeof(*l->syms));
-    if (!nv) {
-      tml_error_set(err, TML_ENOMEM, "out of memory adding %s to the live universe", symbol);
-      return NULL;
-    }
-    l->syms = nv;
-    l->cap = nc;
+  void *nv = tml_grow(l->syms, &l->cap, l->nsyms, sizeof(*l->syms), 16);
+  if (!nv) {
+    tml_error_set(err, TML_ENOMEM, "out of memory adding %s to the live universe", symbol);
+    return NULL;
   }
+  l->syms = nv;
   struct sym *s = &l->syms[l->nsyms++];
   memset(s, 0, sizeof(*s));
   snprintf(s->st.symbol, sizeof(s->st.symbol), "%s", symbol);

@@ -19,6 +19,7 @@
 #include "trademl/fsutil.h"
 #include "trademl/labels.h"
 #include "trademl/log.h"
+#include "trademl/mem.h"
 #include "trademl/modelset.h"
 #include "trademl/parse.h"
 #include "trademl/timeutil.h"
@@ -1056,14 +1057,10 @@ static int add_problem(struct problems *p, enum tml_registry_problem_kind kind, 
                        const char *path, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static int add_problem(struct problems *p, enum tml_registry_problem_kind kind, const struct tml_model_row *r,
                        const char *path, const char *fmt, ...) {
-  if (p->n == p->cap) {
-    size_t ncap = p->cap ? p->cap * 2 : 8;
-    struct tml_registry_problem *g = realloc(p->v, ncap * sizeof(*g));
-    if (!g)
-      return TML_ENOMEM;
-    p->v = g;
-    p->cap = ncap;
-  }
+  struct tml_registry_problem *g = tml_grow(p->v, &p->cap, p->n, sizeof(*g), 8);
+  if (!g)
+    return TML_ENOMEM;
+  p->v = g;
   struct tml_registry_problem *q = &p->v[p->n++];
   memset(q, 0, sizeof(*q));
   q->kind = kind;
