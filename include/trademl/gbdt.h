@@ -22,9 +22,11 @@ struct tml_error;
 #define TML_GBDT_MAX_DEPTH 16
 #define TML_GBDT_MAX_LEAVES 4096
 
-/* Engine levers, for the benchmark only (0 = the engine as shipped). */
+/* Engine levers, for the benchmark and tests only (0 = the engine as shipped). */
 enum {
   TML_GBDT_NO_SUBTRACTION = 1u << 0,  /* build both children's histograms instead of one + subtract */
+  TML_GBDT_MASK_SSE2 = 1u << 1,       /* split search: the SSE2 candidate mask even where AVX2 runs */
+  TML_GBDT_MASK_PLAIN = 1u << 2,      /* split search: the scalar candidate mask */
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's

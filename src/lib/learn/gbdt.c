@@ -25,6 +25,7 @@
 #include "trademl/gbdt.h"
 #include "util/common.h"
 
+#include <float.h>
 #include <jansson.h>
 #include <pthread.h>
 #ifdef __SSE2__
@@ -694,6 +695,10 @@ struct leaf_rows {
   float value;
 };
 
+struct cut_mask_in;
+typedef bool (*cut_mask_fn)(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
+                            uint64_t *cand);
+
 struct trainer {
   const struct tml_gbdt_bins *bins;
   const struct tml_xgb_params *p;
@@ -713,6 +718,7 @@ struct trainer {
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
   struct crew *crew;    /* threads inside the model (p->nthread) */
+  cut_mask_fn cut_mask; /* the split search's candidate mask (cut_mask_pick) */
 };
 
 static struct hbin *hist_get(struct trainer *t) {
@@ -1004,9 +1010,10 @@ struct grow {
  * have hessian >= min_child_weight and gain > best), computed faster:
  *  - the left sums of up to SCAN_JOBS (column, direction) scans run interleaved, so their addition
  *    chains overlap instead of waiting on each other (one chain is one addition per 4 cycles);
- *  - gains two cuts per SSE2 instruction, and a mask keeps only cuts that pass min_child_weight and
- *    beat the best at the start of the scan; only those are compared one by one, in cut order,
- *    against the running best (which can only grow, so no cut outside the mask could have won). */
+ *  - a mask (cut_mask_*) keeps only cuts that pass min_child_weight and beat the best at the start
+ *    of the scan, four cuts per AVX2 or two per SSE2 instruction and without a division; only those
+ *    are compared one by one, in cut order, against the running best (which can only grow, so no cut
+ *    outside the mask could have won). */
 #define SCAN_JOBS 4 /* the SSE2 prefix loop below names four accumulators */
 struct scan_job {
   const struct hbin *hp; /* the column's histogram */
@@ -1016,13 +1023,109 @@ struct scan_job {
   bool default_left;
 };
 
+/* The candidate mask of one scan. With dL = HL + lambda and dR = HR + lambda (both >= 0 for a cut
+ * that passes min_child_weight >= 0, hessians being >= 0),
+ *   GL^2/dL + GR^2/dR - parent > bar  <=>  GL^2 dR + GR^2 dL > (parent + bar) dL dR
+ * (for dL or dR = 0 the right side is 0 and the cut is kept unless its G on the other side is 0,
+ * when its gain is 0 and cannot beat a best >= 0). Both sides carry a few roundings of magnitude
+ * ~ (|parent| + |best|) dL dR, far inside the 1e-5 relative slack of the bar, so no cut that can
+ * win is dropped. A side that is not finite (overflow) makes the function return false: the caller
+ * then keeps every cut that passes min_child_weight. Sets bit s of cand for a kept cut s. */
+struct cut_mask_in {
+  double G, H, lambda, mcw, pb; /* pb = parent + bar */
+};
+
+static bool cut_mask_tail(const double *GL, const double *HL, unsigned s, unsigned n, const struct cut_mask_in *in,
+                          uint64_t *cand) {
+  bool finite = true;
+  for (; s < n; s++) {
+    double a = GL[s], h = HL[s], ra = in->G - a, rh = in->H - h, dl = h + in->lambda, dr = rh + in->lambda;
+    double lhs = a * a * dr + ra * ra * dl, rhs = in->pb * dl * dr;
+    finite &= isfinite(lhs) && isfinite(rhs);
+    if (!(h < in->mcw || rh < in->mcw) && lhs > rhs)
+      cand[s / 64] |= (uint64_t)1 << (s % 64);
+  }
+  return finite;
+}
+
+#ifdef __SSE2__
+static bool cut_mask_sse2(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
+                          uint64_t *cand) {
+  __m128d vG = _mm_set1_pd(in->G), vH = _mm_set1_pd(in->H), vl = _mm_set1_pd(in->lambda);
+  __m128d vpb = _mm_set1_pd(in->pb), vm = _mm_set1_pd(in->mcw), zero = _mm_setzero_pd(), acc = zero;
+  unsigned s = 0;
+  for (; s + 2 <= n; s += 2) {
+    __m128d a = _mm_loadu_pd(GL + s), h = _mm_loadu_pd(HL + s);
+    __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
+    __m128d dl = _mm_add_pd(h, vl), dr = _mm_add_pd(rh, vl);
+    __m128d lhs = _mm_add_pd(_mm_mul_pd(_mm_mul_pd(a, a), dr), _mm_mul_pd(_mm_mul_pd(ra, ra), dl));
+    __m128d rhs = _mm_mul_pd(_mm_mul_pd(vpb, dl), dr);
+    acc = _mm_add_pd(acc, _mm_mul_pd(_mm_add_pd(lhs, rhs), zero)); /* NaN from here on if either is not finite */
+    /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
+    __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
+    int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(lhs, rhs)));
+    cand[s / 64] |= (uint64_t)m << (s % 64); /* s even: both bits in one word */
+  }
+  bool finite = _mm_movemask_pd(_mm_cmpunord_pd(acc, acc)) == 0;
+  return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* The same mask four cuts at a time (the same IEEE operations: no fused multiply-add). */
+__attribute__((target("avx2"))) static bool cut_mask_avx2(const double *GL, const double *HL, unsigned n,
+                                                          const struct cut_mask_in *in, uint64_t *cand) {
+  __m256d vG = _mm256_set1_pd(in->G), vH = _mm256_set1_pd(in->H), vl = _mm256_set1_pd(in->lambda);
+  __m256d vpb = _mm256_set1_pd(in->pb), vm = _mm256_set1_pd(in->mcw), zero = _mm256_setzero_pd(), acc = zero;
+  unsigned s = 0;
+  for (; s + 4 <= n; s += 4) {
+    __m256d a = _mm256_loadu_pd(GL + s), h = _mm256_loadu_pd(HL + s);
+    __m256d ra = _mm256_sub_pd(vG, a), rh = _mm256_sub_pd(vH, h);
+    __m256d dl = _mm256_add_pd(h, vl), dr = _mm256_add_pd(rh, vl);
+    __m256d lhs = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(a, a), dr), _mm256_mul_pd(_mm256_mul_pd(ra, ra), dl));
+    __m256d rhs = _mm256_mul_pd(_mm256_mul_pd(vpb, dl), dr);
+    acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_add_pd(lhs, rhs), zero));
+    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(h, vm, _CMP_NLT_UQ), _mm256_cmp_pd(rh, vm, _CMP_NLT_UQ));
+    int m = _mm256_movemask_pd(_mm256_and_pd(ok, _mm256_cmp_pd(lhs, rhs, _CMP_GT_OQ)));
+    cand[s / 64] |= (uint64_t)m << (s % 64); /* s a multiple of 4: the four bits in one word */
+  }
+  bool finite = _mm256_movemask_pd(_mm256_cmp_pd(acc, acc, _CMP_UNORD_Q)) == 0;
+  /* clear the upper halves (GCC does not here): SSE code after dirty upper halves waits on them */
+  _mm256_zeroupper();
+  return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
+}
+#endif
+
+static bool cut_mask_plain(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
+                           uint64_t *cand) {
+  return cut_mask_tail(GL, HL, 0, n, in, cand);
+}
+
+/* The widest mask this processor runs, or a narrower one the flags ask for (every choice passes
+ * the winning cuts to the same exact check, so models do not depend on it: tested). */
+static cut_mask_fn cut_mask_pick(unsigned flags) {
+  if (flags & TML_GBDT_MASK_PLAIN)
+    return cut_mask_plain;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (!(flags & TML_GBDT_MASK_SSE2) && __builtin_cpu_supports("avx2"))
+    return cut_mask_avx2;
+#endif
+#ifdef __SSE2__
+  return cut_mask_sse2;
+#else
+  return cut_mask_plain;
+#endif
+}
+
 static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
                       struct split *best) {
   static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
   double lambda = (float)t->p->lambda, mcw = (float)t->p->min_child_weight; /* XGBoost's params are floats */
   double parent = calc_gain(n->G, n->H, lambda);
   float parentf = (float)parent;
-  struct hbin pre[SCAN_JOBS][TML_GBDT_MAX_BIN + 1];
+  double preG[SCAN_JOBS][TML_GBDT_MAX_BIN + 4], preH[SCAN_JOBS][TML_GBDT_MAX_BIN + 4]; /* left sums per cut */
   const struct hbin *src[SCAN_JOBS];
   unsigned maxc = 0;
   for (size_t q = 0; q < SCAN_JOBS; q++) {
@@ -1046,10 +1149,14 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     a1 = _mm_add_pd(a1, _mm_loadu_pd(&src[1][s].g));
     a2 = _mm_add_pd(a2, _mm_loadu_pd(&src[2][s].g));
     a3 = _mm_add_pd(a3, _mm_loadu_pd(&src[3][s].g));
-    _mm_storeu_pd(&pre[0][s].g, a0);
-    _mm_storeu_pd(&pre[1][s].g, a1);
-    _mm_storeu_pd(&pre[2][s].g, a2);
-    _mm_storeu_pd(&pre[3][s].g, a3);
+    _mm_storel_pd(&preG[0][s], a0);
+    _mm_storeh_pd(&preH[0][s], a0);
+    _mm_storel_pd(&preG[1][s], a1);
+    _mm_storeh_pd(&preH[1][s], a1);
+    _mm_storel_pd(&preG[2][s], a2);
+    _mm_storeh_pd(&preH[2][s], a2);
+    _mm_storel_pd(&preG[3][s], a3);
+    _mm_storeh_pd(&preH[3][s], a3);
   }
 #else
   for (size_t q = 0; q < njobs; q++) {
@@ -1057,54 +1164,44 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     for (unsigned s = 0; s < jobs[q].ncuts; s++) {
       GL += src[q][s].g;
       HL += src[q][s].h;
-      pre[q][s] = (struct hbin){GL, HL};
+      preG[q][s] = GL;
+      preH[q][s] = HL;
     }
   }
 #endif
   for (size_t q = 0; q < njobs; q++) {
-    const struct hbin *pq = pre[q];
-    unsigned ncuts = jobs[q].ncuts, s0 = 0;
-    double gain_at[TML_GBDT_MAX_BIN + 1];
+    const double *gq = preG[q], *hq = preH[q];
+    unsigned ncuts = jobs[q].ncuts;
     uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
-#ifdef __SSE2__
-    __m128d vG = _mm_set1_pd(n->G), vH = _mm_set1_pd(n->H), vl = _mm_set1_pd(lambda), vp = _mm_set1_pd(parent);
     /* the mask only pre-selects: a cut within the float rounding of the best may still beat it as
      * XGBoost's float loss_chg, so the bar is lowered by far more than that rounding */
     double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
-    __m128d vm = _mm_set1_pd(mcw), vb = _mm_set1_pd(bar);
-    for (; s0 + 2 <= ncuts; s0 += 2) {
-      __m128d p0 = _mm_loadu_pd(&pq[s0].g), p1 = _mm_loadu_pd(&pq[s0 + 1].g);
-      __m128d a = _mm_unpacklo_pd(p0, p1), h = _mm_unpackhi_pd(p0, p1); /* GL, HL of both cuts */
-      __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
-      __m128d left = _mm_div_pd(_mm_mul_pd(a, a), _mm_add_pd(h, vl));
-      __m128d right = _mm_div_pd(_mm_mul_pd(ra, ra), _mm_add_pd(rh, vl));
-      __m128d gain = _mm_sub_pd(_mm_add_pd(left, right), vp);
-      _mm_storeu_pd(gain_at + s0, gain);
-      /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
-      __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
-      int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(gain, vb)));
-      cand[s0 / 64] |= (uint64_t)m << (s0 % 64); /* s0 even: both bits in one word */
-    }
-#else
-    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
-#endif
-    for (; s0 < ncuts; s0++) {
-      double GL = pq[s0].g, HL = pq[s0].h, HR = n->H - HL;
-      gain_at[s0] = calc_gain(GL, HL, lambda) + calc_gain(n->G - GL, HR, lambda) - parent;
-      if (!(HL < mcw || HR < mcw) && gain_at[s0] > bar)
-        cand[s0 / 64] |= (uint64_t)1 << (s0 % 64);
+    struct cut_mask_in in = {n->G, n->H, lambda, mcw, parent + bar};
+    /* the mask runs over whole vectors: cuts up to the next multiple of 4 get neutral sums, and
+     * their bits are cleared after */
+    unsigned nvec = (ncuts + 3u) & ~3u;
+    for (unsigned s = ncuts; s < nvec; s++)
+      preG[q][s] = preH[q][s] = 0.0;
+    bool finite = t->cut_mask(gq, hq, nvec, &in, cand);
+    if (ncuts % 64)
+      cand[ncuts / 64] &= ((uint64_t)1 << (ncuts % 64)) - 1;
+    if (!finite) { /* overflow: every cut passing min_child_weight */
+      memset(cand, 0, sizeof cand);
+      for (unsigned s = 0; s < ncuts; s++)
+        if (!(hq[s] < mcw || n->H - hq[s] < mcw))
+          cand[s / 64] |= (uint64_t)1 << (s % 64);
     }
     for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
       for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
         unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
-        float gain = xgb_loss_chg(pq[s].g, pq[s].h, n->G - pq[s].g, n->H - pq[s].h, lambda, parentf);
+        float gain = xgb_loss_chg(gq[s], hq[s], n->G - gq[s], n->H - hq[s], lambda, parentf);
         if (!isinf(gain) && gain > (float)best->gain) {
           best->gain = gain;
           best->feature = (int32_t)jobs[q].feature;
           best->bin = s;
           best->default_left = jobs[q].default_left;
-          best->GL = pq[s].g;
-          best->HL = pq[s].h;
+          best->GL = gq[s];
+          best->HL = hq[s];
         }
       }
   }
@@ -1510,7 +1607,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
 
   size_t ntrain = train.end - train.begin, nvalid = valid.end - valid.begin, ncols = bins->ncols;
   int K = nclass > 0 ? nclass : 1;
-  struct trainer t = {.bins = bins, .p = p, .flags = flags};
+  struct trainer t = {.bins = bins, .p = p, .flags = flags, .cut_mask = cut_mask_pick(flags)};
   struct crew crew;
   crew_start(&crew, p->nthread);
   t.crew = &crew;
