@@ -1,13 +1,15 @@
 /* The native GBDT engine beside XGBoost in the same run (issue 13):
- *   build/bench/bench_gbdt [rows] [cols] [rounds] [repeats]
+ *   build/bench/bench_gbdt [rows] [cols] [rounds] [repeats] [predict]
  * Defaults 200000 x 70, 3 classes, 64 bins, one thread, 20 rounds (early stopping off), 3 repeats.
  * Prints min / median over the repeats of: time per boosting round of XGBoost (hist), of the native
  * engine, of the native engine without histogram subtraction, the floor (one histogram pass over
  * the training rows of the same matrix), binning the matrix (once per fold, shared by the five
  * heads), the wall time of one model on 1 and on 2 threads (threads inside the model), and the
  * prediction of five heads for one row with trees of the sizes a walk-forward keeps.
+ * With a fifth argument `predict`, only the five-head prediction is measured.
  * Times are CPU seconds of the (single) thread. Ratios are taken between figures of the same run. Synthetic data as bench_xgb.c. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: bench_gbdt [rows >= 100] [cols >= 1] [rounds >= 1] [repeats 1..32]\n");
     return 2;
   }
+  bool predict_only = argc > 5 && strcmp(argv[5], "predict") == 0;
+  if (argc > 5 && !predict_only) {
+    fprintf(stderr, "the fifth argument is 'predict' (only the five-head prediction) or nothing, not '%s'\n", argv[5]);
+    return 2;
+  }
   int nclass = 3;
   float *X = malloc(rows * cols * sizeof *X), *y = malloc(rows * sizeof *y);
   float *g = malloc(rows * sizeof *g), *h = malloc(rows * sizeof *h);
@@ -113,7 +120,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < NLEVERS; i++)
     off[i] = (struct series){.name = levers[i].name};
   struct series wall1 = {.name = "native round, wall, 1 thread"}, wall2 = {.name = "native round, wall, 2 threads"};
-  for (int rep = 0; rep < repeats; rep++) {
+  for (int rep = 0; rep < (predict_only ? 0 : repeats); rep++) {
     struct tml_xgb_model *xm = NULL;
     double t0 = now();
     if (tml_xgb_train(X, cols, y, train, valid, nclass, &p, NULL, NULL, NULL, &xm, &err))
@@ -186,6 +193,17 @@ int main(int argc, char **argv) {
     }
     for (int k = 0; k < 5; k++)
       tml_gbdt_free(heads[k]);
+  }
+  if (predict_only) {
+    printf("bench_gbdt: five heads (depth 6, best iterations 41, 126, 9, 39, 96), %d repeats (min / median)\n",
+           repeats);
+    printf("  %-40s %8.2f / %8.2f us\n", pred.name, smin(&pred), smed(&pred));
+    free(X);
+    free(y);
+    free(g);
+    free(h);
+    free(hist);
+    return 0;
   }
   printf("bench_gbdt: %zu x %zu, %d classes, %d bins, %d rounds, 1 thread, %d repeats (min / median)\n", rows, cols,
          nclass, p.max_bin, rounds, repeats);
