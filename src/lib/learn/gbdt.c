@@ -1144,19 +1144,39 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     a2 = _mm_set_pd(jobs[2].init.h, jobs[2].init.g);
   if (njobs > 3)
     a3 = _mm_set_pd(jobs[3].init.h, jobs[3].init.g);
-  for (unsigned s = 0; s < maxc; s++) { /* (GL, HL) += (g, h): the same two additions per scan */
-    a0 = _mm_add_pd(a0, _mm_loadu_pd(&src[0][s].g));
-    a1 = _mm_add_pd(a1, _mm_loadu_pd(&src[1][s].g));
-    a2 = _mm_add_pd(a2, _mm_loadu_pd(&src[2][s].g));
-    a3 = _mm_add_pd(a3, _mm_loadu_pd(&src[3][s].g));
-    _mm_storel_pd(&preG[0][s], a0);
-    _mm_storeh_pd(&preH[0][s], a0);
-    _mm_storel_pd(&preG[1][s], a1);
-    _mm_storeh_pd(&preH[1][s], a1);
-    _mm_storel_pd(&preG[2][s], a2);
-    _mm_storeh_pd(&preH[2][s], a2);
-    _mm_storel_pd(&preG[3][s], a3);
-    _mm_storeh_pd(&preH[3][s], a3);
+  {
+    /* (GL, HL) += (g, h): the same two additions per scan and cut; two cuts per step so that each
+     * column's G and H are written as pairs (unpack, one 16-byte store each) rather than one double
+     * at a time (the loop is bound by its stores) */
+    unsigned s = 0; /* the cut of the prefix loop */
+#define PREFIX2(a, q)                                                                                                  \
+  do {                                                                                                                 \
+    __m128d x0 = _mm_add_pd(a, _mm_loadu_pd(&src[q][s].g));                                                            \
+    a = _mm_add_pd(x0, _mm_loadu_pd(&src[q][s + 1].g));                                                                \
+    _mm_storeu_pd(&preG[q][s], _mm_unpacklo_pd(x0, a));                                                                \
+    _mm_storeu_pd(&preH[q][s], _mm_unpackhi_pd(x0, a));                                                                \
+  } while (0)
+    for (; s + 2 <= maxc; s += 2) {
+      PREFIX2(a0, 0);
+      PREFIX2(a1, 1);
+      PREFIX2(a2, 2);
+      PREFIX2(a3, 3);
+    }
+#undef PREFIX2
+    if (s < maxc) {
+      a0 = _mm_add_pd(a0, _mm_loadu_pd(&src[0][s].g));
+      a1 = _mm_add_pd(a1, _mm_loadu_pd(&src[1][s].g));
+      a2 = _mm_add_pd(a2, _mm_loadu_pd(&src[2][s].g));
+      a3 = _mm_add_pd(a3, _mm_loadu_pd(&src[3][s].g));
+      _mm_storel_pd(&preG[0][s], a0);
+      _mm_storeh_pd(&preH[0][s], a0);
+      _mm_storel_pd(&preG[1][s], a1);
+      _mm_storeh_pd(&preH[1][s], a1);
+      _mm_storel_pd(&preG[2][s], a2);
+      _mm_storeh_pd(&preH[2][s], a2);
+      _mm_storel_pd(&preG[3][s], a3);
+      _mm_storeh_pd(&preH[3][s], a3);
+    }
   }
 #else
   for (size_t q = 0; q < njobs; q++) {
