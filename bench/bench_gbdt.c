@@ -70,6 +70,8 @@ static const struct {
   unsigned flag;
 } levers[] = {
     {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION},
+    {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT},
+    {"native round, SSE2 split mask", TML_GBDT_MASK_SSE2},
 };
 #define NLEVERS (sizeof levers / sizeof *levers)
 

@@ -27,6 +27,7 @@ enum {
   TML_GBDT_NO_SUBTRACTION = 1u << 0,  /* build both children's histograms instead of one + subtract */
   TML_GBDT_MASK_SSE2 = 1u << 1,       /* split search: the SSE2 candidate mask even where AVX2 runs */
   TML_GBDT_MASK_PLAIN = 1u << 2,      /* split search: the scalar candidate mask */
+  TML_GBDT_NO_SHARED_ROOT = 1u << 3,  /* class trees: each root histogram from its own pass */
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's

@@ -31,6 +31,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h> /* AVX2 paths chosen at run time (target attributes) */
+#endif
 
 #include "trademl/buf.h"
 #include "trademl/error.h"
@@ -719,6 +722,7 @@ struct trainer {
   size_t nleaves, cap_leaves;
   struct crew *crew;    /* threads inside the model (p->nthread) */
   cut_mask_fn cut_mask; /* the split search's candidate mask (cut_mask_pick) */
+  bool root_avx2;       /* the shared root pass may use AVX2 */
 };
 
 static struct hbin *hist_get(struct trainer *t) {
@@ -971,6 +975,89 @@ static void hist_job_run(const struct trainer *t, struct hist_job *j) {
     hist_job_part(j, 0, 1);
 }
 
+/* ---- The shared root pass of the class trees ----
+ * With every training row and column in every tree (subsample 1, colsample_bytree 1), the K <= 4
+ * class trees of a round start from the same rows: their root histograms are built in one pass whose
+ * slot (column, bin) holds the four classes' (g, h) side by side (64 bytes, one cache line), so each
+ * (row, column) is one line touched instead of K (the read-modify-write of a slot is what bounds a
+ * histogram pass). Each class's sums are the same additions in the same row order as its own pass:
+ * the class histograms are then copied out, and the trees are the same bit for bit (tested). */
+#define SHARED_ROOT_MAX 4
+
+struct root_job {
+  const struct trainer *t;
+  const float *ghr;    /* per training row: (g, h) of classes 0..3 as floats, missing classes 0 */
+  size_t row0, nrows;  /* training rows [row0, row0 + nrows) of the binned matrix */
+  double *fused;       /* hist_len slots of 8 doubles (64-byte aligned) */
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void root_rows_avx2(const struct root_job *j, size_t k0, size_t k1) {
+  const struct tml_gbdt_bins *b = j->t->bins;
+  size_t ncols = b->ncols, stride = j->t->stride;
+  for (size_t i = 0; i < j->nrows; i++) {
+    const uint8_t *c = b->code + (j->row0 + i) * ncols;
+    __m256d v0 = _mm256_cvtps_pd(_mm_loadu_ps(j->ghr + i * 8)), v1 = _mm256_cvtps_pd(_mm_loadu_ps(j->ghr + i * 8 + 4));
+    for (size_t k = k0; k < k1; k++) {
+      double *q = j->fused + (k * stride + c[k]) * 8;
+      _mm256_store_pd(q, _mm256_add_pd(_mm256_load_pd(q), v0));
+      _mm256_store_pd(q + 4, _mm256_add_pd(_mm256_load_pd(q + 4), v1));
+    }
+  }
+  _mm256_zeroupper(); /* as in cut_mask_avx2 */
+}
+#endif
+
+static void root_rows_plain(const struct root_job *j, size_t k0, size_t k1) {
+  const struct tml_gbdt_bins *b = j->t->bins;
+  size_t ncols = b->ncols, stride = j->t->stride;
+  for (size_t i = 0; i < j->nrows; i++) {
+    const uint8_t *c = b->code + (j->row0 + i) * ncols;
+    const float *v = j->ghr + i * 8;
+    for (size_t k = k0; k < k1; k++) {
+      double *q = j->fused + (k * stride + c[k]) * 8;
+      for (int e = 0; e < 8; e++)
+        q[e] += (double)v[e];
+    }
+  }
+}
+
+static void root_job_part(void *arg, int part, int nparts) {
+  const struct root_job *j = arg;
+  size_t nc = j->t->bins->ncols, k0 = nc * (size_t)part / (size_t)nparts, k1 = nc * (size_t)(part + 1) / (size_t)nparts;
+  memset(j->fused + k0 * j->t->stride * 8, 0, (k1 - k0) * j->t->stride * 8 * sizeof(double));
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (j->t->root_avx2) {
+    root_rows_avx2(j, k0, k1);
+    return;
+  }
+#endif
+  root_rows_plain(j, k0, k1);
+}
+
+/* The root histograms of classes 0..K-1 (from the pool, into out[]) from one pass over the rows. */
+static int shared_root_build(struct trainer *t, struct root_job *j, int K, struct hbin **out) {
+  for (int k = 0; k < K; k++)
+    out[k] = NULL;
+  for (int k = 0; k < K; k++)
+    if (!(out[k] = hist_get(t)))
+      goto oom;
+  if (t->crew && t->crew->n > 1 && j->nrows >= CREW_MIN_ROWS)
+    crew_run(t->crew, root_job_part, j);
+  else
+    root_job_part(j, 0, 1);
+  for (size_t sl = 0; sl < t->hist_len; sl++) {
+    const double *q = j->fused + sl * 8;
+    for (int k = 0; k < K; k++)
+      out[k][sl] = (struct hbin){q[2 * k], q[2 * k + 1]};
+  }
+  return 0;
+oom:
+  for (int k = 0; k < K; k++)
+    hist_put(t, out[k]);
+  return TML_ENOMEM;
+}
+
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
 
 /* XGBoost 1.7's loss_chg of a split, in its precisions: each side's G^2/(H+lambda) in double (0 for
@@ -1072,7 +1159,6 @@ static bool cut_mask_sse2(const double *GL, const double *HL, unsigned n, const 
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 /* The same mask four cuts at a time (the same IEEE operations: no fused multiply-add). */
 __attribute__((target("avx2"))) static bool cut_mask_avx2(const double *GL, const double *HL, unsigned n,
                                                           const struct cut_mask_in *in, uint64_t *cand) {
@@ -1380,12 +1466,17 @@ static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow 
 }
 
 /* Grows one tree on rows[0, nrows) with gradients gh and appends it to the model. */
-static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct ghpair *gh, size_t nrows) {
+/* root_hist: the root's histogram built already (the shared root pass), owned by the call from
+ * here on; NULL to build it here. */
+static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct ghpair *gh, size_t nrows,
+                     struct hbin *root_hist) {
   const struct tml_xgb_params *p = t->p;
   bool lossguide = p->grow_policy == TML_GROW_LOSSGUIDE;
   int rc = model_reserve(m, 1);
-  if (rc)
+  if (rc) {
+    hist_put(t, root_hist);
     return rc;
+  }
   t->nleaves = 0;
   t->nqueue = 0;
   size_t nb = 0;
@@ -1398,11 +1489,17 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   root.s.feature = -1;
   node_open(m, &root, p);
   if (nrows > 1) {
-    if (!(root.hist = hist_get(t)))
-      return TML_ENOMEM;
-    struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, root.hist, NULL};
-    hist_job_run(t, &j);
+    if (root_hist) {
+      root.hist = root_hist;
+    } else {
+      if (!(root.hist = hist_get(t)))
+        return TML_ENOMEM;
+      struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, root.hist, NULL};
+      hist_job_run(t, &j);
+    }
     find_split(t, &root, &root.s);
+  } else {
+    hist_put(t, root_hist);
   }
   if ((rc = node_settle(t, m, &root))) {
     hist_put(t, root.hist);
@@ -1634,6 +1731,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   t.stride = (size_t)bins->max_bin + 1;
   t.hist_len = ncols * t.stride;
   struct tml_gbdt_model *m = calloc(1, sizeof *m);
+  struct hbin *roots[SHARED_ROOT_MAX] = {NULL};
+  float *ghr = NULL;
+  double *fused = NULL;
   float *mtrain = malloc(ntrain * (size_t)K * sizeof(float));
   float *mvalid = malloc(nvalid * (size_t)K * sizeof(float));
   struct ghpair *gh = malloc(bins->nrows * (size_t)K * sizeof *gh); /* class k at gh + k * nrows */
@@ -1669,6 +1769,22 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
     ncol_tree = 1;
   if (ncol_tree > ncols)
     ncol_tree = ncols;
+  /* The shared root pass (see shared_root_build) when every class tree takes every row and column. */
+  bool shared_root = nclass >= 2 && nclass <= SHARED_ROOT_MAX && p->subsample >= 1.0 && ncol_tree == ncols &&
+                     ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
+  struct root_job rj = {.t = &t, .row0 = train.begin, .nrows = ntrain};
+  if (shared_root) {
+    ghr = calloc(ntrain * 8, sizeof *ghr); /* classes >= nclass stay 0 */
+    fused = aligned_alloc(64, t.hist_len * 8 * sizeof *fused);
+    if (!ghr || !fused)
+      goto oom;
+    rj.ghr = ghr;
+    rj.fused = fused;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    t.root_avx2 = !(flags & TML_GBDT_MASK_SSE2) && !(flags & TML_GBDT_MASK_PLAIN) && __builtin_cpu_supports("avx2");
+#endif
+  }
   int round = 0;
   for (round = 0; round < p->num_boost_round; round++) {
     /* One gradient pass for every class of the round. */
@@ -1680,10 +1796,17 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
         tml_gbdt_softmax_grad(mg, nclass, (int)y[r], g, h);
         for (int k = 0; k < K; k++)
           gh[(size_t)k * bins->nrows + r] = (struct ghpair){g[k], h[k]};
+        if (shared_root)
+          for (int k = 0; k < K; k++) {
+            ghr[i * 8 + 2 * (size_t)k] = g[k];
+            ghr[i * 8 + 2 * (size_t)k + 1] = h[k];
+          }
       } else {
         gh[r] = (struct ghpair){mg[0] - y[r], 1.0f};
       }
     }
+    if (shared_root && (rc = shared_root_build(&t, &rj, K, roots)))
+      goto fail;
     for (int k = 0; k < K; k++) {
       /* Row and column samples of this tree. */
       size_t n = 0;
@@ -1711,7 +1834,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
       }
       t.nfeats = ncol_tree;
       uint32_t root = (uint32_t)m->nnodes;
-      if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n)))
+      struct hbin *root_hist = roots[k < SHARED_ROOT_MAX ? k : 0];
+      roots[k < SHARED_ROOT_MAX ? k : 0] = NULL;
+      if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n, shared_root ? root_hist : NULL)))
         goto fail;
       if (n == ntrain) { /* every row grew the tree: the leaves' row ranges say where each row ends */
         for (size_t l = 0; l < t.nleaves; l++)
@@ -1755,7 +1880,11 @@ oom:
   rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)", ntrain, ncols);
 out:
   crew_stop(&crew);
+  for (int k = 0; k < SHARED_ROOT_MAX; k++)
+    hist_put(&t, roots[k]);
   trainer_release(&t);
+  free(ghr);
+  free(fused);
   free(mtrain);
   free(mvalid);
   free(gh);

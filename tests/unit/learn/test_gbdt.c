@@ -423,6 +423,49 @@ TEST(split_mask_variants_give_the_same_model) {
   free(yr);
 }
 
+/* The class trees of a round build their root histograms in one shared pass (every row and column
+ * in every tree): the trees must be the same bit for bit as with one pass per class, for 2, 3 and 4
+ * classes, with missing values, on 1 and 2 threads. */
+TEST(shared_root_pass_gives_the_same_trees) {
+  enum { NB = 7000, CB = 9 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yk = malloc(NB * sizeof *yk);
+  CHECK(X && y && yk);
+  make_data(X, y, NB, CB, 3);
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 5200}, valid = {5200, NB};
+  CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
+  for (int nclass = 2; nclass <= 4; nclass++) {
+    for (size_t i = 0; i < NB; i++) /* classes from the score and a second column */
+      yk[i] = nclass == 3 ? y[i] : (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % nclass);
+    for (int nt = 1; nt <= 2; nt++) {
+      struct tml_xgb_params p;
+      small_params(&p);
+      p.max_depth = 5;
+      p.num_boost_round = 10;
+      p.early_stopping_rounds = 0;
+      p.nthread = nt;
+      struct tml_gbdt_model *shared = NULL, *own = NULL;
+      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, 0, NULL, NULL, NULL, &shared, &err), &err);
+      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, TML_GBDT_NO_SHARED_ROOT, NULL, NULL, NULL, &own,
+                                     &err),
+               &err);
+      CHECK(tml_gbdt_ntrees(shared) == (size_t)(10 * nclass));
+      char *a = model_json(shared), *c = model_json(own);
+      CHECK_MSG(strcmp(a, c) == 0, "%d classes, %d threads: the shared root pass changed the trees", nclass, nt);
+      free(a);
+      free(c);
+      tml_gbdt_free(shared);
+      tml_gbdt_free(own);
+    }
+  }
+  tml_gbdt_bins_free(b);
+  free(X);
+  free(y);
+  free(yk);
+}
+
 TEST(subsampling_and_learning) {
   /* The model must learn the known function: far better than the prior on validation rows. */
   static float X[N * C], y[N], prob[N * 3];
