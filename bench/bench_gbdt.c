@@ -71,7 +71,7 @@ static const struct {
 } levers[] = {
     {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION},
     {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT},
-    {"native round, SSE2 split mask", TML_GBDT_MASK_SSE2},
+    {"native round, no AVX2 (SSE2 mask, plain root pass)", TML_GBDT_NO_AVX2},
 };
 #define NLEVERS (sizeof levers / sizeof *levers)
 

@@ -1195,7 +1195,7 @@ static cut_mask_fn cut_mask_pick(unsigned flags) {
     return cut_mask_plain;
 #if defined(__x86_64__) && defined(__GNUC__)
   __builtin_cpu_init();
-  if (!(flags & TML_GBDT_MASK_SSE2) && __builtin_cpu_supports("avx2"))
+  if (!(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2"))
     return cut_mask_avx2;
 #endif
 #ifdef __SSE2__
@@ -1782,7 +1782,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
     rj.fused = fused;
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    t.root_avx2 = !(flags & TML_GBDT_MASK_SSE2) && !(flags & TML_GBDT_MASK_PLAIN) && __builtin_cpu_supports("avx2");
+    t.root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
   }
   int round = 0;
