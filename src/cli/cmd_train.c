@@ -20,11 +20,13 @@
 #include "trademl/featureset.h"
 #include "trademl/fsutil.h"
 #include "trademl/jobs.h"
+#include "trademl/learner.h"
 #include "trademl/parse.h"
 #include "trademl/registry.h"
 #include "trademl/store.h"
 #include "trademl/strategy.h"
 #include "trademl/timeutil.h"
+#include "trademl/learner.h"
 #include "trademl/train.h"
 
 static const char usage[] =
@@ -221,7 +223,8 @@ static void print_human(const struct tml_train_opts *o, const struct tml_train_r
     printf("dry run: nothing trained or written (%.2f s)\n", r->t_total);
     return;
   }
-  printf("training  5 heads, %.2f s wall (XGBoost boosting %.2f s summed over heads)\n", r->t_train, r->t_xgb);
+  printf("training  5 heads, %.2f s wall (%s boosting %.2f s summed over heads)\n", r->t_train,
+         strcmp(o->engine ? o->engine : TML_LEARNER_DEFAULT, "native") == 0 ? "native engine" : "XGBoost", r->t_xgb);
   printf("\n%-14s %6s %9s %8s %8s %8s %9s\n", "head", "best", "accuracy", "macroF1", "rocAUC", "logloss", "seconds");
   for (int h = 0; h < TML_HEAD_COUNT; h++) {
     enum tml_head head = (enum tml_head)h;
