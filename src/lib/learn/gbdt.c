@@ -1194,7 +1194,6 @@ static cut_mask_fn cut_mask_pick(unsigned flags) {
   if (flags & TML_GBDT_MASK_PLAIN)
     return cut_mask_plain;
 #if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init();
   if (!(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2"))
     return cut_mask_avx2;
 #endif
@@ -1781,7 +1780,6 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
     rj.ghr = ghr;
     rj.fused = fused;
 #if defined(__x86_64__) && defined(__GNUC__)
-    __builtin_cpu_init();
     t.root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
   }
@@ -1834,9 +1832,12 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
       }
       t.nfeats = ncol_tree;
       uint32_t root = (uint32_t)m->nnodes;
-      struct hbin *root_hist = roots[k < SHARED_ROOT_MAX ? k : 0];
-      roots[k < SHARED_ROOT_MAX ? k : 0] = NULL;
-      if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n, shared_root ? root_hist : NULL)))
+      struct hbin *root_hist = NULL; /* handed to grow_tree (K <= SHARED_ROOT_MAX when shared) */
+      if (shared_root) {
+        root_hist = roots[k];
+        roots[k] = NULL;
+      }
+      if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n, root_hist)))
         goto fail;
       if (n == ntrain) { /* every row grew the tree: the leaves' row ranges say where each row ends */
         for (size_t l = 0; l < t.nleaves; l++)
