@@ -200,12 +200,7 @@ int main(int argc, char **argv) {
     printf("bench_gbdt: five heads (depth 6, best iterations 41, 126, 9, 39, 96), %d repeats (min / median)\n",
            repeats);
     printf("  %-40s %8.2f / %8.2f us\n", pred.name, smin(&pred), smed(&pred));
-    free(X);
-    free(y);
-    free(g);
-    free(h);
-    free(hist);
-    return 0;
+    goto done;
   }
   printf("bench_gbdt: %zu x %zu, %d classes, %d bins, %d rounds, 1 thread, %d repeats (min / median)\n", rows, cols,
          nclass, p.max_bin, rounds, repeats);
@@ -227,6 +222,7 @@ int main(int argc, char **argv) {
          smin(&wall1) / smin(&wall2));
   printf("  binning 5x / binning once (shared bins) %6.2fx of one round per head saved: %.2f rounds\n", 5.0,
          4.0 * smed(&bins) / smed(&nat));
+done:
   free(X);
   free(y);
   free(g);
