@@ -65,8 +65,12 @@ struct tml_decision;
 
 /* Progress of a fit: head is the head being fitted (-1 for a multi-task fit of all heads), round the
  * boosting round or epoch (0-based), metric the validation loss of that round, best_round the best
- * so far; round -1 once a head is finished (metric its best score, best_round its best iteration).
- * Called from the fitting threads. Return non-zero to cancel (the fit returns TML_EINTR). */
+ * so far; round -1 once a head is finished (metric its best score, best_round its best iteration);
+ * round TML_STRATEGY_HEAD_START (metric NaN) when a head starts, sent by strategies that fit heads
+ * one by one or side by side so that the caller can time each head (optional: without it a head's
+ * time counts from the start of the fit). Called from the fitting threads. Return non-zero to
+ * cancel (the fit returns TML_EINTR). */
+#define TML_STRATEGY_HEAD_START (-2)
 typedef int (*tml_strategy_progress_fn)(void *ud, int head, int round, int total_rounds, double metric,
                                         int best_round);
 

@@ -35,6 +35,18 @@ for h in direction volatility timing stop_loss position_size; do
   cmp -s "$set1/${h}_model.json" "$set2/${h}_model.json" || fail "$h native model differs between runs"
 done
 ok "byte-identical native model files across runs and thread counts"
+python3 - "$set2/metadata.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+t = m["timings"]
+secs = [m["heads"][h]["seconds"] for h in m["heads"]]
+# one thread: the heads run one after another, so their own times add up to the fit's wall time
+# (times since the start of the fit, as written before, would add up to about three times it)
+assert all(s > 0 for s in secs), secs
+assert sum(secs) <= t["train_s"] * 1.05 + 0.05, (secs, t)
+assert abs(t["xgboost_s"] - sum(secs)) < 0.02, (t, secs)
+PY
+ok "each head's seconds are its own time (one thread: they add up to the training wall time)"
 
 expect_exit 0 "$BIN" predict --symbol SOLUSDT --interval 5m --now 2024-12-20T00:02:00Z
 python3 - <<PY

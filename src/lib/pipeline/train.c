@@ -47,11 +47,13 @@ static int online_cores(void) {
 }
 
 /* Forwards a strategy's fit progress as training events (ROUND per round, HEAD_DONE per head) and
- * records when each head finished (seconds since the fit started). */
+ * records how long each head took: from its start event (TML_STRATEGY_HEAD_START) to its end, or
+ * from the start of the fit when the strategy sends no start event. */
 struct fit_progress {
   const struct tml_train_opts *o;
   struct tml_train_result *r;
   double t0;
+  double start[TML_HEAD_COUNT]; /* < 0: no start event seen */
   pthread_mutex_t lock;
 };
 
@@ -60,9 +62,15 @@ static int on_fit_progress(void *ud, int head, int round, int total_rounds, doub
   const struct tml_train_opts *o = fp->o;
   if (round < 0 && head >= 0 && head < TML_HEAD_COUNT) {
     pthread_mutex_lock(&fp->lock);
-    fp->r->heads[head].seconds = tml_monotonic_s() - fp->t0;
+    double now = tml_monotonic_s();
+    if (round == TML_STRATEGY_HEAD_START)
+      fp->start[head] = now;
+    else
+      fp->r->heads[head].seconds = now - (fp->start[head] >= 0 ? fp->start[head] : fp->t0);
     pthread_mutex_unlock(&fp->lock);
   }
+  if (round == TML_STRATEGY_HEAD_START)
+    return 0;
   if (!o->progress)
     return 0;
   if (round < 0)
@@ -624,6 +632,8 @@ int tml_train_run(struct tml_store *store, const struct tml_train_opts *o, struc
                                    .threads = o->threads > 0 ? o->threads : online_cores(),
                                    .progress = on_fit_progress};
   struct fit_progress fp = {.o = o, .r = r, .t0 = t0};
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    fp.start[h] = -1.0;
   pthread_mutex_init(&fp.lock, NULL);
   sp.progress_ud = &fp;
   struct tml_error fit_err;

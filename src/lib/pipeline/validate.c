@@ -103,7 +103,7 @@ static int on_round(void *ud, int head, int round, int total_rounds, double metr
     r->t_round0 += now - r->t_last;
   r->t_last = now;
   if (round < 0)
-    return 0; /* a head is done */
+    return 0; /* a head starts or is done */
   r->rounds++;
   struct fold_ctx *c = r->ctx;
   if (c->cancelled || c->rc)

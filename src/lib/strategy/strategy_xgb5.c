@@ -78,6 +78,11 @@ static void *fit_worker(void *arg) {
     if (i >= job->nheads)
       break;
     int h = job->heads[i];
+    const struct tml_strategy_params *p = job->p;
+    if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
+      job->cancelled = 1;
+      break;
+    }
     struct tml_error e;
     tml_error_init(&e);
     struct round_ud ud = {job, h};
@@ -92,7 +97,6 @@ static void *fit_worker(void *arg) {
       job->err = e;
     }
     pthread_mutex_unlock(&job->lock);
-    const struct tml_strategy_params *p = job->p;
     if (!rc && p->progress) {
       const struct tml_model *hm = job->m->heads[h];
       p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(hm),
