@@ -230,9 +230,6 @@ static int collect(sqlite3 *db, sqlite3_stmt *st, struct tml_live_prediction **o
 static int sq_list(void *p_, const struct tml_live_query *q, struct tml_live_prediction **out, size_t *n,
                    struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
-  if (rc)
-    return rc;
   /* Newest `limit` rows, returned oldest first. */
   static const char sql[] =
       "SELECT * FROM (SELECT " PRED_COLUMNS " FROM live_predictions"
@@ -240,8 +237,9 @@ static int sq_list(void *p_, const struct tml_live_query *q, struct tml_live_pre
       " AND candle_ms >= ?4 AND candle_ms <= ?5 AND (?6 = 0 OR resolved_ms IS NOT NULL)"
       " ORDER BY candle_ms DESC, symbol DESC LIMIT ?7) ORDER BY candle_ms, symbol";
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "listing live predictions", err);
+  int rc = prepare_live(db, sql, &st, "listing live predictions", err);
+  if (rc)
+    return rc;
   if (q->strategy)
     sqlite3_bind_text(st, 1, q->strategy, -1, SQLITE_STATIC);
   if (q->symbol)
@@ -257,16 +255,14 @@ static int sq_list(void *p_, const struct tml_live_query *q, struct tml_live_pre
 static int sq_latest(void *p_, const char *strategy, int64_t interval_ms, struct tml_live_prediction **out, size_t *n,
                      struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
-  if (rc)
-    return rc;
   static const char sql[] =
       "SELECT " PRED_COLUMNS " FROM live_predictions p WHERE (?1 IS NULL OR strategy = ?1) AND interval_ms = ?2"
       " AND candle_ms = (SELECT MAX(candle_ms) FROM live_predictions q WHERE q.symbol = p.symbol"
       " AND q.strategy = p.strategy AND q.interval_ms = p.interval_ms) ORDER BY symbol, strategy";
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading the latest live predictions", err);
+  int rc = prepare_live(db, sql, &st, "reading the latest live predictions", err);
+  if (rc)
+    return rc;
   if (strategy)
     sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, interval_ms);
@@ -276,13 +272,11 @@ static int sq_latest(void *p_, const char *strategy, int64_t interval_ms, struct
 static int sq_after(void *p_, int64_t after_id, size_t limit, struct tml_live_prediction **out, size_t *n,
                     struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
+  sqlite3_stmt *st = NULL;
+  int rc = prepare_live(db, "SELECT " PRED_COLUMNS " FROM live_predictions WHERE id > ?1 ORDER BY id LIMIT ?2", &st,
+                        "reading new live predictions", err);
   if (rc)
     return rc;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT " PRED_COLUMNS " FROM live_predictions WHERE id > ?1 ORDER BY id LIMIT ?2", -1,
-                         &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading new live predictions", err);
   sqlite3_bind_int64(st, 1, after_id);
   sqlite3_bind_int64(st, 2, limit ? (int64_t)limit : -1);
   return collect(db, st, out, n, err);
@@ -290,12 +284,10 @@ static int sq_after(void *p_, int64_t after_id, size_t limit, struct tml_live_pr
 
 static int sq_max_id(void *p_, int64_t *id, struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
+  sqlite3_stmt *st = NULL;
+  int rc = prepare_live(db, "SELECT MAX(id) FROM live_predictions", &st, "reading the newest live prediction id", err);
   if (rc)
     return rc;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT MAX(id) FROM live_predictions", -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading the newest live prediction id", err);
   int s = sqlite3_step(st);
   if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
     *id = sqlite3_column_int64(st, 0);
@@ -309,15 +301,16 @@ static int sq_last_predicted(void *p_, const char *strategy, const char *symbol,
                              int64_t *candle_ms, struct tml_error *err) {
   sqlite3 *db = p_;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT MAX(candle_ms) FROM live_predictions WHERE strategy = ?1 AND symbol = ?2"
-                         " AND interval_ms = ?3",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading the last live prediction", err);
+  int rc = prepare_live(db,
+                        "SELECT MAX(candle_ms) FROM live_predictions WHERE strategy = ?1 AND symbol = ?2"
+                        " AND interval_ms = ?3",
+                        &st, "reading the last live prediction", err);
+  if (rc)
+    return rc;
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, interval_ms);
-  int rc = 0, s = sqlite3_step(st);
+  int s = sqlite3_step(st);
   if (s == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
     *candle_ms = sqlite3_column_int64(st, 0);
   else if (s != SQLITE_ROW && s != SQLITE_DONE)
@@ -369,9 +362,7 @@ static int sq_recent_resolved(void *p_, const char *strategy, const char *symbol
 
 static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
-  if (rc)
-    return rc;
+  int rc = 0;
   struct tml_buf b;
   tml_buf_init(&b, 0);
   sqlite3_stmt *st = NULL;
@@ -381,15 +372,13 @@ static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_
     rc = tml_error_set(err, TML_ENOMEM, "out of memory writing the live loop's counters");
     goto out;
   }
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO live_loop(strategy, interval_ms, exchange, category, universe, running, pid,"
-                         " updated_ms, counters) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-                         " ON CONFLICT(strategy, interval_ms) DO UPDATE SET exchange = ?3, category = ?4, universe = ?5,"
-                         " running = ?6, pid = ?7, updated_ms = ?8, counters = ?9",
-                         -1, &st, NULL) != SQLITE_OK) {
-    rc = db_fail(db, "saving the live status", err);
+  if ((rc = prepare_live(db,
+                          "INSERT INTO live_loop(strategy, interval_ms, exchange, category, universe, running, pid,"
+                          " updated_ms, counters) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                          " ON CONFLICT(strategy, interval_ms) DO UPDATE SET exchange = ?3, category = ?4, universe = ?5,"
+                          " running = ?6, pid = ?7, updated_ms = ?8, counters = ?9",
+                          &st, "saving the live status", err)))
     goto out;
-  }
   sqlite3_bind_text(st, 1, s->strategy, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, s->interval_ms);
   sqlite3_bind_text(st, 3, s->exchange, -1, SQLITE_STATIC);
@@ -405,19 +394,17 @@ static int sq_status_save(void *p_, const struct tml_live_status *s, struct tml_
   }
   sqlite3_finalize(st);
   st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO live_symbols(strategy, symbol, interval_ms, state, reason, since_ms, next_check_ms,"
-                         " model_id, model_version, model_created_ms, job_id, last_candle_ms, last_predicted_ms,"
-                         " last_prediction_at_ms, predictions, quality, updated_ms)"
-                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-                         " ON CONFLICT(strategy, symbol, interval_ms) DO UPDATE SET state = ?4, reason = ?5,"
-                         " since_ms = ?6, next_check_ms = ?7, model_id = ?8, model_version = ?9, model_created_ms = ?10,"
-                         " job_id = ?11, last_candle_ms = ?12, last_predicted_ms = ?13, last_prediction_at_ms = ?14,"
-                         " predictions = ?15, quality = ?16, updated_ms = ?17",
-                         -1, &st, NULL) != SQLITE_OK) {
-    rc = db_fail(db, "saving the live symbol states", err);
+  if ((rc = prepare_live(db,
+                          "INSERT INTO live_symbols(strategy, symbol, interval_ms, state, reason, since_ms, next_check_ms,"
+                          " model_id, model_version, model_created_ms, job_id, last_candle_ms, last_predicted_ms,"
+                          " last_prediction_at_ms, predictions, quality, updated_ms)"
+                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                          " ON CONFLICT(strategy, symbol, interval_ms) DO UPDATE SET state = ?4, reason = ?5,"
+                          " since_ms = ?6, next_check_ms = ?7, model_id = ?8, model_version = ?9, model_created_ms = ?10,"
+                          " job_id = ?11, last_candle_ms = ?12, last_predicted_ms = ?13, last_prediction_at_ms = ?14,"
+                          " predictions = ?15, quality = ?16, updated_ms = ?17",
+                          &st, "saving the live symbol states", err)))
     goto out;
-  }
   for (size_t i = 0; i < s->nsymbols && !rc; i++) {
     const struct tml_live_symbol *y = &s->symbols[i];
     tml_buf_reset(&b);
@@ -460,17 +447,15 @@ out:
 static int sq_symbols_load(void *p_, const char *strategy, int64_t interval_ms, struct tml_live_symbol **out,
                            size_t *n, struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
+  sqlite3_stmt *st = NULL;
+  int rc = prepare_live(db,
+                        "SELECT symbol, state, reason, since_ms, next_check_ms, model_id, model_version,"
+                        " model_created_ms, job_id, last_candle_ms, last_predicted_ms, last_prediction_at_ms,"
+                        " predictions, quality FROM live_symbols WHERE strategy = ?1 AND interval_ms = ?2"
+                        " ORDER BY symbol",
+                        &st, "reading the live symbol states", err);
   if (rc)
     return rc;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT symbol, state, reason, since_ms, next_check_ms, model_id, model_version,"
-                         " model_created_ms, job_id, last_candle_ms, last_predicted_ms, last_prediction_at_ms,"
-                         " predictions, quality FROM live_symbols WHERE strategy = ?1 AND interval_ms = ?2"
-                         " ORDER BY symbol",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading the live symbol states", err);
   sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, interval_ms);
   size_t cap = 0, len = 0;
@@ -517,17 +502,15 @@ static int sq_symbols_load(void *p_, const char *strategy, int64_t interval_ms, 
 static int sq_loop_load(void *p_, const char *strategy, int64_t interval_ms, struct tml_live_status *out, char *host,
                         size_t hostsz, bool *found, struct tml_error *err) {
   sqlite3 *db = p_;
-  int rc = schema(db, err);
-  if (rc)
-    return rc;
   if (hostsz)
     host[0] = '\0'; /* one file, one host */
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT strategy, exchange, category, universe, running, pid, updated_ms, counters FROM live_loop"
-                         " WHERE (?1 IS NULL OR strategy = ?1) AND interval_ms = ?2 ORDER BY updated_ms DESC LIMIT 1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return db_fail(db, "reading the live status", err);
+  int rc = prepare_live(db,
+                        "SELECT strategy, exchange, category, universe, running, pid, updated_ms, counters FROM live_loop"
+                        " WHERE (?1 IS NULL OR strategy = ?1) AND interval_ms = ?2 ORDER BY updated_ms DESC LIMIT 1",
+                        &st, "reading the live status", err);
+  if (rc)
+    return rc;
   if (strategy)
     sqlite3_bind_text(st, 1, strategy, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, interval_ms);
