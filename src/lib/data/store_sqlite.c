@@ -360,9 +360,13 @@ static int sources_error(struct sqlite_store *s, const char *what, struct tml_er
   return tml_error_set(err, TML_EDB, "fetch sources: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-static int sources_schema(struct sqlite_store *s, struct tml_error *err) {
+/* Prepares sql on fetch_sources, creating the table first; `what` names the step in errors. */
+static int sources_prepare(struct sqlite_store *s, const char *sql, const char *what, sqlite3_stmt **st,
+                           struct tml_error *err) {
   if (sqlite3_exec(s->db, SOURCES_SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
     return sources_error(s, "creating the table", err);
+  if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+    return sources_error(s, what, err);
   return 0;
 }
 
@@ -371,14 +375,12 @@ static int sq_source_get(void *p, const char *symbol, int64_t iv, struct tml_fet
   struct sqlite_store *s = p;
   sqlite3_stmt *st;
   *found = false;
-  int rc = sources_schema(s, err);
+  int rc = sources_prepare(s,
+                           "SELECT exchange, market, listed_ms FROM fetch_sources"
+                           " WHERE symbol = ?1 AND interval_ms = ?2",
+                           "reading", &st, err);
   if (rc)
     return rc;
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT exchange, market, listed_ms FROM fetch_sources"
-                         " WHERE symbol = ?1 AND interval_ms = ?2",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sources_error(s, "reading", err);
   sqlite3_bind_text(st, 1, symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, iv);
   rc = sqlite3_step(st);
@@ -399,16 +401,14 @@ static int sq_source_get(void *p, const char *symbol, int64_t iv, struct tml_fet
 static int sq_source_put(void *p, const struct tml_fetch_source *src, int64_t now_ms, struct tml_error *err) {
   struct sqlite_store *s = p;
   sqlite3_stmt *st;
-  int rc = sources_schema(s, err);
+  int rc = sources_prepare(s,
+                           "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms,"
+                           " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                           " ON CONFLICT(symbol, interval_ms) DO UPDATE SET listed_ms = excluded.listed_ms,"
+                           " updated_ms = excluded.updated_ms",
+                           "writing", &st, err);
   if (rc)
     return rc;
-  if (sqlite3_prepare_v2(s->db,
-                         "INSERT INTO fetch_sources(symbol, interval_ms, exchange, market, listed_ms,"
-                         " updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-                         " ON CONFLICT(symbol, interval_ms) DO UPDATE SET listed_ms = excluded.listed_ms,"
-                         " updated_ms = excluded.updated_ms",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sources_error(s, "writing", err);
   sqlite3_bind_text(st, 1, src->symbol, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 2, src->interval_ms);
   sqlite3_bind_text(st, 3, src->exchange, -1, SQLITE_STATIC);
@@ -426,15 +426,13 @@ static int sq_source_list(void *p, struct tml_fetch_source **out, size_t *n, str
   struct sqlite_store *s = p;
   *out = NULL;
   *n = 0;
-  int rc = sources_schema(s, err);
+  sqlite3_stmt *st;
+  int rc = sources_prepare(s,
+                           "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
+                           " ORDER BY symbol, interval_ms",
+                           "listing", &st, err);
   if (rc)
     return rc;
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(s->db,
-                         "SELECT symbol, interval_ms, exchange, market, listed_ms FROM fetch_sources"
-                         " ORDER BY symbol, interval_ms",
-                         -1, &st, NULL) != SQLITE_OK)
-    return sources_error(s, "listing", err);
   size_t cap = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (*n == cap) {
