@@ -657,8 +657,10 @@ static bool decide(const struct tml_activation_policy *p, struct tml_model_row *
   return false;
 }
 
-int tml__registry_stale_fence(int64_t job_id, int64_t fence, const char *status, int64_t current,
-                              const char *worker, struct tml_error *err) {
+int tml__registry_fence_verdict(int64_t job_id, int64_t fence, const char *status, int64_t current,
+                                const char *worker, struct tml_error *err) {
+  if (status && strcmp(status, "running") == 0 && current == fence)
+    return 0;
   if (!status)
     return tml_error_set(err, TML_ESTALE, "job %" PRId64 ": fencing token %" PRId64 " is stale (there is no such job)",
                          job_id, fence);

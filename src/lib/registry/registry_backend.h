@@ -65,9 +65,10 @@ struct tml__registry_backend {
   int (*job_fence)(void *db, int64_t job_id, int64_t fence, struct tml_error *err);
 };
 
-/* The message every backend gives for a stale token (TML_ESTALE). status NULL: no such job. */
-int tml__registry_stale_fence(int64_t job_id, int64_t fence, const char *status, int64_t current,
-                              const char *worker, struct tml_error *err);
+/* The verdict every backend gives on the job row it read: 0 when the job is running under this very
+ * token, else TML_ESTALE with the message naming what holds the job. status NULL: no such job. */
+int tml__registry_fence_verdict(int64_t job_id, int64_t fence, const char *status, int64_t current,
+                                const char *worker, struct tml_error *err);
 
 extern const struct tml__registry_backend tml__registry_sqlite;
 extern const struct tml__registry_backend tml__registry_pg;

@@ -555,16 +555,9 @@ static int pgr_job_fence(void *p, int64_t job_id, int64_t fence, struct tml_erro
                               1, params, false, "reading the job's fencing token", err);
   if (!r)
     return code_of(err);
-  int rc;
-  if (PQntuples(r) == 0) {
-    rc = tml__registry_stale_fence(job_id, fence, NULL, 0, NULL, err);
-  } else {
-    const char *status = PQgetvalue(r, 0, 0);
-    int64_t current = col_i64(r, 0, 1);
-    rc = strcmp(status, "running") == 0 && current == fence
-             ? 0
-             : tml__registry_stale_fence(job_id, fence, status, current, PQgetvalue(r, 0, 2), err);
-  }
+  bool found = PQntuples(r) > 0;
+  int rc = tml__registry_fence_verdict(job_id, fence, found ? PQgetvalue(r, 0, 0) : NULL, found ? col_i64(r, 0, 1) : 0,
+                                       found ? PQgetvalue(r, 0, 2) : NULL, err);
   PQclear(r);
   return rc;
 }

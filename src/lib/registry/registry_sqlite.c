@@ -435,12 +435,9 @@ static int sq_job_fence(void *p, int64_t job_id, int64_t fence, struct tml_error
     char status[32], worker[160];
     copy_col(st, 0, status, sizeof(status));
     copy_col(st, 2, worker, sizeof(worker));
-    int64_t current = sqlite3_column_int64(st, 1);
-    ret = strcmp(status, "running") == 0 && current == fence
-              ? 0
-              : tml__registry_stale_fence(job_id, fence, status, current, worker, err);
+    ret = tml__registry_fence_verdict(job_id, fence, status, sqlite3_column_int64(st, 1), worker, err);
   } else if (rc == SQLITE_DONE) {
-    ret = tml__registry_stale_fence(job_id, fence, NULL, 0, NULL, err);
+    ret = tml__registry_fence_verdict(job_id, fence, NULL, 0, NULL, err);
   } else {
     ret = db_error(s, rc, "reading the job's fencing token", err);
   }
