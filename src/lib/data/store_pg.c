@@ -151,7 +151,7 @@ static int range_is_empty(struct pg_store *s, const struct tml_candles *c, bool 
                               " AND open_time >= $3::bigint AND open_time <= $4::bigint)",
                               4, params, false, "looking for stored candles", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   *empty = PQgetvalue(r, 0, 0)[0] == 't';
   PQclear(r);
   return 0;
@@ -262,7 +262,7 @@ commit:
     *stats = local;
   return 0;
 fail:
-  rc = err && err->code ? err->code : TML_EDB;
+  rc = tml__pg_code(err);
 rollback:
   tml__pg_rollback(&s->pg);
   return rc;
@@ -381,7 +381,7 @@ static int pgs_list(void *p, struct tml_series_info **out, size_t *n, struct tml
                               " GROUP BY symbol, interval_ms ORDER BY symbol COLLATE \"C\", interval_ms",
                               0, NULL, false, "listing candle series", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   size_t len = (size_t)PQntuples(r);
   struct tml_series_info *v = len ? calloc(len, sizeof(*v)) : NULL;
   if (len && !v) {
@@ -427,7 +427,7 @@ static int pgs_remove_range(void *p, const char *sym, int64_t interval_ms, int64
                 " SELECT count(*), coalesce(min(open_time), 0), coalesce(max(open_time), 0) FROM d",
       4, params, false, dry_run ? "counting candles to delete" : "deleting candles", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   struct tml_delete_stats local;
   local.rows = (size_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
   local.first_ms = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
@@ -459,7 +459,7 @@ static int pgs_source_get(void *p, const char *symbol, int64_t interval_ms, stru
                               " WHERE symbol = $1 AND interval_ms = $2::bigint",
                               2, params, false, "reading fetch sources", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   if (PQntuples(r) == 1) {
     read_source(r, 0, src);
     *found = true;
@@ -490,7 +490,7 @@ static int pgs_source_list(void *p, struct tml_fetch_source **out, size_t *n, st
                               " ORDER BY symbol COLLATE \"C\", interval_ms",
                               0, NULL, false, "listing fetch sources", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   size_t len = (size_t)PQntuples(r);
   struct tml_fetch_source *v = len ? calloc(len, sizeof(*v)) : NULL;
   if (len && !v) {

@@ -124,8 +124,6 @@ static PGresult *query(struct pgq *s, const char *sql, int n, const char *const 
   return tml__pg_query(&s->pg, sql, n, params, false, doing, err);
 }
 
-static int code_of(struct tml_error *err) { return err && err->code ? err->code : TML_EDB; }
-
 static int exec_sql(struct pgq *s, const char *sql, int n, const char *const *params, const char *doing,
                     struct tml_error *err) {
   return tml__pg_exec(&s->pg, sql, n, params, doing, err);
@@ -188,7 +186,7 @@ static int get_job(struct pgq *s, int64_t id, bool lock, struct tml_job *out, st
                            : "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1",
                       1, p, "reading a job", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0;
   if (PQntuples(r) == 1)
     read_job(r, 0, out);
@@ -229,7 +227,7 @@ static int pq_insert(void *db, const struct tml__job_insert *row, int64_t *id, b
                         " SELECT id, pg_notify('" CHANNEL "', id::text) FROM ins",
                         13, p, "submitting a job", err);
     if (!r)
-      return code_of(err);
+      return tml__pg_code(err);
     if (PQntuples(r) == 1) {
       *id = i64(r, 0, 0);
       PQclear(r);
@@ -240,7 +238,7 @@ static int pq_insert(void *db, const struct tml__job_insert *row, int64_t *id, b
     r = query(s, "SELECT id FROM jobs WHERE dedup_key = $1 AND status IN ('queued', 'running')", 1, k,
               "looking for an identical job", err);
     if (!r)
-      return code_of(err);
+      return tml__pg_code(err);
     if (PQntuples(r) == 1) {
       *id = i64(r, 0, 0);
       *existed = true;
@@ -285,7 +283,7 @@ static int pq_list(void *db, const struct tml_job_filter *f, struct tml_job **ou
     tml_buf_printf(&sql, "SELECT count(*) FROM jobs%s", tml_buf_str(&where));
     r = query(s, tml_buf_str(&sql), np, p, "counting jobs", err);
     if (!r) {
-      rc = code_of(err);
+      rc = tml__pg_code(err);
       goto done;
     }
     *total = (size_t)i64(r, 0, 0);
@@ -296,7 +294,7 @@ static int pq_list(void *db, const struct tml_job_filter *f, struct tml_job **ou
                  f->oldest_first ? "ASC" : "DESC", limit, f->offset);
   r = query(s, tml_buf_str(&sql), np, p, "listing jobs", err);
   if (!r) {
-    rc = code_of(err);
+    rc = tml__pg_code(err);
     goto done;
   }
   int rows = PQntuples(r);
@@ -319,7 +317,7 @@ done:
 static int pq_counts(void *db, size_t counts[TML_JOB_STATUS_COUNT], struct tml_error *err) {
   PGresult *r = query(db, "SELECT status, count(*) FROM jobs GROUP BY status", 0, NULL, "counting jobs", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   for (int i = 0; i < PQntuples(r); i++)
     counts[tml__job_status_from_text(val(r, i, 0))] += (size_t)i64(r, i, 1);
   PQclear(r);
@@ -334,7 +332,7 @@ static int pq_attempts(void *db, int64_t id, struct tml_job_attempt **out, size_
                       " FROM job_attempts WHERE job_id = $1 ORDER BY attempt",
                       1, p, "reading attempts", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0, rows = PQntuples(r);
   if (rows > 0) {
     *out = calloc((size_t)rows, sizeof(**out));
@@ -383,7 +381,7 @@ static int pq_purge(void *db, int64_t before_ms, size_t *deleted, struct tml_err
                            "purging jobs", err);
   if (!r) {
     tml__pg_rollback(&s->pg);
-    return code_of(err);
+    return tml__pg_code(err);
   }
   if (deleted)
     *deleted = changed(r);
@@ -425,7 +423,7 @@ static int pq_expired(void *db, int64_t now_ms, struct tml__expired *rows, size_
                                      " ORDER BY id LIMIT $2",
                       2, p, "looking for expired leases", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   for (int i = 0; i < PQntuples(r) && *n < max; i++) {
     struct tml__expired *e = &rows[(*n)++];
     memset(e, 0, sizeof(*e));
@@ -471,7 +469,7 @@ static int pq_claim(void *db, const char *worker_id, int lease_s, int64_t now, i
                         0, NULL, "claiming a job", err);
     if (!r) {
       tml__pg_rollback(&s->pg);
-      return code_of(err);
+      return tml__pg_code(err);
     }
     int64_t running = i64(r, 0, 1);
     PQclear(r);
@@ -484,7 +482,7 @@ static int pq_claim(void *db, const char *worker_id, int lease_s, int64_t now, i
   if (!r) {
     if (max_running > 0)
       tml__pg_rollback(&s->pg);
-    return code_of(err);
+    return tml__pg_code(err);
   }
   if (PQntuples(r) == 1) {
     read_job(r, 0, out);
@@ -515,7 +513,7 @@ static int pq_heartbeat(void *db, int64_t id, int64_t fence, int64_t lease_expir
                       " RETURNING cancel_requested",
                       3, p, "heartbeat", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0;
   if (PQntuples(r) == 1) {
     if (cancel_requested)
@@ -536,7 +534,7 @@ static int pq_progress(void *db, int64_t id, int64_t fence, double pct, const ch
                       " WHERE id = $1 AND status = 'running' AND fence = $4",
                       4, p, "storing progress", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   size_t n = changed(r);
   PQclear(r);
   return n ? 0 : lost(id, fence, err);
@@ -592,7 +590,7 @@ static int pq_end_attempt(void *db, const struct tml__attempt_end *e, bool *appl
                       " SELECT id, CASE WHEN $2 = 'queued' THEN pg_notify('" CHANNEL "', id::text) END FROM upd",
                       13, p, "finishing a job", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *applied = PQntuples(r) == 1;
   PQclear(r);
   return 0;
@@ -672,7 +670,7 @@ static int pq_symq_add(void *db, const char *symbol, int64_t added_ms, int attem
                       " ON CONFLICT (symbol) DO NOTHING",
                       4, p, "adding to the new-symbol queue", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *added = changed(r) > 0;
   PQclear(r);
   return 0;
@@ -687,7 +685,7 @@ static int pq_symq_list(void *db, struct tml_symqueue_entry **out, size_t *n, st
                       " q.next_check_ms, q.job_id FROM symbol_queue q ORDER BY q.added_ms, q.symbol",
                       0, NULL, "listing the queue", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0, rows = PQntuples(r);
   if (rows > 0) {
     *out = calloc((size_t)rows, sizeof(**out));
@@ -714,7 +712,7 @@ static int pq_symq_remove(void *db, const char *symbol, size_t *removed, struct 
   PGresult *r = symbol ? query(db, "DELETE FROM symbol_queue WHERE symbol = $1", 1, p, "removing from the queue", err)
                        : query(db, "DELETE FROM symbol_queue", 0, NULL, "removing from the queue", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *removed = changed(r);
   PQclear(r);
   return 0;
@@ -757,7 +755,7 @@ static int pq_slot_get(void *db, const char *name, bool *exists, int64_t *last_s
                                    : "SELECT last_slot_ms FROM scheduler_state WHERE name = $1",
                       1, p, "reading the scheduler state", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   if (PQntuples(r) == 1) {
     *exists = true;
     *last_slot_ms = i64(r, 0, 0);
@@ -805,7 +803,7 @@ static int pq_proc_list(void *db, struct tml_cluster_process **out, size_t *n, s
                       " ORDER BY host, role, pid",
                       0, NULL, "listing processes", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0, rows = PQntuples(r);
   if (rows > 0) {
     *out = calloc((size_t)rows, sizeof(**out));

@@ -61,8 +61,6 @@ struct pg_live {
   char host[256]; /* this host's name, recorded with the loop row */
 };
 
-static int code_of(struct tml_error *err) { return err && err->code ? err->code : TML_EDB; }
-
 static void pgl_close(void *p) {
   struct pg_live *s = p;
   if (!s)
@@ -118,7 +116,7 @@ static int pgl_put(void *p_, struct tml_live_prediction *p, bool *inserted, stru
                               " RETURNING id",
                               21, params, false, "storing a prediction", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   if (PQntuples(r) == 1) {
     p->id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     *inserted = true;
@@ -139,7 +137,7 @@ static int pgl_resolve(void *p_, int64_t id, const float outcome[TML_HEAD_COUNT]
                               " WHERE id = $1",
                               2 + TML_HEAD_COUNT, params, false, "storing an outcome", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = strcmp(PQcmdTuples(r), "0") == 0
                ? tml_error_set(err, TML_ENOENT, "no live prediction with id %" PRId64, id)
                : 0;
@@ -189,7 +187,7 @@ static int collect(struct pg_live *s, const char *sql, int nparams, const char *
                    struct tml_live_prediction **out, size_t *n, struct tml_error *err) {
   PGresult *r = tml__pg_query(&s->pg, sql, nparams, params, true, doing, err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   size_t len = (size_t)PQntuples(r);
   struct tml_live_prediction *v = NULL;
   if (len && !(v = malloc(len * sizeof(*v)))) {
@@ -249,7 +247,7 @@ static int one_i64(struct pg_live *s, const char *sql, int nparams, const char *
                    int64_t *v, struct tml_error *err) {
   PGresult *r = tml__pg_query(&s->pg, sql, nparams, params, false, doing, err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
     *v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
   PQclear(r);
@@ -429,7 +427,7 @@ static int pgl_symbols_load(void *p_, const char *strategy, int64_t interval_ms,
                               " ORDER BY symbol",
                               2, params, false, "reading the live symbol states", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   size_t len = (size_t)PQntuples(r);
   struct tml_live_symbol *v = NULL;
   if (len && !(v = calloc(len, sizeof(*v)))) {
@@ -473,7 +471,7 @@ static int pgl_loop_load(void *p_, const char *strategy, int64_t interval_ms, st
                               " ORDER BY updated_ms DESC LIMIT 1",
                               2, params, false, "reading the live status", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   if (PQntuples(r) == 1) {
     *found = true;
     snprintf(out->strategy, sizeof(out->strategy), "%s", PQgetvalue(r, 0, 0));

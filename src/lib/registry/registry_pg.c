@@ -108,8 +108,6 @@ static int pgr_open(const char *location, void **out, struct tml_error *err) {
   return 0;
 }
 
-static int code_of(struct tml_error *err) { return err && err->code ? err->code : TML_EDB; }
-
 static int pgr_begin(void *p, struct tml_error *err) {
   struct pg_registry *s = p;
   char set_wait[64]; /* a constant, not input */
@@ -179,7 +177,7 @@ static int fetch_one(struct pg_registry *s, const char *sql, int n, const char *
                      struct tml_model_row *row, const char *doing, struct tml_error *err) {
   PGresult *r = tml__pg_query(&s->pg, sql, n, params, false, doing, err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0;
   if (PQntuples(r) == 0)
     rc = TML_ENOENT;
@@ -261,7 +259,7 @@ static int pgr_find_path(void *p, const char *path, int64_t *id, struct tml_erro
   PGresult *r = tml__pg_query(&s->pg, "SELECT id FROM models WHERE path = $1", 1, params, false,
                               "looking up a model folder", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *id = PQntuples(r) ? col_i64(r, 0, 0) : 0;
   PQclear(r);
   return 0;
@@ -304,7 +302,7 @@ static int pgr_list(void *p, const struct tml_registry_filter *f, struct tml_mod
                               " ORDER BY created_ms DESC, id DESC",
                               4, params, false, "listing models", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   size_t len = (size_t)PQntuples(r);
   struct tml_model_row *out = len ? calloc(len, sizeof(*out)) : NULL;
   int rc = 0;
@@ -350,7 +348,7 @@ static int pgr_remove_inactive(void *p, int64_t id, bool *deleted, struct tml_er
   PGresult *r = tml__pg_query(&s->pg, "DELETE FROM models WHERE id = $1::bigint AND NOT active", 1, params, false,
                               "deleting a model row", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *deleted = strcmp(PQcmdTuples(r), "0") != 0;
   PQclear(r);
   return 0;
@@ -411,7 +409,7 @@ static int put_tree(struct pg_registry *s, const char *idtext, const char *dir, 
                                             " checksum = EXCLUDED.checksum, data = EXCLUDED.data",
                                             5, params, lengths, formats, false, "storing a model file", err);
     if (!rc && !r)
-      rc = code_of(err);
+      rc = tml__pg_code(err);
     PQclear(r);
     free(data);
   }
@@ -436,7 +434,7 @@ static int pgr_count_files(void *p, int64_t id, size_t *n, struct tml_error *err
   PGresult *r = tml__pg_query(&s->pg, "SELECT count(*) FROM model_files WHERE model_id = $1::bigint", 1, params, false,
                               "counting a model's files", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   *n = (size_t)col_i64(r, 0, 0);
   PQclear(r);
   return 0;
@@ -468,7 +466,7 @@ static int pgr_get_files(void *p, int64_t id, const char *dir, size_t *nfiles, s
   PGresult *r = tml__pg_query(&s->pg, "SELECT name, size, checksum, data FROM model_files WHERE model_id = $1::bigint"
                               " ORDER BY name", 1, params, true, "reading a model's files", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   int rc = 0;
   int n = PQntuples(r);
   char tmp[TML_PATH_MAX], parent[TML_PATH_MAX];
@@ -554,7 +552,7 @@ static int pgr_job_fence(void *p, int64_t job_id, int64_t fence, struct tml_erro
   PGresult *r = tml__pg_query(&s->pg, "SELECT status, fence, worker_id FROM jobs WHERE id = $1::bigint FOR SHARE",
                               1, params, false, "reading the job's fencing token", err);
   if (!r)
-    return code_of(err);
+    return tml__pg_code(err);
   bool found = PQntuples(r) > 0;
   int rc = tml__registry_fence_verdict(job_id, fence, found ? PQgetvalue(r, 0, 0) : NULL, found ? col_i64(r, 0, 1) : 0,
                                        found ? PQgetvalue(r, 0, 2) : NULL, err);

@@ -242,7 +242,7 @@ static int target_sum(struct ctx *c, struct table *t, struct tml_error *err) {
     /* Single-row mode would save memory; a table's rows fit comfortably for the sizes migrated here. */
     r = tml__pg_query(&c->pg, tml_buf_str(&sql), 0, NULL, false, "reading a target table", err);
     if (!r)
-      rc = err && err->code ? err->code : TML_EDB;
+      rc = tml__pg_code(err);
   }
   t->dst_rows = 0;
   t->dst_sum = 0;
@@ -309,7 +309,7 @@ static int describe(struct ctx *c, const char *skip, struct tml_error *err) {
                                 " ORDER BY a.attnum",
                                 1, params, false, "reading the target's columns", err);
     if (!r)
-      return err && err->code ? err->code : TML_EDB;
+      return tml__pg_code(err);
     int ntarget = PQntuples(r);
     t->in_target = ntarget > 0 && !skipped(skip, t->name); /* a skipped table is left behind */
     PGresult *fk = tml__pg_query(&c->pg,
@@ -318,7 +318,7 @@ static int describe(struct ctx *c, const char *skip, struct tml_error *err) {
                                  1, params, false, "reading the target's foreign keys", err);
     if (!fk) {
       PQclear(r);
-      return err && err->code ? err->code : TML_EDB;
+      return tml__pg_code(err);
     }
     for (int j = 0; j < PQntuples(fk) && t->ndeps < 8; j++)
       snprintf(t->deps[t->ndeps++], sizeof(t->deps[0]), "%s", PQgetvalue(fk, j, 0));
@@ -462,7 +462,7 @@ static int bump_sequence(struct ctx *c, const struct table *t, struct tml_error 
   PGresult *r = tml__pg_query(&c->pg, "SELECT pg_get_serial_sequence(quote_ident($1), 'id')", 1, params, false,
                               "finding the id sequence", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   bool has_seq = !PQgetisnull(r, 0, 0);
   PQclear(r);
   if (!has_seq)

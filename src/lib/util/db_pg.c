@@ -391,7 +391,7 @@ int tml__pg_exec(struct tml__pg *pg, const char *sql, int nparams, const char *c
                  struct tml_error *err) {
   PGresult *res = tml__pg_query(pg, sql, nparams, params, false, doing, err);
   if (!res)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   PQclear(res);
   return 0;
 }
@@ -447,7 +447,7 @@ int tml__pg_schema_version(struct tml__pg *pg, const char *component, int *versi
   PGresult *r = tml__pg_query(pg, "SELECT to_regclass('schema_version') IS NOT NULL", 0, NULL, false,
                               "reading the schema version", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   bool exists = PQgetvalue(r, 0, 0)[0] == 't';
   PQclear(r);
   if (!exists)
@@ -455,7 +455,7 @@ int tml__pg_schema_version(struct tml__pg *pg, const char *component, int *versi
   r = tml__pg_query(pg, "SELECT version FROM schema_version WHERE component = $1", 1, params, false,
                     "reading the schema version", err);
   if (!r)
-    return err && err->code ? err->code : TML_EDB;
+    return tml__pg_code(err);
   if (PQntuples(r) == 1)
     *version = (int)strtol(PQgetvalue(r, 0, 0), NULL, 10);
   PQclear(r);
@@ -474,7 +474,7 @@ static int apply_one(struct tml__pg *pg, const char *component, const struct tml
   PGresult *r = tml__pg_query(pg, "SELECT version FROM schema_version WHERE component = $1 FOR UPDATE", 1, params,
                               false, "reading the schema version", err);
   if (!r) {
-    rc = err && err->code ? err->code : TML_EDB;
+    rc = tml__pg_code(err);
     goto rollback;
   }
   int have = PQntuples(r) == 1 ? (int)strtol(PQgetvalue(r, 0, 0), NULL, 10) : 0;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "trademl/error.h"
 #include "trademl/fsutil.h"
 
 struct tml_error;
@@ -49,6 +50,8 @@ int tml__pg_ping(struct tml__pg *pg, struct tml_error *err);
  * is re-established and the statement sent once more. */
 PGresult *tml__pg_query(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
                         bool result_binary, const char *doing, struct tml_error *err);
+/* The code a failed tml__pg_* call recorded in err, TML_EDB when it recorded none (err NULL). */
+static inline int tml__pg_code(const struct tml_error *err) { return err && err->code ? err->code : TML_EDB; }
 /* tml__pg_query with per-parameter lengths and formats (1 = binary, e.g. bytea); NULL arrays = text. */
 PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
                                const int *lengths, const int *formats, bool result_binary, const char *doing,
