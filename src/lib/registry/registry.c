@@ -826,19 +826,6 @@ void tml_registry_model_intervals(struct tml_registry *reg, const char *models_d
   struct tml_registry_filter f = {.strategy = strategy, .symbol = symbol};
   if (reg && tml_registry_list(reg, &f, &rows, &nrows, NULL) != 0)
     nrows = 0;
-  /* A set whose folder is not on this host counts when this host's cache holds it or the database
-   * keeps its files (it comes here when served); asked only for intervals nothing else covers yet. */
-  for (size_t i = 0; i < nrows; i++) {
-    bool covered = false;
-    for (size_t k = 0; k < nrows && !covered; k++)
-      covered = !rows[k].folder_missing && rows[k].interval_ms == rows[i].interval_ms;
-    char local[sizeof(rows[i].path)];
-    size_t stored = 0;
-    if (!covered && reg->be->get_files &&
-        ((local_folder(reg, &rows[i], local, sizeof(local)) == 0 && !folder_missing(local)) ||
-         (reg->be->count_files(reg->db, rows[i].id, &stored, NULL) == 0 && stored > 0)))
-      rows[i].folder_missing = false;
-  }
   const char *list = tml_interval_list();
   while (*list && *n < max) {
     size_t len = strcspn(list, ", ");
@@ -852,6 +839,16 @@ void tml_registry_model_intervals(struct tml_registry *reg, const char *models_d
     bool have = false;
     for (size_t i = 0; i < nrows && !have; i++)
       have = rows[i].interval_ms == iv && !rows[i].folder_missing;
+    /* A set whose folder is not on this host counts when this host's cache holds it or the database
+     * keeps its files (it comes here when served); asked only for a listed interval nothing else
+     * covers yet. */
+    for (size_t i = 0; i < nrows && !have && reg->be->get_files; i++) {
+      char local[sizeof(rows[i].path)];
+      size_t stored = 0;
+      have = rows[i].interval_ms == iv &&
+             ((local_folder(reg, &rows[i], local, sizeof(local)) == 0 && !folder_missing(local)) ||
+              (reg->be->count_files(reg->db, rows[i].id, &stored, NULL) == 0 && stored > 0));
+    }
     char dir[4096];
     if (!have && models_dir && strategy)
       have = tml_modelset_find_latest(models_dir, strategy, symbol, iv, dir, sizeof(dir), NULL) == 0;
