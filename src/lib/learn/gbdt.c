@@ -38,6 +38,7 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/mem.h"
 
 #define MAX_CLASSES 255
 #define RT_EPS 1e-6      /* XGBoost's kRtEps: the smallest loss change that makes a split */
@@ -728,14 +729,11 @@ struct trainer {
 static struct hbin *hist_get(struct trainer *t) {
   if (t->npool)
     return t->pool[--t->npool];
-  if (t->nhist == t->cap_pool) { /* keep room in the pool for every histogram handed out */
-    size_t cap = t->cap_pool ? 2 * t->cap_pool : 64;
-    struct hbin **a = realloc(t->pool, cap * sizeof *a);
-    if (!a)
-      return NULL;
-    t->pool = a;
-    t->cap_pool = cap;
-  }
+  /* keep room in the pool for every histogram handed out */
+  struct hbin **a = tml_grow(t->pool, &t->cap_pool, t->nhist, sizeof *a, 64);
+  if (!a)
+    return NULL;
+  t->pool = a;
   struct hbin *h = malloc(t->hist_len * sizeof(struct hbin));
   if (h)
     t->nhist++;
@@ -967,12 +965,18 @@ static void hist_job_part(void *arg, int part, int nparts) {
     hist_subtract_cols(j->t, j->parent, j->small, j->large, k0, k1);
 }
 
+/* Runs fn on the crew's threads (column parts) when the job has enough rows to pay for the hand-off,
+ * else on the calling thread as one part. */
+static void crew_run_if_worth(const struct trainer *t, size_t rows, void (*fn)(void *, int, int), void *arg) {
+  if (t->crew && t->crew->n > 1 && rows >= CREW_MIN_ROWS)
+    crew_run(t->crew, fn, arg);
+  else
+    fn(arg, 0, 1);
+}
+
 static void hist_job_run(const struct trainer *t, struct hist_job *j) {
   size_t rows = (j->se - j->sb) + ((j->large && (t->flags & TML_GBDT_NO_SUBTRACTION)) ? j->le - j->lb : 0);
-  if (t->crew && t->crew->n > 1 && rows >= CREW_MIN_ROWS)
-    crew_run(t->crew, hist_job_part, j);
-  else
-    hist_job_part(j, 0, 1);
+  crew_run_if_worth(t, rows, hist_job_part, j);
 }
 
 /* ---- The shared root pass of the class trees ----
@@ -1042,10 +1046,7 @@ static int shared_root_build(struct trainer *t, struct root_job *j, int K, struc
   for (int k = 0; k < K; k++)
     if (!(out[k] = hist_get(t)))
       goto oom;
-  if (t->crew && t->crew->n > 1 && j->nrows >= CREW_MIN_ROWS)
-    crew_run(t->crew, root_job_part, j);
-  else
-    root_job_part(j, 0, 1);
+  crew_run_if_worth(t, j->nrows, root_job_part, j);
   for (size_t sl = 0; sl < t->hist_len; sl++) {
     const double *q = j->fused + sl * 8;
     for (int k = 0; k < K; k++)
@@ -1385,14 +1386,10 @@ static bool grow_before(const struct trainer *t, const struct grow *a, const str
 }
 
 static int queue_push(struct trainer *t, const struct grow *g) {
-  if (t->nqueue == t->cap_queue) {
-    size_t cap = t->cap_queue ? 2 * t->cap_queue : 64;
-    struct grow *a = realloc(t->queue, cap * sizeof *a);
-    if (!a)
-      return TML_ENOMEM;
-    t->queue = a;
-    t->cap_queue = cap;
-  }
+  struct grow *a = tml_grow(t->queue, &t->cap_queue, t->nqueue, sizeof *a, 64);
+  if (!a)
+    return TML_ENOMEM;
+  t->queue = a;
   size_t i = t->nqueue++;
   while (i > 0) {
     size_t up = (i - 1) / 2;
@@ -1441,14 +1438,10 @@ static void node_open(struct tml_gbdt_model *m, const struct grow *g, const stru
 static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
   hist_put(t, g->hist);
   g->hist = NULL;
-  if (t->nleaves == t->cap_leaves) {
-    size_t cap = t->cap_leaves ? 2 * t->cap_leaves : 256;
-    struct leaf_rows *lr = realloc(t->leaves, cap * sizeof *lr);
-    if (!lr)
-      return TML_ENOMEM;
-    t->leaves = lr;
-    t->cap_leaves = cap;
-  }
+  struct leaf_rows *lr = tml_grow(t->leaves, &t->cap_leaves, t->nleaves, sizeof *lr, 256);
+  if (!lr)
+    return TML_ENOMEM;
+  t->leaves = lr;
   t->leaves[t->nleaves++] = (struct leaf_rows){g->begin, g->end, m->nodes[g->id].value};
   return 0;
 }
