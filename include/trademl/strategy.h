@@ -59,6 +59,7 @@ struct tml_error;
 struct tml_strategy_cache;
 struct tml_rl_trading_metrics;
 struct tml_decision;
+struct tml_helpers;
 
 #define TML_STRATEGY_DEFAULT "xgb5"
 #define TML_STRATEGY_NAME_MAX 32
@@ -93,6 +94,11 @@ struct tml_strategy_params {
   void *progress_ud;
   struct tml_strategy_cache *cache; /* fitted models shared between strategies of one run (validate
                                        --compare: xgb5 fitted once per fold); NULL = no sharing */
+  struct tml_helpers *helpers;      /* idle threads of the caller that may join this fit beyond the
+                                       budget (helpers.h; validate's workers with no fold left), only
+                                       where the model cannot depend on it (xgb5: whole heads, each on
+                                       one engine thread); NULL = none. progress is then called from
+                                       those threads too */
 };
 
 /* The training rows of one fold (or of a train/validation split). */

@@ -8,6 +8,7 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/helpers.h"
 #include "trademl/metrics.h"
 #include "trademl/rl.h"
 #include "trademl/store.h"
@@ -57,12 +58,12 @@ void tml_validate_opts_default(struct tml_validate_opts *o) {
 }
 
 /* ---- folds as tasks ----
- * Each fold is one task taken in order by a fixed number of worker threads: gather its training rows,
- * fit class thresholds on the fit rows, fit the strategy (one thread: folds run in parallel, so
- * results never depend on the thread count), predict the test rows and compute every metric. Every
- * result lands in a slot of its own (fold, metric), and sums over folds are taken in fold order
- * afterwards. With a fit cache (validate --compare), strategies of one run share fits of the same
- * fold's rows. */
+ * Each fold is one task, taken largest first (fold_order) by a fixed number of worker threads:
+ * gather its training rows, fit class thresholds on the fit rows, fit the strategy (one thread:
+ * folds run in parallel, so results never depend on the thread count), predict the test rows and
+ * compute every metric. Every result lands in a slot of its own (fold, metric), and sums over
+ * folds are taken in fold order afterwards. With a fit cache (validate --compare), strategies of one
+ * run share fits of the same fold's rows. */
 struct fold_shared {
   size_t *rows;        /* fit rows then stop rows (dataset indices) */
   size_t nfit, nstop;
@@ -79,6 +80,10 @@ struct fold_ctx {
   struct fold_shared *fs;
   int heads[TML_HEAD_COUNT];
   size_t nheads, ntasks, next, done;
+  size_t *order;         /* fold indices in the order workers take them: most training rows first */
+  size_t running;        /* folds started and not finished */
+  struct tml_helpers helpers; /* workers with no fold left join the heads of the folds still fitting */
+  size_t rows_total, rows_done; /* training rows of all folds and of the folds done (the ETA) */
   int rc;
   struct tml_error err;
   volatile int cancelled;
@@ -87,24 +92,37 @@ struct fold_ctx {
   unsigned char *signal; /* per dataset row: 1 when the direction head signalled long (test rows) */
 };
 
+/* Heads of one fold may fit on two threads at once (a helper joined): the counters are locked. */
 struct round_ud {
   struct fold_ctx *ctx;
   size_t fold;
-  int rounds;      /* rounds run so far, all heads */
-  double t_last;   /* monotonic time of the last event */
-  double t_round0; /* summed time from a head's start to the end of its round 0 */
+  pthread_mutex_t lock;
+  int rounds;                      /* rounds run so far, all heads */
+  double t_last[TML_HEAD_COUNT];   /* per head: monotonic time of its last event */
+  double t_round0;                 /* summed time from a head's start to the end of its round 0 */
+  double t_start[TML_HEAD_COUNT];  /* per head: when it started (TML_STRATEGY_HEAD_START), 0 = not seen */
+  pthread_t owner;                 /* the thread running the fold */
+  double t_helped;                 /* summed time of the heads other threads fitted (helpers) */
 };
 
 static int on_round(void *ud, int head, int round, int total_rounds, double metric, int best) {
   struct round_ud *r = ud;
   (void)metric;
   double now = tml_monotonic_s();
+  int h = head >= 0 && head < TML_HEAD_COUNT ? head : 0;
+  pthread_mutex_lock(&r->lock);
   if (round == 0)
-    r->t_round0 += now - r->t_last;
-  r->t_last = now;
+    r->t_round0 += now - r->t_last[h];
+  if (round == TML_STRATEGY_HEAD_START)
+    r->t_start[h] = now;
+  else if (round == -1 && head >= 0 && r->t_start[h] > 0 && !pthread_equal(pthread_self(), r->owner))
+    r->t_helped += now - r->t_start[h];
+  r->t_last[h] = now;
+  if (round >= 0)
+    r->rounds++;
+  pthread_mutex_unlock(&r->lock);
   if (round < 0)
     return 0; /* a head starts or is done */
-  r->rounds++;
   struct fold_ctx *c = r->ctx;
   if (c->cancelled || c->rc)
     return 1;
@@ -424,7 +442,8 @@ static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   struct tml_strategy_model *m = NULL;
   float *pred[TML_HEAD_COUNT] = {0};
   double t0 = tml_monotonic_s(), t1 = t0, t2 = t0, t3 = t0;
-  struct round_ud ud = {c, k, 0, t0, 0.0};
+  struct round_ud ud = {.ctx = c, .fold = k, .owner = pthread_self()};
+  pthread_mutex_init(&ud.lock, NULL);
   int rc = prepare_fold(c, k, err);
   if (!rc)
     rc = check_fit_classes(c, k, err);
@@ -437,8 +456,10 @@ static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
                                      .cache_key = key};
   struct tml_strategy_params sp = {.cfg = o->train.config, .xgb = o->train.xgb, .engine = o->train.engine,
                                    .threads = 1, .heads = o->heads, .progress = on_round, .progress_ud = &ud,
-                                   .cache = c->cache};
-  t1 = ud.t_last = tml_monotonic_s();
+                                   .cache = c->cache, .helpers = &c->helpers};
+  t1 = tml_monotonic_s();
+  for (int h = 0; h < TML_HEAD_COUNT; h++)
+    ud.t_last[h] = t1;
   rc = tml_strategy_fit(c->strategy, &fd, &sp, &m, err);
   t2 = tml_monotonic_s();
   for (size_t i = 0; i < c->nheads && !rc; i++) {
@@ -461,7 +482,7 @@ out:
   pthread_mutex_lock(&c->lock);
   if (!rc) {
     c->st->t_prepare += t1 - t0;
-    c->st->t_boost += t2 - t1;
+    c->st->t_boost += t2 - t1 + ud.t_helped; /* thread-seconds: the fit's wall plus the helpers' heads */
     c->st->t_round0 += ud.t_round0;
     c->st->rounds += ud.rounds;
     c->st->t_predict += t3 - t2;
@@ -469,19 +490,51 @@ out:
   }
   c->st->folds[k].seconds += t4 - t0;
   pthread_mutex_unlock(&c->lock);
+  pthread_mutex_destroy(&ud.lock);
   if (rc && rc != TML_EINTR)
     tml_error_prefix(err, "fold %zu", k + 1);
   return rc;
+}
+
+/* A fold's training rows: its cost, as far as it is known before fitting. */
+static size_t fold_rows(const struct tml_fold *f) { return f->nfit + f->nstop; }
+
+/* Largest folds first (ties in fold order): with an expanding window the last folds are the
+ * largest, and taking them last left one worker alone with a large fold at the end (longest
+ * processing time first). Results do not depend on the order: every fold writes its own slots. */
+static int fold_order(struct fold_ctx *c) {
+  size_t n = c->ntasks;
+  if (!(c->order = malloc((n ? n : 1) * sizeof *c->order)))
+    return TML_ENOMEM;
+  const struct tml_fold *f = c->st->plan.folds;
+  for (size_t i = 0; i < n; i++) { /* insertion sort: dozens of folds */
+    size_t k = i, j = i;
+    c->rows_total += fold_rows(&f[k]);
+    while (j > 0 && fold_rows(&f[c->order[j - 1]]) < fold_rows(&f[k])) {
+      c->order[j] = c->order[j - 1];
+      j--;
+    }
+    c->order[j] = k;
+  }
+  return 0;
 }
 
 static void *task_worker(void *arg) {
   struct fold_ctx *c = arg;
   for (;;) {
     pthread_mutex_lock(&c->lock);
-    size_t k = c->rc || c->cancelled ? c->ntasks : c->next++;
+    size_t i = c->rc || c->cancelled ? c->ntasks : c->next++;
+    if (i < c->ntasks)
+      c->running++;
+    else if (c->running == 0) /* the last fold is done: nothing more will be offered */
+      tml_helpers_close(&c->helpers);
     pthread_mutex_unlock(&c->lock);
-    if (k >= c->ntasks)
+    if (i >= c->ntasks) {
+      /* No fold left to start: help the folds still fitting (their heads) until the last is done. */
+      tml_helpers_serve(&c->helpers);
       break;
+    }
+    size_t k = c->order[i];
     struct tml_error e;
     tml_error_init(&e);
     int rc = run_fold(c, k, &e);
@@ -491,15 +544,21 @@ static void *task_worker(void *arg) {
       c->err = e;
     }
     shared_release(&c->fs[k]);
-    if (!rc)
+    c->running--;
+    if (!rc) {
       c->done++;
+      c->rows_done += fold_rows(&c->st->plan.folds[k]);
+    }
     size_t done = c->done;
+    double left = c->rows_done ? (double)(c->rows_total - c->rows_done) / (double)c->rows_done : 0.0;
     pthread_mutex_unlock(&c->lock);
     if (!rc && c->o->progress) {
+      /* the time left in proportion to the training rows left (folds differ in size, the largest
+       * run first) */
       double el = tml_monotonic_s() - c->t0;
       struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
                                         .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
-                                        .eta_s = el / (double)done * (double)(c->st->nfolds - done),
+                                        .eta_s = el * left,
                                         .result = &c->st->folds[k]};
       if (c->o->progress(c->o->progress_ud, &p))
         c->cancelled = 1;
@@ -672,14 +731,16 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   c.ntasks = st->nfolds;
   c.signal = calloc(d->nrows ? d->nrows : 1, 1);
   c.fs = calloc(st->nfolds, sizeof(*c.fs));
-  if (!c.signal || !c.fs) {
+  if (!c.signal || !c.fs || fold_order(&c)) {
     free(c.signal);
     free(c.fs);
+    free(c.order);
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
     goto fail;
   }
   tml_error_init(&c.err);
   pthread_mutex_init(&c.lock, NULL);
+  tml_helpers_init(&c.helpers);
   if (o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_PLAN, .stage = c.stage_name, .nfolds = st->nfolds,
                                       .head = -1, .eta_s = -1, .plan = &st->plan};
@@ -688,7 +749,8 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   size_t budget = o->train.threads > 0 ? (size_t)o->train.threads : cores > 0 ? (size_t)cores : 1;
-  size_t workers = budget < c.ntasks ? budget : c.ntasks;
+  /* one worker per fold at most, and beyond the folds helpers for their heads (tml_helpers) */
+  size_t most = c.ntasks * c.nheads, workers = budget < most ? budget : most;
   pthread_t tids[256];
   size_t started = 0;
   for (size_t w = 1; w < workers && w < 256; w++)
@@ -697,6 +759,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   task_worker(&c);
   for (size_t w = 0; w < started; w++)
     pthread_join(tids[w], NULL);
+  tml_helpers_destroy(&c.helpers);
   pthread_mutex_destroy(&c.lock);
   if (!c.cancelled && !c.rc) {
     /* Importance: mean over folds, summed in fold order (independent of the thread count). */
@@ -713,6 +776,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   }
   free(c.fs);
   free(c.signal);
+  free(c.order);
   if (rc)
     goto fail;
   if (c.cancelled) {

@@ -8,6 +8,7 @@
 #include "trademl/buf.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/helpers.h"
 #include "trademl/learner.h"
 #include "util/common.h"
 
@@ -106,6 +107,8 @@ static void *fit_worker(void *arg) {
   return NULL;
 }
 
+static void fit_worker_run(void *arg) { (void)fit_worker(arg); }
+
 static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_strategy_params *p, void **out,
                     struct tml_error *err) {
   *out = NULL;
@@ -187,6 +190,17 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
     rc = tml_error_set(err, TML_EINVAL, "no head selected to fit");
     goto out;
   }
+  /* Heads with more classes first (more trees a round): a thread that joins late, or a second
+   * worker, then takes the smaller heads, and the fit ends sooner. Each head's model is the same
+   * whatever the order. */
+  for (int i = 1; i < job.nheads; i++) {
+    int h = job.heads[i], j = i;
+    while (j > 0 && tml_head_nclass((enum tml_head)job.heads[j - 1]) < tml_head_nclass((enum tml_head)h)) {
+      job.heads[j] = job.heads[j - 1];
+      j--;
+    }
+    job.heads[j] = h;
+  }
   int budget = p->threads > 0 ? p->threads : 1;
   int workers = budget < job.nheads ? budget : job.nheads;
   job.xgb = p->xgb;
@@ -199,7 +213,14 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   for (int w = 1; w < workers; w++)
     if (pthread_create(&tids[started], NULL, fit_worker, &job) == 0)
       started++;
+  /* Idle threads of the caller may take heads no worker has started, with the workers' engine
+   * parameters: the same models whichever thread fits a head. */
+  struct tml_helpers_offer offer;
+  if (p->helpers)
+    tml_helpers_offer(p->helpers, &offer, fit_worker_run, &job, job.nheads - workers);
   fit_worker(&job);
+  if (p->helpers)
+    tml_helpers_withdraw(p->helpers, &offer);
   for (int w = 0; w < started; w++)
     pthread_join(tids[w], NULL);
   tml_learner_fold_release(m->engine, &job.fold);

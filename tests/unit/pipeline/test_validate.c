@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,19 +322,53 @@ TEST(compare_shares_fits_through_the_cache) {
   tml_dataset_release(&d);
 }
 
+/* Which threads sent a fold's round events: more than one means a worker with no fold left joined
+ * that fold's heads (validate's helpers). */
+#define HELP_MAX_FOLDS 16
+struct thread_seen {
+  pthread_mutex_t lock;
+  pthread_t first[HELP_MAX_FOLDS];
+  bool seen[HELP_MAX_FOLDS], helped[HELP_MAX_FOLDS];
+};
+
+static int note_threads(void *ud, const struct tml_validate_progress *p) {
+  struct thread_seen *t = ud;
+  if (p->event != TML_VEV_ROUND || p->fold >= HELP_MAX_FOLDS)
+    return 0;
+  pthread_mutex_lock(&t->lock);
+  if (!t->seen[p->fold]) {
+    t->seen[p->fold] = true;
+    t->first[p->fold] = pthread_self();
+  } else if (!pthread_equal(t->first[p->fold], pthread_self())) {
+    t->helped[p->fold] = true;
+  }
+  pthread_mutex_unlock(&t->lock);
+  return 0;
+}
+
 static void thread_count(void) {
   struct tml_dataset d;
   load_dataset(&d);
   struct tml_validate_opts o;
   small_opts(&o);
-  o.heads = (1u << TML_HEAD_DIRECTION) | (1u << TML_HEAD_STOP_LOSS);
+  o.heads = (1u << TML_HEAD_DIRECTION) | (1u << TML_HEAD_VOLATILITY) | (1u << TML_HEAD_STOP_LOSS);
   struct tml_validate_stage a, b;
   struct tml_error err;
   tml_error_init(&err);
   o.train.threads = 1;
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &a, &err), &err);
-  o.train.threads = 3;
+  /* More threads than folds: the workers without a fold fit heads of the others' folds from the
+   * start, and the results must not change. */
+  struct thread_seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
+  o.train.threads = (int)a.nfolds + 2;
+  o.progress = note_threads;
+  o.progress_ud = &seen;
   CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &b, &err), &err);
+  size_t helped = 0;
+  for (size_t k = 0; k < a.nfolds && k < HELP_MAX_FOLDS; k++)
+    helped += seen.helped[k];
+  printf("%zu folds on %d threads: %zu fold(s) fitted on more than one thread\n", a.nfolds, o.train.threads, helped);
+  CHECK_MSG(helped > 0, "no fold had help from the %d threads beyond its %zu folds", o.train.threads, a.nfolds);
   size_t nm = tml_validate_metric_count();
   CHECK_INT(a.nfolds, b.nfolds);
   for (size_t k = 0; k < a.nfolds; k++)
@@ -342,7 +377,8 @@ static void thread_count(void) {
       CHECK_MSG((isnan(x) && isnan(y)) || x == y, "fold %zu %s: %.17g vs %.17g", k, tml_validate_metric_name(m), x, y);
     }
   CHECK(!isnan(a.mean[tml_validate_metric_id("stop_loss.rmse")]));
-  CHECK(isnan(a.mean[tml_validate_metric_id("volatility.accuracy")])); /* not selected */
+  CHECK(!isnan(a.mean[tml_validate_metric_id("volatility.accuracy")]));
+  CHECK(isnan(a.mean[tml_validate_metric_id("timing.accuracy")])); /* not selected */
   tml_validate_stage_release(&a);
   tml_validate_stage_release(&b);
   tml_dataset_release(&d);
