@@ -23,6 +23,7 @@
  * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
  * subtractions) by column: the result never depends on the thread count. */
 #include "trademl/gbdt.h"
+#include "trademl/numfmt.h"
 #include "util/common.h"
 
 #include <float.h>
@@ -1975,8 +1976,23 @@ void tml_gbdt_importance(const struct tml_gbdt_model *m, double *gain, double *w
 /* Files: own JSON format. Numbers are printed with %.9g (float) / %.17g (double): exact, and the
  * same model always gives the same bytes. */
 
-static int put_float(struct tml_buf *b, float v) { return tml_buf_printf(b, "%.9g", (double)v); }
-static int put_double(struct tml_buf *b, double v) { return tml_buf_printf(b, "%.17g", v); }
+/* Numbers as printf's %.9g / %.17g / %d would write them (numfmt.h: the same bytes, a model's
+ * hundreds of thousands of numbers without printf's general conversion). */
+static int put_g(struct tml_buf *b, double v, int prec) {
+  char t[TML_FMT_G_MAX];
+  return tml_buf_append(b, t, tml_fmt_g(t, v, prec));
+}
+static int put_float(struct tml_buf *b, float v) { return put_g(b, (double)v, 9); }
+static int put_double(struct tml_buf *b, double v) { return put_g(b, v, 17); }
+/* ",v" (or "v" for the first of a list) */
+static int put_list_int(struct tml_buf *b, bool first, int64_t v) {
+  char t[24];
+  size_t n = 0;
+  if (!first)
+    t[n++] = ',';
+  n += tml_fmt_int(t + n, v);
+  return tml_buf_append(b, t, n);
+}
 
 int tml_gbdt_to_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct tml_error *err) {
   int rc = 0;
@@ -2003,7 +2019,7 @@ int tml_gbdt_to_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct
     uint32_t a = m->tree_start[t], z = m->tree_start[t + 1];
     rc |= tml_buf_printf(out, "%s\n{\"feature\":[", t ? "," : "");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "", m->nodes[i].feature);
+      rc |= put_list_int(out, i == a, m->nodes[i].feature);
     rc |= tml_buf_puts(out, "],\"value\":[");
     for (uint32_t i = a; i < z; i++) {
       if (i > a)
@@ -2012,11 +2028,10 @@ int tml_gbdt_to_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct
     }
     rc |= tml_buf_puts(out, "],\"left\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "",
-                           m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
+      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
     rc |= tml_buf_puts(out, "],\"default_left\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "", (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
+      rc |= put_list_int(out, i == a, (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
     rc |= tml_buf_puts(out, "],\"gain\":[");
     for (uint32_t i = a; i < z; i++) {
       if (i > a)
@@ -2240,11 +2255,13 @@ int tml_gbdt_load_json(const char *path, struct tml_gbdt_model **out, struct tml
 /* XGBoost's JSON reader keeps integers and reals apart ("Invalid cast, from Integer to Number"):
  * a real always gets a fraction or an exponent. */
 static int put_xgb_float(struct tml_buf *b, double v) {
-  char tmp[48];
-  snprintf(tmp, sizeof tmp, "%.9g", v);
-  if (!strpbrk(tmp, ".eEn"))
-    return tml_buf_printf(b, "%s.0", tmp);
-  return tml_buf_puts(b, tmp);
+  char tmp[TML_FMT_G_MAX + 2];
+  size_t n = tml_fmt_g(tmp, v, 9);
+  if (!strpbrk(tmp, ".eEn")) {
+    memcpy(tmp + n, ".0", 3);
+    n += 2;
+  }
+  return tml_buf_append(b, tmp, n);
 }
 
 int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct tml_error *err) {
@@ -2288,8 +2305,7 @@ int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf 
                            m->nodes[i].feature >= 0 && (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
     rc |= tml_buf_printf(out, "],\"id\":%zu,\"left_children\":[", t);
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "",
-                           m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
+      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
     rc |= tml_buf_puts(out, "],\"loss_changes\":[");
     for (uint32_t i = a; i < z; i++) {
       if (i > a)

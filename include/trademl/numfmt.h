@@ -1,0 +1,20 @@
+/* Numbers as text without printf's cost, byte for byte what printf writes. Model files hold
+ * hundreds of thousands of numbers; printf's general conversion spends most of a save there. */
+#ifndef TML_NUMFMT_H
+#define TML_NUMFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TML_FMT_G_MAX 32 /* room for any result of tml_fmt_g, NUL included */
+
+/* Writes what snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v) writes (round to nearest, ties to even,
+ * as glibc's printf in the default rounding mode) and returns its length. Exact integer arithmetic
+ * for finite values whose scaled digits fit 128 bits (every float; doubles from about 1e-6 to 1e21);
+ * other values (NaN, infinities, subnormals, prec outside 1..17, far exponents) go to snprintf. */
+size_t tml_fmt_g(char *out, double v, int prec);
+
+/* Writes v in decimal (as "%lld") and returns its length; out needs 21 bytes. */
+size_t tml_fmt_int(char *out, int64_t v);
+
+#endif

@@ -1,0 +1,208 @@
+/* Numbers as text, byte for byte what printf writes (include/trademl/numfmt.h).
+ *
+ * %.*g of a finite nonzero v = m * 2^e (m the 53-bit significand): with X = floor(log10 |v|) the
+ * decimal exponent, the P significant digits are N = round(|v| * 10^(P - 1 - X)), computed exactly
+ * as a quotient of 128-bit integers with its remainder (ties to even). A guess of X off by one shows
+ * as N outside [10^(P-1), 10^P) before rounding and is corrected; rounding up to 10^P moves X up by
+ * one. Then C11 7.21.6.1's %g: style f with P - 1 - X decimals when P > X >= -4, else style e with
+ * P - 1 decimals, trailing zeros and a trailing point removed. */
+#include "trademl/numfmt.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+__extension__ typedef unsigned __int128 u128;
+
+static const uint64_t P10[20] = {1ULL,
+                                 10ULL,
+                                 100ULL,
+                                 1000ULL,
+                                 10000ULL,
+                                 100000ULL,
+                                 1000000ULL,
+                                 10000000ULL,
+                                 100000000ULL,
+                                 1000000000ULL,
+                                 10000000000ULL,
+                                 100000000000ULL,
+                                 1000000000000ULL,
+                                 10000000000000ULL,
+                                 100000000000000ULL,
+                                 1000000000000000ULL,
+                                 10000000000000000ULL,
+                                 100000000000000000ULL,
+                                 1000000000000000000ULL,
+                                 10000000000000000000ULL};
+
+static inline u128 p10(int k) { return k < 20 ? (u128)P10[k] : (u128)P10[19] * P10[k - 19]; } /* k <= 38 */
+
+static inline int bitlen128(u128 x) {
+  uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+  return hi ? 128 - __builtin_clzll(hi) : lo ? 64 - __builtin_clzll(lo) : 0;
+}
+
+/* floor(m * 2^e * 10^t) into *q and how the rest compares with one half (-1, 0, 1) into *half;
+ * false when an intermediate would not fit 128 bits. */
+static bool scaled(uint64_t m, int e, int t, u128 *q, int *half) {
+  if (t > 38 || t < -38)
+    return false;
+  u128 num, den;
+  int shift = 0; /* den = 2^shift when t >= 0 */
+  if (e >= 0) {
+    if (bitlen128(m) + e > 127)
+      return false;
+    num = (u128)m << e;
+    den = 1;
+  } else {
+    if (-e > 127)
+      return false;
+    num = m;
+    shift = -e;
+    den = 0;
+  }
+  if (t >= 0) {
+    u128 f = p10(t);
+    if (bitlen128(num) + bitlen128(f) > 128)
+      return false;
+    num *= f;
+  } else {
+    u128 f = p10(-t);
+    if (shift) { /* den = 2^shift * 10^-t */
+      if (shift + bitlen128(f) > 127)
+        return false;
+      den = f << shift;
+      shift = 0;
+    } else {
+      den = f;
+    }
+  }
+  u128 rem;
+  if (shift) {
+    *q = num >> shift;
+    rem = num & (((u128)1 << shift) - 1);
+    u128 h = (u128)1 << (shift - 1);
+    *half = rem < h ? -1 : rem > h ? 1 : 0;
+  } else {
+    *q = num / den;
+    rem = num % den;
+    u128 twice = rem << 1; /* den < 2^127: no overflow */
+    *half = twice < den ? -1 : twice > den ? 1 : 0;
+  }
+  if (rem == 0)
+    *half = -2; /* exact */
+  return true;
+}
+
+/* The P significant digits of m * 2^e, rounded, and their decimal exponent; false when out of reach. */
+static bool digits(uint64_t m, int e, int P, double av, uint64_t *N, int *X) {
+  int x = (int)floor(log10(av));
+  for (int tries = 0; tries < 3; tries++) {
+    u128 q;
+    int half;
+    if (!scaled(m, e, P - 1 - x, &q, &half))
+      return false;
+    if (q >= p10(P)) { /* the guess was low */
+      x++;
+      continue;
+    }
+    if (q < p10(P - 1)) { /* the guess was high */
+      x--;
+      continue;
+    }
+    uint64_t n = (uint64_t)q;
+    if (half > 0 || (half == 0 && (n & 1)))
+      n++;
+    if (n == P10[P]) {
+      n = P10[P - 1];
+      x++;
+    }
+    *N = n;
+    *X = x;
+    return true;
+  }
+  return false;
+}
+
+size_t tml_fmt_g(char *out, double v, int prec) {
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  int bexp = (int)((bits >> 52) & 0x7ff);
+  uint64_t m = bits & ((UINT64_C(1) << 52) - 1);
+  bool neg = bits >> 63;
+  char *p = out;
+  if (bexp == 0 && m == 0) { /* +-0 */
+    if (neg)
+      *p++ = '-';
+    *p++ = '0';
+    *p = '\0';
+    return (size_t)(p - out);
+  }
+  uint64_t N = 0;
+  int X = 0;
+  if (prec < 1 || prec > 17 || bexp == 0 || bexp == 0x7ff ||
+      !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, fabs(v), &N, &X)) {
+    int n = snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v);
+    return n > 0 ? (size_t)n : 0;
+  }
+  char d[20];
+  for (int i = prec - 1; i >= 0; i--) {
+    d[i] = (char)('0' + N % 10);
+    N /= 10;
+  }
+  int nd = prec;
+  while (nd > 1 && d[nd - 1] == '0')
+    nd--;
+  if (neg)
+    *p++ = '-';
+  if (X < -4 || X >= prec) { /* style e */
+    *p++ = d[0];
+    if (nd > 1) {
+      *p++ = '.';
+      memcpy(p, d + 1, (size_t)nd - 1);
+      p += nd - 1;
+    }
+    *p++ = 'e';
+    *p++ = X < 0 ? '-' : '+';
+    int ax = X < 0 ? -X : X;
+    if (ax >= 100)
+      *p++ = (char)('0' + ax / 100);
+    *p++ = (char)('0' + ax / 10 % 10);
+    *p++ = (char)('0' + ax % 10);
+  } else if (X >= 0) { /* style f, an integer part of X + 1 digits */
+    for (int i = 0; i <= X; i++)
+      *p++ = i < nd ? d[i] : '0';
+    if (nd > X + 1) {
+      *p++ = '.';
+      memcpy(p, d + X + 1, (size_t)(nd - X - 1));
+      p += nd - X - 1;
+    }
+  } else { /* style f, 0.000ddd */
+    *p++ = '0';
+    *p++ = '.';
+    for (int i = 0; i < -X - 1; i++)
+      *p++ = '0';
+    memcpy(p, d, (size_t)nd);
+    p += nd;
+  }
+  *p = '\0';
+  return (size_t)(p - out);
+}
+
+size_t tml_fmt_int(char *out, int64_t v) {
+  char tmp[20];
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  char *p = out;
+  if (v < 0)
+    *p++ = '-';
+  while (n)
+    *p++ = tmp[--n];
+  *p = '\0';
+  return (size_t)(p - out);
+}
