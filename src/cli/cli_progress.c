@@ -1,6 +1,7 @@
 /* Live progress line with a ticker thread (cli_progress.h). */
 #include "cli_progress.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,16 +53,23 @@ static void draw_locked(struct cli_progress *p) {
   p->drawn = n;
 }
 
+/* A tick every 200 ms; stop wakes the ticker at once (a plain sleep made every command that shows
+ * progress wait for the next tick before it could exit: up to 200 ms, 100 ms on average). */
 static void *tick(void *arg) {
   struct cli_progress *p = arg;
+  pthread_mutex_lock(&p->lock);
   for (;;) {
-    struct timespec ts = {0, 200 * 1000000L};
-    nanosleep(&ts, NULL);
-    pthread_mutex_lock(&p->lock);
-    if (p->stop) {
-      pthread_mutex_unlock(&p->lock);
-      break;
+    struct timespec at;
+    clock_gettime(CLOCK_MONOTONIC, &at);
+    at.tv_nsec += 200 * 1000000L;
+    if (at.tv_nsec >= 1000000000L) {
+      at.tv_sec++;
+      at.tv_nsec -= 1000000000L;
     }
+    while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &at) != ETIMEDOUT)
+      ;
+    if (p->stop)
+      break;
     double now = tml_monotonic_s();
     if (p->tty) {
       draw_locked(p);
@@ -72,20 +80,25 @@ static void *tick(void *arg) {
       fflush(stderr);
       p->last_line = now;
     }
-    pthread_mutex_unlock(&p->lock);
   }
+  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
 int cli_progress_start(struct cli_progress *p, bool tty, double period_s) {
   memset(p, 0, sizeof(*p));
   pthread_mutex_init(&p->lock, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&p->wake, &ca);
+  pthread_condattr_destroy(&ca);
   p->tty = tty;
   p->period_s = period_s > 0 ? period_s : 10.0;
   p->t0 = p->last_line = tml_monotonic_s();
   p->frac = -1;
   if (pthread_create(&p->ticker, NULL, tick, p) != 0)
-    return -1;
+    return -1; /* the lock stays usable: cli_progress_set still takes it */
   p->started = true;
   return 0;
 }
@@ -137,9 +150,11 @@ void cli_progress_stop(struct cli_progress *p) {
     return;
   pthread_mutex_lock(&p->lock);
   p->stop = true;
+  pthread_cond_signal(&p->wake);
   pthread_mutex_unlock(&p->lock);
   pthread_join(p->ticker, NULL);
   cli_progress_clear(p);
   p->started = false;
+  pthread_cond_destroy(&p->wake);
   pthread_mutex_destroy(&p->lock);
 }

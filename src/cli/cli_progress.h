@@ -14,6 +14,7 @@
 
 struct cli_progress {
   pthread_mutex_t lock;
+  pthread_cond_t wake;            /* the ticker's wait between ticks; signalled by stop */
   pthread_t ticker;
   bool started, stop, tty;
   double t0, period_s, last_line; /* monotonic seconds */
