@@ -1,9 +1,10 @@
 /* Candle store benchmark: writes N synthetic 5m candles of two symbols (so a load is a range scan,
  * not the whole table) and times the bulk write (both series deleted and written again per repeat),
- * then times tml_store_load of one symbol's history into flat columns.
+ * then times tml_store_load of one symbol's history into flat columns, and the live loop's short
+ * load (the two newest candles, in microseconds).
  * Usage: bench_store [N=200000] [repeats=7] [LOCATION]. LOCATION is a database (SQLite file or a
  * postgresql:// URL, whose candles of AAAUSDT<r>/BTCUSDT<r> 5m are replaced); default a temporary
- * SQLite file. The load reads BTCUSDT0, written first.
+ * SQLite file. The loads read BTCUSDT0, written first.
  * bench/bench_pg_store.sh runs it on both backends in one run. Targets: 200k candles loaded well under
  * 100 ms (SQLite) / 150 ms (PostgreSQL); bulk write >= 200k candles/s on PostgreSQL. */
 #include <inttypes.h>
@@ -86,6 +87,21 @@ int main(int argc, char **argv) {
     rows = back.len;
     tml_candles_release(&back);
   }
+  /* The live loop's load: the two newest candles of a series, SHORT_LOADS times in a row (each
+   * repeat's figure is the mean time of one load). */
+  enum { SHORT_LOADS = 500 };
+  double *short_us = calloc((size_t)reps, sizeof(double));
+  int64_t last = t0 + (n - 1) * iv;
+  for (int64_t r = 0; !rc && short_us && r < reps; r++) {
+    double a = tml_monotonic_s();
+    for (int q = 0; !rc && q < SHORT_LOADS; q++) {
+      rc = tml_store_load(s, "BTCUSDT0", iv, last - iv, last + iv, &back, &err);
+      if (!rc && back.len != 2)
+        rc = tml_error_set(&err, TML_EDATA, "short load: %zu candles, expected 2", back.len);
+      tml_candles_release(&back);
+    }
+    short_us[r] = (tml_monotonic_s() - a) * 1e6 / SHORT_LOADS;
+  }
   tml_store_close(s);
   if (rc) {
     fprintf(stderr, "bench_store: %s\n", err.msg);
@@ -98,7 +114,12 @@ int main(int argc, char **argv) {
            backend, n, put_rate[0], put_rate[reps / 2], put_rate[reps - 1], reps);
     printf("%s store load: %zu candles: first %.1f ms, min %.1f ms, median %.1f ms, max %.1f ms (%" PRId64 " runs)\n",
            backend, rows, first, times[0], times[reps / 2], times[reps - 1], reps);
+    qsort(short_us, (size_t)reps, sizeof(double), cmp_double);
+    printf("%s store short load: the 2 newest candles: min %.1f us, median %.1f us, max %.1f us (%" PRId64
+           " runs of %d loads)\n",
+           backend, short_us[0], short_us[reps / 2], short_us[reps - 1], reps, (int)SHORT_LOADS);
   }
+  free(short_us);
   free(times);
   free(put_rate);
   if (temp) {

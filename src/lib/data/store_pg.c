@@ -280,6 +280,7 @@ rollback:
  * planner often prefers a bitmap heap scan plus a sort of the whole series (which spills to disk with
  * the default work_mem: 2-3x slower for 200k candles), and JIT-compiles the plan (a few ms of
  * compilation for a query that runs no expressions). The settings end with the transaction. */
+#define LOAD_SHORT_ROWS 10000 /* candles in a bounded range loaded without LOAD_SETTINGS */
 static const char LOAD_SETTINGS[] = "BEGIN; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off;"
                                     " SET LOCAL jit = off";
 
@@ -304,14 +305,30 @@ static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_
            " AND interval_ms = %" PRId64 "%s%s ORDER BY open_time) TO STDOUT (FORMAT binary)",
            lit, interval_ms, lo, hi);
   PQfreemem(lit);
-  /* A connection lost since the last call is re-established here (outside any transaction). */
-  if ((rc = tml__pg_exec(&s->pg, LOAD_SETTINGS, 0, NULL, "starting to load candles", err))) {
-    tml__pg_rollback(&s->pg); /* BEGIN may have run before a SET failed */
-    return rc;
+  /* The settings help scans of whole series; a short bounded range (the live loop's new candles, a
+   * few at a time) goes without them, in one round trip instead of three (BEGIN with the settings,
+   * the COPY, COMMIT). */
+  uint64_t span = to_ms > from_ms ? (uint64_t)to_ms - (uint64_t)from_ms : 0;
+  bool short_range = from_ms != INT64_MIN && to_ms != INT64_MAX && interval_ms > 0 &&
+                     span / (uint64_t)interval_ms <= LOAD_SHORT_ROWS;
+  if (!short_range) {
+    /* A connection lost since the last call is re-established here (outside any transaction). */
+    if ((rc = tml__pg_exec(&s->pg, LOAD_SETTINGS, 0, NULL, "starting to load candles", err))) {
+      tml__pg_rollback(&s->pg); /* BEGIN may have run before a SET failed */
+      return rc;
+    }
+    s->pg.in_txn = true;
   }
-  s->pg.in_txn = true;
+  PGresult *r = PQexec(s->pg.conn, sql);
+  if (short_range && PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(s->pg.conn) == CONNECTION_BAD) {
+    /* the connection died since the last call: nothing ran (no transaction), so reconnect and send
+     * the COPY once more, as tml__pg_query does for an autocommit statement */
+    PQclear(r);
+    if ((rc = tml__pg_ensure(&s->pg, err)))
+      return rc;
+    r = PQexec(s->pg.conn, sql);
+  }
   PGconn *conn = s->pg.conn;
-  PGresult *r = PQexec(conn, sql);
   if (PQresultStatus(r) != PGRES_COPY_OUT) {
     rc = tml__pg_error(&s->pg, r, "loading candles", err);
     PQclear(r);
@@ -367,7 +384,7 @@ static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_
     rc = tml__pg_error(&s->pg, NULL, "loading candles", err);
   if (rc)
     tml__pg_rollback(&s->pg);
-  else
+  else if (!short_range)
     rc = tml__pg_commit(&s->pg, err);
   return rc;
 }

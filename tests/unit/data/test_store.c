@@ -4,6 +4,7 @@
 #include "trademl/import.h"
 #include "trademl/store.h"
 #include "trademl/timeutil.h"
+#include "util/db_pg.h"
 
 #include <sqlite3.h>
 
@@ -361,6 +362,50 @@ TEST(duplicate_candles_in_one_batch) {
   CHECK_INT(back.len, 2);
   CHECK_NEAR(back.volume[1], 11, 0);
   tml_candles_release(&back);
+  tml_candles_release(&c);
+  tml_store_close(s);
+}
+
+/* PostgreSQL: a short bounded load (the live loop's new candles) runs its COPY outside a
+ * transaction, without the whole-series settings; when every session of the database has been ended
+ * since the last call (a server restart), it reconnects and sends the COPY again, like a load of a
+ * whole series does. */
+TEST(loads_reconnect_after_the_sessions_ended) {
+  if (!tml_test_db_is_pg())
+    SKIP("ends PostgreSQL sessions (store_pg.loads_reconnect_after_the_sessions_ended)");
+  struct tml_error err;
+  tml_error_init(&err);
+  char *location = tml_test_db_location("store_reconnect"); /* a fresh database: open it once */
+  struct tml_store *s = NULL;
+  CHECK_OK(tml_store_open(location, &s, &err), &err);
+  struct tml_candles c, back;
+  fill(&c, "BTCUSDT", 20, 1700000100000 - 1700000100000 % M15);
+  CHECK_OK(tml_store_put(s, &c, false, NULL, &err), &err);
+  char *admin = tml_test_pg_url("admin_url");
+  const char *db[] = {strrchr(location, '/') + 1};
+  for (int round = 0; round < 2; round++) {
+    struct tml__pg pg;
+    CHECK_OK(tml__pg_connect(&pg, admin, "test", &err), &err);
+    PGresult *r = tml__pg_query(&pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = $1",
+                                1, db, false, "test", &err);
+    CHECK_MSG(r != NULL, "%s", err.msg);
+    CHECK_MSG(strtol(PQgetvalue(r, 0, 0), NULL, 10) >= 1, "no session of %s to end", db[0]);
+    PQclear(r);
+    tml__pg_close(&pg);
+    if (round == 0) /* short and bounded: no transaction */
+      CHECK_OK(tml_store_load(s, "BTCUSDT", M15, c.open_time[3], c.open_time[8], &back, &err), &err);
+    else /* the whole series: in a transaction with the settings */
+      CHECK_OK(tml_store_load(s, "BTCUSDT", M15, INT64_MIN, INT64_MAX, &back, &err), &err);
+    CHECK_INT(back.len, round == 0 ? 5 : 20);
+    CHECK_INT(back.open_time[0], c.open_time[round == 0 ? 3 : 0]);
+    tml_candles_release(&back);
+  }
+  /* and the connection is usable for the next short load */
+  CHECK_OK(tml_store_load(s, "BTCUSDT", M15, c.open_time[18], c.open_time[19] + 1, &back, &err), &err);
+  CHECK_INT(back.len, 2);
+  tml_candles_release(&back);
+  free(admin);
+  free(location);
   tml_candles_release(&c);
   tml_store_close(s);
 }
