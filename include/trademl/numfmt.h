@@ -11,7 +11,8 @@
 /* Writes what snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v) writes (round to nearest, ties to even,
  * as glibc's printf in the default rounding mode) and returns its length. Exact integer arithmetic
  * for finite values whose scaled digits fit 128 bits (every float; doubles from about 1e-6 to 1e21);
- * other values (NaN, infinities, subnormals, prec outside 1..17, far exponents) go to snprintf. */
+ * other values (NaN, infinities, subnormals, prec outside 1..17, far exponents) go to snprintf,
+ * whose text is cut at TML_FMT_G_MAX - 1 characters (only a precision above ~24 writes more). */
 size_t tml_fmt_g(char *out, double v, int prec);
 
 /* Writes v in decimal (as "%lld") and returns its length; out needs 21 bytes. */

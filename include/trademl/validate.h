@@ -35,6 +35,8 @@ struct tml_validate_progress {
   int head, round;
   int best_round, total_rounds; /* ROUND: the head's best round so far and its round budget (0 = unknown) */
   double elapsed_s, eta_s;
+  double done_share;   /* ROUND, FOLD_DONE: training rows of the folds done over those of all the
+                          stage's folds (folds differ in size and run largest first); -1 = unknown */
   const struct tml_fold_plan *plan; /* PLAN: the folds about to run (borrowed for the call) */
   const struct tml_validate_fold *result; /* FOLD_DONE: the fold's metrics (borrowed for the call) */
 };

@@ -152,17 +152,27 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
    * fold metrics while the validation runs (src/server/jobs_routes.c reads "fold-metrics" lines). */
   if (tml_job_in_child() && p->event == TML_VEV_FOLD_DONE && p->result)
     print_fold_metrics(p);
-  /* As a job: progress = folds done in the current stage (quick, full), the final model at the end. */
+  /* As a job: progress = the share of the current stage's training rows in folds done (quick, full;
+   * folds differ in size), the final model at the end. */
   if (tml_job_in_child() && (p->event == TML_VEV_FOLD_DONE || p->event == TML_VEV_STAGE)) {
-    double pct = p->nfolds ? 95.0 * (double)p->folds_done / (double)p->nfolds : 0.0;
+    double share = p->event == TML_VEV_FOLD_DONE && p->done_share >= 0 ? p->done_share
+                   : p->nfolds                                          ? (double)p->folds_done / (double)p->nfolds
+                                                                        : 0.0;
+    double pct = 95.0 * share;
     char stage[64];
     snprintf(stage, sizeof(stage), "%s %zu/%zu folds", p->stage, p->folds_done, p->nfolds);
     tml_job_report_progress(strcmp(p->stage, "final") == 0 ? 96.0 : pct, stage);
   }
   if (p->event == TML_VEV_ROUND && p->head >= 0) {
-    /* The live status: fold, head, round, best round; done share = folds done + this fold's rounds. */
+    /* The live status: fold, head, round, best round; done share = the rows of the folds done (folds
+     * differ in size) + this fold's rounds, as a share of one fold. */
     double in_fold = p->total_rounds > 0 ? (double)(p->round + 1) / (double)p->total_rounds / TML_HEAD_COUNT : 0;
-    double frac = p->nfolds ? ((double)p->folds_done + (in_fold < 1 ? in_fold : 1)) / (double)p->nfolds : -1;
+    double done = p->done_share >= 0 ? p->done_share
+                  : p->nfolds        ? (double)p->folds_done / (double)p->nfolds
+                                     : -1;
+    double frac = done >= 0 && p->nfolds ? done + (in_fold < 1 ? in_fold : 1) / (double)p->nfolds : -1;
+    if (frac > 1)
+      frac = 1;
     if (strcmp(p->stage, "final") == 0)
       cli_progress_set(&s->live, -1, "validating %s final set: %s round %d/%d best %d", s->what,
                        tml_head_name((enum tml_head)p->head), p->round + 1, p->total_rounds, p->best_round + 1);
@@ -173,7 +183,7 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
     return 0;
   }
   if (p->event == TML_VEV_FOLD_DONE)
-    cli_progress_set(&s->live, p->nfolds ? (double)p->folds_done / (double)p->nfolds : -1,
+    cli_progress_set(&s->live, p->done_share >= 0 ? p->done_share : p->nfolds ? (double)p->folds_done / (double)p->nfolds : -1,
                      "validating %s %s: %zu of %zu folds done", s->what, p->stage, p->folds_done, p->nfolds);
   else if (p->event == TML_VEV_STAGE)
     cli_progress_set(&s->live, -1, "validating %s: %s", s->what, p->stage);

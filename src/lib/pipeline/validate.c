@@ -83,16 +83,22 @@ struct fold_ctx {
   size_t *order;         /* fold indices in the order workers take them: most training rows first */
   size_t running;        /* folds started and not finished */
   struct tml_helpers helpers; /* workers with no fold left join the heads of the folds still fitting */
-  size_t rows_total, rows_done; /* training rows of all folds and of the folds done (the ETA) */
-  int rc;
+  size_t rows_total, rows_done; /* training rows of all folds and of the folds done (the ETA; rows_done
+                                   read without the lock through ATOMIC_GET) */
+  int rc;                /* set under lock; read without it through ATOMIC_GET */
   struct tml_error err;
-  volatile int cancelled;
+  int cancelled;         /* set and read through ATOMIC_SET / ATOMIC_GET (the fitting threads poll it) */
   double t0;
   const char *stage_name;
   unsigned char *signal; /* per dataset row: 1 when the direction head signalled long (test rows) */
 };
 
 /* Heads of one fold may fit on two threads at once (a helper joined): the counters are locked. */
+/* Fields the fitting threads read without the lock (rc, cancelled, done): relaxed atomic loads and
+ * stores, so that every access is defined (they only go 0 -> 1 / up, and a late read costs a round). */
+#define ATOMIC_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ATOMIC_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 struct round_ud {
   struct fold_ctx *ctx;
   size_t fold;
@@ -124,15 +130,17 @@ static int on_round(void *ud, int head, int round, int total_rounds, double metr
   if (round < 0)
     return 0; /* a head starts or is done */
   struct fold_ctx *c = r->ctx;
-  if (c->cancelled || c->rc)
+  if (ATOMIC_GET(c->cancelled) || ATOMIC_GET(c->rc))
     return 1;
   if (c->o->progress) {
     struct tml_validate_progress p = {.event = TML_VEV_ROUND, .stage = c->stage_name, .fold = r->fold,
-                                      .nfolds = c->st->nfolds, .folds_done = c->done, .head = head,
+                                      .nfolds = c->st->nfolds, .folds_done = ATOMIC_GET(c->done), .head = head,
+                                      .done_share = c->rows_total ? (double)ATOMIC_GET(c->rows_done) /
+                                                                        (double)c->rows_total : -1.0,
                                       .round = round, .best_round = best, .total_rounds = total_rounds,
                                       .elapsed_s = tml_monotonic_s() - c->t0, .eta_s = -1};
     if (c->o->progress(c->o->progress_ud, &p)) {
-      c->cancelled = 1;
+      ATOMIC_SET(c->cancelled, 1);
       return 1;
     }
   }
@@ -182,6 +190,13 @@ static void shared_release(struct fold_shared *f) {
   f->rows = NULL;
 }
 
+static int fold_rows_error(size_t k, size_t nfit, size_t min_rows, struct tml_error *err) {
+  return tml_error_set(err, TML_EDATA,
+                       "fold %zu has %zu fit rows, fewer than training.min_train_rows = %zu: lengthen the training "
+                       "window or lower --min-train-rows",
+                       k + 1, nfit, min_rows);
+}
+
 /* Gathers fold k's training rows and fits its class thresholds on the fit rows only. */
 static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   const struct tml_dataset *d = c->d;
@@ -209,10 +224,7 @@ static int prepare_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
   tml_metric_put_rows(vf->value, &counts);
   tml_metric_put_rows(vf->baseline, &counts);
   if (fs->nfit < c->o->train.min_train_rows) {
-    rc = tml_error_set(err, TML_EDATA,
-                       "fold %zu has %zu fit rows, fewer than training.min_train_rows = %zu: lengthen the training "
-                       "window or lower --min-train-rows",
-                       k + 1, fs->nfit, c->o->train.min_train_rows);
+    rc = fold_rows_error(k, fs->nfit, c->o->train.min_train_rows, err);
     goto out;
   }
   struct tml_range fit_range = {0, fs->nfit};
@@ -523,7 +535,7 @@ static void *task_worker(void *arg) {
   struct fold_ctx *c = arg;
   for (;;) {
     pthread_mutex_lock(&c->lock);
-    size_t i = c->rc || c->cancelled ? c->ntasks : c->next++;
+    size_t i = ATOMIC_GET(c->rc) || ATOMIC_GET(c->cancelled) ? c->ntasks : c->next++;
     if (i < c->ntasks)
       c->running++;
     else if (c->running == 0) /* the last fold is done: nothing more will be offered */
@@ -539,18 +551,19 @@ static void *task_worker(void *arg) {
     tml_error_init(&e);
     int rc = run_fold(c, k, &e);
     pthread_mutex_lock(&c->lock);
-    if (rc && !c->rc && !c->cancelled) {
-      c->rc = rc;
+    if (rc && !ATOMIC_GET(c->rc) && !ATOMIC_GET(c->cancelled)) {
+      ATOMIC_SET(c->rc, rc);
       c->err = e;
     }
     shared_release(&c->fs[k]);
     c->running--;
     if (!rc) {
-      c->done++;
-      c->rows_done += fold_rows(&c->st->plan.folds[k]);
+      ATOMIC_SET(c->done, c->done + 1); /* written under the lock only */
+      ATOMIC_SET(c->rows_done, c->rows_done + fold_rows(&c->st->plan.folds[k]));
     }
     size_t done = c->done;
-    double left = c->rows_done ? (double)(c->rows_total - c->rows_done) / (double)c->rows_done : 0.0;
+    size_t rows_done = c->rows_done;
+    double left = rows_done ? (double)(c->rows_total - rows_done) / (double)rows_done : 0.0;
     pthread_mutex_unlock(&c->lock);
     if (!rc && c->o->progress) {
       /* the time left in proportion to the training rows left (folds differ in size, the largest
@@ -559,9 +572,11 @@ static void *task_worker(void *arg) {
       struct tml_validate_progress p = {.event = TML_VEV_FOLD_DONE, .stage = c->stage_name, .fold = k,
                                         .nfolds = c->st->nfolds, .folds_done = done, .head = -1, .elapsed_s = el,
                                         .eta_s = el * left,
+                                        .done_share = c->rows_total ? (double)rows_done / (double)c->rows_total
+                                                                    : -1.0,
                                         .result = &c->st->folds[k]};
       if (c->o->progress(c->o->progress_ud, &p))
-        c->cancelled = 1;
+        ATOMIC_SET(c->cancelled, 1);
     }
   }
   return NULL;
@@ -747,6 +762,19 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
     if (o->progress(o->progress_ud, &p))
       c.cancelled = 1;
   }
+  /* Every fold's fit rows, before any fold runs: folds are taken largest first, so a small fold
+   * that cannot train would otherwise fail only after the larger ones were fitted. */
+  for (size_t k = 0; k < st->nfolds && !rc; k++)
+    if (st->plan.folds[k].nfit < o->train.min_train_rows)
+      rc = fold_rows_error(k, st->plan.folds[k].nfit, o->train.min_train_rows, err);
+  if (rc) {
+    free(c.signal);
+    free(c.fs);
+    free(c.order);
+    tml_helpers_destroy(&c.helpers);
+    pthread_mutex_destroy(&c.lock);
+    goto fail;
+  }
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   size_t budget = o->train.threads > 0 ? (size_t)o->train.threads : cores > 0 ? (size_t)cores : 1;
   /* one worker per fold at most, and beyond the folds helpers for their heads (tml_helpers) */
@@ -824,7 +852,7 @@ static int final_progress(void *ud, enum tml_train_event ev, const char *stage, 
     return 0;
   struct tml_validate_progress p = {.event = ev == TML_EV_ROUND ? TML_VEV_ROUND : TML_VEV_STAGE, .stage = "final",
                                     .head = head, .round = round, .best_round = best_round,
-                                    .total_rounds = total, .eta_s = -1};
+                                    .total_rounds = total, .eta_s = -1, .done_share = -1};
   return o->progress(o->progress_ud, &p);
 }
 

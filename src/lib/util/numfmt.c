@@ -144,7 +144,7 @@ size_t tml_fmt_g(char *out, double v, int prec) {
   if (prec < 1 || prec > 17 || bexp == 0 || bexp == 0x7ff ||
       !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, fabs(v), &N, &X)) {
     int n = snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v);
-    return n > 0 ? (size_t)n : 0;
+    return n <= 0 ? 0 : n < TML_FMT_G_MAX ? (size_t)n : TML_FMT_G_MAX - 1; /* what was written */
   }
   char d[20];
   for (int i = prec - 1; i >= 0; i--) {

@@ -175,6 +175,41 @@ TEST(bad_layouts_fail_with_reasons) {
   tml_dataset_release(&d);
 }
 
+static int count_rounds(void *ud, const struct tml_validate_progress *p) {
+  if (p->event == TML_VEV_ROUND)
+    (*(int *)ud)++;
+  return 0;
+}
+
+/* Too few fit rows in a fold fail the run before any fold is fitted (folds run largest first, so a
+ * check inside the fold would come after the larger folds), naming the first such fold. */
+TEST(too_few_fit_rows_fail_before_any_fold_runs) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct tml_validate_opts o;
+  small_opts(&o);
+  o.quick.window = TML_WINDOW_EXPANDING; /* fold 1 the smallest */
+  o.quick.min_train_days = 120;
+  struct tml_validate_stage st;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), &err);
+  CHECK(st.nfolds >= 2);
+  size_t f1 = st.plan.folds[0].nfit, f2 = st.plan.folds[1].nfit;
+  CHECK_MSG(f2 > f1, "an expanding window: fold 2 has %zu fit rows, fold 1 %zu", f2, f1);
+  tml_validate_stage_release(&st);
+  int rounds = 0;
+  o.progress = count_rounds;
+  o.progress_ud = &rounds;
+  o.train.min_train_rows = f1 + 1; /* only fold 1 is too small */
+  o.train.threads = 1;
+  CHECK_INT(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &st, &err), TML_EDATA);
+  CHECK_CONTAINS(err.msg, "fold 1 has");
+  CHECK_CONTAINS(err.msg, "training.min_train_rows");
+  CHECK_INT(rounds, 0);
+  tml_dataset_release(&d);
+}
+
 /* Runs direction-only validation with column 0 replaced by `col` (NULL = honest). */
 static void run_with_column(const struct tml_dataset *d0, const double *col, struct tml_validate_stage *st) {
   struct tml_dataset d = *d0;

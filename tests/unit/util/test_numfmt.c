@@ -51,6 +51,13 @@ TEST(fmt_g_equals_printf) {
     check_g(special[i], 0);
     check_g(special[i], 18);
   }
+  /* a precision beyond the buffer: the length is what was written */
+  {
+    char out[TML_FMT_G_MAX];
+    size_t n = tml_fmt_g(out, 0.1, 40);
+    CHECK_INT(n, strlen(out));
+    CHECK_INT(n, TML_FMT_G_MAX - 1);
+  }
   /* powers of ten and their neighbours (the exponent guess), all precisions */
   for (int k = -30; k <= 30; k++) {
     double p = pow(10.0, k);
