@@ -290,6 +290,46 @@ static void report_folds(const char *stage, const char *report_dir, json_t *fold
 /* Last bytes of the job's log as lines, and its folds so far: "<stage>: fold K of N done" lines that
  * validation prints while it runs, replaced by the folds' metrics from the reports once its JSON
  * summary ({"stages":[{"report_dir":...}]}) is in the log. */
+/* Folds finish in any order (several workers, the largest folds first): the list is shown by stage,
+ * in the order the stages ran, then by fold number. */
+struct fold_key {
+  size_t stage_rank, fold, at;
+  json_t *v;
+};
+static int fold_key_cmp(const void *a, const void *b) {
+  const struct fold_key *x = a, *y = b;
+  if (x->stage_rank != y->stage_rank)
+    return x->stage_rank < y->stage_rank ? -1 : 1;
+  if (x->fold != y->fold)
+    return x->fold < y->fold ? -1 : 1;
+  return x->at < y->at ? -1 : x->at > y->at;
+}
+static void sort_folds(json_t *folds) {
+  size_t n = json_array_size(folds);
+  struct fold_key *k = n > 1 ? calloc(n, sizeof *k) : NULL;
+  if (!k)
+    return; /* nothing to sort, or no memory: completion order */
+  for (size_t i = 0; i < n; i++) {
+    json_t *f = json_array_get(folds, i);
+    const char *stage = json_string_value(json_object_get(f, "stage"));
+    size_t rank = i;
+    for (size_t j = 0; j < i; j++) { /* the first fold seen of the same stage */
+      const char *other = json_string_value(json_object_get(k[j].v, "stage"));
+      if ((!stage && !other) || (stage && other && strcmp(stage, other) == 0)) {
+        rank = k[j].stage_rank;
+        break;
+      }
+    }
+    json_int_t fold = json_integer_value(json_object_get(f, "fold"));
+    k[i] = (struct fold_key){rank, fold > 0 ? (size_t)fold : 0, i, json_incref(f)};
+  }
+  qsort(k, n, sizeof *k, fold_key_cmp);
+  json_array_clear(folds);
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new(folds, k[i].v);
+  free(k);
+}
+
 static bool has_fold_metrics(json_t *folds) {
   size_t i;
   json_t *f;
@@ -369,6 +409,7 @@ static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
     json_object_set_new(o, "folds", reported);
     json_decref(folds);
   } else {
+    sort_folds(folds);
     json_object_set_new(o, "folds", folds);
     json_decref(reported);
   }

@@ -75,6 +75,23 @@ for k in ("status", "progress", "folds", "log_tail", "attempts_history"):
 PY
 ok "GET /api/training/jobs/{id} shows status, progress, folds and log tail"
 
+# A running validation's folds come from its log as they finish, in any order (the largest run first):
+# the API lists them by stage, then fold number.
+mkdir -p "$TRADEML_HOME/logs/jobs"
+for k in 3 1 2; do
+  echo "fold-metrics {\"stage\":\"quick\",\"fold\":$k,\"of\":3,\"metrics\":{\"direction.accuracy\":{\"value\":0.4$k,\"baseline\":0.3}}}"
+done >"$TRADEML_HOME/logs/jobs/$id.log"
+api GET "/api/training/jobs/$id"
+expect_code 200
+python3 - "$BODY" <<'PY' || fail "fold order: $BODY"
+import json, sys
+f = json.loads(sys.argv[1])["folds"]
+assert [x["fold"] for x in f] == [1, 2, 3], [x["fold"] for x in f]
+assert f[0]["metrics"]["direction.accuracy"]["value"] == 0.41, f[0]
+PY
+rm -f "$TRADEML_HOME/logs/jobs/$id.log"
+ok "a running validation's folds are listed in fold order whatever order they finished in"
+
 api POST "/api/training/jobs/$train_id/cancel"
 expect_code 200
 [[ $(jget '["status"]') == cancelled ]] || fail "cancel: $BODY"
