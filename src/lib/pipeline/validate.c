@@ -93,12 +93,13 @@ struct fold_ctx {
   unsigned char *signal; /* per dataset row: 1 when the direction head signalled long (test rows) */
 };
 
-/* Heads of one fold may fit on two threads at once (a helper joined): the counters are locked. */
-/* Fields the fitting threads read without the lock (rc, cancelled, done): relaxed atomic loads and
- * stores, so that every access is defined (they only go 0 -> 1 / up, and a late read costs a round). */
+/* Fields the fitting threads read without the lock (rc, cancelled, done, rows_done): relaxed atomic
+ * loads and stores, so that every access is defined (they only go 0 -> 1 or up, and a late read
+ * costs a round). */
 #define ATOMIC_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define ATOMIC_SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
+/* Heads of one fold may fit on two threads at once (a helper joined): the counters are locked. */
 struct round_ud {
   struct fold_ctx *ctx;
   size_t fold;
