@@ -319,23 +319,15 @@ static int pgs_load(void *p, const char *sym, int64_t interval_ms, int64_t from_
     }
     s->pg.in_txn = true;
   }
-  PGresult *r = PQexec(s->pg.conn, sql);
-  if (short_range && PQresultStatus(r) != PGRES_COPY_OUT && PQstatus(s->pg.conn) == CONNECTION_BAD) {
-    /* the connection died since the last call: nothing ran (no transaction), so reconnect and send
-     * the COPY once more, as tml__pg_query does for an autocommit statement */
-    PQclear(r);
-    if ((rc = tml__pg_ensure(&s->pg, err)))
-      return rc;
-    r = PQexec(s->pg.conn, sql);
-  }
-  PGconn *conn = s->pg.conn;
-  if (PQresultStatus(r) != PGRES_COPY_OUT) {
-    rc = tml__pg_error(&s->pg, r, "loading candles", err);
-    PQclear(r);
+  /* outside a transaction (a short range), a connection lost since the last call is re-established
+   * here and the COPY sent once more */
+  PGresult *r = tml__pg_copy_out(&s->pg, sql, "loading candles", err);
+  if (!r) {
     tml__pg_rollback(&s->pg);
-    return rc;
+    return tml__pg_code(err);
   }
   PQclear(r);
+  PGconn *conn = s->pg.conn;
   char *row = NULL;
   int n;
   bool header = true;

@@ -363,9 +363,11 @@ PGresult *tml__pg_query(struct tml__pg *pg, const char *sql, int nparams, const 
   return tml__pg_query_params(pg, sql, nparams, params, NULL, NULL, result_binary, doing, err);
 }
 
-PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
-                               const int *lengths, const int *formats, bool result_binary, const char *doing,
-                               struct tml_error *err) {
+/* Sends sql and returns its result when it succeeded: PGRES_COMMAND_OK or PGRES_TUPLES_OK, or
+ * PGRES_COPY_OUT when copy_out. A connection lost outside a transaction gets one resend. */
+static PGresult *send_query(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
+                            const int *lengths, const int *formats, bool result_binary, bool copy_out,
+                            const char *doing, struct tml_error *err) {
   for (int attempt = 0;; attempt++) {
     if (tml__pg_ensure(pg, err))
       return NULL;
@@ -374,7 +376,7 @@ PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams,
                         ? PQexec(pg->conn, sql)
                         : PQexecParams(pg->conn, sql, nparams, NULL, params, lengths, formats, result_binary ? 1 : 0);
     ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+    if (copy_out ? st == PGRES_COPY_OUT : st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
       return res;
     bool lost = PQstatus(pg->conn) == CONNECTION_BAD;
     if (lost && !pg->in_txn && attempt == 0) {
@@ -385,6 +387,16 @@ PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams,
     PQclear(res);
     return NULL;
   }
+}
+
+PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
+                               const int *lengths, const int *formats, bool result_binary, const char *doing,
+                               struct tml_error *err) {
+  return send_query(pg, sql, nparams, params, lengths, formats, result_binary, false, doing, err);
+}
+
+PGresult *tml__pg_copy_out(struct tml__pg *pg, const char *sql, const char *doing, struct tml_error *err) {
+  return send_query(pg, sql, 0, NULL, NULL, NULL, false, true, doing, err);
 }
 
 int tml__pg_exec(struct tml__pg *pg, const char *sql, int nparams, const char *const *params, const char *doing,

@@ -56,6 +56,9 @@ static inline int tml__pg_code(const struct tml_error *err) { return err && err-
 PGresult *tml__pg_query_params(struct tml__pg *pg, const char *sql, int nparams, const char *const *params,
                                const int *lengths, const int *formats, bool result_binary, const char *doing,
                                struct tml_error *err);
+/* Starts "COPY ... TO STDOUT" (sql): the result in PGRES_COPY_OUT (caller PQclear()s it, then reads
+ * with PQgetCopyData and PQgetResult) or NULL with err set; a lost connection as tml__pg_query. */
+PGresult *tml__pg_copy_out(struct tml__pg *pg, const char *sql, const char *doing, struct tml_error *err);
 /* tml__pg_query for statements without rows of interest. 0 or the error code. */
 int tml__pg_exec(struct tml__pg *pg, const char *sql, int nparams, const char *const *params, const char *doing,
                  struct tml_error *err);
