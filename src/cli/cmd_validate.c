@@ -144,6 +144,14 @@ static void print_fold_metrics(const struct tml_validate_progress *p) {
   tml_buf_release(&b);
 }
 
+/* The stage's share done: its folds' training rows where the event carries them (ROUND, FOLD_DONE),
+ * else folds done over folds; -1 when unknown. */
+static double done_share(const struct tml_validate_progress *p) {
+  if ((p->event == TML_VEV_ROUND || p->event == TML_VEV_FOLD_DONE) && p->done_share >= 0)
+    return p->done_share;
+  return p->nfolds ? (double)p->folds_done / (double)p->nfolds : -1.0;
+}
+
 static int on_progress(void *ud, const struct tml_validate_progress *p) {
   struct progress_state *s = ud;
   if (cli_stop_signal)
@@ -155,10 +163,8 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
   /* As a job: progress = the share of the current stage's training rows in folds done (quick, full;
    * folds differ in size), the final model at the end. */
   if (tml_job_in_child() && (p->event == TML_VEV_FOLD_DONE || p->event == TML_VEV_STAGE)) {
-    double share = p->event == TML_VEV_FOLD_DONE && p->done_share >= 0 ? p->done_share
-                   : p->nfolds                                          ? (double)p->folds_done / (double)p->nfolds
-                                                                        : 0.0;
-    double pct = 95.0 * share;
+    double share = done_share(p);
+    double pct = share > 0 ? 95.0 * share : 0.0;
     char stage[64];
     snprintf(stage, sizeof(stage), "%s %zu/%zu folds", p->stage, p->folds_done, p->nfolds);
     tml_job_report_progress(strcmp(p->stage, "final") == 0 ? 96.0 : pct, stage);
@@ -167,9 +173,7 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
     /* The live status: fold, head, round, best round; done share = the rows of the folds done (folds
      * differ in size) + this fold's rounds, as a share of one fold. */
     double in_fold = p->total_rounds > 0 ? (double)(p->round + 1) / (double)p->total_rounds / TML_HEAD_COUNT : 0;
-    double done = p->done_share >= 0 ? p->done_share
-                  : p->nfolds        ? (double)p->folds_done / (double)p->nfolds
-                                     : -1;
+    double done = done_share(p);
     double frac = done >= 0 && p->nfolds ? done + (in_fold < 1 ? in_fold : 1) / (double)p->nfolds : -1;
     if (frac > 1)
       frac = 1;
@@ -183,7 +187,7 @@ static int on_progress(void *ud, const struct tml_validate_progress *p) {
     return 0;
   }
   if (p->event == TML_VEV_FOLD_DONE)
-    cli_progress_set(&s->live, p->done_share >= 0 ? p->done_share : p->nfolds ? (double)p->folds_done / (double)p->nfolds : -1,
+    cli_progress_set(&s->live, done_share(p),
                      "validating %s %s: %zu of %zu folds done", s->what, p->stage, p->folds_done, p->nfolds);
   else if (p->event == TML_VEV_STAGE)
     cli_progress_set(&s->live, -1, "validating %s: %s", s->what, p->stage);
