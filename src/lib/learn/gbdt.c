@@ -2028,7 +2028,8 @@ int tml_gbdt_to_json(const struct tml_gbdt_model *m, struct tml_buf *out, struct
     }
     rc |= tml_buf_puts(out, "],\"left\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
+      rc |= put_list_int(out, i == a,
+                         m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
     rc |= tml_buf_puts(out, "],\"default_left\":[");
     for (uint32_t i = a; i < z; i++)
       rc |= put_list_int(out, i == a, (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
@@ -2301,11 +2302,11 @@ int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf 
     rc |= tml_buf_puts(out, "],\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
                             "\"categories_sizes\":[],\"default_left\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "",
-                           m->nodes[i].feature >= 0 && (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
+      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 && (m->nodes[i].left & DEFAULT_LEFT) ? 1 : 0);
     rc |= tml_buf_printf(out, "],\"id\":%zu,\"left_children\":[", t);
     for (uint32_t i = a; i < z; i++)
-      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
+      rc |= put_list_int(out, i == a,
+                         m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a) : -1);
     rc |= tml_buf_puts(out, "],\"loss_changes\":[");
     for (uint32_t i = a; i < z; i++) {
       if (i > a)
@@ -2324,12 +2325,12 @@ int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf 
       }
     rc |= tml_buf_puts(out, "],\"parents\":[");
     for (uint32_t i = 0; i < n; i++)
-      rc |= tml_buf_printf(out, "%s%d", i ? "," : "", parent[i]);
+      rc |= put_list_int(out, i == 0, parent[i]);
     free(parent);
     rc |= tml_buf_puts(out, "],\"right_children\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "",
-                           m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a + 1) : -1);
+      rc |= put_list_int(out, i == a,
+                         m->nodes[i].feature >= 0 ? (int)((m->nodes[i].left & CHILD_MASK) - (int32_t)a + 1) : -1);
     rc |= tml_buf_puts(out, "],\"split_conditions\":[");
     for (uint32_t i = a; i < z; i++) {
       if (i > a)
@@ -2338,7 +2339,7 @@ int tml_gbdt_export_xgboost_json(const struct tml_gbdt_model *m, struct tml_buf 
     }
     rc |= tml_buf_puts(out, "],\"split_indices\":[");
     for (uint32_t i = a; i < z; i++)
-      rc |= tml_buf_printf(out, "%s%d", i > a ? "," : "", m->nodes[i].feature >= 0 ? m->nodes[i].feature : 0);
+      rc |= put_list_int(out, i == a, m->nodes[i].feature >= 0 ? m->nodes[i].feature : 0);
     rc |= tml_buf_puts(out, "],\"split_type\":[");
     for (uint32_t i = 0; i < n; i++)
       rc |= tml_buf_printf(out, "%s0", i ? "," : "");

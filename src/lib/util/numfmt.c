@@ -90,8 +90,6 @@ static bool scaled(uint64_t m, int e, int t, u128 *q, int *half) {
     u128 twice = rem << 1; /* den < 2^127: no overflow */
     *half = twice < den ? -1 : twice > den ? 1 : 0;
   }
-  if (rem == 0)
-    *half = -2; /* exact */
   return true;
 }
 
