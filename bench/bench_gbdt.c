@@ -2,7 +2,8 @@
  *   build/bench/bench_gbdt [rows] [cols] [rounds] [repeats] [predict]
  * Defaults 200000 x 70, 3 classes, 64 bins, one thread, 20 rounds (early stopping off), 3 repeats.
  * Prints min / median over the repeats of: time per boosting round of XGBoost (hist), of the native
- * engine, of the native engine without histogram subtraction, the floor (one histogram pass over
+ * engine, of the native engine with each lever off (histogram subtraction, the shared root pass, the
+ * AVX2 paths, float histogram slots), the floor (one histogram pass over
  * the training rows of the same matrix), binning the matrix (once per fold, shared by the five
  * heads), the wall time of one model on 1 and on 2 threads (threads inside the model), and the
  * prediction of five heads for one row with trees of the sizes a walk-forward keeps.
@@ -64,14 +65,17 @@ static double smed(struct series *s) {
   return s->n % 2 ? s->v[s->n / 2] : 0.5 * (s->v[s->n / 2 - 1] + s->v[s->n / 2]);
 }
 
-/* The engine's levers, each switched off alone (TML_GBDT_NO_* flags). */
+/* The engine's levers, each switched off alone (TML_GBDT_NO_* flags, or double instead of float
+ * histogram slots: training.native_histogram). */
 static const struct {
   const char *name;
   unsigned flag;
+  int precision;
 } levers[] = {
-    {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION},
-    {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT},
-    {"native round, no AVX2 (SSE2 mask, plain root pass)", TML_GBDT_NO_AVX2},
+    {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION, TML_HIST_FLOAT},
+    {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT, TML_HIST_FLOAT},
+    {"native round, no AVX2 (SSE2 mask, plain root pass)", TML_GBDT_NO_AVX2, TML_HIST_FLOAT},
+    {"native round, double histograms", 0, TML_HIST_DOUBLE},
 };
 #define NLEVERS (sizeof levers / sizeof *levers)
 
@@ -140,8 +144,11 @@ int main(int argc, char **argv) {
     add(&floor_, now() - t0);
     for (size_t lever = 0; lever <= NLEVERS; lever++) { /* 0: as shipped; then one lever off at a time */
       struct tml_gbdt_model *m = NULL;
+      struct tml_xgb_params q = p;
+      if (lever)
+        q.native_histogram = levers[lever - 1].precision;
       t0 = now();
-      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &p, lever ? levers[lever - 1].flag : 0, NULL, NULL, NULL,
+      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, lever ? levers[lever - 1].flag : 0, NULL, NULL, NULL,
                                 &m, &err))
         die(&err);
       add(lever ? &off[lever - 1] : &nat, (now() - t0) / rounds);

@@ -38,7 +38,8 @@ int cli_load_config(const struct cli_args *a, struct tml_paths *paths, struct tm
   {"seed", CLI_VALUE, "N", "random seed", "training.seed"},                                                               \
   {"engine", CLI_VALUE, "NAME", "boosting engine: xgboost | native", "training.engine"},                                 \
   {"max-leaves", CLI_VALUE, "N", "most leaves per tree (0 = no limit)", "training.max_leaves"},                          \
-  {"grow-policy", CLI_VALUE, "NAME", "tree growth: depthwise | lossguide", "training.grow_policy"}
+  {"grow-policy", CLI_VALUE, "NAME", "tree growth: depthwise | lossguide", "training.grow_policy"},                     \
+  {"native-histogram", CLI_VALUE, "P", "native engine histogram sums: float | double", "training.native_histogram"}
 
 /* The lstm strategy's settings (docs/lstm.md), one flag per lstm.* key. */
 #define CLI_LSTM_OPTS                                                                                                     \

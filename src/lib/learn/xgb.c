@@ -85,6 +85,19 @@ void tml_xgb_params_default(struct tml_xgb_params *p) {
   p->seed = 42;
   p->max_leaves = 0;
   p->grow_policy = TML_GROW_DEPTHWISE;
+  p->native_histogram = TML_HIST_FLOAT;
+}
+
+int tml_xgb_native_histogram_parse(const char *name) {
+  if (name && strcmp(name, "float") == 0)
+    return TML_HIST_FLOAT;
+  if (name && strcmp(name, "double") == 0)
+    return TML_HIST_DOUBLE;
+  return -1;
+}
+
+const char *tml_xgb_native_histogram_name(int precision) {
+  return precision == TML_HIST_DOUBLE ? "double" : "float";
 }
 
 int tml_xgb_grow_policy_parse(const char *name) {
@@ -117,6 +130,8 @@ int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *er
           "/ --max-depth to 1..64 or training.max_leaves / --max-leaves to 2 or more";
   else if (p->grow_policy != TML_GROW_DEPTHWISE && p->grow_policy != TML_GROW_LOSSGUIDE)
     bad = "grow_policy must be depthwise or lossguide; set training.grow_policy";
+  else if (p->native_histogram != TML_HIST_FLOAT && p->native_histogram != TML_HIST_DOUBLE)
+    bad = "native_histogram must be float or double; set training.native_histogram / --native-histogram";
   else if (!isfinite(p->min_child_weight) || p->min_child_weight < 0.0)
     bad = "min_child_weight must be >= 0";
   else if (!isfinite(p->subsample) || p->subsample <= 0.0 || p->subsample > 1.0)
@@ -156,10 +171,10 @@ int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out) 
                         "\"max_depth\":%d,\"min_child_weight\":%s,\"subsample\":%s,"
                         "\"colsample_bytree\":%s,\"lambda\":%s,\"max_bin\":%d,\"nthread\":%d,"
                         "\"seed\":%" PRIu64 ",\"max_leaves\":%d,\"grow_policy\":\"%s\","
-                        "\"tree_method\":\"hist\"}",
+                        "\"tree_method\":\"hist\",\"native_histogram\":\"%s\"}",
                         p->num_boost_round, p->early_stopping_rounds, eta, p->max_depth, mcw, sub,
                         col, lam, p->max_bin, p->nthread, p->seed, p->max_leaves,
-                        tml_xgb_grow_policy_name(p->grow_policy));
+                        tml_xgb_grow_policy_name(p->grow_policy), tml_xgb_native_histogram_name(p->native_histogram));
 }
 
 /* Reads the last "name:value" metric of an XGBoosterEvalOneIter string such as

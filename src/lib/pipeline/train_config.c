@@ -60,6 +60,7 @@ int tml_train_opts_from_config(const struct tml_config *cfg, struct tml_train_op
       (rc = int_key(cfg, "training.max_leaves", &x->max_leaves, err)))
     return rc;
   x->grow_policy = tml_xgb_grow_policy_parse(tml_config_get(cfg, "training.grow_policy"));
+  x->native_histogram = tml_xgb_native_histogram_parse(tml_config_get(cfg, "training.native_histogram"));
   x->eta = tml_config_double(cfg, "training.learning_rate");
   x->min_child_weight = tml_config_double(cfg, "training.min_child_weight");
   x->subsample = tml_config_double(cfg, "training.subsample");

@@ -374,6 +374,9 @@ static const struct key_def keys[] = {
     {"training.grow_policy", K_ENUM, "depthwise", 0, 0, "depthwise|lossguide", NULL, 0,
      "tree growth order: depthwise (a level at a time) or lossguide (largest loss change first; XGBoost "
      "grow_policy)"},
+    {"training.native_histogram", K_ENUM, "float", 0, 0, "float|double", NULL, 0,
+     "the native engine's histogram sums: float (faster; predictions within float rounding of XGBoost's) or "
+     "double (XGBoost's own precision: the same trees as libxgboost bit for bit)"},
 };
 
 #define NKEYS TML_ARRAY_LEN(keys)

@@ -67,7 +67,7 @@ TEST(params_default_and_json) {
             "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"
             "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"
             "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"max_leaves\":0,\"grow_policy\":\"depthwise\","
-            "\"tree_method\":\"hist\"}");
+            "\"tree_method\":\"hist\",\"native_histogram\":\"float\"}");
   tml_buf_release(&b);
   struct tml_error err;
   tml_error_init(&err);
@@ -75,6 +75,14 @@ TEST(params_default_and_json) {
   p.subsample = 0;
   CHECK_INT(tml_xgb_params_validate(&p, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "subsample");
+  tml_xgb_params_default(&p);
+  p.native_histogram = 7;
+  tml_error_init(&err);
+  CHECK_INT(tml_xgb_params_validate(&p, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "training.native_histogram");
+  CHECK_INT(tml_xgb_native_histogram_parse("double"), TML_HIST_DOUBLE);
+  CHECK_INT(tml_xgb_native_histogram_parse("float"), TML_HIST_FLOAT);
+  CHECK_INT(tml_xgb_native_histogram_parse("half"), -1);
 }
 
 TEST(classifier_learns_known_function) {
