@@ -48,6 +48,12 @@ void tml_nn_rng_shuffle(struct tml_nn_rng *r, size_t *v, size_t n); /* Fisher-Ya
 void tml_nn_set_threads(int nthreads);
 /* The thread count OpenBLAS reports. */
 int tml_nn_threads(void);
+/* Stops OpenBLAS's idle worker threads. The pthreads build of OpenBLAS starts them when the library
+ * is loaded, and each spins (sched_yield) for ~2^28 cycles before it sleeps: ~0.08 CPU-s at every
+ * process start, taken from the cores training runs on, also by commands that never call BLAS.
+ * OpenBLAS starts them again at the next threaded product, so calling this early in a process costs
+ * nothing later. A no-op with a serial or OpenMP build of OpenBLAS. */
+void tml_nn_blas_park(void);
 
 /* ---- The parameter store ---- */
 struct tml_nn_params {

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "trademl/nn.h"
 
 static const struct {
   const char *name;
@@ -33,6 +34,7 @@ int cmd_version(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  tml_nn_blas_park(); /* before any work: OpenBLAS's loader-started threads spin otherwise */
   int i = 1;
   for (; i < argc; i++) {
     if ((strcmp(argv[i], "--home") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {

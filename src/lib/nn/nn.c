@@ -71,6 +71,14 @@ void tml_nn_rng_shuffle(struct tml_nn_rng *r, size_t *v, size_t n) {
 void tml_nn_set_threads(int nthreads) { openblas_set_num_threads(nthreads < 1 ? 1 : nthreads); }
 int tml_nn_threads(void) { return openblas_get_num_threads(); }
 
+/* OpenBLAS's own thread-pool shutdown (driver/others/blas_server.c, exported for its fork handler);
+ * exec_blas re-creates the pool on demand (blas_thread_init). Weak: only the pthreads build has it. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+void tml_nn_blas_park(void) {
+  if (blas_thread_shutdown_)
+    blas_thread_shutdown_();
+}
+
 /* ---- Parameters ---- */
 
 void tml_nn_params_init(struct tml_nn_params *p) { memset(p, 0, sizeof *p); }

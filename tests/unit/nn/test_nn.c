@@ -584,6 +584,26 @@ TEST(determinism_same_seed_same_bytes) {
   tml_nn_set_threads(1);
 }
 
+/* The CLI parks OpenBLAS's loader-started threads at startup (tml_nn_blas_park): products after it,
+ * on 2 threads, must give the same bytes as before it (OpenBLAS restarts its pool on demand), and the
+ * thread setting must survive. */
+TEST(parked_blas_threads_give_the_same_products) {
+  tml_nn_set_threads(2);
+  struct seq_net a, b;
+  seq_net_init(&a, 21, 32, 12, 7);
+  seq_train(&a, 40, 3);
+  tml_nn_blas_park();
+  tml_nn_blas_park(); /* twice: nothing left to stop */
+  CHECK_INT(tml_nn_threads(), 2);
+  seq_net_init(&b, 21, 32, 12, 7);
+  seq_train(&b, 40, 3);
+  CHECK(a.p.n == b.p.n);
+  CHECK_MSG(memcmp(a.p.w, b.p.w, a.p.n * sizeof(float)) == 0, "training after parking the BLAS threads changed the weights");
+  seq_net_release(&a);
+  seq_net_release(&b);
+  tml_nn_set_threads(1);
+}
+
 /* The fast activations against libm (double): exp relative error, sigmoid and tanh absolute error. */
 TEST(fast_math_accuracy) {
   double worst_exp = 0, worst_sig = 0, worst_tanh = 0;
