@@ -44,15 +44,16 @@ double tml_nn_rng_normal(struct tml_nn_rng *r);   /* standard normal (Box-Muller
 size_t tml_nn_rng_below(struct tml_nn_rng *r, size_t n); /* uniform in [0, n), n >= 1 (Lemire's method) */
 void tml_nn_rng_shuffle(struct tml_nn_rng *r, size_t *v, size_t n); /* Fisher-Yates */
 
-/* Sets OpenBLAS's thread count (>= 1) for every following product in this process. */
+/* Sets OpenBLAS's thread count (>= 1) for every following product in this process; with 1, parks
+ * the pool (tml_nn_blas_park), which one thread never uses. */
 void tml_nn_set_threads(int nthreads);
 /* The thread count OpenBLAS reports. */
 int tml_nn_threads(void);
 /* Stops OpenBLAS's idle worker threads. The pthreads build of OpenBLAS starts them when the library
  * is loaded, and each spins (sched_yield) for ~2^28 cycles before it sleeps: ~0.08 CPU-s at every
  * process start, taken from the cores training runs on, also by commands that never call BLAS.
- * OpenBLAS starts them again at the next threaded product, so calling this early in a process costs
- * nothing later. A no-op with a serial or OpenMP build of OpenBLAS. */
+ * OpenBLAS starts them again at the next product it splits (or the next tml_nn_set_threads > 1), so
+ * calling this early in a process costs nothing later. Nothing to stop with a serial build. */
 void tml_nn_blas_park(void);
 
 /* ---- The parameter store ---- */

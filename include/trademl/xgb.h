@@ -30,7 +30,7 @@ struct tml_xgb_params {
 
 /* The native engine's histogram slots (training.native_histogram; XGBoost 1.7's CPU histograms are
  * always double, so this setting is the native engine's alone). float, the default: half the bytes
- * per (row, column) update, 1.15x less CPU on a walk-forward, predictions within float rounding of
+ * per (row, column) update, ~1.2x less CPU on a walk-forward, near-tie splits may go otherwise than
  * XGBoost's; double: XGBoost's own accumulators, the same trees as libxgboost bit for bit
  * (docs/training.md "The native engine"). */
 enum { TML_HIST_FLOAT = 0, TML_HIST_DOUBLE = 1 };

@@ -11,8 +11,10 @@
  *  - per node: a histogram of gradient/hessian sums per bin per column, rows visited in ascending
  *    order, so sums are deterministic; siblings by subtraction (the smaller child is built, the
  *    larger is parent - smaller). The slots are floats by default (training.native_histogram
- *    float: half the bytes, the histogram passes ~1.4x faster, predictions within float rounding
- *    of XGBoost's) or doubles (double: XGBoost 1.7's own accumulators, the same trees bit for bit);
+ *    float: half the bytes, the histogram passes ~1.4x faster; each column's cuts scored against
+ *    its own float total and children's sums taken exactly from their rows (see scan_cuts and
+ *    grow_tree); near-tie splits may go otherwise than XGBoost's) or doubles (double: XGBoost
+ *    1.7's own accumulators, the same trees bit for bit);
  *  - split gain as XGBoost's float loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
  *    children need hessian >= min_child_weight, a split needs gain > 1e-6 (XGBoost's kRtEps);
  *    missing values (NaN, +-Inf) go to the side that gives the larger gain, learned per split
@@ -823,11 +825,13 @@ static inline void hist_rows_all_f(const uint32_t *rows, size_t begin, size_t en
     struct hbinf *hp = hist;
     size_t j = 0;
 #ifdef __SSE2__
-    __m128 v = _mm_castpd_ps(_mm_load_sd((const double *)(const void *)&gh[r]));
+    /* 8-byte loads and stores through _mm_loadl_epi64 / _mm_storel_epi64, whose pointers may alias
+     * (the floats are read as one 64-bit lane, never as a double object) */
+    __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&gh[r]));
 #define HIST_ADD(slot)                                                                                                 \
   do {                                                                                                                 \
-    double *q_ = (double *)(void *)&(slot);                                                                            \
-    _mm_store_sd(q_, _mm_castps_pd(_mm_add_ps(_mm_castpd_ps(_mm_load_sd(q_)), v)));                                    \
+    __m128i *q_ = (__m128i *)(void *)&(slot);                                                                          \
+    _mm_storel_epi64(q_, _mm_castps_si128(_mm_add_ps(_mm_castsi128_ps(_mm_loadl_epi64(q_)), v)));                      \
   } while (0)
 #else
     float g = gh[r].g, h = gh[r].h;
@@ -1388,7 +1392,7 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     unsigned s = 0; /* the cut of the prefix loop */
     /* slot s of scan q as (g, h) doubles: a double slot as it is, a float slot widened (exactly) */
 #define LD_D(q, s) _mm_loadu_pd(&((const struct hbin *)src[q])[s].g)
-#define LD_F(q, s) _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd((const double *)(const void *)((const struct hbinf *)src[q] + (s)))))
+#define LD_F(q, s) _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)((const struct hbinf *)src[q] + (s)))))
 #define PREFIX2(a, q, LD)                                                                                              \
   do {                                                                                                                 \
     __m128d x0 = _mm_add_pd(a, LD(q, s));                                                                              \
@@ -1446,10 +1450,26 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     const double *gq = preG[q], *hq = preH[q];
     unsigned ncuts = jobs[q].ncuts;
     uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
+    /* The sums the cuts are scored against: the node's exact G and H with double slots (XGBoost's
+     * rule), or with float slots this column's own total (the last left sum plus the bins after
+     * it), so that GL + GR is what the column's float sums hold. Float sums of many rows drift (by
+     * ~1e-4 of a sum at 10^4 equal hessians in a bin); against the node's exact sums a cut past the
+     * node's data would see that drift as a right side (HR >= min_child_weight at tens of thousands
+     * of rows) and split off an empty child. Against the column's total it sees 0. */
+    double G = n->G, H = n->H, par = parent;
+    float parf = parentf;
+    if (t->fhist) {
+      struct hbin last = slot_at(t, jobs[q].hp, ncuts);
+      struct hbin miss = jobs[q].default_left ? (struct hbin){0.0, 0.0} : slot_at(t, jobs[q].hp, (size_t)t->bins->max_bin);
+      G = gq[ncuts - 1] + last.g + miss.g;
+      H = hq[ncuts - 1] + last.h + miss.h;
+      par = calc_gain(G, H, lambda);
+      parf = (float)par;
+    }
     /* the mask only pre-selects: a cut within the float rounding of the best may still beat it as
      * XGBoost's float loss_chg, so the bar is lowered by far more than that rounding */
-    double bar = best->gain - 1e-5 * (fabs(parent) + fabs(best->gain)) - 1e-30;
-    struct cut_mask_in in = {n->G, n->H, lambda, mcw, parent + bar};
+    double bar = best->gain - 1e-5 * (fabs(par) + fabs(best->gain)) - 1e-30;
+    struct cut_mask_in in = {G, H, lambda, mcw, par + bar};
     /* the mask runs over whole vectors: cuts up to the next multiple of 4 get neutral sums, and
      * their bits are cleared after */
     unsigned nvec = (ncuts + 3u) & ~3u;
@@ -1461,13 +1481,13 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
     if (!finite) { /* overflow: every cut passing min_child_weight */
       memset(cand, 0, sizeof cand);
       for (unsigned s = 0; s < ncuts; s++)
-        if (!(hq[s] < mcw || n->H - hq[s] < mcw))
+        if (!(hq[s] < mcw || H - hq[s] < mcw))
           cand[s / 64] |= (uint64_t)1 << (s % 64);
     }
     for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
       for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
         unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
-        float gain = xgb_loss_chg(gq[s], hq[s], n->G - gq[s], n->H - hq[s], lambda, parentf);
+        float gain = xgb_loss_chg(gq[s], hq[s], G - gq[s], H - hq[s], lambda, parf);
         if (!isinf(gain) && gain > (float)best->gain) {
           best->gain = gain;
           best->feature = (int32_t)jobs[q].feature;
@@ -1700,6 +1720,30 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       struct grow *g = &t->batch[i];
       const struct split *s = &g->s;
       size_t mid = partition(t, g->begin, g->end, s);
+      double GL = s->GL, HL = s->HL, GR = g->G - s->GL, HR = g->H - s->HL;
+      if (t->fhist) {
+        /* Float slots: the children's sums from their rows (the smaller side summed in row order,
+         * the other the parent's exact sums minus it), so leaf values and min_child_weight see
+         * exact sums, not the float histograms' drift; a split whose side then falls short of
+         * min_child_weight, or is empty, is not made: the node stays a leaf. */
+        bool left_small = mid - g->begin <= g->end - mid;
+        size_t a = left_small ? g->begin : mid, z = left_small ? mid : g->end;
+        double Gs = 0, Hs = 0;
+        for (size_t k = a; k < z; k++) {
+          Gs += (double)gh[t->rows[k]].g;
+          Hs += (double)gh[t->rows[k]].h;
+        }
+        GL = left_small ? Gs : g->G - Gs;
+        HL = left_small ? Hs : g->H - Hs;
+        GR = left_small ? g->G - Gs : Gs;
+        HR = left_small ? g->H - Hs : Hs;
+        if (mid == g->begin || mid == g->end || HL < p->min_child_weight || HR < p->min_child_weight) {
+          num_leaves--;
+          if ((rc = node_leaf(t, m, g)))
+            break;
+          continue;
+        }
+      }
       uint32_t l = (uint32_t)m->nnodes;
       m->nnodes += 2;
       size_t ncuts = 0;
@@ -1710,9 +1754,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       nd->left = (int32_t)l | (s->default_left ? DEFAULT_LEFT : 0);
       m->stats[g->id].gain = s->gain;
       m->stats[g->id].split_bin = (uint8_t)s->bin;
-      struct grow L = {.id = l, .depth = g->depth + 1, .begin = g->begin, .end = mid, .G = s->GL, .H = s->HL};
-      struct grow R = {.id = l + 1, .depth = g->depth + 1, .begin = mid, .end = g->end, .G = g->G - s->GL,
-                       .H = g->H - s->HL};
+      struct grow L = {.id = l, .depth = g->depth + 1, .begin = g->begin, .end = mid, .G = GL, .H = HL};
+      struct grow R = {.id = l + 1, .depth = g->depth + 1, .begin = mid, .end = g->end, .G = GR, .H = HR};
       L.s.feature = R.s.feature = -1;
       node_open(m, &L, p);
       node_open(m, &R, p);

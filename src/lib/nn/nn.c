@@ -67,17 +67,23 @@ void tml_nn_rng_shuffle(struct tml_nn_rng *r, size_t *v, size_t n) {
   }
 }
 
-/* openblas_set_num_threads / openblas_get_num_threads: declared by OpenBLAS's cblas.h. */
-void tml_nn_set_threads(int nthreads) { openblas_set_num_threads(nthreads < 1 ? 1 : nthreads); }
-int tml_nn_threads(void) { return openblas_get_num_threads(); }
-
 /* OpenBLAS's own thread-pool shutdown (driver/others/blas_server.c, exported for its fork handler);
- * exec_blas re-creates the pool on demand (blas_thread_init). Weak: only the pthreads build has it. */
+ * exec_blas and goto_set_num_threads re-create the pool (blas_thread_init). Weak: absent from some
+ * builds of OpenBLAS, where there is nothing to stop. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 void tml_nn_blas_park(void) {
   if (blas_thread_shutdown_)
     blas_thread_shutdown_();
 }
+
+/* openblas_set_num_threads / openblas_get_num_threads: declared by OpenBLAS's cblas.h. */
+void tml_nn_set_threads(int nthreads) {
+  openblas_set_num_threads(nthreads < 1 ? 1 : nthreads);
+  if (nthreads <= 1) /* OpenBLAS (0.3.21) restarts its pool here too; one thread never uses it */
+    tml_nn_blas_park();
+}
+int tml_nn_threads(void) { return openblas_get_num_threads(); }
+
 
 /* ---- Parameters ---- */
 

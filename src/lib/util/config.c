@@ -375,7 +375,7 @@ static const struct key_def keys[] = {
      "tree growth order: depthwise (a level at a time) or lossguide (largest loss change first; XGBoost "
      "grow_policy)"},
     {"training.native_histogram", K_ENUM, "float", 0, 0, "float|double", NULL, 0,
-     "the native engine's histogram sums: float (faster; predictions within float rounding of XGBoost's) or "
+     "the native engine's histogram sums: float (faster; near-tie splits may go otherwise than XGBoost's) or "
      "double (XGBoost's own precision: the same trees as libxgboost bit for bit)"},
 };
 

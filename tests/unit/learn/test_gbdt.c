@@ -3,6 +3,8 @@
  * byte-identical models across runs and thread counts, files (round trip, another engine's file,
  * corrupt files), bad parameters, the XGBoost JSON export loaded by libxgboost, and agreement with
  * XGBoost on real candles. */
+#include <jansson.h>
+
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/dataset.h"
@@ -305,6 +307,7 @@ TEST(deterministic_across_runs_and_threads) {
   p.colsample_bytree = 0.7;
   struct tml_error err;
   tml_error_init(&err);
+  char *float_model = NULL;
   for (int prec = TML_HIST_FLOAT; prec <= TML_HIST_DOUBLE; prec++) {
     p.native_histogram = prec;
     char *json[4];
@@ -321,9 +324,15 @@ TEST(deterministic_across_runs_and_threads) {
     CHECK_STR(json[1], json[0]);
     CHECK_STR(json[2], json[0]);
     CHECK_MSG(strcmp(json[3], json[0]) != 0, "another seed must give another model (subsampling uses the seed)");
-    for (int i = 0; i < 4; i++)
+    if (prec == TML_HIST_FLOAT)
+      float_model = json[0];
+    else
+      CHECK_MSG(strcmp(json[0], float_model) != 0, "float and double histograms gave the same model: the setting "
+                                                    "does nothing");
+    for (int i = prec == TML_HIST_FLOAT; i < 4; i++)
       free(json[i]);
   }
+  free(float_model);
 }
 
 /* Threads inside one model split the histogram columns between them (nodes of >= 2048 rows): the
@@ -931,8 +940,9 @@ TEST(agrees_with_xgboost_on_real_data) {
   tml_dataset_release(&d);
 }
 
-/* Float histograms (the default): the sums carry float rounding (~1e-7 of a node's sums), which
- * decides some of the split comparisons XGBoost makes in float (its loss_chg), so trees drift from
+/* Float histograms (the default): the sums carry float rounding (up to ~1e-4 of a sum where many
+ * equal hessians fall in one bin), which decides some of the split comparisons XGBoost makes in
+ * float (its loss_chg), so trees drift from
  * XGBoost's while fitting the same signal. On real BTCUSDT 1h features (the last 5,000 candles) the
  * float engine's predictions must correlate with XGBoost's more closely than XGBoost's own with one
  * bin less (a change of resolution a user would call the same model), and at least 0.9; early
@@ -1019,6 +1029,102 @@ TEST(float_histograms_stay_close_to_xgboost) {
   free(c);
   free(e);
   tml_dataset_release(&d);
+}
+
+/* Training rows reaching each node of a model (its JSON walked over X: x < value goes left, NaN and
+ * +-Inf the default side). Returns the number of split nodes with a child no training row reaches. */
+static size_t empty_children(const char *json, const float *X, size_t ncols, struct tml_range rows, size_t *nsplits) {
+  json_error_t je;
+  json_t *root = json_loads(json, 0, &je), *trees = json_object_get(root, "trees");
+  CHECK(root && json_is_array(trees));
+  size_t empty = 0;
+  *nsplits = 0;
+  for (size_t t = 0; t < json_array_size(trees); t++) {
+    json_t *tr = json_array_get(trees, t), *feat = json_object_get(tr, "feature"), *val = json_object_get(tr, "value"),
+           *left = json_object_get(tr, "left"), *dl = json_object_get(tr, "default_left");
+    size_t nn = json_array_size(feat);
+    size_t *visits = calloc(nn, sizeof *visits);
+    CHECK(visits);
+    for (size_t r = rows.begin; r < rows.end; r++) {
+      size_t i = 0;
+      for (;;) {
+        visits[i]++;
+        json_int_t f = json_integer_value(json_array_get(feat, i));
+        if (f < 0)
+          break;
+        float x = X[r * ncols + (size_t)f];
+        size_t l = (size_t)json_integer_value(json_array_get(left, i));
+        bool go_left = isfinite(x) ? x < (float)json_number_value(json_array_get(val, i))
+                                   : json_integer_value(json_array_get(dl, i)) != 0;
+        i = go_left ? l : l + 1;
+      }
+    }
+    for (size_t i = 0; i < nn; i++)
+      if (json_integer_value(json_array_get(feat, i)) >= 0) {
+        size_t l = (size_t)json_integer_value(json_array_get(left, i));
+        ++*nsplits;
+        empty += visits[l] == 0 || visits[l + 1] == 0;
+      }
+    free(visits);
+  }
+  json_decref(root);
+  return empty;
+}
+
+/* Float sums of many equal values drift (round 1: every row of a class head has the same hessian),
+ * by ~1e-4 of a sum at 10^4 rows in one bin. A split scored with the node's exact sums against a
+ * column's float prefix sums then sees a phantom right side at a cut past the node's data (GR, HR =
+ * the drift, HR >= min_child_weight at tens of thousands of rows) and splits off an empty child
+ * with a leaf value made of rounding residue. The float engine scores each column against its own
+ * float total and takes children's sums exactly from their rows, so every child of every split
+ * receives training rows: checked by walking the model over the training rows (50,000 rows, a
+ * binary column with a strong signal, missing values, depth 8), for both precisions. */
+TEST(float_histograms_make_no_empty_children) {
+  enum { NB = 60000, CB = 13 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y);
+  CHECK(X && y);
+  uint64_t st = 88172645463325252ULL;
+#define URAND() (st ^= st << 13, st ^= st >> 7, st ^= st << 17, (double)(st >> 11) / 9007199254740992.0)
+  for (size_t i = 0; i < NB; i++) {
+    for (size_t j = 0; j < CB; j++) {
+      double v = URAND() * 2 - 1;
+      if (j % 4 == 1 && URAND() < 0.15)
+        v = NAN;
+      if (j == 5)
+        v = URAND() < 0.5 ? 0.0 : 1.0;
+      if (j == 6)
+        v = (double)(int)(URAND() * 3);
+      X[i * CB + j] = (float)v;
+    }
+    double sc = 0.9 * (double)X[i * CB + 5] - 0.45 + 0.5 * (double)X[i * CB] + 0.5 * sin(3 * (double)X[i * CB + 2]) +
+                0.3 * URAND();
+    y[i] = sc < -0.3 ? 0.0f : sc < 0.3 ? 1.0f : 2.0f;
+  }
+#undef URAND
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 50000}, valid = {50000, NB};
+  for (int prec = TML_HIST_FLOAT; prec <= TML_HIST_DOUBLE; prec++) {
+    struct tml_xgb_params p;
+    tml_xgb_params_default(&p);
+    p.native_histogram = prec;
+    p.num_boost_round = 8;
+    p.early_stopping_rounds = 0;
+    p.eta = 0.3;
+    p.max_depth = 8;
+    struct tml_gbdt_model *m = NULL;
+    CHECK_OK(tml_gbdt_train(X, CB, y, train, valid, 3, &p, NULL, NULL, NULL, &m, &err), &err);
+    char *j = model_json(m);
+    size_t nsplits = 0, empty = empty_children(j, X, CB, train, &nsplits);
+    printf("%s histograms: %zu of %zu splits have a child no training row reaches\n",
+           tml_xgb_native_histogram_name(prec), empty, nsplits);
+    CHECK_MSG(nsplits > 1000, "only %zu splits: the trees are too small to test", nsplits);
+    CHECK_MSG(empty == 0, "%s histograms: %zu splits with an empty child", tml_xgb_native_histogram_name(prec), empty);
+    free(j);
+    tml_gbdt_free(m);
+  }
+  free(X);
+  free(y);
 }
 
 /* max_leaves with both growth orders on real BTCUSDT 1h features (the last 5,000 candles): the native

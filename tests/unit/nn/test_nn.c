@@ -8,6 +8,9 @@
  * when |analytic - numeric| <= 2e-3 + 2e-2 max(|analytic|, |numeric|); a wrong gradient (sign or
  * factor, or a missing term) misses that by orders of magnitude, which the `gradcheck_detects_error`
  * test proves on a deliberately broken gradient. */
+#include <cblas.h>
+#include <dirent.h>
+
 #include "test.h"
 
 #include "trademl/error.h"
@@ -584,23 +587,62 @@ TEST(determinism_same_seed_same_bytes) {
   tml_nn_set_threads(1);
 }
 
-/* The CLI parks OpenBLAS's loader-started threads at startup (tml_nn_blas_park): products after it,
- * on 2 threads, must give the same bytes as before it (OpenBLAS restarts its pool on demand), and the
- * thread setting must survive. */
+/* The CLI parks OpenBLAS's loader-started threads at startup (tml_nn_blas_park): the threads must be
+ * gone after it (this process is then alone in /proc/self/task), a product large enough for OpenBLAS
+ * to split (384^3) must bring them back and give the same bytes as before the park, and a fit on 2
+ * threads must too. */
+static size_t tasks(void) {
+  DIR *d = opendir("/proc/self/task");
+  CHECK(d);
+  size_t n = 0;
+  for (struct dirent *e; (e = readdir(d));)
+    n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
 TEST(parked_blas_threads_give_the_same_products) {
   tml_nn_set_threads(2);
+  enum { NM = 384 };
+  float *A = malloc(NM * NM * sizeof *A), *B = malloc(NM * NM * sizeof *B), *C1 = malloc(NM * NM * sizeof *C1),
+        *C2 = malloc(NM * NM * sizeof *C2);
+  CHECK(A && B && C1 && C2);
+  struct tml_nn_rng r;
+  tml_nn_rng_seed(&r, 5);
+  for (size_t i = 0; i < NM * NM; i++) {
+    A[i] = (float)tml_nn_rng_uniform(&r) - 0.5f;
+    B[i] = (float)tml_nn_rng_uniform(&r) - 0.5f;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NM, NM, NM, 1.0f, A, NM, B, NM, 0.0f, C1, NM);
   struct seq_net a, b;
   seq_net_init(&a, 21, 32, 12, 7);
   seq_train(&a, 40, 3);
+  size_t before = tasks();
   tml_nn_blas_park();
   tml_nn_blas_park(); /* twice: nothing left to stop */
-  CHECK_INT(tml_nn_threads(), 2);
+  size_t parked = tasks();
+  size_t after = 0;
+  for (int k = 0; k < 3 && after < 2; k++) { /* the pool is back once a product has run */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, NM, NM, NM, 1.0f, A, NM, B, NM, 0.0f, C2, NM);
+    size_t n = tasks();
+    after = n > after ? n : after;
+  }
+  printf("threads of this process: %zu before the park, %zu parked, %zu after a 384^3 product (OpenBLAS %d)\n",
+         before, parked, after, tml_nn_threads());
+  CHECK_MSG(parked == 1, "%zu threads after the park: OpenBLAS's workers are still there", parked);
+  if (tml_nn_threads() >= 2)
+    CHECK_MSG(after >= 2, "the product after the park ran without OpenBLAS's workers (%zu threads)", after);
+  CHECK_MSG(memcmp(C1, C2, NM * NM * sizeof *C1) == 0, "the product after the park differs");
   seq_net_init(&b, 21, 32, 12, 7);
   seq_train(&b, 40, 3);
   CHECK(a.p.n == b.p.n);
   CHECK_MSG(memcmp(a.p.w, b.p.w, a.p.n * sizeof(float)) == 0, "training after parking the BLAS threads changed the weights");
   seq_net_release(&a);
   seq_net_release(&b);
+  free(A);
+  free(B);
+  free(C1);
+  free(C2);
   tml_nn_set_threads(1);
 }
 
