@@ -768,91 +768,68 @@ static void hist_put(struct trainer *t, void *h) {
 _Static_assert(sizeof(struct hbin) == 16, "a double histogram slot is two doubles");
 _Static_assert(sizeof(struct hbinf) == 8 && sizeof(struct ghpair) == 8, "a float slot is a (g, h) pair of floats");
 #define HIST_PREFETCH 8 /* rows ahead */
-static inline void hist_rows_all_d(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,
-                                 size_t ncols, const struct ghpair *gh, struct hbin *hist, size_t stride) {
-  for (size_t i = begin; i < end; i++) {
-    uint32_t r = rows[i];
-    const uint8_t *c = code + (size_t)r * row_len;
-    if (i + HIST_PREFETCH < end) { /* a node's rows are gapped: fetch a later row's codes ahead */
-      const uint8_t *f = code + (size_t)rows[i + HIST_PREFETCH] * row_len;
-      __builtin_prefetch(f);
-      __builtin_prefetch(f + ncols - 1);
-    }
-    struct hbin *hp = hist;
-    size_t j = 0;
+/* One row loop for both slot types: ROW_SETUP loads the row's (g, h) once, ADD(slot) adds it to a
+ * slot, SHIFT = log2 of the slot size (the slot address is hp + (code << SHIFT) + a constant). */
+#define HIST_ROWS_ALL(NAME, T, SHIFT, ROW_SETUP, ADD)                                                                  \
+  static inline void NAME(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,         \
+                          size_t ncols, const struct ghpair *gh, T *hist, size_t stride) {                             \
+    for (size_t i = begin; i < end; i++) {                                                                             \
+      uint32_t r = rows[i];                                                                                            \
+      const uint8_t *c = code + (size_t)r * row_len;                                                                   \
+      if (i + HIST_PREFETCH < end) { /* a node's rows are gapped: fetch a later row's codes ahead */                  \
+        const uint8_t *f = code + (size_t)rows[i + HIST_PREFETCH] * row_len;                                           \
+        __builtin_prefetch(f);                                                                                         \
+        __builtin_prefetch(f + ncols - 1);                                                                             \
+      }                                                                                                                \
+      T *hp = hist;                                                                                                    \
+      size_t j = 0;                                                                                                    \
+      ROW_SETUP;                                                                                                       \
+      for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {                                                               \
+        char *base = (char *)hp;                                                                                       \
+        ADD(*(T *)(void *)(base + ((size_t)c[j] << SHIFT)));                                                           \
+        ADD(*(T *)(void *)(base + ((size_t)c[j + 1] << SHIFT) + stride * sizeof(T)));                                  \
+        ADD(*(T *)(void *)(base + ((size_t)c[j + 2] << SHIFT) + 2 * stride * sizeof(T)));                              \
+        ADD(*(T *)(void *)(base + ((size_t)c[j + 3] << SHIFT) + 3 * stride * sizeof(T)));                              \
+      }                                                                                                                \
+      for (; j < ncols; j++, hp += stride)                                                                             \
+        ADD(hp[c[j]]);                                                                                                 \
+    }                                                                                                                  \
+  }
 #ifdef __SSE2__
-    /* the (g, h) pair as one 128-bit add: the same two IEEE additions, half the instructions */
-    __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g);
-#define HIST_ADD(slot)                                                                                                 \
+/* double slots: the (g, h) pair as one 128-bit add, the same two IEEE additions, half the
+ * instructions */
+#define ROW_D __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g)
+#define ADD_D(slot)                                                                                                    \
   do {                                                                                                                 \
     double *q_ = &(slot).g;                                                                                            \
     _mm_storeu_pd(q_, _mm_add_pd(_mm_loadu_pd(q_), v));                                                                \
   } while (0)
-#else
-    double g = gh[r].g, h = gh[r].h;
-#define HIST_ADD(slot)                                                                                                 \
-  do {                                                                                                                 \
-    (slot).g += g;                                                                                                     \
-    (slot).h += h;                                                                                                     \
-  } while (0)
-#endif
-    for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {
-      /* slot address = hp + (code << 4) + constant: the constant goes into the instruction */
-      char *base = (char *)hp;
-      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j] << 4)));
-      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 1] << 4) + stride * sizeof(struct hbin)));
-      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 2] << 4) + 2 * stride * sizeof(struct hbin)));
-      HIST_ADD(*(struct hbin *)(void *)(base + ((size_t)c[j + 3] << 4) + 3 * stride * sizeof(struct hbin)));
-    }
-    for (; j < ncols; j++, hp += stride)
-      HIST_ADD(hp[c[j]]);
-#undef HIST_ADD
-  }
-}
-
-/* The same with float slots: the row's (g, h) floats are added to the slot's as one 8-byte pair
- * (movsd, addps: the same two IEEE single additions as g += g_r; h += h_r). */
-static inline void hist_rows_all_f(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,
-                                   size_t ncols, const struct ghpair *gh, struct hbinf *hist, size_t stride) {
-  for (size_t i = begin; i < end; i++) {
-    uint32_t r = rows[i];
-    const uint8_t *c = code + (size_t)r * row_len;
-    if (i + HIST_PREFETCH < end) {
-      const uint8_t *f = code + (size_t)rows[i + HIST_PREFETCH] * row_len;
-      __builtin_prefetch(f);
-      __builtin_prefetch(f + ncols - 1);
-    }
-    struct hbinf *hp = hist;
-    size_t j = 0;
-#ifdef __SSE2__
-    /* 8-byte loads and stores through _mm_loadl_epi64 / _mm_storel_epi64, whose pointers may alias
-     * (the floats are read as one 64-bit lane, never as a double object) */
-    __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&gh[r]));
-#define HIST_ADD(slot)                                                                                                 \
+/* float slots: the row's (g, h) floats added to the slot's as one 8-byte pair (the same two IEEE
+ * single additions), loaded and stored through _mm_loadl_epi64 / _mm_storel_epi64, whose pointers
+ * may alias (the floats are read as one 64-bit lane, never as a double object) */
+#define ROW_F __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&gh[r]))
+#define ADD_F(slot)                                                                                                    \
   do {                                                                                                                 \
     __m128i *q_ = (__m128i *)(void *)&(slot);                                                                          \
     _mm_storel_epi64(q_, _mm_castps_si128(_mm_add_ps(_mm_castsi128_ps(_mm_loadl_epi64(q_)), v)));                      \
   } while (0)
 #else
-    float g = gh[r].g, h = gh[r].h;
-#define HIST_ADD(slot)                                                                                                 \
+#define ROW_D double g = gh[r].g, h = gh[r].h
+#define ROW_F float g = gh[r].g, h = gh[r].h
+#define ADD_D(slot)                                                                                                    \
   do {                                                                                                                 \
     (slot).g += g;                                                                                                     \
     (slot).h += h;                                                                                                     \
   } while (0)
+#define ADD_F ADD_D
 #endif
-    for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {
-      char *base = (char *)hp;
-      HIST_ADD(*(struct hbinf *)(void *)(base + ((size_t)c[j] << 3)));
-      HIST_ADD(*(struct hbinf *)(void *)(base + ((size_t)c[j + 1] << 3) + stride * sizeof(struct hbinf)));
-      HIST_ADD(*(struct hbinf *)(void *)(base + ((size_t)c[j + 2] << 3) + 2 * stride * sizeof(struct hbinf)));
-      HIST_ADD(*(struct hbinf *)(void *)(base + ((size_t)c[j + 3] << 3) + 3 * stride * sizeof(struct hbinf)));
-    }
-    for (; j < ncols; j++, hp += stride)
-      HIST_ADD(hp[c[j]]);
-#undef HIST_ADD
-  }
-}
+HIST_ROWS_ALL(hist_rows_all_d, struct hbin, 4, ROW_D, ADD_D)
+HIST_ROWS_ALL(hist_rows_all_f, struct hbinf, 3, ROW_F, ADD_F)
+#undef HIST_ROWS_ALL
+#undef ROW_D
+#undef ROW_F
+#undef ADD_D
+#undef ADD_F
 
 /* The column-subsampled histogram (tree columns feats[k0, k1) only), for either slot type T (suffix
  * d: double, f: float). */

@@ -823,6 +823,33 @@ static void real_set_load(const char *file, int64_t interval_ms, size_t last, st
            &err);
 }
 
+/* Early stopping with both engines on head h (150 rounds at most, patience 10, eta 0.05, the rest
+ * of p): each engine's best round and best validation score. */
+struct es_pair {
+  int native_round, xgb_round;
+  double native_score, xgb_score;
+};
+static struct es_pair early_stopping_pair(const struct real_set *rs, const struct tml_xgb_params *p, enum tml_head h,
+                                          float *y) {
+  struct tml_error err;
+  tml_error_init(&err);
+  int k = tml_head_nclass(h);
+  tml_dataset_head_values(&rs->d, h, &rs->th, (struct tml_range){0, rs->d.nrows}, y);
+  struct tml_xgb_params q = *p;
+  q.num_boost_round = 150;
+  q.early_stopping_rounds = 10;
+  q.eta = 0.05;
+  struct tml_gbdt_model *m = NULL;
+  struct tml_xgb_model *xm = NULL;
+  CHECK_OK(tml_gbdt_train(rs->d.X, rs->d.ncols, y, rs->s.train, rs->s.valid, k, &q, NULL, NULL, NULL, &m, &err), &err);
+  CHECK_OK(tml_xgb_train(rs->d.X, rs->d.ncols, y, rs->s.train, rs->s.valid, k, &q, NULL, NULL, NULL, &xm, &err), &err);
+  struct es_pair r = {tml_gbdt_best_iteration(m), tml_xgb_best_iteration(xm), tml_gbdt_best_score(m),
+                      tml_xgb_best_score(xm)};
+  tml_gbdt_free(m);
+  tml_xgb_free(xm);
+  return r;
+}
+
 /* With double histograms (XGBoost 1.7's own accumulators) the native engine must give libxgboost's
  * predictions bit for bit; float histograms (the default) are checked against XGBoost by
  * float_histograms_stay_close_to_xgboost below. */
@@ -915,23 +942,12 @@ TEST(agrees_with_xgboost_on_real_data) {
   enum tml_head es_heads[3] = {TML_HEAD_DIRECTION, TML_HEAD_TIMING, TML_HEAD_POSITION_SIZE};
   for (int hi = 0; hi < 3; hi++) {
     enum tml_head h = es_heads[hi];
-    int k = tml_head_nclass(h);
-    tml_dataset_head_values(&d, h, &th, (struct tml_range){0, d.nrows}, y);
-    struct tml_xgb_params q = p;
-    q.num_boost_round = 150;
-    q.early_stopping_rounds = 10;
-    q.eta = 0.05;
-    struct tml_gbdt_model *m = NULL;
-    struct tml_xgb_model *xm = NULL;
-    CHECK_OK(tml_gbdt_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &m, &err), &err);
-    CHECK_OK(tml_xgb_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &xm, &err), &err);
-    printf("%s early stopping: native best round %d (%.17g), XGBoost %d (%.17g)\n", tml_head_name(h),
-           tml_gbdt_best_iteration(m), tml_gbdt_best_score(m), tml_xgb_best_iteration(xm), tml_xgb_best_score(xm));
-    CHECK_INT(tml_gbdt_best_iteration(m), tml_xgb_best_iteration(xm));
-    CHECK_MSG(tml_gbdt_best_score(m) == tml_xgb_best_score(xm), "%s: best score %.17g, XGBoost's %.17g",
-              tml_head_name(h), tml_gbdt_best_score(m), tml_xgb_best_score(xm));
-    tml_gbdt_free(m);
-    tml_xgb_free(xm);
+    struct es_pair e = early_stopping_pair(&rs, &p, h, y);
+    printf("%s early stopping: native best round %d (%.17g), XGBoost %d (%.17g)\n", tml_head_name(h), e.native_round,
+           e.native_score, e.xgb_round, e.xgb_score);
+    CHECK_INT(e.native_round, e.xgb_round);
+    CHECK_MSG(e.native_score == e.xgb_score, "%s: best score %.17g, XGBoost's %.17g", tml_head_name(h), e.native_score,
+              e.xgb_score);
   }
   free(Q);
   free(y);
@@ -1005,23 +1021,12 @@ TEST(float_histograms_stay_close_to_xgboost) {
   enum tml_head es_heads[3] = {TML_HEAD_DIRECTION, TML_HEAD_TIMING, TML_HEAD_POSITION_SIZE};
   for (int hi = 0; hi < 3; hi++) {
     enum tml_head h = es_heads[hi];
-    int k = tml_head_nclass(h);
-    tml_dataset_head_values(&d, h, &rs.th, (struct tml_range){0, d.nrows}, y);
-    struct tml_xgb_params q = p;
-    q.num_boost_round = 150;
-    q.early_stopping_rounds = 10;
-    q.eta = 0.05;
-    struct tml_gbdt_model *m = NULL;
-    struct tml_xgb_model *xm = NULL;
-    CHECK_OK(tml_gbdt_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &m, &err), &err);
-    CHECK_OK(tml_xgb_train(d.X, d.ncols, y, s.train, s.valid, k, &q, NULL, NULL, NULL, &xm, &err), &err);
-    double fs = tml_gbdt_best_score(m), xs = tml_xgb_best_score(xm);
+    struct es_pair es = early_stopping_pair(&rs, &p, h, y);
     printf("%s early stopping: float histograms best round %d (%.6f), XGBoost %d (%.6f)\n", tml_head_name(h),
-           tml_gbdt_best_iteration(m), fs, tml_xgb_best_iteration(xm), xs);
-    CHECK_MSG(fabs(fs - xs) <= 0.005 * xs, "%s: best validation score %.6f, XGBoost's %.6f (need within 0.5 %%)",
-              tml_head_name(h), fs, xs);
-    tml_gbdt_free(m);
-    tml_xgb_free(xm);
+           es.native_round, es.native_score, es.xgb_round, es.xgb_score);
+    CHECK_MSG(fabs(es.native_score - es.xgb_score) <= 0.005 * es.xgb_score,
+              "%s: best validation score %.6f, XGBoost's %.6f (need within 0.5 %%)", tml_head_name(h), es.native_score,
+              es.xgb_score);
   }
   free(y);
   free(a);
