@@ -138,6 +138,19 @@ PY
 done
 ok "max_leaves and grow_policy train both engines and are recorded in metadata.json"
 
+# --native-histogram: double slots (XGBoost's accumulators) instead of the float default reach the
+# engine (other model bytes than the float set1 with the same parameters) and are recorded; a bad
+# value is a usage error naming the choices.
+sleep 1
+expect_exit 0 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 "${FAST[@]}" --engine native --native-histogram double
+set4=$(ls -d "$TRADEML_HOME"/models/xgb5/SOLUSDT/5m/*/ | tail -1)
+grep -q '"native_histogram": *"double"' "$set4/metadata.json" || fail "metadata.json does not record native_histogram double"
+grep -q '"native_histogram": *"float"' "$set1/metadata.json" || fail "metadata.json of the default set does not record float"
+cmp -s "$set1/volatility_model.json" "$set4/volatility_model.json" && fail "double histograms gave the float model's bytes"
+expect_exit 2 "$BIN" train --symbol SOLUSDT --interval 5m --days 30 --engine native --native-histogram half
+expect_out "float, double"
+ok "--native-histogram double reaches the native engine and is recorded; a bad value is refused"
+
 # validate --compare-engines: the same folds once per engine, side by side, both reports written.
 expect_exit 0 "$BIN" data import "$DATA/binance-spot/BTCUSDT_1h_2021-2026.csv" --symbol BTCUSDT --interval 1h
 expect_exit 0 "$BIN" validate --symbol BTCUSDT --interval 1h --mode quick --quick-folds 2 --num-boost-round 20 \
