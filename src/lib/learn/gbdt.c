@@ -1118,26 +1118,25 @@ __attribute__((target("avx2"))) static void root_rows_avx2_f(const struct root_j
 }
 #endif
 
-static void root_rows_plain(const struct root_job *j, size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = j->t->bins;
-  size_t ncols = b->ncols, stride = j->t->stride;
-  for (size_t i = 0; i < j->nrows; i++) {
-    const uint8_t *c = b->code + (j->row0 + i) * ncols;
-    const float *v = j->ghr + i * 8;
-    for (size_t k = k0; k < k1; k++) {
-      size_t sl = (k * stride + c[k]) * 8;
-      if (j->t->fhist) {
-        float *q = (float *)j->fused + sl;
-        for (int e = 0; e < 8; e++)
-          q[e] += v[e];
-      } else {
-        double *q = (double *)j->fused + sl;
-        for (int e = 0; e < 8; e++)
-          q[e] += (double)v[e];
-      }
-    }
+/* The same without AVX2, for either slot type T (the slot's eight values). */
+#define ROOT_ROWS_PLAIN(NAME, T)                                                                                       \
+  static void NAME(const struct root_job *j, size_t k0, size_t k1) {                                                   \
+    const struct tml_gbdt_bins *b = j->t->bins;                                                                        \
+    size_t ncols = b->ncols, stride = j->t->stride;                                                                    \
+    T *fused = j->fused;                                                                                               \
+    for (size_t i = 0; i < j->nrows; i++) {                                                                            \
+      const uint8_t *c = b->code + (j->row0 + i) * ncols;                                                              \
+      const float *v = j->ghr + i * 8;                                                                                 \
+      for (size_t k = k0; k < k1; k++) {                                                                               \
+        T *q = fused + (k * stride + c[k]) * 8;                                                                        \
+        for (int e = 0; e < 8; e++)                                                                                    \
+          q[e] += (T)v[e];                                                                                             \
+      }                                                                                                                \
+    }                                                                                                                  \
   }
-}
+ROOT_ROWS_PLAIN(root_rows_plain_d, double)
+ROOT_ROWS_PLAIN(root_rows_plain_f, float)
+#undef ROOT_ROWS_PLAIN
 
 static void root_job_part(void *arg, int part, int nparts) {
   const struct root_job *j = arg;
@@ -1153,7 +1152,10 @@ static void root_job_part(void *arg, int part, int nparts) {
     return;
   }
 #endif
-  root_rows_plain(j, k0, k1);
+  if (j->t->fhist)
+    root_rows_plain_f(j, k0, k1);
+  else
+    root_rows_plain_d(j, k0, k1);
 }
 
 /* The root histograms of classes 0..K-1 (from the pool, into out[]) from one pass over the rows. */

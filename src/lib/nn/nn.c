@@ -84,7 +84,6 @@ void tml_nn_set_threads(int nthreads) {
 }
 int tml_nn_threads(void) { return openblas_get_num_threads(); }
 
-
 /* ---- Parameters ---- */
 
 void tml_nn_params_init(struct tml_nn_params *p) { memset(p, 0, sizeof *p); }
