@@ -287,9 +287,6 @@ static void report_folds(const char *stage, const char *report_dir, json_t *fold
   json_decref(rep);
 }
 
-/* Last bytes of the job's log as lines, and its folds so far: "<stage>: fold K of N done" lines that
- * validation prints while it runs, replaced by the folds' metrics from the reports once its JSON
- * summary ({"stages":[{"report_dir":...}]}) is in the log. */
 /* Folds finish in any order (several workers, the largest folds first): the list is shown by stage,
  * in the order the stages ran, then by fold number. */
 struct fold_key {
@@ -337,6 +334,9 @@ static bool has_fold_metrics(json_t *folds) {
   return false;
 }
 
+/* Last bytes of the job's log as lines, and its folds so far: "<stage>: fold K of N done" lines that
+ * validation prints while it runs, replaced by the folds' metrics from the reports once its JSON
+ * summary ({"stages":[{"report_dir":...}]}) is in the log. */
 static void log_tail(const struct tml_server *s, int64_t id, json_t *o) {
   char path[TML_PATH_MAX];
   json_t *lines = json_array(), *folds = json_array(), *reported = json_array();
