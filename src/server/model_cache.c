@@ -12,7 +12,7 @@
  * Thread safety of the heads: predictions go through the learner table (learner.h). XGBoost heads
  * predict through their flattened trees (xgb_flat.c, immutable once loaded), so any number of threads
  * share them; a model XGBoost must predict itself (a form the flat evaluator refuses) is serialised by
- * that model's own lock. Native heads (gbdt.c) only read their flattened trees. No lock is held across a
+ * that model's own lock. Native heads (gbdt_model.c) only read their flattened trees. No lock is held across a
  * whole prediction. tests/e2e/server_predict_concurrency.sh checks every concurrent answer against
  * `trademl predict`.
  *

@@ -1,6 +1,6 @@
-/* The two engine tables (include/trademl/learner.h): thin adapters over xgb.c and gbdt.c, and the
- * engine-neutral head (struct tml_model) the pipeline holds. Adding an engine is one more table
- * here and one more entry in `learners`. */
+/* The two engine tables (include/trademl/learner.h): thin adapters over xgb.c and the gbdt*.c
+ * files, and the engine-neutral head (struct tml_model) the pipeline holds. Adding an engine is one
+ * more table here and one more entry in `learners`. */
 #include "trademl/learner.h"
 #include "util/common.h"
 

@@ -1,0 +1,65 @@
+/* Private to the native engine's three files, not part of the library's interface: the binned
+ * matrix of a fold and the model's node arrays, shared by
+ *  - gbdt_bins.c: the quantile sketch and the binned matrix;
+ *  - gbdt.c: training (histograms, split search, tree growth, boosting rounds);
+ *  - gbdt_model.c: prediction, importance, the model file and the XGBoost JSON export. */
+#ifndef TML_GBDT_IMPL_H
+#define TML_GBDT_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "trademl/gbdt.h"
+
+#define MAX_CLASSES 255
+
+
+struct tml_gbdt_bins {
+  size_t nrows, ncols;
+  int max_bin;       /* missing code; histograms have max_bin + 1 slots per column */
+  uint8_t *code;     /* nrows x ncols: histograms read whole rows */
+  uint8_t *code_col; /* ncols x nrows, the same codes by column: partitions read one column */
+  float *cuts;       /* ncols x (max_bin - 1) slots */
+  uint16_t *ncuts;   /* per column */
+};
+
+/* Model: trees concatenated in one node array (round-major, class-minor: tree t predicts class
+ * t % max(nclass, 1)). A split node's children are adjacent (right = left + 1), so the prediction
+ * loop reads one 12-byte node per level. */
+
+struct node {
+  int32_t feature; /* -1 = leaf */
+  float value;     /* split: threshold (x < value goes left); leaf: the leaf value (eta applied) */
+  int32_t left;    /* absolute index of the left child; right = left + 1; | DEFAULT_LEFT flag bit */
+};
+#define DEFAULT_LEFT ((int32_t)1 << 30)
+#define CHILD_MASK (DEFAULT_LEFT - 1)
+
+struct node_stats { /* per node, for importance, export and bin-level prediction while training */
+  double gain;      /* loss change of the split (0 for leaves) */
+  double cover;     /* hessian sum */
+  float weight;     /* -G/(H+lambda), eta not applied (XGBoost's base_weights) */
+  uint8_t split_bin;
+};
+
+struct tml_gbdt_model {
+  int nclass;
+  size_t ncols;
+  size_t ntrees;
+  uint32_t *tree_start; /* ntrees + 1 offsets into nodes */
+  struct node *nodes;
+  struct node_stats *stats;
+  size_t nnodes, cap_nodes, cap_trees;
+  float base_score;
+  int best_iteration;
+  double best_score;
+  char **feature_names; /* ncols strings or NULL */
+};
+
+/* Room for more_nodes more nodes and one more tree. 0 or TML_ENOMEM. */
+int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
+/* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
+void tml__gbdt_softmax(float *v, int K);
+
+#endif
