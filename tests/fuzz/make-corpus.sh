@@ -177,3 +177,13 @@ seed modelset empty_model "\x00\x00\x00\x05\x00$meta_one"
 seed modelset cut_model "\x00\x00\x00\x00\x86$meta_one"
 seed modelset not_json "\x00\x00\x00\x00\x00{\"version\":"
 seed modelset lacks_fields "\x00\x00\x00\x00\x00{\"version\":\"v1\",\"symbols\":[]}"
+
+# ---- gbdt_model: a native engine model file (<head>_model.json of --engine native)
+gb_head='{"format":"trademl-gbdt","format_version":1,"engine":"native",'
+gb_tree='{"feature":[1,0,-1,-1,-1],"value":[0.5,-2,0.01,-0.02,0.03],"left":[1,3,-1,-1,-1],"default_left":[1,0,0,0,0],"gain":[3.5,1.25,0,0,0],"cover":[40,25,15,10,15],"weight":[0,0,0.2,-0.4,0.6]}'
+gb_leaf='{"feature":[-1],"value":[0.125],"left":[-1],"default_left":[0],"gain":[0],"cover":[12],"weight":[2.5]}'
+seed gbdt_model regression "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":1,"best_score":0.25,"feature_names":["a","b"],"trees":[%s,\n%s]}' "$gb_tree" "$gb_leaf"
+seed gbdt_model classes "${gb_head}"'"nclass":3,"ncols":3,"base_score":0.5,"best_iteration":0,"best_score":null,"feature_names":null,"trees":[%s,%s,%s]}' "$gb_tree" "$gb_leaf" "$gb_tree"
+seed gbdt_model deep "${gb_head}"'"nclass":0,"ncols":1,"base_score":-1e-3,"best_iteration":0,"best_score":1,"feature_names":["x"],"trees":[{"feature":[0,-1,0,-1,0,-1,-1],"value":[1,2,3,4,5,6,7],"left":[1,-1,3,-1,5,-1,-1],"default_left":[0,0,1,0,0,0,0],"gain":[1,0,1,0,1,0,0],"cover":[1,1,1,1,1,1,1],"weight":[1,1,1,1,1,1,1]}]}'
+seed gbdt_model xgboost '{"learner":{"gradient_booster":{"model":{"trees":[]}}},"version":[1,7,4]}'
+seed gbdt_model bad_child "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"trees":[{"feature":[0,-1],"value":[0.5,1],"left":[0,-1],"default_left":[0,0],"gain":[1,0],"cover":[1,1],"weight":[1,1]}]}'

@@ -170,6 +170,8 @@ void tml_gbdt_importance(const struct tml_gbdt_model *m, double *gain, double *w
 /* Numbers as printf's %.9g / %.17g / %d would write them (numfmt.h: the same bytes, a model's
  * hundreds of thousands of numbers without printf's general conversion). */
 static int put_g(struct tml_buf *b, double v, int prec) {
+  if (v == 0.0 && signbit(v)) /* a leaf of G = 0 is -0: "-0" would read back as the integer 0 */
+    return tml_buf_puts(b, "-0.0");
   char t[TML_FMT_G_MAX];
   return tml_buf_append(b, t, tml_fmt_g(t, v, prec));
 }
@@ -328,6 +330,10 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     why = "the tree count does not match nclass and best_iteration";
     goto bad;
   }
+  if (!(fabs(json_number_value(jbase)) <= (double)FLT_MAX)) {
+    why = "base_score is beyond a float's range";
+    goto bad;
+  }
   m = calloc(1, sizeof *m);
   if (!m)
     goto oom;
@@ -388,10 +394,12 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     for (size_t i = 0; i < n; i++) {
       double f = num[i], l = num[2 * n + i], dl = num[3 * n + i], v = num[n + i];
       bool leaf = f == -1.0;
-      bool ok = (leaf || (f >= 0 && f < (double)m->ncols && f == floor(f))) && isfinite(v) &&
+      /* value and weight are floats in the model: beyond float's range they would become Inf */
+      bool ok = (leaf || (f >= 0 && f < (double)m->ncols && f == floor(f))) && fabs(v) <= (double)FLT_MAX &&
+                fabs(num[6 * n + i]) <= (double)FLT_MAX &&
                 (dl == 0.0 || dl == 1.0) &&
                 (leaf ? l == -1.0 : (l == floor(l) && l > (double)i && l + 1 < (double)n)) &&
-                isfinite(num[4 * n + i]) && isfinite(num[5 * n + i]) && isfinite(num[6 * n + i]);
+                isfinite(num[4 * n + i]) && isfinite(num[5 * n + i]);
       if (!ok) {
         snprintf(whybuf, sizeof whybuf, "tree %zu node %zu is inconsistent (feature, child or value out of range)", t, i);
         why = whybuf;

@@ -617,6 +617,15 @@ TEST(refuses_other_engine_and_corrupt_files) {
   s = with_first_value(good, "\"value\":[", "\"x\""); /* a threshold that is not a number */
   expect_refused(dir, "badvalue.json", s, "array 'value'");
   free(s);
+  s = with_first_value(good, "\"value\":[", "3.5e38"); /* beyond float: the threshold would be Inf */
+  expect_refused(dir, "hugevalue.json", s, "inconsistent");
+  free(s);
+  s = with_first_value(good, "\"weight\":[", "-1e39");
+  expect_refused(dir, "hugeweight.json", s, "inconsistent");
+  free(s);
+  s = with_first_value(good, "\"base_score\":", "1e39");
+  expect_refused(dir, "hugebase.json", s, "base_score is beyond a float's range");
+  free(s);
   s = strdup(good);
   char *ver = strstr(s, "\"format_version\":1");
   CHECK(ver);
@@ -637,6 +646,31 @@ TEST(refuses_other_engine_and_corrupt_files) {
   CHECK_CONTAINS(err.msg, "does not exist");
   free(good);
   free(dir);
+}
+
+/* A leaf of G = 0 holds -0 (eta * -0 / (H + lambda)); its file must give -0 back, not the integer 0
+ * JSON reads from "-0" (found by fuzz_gbdt_model: the rewritten text differed). */
+TEST(negative_zero_leaves_round_trip) {
+  const char *text = "{\"format\":\"trademl-gbdt\",\"format_version\":1,\"engine\":\"native\",\"nclass\":0,"
+                     "\"ncols\":1,\"base_score\":-0.0,\"best_iteration\":0,\"best_score\":1,\"feature_names\":null,"
+                     "\"trees\":[{\"feature\":[-1],\"value\":[-0.0],\"left\":[-1],\"default_left\":[0],"
+                     "\"gain\":[0],\"cover\":[3],\"weight\":[-0.0]}]}";
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL, *l = NULL;
+  CHECK_OK(tml_gbdt_from_json(text, strlen(text), "negzero", &m, &err), &err);
+  char *j1 = model_json(m);
+  CHECK_CONTAINS(j1, "\"value\":[-0.0]");
+  CHECK_OK(tml_gbdt_from_json(j1, strlen(j1), "rewritten", &l, &err), &err);
+  char *j2 = model_json(l);
+  CHECK_STR(j2, j1);
+  float x = 1.0f, margin = 1.0f;
+  tml_gbdt_predict_margin(l, &x, &margin);
+  CHECK(margin == 0.0f && signbit(margin)); /* -0 + -0: both zeros kept their sign */
+  free(j1);
+  free(j2);
+  tml_gbdt_free(m);
+  tml_gbdt_free(l);
 }
 
 TEST(bad_parameters_refused) {
