@@ -84,7 +84,6 @@ void tml_gbdt_softmax_grad(const float *margin, int nclass, int label, float *g,
   }
 }
 
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Training */
 

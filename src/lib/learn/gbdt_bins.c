@@ -9,10 +9,8 @@
 
 #define COL_BLOCK 16 /* columns gathered per pass over the rows when fitting cuts */
 
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Binned matrix */
-
 
 /* Bin of a finite value: number of cuts <= x (upper bound), branch-free (a conditional move per
  * level: binning every row of a fold is ~4x faster than with a branchy binary search). */

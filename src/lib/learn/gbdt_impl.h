@@ -12,8 +12,7 @@
 
 #include "trademl/gbdt.h"
 
-#define MAX_CLASSES 255
-
+#define MAX_CLASSES 255 /* classes of a softmax head (XGBoost allows more; trademl uses 3 and 4) */
 
 struct tml_gbdt_bins {
   size_t nrows, ncols;

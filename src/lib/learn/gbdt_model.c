@@ -12,7 +12,6 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 
-
 /* ---------------------------------------------------------------------------------------------- */
 /* Model: see learn/gbdt_impl.h for its node arrays. */
 
