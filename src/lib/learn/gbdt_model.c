@@ -325,7 +325,8 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     goto bad;
   }
   int K = ncl > 0 ? (int)ncl : 1;
-  if (ntrees % (size_t)K != 0 || bi < 0 || (size_t)(bi + 1) * (size_t)K != ntrees) {
+  /* rounds = ntrees / K, and best_iteration the last of them (compared so that no huge value overflows) */
+  if (ntrees % (size_t)K != 0 || bi != (json_int_t)(ntrees / (size_t)K) - 1) {
     why = "the tree count does not match nclass and best_iteration";
     goto bad;
   }

@@ -638,6 +638,12 @@ TEST(refuses_other_engine_and_corrupt_files) {
   ncl[9] = '4';
   expect_refused(dir, "badclass.json", s, "tree count");
   free(s);
+  s = with_first_value(good, "\"best_iteration\":", "9223372036854775807"); /* +1 overflowed (fuzz_gbdt_model) */
+  expect_refused(dir, "hugebest.json", s, "tree count");
+  free(s);
+  s = with_first_value(good, "\"best_iteration\":", "-1");
+  expect_refused(dir, "negbest.json", s, "tree count");
+  free(s);
   expect_refused(dir, "empty.json", "", "not JSON");
   struct tml_gbdt_model *none = NULL;
   char missing[4200];
