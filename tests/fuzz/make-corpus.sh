@@ -187,3 +187,7 @@ seed gbdt_model classes "${gb_head}"'"nclass":3,"ncols":3,"base_score":0.5,"best
 seed gbdt_model deep "${gb_head}"'"nclass":0,"ncols":1,"base_score":-1e-3,"best_iteration":0,"best_score":1,"feature_names":["x"],"trees":[{"feature":[0,-1,0,-1,0,-1,-1],"value":[1,2,3,4,5,6,7],"left":[1,-1,3,-1,5,-1,-1],"default_left":[0,0,1,0,0,0,0],"gain":[1,0,1,0,1,0,0],"cover":[1,1,1,1,1,1,1],"weight":[1,1,1,1,1,1,1]}]}'
 seed gbdt_model xgboost '{"learner":{"gradient_booster":{"model":{"trees":[]}}},"version":[1,7,4]}'
 seed gbdt_model bad_child "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"trees":[{"feature":[0,-1],"value":[0.5,1],"left":[0,-1],"default_left":[0,0],"gain":[1,0],"cover":[1,1],"weight":[1,1]}]}'
+# the findings, as regression seeds: a -0 leaf, a weight beyond float, a best_iteration that overflowed
+seed gbdt_model negzero "${gb_head}"'"nclass":0,"ncols":1,"base_score":-0.0,"best_iteration":0,"best_score":1,"feature_names":null,"trees":[{"feature":[-1],"value":[-0.0],"left":[-1],"default_left":[0],"gain":[0],"cover":[3],"weight":[-0.0]}]}'
+seed gbdt_model hugeweight "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"feature_names":null,"trees":[%s]}' "${gb_tree/0.6]/3.5e38]}"
+seed gbdt_model hugebest "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":9223372036854775807,"best_score":0.25,"feature_names":null,"trees":[%s]}' "$gb_tree"
