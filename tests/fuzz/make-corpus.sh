@@ -191,3 +191,5 @@ seed gbdt_model bad_child "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"be
 seed gbdt_model negzero "${gb_head}"'"nclass":0,"ncols":1,"base_score":-0.0,"best_iteration":0,"best_score":1,"feature_names":null,"trees":[{"feature":[-1],"value":[-0.0],"left":[-1],"default_left":[0],"gain":[0],"cover":[3],"weight":[-0.0]}]}'
 seed gbdt_model hugeweight "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"feature_names":null,"trees":[%s]}' "${gb_tree/0.6]/3.5e38]}"
 seed gbdt_model hugebest "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":9223372036854775807,"best_score":0.25,"feature_names":null,"trees":[%s]}' "$gb_tree"
+# the largest floats as the engine writes them (a little above FLT_MAX as doubles): they load back
+seed gbdt_model fltmax "${gb_head}"'"nclass":0,"ncols":1,"base_score":-3.4028234663852886e38,"best_iteration":0,"best_score":1,"feature_names":null,"trees":[{"feature":[0,-1,-1],"value":[3.40282347e+38,-3.40282347e+38,3.4028234663852886e38],"left":[1,-1,-1],"default_left":[0,0,0],"gain":[1,0,0],"cover":[3,1,2],"weight":[0,3.40282347e+38,-3.40282347e+38]}]}'

@@ -110,20 +110,6 @@ void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, flo
     margin[t % K] += tree_value(nodes, ts[t], x);
 }
 
-void tml__gbdt_softmax(float *v, int K) {
-  float mx = v[0];
-  for (int k = 1; k < K; k++)
-    mx = v[k] > mx ? v[k] : mx;
-  double sum = 0.0; /* XGBoost 1.7 sums in double and divides by the sum rounded to float */
-  for (int k = 0; k < K; k++) {
-    v[k] = expf(v[k] - mx);
-    sum += (double)v[k];
-  }
-  float fsum = (float)sum;
-  for (int k = 0; k < K; k++)
-    v[k] /= fsum;
-}
-
 void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out) {
   int K = m->nclass > 0 ? m->nclass : 1;
   for (size_t r = 0; r < nrows; r++) {
@@ -163,8 +149,8 @@ void tml_gbdt_importance(const struct tml_gbdt_model *m, double *gain, double *w
 }
 
 /* ---------------------------------------------------------------------------------------------- */
-/* Files: own JSON format. Numbers are printed with %.9g (float) / %.17g (double): exact, and the
- * same model always gives the same bytes. */
+/* Files: own JSON format. Numbers are printed with %.9g (float) / %.17g (double), -0 as -0.0:
+ * exact, and the same model always gives the same bytes. */
 
 /* Numbers as printf's %.9g / %.17g / %d would write them (numfmt.h: the same bytes, a model's
  * hundreds of thousands of numbers without printf's general conversion). */
@@ -275,6 +261,10 @@ static bool read_nums(json_t *o, const char *key, size_t n, double *dst) {
   return true;
 }
 
+/* A number the model holds as a float: finite once rounded to float. Doubles from 2^128 - 2^103 up
+ * round to Inf; FLT_MAX as written (3.40282347e+38, a little above it) still reads back as FLT_MAX. */
+static bool float_finite(double v) { return fabs(v) < 0x1.ffffffp+127; }
+
 int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tml_gbdt_model **out,
                        struct tml_error *err) {
   *out = NULL;
@@ -330,7 +320,7 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     why = "the tree count does not match nclass and best_iteration";
     goto bad;
   }
-  if (!(fabs(json_number_value(jbase)) <= (double)FLT_MAX)) {
+  if (!float_finite(json_number_value(jbase))) {
     why = "base_score is beyond a float's range";
     goto bad;
   }
@@ -394,14 +384,14 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     for (size_t i = 0; i < n; i++) {
       double f = num[i], l = num[2 * n + i], dl = num[3 * n + i], v = num[n + i];
       bool leaf = f == -1.0;
-      /* value and weight are floats in the model: beyond float's range they would become Inf */
-      bool ok = (leaf || (f >= 0 && f < (double)m->ncols && f == floor(f))) && fabs(v) <= (double)FLT_MAX &&
-                fabs(num[6 * n + i]) <= (double)FLT_MAX &&
+      /* value and weight are floats in the model */
+      bool ok = (leaf || (f >= 0 && f < (double)m->ncols && f == floor(f))) && float_finite(v) &&
+                float_finite(num[6 * n + i]) &&
                 (dl == 0.0 || dl == 1.0) &&
                 (leaf ? l == -1.0 : (l == floor(l) && l > (double)i && l + 1 < (double)n)) &&
                 isfinite(num[4 * n + i]) && isfinite(num[5 * n + i]);
       if (!ok) {
-        snprintf(whybuf, sizeof whybuf, "tree %zu node %zu is inconsistent (feature, child or value out of range)", t, i);
+        snprintf(whybuf, sizeof whybuf, "tree %zu node %zu is inconsistent (feature, child, value or weight out of range)", t, i);
         why = whybuf;
         goto bad;
       }

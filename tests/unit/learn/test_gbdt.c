@@ -3,6 +3,7 @@
  * byte-identical models across runs and thread counts, files (round trip, another engine's file,
  * corrupt files), bad parameters, the XGBoost JSON export loaded by libxgboost, and agreement with
  * XGBoost on real candles. */
+#include <float.h>
 #include <jansson.h>
 
 #include "test.h"
@@ -673,6 +674,44 @@ TEST(negative_zero_leaves_round_trip) {
   float x = 1.0f, margin = 1.0f;
   tml_gbdt_predict_margin(l, &x, &margin);
   CHECK(margin == 0.0f && signbit(margin)); /* -0 + -0: both zeros kept their sign */
+  free(j1);
+  free(j2);
+  tml_gbdt_free(m);
+  tml_gbdt_free(l);
+}
+
+/* The largest floats are a model's own numbers too (a column holding FLT_MAX splits at it): written as
+ * 3.40282347e+38, a little above FLT_MAX as a double, they must load back, while a number that rounds
+ * to a float Inf is refused. */
+TEST(float_extremes_round_trip) {
+  const char *text = "{\"format\":\"trademl-gbdt\",\"format_version\":1,\"engine\":\"native\",\"nclass\":0,"
+                     "\"ncols\":1,\"base_score\":-3.4028234663852886e38,\"best_iteration\":0,\"best_score\":1,"
+                     "\"feature_names\":null,\"trees\":[{\"feature\":[0,-1,-1],"
+                     "\"value\":[3.40282347e+38,-3.40282347e+38,3.4028234663852886e38],\"left\":[1,-1,-1],"
+                     "\"default_left\":[0,0,0],\"gain\":[1,0,0],\"cover\":[3,1,2],"
+                     "\"weight\":[0,3.40282347e+38,-3.40282347e+38]}]}";
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL, *l = NULL;
+  CHECK_OK(tml_gbdt_from_json(text, strlen(text), "extremes", &m, &err), &err);
+  char *j1 = model_json(m);
+  CHECK_CONTAINS(j1, "\"value\":[3.40282347e+38,-3.40282347e+38,3.40282347e+38]");
+  CHECK_OK(tml_gbdt_from_json(j1, strlen(j1), "rewritten", &l, &err), &err);
+  char *j2 = model_json(l);
+  CHECK_STR(j2, j1);
+  float x = FLT_MAX, margin = 0.0f;
+  tml_gbdt_predict_margin(l, &x, &margin); /* FLT_MAX < FLT_MAX is false: right, +FLT_MAX */
+  CHECK(margin == -FLT_MAX + FLT_MAX);
+  /* 2^128 - 2^103, the first double that rounds to Inf, is refused */
+  char *over = strdup(text);
+  char *at = strstr(over, "3.4028234663852886e38]");
+  CHECK(at);
+  memcpy(at, "3.4028235677973366e38]", 22);
+  struct tml_gbdt_model *bad = (struct tml_gbdt_model *)(uintptr_t)1;
+  CHECK_INT(tml_gbdt_from_json(over, strlen(over), "over", &bad, &err), TML_EMODEL);
+  CHECK(bad == NULL);
+  CHECK_CONTAINS(err.msg, "value or weight out of range");
+  free(over);
   free(j1);
   free(j2);
   tml_gbdt_free(m);
