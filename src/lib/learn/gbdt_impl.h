@@ -8,7 +8,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <math.h>
 #include <stdint.h>
 
 #include "trademl/gbdt.h"
@@ -59,20 +58,7 @@ struct tml_gbdt_model {
 
 /* Room for more_nodes more nodes and one more tree. 0 or TML_ENOMEM. */
 int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
-/* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). Inline: the
- * training loop calls it once per row and round. */
-static inline void tml__gbdt_softmax(float *v, int K) {
-  float mx = v[0];
-  for (int k = 1; k < K; k++)
-    mx = v[k] > mx ? v[k] : mx;
-  double sum = 0.0; /* XGBoost 1.7 sums in double and divides by the sum rounded to float */
-  for (int k = 0; k < K; k++) {
-    v[k] = expf(v[k] - mx);
-    sum += (double)v[k];
-  }
-  float fsum = (float)sum;
-  for (int k = 0; k < K; k++)
-    v[k] /= fsum;
-}
+/* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
+void tml__gbdt_softmax(float *v, int K);
 
 #endif

@@ -110,6 +110,20 @@ void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, flo
     margin[t % K] += tree_value(nodes, ts[t], x);
 }
 
+void tml__gbdt_softmax(float *v, int K) {
+  float mx = v[0];
+  for (int k = 1; k < K; k++)
+    mx = v[k] > mx ? v[k] : mx;
+  double sum = 0.0; /* XGBoost 1.7 sums in double and divides by the sum rounded to float */
+  for (int k = 0; k < K; k++) {
+    v[k] = expf(v[k] - mx);
+    sum += (double)v[k];
+  }
+  float fsum = (float)sum;
+  for (int k = 0; k < K; k++)
+    v[k] /= fsum;
+}
+
 void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out) {
   int K = m->nclass > 0 ? m->nclass : 1;
   for (size_t r = 0; r < nrows; r++) {
