@@ -1028,6 +1028,16 @@ static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow 
   return node_leaf(t, m, g);
 }
 
+/* The exact (double) gradient and hessian sums of rows[a, z), in row order. */
+static struct hbin row_sums(const struct trainer *t, const struct ghpair *gh, size_t a, size_t z) {
+  struct hbin sum = {0.0, 0.0};
+  for (size_t k = a; k < z; k++) {
+    sum.g += (double)gh[t->rows[k]].g;
+    sum.h += (double)gh[t->rows[k]].h;
+  }
+  return sum;
+}
+
 /* Grows one tree on rows[0, nrows) with gradients gh and appends it to the model. */
 /* root_hist: the root's histogram built already (the shared root pass), owned by the call from
  * here on; NULL to build it here. */
@@ -1043,12 +1053,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   t->nleaves = 0;
   t->nqueue = 0;
   size_t nb = 0;
-  double G = 0, H = 0;
-  for (size_t i = 0; i < nrows; i++) {
-    G += (double)gh[t->rows[i]].g;
-    H += (double)gh[t->rows[i]].h;
-  }
-  struct grow root = {.id = (uint32_t)m->nnodes++, .depth = 0, .begin = 0, .end = nrows, .G = G, .H = H};
+  struct hbin sum = row_sums(t, gh, 0, nrows);
+  struct grow root = {.id = (uint32_t)m->nnodes++, .depth = 0, .begin = 0, .end = nrows, .G = sum.g, .H = sum.h};
   root.s.feature = -1;
   node_open(m, &root, p);
   if (nrows > 1) {
@@ -1112,15 +1118,11 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
          * min_child_weight, or is empty, is not made: the node stays a leaf. */
         bool left_small = mid - g->begin <= g->end - mid;
         size_t a = left_small ? g->begin : mid, z = left_small ? mid : g->end;
-        double Gs = 0, Hs = 0;
-        for (size_t k = a; k < z; k++) {
-          Gs += (double)gh[t->rows[k]].g;
-          Hs += (double)gh[t->rows[k]].h;
-        }
-        GL = left_small ? Gs : g->G - Gs;
-        HL = left_small ? Hs : g->H - Hs;
-        GR = left_small ? g->G - Gs : Gs;
-        HR = left_small ? g->H - Hs : Hs;
+        struct hbin small = row_sums(t, gh, a, z);
+        GL = left_small ? small.g : g->G - small.g;
+        HL = left_small ? small.h : g->H - small.h;
+        GR = left_small ? g->G - small.g : small.g;
+        HR = left_small ? g->H - small.h : small.h;
         if (mid == g->begin || mid == g->end || HL < p->min_child_weight || HR < p->min_child_weight) {
           num_leaves--;
           if ((rc = node_leaf(t, m, g)))
