@@ -655,6 +655,24 @@ TEST(refuses_other_engine_and_corrupt_files) {
   free(dir);
 }
 
+/* A model loaded from text, written (the text must hold `expect`), loaded again and written to the
+ * same bytes; returns the model loaded the second time. */
+static struct tml_gbdt_model *reload_same_bytes(const char *text, const char *expect) {
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL, *l = NULL;
+  CHECK_OK(tml_gbdt_from_json(text, strlen(text), "given", &m, &err), &err);
+  char *j1 = model_json(m);
+  CHECK_CONTAINS(j1, expect);
+  CHECK_OK(tml_gbdt_from_json(j1, strlen(j1), "rewritten", &l, &err), &err);
+  char *j2 = model_json(l);
+  CHECK_STR(j2, j1);
+  free(j1);
+  free(j2);
+  tml_gbdt_free(m);
+  return l;
+}
+
 /* A leaf of G = 0 holds -0 (eta * -0 / (H + lambda)); its file must give -0 back, not the integer 0
  * JSON reads from "-0" (found by fuzz_gbdt_model: the rewritten text differed). */
 TEST(negative_zero_leaves_round_trip) {
@@ -662,21 +680,10 @@ TEST(negative_zero_leaves_round_trip) {
                      "\"ncols\":1,\"base_score\":-0.0,\"best_iteration\":0,\"best_score\":1,\"feature_names\":null,"
                      "\"trees\":[{\"feature\":[-1],\"value\":[-0.0],\"left\":[-1],\"default_left\":[0],"
                      "\"gain\":[0],\"cover\":[3],\"weight\":[-0.0]}]}";
-  struct tml_error err;
-  tml_error_init(&err);
-  struct tml_gbdt_model *m = NULL, *l = NULL;
-  CHECK_OK(tml_gbdt_from_json(text, strlen(text), "negzero", &m, &err), &err);
-  char *j1 = model_json(m);
-  CHECK_CONTAINS(j1, "\"value\":[-0.0]");
-  CHECK_OK(tml_gbdt_from_json(j1, strlen(j1), "rewritten", &l, &err), &err);
-  char *j2 = model_json(l);
-  CHECK_STR(j2, j1);
+  struct tml_gbdt_model *l = reload_same_bytes(text, "\"value\":[-0.0]");
   float x = 1.0f, margin = 1.0f;
   tml_gbdt_predict_margin(l, &x, &margin);
   CHECK(margin == 0.0f && signbit(margin)); /* -0 + -0: both zeros kept their sign */
-  free(j1);
-  free(j2);
-  tml_gbdt_free(m);
   tml_gbdt_free(l);
 }
 
@@ -690,15 +697,7 @@ TEST(float_extremes_round_trip) {
                      "\"value\":[3.40282347e+38,-3.40282347e+38,3.4028234663852886e38],\"left\":[1,-1,-1],"
                      "\"default_left\":[0,0,0],\"gain\":[1,0,0],\"cover\":[3,1,2],"
                      "\"weight\":[0,3.40282347e+38,-3.40282347e+38]}]}";
-  struct tml_error err;
-  tml_error_init(&err);
-  struct tml_gbdt_model *m = NULL, *l = NULL;
-  CHECK_OK(tml_gbdt_from_json(text, strlen(text), "extremes", &m, &err), &err);
-  char *j1 = model_json(m);
-  CHECK_CONTAINS(j1, "\"value\":[3.40282347e+38,-3.40282347e+38,3.40282347e+38]");
-  CHECK_OK(tml_gbdt_from_json(j1, strlen(j1), "rewritten", &l, &err), &err);
-  char *j2 = model_json(l);
-  CHECK_STR(j2, j1);
+  struct tml_gbdt_model *l = reload_same_bytes(text, "\"value\":[3.40282347e+38,-3.40282347e+38,3.40282347e+38]");
   float x = FLT_MAX, margin = 0.0f;
   tml_gbdt_predict_margin(l, &x, &margin); /* FLT_MAX < FLT_MAX is false: right, +FLT_MAX */
   CHECK(margin == -FLT_MAX + FLT_MAX);
@@ -708,13 +707,12 @@ TEST(float_extremes_round_trip) {
   CHECK(at);
   memcpy(at, "3.4028235677973366e38]", 22);
   struct tml_gbdt_model *bad = (struct tml_gbdt_model *)(uintptr_t)1;
+  struct tml_error err;
+  tml_error_init(&err);
   CHECK_INT(tml_gbdt_from_json(over, strlen(over), "over", &bad, &err), TML_EMODEL);
   CHECK(bad == NULL);
   CHECK_CONTAINS(err.msg, "value or weight out of range");
   free(over);
-  free(j1);
-  free(j2);
-  tml_gbdt_free(m);
   tml_gbdt_free(l);
 }
 
