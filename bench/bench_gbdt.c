@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
       if (lever)
         q.native_histogram = levers[lever - 1].precision;
       t0 = now();
-      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, lever ? levers[lever - 1].flag : 0, NULL, NULL, NULL,
+      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, lever ? levers[lever - 1].flag : 0, NULL, NULL, NULL, NULL,
                                 &m, &err))
         die(&err);
       add(lever ? &off[lever - 1] : &nat, (now() - t0) / rounds);
@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
       q.nthread = nt;
       struct tml_gbdt_model *m = NULL;
       double w0 = wall();
-      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, 0, NULL, NULL, NULL, &m, &err))
+      if (tml_gbdt_train_binned(b, y, train, valid, nclass, &q, 0, NULL, NULL, NULL, NULL, &m, &err))
         die(&err);
       add(nt == 1 ? &wall1 : &wall2, (wall() - w0) / rounds);
       tml_gbdt_free(m);

@@ -15,6 +15,7 @@
 
 struct tml_buf;
 struct tml_error;
+struct tml_helpers;
 
 #define TML_GBDT_FORMAT "trademl-gbdt" /* the "format" field of a native model file */
 #define TML_GBDT_FORMAT_VERSION 1
@@ -70,11 +71,13 @@ struct tml_gbdt_model;
  * for both objectives, as XGBoost 1.7's default. Early stopping, progress and return codes as tml_xgb_train; flags
  * are TML_GBDT_* levers (0 normally). p->nthread threads (at most 64) grow the model: the histogram
  * of a node with >= 2048 rows is split between them by column, each column summed by one thread in
- * row order, so the model bytes never depend on the thread count. */
+ * row order, so the model bytes never depend on the thread count. helpers (NULL: none): idle
+ * threads that may grow the class trees of a round beside the calling thread (helpers.h; each tree
+ * is grown whole by one thread, so the model bytes do not depend on which, or on helpers). */
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
                           struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
-                          const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,
-                          struct tml_gbdt_model **out, struct tml_error *err);
+                          struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
+                          void *ud, struct tml_gbdt_model **out, struct tml_error *err);
 
 /* tml_xgb_train's contract: bins fitted on the `train` rows of X, then tml_gbdt_train_binned. */
 int tml_gbdt_train(const float *X, size_t ncols, const float *y, struct tml_range train, struct tml_range valid,

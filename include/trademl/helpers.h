@@ -29,6 +29,7 @@ struct tml_helpers {
   pthread_cond_t cv; /* an offer posted, a helper returned, or closed */
   struct tml_helpers_offer *offers; /* open offers, oldest first */
   bool closed;
+  unsigned long joins; /* seats taken so far (a statistic, read under mu or after the helpers ended) */
 };
 
 void tml_helpers_init(struct tml_helpers *h);

@@ -24,11 +24,15 @@
 
 struct tml_buf;
 struct tml_error;
+struct tml_helpers;
 
 struct tml_learner_fold {
   const float *X;     /* borrowed: nrows x ncols row-major */
   size_t nrows, ncols;
   void *engine_data;  /* fold_prepare's result, or NULL */
+  /* Idle threads of the fit that may join a head's work (helpers.h), or NULL (set by the caller
+   * after fold_prepare; the native engine offers them the class trees of each round). */
+  struct tml_helpers *helpers;
 };
 
 struct tml_learner {

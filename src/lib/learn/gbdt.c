@@ -26,12 +26,14 @@
  *  - row subsampling (Bernoulli per row) and column subsampling per tree from a seeded
  *    xorshift generator: deterministic for a seed.
  * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
- * subtractions) by column: the result never depends on the thread count. */
+ * subtractions) by column, and idle threads lent by the caller (helpers) grow whole class trees of
+ * a round: the result never depends on the thread count or on who helped. */
 #include "learn/gbdt_impl.h"
 #include "util/common.h"
 
 #include <float.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -40,6 +42,7 @@
 #endif
 
 #include "trademl/error.h"
+#include "trademl/helpers.h"
 #include "trademl/mem.h"
 
 #define RT_EPS 1e-6      /* XGBoost's kRtEps: the smallest loss change that makes a split */
@@ -141,7 +144,8 @@ struct trainer {
   size_t cap_batch;
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
-  struct crew *crew;    /* threads inside the model (p->nthread) */
+  struct crew *crew;    /* threads inside the model (p->nthread), or NULL */
+  void *borrowed;       /* a histogram of another slot's pool (a helper's tree's root): not put in this pool */
   cut_mask_fn cut_mask; /* the split search's candidate mask (cut_mask_pick) */
   bool root_avx2;       /* the shared root pass may use AVX2 */
 };
@@ -161,7 +165,7 @@ static void *hist_get(struct trainer *t) {
 }
 
 static void hist_put(struct trainer *t, void *h) {
-  if (!h)
+  if (!h || h == t->borrowed)
     return;
   t->pool[t->npool++] = h; /* npool <= nhist <= cap_pool */
 }
@@ -563,13 +567,10 @@ static void root_job_part(void *arg, int part, int nparts) {
     root_rows_plain_d(j, k0, k1);
 }
 
-/* The root histograms of classes 0..K-1 (from the pool, into out[]) from one pass over the rows. */
-static int shared_root_build(struct trainer *t, struct root_job *j, int K, void **out) {
-  for (int k = 0; k < K; k++)
-    out[k] = NULL;
-  for (int k = 0; k < K; k++)
-    if (!(out[k] = hist_get(t)))
-      goto oom;
+/* The root histograms of classes 0..K-1 (into out[k], hist_len slots each) from one pass over the
+ * rows, on j->t's crew. */
+static void shared_root_build(struct root_job *j, int K, void *const *out) {
+  const struct trainer *t = j->t;
   crew_run_if_worth(t, j->nrows, root_job_part, j);
   if (t->fhist) {
     const float *q = j->fused;
@@ -582,11 +583,6 @@ static int shared_root_build(struct trainer *t, struct root_job *j, int K, void 
       for (int k = 0; k < K; k++)
         ((struct hbin *)out[k])[sl] = (struct hbin){q[2 * k], q[2 * k + 1]};
   }
-  return 0;
-oom:
-  for (int k = 0; k < K; k++)
-    hist_put(t, out[k]);
-  return TML_ENOMEM;
 }
 
 static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
@@ -1251,6 +1247,115 @@ static void add_tree_binned(const struct tml_gbdt_model *m, uint32_t root, const
     margin[i * K + k] += tree_value_binned(m, root, b, r0 + i);
 }
 
+/* ---- The class trees of a round side by side ----
+ * The K trees of a softmax round depend only on the round's gradients, so they may grow at the same
+ * time. Each class has a lane: the tree's row and column samples (drawn in class order before any
+ * tree grows, so the generator's sequence is the one of trees grown one by one) and a scratch tree
+ * numbered from node 0. A runner (the training thread, or an idle thread lent by the caller through
+ * helpers.h) takes lanes one at a time and grows each tree whole with its own trainer (row index,
+ * histogram pool, queue: one per runner slot, so a thread reuses the buffers it has in cache), then
+ * adds the tree to its class's margins (class-major arrays: runners write apart). The trees are
+ * appended to the model in class order, node numbers shifted by the model's node count. Every
+ * number is computed by the same operations as when one thread grows the trees in class order, so
+ * the model bytes do not depend on who ran a lane (tested). Only the training thread (slot 0) uses
+ * the crew. */
+struct lane {
+  struct tml_gbdt_model tree; /* this round's tree of the class, nodes from 0 */
+  uint32_t *sample;           /* the tree's rows (n of them) when rows are subsampled, else NULL: all */
+  uint32_t *feats;            /* the tree's columns (nfeats of them), ascending */
+  size_t n, nfeats;
+  void *root_hist;            /* the shared root pass's histogram of the class (from slot 0's pool), or NULL */
+  int rc;
+};
+
+struct round_job {
+  struct lane *lanes;
+  struct trainer *slots;      /* runner slots: 0 the training thread, 1 .. K - 1 its helpers (if any) */
+  int K;
+  atomic_int next;            /* the next lane to take */
+  atomic_int nhelpers;        /* helpers that joined this round */
+  struct crew *crew;          /* the training thread's */
+  const struct ghpair *gh;    /* class k at gh + k * nrows */
+  struct tml_range train, valid;
+  float *mtrain, *mvalid;     /* margins, class-major: class k at + k * ntrain (nvalid) */
+};
+
+static void lane_grow(struct round_job *j, int k, int slot) {
+  struct lane *L = &j->lanes[k];
+  struct trainer *t = &j->slots[slot];
+  const struct tml_gbdt_bins *b = t->bins;
+  size_t ntrain = j->train.end - j->train.begin, nvalid = j->valid.end - j->valid.begin;
+  t->crew = slot == 0 ? j->crew : NULL;
+  t->feats = L->feats;
+  t->nfeats = L->nfeats;
+  if (L->sample) {
+    memcpy(t->rows, L->sample, L->n * sizeof *t->rows);
+  } else {
+    for (size_t i = 0; i < L->n; i++)
+      t->rows[i] = (uint32_t)(j->train.begin + i);
+  }
+  /* The root's histogram came from slot 0's pool: slot 0 returns it there as it grows the tree (the
+   * next tree reuses it while it is in cache); a helper only borrows it, and the training thread
+   * returns it after the round. */
+  void *root_hist = L->root_hist;
+  if (slot == 0)
+    L->root_hist = NULL;
+  t->borrowed = slot == 0 ? NULL : root_hist;
+  L->tree.nnodes = 0;
+  L->tree.ntrees = 0;
+  L->rc = grow_tree(t, &L->tree, j->gh + (size_t)k * b->nrows, L->n, root_hist);
+  t->borrowed = NULL;
+  if (L->rc)
+    return;
+  float *mt = j->mtrain + (size_t)k * ntrain;
+  if (L->n == ntrain) { /* every row grew the tree: the leaves' row ranges say where each row ends */
+    for (size_t l = 0; l < t->nleaves; l++)
+      for (size_t i = t->leaves[l].begin; i < t->leaves[l].end; i++)
+        mt[t->rows[i] - j->train.begin] += t->leaves[l].value;
+  } else {
+    for (size_t i = 0; i < ntrain; i++)
+      mt[i] += tree_value_binned(&L->tree, 0, b, j->train.begin + i);
+  }
+  add_tree_binned(&L->tree, 0, b, j->valid.begin, nvalid, j->mvalid + (size_t)k * nvalid, 1, 0);
+}
+
+/* Takes lanes until none is left. */
+static void round_run(struct round_job *j, int slot) {
+  for (;;) {
+    int k = atomic_fetch_add(&j->next, 1);
+    if (k >= j->K)
+      return;
+    lane_grow(j, k, slot);
+  }
+}
+
+/* A helper's part of a round (the offer has K - 1 seats: slots 1 .. K - 1). */
+static void round_help(void *arg) {
+  struct round_job *j = arg;
+  int slot = 1 + atomic_fetch_add(&j->nhelpers, 1);
+  if (slot < j->K)
+    round_run(j, slot);
+}
+
+/* Appends a lane's tree to the model: nodes and statistics as they are, child indices shifted. */
+static int append_tree(struct tml_gbdt_model *m, const struct tml_gbdt_model *tree) {
+  int rc = tml__gbdt_model_reserve(m, tree->nnodes);
+  if (rc)
+    return rc;
+  int32_t base = (int32_t)m->nnodes;
+  for (size_t i = 0; i < tree->nnodes; i++) {
+    struct node nd = tree->nodes[i];
+    if (nd.feature >= 0)
+      nd.left = ((nd.left & CHILD_MASK) + base) | (nd.left & DEFAULT_LEFT);
+    m->nodes[m->nnodes + i] = nd;
+    m->stats[m->nnodes + i] = tree->stats[i];
+  }
+  m->nnodes += tree->nnodes;
+  m->ntrees++;
+  m->tree_start[m->ntrees] = (uint32_t)m->nnodes;
+  return 0;
+}
+
 static int check_labels(const float *y, struct tml_range r, int nclass, const char *which, struct tml_error *err) {
   for (size_t i = r.begin; i < r.end; i++) {
     float v = y[i];
@@ -1274,10 +1379,11 @@ static int check_labels(const float *y, struct tml_range r, int nclass, const ch
 static double eval_metric(const float *margin, const float *y, struct tml_range valid, int nclass) {
   double sum = 0.0, wsum = 0.0;
   size_t n = valid.end - valid.begin;
-  if (nclass > 0) {
+  if (nclass > 0) { /* margins class-major: class k of row i at margin[k * n + i] */
     float p[MAX_CLASSES];
     for (size_t i = 0; i < n; i++) {
-      memcpy(p, margin + i * (size_t)nclass, (size_t)nclass * sizeof *p);
+      for (int k = 0; k < nclass; k++)
+        p[k] = margin[(size_t)k * n + i];
       tml__gbdt_softmax(p, nclass);
       float py = p[(int)y[valid.begin + i]];
       float loss = py > (float)PROB_EPS ? -logf(py) : -logf((float)PROB_EPS);
@@ -1300,7 +1406,6 @@ static void trainer_release(struct trainer *t) {
   free(t->pool);
   free(t->rows);
   free(t->tmp);
-  free(t->feats);
   free(t->queue);
   free(t->batch);
   free(t->leaves);
@@ -1323,8 +1428,8 @@ static int copy_names(struct tml_gbdt_model *m, const char *const *names) {
 
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
                           struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
-                          const char *const *feature_names, tml_xgb_progress_fn progress, void *ud,
-                          struct tml_gbdt_model **out, struct tml_error *err) {
+                          struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
+                          void *ud, struct tml_gbdt_model **out, struct tml_error *err) {
   *out = NULL;
   int rc = tml_gbdt_params_validate(p, err);
   if (rc)
@@ -1349,26 +1454,47 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
 
   size_t ntrain = train.end - train.begin, nvalid = valid.end - valid.begin, ncols = bins->ncols;
   int K = nclass > 0 ? nclass : 1;
-  struct trainer t = {.bins = bins, .p = p, .flags = flags, .cut_mask = cut_mask_pick(flags)};
+  /* helpers grow class trees only (a regression round has one tree): then K runner slots, else one */
+  bool offer = helpers && K > 1;
+  int nslots = offer ? K : 1;
+  /* what every runner slot's trainer shares; each adds its own row index, scratch and pool */
+  struct trainer proto = {.bins = bins, .p = p, .flags = flags, .cut_mask = cut_mask_pick(flags)};
+  proto.stride = (size_t)bins->max_bin + 1;
+  proto.hist_len = ncols * proto.stride;
+  proto.fhist = p->native_histogram == TML_HIST_FLOAT;
+  proto.slot_size = proto.fhist ? sizeof(struct hbinf) : sizeof(struct hbin);
   struct crew crew;
   crew_start(&crew, p->nthread);
-  t.crew = &crew;
-  t.stride = (size_t)bins->max_bin + 1;
-  t.hist_len = ncols * t.stride;
-  t.fhist = p->native_histogram == TML_HIST_FLOAT;
-  t.slot_size = t.fhist ? sizeof(struct hbinf) : sizeof(struct hbin);
   struct tml_gbdt_model *m = calloc(1, sizeof *m);
-  void *roots[SHARED_ROOT_MAX] = {NULL};
+  struct lane *lanes = calloc((size_t)K, sizeof *lanes);
+  struct trainer *slots = calloc((size_t)nslots, sizeof *slots);
+  void *roots[SHARED_ROOT_MAX] = {NULL}; /* the shared root pass's histograms of a round */
   float *ghr = NULL;
   void *fused = NULL;
-  float *mtrain = malloc(ntrain * (size_t)K * sizeof(float));
+  float *mtrain = malloc(ntrain * (size_t)K * sizeof(float)); /* class-major (struct round_job) */
   float *mvalid = malloc(nvalid * (size_t)K * sizeof(float));
   struct ghpair *gh = malloc(bins->nrows * (size_t)K * sizeof *gh); /* class k at gh + k * nrows */
-  t.rows = malloc(ntrain * sizeof *t.rows);
-  t.tmp = malloc(ntrain * sizeof *t.tmp);
-  t.feats = malloc(ncols * sizeof *t.feats);
-  if (!m || !mtrain || !mvalid || !gh || !t.rows || !t.tmp || !t.feats)
+  if (!m || !lanes || !slots || !mtrain || !mvalid || !gh)
     goto oom;
+  for (int k = 0; k < K; k++) {
+    struct lane *L = &lanes[k];
+    L->tree.nclass = nclass;
+    L->tree.ncols = ncols;
+    L->feats = malloc(ncols * sizeof *L->feats);
+    if (p->subsample < 1.0)
+      L->sample = malloc(ntrain * sizeof *L->sample);
+    if (!L->feats || (p->subsample < 1.0 && !L->sample) || tml__gbdt_model_reserve(&L->tree, 0))
+      goto oom;
+    L->tree.tree_start[0] = 0;
+  }
+  for (int k = 0; k < nslots; k++) {
+    struct trainer *t = &slots[k];
+    *t = proto;
+    t->rows = malloc(ntrain * sizeof *t->rows);
+    t->tmp = malloc(ntrain * sizeof *t->tmp);
+    if (!t->rows || !t->tmp)
+      goto oom;
+  }
   m->nclass = nclass;
   m->ncols = ncols;
   m->best_score = NAN;
@@ -1399,26 +1525,29 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   /* The shared root pass (see shared_root_build) when every class tree takes every row and column. */
   bool shared_root = nclass >= 2 && nclass <= SHARED_ROOT_MAX && p->subsample >= 1.0 && ncol_tree == ncols &&
                      ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
-  struct root_job rj = {.t = &t, .row0 = train.begin, .nrows = ntrain};
+  struct root_job rj = {.t = &slots[0], .row0 = train.begin, .nrows = ntrain};
   if (shared_root) {
     ghr = calloc(ntrain * 8, sizeof *ghr); /* classes >= nclass stay 0 */
-    fused = aligned_alloc(64, (t.hist_len * 8 * t.slot_size / 2 + 63) / 64 * 64); /* 8 values per slot */
+    fused = aligned_alloc(64, (proto.hist_len * 8 * proto.slot_size / 2 + 63) / 64 * 64); /* 8 values per slot */
     if (!ghr || !fused)
       goto oom;
     rj.ghr = ghr;
     rj.fused = fused;
 #if defined(__x86_64__) && defined(__GNUC__)
-    t.root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
+    slots[0].root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
   }
+  struct round_job job = {.lanes = lanes, .slots = slots, .K = K, .crew = &crew, .gh = gh, .train = train,
+                          .valid = valid, .mtrain = mtrain, .mvalid = mvalid};
   int round = 0;
   for (round = 0; round < p->num_boost_round; round++) {
     /* One gradient pass for every class of the round. */
     for (size_t i = 0; i < ntrain; i++) {
       size_t r = train.begin + i;
-      const float *mg = mtrain + i * (size_t)K;
       if (nclass > 0) {
-        float g[MAX_CLASSES], h[MAX_CLASSES];
+        float mg[MAX_CLASSES], g[MAX_CLASSES], h[MAX_CLASSES];
+        for (int k = 0; k < K; k++)
+          mg[k] = mtrain[(size_t)k * ntrain + i];
         tml_gbdt_softmax_grad(mg, nclass, (int)y[r], g, h);
         for (int k = 0; k < K; k++)
           gh[(size_t)k * bins->nrows + r] = (struct ghpair){g[k], h[k]};
@@ -1428,55 +1557,68 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
             ghr[i * 8 + 2 * (size_t)k + 1] = h[k];
           }
       } else {
-        gh[r] = (struct ghpair){mg[0] - y[r], 1.0f};
+        gh[r] = (struct ghpair){mtrain[i] - y[r], 1.0f};
       }
     }
-    if (shared_root && (rc = shared_root_build(&t, &rj, K, roots)))
-      goto fail;
+    if (shared_root) {
+      for (int k = 0; k < K; k++)
+        if (!(roots[k] = hist_get(&slots[0])))
+          goto oom;
+      slots[0].crew = &crew; /* the root pass runs on slot 0's crew, on this thread */
+      shared_root_build(&rj, K, roots);
+    }
+    /* Row and column samples of the round's trees, drawn in class order. */
     for (int k = 0; k < K; k++) {
-      /* Row and column samples of this tree. */
-      size_t n = 0;
-      for (size_t r = train.begin; r < train.end; r++)
-        if (p->subsample >= 1.0 || rng_uniform(&rng) < p->subsample)
-          t.rows[n++] = (uint32_t)r;
+      struct lane *L = &lanes[k];
+      size_t n = ntrain;
+      if (L->sample) {
+        n = 0;
+        for (size_t r = train.begin; r < train.end; r++)
+          if (rng_uniform(&rng) < p->subsample)
+            L->sample[n++] = (uint32_t)r;
+      }
       for (size_t j = 0; j < ncols; j++)
-        t.feats[j] = (uint32_t)j;
+        L->feats[j] = (uint32_t)j;
       if (ncol_tree < ncols) {
         for (size_t j = 0; j < ncol_tree; j++) { /* partial Fisher-Yates, then ascending order */
           size_t pick = j + (size_t)(rng_next(&rng) % (uint64_t)(ncols - j));
-          uint32_t tmp = t.feats[j];
-          t.feats[j] = t.feats[pick];
-          t.feats[pick] = tmp;
+          uint32_t tmp = L->feats[j];
+          L->feats[j] = L->feats[pick];
+          L->feats[pick] = tmp;
         }
         for (size_t a = 1; a < ncol_tree; a++) {
-          uint32_t v = t.feats[a];
+          uint32_t v = L->feats[a];
           size_t b = a;
-          while (b > 0 && t.feats[b - 1] > v) {
-            t.feats[b] = t.feats[b - 1];
+          while (b > 0 && L->feats[b - 1] > v) {
+            L->feats[b] = L->feats[b - 1];
             b--;
           }
-          t.feats[b] = v;
+          L->feats[b] = v;
         }
       }
-      t.nfeats = ncol_tree;
-      uint32_t root = (uint32_t)m->nnodes;
-      void *root_hist = NULL; /* handed to grow_tree (K <= SHARED_ROOT_MAX when shared) */
-      if (shared_root) {
-        root_hist = roots[k];
+      L->nfeats = ncol_tree;
+      L->n = n;
+      L->root_hist = NULL;
+      if (shared_root) { /* K <= SHARED_ROOT_MAX */
+        L->root_hist = roots[k];
         roots[k] = NULL;
       }
-      if ((rc = grow_tree(&t, m, gh + (size_t)k * bins->nrows, n, root_hist)))
-        goto fail;
-      if (n == ntrain) { /* every row grew the tree: the leaves' row ranges say where each row ends */
-        for (size_t l = 0; l < t.nleaves; l++)
-          for (size_t i = t.leaves[l].begin; i < t.leaves[l].end; i++)
-            mtrain[(t.rows[i] - train.begin) * (size_t)K + (size_t)k] += t.leaves[l].value;
-      } else {
-        for (size_t i = 0; i < ntrain; i++)
-          mtrain[i * (size_t)K + (size_t)k] += tree_value_binned(m, root, bins, train.begin + i);
-      }
-      add_tree_binned(m, root, bins, valid.begin, nvalid, mvalid, (size_t)K, (size_t)k);
     }
+    atomic_store(&job.next, 0);
+    atomic_store(&job.nhelpers, 0);
+    struct tml_helpers_offer o;
+    if (offer)
+      tml_helpers_offer(helpers, &o, round_help, &job, K - 1);
+    round_run(&job, 0);
+    if (offer)
+      tml_helpers_withdraw(helpers, &o);
+    for (int k = 0; k < K; k++) { /* the roots helpers borrowed */
+      hist_put(&slots[0], lanes[k].root_hist);
+      lanes[k].root_hist = NULL;
+    }
+    for (int k = 0; k < K; k++)
+      if ((rc = lanes[k].rc) || (rc = append_tree(m, &lanes[k].tree)))
+        goto fail;
     double metric = eval_metric(mvalid, y, valid, nclass);
     if (isfinite(metric) && metric < best_score) {
       best_score = metric;
@@ -1508,9 +1650,21 @@ oom:
   rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)", ntrain, ncols);
 out:
   crew_stop(&crew);
-  for (int k = 0; k < SHARED_ROOT_MAX; k++)
-    hist_put(&t, roots[k]);
-  trainer_release(&t);
+  for (int k = 0; slots && lanes && k < K; k++)
+    hist_put(&slots[0], lanes[k].root_hist);
+  for (int k = 0; slots && k < SHARED_ROOT_MAX; k++)
+    hist_put(&slots[0], roots[k]);
+  for (int k = 0; lanes && k < K; k++) {
+    free(lanes[k].tree.nodes);
+    free(lanes[k].tree.stats);
+    free(lanes[k].tree.tree_start);
+    free(lanes[k].sample);
+    free(lanes[k].feats);
+  }
+  for (int k = 0; slots && k < nslots; k++)
+    trainer_release(&slots[k]);
+  free(lanes);
+  free(slots);
   free(ghr);
   free(fused);
   free(mtrain);
@@ -1536,7 +1690,7 @@ int tml_gbdt_train(const float *X, size_t ncols, const float *y, struct tml_rang
   struct tml_gbdt_bins *b = NULL;
   if ((rc = tml_gbdt_bins_build(X, nrows, ncols, train, p->max_bin, &b, err)))
     return rc;
-  rc = tml_gbdt_train_binned(b, y, train, valid, nclass, p, 0, feature_names, progress, ud, out, err);
+  rc = tml_gbdt_train_binned(b, y, train, valid, nclass, p, 0, NULL, feature_names, progress, ud, out, err);
   tml_gbdt_bins_free(b);
   return rc;
 }

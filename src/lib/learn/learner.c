@@ -90,7 +90,8 @@ static int native_train(const struct tml_learner_fold *f, const float *y, struct
   struct tml_gbdt_model *m = NULL;
   int rc;
   if (f->engine_data)
-    rc = tml_gbdt_train_binned(f->engine_data, y, train, valid, nclass, p, 0, names, progress, ud, &m, err);
+    rc = tml_gbdt_train_binned(f->engine_data, y, train, valid, nclass, p, 0, f->helpers, names, progress, ud, &m,
+                               err);
   else /* not prepared: bins fitted on the train rows */
     rc = tml_gbdt_train(f->X, f->ncols, y, train, valid, nclass, p, names, progress, ud, &m, err);
   *out = m;
@@ -165,6 +166,7 @@ int tml_learner_fold_prepare(const struct tml_learner *learner, const float *X, 
   f->nrows = nrows;
   f->ncols = ncols;
   f->engine_data = NULL;
+  f->helpers = NULL;
   return learner->fold_prepare(f, fit, p, err);
 }
 

@@ -1,7 +1,8 @@
 /* Strategy `xgb5`: five independent boosted heads (one per target) on the feature row of the candle,
  * on the engine named by training.engine (learner.h: XGBoost or the native GBDT). Heads train in
  * parallel worker threads (one engine thread each when the budget allows: coarse parallelism is
- * robust on few cores), each with early stopping on the stop rows. The folder holds
+ * robust on few cores), each with early stopping on the stop rows; a worker with no head left to
+ * start grows class trees of the heads still training (native engine). The folder holds
  * <head>_model.json and <head>_feature_importance.csv per head; the bytes are those trademl wrote
  * before strategies existed (the same rows reach the engine in the same order). */
 #include "trademl/strategy.h"
@@ -47,6 +48,10 @@ struct fit_job {
   struct xgb5 *m;
   int heads[TML_HEAD_COUNT];
   int nheads, next;
+  int running;                         /* heads being trained now */
+  /* The fit's own workers that find no head left lend themselves here to the heads still training
+   * (the native engine gives them whole class trees of a round); closed when the last head ends. */
+  struct tml_helpers trees;
   pthread_mutex_t lock;
   int rc;
   struct tml_error err;
@@ -70,11 +75,20 @@ static int on_round(void *ud, int round, double metric, int best_round) {
   return 0;
 }
 
-static void *fit_worker(void *arg) {
-  struct fit_job *job = arg;
+/* Under job->lock: once no head is training and none is left to start, the workers lent to the
+ * heads' trees are let go. */
+static void close_trees_if_done(struct fit_job *job) {
+  if (job->running == 0 && (job->next >= job->nheads || job->rc || job->cancelled))
+    tml_helpers_close(&job->trees);
+}
+
+/* Trains heads until none is left to start. */
+static void fit_heads(struct fit_job *job) {
   for (;;) {
     pthread_mutex_lock(&job->lock);
     int i = job->rc || job->cancelled ? job->nheads : job->next++;
+    if (i < job->nheads)
+      job->running++;
     pthread_mutex_unlock(&job->lock);
     if (i >= job->nheads)
       break;
@@ -82,6 +96,10 @@ static void *fit_worker(void *arg) {
     const struct tml_strategy_params *p = job->p;
     if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
       job->cancelled = 1;
+      pthread_mutex_lock(&job->lock);
+      job->running--;
+      close_trees_if_done(job);
+      pthread_mutex_unlock(&job->lock);
       break;
     }
     struct tml_error e;
@@ -92,22 +110,35 @@ static void *fit_worker(void *arg) {
                              &job->m->heads[h], &e);
     if (rc)
       tml_error_prefix(&e, "training head '%s'", tml_head_name((enum tml_head)h));
-    pthread_mutex_lock(&job->lock);
-    if (rc && !job->rc) {
-      job->rc = rc;
-      job->err = e;
-    }
-    pthread_mutex_unlock(&job->lock);
     if (!rc && p->progress) {
       const struct tml_model *hm = job->m->heads[h];
       p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(hm),
                   tml_model_best_iteration(hm));
     }
+    pthread_mutex_lock(&job->lock);
+    if (rc && !job->rc) {
+      job->rc = rc;
+      job->err = e;
+    }
+    job->running--;
+    close_trees_if_done(job);
+    pthread_mutex_unlock(&job->lock);
   }
+}
+
+/* A worker of the fit: heads, then the trees of the heads still training. */
+static void *fit_worker(void *arg) {
+  struct fit_job *job = arg;
+  fit_heads(job);
+  pthread_mutex_lock(&job->lock);
+  close_trees_if_done(job); /* no head was left to start at all */
+  pthread_mutex_unlock(&job->lock);
+  tml_helpers_serve(&job->trees);
   return NULL;
 }
 
-static void fit_worker_run(void *arg) { (void)fit_worker(arg); }
+/* A thread lent by the caller's helpers: heads only, then back to the caller's other work. */
+static void fit_worker_run(void *arg) { fit_heads(arg); }
 
 static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_strategy_params *p, void **out,
                     struct tml_error *err) {
@@ -117,6 +148,7 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   struct fit_job job;
   memset(&job, 0, sizeof(job));
   pthread_mutex_init(&job.lock, NULL);
+  tml_helpers_init(&job.trees);
   tml_error_init(&job.err);
   job.p = p;
   job.names = (const char *const *)d->col_names;
@@ -208,6 +240,8 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   /* Once for all heads; fitted on the fit rows only (native: quantile bins). */
   if ((rc = tml_learner_fold_prepare(m->engine, X, nrows, ncols, job.train, &job.xgb, &job.fold, err)))
     goto out;
+  if (workers > 1) /* a worker with no head left to start helps the heads still training */
+    job.fold.helpers = &job.trees;
   pthread_t tids[TML_HEAD_COUNT];
   int started = 0;
   for (int w = 1; w < workers; w++)
@@ -232,6 +266,7 @@ out:
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     free(ybuf[h]);
   free(gathered);
+  tml_helpers_destroy(&job.trees);
   pthread_mutex_destroy(&job.lock);
   if (rc) {
     xgb5_free(m);

@@ -8,6 +8,7 @@ void tml_helpers_init(struct tml_helpers *h) {
   pthread_cond_init(&h->cv, NULL);
   h->offers = NULL;
   h->closed = false;
+  h->joins = 0;
 }
 
 void tml_helpers_destroy(struct tml_helpers *h) {
@@ -60,6 +61,7 @@ void tml_helpers_serve(struct tml_helpers *h) {
       if (--o->seats == 0)
         unlink_offer(h, o);
       o->inside++;
+      h->joins++;
       pthread_mutex_unlock(&h->mu);
       o->fn(o->arg);
       pthread_mutex_lock(&h->mu);

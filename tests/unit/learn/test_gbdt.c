@@ -5,6 +5,7 @@
  * XGBoost on real candles. */
 #include <float.h>
 #include <jansson.h>
+#include <pthread.h>
 
 #include "test.h"
 #include "trademl/buf.h"
@@ -12,6 +13,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/gbdt.h"
+#include "trademl/helpers.h"
 #include "trademl/import.h"
 #include "trademl/labels.h"
 #include "trademl/series.h"
@@ -364,7 +366,7 @@ TEST(same_model_bytes_for_every_thread_count) {
     for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
       p.nthread = threads[i];
       struct tml_gbdt_model *m = NULL;
-      CHECK_OK(tml_gbdt_train_binned(b, y, train, valid, 3, &p, flags, NULL, NULL, NULL, &m, &err), &err);
+      CHECK_OK(tml_gbdt_train_binned(b, y, train, valid, 3, &p, flags, NULL, NULL, NULL, NULL, &m, &err), &err);
       char *j = model_json(m);
       tml_gbdt_free(m);
       if (!ref) {
@@ -416,7 +418,7 @@ TEST(split_mask_variants_give_the_same_model) {
     char *ref = NULL;
     for (size_t i = 0; i < sizeof masks / sizeof *masks; i++) {
       struct tml_gbdt_model *m = NULL;
-      CHECK_OK(tml_gbdt_train_binned(b, labels, train, valid, nclass, &p, masks[i], NULL, NULL, NULL, &m, &err),
+      CHECK_OK(tml_gbdt_train_binned(b, labels, train, valid, nclass, &p, masks[i], NULL, NULL, NULL, NULL, &m, &err),
                &err);
       double gain[CB], weight[CB], cover[CB], splits = 0;
       tml_gbdt_importance(m, gain, weight, cover);
@@ -467,8 +469,8 @@ TEST(shared_root_pass_gives_the_same_trees) {
       p.nthread = nt;
       p.native_histogram = v & 2 ? TML_HIST_DOUBLE : TML_HIST_FLOAT;
       struct tml_gbdt_model *shared = NULL, *own = NULL;
-      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, 0, NULL, NULL, NULL, &shared, &err), &err);
-      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, TML_GBDT_NO_SHARED_ROOT, NULL, NULL, NULL, &own,
+      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, 0, NULL, NULL, NULL, NULL, &shared, &err), &err);
+      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, TML_GBDT_NO_SHARED_ROOT, NULL, NULL, NULL, NULL, &own,
                                      &err),
                &err);
       CHECK(tml_gbdt_ntrees(shared) == (size_t)(10 * nclass));
@@ -485,6 +487,85 @@ TEST(shared_root_pass_gives_the_same_trees) {
   free(X);
   free(y);
   free(yk);
+}
+
+static void *serve_helpers(void *arg) {
+  tml_helpers_serve(arg);
+  return NULL;
+}
+
+/* Idle threads lent through helpers.h grow whole class trees of a round beside the training thread:
+ * the model bytes must be those of a training without helpers, for 3 and 4 classes (where the
+ * helpers join) and regression (where nothing is offered), with every row and column and with row
+ * and column samples (the generator's draws stay in class order), float and double histograms, 1
+ * and 3 helpers, and histogram threads (nthread 2) beside them. */
+TEST(helpers_give_the_same_model_bytes) {
+  enum { NB = 6000, CB = 10 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yk = malloc(NB * sizeof *yk);
+  float *yr = malloc(NB * sizeof *yr);
+  CHECK(X && y && yk && yr);
+  make_data(X, y, NB, CB, 3);
+  for (size_t i = 0; i < NB; i++) {
+    yk[i] = (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % 4);
+    yr[i] = X[i * CB] + 0.5f * X[i * CB + 2];
+  }
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 4500}, valid = {4500, NB};
+  CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
+  unsigned long class_joins = 0;
+  static const int classes[] = {3, 4, 0};
+  for (size_t c = 0; c < sizeof classes / sizeof *classes; c++) {
+    int nclass = classes[c];
+    const float *labels = nclass == 3 ? y : nclass == 4 ? yk : yr;
+    for (int v = 0; v < 4; v++) {
+      struct tml_xgb_params p;
+      small_params(&p);
+      p.max_depth = 5;
+      p.num_boost_round = 12;
+      p.early_stopping_rounds = 0;
+      p.subsample = v == 1 ? 0.7 : 1.0;
+      p.colsample_bytree = v == 1 ? 0.6 : 1.0;
+      p.native_histogram = v == 2 ? TML_HIST_DOUBLE : TML_HIST_FLOAT;
+      p.nthread = v == 3 ? 2 : 1;
+      struct tml_gbdt_model *m = NULL;
+      CHECK_OK(tml_gbdt_train_binned(b, labels, train, valid, nclass, &p, 0, NULL, NULL, NULL, NULL, &m, &err), &err);
+      char *ref = model_json(m);
+      tml_gbdt_free(m);
+      for (int nh = 1; nh <= 3; nh += 2) {
+        struct tml_helpers h;
+        tml_helpers_init(&h);
+        pthread_t tid[3];
+        for (int i = 0; i < nh; i++)
+          CHECK(pthread_create(&tid[i], NULL, serve_helpers, &h) == 0);
+        int rc = tml_gbdt_train_binned(b, labels, train, valid, nclass, &p, 0, &h, NULL, NULL, NULL, &m, &err);
+        tml_helpers_close(&h);
+        for (int i = 0; i < nh; i++)
+          pthread_join(tid[i], NULL);
+        CHECK_OK(rc, &err);
+        char *j = model_json(m);
+        tml_gbdt_free(m);
+        CHECK_MSG(strcmp(j, ref) == 0, "%d classes, variant %d, %d helpers: the model differs from the one without",
+                  nclass, v, nh);
+        free(j);
+        if (nclass == 0)
+          CHECK_MSG(h.joins == 0, "regression: helpers joined %lu times, but a round has one tree", h.joins);
+        else
+          class_joins += h.joins;
+        tml_helpers_destroy(&h);
+      }
+      free(ref);
+    }
+  }
+  /* 2 class counts x 4 variants x 2 helper counts x 12 rounds, each round offered: a helper waiting
+   * in tml_helpers_serve joins some of them */
+  CHECK_MSG(class_joins > 0, "no helper joined any round: the offers were not made");
+  tml_gbdt_bins_free(b);
+  free(X);
+  free(y);
+  free(yk);
+  free(yr);
 }
 
 TEST(subsampling_and_learning) {

@@ -333,6 +333,40 @@ TEST(every_strategy_save_load_and_refusals) {
 
 /* The cache: the same (strategy, engine, rows, heads) is fitted once, also when the ensemble needs
  * it as a member; another engine or other rows are another fit. */
+/* xgb5 on the native engine with 2 or more threads: the fit's workers train heads, and a worker with
+ * no head left to start grows class trees of the heads still training. The models must be those of
+ * one thread, to the last bit of every prediction. */
+TEST(xgb5_native_same_models_for_every_thread_count) {
+  struct tml_dataset d;
+  load_dataset(&d);
+  struct fold f;
+  make_fold(&d, &f);
+  struct tml_strategy_params p;
+  small_params(&p);
+  p.engine = "native";
+  p.xgb.num_boost_round = 60;
+  p.xgb.early_stopping_rounds = 0; /* every head grows all its rounds: long enough for helpers to join */
+  struct tml_range test = {TEST_BEGIN, TEST_END};
+  float *ref[TML_HEAD_COUNT], *got[TML_HEAD_COUNT];
+  p.threads = 1;
+  struct tml_strategy_model *m = fit(&tml_strategy_xgb5, &d, &f, &p);
+  predict(m, &d, test, ref);
+  tml_strategy_model_free(m);
+  static const int threads[] = {2, 3, 5};
+  for (size_t i = 0; i < sizeof threads / sizeof *threads; i++) {
+    p.threads = threads[i];
+    m = fit(&tml_strategy_xgb5, &d, &f, &p);
+    predict(m, &d, test, got);
+    tml_strategy_model_free(m);
+    char what[32];
+    snprintf(what, sizeof what, "%d threads", threads[i]);
+    check_same(what, "xgb5 native", ref, got, test.end - test.begin);
+    free_pred(got);
+  }
+  free_pred(ref);
+  tml_dataset_release(&d);
+}
+
 TEST(cache_fits_a_fold_once) {
   struct tml_dataset d;
   load_dataset(&d);
