@@ -3,6 +3,7 @@
 #ifndef TML_XGB_H
 #define TML_XGB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,8 +52,9 @@ const char *tml_xgb_grow_policy_name(int policy);
 void tml_xgb_params_default(struct tml_xgb_params *p);
 /* 0, or TML_EINVAL naming the first bad field and its allowed range. */
 int tml_xgb_params_validate(const struct tml_xgb_params *p, struct tml_error *err);
-/* Appends the parameters as one JSON object. 0 or TML_ENOMEM/TML_ETOOBIG. */
-int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out);
+/* Appends the parameters as one JSON object; native_histogram only for the native engine (native:
+ * the parameters train native models), where it applies. 0 or TML_ENOMEM/TML_ETOOBIG. */
+int tml_xgb_params_to_json(const struct tml_xgb_params *p, bool native, struct tml_buf *out);
 
 /* Called after every boosting round: round (0-based), that round's validation metric (mlogloss
  * for classification, rmse for regression) and the best round so far. */

@@ -134,6 +134,8 @@ import json, sys
 m = json.load(open(sys.argv[1]))
 s = json.dumps(m)
 assert '"max_leaves": 9' in s and '"grow_policy": "lossguide"' in s and '"max_depth": 0' in s, s[:2000]
+# native_histogram is a native engine parameter: an XGBoost set does not claim one
+assert ('native_histogram' in s) == (m["engine"] == "native"), (m["engine"], s[:2000])
 PY
 done
 ok "max_leaves and grow_policy train both engines and are recorded in metadata.json"

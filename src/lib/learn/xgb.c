@@ -159,22 +159,24 @@ static void fmt_num(char *tmp, size_t n, double v) {
     snprintf(tmp, n, "%.17g", v);
 }
 
-int tml_xgb_params_to_json(const struct tml_xgb_params *p, struct tml_buf *out) {
+int tml_xgb_params_to_json(const struct tml_xgb_params *p, bool native, struct tml_buf *out) {
   char eta[40], mcw[40], sub[40], col[40], lam[40];
   fmt_num(eta, sizeof eta, p->eta);
   fmt_num(mcw, sizeof mcw, p->min_child_weight);
   fmt_num(sub, sizeof sub, p->subsample);
   fmt_num(col, sizeof col, p->colsample_bytree);
   fmt_num(lam, sizeof lam, p->lambda);
-  return tml_buf_printf(out,
-                        "{\"num_boost_round\":%d,\"early_stopping_rounds\":%d,\"eta\":%s,"
-                        "\"max_depth\":%d,\"min_child_weight\":%s,\"subsample\":%s,"
-                        "\"colsample_bytree\":%s,\"lambda\":%s,\"max_bin\":%d,\"nthread\":%d,"
-                        "\"seed\":%" PRIu64 ",\"max_leaves\":%d,\"grow_policy\":\"%s\","
-                        "\"tree_method\":\"hist\",\"native_histogram\":\"%s\"}",
-                        p->num_boost_round, p->early_stopping_rounds, eta, p->max_depth, mcw, sub,
-                        col, lam, p->max_bin, p->nthread, p->seed, p->max_leaves,
-                        tml_xgb_grow_policy_name(p->grow_policy), tml_xgb_native_histogram_name(p->native_histogram));
+  int rc = tml_buf_printf(out,
+                          "{\"num_boost_round\":%d,\"early_stopping_rounds\":%d,\"eta\":%s,"
+                          "\"max_depth\":%d,\"min_child_weight\":%s,\"subsample\":%s,"
+                          "\"colsample_bytree\":%s,\"lambda\":%s,\"max_bin\":%d,\"nthread\":%d,"
+                          "\"seed\":%" PRIu64 ",\"max_leaves\":%d,\"grow_policy\":\"%s\","
+                          "\"tree_method\":\"hist\"",
+                          p->num_boost_round, p->early_stopping_rounds, eta, p->max_depth, mcw, sub, col, lam,
+                          p->max_bin, p->nthread, p->seed, p->max_leaves, tml_xgb_grow_policy_name(p->grow_policy));
+  if (!rc && native)
+    rc = tml_buf_printf(out, ",\"native_histogram\":\"%s\"", tml_xgb_native_histogram_name(p->native_histogram));
+  return rc ? rc : tml_buf_puts(out, "}");
 }
 
 /* Reads the last "name:value" metric of an XGBoosterEvalOneIter string such as
