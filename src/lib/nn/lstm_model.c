@@ -107,12 +107,17 @@ struct tml_lstm_model {
   double best_valid_loss, head_valid[TML_HEAD_COUNT], fit_seconds;
 };
 
-/* Declares the network of m (dims set) and allocates it. */
-static int model_build(struct tml_lstm_model *m, struct tml_error *err) {
+/* Lays out the layers' weights in m->p (m->p.n of them) without allocating: a file's header is
+ * checked against this count before anything its dimensions ask for is allocated. */
+static void model_declare(struct tml_lstm_model *m) {
   tml_nn_params_init(&m->p);
   for (size_t l = 0; l < m->L; l++)
     tml_nn_lstm_declare(&m->layer[l], &m->p, l ? m->H : m->ncols, m->H);
   tml_nn_dense_declare(&m->head, &m->p, m->H, TML_LSTM_NOUT, TML_NN_LINEAR);
+}
+
+/* Allocates a declared model's weights and scalers. */
+static int model_alloc(struct tml_lstm_model *m, struct tml_error *err) {
   int rc = tml_nn_params_alloc(&m->p, err);
   if (rc)
     return rc;
@@ -122,6 +127,12 @@ static int model_build(struct tml_lstm_model *m, struct tml_error *err) {
   if (!m->mean || !m->inv_std || !m->zero_proj)
     return tml_error_set(err, TML_ENOMEM, "cannot allocate an LSTM model of %zu columns", m->ncols);
   return 0;
+}
+
+/* Declares the network of m (dims set) and allocates it. */
+static int model_build(struct tml_lstm_model *m, struct tml_error *err) {
+  model_declare(m);
+  return model_alloc(m, err);
 }
 
 void tml_lstm_free(struct tml_lstm_model *m) {
@@ -1024,8 +1035,10 @@ int tml_lstm_load(const char *path, const char *expect_strategy, const char *exp
   m->H = H;
   m->L = L;
   m->T = T;
-  if ((rc = model_build(m, err)))
-    goto out;
+  /* The weight count, the payload length and the file size agree with the dimensions before the
+   * dimensions' allocations are made (a header that passes its checksum can still ask for
+   * gigabytes: 100000 columns x 1024 hidden units). */
+  model_declare(m);
   uint64_t nparams = get_u64(buf + 188), plen = get_u64(buf + 196);
   size_t nfl = payload_floats(m->ncols, m->p.n);
   if (nparams != (uint64_t)m->p.n || plen != 4 * (uint64_t)nfl) {
@@ -1039,6 +1052,8 @@ int tml_lstm_load(const char *path, const char *expect_strategy, const char *exp
                        HEADER_SIZE + plen);
     goto out;
   }
+  if ((rc = model_alloc(m, err)))
+    goto out;
   const uint8_t *pl = buf + HEADER_SIZE;
   if (get_u64(buf + 204) != tml_fnv1a64(TML_FNV64_INIT, pl, (size_t)plen)) {
     rc = tml_error_set(err, TML_EMODEL, "LSTM model file '%s' is corrupt: weights checksum mismatch", path);

@@ -4,9 +4,12 @@
 #include "test.h"
 
 #include "trademl/error.h"
+#include "trademl/hash.h"
 #include "trademl/lstm.h"
 #include "trademl/nn.h"
 
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A matrix of NSYM interleaved symbols, 3 columns of random signs per row. Heads per row r of a
@@ -387,6 +390,52 @@ TEST(bad_files_refused) {
     CHECK_CONTAINS(err.msg, bad);
     CHECK_CONTAINS(err.msg, cases[i].expect);
     free(c);
+  }
+  /* A header that passes its checksum but whose dimensions ask for ~1.6 GB of weights (100000
+   * columns x 1024 hidden units) over this small payload: refused as corrupt before anything that
+   * size is allocated. Checked in a child whose address space is limited to 512 MB more than it
+   * uses, where allocating first would fail as out of memory instead (not under ASan, whose shadow
+   * memory does not fit such a limit). */
+  {
+    unsigned char *h = malloc(n);
+    memcpy(h, b, n);
+    const uint32_t dims[2] = {100000, 1024}; /* columns at byte 52, hidden units at 56 */
+    for (int d = 0; d < 2; d++)
+      for (int k = 0; k < 4; k++)
+        h[52 + 4 * d + k] = (unsigned char)(dims[d] >> (8 * k));
+    uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, 248);
+    for (int k = 0; k < 8; k++)
+      h[248 + k] = (unsigned char)(sum >> (8 * k));
+    write_bytes(bad, h, n);
+    free(h);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+#ifndef __SANITIZE_ADDRESS__
+      long pages = 0, size = 0;
+      FILE *st = fopen("/proc/self/statm", "r");
+      if (!st || fscanf(st, "%ld", &pages) != 1)
+        _exit(3);
+      fclose(st);
+      size = pages * sysconf(_SC_PAGESIZE);
+      struct rlimit lim = {(rlim_t)size + (512L << 20), (rlim_t)size + (512L << 20)};
+      if (setrlimit(RLIMIT_AS, &lim) != 0)
+        _exit(3);
+#endif
+      struct tml_error e;
+      tml_error_init(&e);
+      struct tml_lstm_model *o = NULL;
+      int code = tml_lstm_load(bad, "lstm", NULL, &o, &e);
+      _exit(code == TML_EMODEL && o == NULL && strstr(e.msg, "weights where its dimensions need") ? 0
+            : code == TML_ENOMEM                                                                   ? 2
+                                                                                                   : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+              "huge dimensions: the child exited with %d (2: out of memory, the weights were allocated before "
+              "the header was checked against the file; 1: not refused as corrupt; 3: no limit set)",
+              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   }
   /* longer than written */
   unsigned char *c = malloc(n + 5);
