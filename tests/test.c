@@ -8,8 +8,17 @@
 #include <ctype.h>
 
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#if defined(__SANITIZE_ADDRESS__)
+#define TML_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TML_TEST_ASAN 1
+#endif
+#endif
 
 #define MAX_TESTS 512
 static struct {
@@ -210,4 +219,32 @@ char *tml_test_db_location(const char *name) {
   free(admin);
   free(app);
   return url;
+}
+
+int tml_test_in_limited_child(int (*fn)(void *arg), void *arg, long extra_mb) {
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+#ifndef TML_TEST_ASAN
+    long pages = 0;
+    FILE *st = fopen("/proc/self/statm", "r"); /* first field: the address space in pages */
+    if (!st || fscanf(st, "%ld", &pages) != 1)
+      _exit(126);
+    fclose(st);
+    rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)extra_mb << 20);
+    struct rlimit lim = {cap, cap};
+    if (setrlimit(RLIMIT_AS, &lim) != 0)
+      _exit(126);
+#else
+    (void)extra_mb;
+#endif
+    int rc = fn(arg);
+    _exit(rc < 0 || rc > 125 ? 125 : rc);
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+    return -1;
+  return WEXITSTATUS(status);
 }

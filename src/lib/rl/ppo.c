@@ -158,7 +158,10 @@ static void agent_setup(struct tml_rl_agent *a, size_t nfeat, const struct tml_r
   a->window = pp->window;
 }
 
-static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, struct tml_error *err) {
+/* expect_params: the weight count a file holds (0: none, training); a network of another count is
+ * TML_EMODEL before anything of its size is allocated. */
+static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, size_t expect_params,
+                       struct tml_error *err) {
   size_t sizes[TML_NN_MLP_MAX_LAYERS + 1];
   size_t ns = 0;
   bool lstm = a->network == TML_RL_NET_LSTM;
@@ -181,6 +184,8 @@ static int agent_build(struct tml_rl_agent *a, size_t max_batch, uint64_t seed, 
   rc = tml_nn_mlp_init(&a->critic, &a->p, sizes, ns, TML_NN_TANH, TML_NN_LINEAR, max_batch, err);
   if (rc)
     return rc;
+  if (expect_params && a->p.n != expect_params)
+    return tml_error_set(err, TML_EMODEL, "the architecture has %zu weights, the file %zu", a->p.n, expect_params);
   rc = tml_nn_params_alloc(&a->p, err);
   if (rc)
     return rc;
@@ -641,7 +646,7 @@ int tml__rl_agent_create(size_t nfeat, const struct tml_rl_env_opts *eo, const s
   a->sc.clip = 5;
   for (size_t j = 0; j < nfeat; j++)
     a->sc.inv_std[j] = 1;
-  int rc = agent_build(a, max_batch, pp->seed, err);
+  int rc = agent_build(a, max_batch, pp->seed, 0, err);
   if (rc) {
     tml_rl_agent_free(a);
     return rc;
@@ -686,7 +691,7 @@ int tml_rl_agent_train(const struct tml_rl_market *m, size_t fit_begin, size_t f
   if (rc)
     goto fail;
   size_t max_batch = pp->minibatch > pp->n_envs ? pp->minibatch : pp->n_envs;
-  rc = agent_build(a, max_batch, pp->seed, err);
+  rc = agent_build(a, max_batch, pp->seed, 0, err);
   if (rc)
     goto fail;
   rc = tml_nn_adam_init(&adam, a->p.n, pp->lr, err);
@@ -952,7 +957,19 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
     why = "cost options out of range";
     goto done;
   }
-  if (agent_build(a, 1, 0, &berr) != 0) {
+  /* The weights the header announces are what the file holds, and what the architecture needs,
+   * before the networks are allocated (a header that passes the FNV checksum can still ask for
+   * 4096-wide layers: over a gigabyte). */
+  if (n == 0 || n > (r.len - r.off) / sizeof(float) || n * sizeof(float) != r.len - r.off) {
+    why = "weight count does not match the file size";
+    goto done;
+  }
+  int brc = agent_build(a, 1, 0, (size_t)n, &berr);
+  if (brc == TML_EMODEL) {
+    why = "weight count does not match the architecture";
+    goto done;
+  }
+  if (brc != 0) {
     why = "cannot build the networks";
     goto done;
   }

@@ -8,8 +8,6 @@
 #include "trademl/lstm.h"
 #include "trademl/nn.h"
 
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 /* A matrix of NSYM interleaved symbols, 3 columns of random signs per row. Heads per row r of a
@@ -346,6 +344,18 @@ static void write_bytes(const char *path, const unsigned char *b, size_t n) {
   fclose(f);
 }
 
+/* In a child of tml_test_in_limited_child: 0 when the file at arg is refused as corrupt for its
+ * weight count, 2 when loading ran out of memory, 1 otherwise. */
+static int load_refused_as_corrupt(void *arg) {
+  struct tml_error e;
+  tml_error_init(&e);
+  struct tml_lstm_model *o = NULL;
+  int code = tml_lstm_load(arg, "lstm", NULL, &o, &e);
+  if (code == TML_EMODEL && o == NULL && strstr(e.msg, "weights where its dimensions need"))
+    return 0;
+  return code == TML_ENOMEM ? 2 : 1;
+}
+
 TEST(bad_files_refused) {
   struct tml_lstm_model *m = quick();
   char *dir = tml_test_tmpdir("lstm_bad");
@@ -394,8 +404,7 @@ TEST(bad_files_refused) {
   /* A header that passes its checksum but whose dimensions ask for ~1.6 GB of weights (100000
    * columns x 1024 hidden units) over this small payload: refused as corrupt before anything that
    * size is allocated. Checked in a child whose address space is limited to 512 MB more than it
-   * uses, where allocating first would fail as out of memory instead (not under ASan, whose shadow
-   * memory does not fit such a limit). */
+   * uses, where allocating first would fail as out of memory instead. */
   {
     unsigned char *h = malloc(n);
     memcpy(h, b, n);
@@ -408,34 +417,11 @@ TEST(bad_files_refused) {
       h[248 + k] = (unsigned char)(sum >> (8 * k));
     write_bytes(bad, h, n);
     free(h);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-#ifndef __SANITIZE_ADDRESS__
-      long pages = 0, size = 0;
-      FILE *st = fopen("/proc/self/statm", "r");
-      if (!st || fscanf(st, "%ld", &pages) != 1)
-        _exit(3);
-      fclose(st);
-      size = pages * sysconf(_SC_PAGESIZE);
-      struct rlimit lim = {(rlim_t)size + (512L << 20), (rlim_t)size + (512L << 20)};
-      if (setrlimit(RLIMIT_AS, &lim) != 0)
-        _exit(3);
-#endif
-      struct tml_error e;
-      tml_error_init(&e);
-      struct tml_lstm_model *o = NULL;
-      int code = tml_lstm_load(bad, "lstm", NULL, &o, &e);
-      _exit(code == TML_EMODEL && o == NULL && strstr(e.msg, "weights where its dimensions need") ? 0
-            : code == TML_ENOMEM                                                                   ? 2
-                                                                                                   : 1);
-    }
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+    int code = tml_test_in_limited_child(load_refused_as_corrupt, bad, 512);
+    CHECK_MSG(code == 0,
               "huge dimensions: the child exited with %d (2: out of memory, the weights were allocated before "
-              "the header was checked against the file; 1: not refused as corrupt; 3: no limit set)",
-              WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+              "the header was checked against the file; 1: not refused as corrupt)",
+              code);
   }
   /* longer than written */
   unsigned char *c = malloc(n + 5);

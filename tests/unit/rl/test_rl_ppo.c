@@ -230,6 +230,19 @@ TEST(deterministic_for_seed) {
   tml_rl_agent_free(c);
 }
 
+/* In a child of tml_test_in_limited_child: 0 when the agent file at arg is refused for its weight
+ * count, 2 when loading ran out of memory (the message says it could not build the networks), 1
+ * otherwise. */
+static int agent_refused_for_weights(void *arg) {
+  struct tml_error e;
+  tml_error_init(&e);
+  struct tml_rl_agent *b = NULL;
+  int code = tml_rl_agent_load(arg, &b, &e);
+  if (code == TML_EMODEL && b == NULL && strstr(e.msg, "weight count does not match the architecture"))
+    return 0;
+  return strstr(e.msg, "cannot build the networks") ? 2 : 1;
+}
+
 TEST(save_load_roundtrip_and_corruption) {
   test_network = TML_RL_NET_MLP;
   struct tml_rl_agent *a = quick_agent(3);
@@ -285,6 +298,28 @@ TEST(save_load_roundtrip_and_corruption) {
     CHECK(b == NULL);
     CHECK_CONTAINS(err.msg, "bad.bin");
     CHECK_CONTAINS(err.msg, "train the model again");
+  }
+  /* A header that passes the checksum but asks for 4096-wide hidden layers, as many as allowed
+   * (~1.3 GB of weights and gradients), over this file's few weights: refused before the networks
+   * are allocated (checked where the address space allows 512 MB more than the child uses). */
+  {
+    uint32_t hidden = 4096, layers = TML_NN_MLP_MAX_LAYERS - 1; /* at bytes 36 and 40 */
+    char *h = malloc(len);
+    CHECK(h);
+    memcpy(h, bytes, len);
+    memcpy(h + 36, &hidden, 4);
+    memcpy(h + 40, &layers, 4);
+    uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, len - 8);
+    memcpy(h + len - 8, &sum, 8);
+    FILE *f = fopen(bad, "wb");
+    CHECK(f && fwrite(h, 1, len, f) == len);
+    fclose(f);
+    free(h);
+    int code = tml_test_in_limited_child(agent_refused_for_weights, bad, 512);
+    CHECK_MSG(code == 0,
+              "4096-wide layers: the child exited with %d (2: out of memory, the networks were allocated before the "
+              "weight count was checked; 1: not refused for its weights)",
+              code);
   }
   free(bytes);
   free(dir);
