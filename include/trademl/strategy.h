@@ -172,6 +172,12 @@ extern const struct tml_strategy tml_strategy_rl;       /* src/lib/strategy/stra
  * the string is cfg's (or static). */
 const char *tml_strategy_ensemble_members(const struct tml_config *cfg);
 
+/* Whether a set of strategy `strategy` (NULL: the default) on engine `engine` (NULL: the default)
+ * trains models of the engine named `name`: the set's engine, or for the ensemble a member's own
+ * NAME:ENGINE (ensemble.members of cfg). For what a set records of an engine's own parameters. */
+bool tml_strategy_trains_engine(const char *strategy, const char *engine, const struct tml_config *cfg,
+                                const char *name);
+
 /* The strategy named `name`; TML_EINVAL listing the known names when there is none. */
 int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struct tml_error *err);
 /* "xgb5, ensemble": the names, for messages and usage text. */

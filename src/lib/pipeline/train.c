@@ -715,7 +715,7 @@ int tml_train_result_to_json(const struct tml_train_result *r, const struct tml_
                  r->thresholds.timing[1]);
   tml_buf_puts(b, "\"parameters\":{\"xgboost\":");
   if (!rc)
-    rc = tml_xgb_params_to_json(&o->xgb, o->engine && strcmp(o->engine, "native") == 0, b);
+    rc = tml_xgb_params_to_json(&o->xgb, tml_strategy_trains_engine(o->strategy, o->engine, o->config, "native"), b);
   tml_buf_printf(b, ",\"test_size\":%g,\"purge_gap\":%d,\"threads\":%d},", o->test_size,
                  o->purge_gap > o->labels.horizon ? o->purge_gap : o->labels.horizon, o->threads);
   tml_buf_puts(b, "\"heads\":{");

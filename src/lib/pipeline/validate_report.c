@@ -100,7 +100,8 @@ int tml_validate_report_json(const struct tml_validate_result *r, const struct t
   int rc = tml_label_spec_to_json(&to->labels, b);
   tml_buf_puts(b, ",\"xgboost\":");
   if (!rc)
-    rc = tml_xgb_params_to_json(&to->xgb, to->engine && strcmp(to->engine, "native") == 0, b);
+    rc = tml_xgb_params_to_json(&to->xgb, tml_strategy_trains_engine(to->strategy, to->engine, to->config, "native"),
+                                b);
   tml_buf_printf(b, ",\"engine\":\"%s\",\"strategy\":", to->engine ? to->engine : "xgboost");
   tml_buf_json_str(b, to->strategy ? to->strategy : TML_STRATEGY_DEFAULT);
   tml_buf_puts(b, ",\"heads\":[");
