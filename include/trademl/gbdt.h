@@ -73,7 +73,8 @@ struct tml_gbdt_model;
  * of a node with >= 2048 rows is split between them by column, each column summed by one thread in
  * row order, so the model bytes never depend on the thread count. helpers (NULL: none): idle
  * threads that may grow the class trees of a round beside the calling thread (helpers.h; each tree
- * is grown whole by one thread, so the model bytes do not depend on which, or on helpers). */
+ * is grown whole by one runner: the calling thread with its histogram threads, or one helper; the
+ * model bytes do not depend on which, or on helpers). */
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
                           struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
                           struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,

@@ -1,5 +1,7 @@
 /* Idle threads lent to work that can use them. validate's workers that find no fold left to start
- * would otherwise wait for the last folds; here they join those folds' heads instead.
+ * would otherwise wait for the last folds; here they join those folds' heads instead. Within one
+ * xgb5 fit, workers with no head left to start join the native engine's rounds of the heads still
+ * training (the class trees of a round).
  *
  * An owner offers work as a function fn(arg) that takes tasks from the owner's own queue and returns
  * when none is left. fn must be safe to run on several threads at once, and the owner runs it too.

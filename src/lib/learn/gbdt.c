@@ -134,7 +134,7 @@ struct trainer {
   size_t slot_size;     /* sizeof either */
   uint32_t *rows;       /* sampled training rows of the current tree, partitioned per node */
   uint32_t *tmp;        /* partition scratch */
-  uint32_t *feats;      /* columns of the current tree (column subsample), ascending */
+  uint32_t *feats;      /* columns of the current tree (column subsample), ascending: the lane's, borrowed */
   size_t nfeats;
   void **pool;          /* free histograms (hist_len slots of slot_size bytes) */
   size_t npool, cap_pool, nhist; /* nhist: histograms allocated (the pool has room for all of them) */
@@ -1286,6 +1286,16 @@ static void lane_grow(struct round_job *j, int k, int slot) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t ntrain = j->train.end - j->train.begin, nvalid = j->valid.end - j->valid.begin;
   t->crew = slot == 0 ? j->crew : NULL;
+  if (!t->rows || !t->tmp) { /* a helper's slot, on its first lane */
+    if (!t->rows)
+      t->rows = malloc(ntrain * sizeof *t->rows);
+    if (!t->tmp)
+      t->tmp = malloc(ntrain * sizeof *t->tmp);
+    if (!t->rows || !t->tmp) {
+      L->rc = TML_ENOMEM;
+      return;
+    }
+  }
   t->feats = L->feats;
   t->nfeats = L->nfeats;
   if (L->sample) {
@@ -1487,14 +1497,12 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
       goto oom;
     L->tree.tree_start[0] = 0;
   }
-  for (int k = 0; k < nslots; k++) {
-    struct trainer *t = &slots[k];
-    *t = proto;
-    t->rows = malloc(ntrain * sizeof *t->rows);
-    t->tmp = malloc(ntrain * sizeof *t->tmp);
-    if (!t->rows || !t->tmp)
-      goto oom;
-  }
+  for (int k = 0; k < nslots; k++)
+    slots[k] = proto; /* a helper's slot gets its row index on first use (lane_grow) */
+  slots[0].rows = malloc(ntrain * sizeof *slots[0].rows);
+  slots[0].tmp = malloc(ntrain * sizeof *slots[0].tmp);
+  if (!slots[0].rows || !slots[0].tmp)
+    goto oom;
   m->nclass = nclass;
   m->ncols = ncols;
   m->best_score = NAN;
@@ -1539,6 +1547,8 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   }
   struct round_job job = {.lanes = lanes, .slots = slots, .K = K, .crew = &crew, .gh = gh, .train = train,
                           .valid = valid, .mtrain = mtrain, .mvalid = mvalid};
+  atomic_init(&job.next, 0);
+  atomic_init(&job.nhelpers, 0);
   int round = 0;
   for (round = 0; round < p->num_boost_round; round++) {
     /* One gradient pass for every class of the round. */

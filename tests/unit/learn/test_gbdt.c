@@ -13,6 +13,7 @@
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
 #include "trademl/gbdt.h"
+#include "trademl/hash.h"
 #include "trademl/helpers.h"
 #include "trademl/import.h"
 #include "trademl/labels.h"
@@ -566,6 +567,55 @@ TEST(helpers_give_the_same_model_bytes) {
   free(y);
   free(yk);
   free(yr);
+}
+
+/* The row and column samples of a round's class trees are drawn in class order, before any tree of
+ * the round grows (lanes, see gbdt.c): the same sequence as when each tree drew its own sample just
+ * before growing. Pinned by the hash of two subsampled four-class models (float and double
+ * histograms) as the engine trained them before the lanes (80bc8d2), since every other test compares
+ * the engine with itself or with XGBoost without subsampling. A deliberate change of the model file
+ * or of the sampling updates the pins. */
+TEST(subsampled_class_models_keep_their_bytes) {
+  enum { NB = 6000, CB = 10 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yk = malloc(NB * sizeof *yk);
+  CHECK(X && y && yk);
+  make_data(X, y, NB, CB, 3);
+  for (size_t i = 0; i < NB; i++)
+    yk[i] = (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % 4);
+  static const struct {
+    int hist;
+    uint64_t fnv;
+    size_t len;
+  } pins[] = {{TML_HIST_FLOAT, UINT64_C(0xcf347daa415b6100), 149138},
+              {TML_HIST_DOUBLE, UINT64_C(0x6259343efeb8c65a), 149149}};
+  for (size_t v = 0; v < sizeof pins / sizeof *pins; v++) {
+    struct tml_xgb_params p;
+    tml_xgb_params_default(&p);
+    p.num_boost_round = 12;
+    p.early_stopping_rounds = 0;
+    p.eta = 0.3;
+    p.max_depth = 5;
+    p.subsample = 0.7;
+    p.colsample_bytree = 0.6;
+    p.native_histogram = pins[v].hist;
+    struct tml_gbdt_model *m = NULL;
+    struct tml_error err;
+    tml_error_init(&err);
+    CHECK_OK(tml_gbdt_train(X, CB, yk, (struct tml_range){0, 4500}, (struct tml_range){4500, NB}, 4, &p, NULL, NULL,
+                            NULL, &m, &err),
+             &err);
+    char *j = model_json(m);
+    tml_gbdt_free(m);
+    size_t len = strlen(j);
+    uint64_t fnv = tml_fnv1a64(TML_FNV64_INIT, j, len);
+    CHECK_MSG(fnv == pins[v].fnv && len == pins[v].len, "%s histograms: model JSON hash %016llx (%zu bytes), pinned %016llx (%zu)",
+              tml_xgb_native_histogram_name(pins[v].hist), (unsigned long long)fnv, len,
+              (unsigned long long)pins[v].fnv, pins[v].len);
+    free(j);
+  }
+  free(X);
+  free(y);
+  free(yk);
 }
 
 TEST(subsampling_and_learning) {
