@@ -3,7 +3,6 @@
  * once per fold even when the ensemble needs it as a member). */
 #include "trademl/strategy.h"
 #include "trademl/error.h"
-#include "trademl/learner.h"
 #include "util/common.h"
 
 #include <pthread.h>
@@ -43,26 +42,6 @@ int tml_strategy_lookup(const char *name, const struct tml_strategy **out, struc
     }
   return tml_error_set(err, TML_EINVAL, "unknown strategy '%s': known strategies are %s", name ? name : "(none)",
                        tml_strategy_names());
-}
-
-bool tml_strategy_trains_engine(const char *strategy, const char *engine, const struct tml_config *cfg,
-                                const char *name) {
-  if (strcmp(engine ? engine : TML_LEARNER_DEFAULT, name) == 0)
-    return true;
-  if (strcmp(strategy ? strategy : TML_STRATEGY_DEFAULT, tml_strategy_ensemble.name) != 0)
-    return false;
-  /* "xgb5,xgb5:native": a member's ":ENGINE" suffix */
-  size_t n = strlen(name);
-  for (const char *p = tml_strategy_ensemble_members(cfg); p && *p;) {
-    const char *end = strchr(p, ',');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    while (len > 0 && p[len - 1] == ' ')
-      len--;
-    if (len > n && p[len - n - 1] == ':' && strncmp(p + len - n, name, n) == 0)
-      return true;
-    p = end ? end + 1 : NULL;
-  }
-  return false;
 }
 
 size_t tml_strategy_head_width(enum tml_head h) {
