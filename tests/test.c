@@ -234,6 +234,9 @@ int tml_test_in_limited_child(int (*fn)(void *arg), void *arg, long extra_mb) {
       _exit(126);
     fclose(st);
     rlim_t cap = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + ((rlim_t)extra_mb << 20);
+    struct rlimit old;
+    if (getrlimit(RLIMIT_AS, &old) == 0 && old.rlim_max != RLIM_INFINITY && cap > old.rlim_max)
+      cap = old.rlim_max; /* a lower hard limit (ulimit -v) already holds: it cannot be raised */
     struct rlimit lim = {cap, cap};
     if (setrlimit(RLIMIT_AS, &lim) != 0)
       _exit(126);

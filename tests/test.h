@@ -95,9 +95,11 @@ char *tml_test_pg_url(const char *file);
 /* Reads a whole file (NUL-terminated); NULL if missing. Caller frees. */
 char *tml_test_read_file(const char *path, size_t *len);
 /* Runs fn(arg) in a child process whose address space is limited to extra_mb MB more than it
- * already uses, so that an allocation of gigabytes fails there as out of memory (not under ASan,
- * whose shadow memory does not fit such a limit: fn then runs unlimited). Returns fn's return value
- * (0..125), 126 when the limit could not be set, -1 when the child did not exit normally. */
+ * already uses (or to a lower hard limit already set), so that an allocation of gigabytes fails
+ * there as out of memory (not under ASan, whose shadow memory does not fit such a limit: fn then
+ * runs unlimited). fn must not map much else: no BLAS call (its thread pool's buffers), no new
+ * threads (their stacks and malloc arenas). Returns fn's return value (0..125), 126 when the limit
+ * could not be set, -1 when the child did not exit normally. */
 int tml_test_in_limited_child(int (*fn)(void *arg), void *arg, long extra_mb);
 
 #endif

@@ -965,8 +965,10 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
     goto done;
   }
   int brc = agent_build(a, 1, 0, (size_t)n, &berr);
+  char whybuf[sizeof berr.msg + 64];
   if (brc == TML_EMODEL) {
-    why = "weight count does not match the architecture";
+    snprintf(whybuf, sizeof whybuf, "weight count does not match the architecture (%s)", berr.msg);
+    why = whybuf;
     goto done;
   }
   if (brc != 0) {

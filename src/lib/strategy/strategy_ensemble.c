@@ -82,6 +82,8 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
       *end = '\0';
     while (*p == ' ')
       p++;
+    for (char *q = p + strlen(p); q > p && q[-1] == ' ';) /* "xgb5:native , lstm": trailing spaces */
+      *--q = '\0';
     char *colon = strchr(p, ':');
     if (colon)
       *colon = '\0';
@@ -118,7 +120,8 @@ const char *tml_strategy_ensemble_members(const struct tml_config *cfg) {
 }
 
 /* Here rather than in strategy.c: it reads the ensemble's member list (strategy.c only lists the
- * strategies). */
+ * strategies). Errs towards recording: a native set whose members all name another engine, or a
+ * member lstm:native (no boosting), still counts as training native models. */
 bool tml_strategy_trains_engine(const char *strategy, const char *engine, const struct tml_config *cfg,
                                 const char *name) {
   if (strcmp(engine ? engine : TML_LEARNER_DEFAULT, name) == 0)
