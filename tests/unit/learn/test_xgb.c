@@ -62,22 +62,19 @@ TEST(params_default_and_json) {
   tml_xgb_params_default(&p);
   struct tml_buf b;
   tml_buf_init(&b, 0);
+#define DEFAULT_PARAMS_JSON                                                                                     \
+  "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"                           \
+  "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"                                  \
+  "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"max_leaves\":0,\"grow_policy\":\"depthwise\",\"tree_method\":\"hist\""
   CHECK_INT(tml_xgb_params_to_json(&p, false, &b), 0);
   /* XGBoost's parameters: no native_histogram, which XGBoost does not have */
-  CHECK_STR(tml_buf_str(&b),
-            "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"
-            "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"
-            "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"max_leaves\":0,\"grow_policy\":\"depthwise\","
-            "\"tree_method\":\"hist\"}");
+  CHECK_STR(tml_buf_str(&b), DEFAULT_PARAMS_JSON "}");
   tml_buf_release(&b);
   tml_buf_init(&b, 0);
   CHECK_INT(tml_xgb_params_to_json(&p, true, &b), 0);
-  CHECK_STR(tml_buf_str(&b),
-            "{\"num_boost_round\":500,\"early_stopping_rounds\":50,\"eta\":0.05,\"max_depth\":6,"
-            "\"min_child_weight\":1,\"subsample\":1,\"colsample_bytree\":1,\"lambda\":1,"
-            "\"max_bin\":64,\"nthread\":1,\"seed\":42,\"max_leaves\":0,\"grow_policy\":\"depthwise\","
-            "\"tree_method\":\"hist\",\"native_histogram\":\"float\"}");
+  CHECK_STR(tml_buf_str(&b), DEFAULT_PARAMS_JSON ",\"native_histogram\":\"float\"}");
   tml_buf_release(&b);
+#undef DEFAULT_PARAMS_JSON
   struct tml_error err;
   tml_error_init(&err);
   CHECK_OK(tml_xgb_params_validate(&p, &err), &err);
