@@ -12,8 +12,10 @@
 #include <string.h>
 
 static inline float tml__nn_expf(float x) {
-  x = x > 88.0f ? 88.0f : x;
-  x = x < -87.0f ? -87.0f : x;
+  /* written so that NaN takes the upper bound (its comparisons are false): converting a NaN to an
+   * integer below is undefined; for every other x the same clamp */
+  x = x < 88.0f ? x : 88.0f;
+  x = x > -87.0f ? x : -87.0f;
   float fx = x * 1.44269504088896341f + 0.5f;
   int32_t n = (int32_t)fx;             /* truncation; fix to floor for negatives */
   n -= (float)n > fx ? 1 : 0;

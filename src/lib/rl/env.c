@@ -179,7 +179,8 @@ int tml_rl_scaler_fit(const struct tml_rl_market *m, size_t begin, size_t end, s
 void tml_rl_scaler_apply(const struct tml_rl_scaler *s, const float *x, float *out) {
   for (size_t j = 0; j < s->ncols; j++) {
     float v = (x[j] - s->mean[j]) * s->inv_std[j];
-    out[j] = v > s->clip ? s->clip : (v < -s->clip ? -s->clip : v);
+    /* a missing feature (NaN) is the mean, as the LSTM's scaler does; +-Inf clips */
+    out[j] = v != v ? 0.0f : v > s->clip ? s->clip : (v < -s->clip ? -s->clip : v);
   }
 }
 

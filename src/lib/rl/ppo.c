@@ -344,7 +344,7 @@ void tml_rl_agent_act(struct tml_rl_agent *a, const float *raw_row, int position
   st[0] = position > 0 ? 1.0f : 0.0f;
   st[1] = position < 0 ? 1.0f : 0.0f;
   double u = 10.0 * upnl;
-  st[2] = (float)(u > 5 ? 5 : (u < -5 ? -5 : u));
+  st[2] = (float)(u != u ? 0 : u > 5 ? 5 : (u < -5 ? -5 : u)); /* an unknown profit (NaN) as none */
   st[3] = (float)(log1p((double)hold) / 5.0);
   tml_rl_agent_decide(a, a->win, probs, value, action);
 }
@@ -981,6 +981,13 @@ int tml_rl_agent_load(const char *path, struct tml_rl_agent **out, struct tml_er
   }
   if (!tml_nn_params_finite(&a->p)) {
     why = "non-finite weights";
+    goto done;
+  }
+  bool scaler_ok = isfinite(a->sc.clip) && a->sc.clip > 0;
+  for (size_t j = 0; j < nfeat && scaler_ok; j++)
+    scaler_ok = isfinite(a->sc.mean[j]) && isfinite(a->sc.inv_std[j]);
+  if (!scaler_ok) {
+    why = "non-finite feature scaler";
     goto done;
   }
   *out = a;

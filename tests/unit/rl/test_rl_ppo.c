@@ -9,6 +9,7 @@
 #include "trademl/rl.h"
 #include "rl/rl_internal.h"
 
+#include <math.h>
 #include <unistd.h>
 
 /* xorshift64* */
@@ -299,6 +300,41 @@ TEST(save_load_roundtrip_and_corruption) {
     CHECK(b == NULL);
     CHECK_CONTAINS(err.msg, "bad.bin");
     CHECK_CONTAINS(err.msg, "train the model again");
+  }
+  /* A scaler that is not a number (mean of the first feature, right after the version 2 network
+   * fields at byte 56), checksum recomputed: refused, not a model that answers NaN */
+  {
+    char *h = malloc(len);
+    CHECK(h);
+    memcpy(h, bytes, len);
+    float nan = NAN;
+    memcpy(h + 56, &nan, 4);
+    uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, len - 8);
+    memcpy(h + len - 8, &sum, 8);
+    FILE *f = fopen(bad, "wb");
+    CHECK(f && fwrite(h, 1, len, f) == len);
+    fclose(f);
+    free(h);
+    tml_error_init(&err);
+    b = NULL;
+    CHECK_INT(tml_rl_agent_load(bad, &b, &err), TML_EMODEL);
+    CHECK(b == NULL);
+    CHECK_CONTAINS(err.msg, "non-finite feature scaler");
+  }
+  /* A feature row with missing values and an unknown profit (NaN; found by fuzz_nn_model, where the
+   * NaN reached the network's exp as an undefined float-to-int conversion): a missing feature reads
+   * as its mean and the profit as none, so the decision is a valid distribution over the actions. */
+  {
+    float nrow[NFEAT] = {NAN, 0.5f, INFINITY, -INFINITY}, np[5], nv;
+    int na = -1;
+    tml_rl_agent_act(a, nrow, 1, NAN, 2, np, &nv, &na);
+    double total = 0;
+    for (int k = 0; k < tml_rl_agent_action_count(a); k++) {
+      CHECK_MSG(np[k] >= 0.0f && np[k] <= 1.0f, "action %d: probability %g", k, (double)np[k]);
+      total += (double)np[k];
+    }
+    CHECK_NEAR(total, 1.0, 1e-6);
+    CHECK(isfinite(nv) && na >= 0 && na < tml_rl_agent_action_count(a));
   }
   /* A header that passes the checksum but asks for 4096-wide hidden layers, as many as allowed
    * (~201M weights: 0.8 GB, 1.6 GB with gradients), over this file's few weights: refused before
