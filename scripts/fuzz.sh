@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$findings" "$scratch"
   log=$dir/fuzz-$t.log
   max_len=4096
-  case $t in import|import_gz|modelset) max_len=16384 ;; esac
+  case $t in import|import_gz|modelset|nn_model) max_len=16384 ;; esac
   # Dictionaries (tests/fuzz/dict/): the target's own, else the shared JSON one for JSON inputs.
   dict=()
   case $t in queue) d=json ;; *) d=$t ;; esac

@@ -193,3 +193,38 @@ seed gbdt_model hugeweight "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"b
 seed gbdt_model hugebest "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":9223372036854775807,"best_score":0.25,"feature_names":null,"trees":[%s]}' "$gb_tree"
 # the largest floats as the engine writes them (a little above FLT_MAX as doubles): they load back
 seed gbdt_model fltmax "${gb_head}"'"nclass":0,"ncols":1,"base_score":-3.4028234663852886e38,"best_iteration":0,"best_score":1,"feature_names":null,"trees":[{"feature":[0,-1,-1],"value":[3.40282347e+38,-3.40282347e+38,3.4028234663852886e38],"left":[1,-1,-1],"default_left":[0,0,0],"gain":[1,0,0],"cover":[3,1,2],"weight":[0,3.40282347e+38,-3.40282347e+38]}]}'
+
+# ---- nn_model: byte 0 = options (bit 0 an RL agent, else an LSTM model; bit 1 keep the checksums as
+# fuzzed; bit 2 keep an agent's feature-set checksum), then the file. Binary files with checksums are
+# not written by hand: the seeds are the real models the unit tests save (run
+# `ctest --test-dir build -R 'lstm.bad_files_refused|rl_ppo.save_load'` first), plus the huge-header
+# cases those tests build (dimensions that ask for gigabytes over a small file).
+newest() { ls -t $1 2>/dev/null | head -1; }
+lstm=$(newest '../../build/testtmp/lstm_bad.*/good')
+rl_mlp=$(newest '../../build/testtmp/rl_agent_file.*/agent.bin')
+rl_lstm=$(newest '../../build/testtmp/rl_agent_lstm.*/agent.bin')
+[[ -n $lstm && -n $rl_mlp && -n $rl_lstm ]] || {
+  echo "make-corpus: nn_model needs the models the unit tests save under build/testtmp: run" \
+       "ctest --test-dir build -R 'lstm.bad_files_refused|rl_ppo.save_load' first" >&2
+  exit 1
+}
+mkdir -p corpus/nn_model
+nn_seed() { { printf "$2"; cat "$3"; } >"corpus/nn_model/$1"; }
+nn_seed lstm '\x00' "$lstm"
+nn_seed lstm_raw '\x02' "$lstm"
+nn_seed rl_mlp '\x01' "$rl_mlp"
+nn_seed rl_lstm '\x01' "$rl_lstm"
+nn_seed rl_raw '\x03' "$rl_mlp"
+nn_seed rl_other_features '\x05' "$rl_mlp"
+# LSTM header dimensions 100000 columns x 1024 hidden (bytes 52..59) over the small file; agent
+# hidden 4096 x 7 layers (bytes 36..43): both refused before anything of their size is allocated
+python3 - corpus/nn_model <<'PY'
+import struct, sys
+d = sys.argv[1]
+b = bytearray(open(f"{d}/lstm", "rb").read())
+b[1 + 52:1 + 60] = struct.pack("<II", 100000, 1024)
+open(f"{d}/lstm_huge_dims", "wb").write(b)
+b = bytearray(open(f"{d}/rl_mlp", "rb").read())
+b[1 + 36:1 + 44] = struct.pack("<II", 4096, 7)
+open(f"{d}/rl_huge_layers", "wb").write(b)
+PY
