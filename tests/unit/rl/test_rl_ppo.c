@@ -245,6 +245,21 @@ static int agent_refused_for_weights(void *arg) {
   return strstr(e.msg, "cannot build the networks") ? 2 : 1;
 }
 
+/* Writes the agent file `bytes` to path with n bytes at offset `at` replaced by v and the trailing
+ * checksum recomputed: a file that passes the checksum but says something else. */
+static void write_patched(const char *path, const char *bytes, size_t len, size_t at, const void *v, size_t n) {
+  char *h = malloc(len);
+  CHECK(h && at + n <= len - 8);
+  memcpy(h, bytes, len);
+  memcpy(h + at, v, n);
+  uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, len - 8);
+  memcpy(h + len - 8, &sum, 8);
+  FILE *f = fopen(path, "wb");
+  CHECK(f && fwrite(h, 1, len, f) == len);
+  fclose(f);
+  free(h);
+}
+
 TEST(save_load_roundtrip_and_corruption) {
   test_network = TML_RL_NET_MLP;
   struct tml_rl_agent *a = quick_agent(3);
@@ -304,17 +319,8 @@ TEST(save_load_roundtrip_and_corruption) {
   /* A scaler that is not a number (mean of the first feature, right after the version 2 network
    * fields at byte 56), checksum recomputed: refused, not a model that answers NaN */
   {
-    char *h = malloc(len);
-    CHECK(h);
-    memcpy(h, bytes, len);
     float nan = NAN;
-    memcpy(h + 56, &nan, 4);
-    uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, len - 8);
-    memcpy(h + len - 8, &sum, 8);
-    FILE *f = fopen(bad, "wb");
-    CHECK(f && fwrite(h, 1, len, f) == len);
-    fclose(f);
-    free(h);
+    write_patched(bad, bytes, len, 56, &nan, 4);
     tml_error_init(&err);
     b = NULL;
     CHECK_INT(tml_rl_agent_load(bad, &b, &err), TML_EMODEL);
@@ -341,18 +347,8 @@ TEST(save_load_roundtrip_and_corruption) {
    * the networks are allocated, with the counts in the message (which only the check before the
    * allocation writes), and where the address space allows 512 MB more than the child uses. */
   {
-    uint32_t hidden = 4096, layers = TML_NN_MLP_MAX_LAYERS - 1; /* at bytes 36 and 40 */
-    char *h = malloc(len);
-    CHECK(h);
-    memcpy(h, bytes, len);
-    memcpy(h + 36, &hidden, 4);
-    memcpy(h + 40, &layers, 4);
-    uint64_t sum = tml_fnv1a64(TML_FNV64_INIT, h, len - 8);
-    memcpy(h + len - 8, &sum, 8);
-    FILE *f = fopen(bad, "wb");
-    CHECK(f && fwrite(h, 1, len, f) == len);
-    fclose(f);
-    free(h);
+    uint32_t arch[2] = {4096, TML_NN_MLP_MAX_LAYERS - 1}; /* hidden and layers, at bytes 36 and 40 */
+    write_patched(bad, bytes, len, 36, arch, sizeof arch);
     int code = tml_test_in_limited_child(agent_refused_for_weights, bad, 512);
     CHECK_MSG(code == 0,
               "4096-wide layers: the child exited with %d (2: out of memory, the networks were allocated before the "
