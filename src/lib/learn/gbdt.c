@@ -1195,12 +1195,11 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   return 0;
 }
 
-/* Leaf value of tree `root` for binned row r. */
-static inline float tree_value_binned(const struct tml_gbdt_model *m, uint32_t root, const struct tml_gbdt_bins *b,
-                                      size_t r) {
+/* Leaf value for binned row r of a tree held alone in m (a lane's tree: its root is node 0). */
+static inline float tree_value_binned(const struct tml_gbdt_model *m, const struct tml_gbdt_bins *b, size_t r) {
   const uint8_t *c = b->code + r * b->ncols;
   unsigned missing = (unsigned)b->max_bin;
-  uint32_t i = root;
+  uint32_t i = 0;
   while (m->nodes[i].feature >= 0) {
     const struct node *n = &m->nodes[i];
     unsigned code = c[n->feature];
@@ -1210,11 +1209,11 @@ static inline float tree_value_binned(const struct tml_gbdt_model *m, uint32_t r
   return m->nodes[i].value;
 }
 
-/* Adds tree `root`'s leaf value to margin[i * K + k] for binned rows [r0, r0 + n): eight rows walked
- * side by side (eight independent chains of loads instead of one), each row's value the same as
- * tree_value_binned's. */
-static void add_tree_binned(const struct tml_gbdt_model *m, uint32_t root, const struct tml_gbdt_bins *b, size_t r0,
-                            size_t n, float *margin, size_t K, size_t k) {
+/* Adds the leaf value of the tree held alone in m to margin[i] for binned rows [r0, r0 + n): eight
+ * rows walked side by side (eight independent chains of loads instead of one), each row's value the
+ * same as tree_value_binned's. */
+static void add_tree_binned(const struct tml_gbdt_model *m, const struct tml_gbdt_bins *b, size_t r0, size_t n,
+                            float *margin) {
   const struct node *nodes = m->nodes;
   const struct node_stats *st = m->stats;
   unsigned missing = (unsigned)b->max_bin;
@@ -1223,7 +1222,7 @@ static void add_tree_binned(const struct tml_gbdt_model *m, uint32_t root, const
     uint32_t at[8];
     const uint8_t *c[8];
     for (int q = 0; q < 8; q++) {
-      at[q] = root;
+      at[q] = 0;
       c[q] = b->code + (r0 + i + (size_t)q) * ncols;
     }
     for (;;) {
@@ -1241,10 +1240,10 @@ static void add_tree_binned(const struct tml_gbdt_model *m, uint32_t root, const
         break;
     }
     for (int q = 0; q < 8; q++)
-      margin[(i + (size_t)q) * K + k] += nodes[at[q]].value;
+      margin[i + (size_t)q] += nodes[at[q]].value;
   }
   for (; i < n; i++)
-    margin[i * K + k] += tree_value_binned(m, root, b, r0 + i);
+    margin[i] += tree_value_binned(m, b, r0 + i);
 }
 
 /* ---- The class trees of a round side by side ----
@@ -1286,15 +1285,13 @@ static void lane_grow(struct round_job *j, int k, int slot) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t ntrain = j->train.end - j->train.begin, nvalid = j->valid.end - j->valid.begin;
   t->crew = slot == 0 ? j->crew : NULL;
-  if (!t->rows || !t->tmp) { /* a helper's slot, on its first lane */
-    if (!t->rows)
-      t->rows = malloc(ntrain * sizeof *t->rows);
-    if (!t->tmp)
-      t->tmp = malloc(ntrain * sizeof *t->tmp);
-    if (!t->rows || !t->tmp) {
-      L->rc = TML_ENOMEM;
-      return;
-    }
+  if (!t->rows) /* a slot's row index and partition scratch, on its first lane */
+    t->rows = malloc(ntrain * sizeof *t->rows);
+  if (!t->tmp)
+    t->tmp = malloc(ntrain * sizeof *t->tmp);
+  if (!t->rows || !t->tmp) {
+    L->rc = TML_ENOMEM;
+    return;
   }
   t->feats = L->feats;
   t->nfeats = L->nfeats;
@@ -1322,11 +1319,10 @@ static void lane_grow(struct round_job *j, int k, int slot) {
     for (size_t l = 0; l < t->nleaves; l++)
       for (size_t i = t->leaves[l].begin; i < t->leaves[l].end; i++)
         mt[t->rows[i] - j->train.begin] += t->leaves[l].value;
-  } else {
-    for (size_t i = 0; i < ntrain; i++)
-      mt[i] += tree_value_binned(&L->tree, 0, b, j->train.begin + i);
+  } else { /* rows left out of the sample are walked down the tree, as the validation rows */
+    add_tree_binned(&L->tree, b, j->train.begin, ntrain, mt);
   }
-  add_tree_binned(&L->tree, 0, b, j->valid.begin, nvalid, j->mvalid + (size_t)k * nvalid, 1, 0);
+  add_tree_binned(&L->tree, b, j->valid.begin, nvalid, j->mvalid + (size_t)k * nvalid);
 }
 
 /* Takes lanes until none is left. */
@@ -1478,7 +1474,6 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   struct tml_gbdt_model *m = calloc(1, sizeof *m);
   struct lane *lanes = calloc((size_t)K, sizeof *lanes);
   struct trainer *slots = calloc((size_t)nslots, sizeof *slots);
-  void *roots[SHARED_ROOT_MAX] = {NULL}; /* the shared root pass's histograms of a round */
   float *ghr = NULL;
   void *fused = NULL;
   float *mtrain = malloc(ntrain * (size_t)K * sizeof(float)); /* class-major (struct round_job) */
@@ -1498,11 +1493,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
     L->tree.tree_start[0] = 0;
   }
   for (int k = 0; k < nslots; k++)
-    slots[k] = proto; /* a helper's slot gets its row index on first use (lane_grow) */
-  slots[0].rows = malloc(ntrain * sizeof *slots[0].rows);
-  slots[0].tmp = malloc(ntrain * sizeof *slots[0].tmp);
-  if (!slots[0].rows || !slots[0].tmp)
-    goto oom;
+    slots[k] = proto; /* each gets its row index on first use (lane_grow) */
   m->nclass = nclass;
   m->ncols = ncols;
   m->best_score = NAN;
@@ -1570,9 +1561,10 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
         gh[r] = (struct ghpair){mtrain[i] - y[r], 1.0f};
       }
     }
-    if (shared_root) {
+    if (shared_root) { /* K <= SHARED_ROOT_MAX */
+      void *roots[SHARED_ROOT_MAX];
       for (int k = 0; k < K; k++)
-        if (!(roots[k] = hist_get(&slots[0])))
+        if (!(roots[k] = lanes[k].root_hist = hist_get(&slots[0])))
           goto oom;
       slots[0].crew = &crew; /* the root pass runs on slot 0's crew, on this thread */
       shared_root_build(&rj, K, roots);
@@ -1608,11 +1600,6 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
       }
       L->nfeats = ncol_tree;
       L->n = n;
-      L->root_hist = NULL;
-      if (shared_root) { /* K <= SHARED_ROOT_MAX */
-        L->root_hist = roots[k];
-        roots[k] = NULL;
-      }
     }
     atomic_store(&job.next, 0);
     atomic_store(&job.nhelpers, 0);
@@ -1662,8 +1649,6 @@ out:
   crew_stop(&crew);
   for (int k = 0; slots && lanes && k < K; k++)
     hist_put(&slots[0], lanes[k].root_hist);
-  for (int k = 0; slots && k < SHARED_ROOT_MAX; k++)
-    hist_put(&slots[0], roots[k]);
   for (int k = 0; lanes && k < K; k++) {
     free(lanes[k].tree.nodes);
     free(lanes[k].tree.stats);
