@@ -119,26 +119,24 @@ const char *tml_strategy_ensemble_members(const struct tml_config *cfg) {
   return cfg ? tml_config_get(cfg, "ensemble.members") : "xgb5,lstm";
 }
 
-/* Here rather than in strategy.c: it reads the ensemble's member list (strategy.c only lists the
- * strategies). Errs towards recording: a native set whose members all name another engine, or a
- * member lstm:native (no boosting), still counts as training native models. */
+/* Here rather than in strategy.c: it reads the ensemble's member list with the ensemble's own parser
+ * (strategy.c only lists the strategies). Errs towards recording: a native set whose members all
+ * name another engine, or a member lstm:native (no boosting), still counts as training native
+ * models. A member list the ensemble refuses trains nothing: false. */
 bool tml_strategy_trains_engine(const char *strategy, const char *engine, const struct tml_config *cfg,
                                 const char *name) {
   if (strcmp(engine ? engine : TML_LEARNER_DEFAULT, name) == 0)
     return true;
   if (strcmp(strategy ? strategy : TML_STRATEGY_DEFAULT, tml_strategy_ensemble.name) != 0)
     return false;
-  /* "xgb5,xgb5:native": a member's ":ENGINE" suffix */
-  size_t n = strlen(name);
-  for (const char *p = tml_strategy_ensemble_members(cfg); p && *p;) {
-    const char *end = strchr(p, ',');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    while (len > 0 && p[len - 1] == ' ')
-      len--;
-    if (len > n && p[len - n - 1] == ':' && strncmp(p + len - n, name, n) == 0)
+  struct ensemble e;
+  struct tml_error err;
+  tml_error_init(&err);
+  if (parse_members(tml_strategy_ensemble_members(cfg), &e, &err))
+    return false;
+  for (size_t i = 0; i < e.nmembers; i++)
+    if (strcmp(e.members[i].engine, name) == 0) /* "xgb5:native": the member's own engine */
       return true;
-    p = end ? end + 1 : NULL;
-  }
   return false;
 }
 
