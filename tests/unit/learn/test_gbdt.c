@@ -45,6 +45,12 @@ static void make_data(float *X, float *y, size_t n, size_t ncols, int nclass) {
   }
 }
 
+/* A label of nclass classes for row i of make_data's output: its 3-class label shifted by one where
+ * column 3 is positive (classes from the score and a second column). */
+static float shifted_label(const float *X, const float *y, size_t ncols, size_t i, int nclass) {
+  return (float)(((int)y[i] + (X[i * ncols + 3] > 0.0f ? 1 : 0)) % nclass);
+}
+
 static void small_params(struct tml_xgb_params *p) {
   tml_xgb_params_default(p);
   p->num_boost_round = 60;
@@ -459,7 +465,7 @@ TEST(shared_root_pass_gives_the_same_trees) {
   CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
   for (int nclass = 2; nclass <= 4; nclass++) {
     for (size_t i = 0; i < NB; i++) /* classes from the score and a second column */
-      yk[i] = nclass == 3 ? y[i] : (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % nclass);
+      yk[i] = nclass == 3 ? y[i] : shifted_label(X, y, CB, i, nclass);
     for (int v = 0; v < 4; v++) {
       int nt = 1 + (v & 1);
       struct tml_xgb_params p;
@@ -507,7 +513,7 @@ TEST(helpers_give_the_same_model_bytes) {
   CHECK(X && y && yk && yr);
   make_data(X, y, NB, CB, 3);
   for (size_t i = 0; i < NB; i++) {
-    yk[i] = (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % 4);
+    yk[i] = shifted_label(X, y, CB, i, 4);
     yr[i] = X[i * CB] + 0.5f * X[i * CB + 2];
   }
   struct tml_gbdt_bins *b = NULL;
@@ -581,7 +587,7 @@ TEST(subsampled_class_models_keep_their_bytes) {
   CHECK(X && y && yk);
   make_data(X, y, NB, CB, 3);
   for (size_t i = 0; i < NB; i++)
-    yk[i] = (float)(((int)y[i] + (X[i * CB + 3] > 0.0f ? 1 : 0)) % 4);
+    yk[i] = shifted_label(X, y, CB, i, 4);
   static const struct {
     int hist;
     uint64_t fnv;
