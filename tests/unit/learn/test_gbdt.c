@@ -596,10 +596,9 @@ TEST(subsampled_class_models_keep_their_bytes) {
               {TML_HIST_DOUBLE, UINT64_C(0x6259343efeb8c65a), 149149}};
   for (size_t v = 0; v < sizeof pins / sizeof *pins; v++) {
     struct tml_xgb_params p;
-    tml_xgb_params_default(&p);
+    small_params(&p);
     p.num_boost_round = 12;
     p.early_stopping_rounds = 0;
-    p.eta = 0.3;
     p.max_depth = 5;
     p.subsample = 0.7;
     p.colsample_bytree = 0.6;
