@@ -3,7 +3,7 @@
  * Defaults 200000 x 70, 3 classes, 64 bins, one thread, 20 rounds (early stopping off), 3 repeats.
  * Prints min / median over the repeats of: time per boosting round of XGBoost (hist), of the native
  * engine, of the native engine with each lever off (histogram subtraction, the shared root pass, the
- * AVX2 paths, float histogram slots), the floor (one histogram pass over
+ * AVX2 paths, float histogram slots, skipping children that cannot split), the floor (one histogram pass over
  * the training rows of the same matrix), binning the matrix (once per fold, shared by the five
  * heads), the wall time of one model on 1 and on 2 threads (threads inside the model), and the
  * prediction of five heads for one row with trees of the sizes a walk-forward keeps.
@@ -76,6 +76,7 @@ static const struct {
     {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT, TML_HIST_FLOAT},
     {"native round, no AVX2 (SSE2 mask, plain root pass)", TML_GBDT_NO_AVX2, TML_HIST_FLOAT},
     {"native round, double histograms", 0, TML_HIST_DOUBLE},
+    {"native round, unsplittable children searched too", TML_GBDT_SEARCH_ALL, TML_HIST_FLOAT},
 };
 #define NLEVERS (sizeof levers / sizeof *levers)
 

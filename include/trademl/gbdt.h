@@ -29,6 +29,7 @@ enum {
   TML_GBDT_NO_AVX2 = 1u << 1,         /* SSE2 or plain code even where AVX2 runs (split mask, root pass) */
   TML_GBDT_MASK_PLAIN = 1u << 2,      /* split search: the scalar candidate mask */
   TML_GBDT_NO_SHARED_ROOT = 1u << 3,  /* class trees: each root histogram from its own pass */
+  TML_GBDT_SEARCH_ALL = 1u << 4,      /* search every child below max_depth, even one that cannot split */
 };
 
 /* 0, or TML_EINVAL naming the first bad field, its range and the fix. Same ranges as XGBoost's

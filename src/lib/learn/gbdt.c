@@ -1024,6 +1024,25 @@ static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow 
   return node_leaf(t, m, g);
 }
 
+/* False when no split of the node can give both children hessian >= min_child_weight: its hessian
+ * is below twice that (by more than any rounding of the sums the search compares), or it has one
+ * row. The search would find nothing, so it is not run, and when the sibling cannot split either,
+ * the children's histograms are not built. With float slots the search compares the columns' float
+ * sums, which can drift above the node's exact hessian: a split found that way is undone against
+ * the exact sums (grow_tree) and the node stays a leaf as here, but while it waits in the queue it
+ * counts against max_leaves, so with float slots and max_leaves the search runs. The trees are the
+ * same either way (tested with TML_GBDT_SEARCH_ALL). */
+static bool may_split(const struct trainer *t, const struct grow *n) {
+  if (t->flags & TML_GBDT_SEARCH_ALL)
+    return true;
+  if (n->end - n->begin < 2)
+    return false;
+  if (t->fhist && t->p->max_leaves > 0)
+    return true;
+  double mcw = (float)t->p->min_child_weight; /* as the search compares it */
+  return !(n->H * (1.0 + 1e-9) < 2.0 * mcw);
+}
+
 /* The exact (double) gradient and hessian sums of rows[a, z), in row order. */
 static struct hbin row_sums(const struct trainer *t, const struct ghpair *gh, size_t a, size_t z) {
   struct hbin sum = {0.0, 0.0};
@@ -1141,7 +1160,12 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       L.s.feature = R.s.feature = -1;
       node_open(m, &L, p);
       node_open(m, &R, p);
+      bool split_l = false, split_r = false;
       if (leaves_left && (p->max_depth == 0 || g->depth + 1 < p->max_depth)) {
+        split_l = may_split(t, &L);
+        split_r = may_split(t, &R);
+      }
+      if (split_l || split_r) { /* the small child's histogram is needed for the sibling's either way */
         struct grow *small = (mid - g->begin) <= (g->end - mid) ? &L : &R, *large = small == &L ? &R : &L;
         small->hist = hist_get(t);
         large->hist = hist_get(t);
@@ -1151,8 +1175,10 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
           struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist,
                                large->hist};
           hist_job_run(t, &j);
-          find_split(t, &L, &L.s);
-          find_split(t, &R, &R.s);
+          if (split_l)
+            find_split(t, &L, &L.s);
+          if (split_r)
+            find_split(t, &R, &R.s);
         }
       }
       hist_put(t, g->hist);

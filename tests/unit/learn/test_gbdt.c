@@ -450,6 +450,91 @@ TEST(split_mask_variants_give_the_same_model) {
   free(yr);
 }
 
+/* Leaves above max_depth whose hessian is below 2 min_child_weight: nodes that could not split, so
+ * the engine neither searched them nor (with a sibling alike) built their histograms. */
+static int unsplittable_leaves(const char *model, double mcw, int max_depth) {
+  json_error_t je;
+  json_t *root = json_loads(model, 0, &je);
+  CHECK_MSG(root != NULL, "model JSON: %s", je.text);
+  int count = 0;
+  size_t ti;
+  json_t *tree;
+  json_array_foreach(json_object_get(root, "trees"), ti, tree) {
+    json_t *feature = json_object_get(tree, "feature"), *left = json_object_get(tree, "left"),
+           *cover = json_object_get(tree, "cover");
+    size_t n = json_array_size(feature);
+    int *depth = calloc(n ? n : 1, sizeof *depth);
+    CHECK(depth);
+    for (size_t i = 0; i < n; i++) { /* children come after their parent */
+      if (json_integer_value(json_array_get(feature, i)) >= 0) {
+        size_t l = (size_t)json_integer_value(json_array_get(left, i));
+        CHECK(l + 1 < n);
+        depth[l] = depth[l + 1] = depth[i] + 1;
+      } else if (depth[i] < max_depth && json_number_value(json_array_get(cover, i)) < 2.0 * mcw) {
+        count++;
+      }
+    }
+    free(depth);
+  }
+  json_decref(root);
+  return count;
+}
+
+/* A child whose hessian is below 2 min_child_weight cannot split: the engine skips its split search
+ * (and its histograms when the sibling is the same). The trees must be the same bytes as when every
+ * child is searched (TML_GBDT_SEARCH_ALL), for classes and regression, float and double slots,
+ * depth-wise and loss-guided growth with max_leaves (where float slots search anyway), row samples;
+ * and the skipped case must occur, or the comparison would prove nothing. */
+TEST(unsplittable_children_skipped_same_trees) {
+  enum { NB = 6000, CB = 9 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yr = malloc(NB * sizeof *yr);
+  CHECK(X && y && yr);
+  make_data(X, y, NB, CB, 3);
+  make_data(X, yr, NB, CB, 0);
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 4800}, valid = {4800, NB};
+  CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
+  for (int variant = 0; variant < 16; variant++) {
+    struct tml_xgb_params p;
+    small_params(&p);
+    p.max_depth = 7;
+    p.num_boost_round = 10;
+    p.early_stopping_rounds = 0;
+    p.min_child_weight = variant & 1 ? 6.0 : 1.0;
+    int nclass = variant & 2 ? 0 : 3;
+    p.native_histogram = variant & 4 ? TML_HIST_DOUBLE : TML_HIST_FLOAT;
+    if (variant & 8) {
+      p.grow_policy = TML_GROW_LOSSGUIDE;
+      p.max_leaves = 40;
+      p.subsample = 0.8;
+    }
+    if (nclass == 0)
+      p.min_child_weight = variant & 1 ? 30.0 : 8.0; /* a regression row weighs 1 */
+    char *json[2];
+    for (int all = 0; all < 2; all++) {
+      struct tml_gbdt_model *m = NULL;
+      CHECK_OK(tml_gbdt_train_binned(b, nclass ? y : yr, train, valid, nclass, &p, all ? TML_GBDT_SEARCH_ALL : 0, NULL,
+                                     NULL, NULL, NULL, &m, &err),
+               &err);
+      json[all] = model_json(m);
+      tml_gbdt_free(m);
+    }
+    CHECK_MSG(strcmp(json[0], json[1]) == 0, "variant %d: skipping the unsplittable children changed the model",
+              variant);
+    bool applies = !(p.native_histogram == TML_HIST_FLOAT && p.max_leaves > 0);
+    int skipped = unsplittable_leaves(json[0], p.min_child_weight, p.max_depth);
+    CHECK_MSG(!applies || skipped > 0, "variant %d: no child below 2 min_child_weight: nothing was skipped", variant);
+    free(json[0]);
+    free(json[1]);
+  }
+  tml_gbdt_bins_free(b);
+  free(X);
+  free(y);
+  free(yr);
+}
+
 /* The class trees of a round build their root histograms in one shared pass (every row and column
  * in every tree): the trees must be the same bit for bit as with one pass per class, for 2, 3 and 4
  * classes, with missing values, on 1 and 2 threads, with float and double histograms. */
