@@ -1025,22 +1025,24 @@ static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow 
 }
 
 /* False when no split of the node can give both children hessian >= min_child_weight: its hessian
- * is below twice that (by more than any rounding of the sums the search compares), or it has one
- * row. The search would find nothing, so it is not run, and when the sibling cannot split either,
- * the children's histograms are not built. With float slots the search compares the columns' float
- * sums, which can drift above the node's exact hessian: a split found that way is undone against
- * the exact sums (grow_tree) and the node stays a leaf as here, but while it waits in the queue it
- * counts against max_leaves, so with float slots and max_leaves the search runs. The trees are the
- * same either way (tested with TML_GBDT_SEARCH_ALL). */
+ * is below twice that. A cut that passes needs HL >= mcw, so HL > H/2, so the search's H - HL is
+ * exact and below mcw: the search would find nothing, whatever the histogram holds. So it is not
+ * run, and when the sibling cannot split either, the children's histograms are not built. mcw is
+ * the smaller of the parameter as the search compares it (a float) and as the float-slot check
+ * below compares it (a double). With float slots the search compares the columns' float sums,
+ * which can drift above the node's exact hessian: a split found that way is undone against the
+ * exact sums (grow_tree) and the node stays a leaf as here, but while it waits in the queue it
+ * counts against max_leaves; so with float slots and max_leaves the search always runs. (A node's
+ * row count decides nothing: a subtracted histogram can hold float residue in bins without rows,
+ * on which a search with min_child_weight 0 can find a split.) The trees are the same either way
+ * (tested against TML_GBDT_SEARCH_ALL). */
 static bool may_split(const struct trainer *t, const struct grow *n) {
   if (t->flags & TML_GBDT_SEARCH_ALL)
     return true;
-  if (n->end - n->begin < 2)
-    return false;
   if (t->fhist && t->p->max_leaves > 0)
     return true;
-  double mcw = (float)t->p->min_child_weight; /* as the search compares it */
-  return !(n->H * (1.0 + 1e-9) < 2.0 * mcw);
+  double mcw = fmin((double)(float)t->p->min_child_weight, t->p->min_child_weight);
+  return !(n->H < 2.0 * mcw);
 }
 
 /* The exact (double) gradient and hessian sums of rows[a, z), in row order. */

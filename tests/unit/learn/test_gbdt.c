@@ -482,9 +482,10 @@ static int unsplittable_leaves(const char *model, double mcw, int max_depth) {
 
 /* A child whose hessian is below 2 min_child_weight cannot split: the engine skips its split search
  * (and its histograms when the sibling is the same). The trees must be the same bytes as when every
- * child is searched (TML_GBDT_SEARCH_ALL), for classes and regression, float and double slots,
- * depth-wise and loss-guided growth with max_leaves (where float slots search anyway), row samples;
- * and the skipped case must occur, or the comparison would prove nothing. */
+ * child is searched (TML_GBDT_SEARCH_ALL): classes and regression, float and double slots,
+ * depth-wise and loss-guided growth, with and without max_leaves (float slots then search every
+ * child), lambda and min_child_weight 0, row and column samples, deep trees. Where the skip applies,
+ * such children must occur, or the comparison would prove nothing. */
 TEST(unsplittable_children_skipped_same_trees) {
   enum { NB = 6000, CB = 9 };
   float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yr = malloc(NB * sizeof *yr);
@@ -496,36 +497,55 @@ TEST(unsplittable_children_skipped_same_trees) {
   tml_error_init(&err);
   struct tml_range train = {0, 4800}, valid = {4800, NB};
   CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
-  for (int variant = 0; variant < 16; variant++) {
+  static const struct {
+    int nclass, precision, policy, max_leaves, max_depth;
+    double mcw, lambda, subsample, colsample;
+  } v[] = {
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 7, 1.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 7, 6.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 0, 7, 1.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_DOUBLE, TML_GROW_LOSSGUIDE, 40, 0, 6.0, 1.0, 0.8, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_LOSSGUIDE, 40, 0, 6.0, 1.0, 0.8, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 12, 10, 0.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 12, 10, 1.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 12, 10, 1.0, 1.0, 1.0, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 9, 0.0, 0.0, 1.0, 1.0},
+      {3, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 0, 9, 0.0, 0.0, 1.0, 1.0},
+      {3, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 7, 0.3, 1.0, 1.0, 0.7}, /* 0.3: its float is larger */
+      {3, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 0, 7, 2.0, 1.0, 0.9, 0.7},
+      {0, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 7, 8.0, 1.0, 1.0, 1.0}, /* a regression row weighs 1 */
+      {0, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 0, 7, 30.0, 1.0, 1.0, 1.0},
+      {0, TML_HIST_FLOAT, TML_GROW_LOSSGUIDE, 40, 0, 8.0, 1.0, 0.8, 1.0},
+      {0, TML_HIST_DOUBLE, TML_GROW_DEPTHWISE, 16, 10, 8.0, 0.0, 1.0, 1.0},
+      {0, TML_HIST_FLOAT, TML_GROW_DEPTHWISE, 0, 10, 0.0, 0.0, 1.0, 1.0},
+  };
+  for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
     struct tml_xgb_params p;
     small_params(&p);
-    p.max_depth = 7;
     p.num_boost_round = 10;
     p.early_stopping_rounds = 0;
-    p.min_child_weight = variant & 1 ? 6.0 : 1.0;
-    int nclass = variant & 2 ? 0 : 3;
-    p.native_histogram = variant & 4 ? TML_HIST_DOUBLE : TML_HIST_FLOAT;
-    if (variant & 8) {
-      p.grow_policy = TML_GROW_LOSSGUIDE;
-      p.max_leaves = 40;
-      p.subsample = 0.8;
-    }
-    if (nclass == 0)
-      p.min_child_weight = variant & 1 ? 30.0 : 8.0; /* a regression row weighs 1 */
+    p.native_histogram = v[i].precision;
+    p.grow_policy = v[i].policy;
+    p.max_leaves = v[i].max_leaves;
+    p.max_depth = v[i].max_depth;
+    p.min_child_weight = v[i].mcw;
+    p.lambda = v[i].lambda;
+    p.subsample = v[i].subsample;
+    p.colsample_bytree = v[i].colsample;
     char *json[2];
     for (int all = 0; all < 2; all++) {
       struct tml_gbdt_model *m = NULL;
-      CHECK_OK(tml_gbdt_train_binned(b, nclass ? y : yr, train, valid, nclass, &p, all ? TML_GBDT_SEARCH_ALL : 0, NULL,
-                                     NULL, NULL, NULL, &m, &err),
+      CHECK_OK(tml_gbdt_train_binned(b, v[i].nclass ? y : yr, train, valid, v[i].nclass, &p,
+                                     all ? TML_GBDT_SEARCH_ALL : 0, NULL, NULL, NULL, NULL, &m, &err),
                &err);
       json[all] = model_json(m);
       tml_gbdt_free(m);
     }
-    CHECK_MSG(strcmp(json[0], json[1]) == 0, "variant %d: skipping the unsplittable children changed the model",
-              variant);
-    bool applies = !(p.native_histogram == TML_HIST_FLOAT && p.max_leaves > 0);
-    int skipped = unsplittable_leaves(json[0], p.min_child_weight, p.max_depth);
-    CHECK_MSG(!applies || skipped > 0, "variant %d: no child below 2 min_child_weight: nothing was skipped", variant);
+    CHECK_MSG(strcmp(json[0], json[1]) == 0, "variant %zu: skipping the unsplittable children changed the model", i);
+    bool applies = v[i].mcw > 0 && !(v[i].precision == TML_HIST_FLOAT && v[i].max_leaves > 0);
+    int depth = v[i].max_depth ? v[i].max_depth : 64;
+    CHECK_MSG(!applies || unsplittable_leaves(json[0], v[i].mcw, depth) > 0,
+              "variant %zu: no child below 2 min_child_weight: nothing was skipped", i);
     free(json[0]);
     free(json[1]);
   }
