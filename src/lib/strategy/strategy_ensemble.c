@@ -71,22 +71,31 @@ static void ensemble_free(void *impl) {
 }
 
 /* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */
+/* s without its leading and trailing spaces (cut in place). */
+static char *trim_spaces(char *s) {
+  while (*s == ' ')
+    s++;
+  for (char *q = s + strlen(s); q > s && q[-1] == ' ';)
+    *--q = '\0';
+  return s;
+}
+
 static int parse_members(const char *spec, struct ensemble *e, struct tml_error *err) {
   char buf[256];
-  snprintf(buf, sizeof(buf), "%s", spec ? spec : "");
   e->nmembers = 0;
+  if ((size_t)snprintf(buf, sizeof(buf), "%s", spec ? spec : "") >= sizeof(buf))
+    return tml_error_set(err, TML_EINVAL,
+                         "ensemble.members is %zu characters long; at most %zu are read: list fewer members",
+                         strlen(spec), sizeof(buf) - 1);
   char *p = buf;
   while (*p) {
     char *end = strchr(p, ',');
     if (end)
       *end = '\0';
-    while (*p == ' ')
-      p++;
-    for (char *q = p + strlen(p); q > p && q[-1] == ' ';) /* "xgb5:native , lstm": trailing spaces */
-      *--q = '\0';
-    char *colon = strchr(p, ':');
+    char *colon = strchr(p, ':'); /* "xgb5 : native , lstm": spaces around either part */
     if (colon)
       *colon = '\0';
+    p = trim_spaces(p);
     if (e->nmembers == MAX_MEMBERS)
       return tml_error_set(err, TML_EINVAL, "ensemble.members '%s' lists more than %d members", spec, MAX_MEMBERS);
     struct member *mb = &e->members[e->nmembers];
@@ -97,7 +106,7 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
     }
     if (mb->s == &tml_strategy_ensemble)
       return tml_error_set(err, TML_EINVAL, "ensemble.members '%s': an ensemble cannot be its own member", spec);
-    snprintf(mb->engine, sizeof(mb->engine), "%s", colon ? colon + 1 : "");
+    snprintf(mb->engine, sizeof(mb->engine), "%s", colon ? trim_spaces(colon + 1) : "");
     if (mb->engine[0]) {
       const struct tml_learner *l = NULL;
       if ((rc = tml_learner_lookup(mb->engine, &l, err))) {

@@ -152,6 +152,35 @@ TEST(trains_engine_reads_the_engine_and_ensemble_members) {
   CHECK(!tml_strategy_trains_engine("xgb5", NULL, cfg, "native")); /* members are the ensemble's only */
   CHECK_OK(tml_config_set(cfg, "ensemble.members", "xgb5:xgboost,lstm", TML_CFG_FLAG, "--test", &err), &err);
   CHECK(!tml_strategy_trains_engine("ensemble", NULL, cfg, "native"));
+  CHECK_OK(tml_config_set(cfg, "ensemble.members", "lstm , xgb5 : native", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK(tml_strategy_trains_engine("ensemble", NULL, cfg, "native")); /* spaces around the colon too */
+  tml_config_free(cfg);
+  free(home);
+}
+
+/* ensemble.members: spaces around names and engines are read past; a list too long to read whole
+ * is refused with its length, not cut short (which could drop or rename the last member). */
+TEST(ensemble_members_spaces_and_length) {
+  struct tml_config *cfg = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  char *home = tml_test_tmpdir("strategy_members");
+  CHECK_OK(tml_config_load(NULL, home, &cfg, &err), &err);
+  struct tml_strategy_params p = {.cfg = cfg, .threads = 1};
+  tml_xgb_params_default(&p.xgb);
+  struct tml_strategy_needs needs;
+  CHECK_OK(tml_config_set(cfg, "ensemble.members", " xgb5 : native ,lstm ", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_strategy_ensemble.needs(&p, &needs, &err), &err);
+  char long_list[400] = "xgb5";
+  while (strlen(long_list) < 300)
+    strcat(long_list, ", lstm");
+  CHECK_OK(tml_config_set(cfg, "ensemble.members", long_list, TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_INT(tml_strategy_ensemble.needs(&p, &needs, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "ensemble.members is 304 characters long");
+  CHECK(!tml_strategy_trains_engine("ensemble", NULL, cfg, "native"));
+  CHECK_OK(tml_config_set(cfg, "ensemble.members", "xgb5 : natve", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_INT(tml_strategy_ensemble.needs(&p, &needs, &err), TML_EINVAL);
+  CHECK_CONTAINS(err.msg, "natve");
   tml_config_free(cfg);
   free(home);
 }
