@@ -662,25 +662,31 @@ static bool cut_mask_tail(const double *GL, const double *HL, unsigned s, unsign
   return finite;
 }
 
+/* Both vector masks keep a 64-cut word of candidate bits in a register (stored once per word, not
+ * read and written back per step) and detect a non-finite side with an OR of (lhs + rhs) * 0, which
+ * is +-0 for finite sides and NaN otherwise (an OR chain waits one cycle a step, an addition three). */
 #ifdef __SSE2__
 static bool cut_mask_sse2(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
                           uint64_t *cand) {
   __m128d vG = _mm_set1_pd(in->G), vH = _mm_set1_pd(in->H), vl = _mm_set1_pd(in->lambda);
-  __m128d vpb = _mm_set1_pd(in->pb), vm = _mm_set1_pd(in->mcw), zero = _mm_setzero_pd(), acc = zero;
+  __m128d vpb = _mm_set1_pd(in->pb), vm = _mm_set1_pd(in->mcw), zero = _mm_setzero_pd(), bad = zero;
   unsigned s = 0;
-  for (; s + 2 <= n; s += 2) {
-    __m128d a = _mm_loadu_pd(GL + s), h = _mm_loadu_pd(HL + s);
-    __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
-    __m128d dl = _mm_add_pd(h, vl), dr = _mm_add_pd(rh, vl);
-    __m128d lhs = _mm_add_pd(_mm_mul_pd(_mm_mul_pd(a, a), dr), _mm_mul_pd(_mm_mul_pd(ra, ra), dl));
-    __m128d rhs = _mm_mul_pd(_mm_mul_pd(vpb, dl), dr);
-    acc = _mm_add_pd(acc, _mm_mul_pd(_mm_add_pd(lhs, rhs), zero)); /* NaN from here on if either is not finite */
-    /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
-    __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
-    int m = _mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(lhs, rhs)));
-    cand[s / 64] |= (uint64_t)m << (s % 64); /* s even: both bits in one word */
+  for (unsigned w = 0; s + 2 <= n; w++) {
+    uint64_t bits = 0;
+    for (unsigned j = 0; j < 64 && s + 2 <= n; j += 2, s += 2) {
+      __m128d a = _mm_loadu_pd(GL + s), h = _mm_loadu_pd(HL + s);
+      __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
+      __m128d dl = _mm_add_pd(h, vl), dr = _mm_add_pd(rh, vl);
+      __m128d lhs = _mm_add_pd(_mm_mul_pd(_mm_mul_pd(a, a), dr), _mm_mul_pd(_mm_mul_pd(ra, ra), dl));
+      __m128d rhs = _mm_mul_pd(_mm_mul_pd(vpb, dl), dr);
+      bad = _mm_or_pd(bad, _mm_mul_pd(_mm_add_pd(lhs, rhs), zero)); /* NaN from here on if either is not finite */
+      /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
+      __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
+      bits |= (uint64_t)_mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(lhs, rhs))) << j;
+    }
+    cand[w] |= bits;
   }
-  bool finite = _mm_movemask_pd(_mm_cmpunord_pd(acc, acc)) == 0;
+  bool finite = _mm_movemask_pd(_mm_cmpunord_pd(bad, bad)) == 0;
   return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
 }
 #endif
@@ -690,20 +696,23 @@ static bool cut_mask_sse2(const double *GL, const double *HL, unsigned n, const 
 __attribute__((target("avx2"))) static bool cut_mask_avx2(const double *GL, const double *HL, unsigned n,
                                                           const struct cut_mask_in *in, uint64_t *cand) {
   __m256d vG = _mm256_set1_pd(in->G), vH = _mm256_set1_pd(in->H), vl = _mm256_set1_pd(in->lambda);
-  __m256d vpb = _mm256_set1_pd(in->pb), vm = _mm256_set1_pd(in->mcw), zero = _mm256_setzero_pd(), acc = zero;
+  __m256d vpb = _mm256_set1_pd(in->pb), vm = _mm256_set1_pd(in->mcw), zero = _mm256_setzero_pd(), bad = zero;
   unsigned s = 0;
-  for (; s + 4 <= n; s += 4) {
-    __m256d a = _mm256_loadu_pd(GL + s), h = _mm256_loadu_pd(HL + s);
-    __m256d ra = _mm256_sub_pd(vG, a), rh = _mm256_sub_pd(vH, h);
-    __m256d dl = _mm256_add_pd(h, vl), dr = _mm256_add_pd(rh, vl);
-    __m256d lhs = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(a, a), dr), _mm256_mul_pd(_mm256_mul_pd(ra, ra), dl));
-    __m256d rhs = _mm256_mul_pd(_mm256_mul_pd(vpb, dl), dr);
-    acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_add_pd(lhs, rhs), zero));
-    __m256d ok = _mm256_and_pd(_mm256_cmp_pd(h, vm, _CMP_NLT_UQ), _mm256_cmp_pd(rh, vm, _CMP_NLT_UQ));
-    int m = _mm256_movemask_pd(_mm256_and_pd(ok, _mm256_cmp_pd(lhs, rhs, _CMP_GT_OQ)));
-    cand[s / 64] |= (uint64_t)m << (s % 64); /* s a multiple of 4: the four bits in one word */
+  for (unsigned w = 0; s + 4 <= n; w++) {
+    uint64_t bits = 0;
+    for (unsigned j = 0; j < 64 && s + 4 <= n; j += 4, s += 4) {
+      __m256d a = _mm256_loadu_pd(GL + s), h = _mm256_loadu_pd(HL + s);
+      __m256d ra = _mm256_sub_pd(vG, a), rh = _mm256_sub_pd(vH, h);
+      __m256d dl = _mm256_add_pd(h, vl), dr = _mm256_add_pd(rh, vl);
+      __m256d lhs = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(a, a), dr), _mm256_mul_pd(_mm256_mul_pd(ra, ra), dl));
+      __m256d rhs = _mm256_mul_pd(_mm256_mul_pd(vpb, dl), dr);
+      bad = _mm256_or_pd(bad, _mm256_mul_pd(_mm256_add_pd(lhs, rhs), zero));
+      __m256d ok = _mm256_and_pd(_mm256_cmp_pd(h, vm, _CMP_NLT_UQ), _mm256_cmp_pd(rh, vm, _CMP_NLT_UQ));
+      bits |= (uint64_t)_mm256_movemask_pd(_mm256_and_pd(ok, _mm256_cmp_pd(lhs, rhs, _CMP_GT_OQ))) << j;
+    }
+    cand[w] |= bits;
   }
-  bool finite = _mm256_movemask_pd(_mm256_cmp_pd(acc, acc, _CMP_UNORD_Q)) == 0;
+  bool finite = _mm256_movemask_pd(_mm256_cmp_pd(bad, bad, _CMP_UNORD_Q)) == 0;
   /* clear the upper halves (GCC does not here): SSE code after dirty upper halves waits on them */
   _mm256_zeroupper();
   return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
