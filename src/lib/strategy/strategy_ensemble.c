@@ -27,6 +27,7 @@
 #include "trademl/fsutil.h"
 #include "util/common.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <sys/stat.h>
 
@@ -70,25 +71,27 @@ static void ensemble_free(void *impl) {
   free(e);
 }
 
-/* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */
-/* s without its leading and trailing spaces (cut in place). */
+/* s without its leading and trailing white space (cut in place), as the configuration trims values. */
 static char *trim_spaces(char *s) {
-  while (*s == ' ')
+  while (isspace((unsigned char)*s))
     s++;
-  for (char *q = s + strlen(s); q > s && q[-1] == ' ';)
+  for (char *q = s + strlen(s); q > s && isspace((unsigned char)q[-1]);)
     *--q = '\0';
   return s;
 }
+
+/* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */
 
 static int parse_members(const char *spec, struct ensemble *e, struct tml_error *err) {
   char buf[256];
   e->nmembers = 0;
   if ((size_t)snprintf(buf, sizeof(buf), "%s", spec ? spec : "") >= sizeof(buf))
     return tml_error_set(err, TML_EINVAL,
-                         "ensemble.members is %zu characters long; at most %zu are read: list fewer members",
-                         strlen(spec), sizeof(buf) - 1);
+                         "ensemble.members is %zu characters long; at most %zu are read: list at most %d members "
+                         "as NAME or NAME:ENGINE, without padding",
+                         strlen(spec), sizeof(buf) - 1, MAX_MEMBERS);
   char *p = buf;
-  while (*p) {
+  for (int pos = 1;; pos++) {
     char *end = strchr(p, ',');
     if (end)
       *end = '\0';
@@ -96,6 +99,13 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
     if (colon)
       *colon = '\0';
     p = trim_spaces(p);
+    if (!*p && (pos > 1 || end || colon)) /* "" alone is the empty list, refused below */
+      return tml_error_set(err, TML_EINVAL,
+                           "ensemble.members '%s': member %d is empty; list strategies such as xgb5,lstm separated "
+                           "by single commas",
+                           spec, pos);
+    if (!*p)
+      break;
     if (e->nmembers == MAX_MEMBERS)
       return tml_error_set(err, TML_EINVAL, "ensemble.members '%s' lists more than %d members", spec, MAX_MEMBERS);
     struct member *mb = &e->members[e->nmembers];
@@ -107,6 +117,11 @@ static int parse_members(const char *spec, struct ensemble *e, struct tml_error 
     if (mb->s == &tml_strategy_ensemble)
       return tml_error_set(err, TML_EINVAL, "ensemble.members '%s': an ensemble cannot be its own member", spec);
     snprintf(mb->engine, sizeof(mb->engine), "%s", colon ? trim_spaces(colon + 1) : "");
+    if (colon && !mb->engine[0])
+      return tml_error_set(err, TML_EINVAL,
+                           "ensemble.members '%s': member %d names no engine after its colon; write %s:native or "
+                           "%s:xgboost, or %s alone for the default engine",
+                           spec, pos, p, p, p);
     if (mb->engine[0]) {
       const struct tml_learner *l = NULL;
       if ((rc = tml_learner_lookup(mb->engine, &l, err))) {

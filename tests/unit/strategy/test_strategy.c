@@ -158,8 +158,9 @@ TEST(trains_engine_reads_the_engine_and_ensemble_members) {
   free(home);
 }
 
-/* ensemble.members: spaces around names and engines are read past; a list too long to read whole
- * is refused with its length, not cut short (which could drop or rename the last member). */
+/* ensemble.members: white space around names and engines is read past; an empty member or an
+ * empty engine is refused with its position; a list too long to read whole is refused with its
+ * length, not cut short (which could drop or rename the last member). */
 TEST(ensemble_members_spaces_and_length) {
   struct tml_config *cfg = NULL;
   struct tml_error err;
@@ -175,12 +176,32 @@ TEST(ensemble_members_spaces_and_length) {
   while (strlen(long_list) < 300)
     strcat(long_list, ", lstm");
   CHECK_OK(tml_config_set(cfg, "ensemble.members", long_list, TML_CFG_FLAG, "--test", &err), &err);
+  tml_error_init(&err); /* the first error set is kept: start each refusal afresh */
   CHECK_INT(tml_strategy_ensemble.needs(&p, &needs, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "ensemble.members is 304 characters long");
   CHECK(!tml_strategy_trains_engine("ensemble", NULL, cfg, "native"));
   CHECK_OK(tml_config_set(cfg, "ensemble.members", "xgb5 : natve", TML_CFG_FLAG, "--test", &err), &err);
+  tml_error_init(&err); /* the first error set is kept: start each refusal afresh */
   CHECK_INT(tml_strategy_ensemble.needs(&p, &needs, &err), TML_EINVAL);
-  CHECK_CONTAINS(err.msg, "natve");
+  CHECK_CONTAINS(err.msg, "unknown training engine 'natve'");
+  tml_error_init(&err);
+  CHECK_OK(tml_config_set(cfg, "ensemble.members", "xgb5,\tlstm", TML_CFG_FLAG, "--test", &err), &err);
+  CHECK_OK(tml_strategy_ensemble.needs(&p, &needs, &err), &err); /* a tab is white space too */
+  /* empty members, wherever they are, and an engine left out after its colon */
+  static const struct {
+    const char *list, *want;
+  } bad[] = {{"xgb5,,lstm", "member 2 is empty"},
+             {"xgb5,", "member 2 is empty"},
+             {",xgb5", "member 1 is empty"},
+             {":", "member 1 is empty"},
+             {"xgb5, :native", "member 2 is empty"},
+             {"lstm,xgb5:", "member 2 names no engine after its colon; write xgb5:native"}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    tml_error_init(&err);
+    CHECK_OK(tml_config_set(cfg, "ensemble.members", bad[i].list, TML_CFG_FLAG, "--test", &err), &err);
+    CHECK_INT(tml_strategy_ensemble.needs(&p, &needs, &err), TML_EINVAL);
+    CHECK_CONTAINS(err.msg, bad[i].want);
+  }
   tml_config_free(cfg);
   free(home);
 }
