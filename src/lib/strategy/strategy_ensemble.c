@@ -81,7 +81,6 @@ static char *trim_spaces(char *s) {
 }
 
 /* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */
-
 static int parse_members(const char *spec, struct ensemble *e, struct tml_error *err) {
   char buf[256];
   e->nmembers = 0;
