@@ -22,6 +22,7 @@ struct tml_helpers;
 #define TML_GBDT_MAX_BIN 255  /* bins are uint8; the code max_bin marks a missing value */
 #define TML_GBDT_MAX_DEPTH 16
 #define TML_GBDT_MAX_LEAVES 4096
+#define TML_GBDT_MAX_COLS 4096 /* columns of a native model (the prediction layout has 12 bits for a column) */
 
 /* Engine levers, for the benchmark and tests only (0 = the engine as shipped). */
 enum {

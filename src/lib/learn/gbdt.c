@@ -1489,6 +1489,11 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
                          train.begin, train.end, valid.begin, valid.end, bins->nrows);
   if (bins->nrows > UINT32_MAX)
     return tml_error_set(err, TML_EINVAL, "native engine training: %zu rows exceed 2^32", bins->nrows);
+  if (bins->ncols > TML_GBDT_MAX_COLS)
+    return tml_error_set(err, TML_EINVAL,
+                         "native engine training: %zu feature columns, the native engine takes at most %d; use "
+                         "fewer features or --engine xgboost",
+                         bins->ncols, TML_GBDT_MAX_COLS);
   if (nclass != 0 && (nclass < 2 || nclass > MAX_CLASSES))
     return tml_error_set(err, TML_EINVAL, "native engine training: nclass %d must be 0 (regression) or 2..%d", nclass,
                          MAX_CLASSES);
@@ -1672,6 +1677,8 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   m->nnodes = m->tree_start[m->ntrees];
   m->best_iteration = best;
   m->best_score = best_score;
+  if ((rc = tml__gbdt_model_seal(m)))
+    goto fail; /* TML_ENOMEM (columns and trees are within the layout's limits here) */
   *out = m;
   m = NULL;
   goto out;

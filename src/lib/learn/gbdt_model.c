@@ -51,6 +51,7 @@ void tml_gbdt_free(struct tml_gbdt_model *m) {
   free(m->tree_start);
   free(m->nodes);
   free(m->stats);
+  free(m->pred);
   free(m);
 }
 
@@ -63,52 +64,128 @@ size_t tml_gbdt_ntrees(const struct tml_gbdt_model *m) { return m->ntrees; }
 /* ---------------------------------------------------------------------------------------------- */
 /* Prediction */
 
-static inline float tree_value(const struct node *nodes, uint32_t root, const float *x) {
-  const struct node *n = nodes + root;
-  while (n->feature >= 0) {
-    float v = x[n->feature];
-    int32_t l = n->left & CHILD_MASK;
-    bool left = isfinite(v) ? v < n->value : (n->left & DEFAULT_LEFT) != 0;
-    n = nodes + l + (left ? 0 : 1);
+int tml__gbdt_model_seal(struct tml_gbdt_model *m) {
+  if (m->ncols > TML_GBDT_MAX_COLS)
+    return TML_EINVAL;
+  for (size_t t = 0; t < m->ntrees; t++) /* children inside their tree, after their parent, near enough */
+    for (size_t i = m->tree_start[t]; i < m->tree_start[t + 1]; i++) {
+      const struct node *nd = &m->nodes[i];
+      size_t l = (size_t)(nd->left & CHILD_MASK);
+      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || l <= i || l + 1 >= m->tree_start[t + 1] ||
+                               l - i > PNODE_MAX_OFFSET))
+        return TML_EINVAL;
+    }
+  struct pnode *p = realloc(m->pred, (m->nnodes ? m->nnodes : 1) * sizeof *p);
+  if (!p)
+    return TML_ENOMEM;
+  m->pred = p;
+  for (size_t i = 0; i < m->nnodes; i++) {
+    const struct node *nd = &m->nodes[i];
+    p[i].value = nd->value;
+    if (nd->feature < 0)
+      p[i].ctl = PNODE_LEAF;
+    else
+      p[i].ctl = (int32_t)((((size_t)(nd->left & CHILD_MASK) - i) << PNODE_OFFSET_SHIFT) |
+                           ((nd->left & DEFAULT_LEFT) ? PNODE_DEFAULT_LEFT : 0) | (size_t)nd->feature);
   }
-  return n->value;
+  return 0;
 }
 
-static inline const struct node *tree_step(const struct node *nodes, const struct node *n, const float *x) {
-  float v = x[n->feature];
-  bool left = isfinite(v) ? v < n->value : (n->left & DEFAULT_LEFT) != 0;
-  return nodes + (n->left & CHILD_MASK) + (left ? 0 : 1);
+/* One level down: missing values (NaN, +-Inf) take the node's default direction. */
+static inline const struct pnode *tree_step(const struct pnode *n, const float *x) {
+  int32_t c = n->ctl;
+  float v = x[c & PNODE_COL_MASK];
+  bool left = isfinite(v) ? v < n->value : (c & PNODE_DEFAULT_LEFT) != 0;
+  return n + (c >> PNODE_OFFSET_SHIFT) + (left ? 0 : 1);
+}
+
+/* The same for a row without missing values: one comparison. */
+static inline const struct pnode *tree_step_finite(const struct pnode *n, const float *x) {
+  int32_t c = n->ctl;
+  return n + (c >> PNODE_OFFSET_SHIFT) + !(x[c & PNODE_COL_MASK] < n->value);
 }
 
 /* Eight trees walked side by side: eight independent chains of loads keep the core busy while one
- * waits for memory (a model of a few hundred trees does not fit the first-level cache). Leaf values
- * are added in tree order, exactly as one tree at a time would. */
+ * waits for memory (a model of a few hundred trees does not fit the first-level cache). A row
+ * without missing values (the common case, checked once per row) walks without the missing-value
+ * test. Leaf values are added in tree order, exactly as one tree at a time would: with 1, 2 or 4
+ * classes (a group of eight trees starts at class 0) into sums held in registers, else into margin
+ * (whose adds wait on each other through memory). */
+#define WALK8(STEPFN, ACCUM)                                                                                           \
+  for (; t + 8 <= m->ntrees; t += 8) {                                                                                 \
+    const struct pnode *a = nodes + ts[t], *b = nodes + ts[t + 1], *c = nodes + ts[t + 2], *d = nodes + ts[t + 3];     \
+    const struct pnode *e = nodes + ts[t + 4], *f = nodes + ts[t + 5], *g = nodes + ts[t + 6], *h = nodes + ts[t + 7]; \
+    while (STEP(a, STEPFN) | STEP(b, STEPFN) | STEP(c, STEPFN) | STEP(d, STEPFN) | STEP(e, STEPFN) |                  \
+           STEP(f, STEPFN) | STEP(g, STEPFN) | STEP(h, STEPFN))                                                        \
+      ;                                                                                                                \
+    const float leaf[8] = {a->value, b->value, c->value, d->value, e->value, f->value, g->value, h->value};            \
+    ACCUM;                                                                                                             \
+  }
+#define STEP(p, STEPFN) ((p)->ctl >= 0 ? ((p) = STEPFN((p), x), 1) : 0)
+#define ACC_ANY                                                                                                        \
+  for (int q = 0; q < 8; q++) { /* tree t + q predicts class k (t % K, kept without a division) */                    \
+    margin[k] += leaf[q];                                                                                              \
+    k = k + 1 == K ? 0 : k + 1;                                                                                        \
+  }
+#define ACC_1                                                                                                          \
+  for (int q = 0; q < 8; q++)                                                                                          \
+    s0 += leaf[q]
+#define ACC_2                                                                                                          \
+  for (int q = 0; q < 8; q += 2) {                                                                                     \
+    s0 += leaf[q];                                                                                                     \
+    s1 += leaf[q + 1];                                                                                                 \
+  }
+#define ACC_4                                                                                                          \
+  for (int q = 0; q < 8; q += 4) {                                                                                     \
+    s0 += leaf[q];                                                                                                     \
+    s1 += leaf[q + 1];                                                                                                 \
+    s2 += leaf[q + 2];                                                                                                 \
+    s3 += leaf[q + 3];                                                                                                 \
+  }
+
 void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, float *margin) {
   size_t K = m->nclass > 0 ? (size_t)m->nclass : 1;
   for (size_t k = 0; k < K; k++)
     margin[k] = m->base_score;
-  const struct node *nodes = m->nodes;
+  bool finite = true;
+  for (size_t j = 0; j < m->ncols; j++)
+    finite &= isfinite(x[j]);
+  const struct pnode *nodes = m->pred;
   const uint32_t *ts = m->tree_start;
-  size_t t = 0;
-#define STEP(p) ((p)->feature >= 0 ? ((p) = tree_step(nodes, (p), x), 1) : 0)
-  for (; t + 8 <= m->ntrees; t += 8) {
-    const struct node *a = nodes + ts[t], *b = nodes + ts[t + 1], *c = nodes + ts[t + 2], *d = nodes + ts[t + 3];
-    const struct node *e = nodes + ts[t + 4], *f = nodes + ts[t + 5], *g = nodes + ts[t + 6], *h = nodes + ts[t + 7];
-    while (STEP(a) | STEP(b) | STEP(c) | STEP(d) | STEP(e) | STEP(f) | STEP(g) | STEP(h))
-      ;
-    margin[t % K] += a->value;
-    margin[(t + 1) % K] += b->value;
-    margin[(t + 2) % K] += c->value;
-    margin[(t + 3) % K] += d->value;
-    margin[(t + 4) % K] += e->value;
-    margin[(t + 5) % K] += f->value;
-    margin[(t + 6) % K] += g->value;
-    margin[(t + 7) % K] += h->value;
+  size_t t = 0, k = 0;
+  float s0 = m->base_score, s1 = s0, s2 = s0, s3 = s0;
+  if (finite && K == 1) {
+    WALK8(tree_step_finite, ACC_1);
+    margin[0] = s0;
+  } else if (finite && K == 2) {
+    WALK8(tree_step_finite, ACC_2);
+    margin[0] = s0;
+    margin[1] = s1;
+  } else if (finite && K == 4) {
+    WALK8(tree_step_finite, ACC_4);
+    margin[0] = s0;
+    margin[1] = s1;
+    margin[2] = s2;
+    margin[3] = s3;
+  } else if (finite) {
+    WALK8(tree_step_finite, ACC_ANY);
+  } else {
+    WALK8(tree_step, ACC_ANY);
   }
-#undef STEP
-  for (; t < m->ntrees; t++)
-    margin[t % K] += tree_value(nodes, ts[t], x);
+  for (k = t % K; t < m->ntrees; t++) {
+    const struct pnode *a = nodes + ts[t];
+    while (a->ctl >= 0)
+      a = tree_step(a, x);
+    margin[k] += a->value;
+    k = k + 1 == K ? 0 : k + 1;
+  }
 }
+#undef ACC_4
+#undef ACC_2
+#undef ACC_1
+#undef ACC_ANY
+#undef STEP
+#undef WALK8
 
 void tml__gbdt_softmax(float *v, int K) {
   float mx = v[0];
@@ -328,6 +405,12 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     why = "nclass, ncols or the tree count is out of range";
     goto bad;
   }
+  if (nc > TML_GBDT_MAX_COLS) {
+    snprintf(whybuf, sizeof whybuf, "ncols %lld is above the native engine's %d columns", (long long)nc,
+             TML_GBDT_MAX_COLS);
+    why = whybuf;
+    goto bad;
+  }
   int K = ncl > 0 ? (int)ncl : 1;
   /* rounds = ntrees / K, and best_iteration the last of them (compared so that no huge value overflows) */
   if (ntrees % (size_t)K != 0 || bi != (json_int_t)(ntrees / (size_t)K) - 1) {
@@ -422,6 +505,12 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     m->nnodes += n;
     m->ntrees++;
     m->tree_start[m->ntrees] = (uint32_t)m->nnodes;
+  }
+  if ((rc = tml__gbdt_model_seal(m)) == TML_ENOMEM)
+    goto oom;
+  if (rc) { /* the checks above leave only this: a child too far from its parent for the layout */
+    why = "a tree is too large for the native engine (a child more than 2^18 nodes after its parent)";
+    goto bad;
   }
   *out = m;
   m = NULL;

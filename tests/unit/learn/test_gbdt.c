@@ -957,6 +957,162 @@ TEST(float_extremes_round_trip) {
   tml_gbdt_free(l);
 }
 
+/* The margins of row x as the model file (parsed) describes the trees: each tree walked from its root by its
+ * "feature", "value", "left" (right = left + 1) and "default_left" arrays (NaN and +-Inf missing),
+ * its leaf value added to class t % K in tree order, from base_score. The reference for prediction's
+ * own layout. */
+static void file_margins(const json_t *root, const float *x, float *margin) {
+  int ncl = (int)json_integer_value(json_object_get(root, "nclass")), K = ncl > 0 ? ncl : 1;
+  for (int k = 0; k < K; k++)
+    margin[k] = (float)json_number_value(json_object_get(root, "base_score"));
+  json_t *trees = json_object_get(root, "trees");
+  for (size_t t = 0; t < json_array_size(trees); t++) {
+    json_t *tr = json_array_get(trees, t);
+    json_t *f = json_object_get(tr, "feature"), *v = json_object_get(tr, "value"), *l = json_object_get(tr, "left");
+    json_t *dl = json_object_get(tr, "default_left");
+    size_t i = 0;
+    while (json_integer_value(json_array_get(f, i)) >= 0) {
+      float xv = x[json_integer_value(json_array_get(f, i))];
+      bool left = isfinite(xv) ? xv < (float)json_number_value(json_array_get(v, i))
+                               : json_integer_value(json_array_get(dl, i)) == 1;
+      i = (size_t)json_integer_value(json_array_get(l, i)) + (left ? 0 : 1);
+    }
+    margin[t % (size_t)K] += (float)json_number_value(json_array_get(v, i));
+  }
+}
+
+/* Prediction walks its own layout of the nodes (8 bytes a node, eight trees side by side, a faster
+ * walk for rows without missing values, class sums in registers for 1, 2 and 4 classes): every path
+ * gives the margins of the model file's trees bit for bit, for 1 to 5 classes, tree counts that are
+ * not a multiple of eight, rows with and without NaN or +-Inf. */
+TEST(prediction_layout_gives_the_file_trees_margins) {
+  static float X[N * C], y[N], yk[N];
+  make_data(X, y, N, C, 3);
+  int classes[] = {0, 2, 3, 4, 5};
+  for (size_t v = 0; v < sizeof classes / sizeof *classes; v++) {
+    int nclass = classes[v], K = nclass > 0 ? nclass : 1;
+    for (size_t i = 0; i < N; i++)
+      yk[i] = nclass == 0 ? X[i * C] + X[i * C + 2] : shifted_label(X, y, C, i, nclass);
+    struct tml_xgb_params p;
+    small_params(&p);
+    p.num_boost_round = 13; /* 13 K trees: groups of eight and a tail */
+    p.early_stopping_rounds = 0;
+    p.max_depth = 5;
+    struct tml_error err;
+    tml_error_init(&err);
+    struct tml_gbdt_model *m = NULL;
+    CHECK_OK(tml_gbdt_train(X, C, yk, (struct tml_range){0, 700}, (struct tml_range){700, N}, nclass, &p, NULL, NULL,
+                            NULL, &m, &err),
+             &err);
+    char *text = model_json(m);
+    json_error_t je;
+    json_t *file = json_loads(text, 0, &je);
+    CHECK(file != NULL);
+    size_t checked = 0, missing = 0;
+    for (size_t i = 0; i < N; i++) {
+      float x[C], a[8], b[8];
+      memcpy(x, X + i * C, sizeof x);
+      if (i % 7 == 3) /* +-Inf is missing too */
+        x[i % C] = i % 2 ? INFINITY : -INFINITY;
+      missing += !isfinite(x[0]) || !isfinite(x[1]) || !isfinite(x[2]) || !isfinite(x[3]) || !isfinite(x[4]) ||
+                 !isfinite(x[5]);
+      tml_gbdt_predict_margin(m, x, a);
+      file_margins(file, x, b);
+      for (int k = 0; k < K; k++)
+        if (memcmp(&a[k], &b[k], sizeof a[k]) != 0) {
+          fprintf(stderr, "nclass %d row %zu class %d: predicted %.9g, the file's trees %.9g\n", nclass, i, k,
+                  (double)a[k], (double)b[k]);
+          CHECK(0);
+        }
+      checked++;
+    }
+    CHECK(checked == N && missing > N / 10 && missing < N - N / 10); /* both walks ran */
+    json_decref(file);
+    free(text);
+    tml_gbdt_free(m);
+  }
+}
+
+/* The layout's limits: a model of more than TML_GBDT_MAX_COLS columns is refused when trained (with
+ * the fix) and when loaded, as is a loaded tree whose child lies more than 2^18 nodes after its
+ * parent (no trained tree comes near: TML_GBDT_MAX_DEPTH levels are < 2^17 nodes). */
+TEST(prediction_layout_limits_refused) {
+  size_t n = 20, nc = TML_GBDT_MAX_COLS + 1;
+  float *X = calloc(n * nc, sizeof *X), y[20];
+  for (size_t i = 0; i < n; i++) {
+    X[i * nc] = (float)i;
+    y[i] = (float)(i % 2);
+  }
+  struct tml_xgb_params p;
+  small_params(&p);
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_model *m = NULL;
+  CHECK_INT(tml_gbdt_train(X, nc, y, (struct tml_range){0, 15}, (struct tml_range){15, 20}, 0, &p, NULL, NULL, NULL, &m,
+                           &err),
+            TML_EINVAL);
+  CHECK(m == NULL);
+  CHECK_CONTAINS(err.msg, "4097 feature columns, the native engine takes at most 4096");
+  CHECK_CONTAINS(err.msg, "--engine xgboost");
+  free(X);
+
+#define LAYOUT_HEAD                                                                                                    \
+  "{\"format\":\"trademl-gbdt\",\"format_version\":1,\"engine\":\"native\",\"nclass\":0,\"ncols\":%d,"               \
+  "\"base_score\":0.5,\"best_iteration\":0,\"best_score\":1,\"feature_names\":null,\"trees\":[{"
+  char text[1024];
+  snprintf(text, sizeof text, LAYOUT_HEAD, TML_GBDT_MAX_COLS + 1);
+  strcat(text, "\"feature\":[-1],\"value\":[1],\"left\":[-1],\"default_left\":[0],\"gain\":[0],\"cover\":[1],"
+               "\"weight\":[1]}]}");
+  tml_error_init(&err);
+  CHECK_INT(tml_gbdt_from_json(text, strlen(text), "wide", &m, &err), TML_EMODEL);
+  CHECK(m == NULL);
+  CHECK_CONTAINS(err.msg, "'wide'");
+  CHECK_CONTAINS(err.msg, "ncols 4097 is above the native engine's 4096 columns");
+
+  /* a root whose children are nodes far and far + 1 (the nodes between them unreachable leaves):
+   * offset 2^18 - 1 is the largest the layout holds and predicts, 2^18 is refused */
+  for (size_t far = ((size_t)1 << 18) - 1; far <= (size_t)1 << 18; far++) {
+    size_t nn = far + 2;
+    struct tml_buf b;
+    tml_buf_init(&b, 0);
+    CHECK(tml_buf_printf(&b, LAYOUT_HEAD, 1) == 0);
+    const char *keys[7] = {"feature", "value", "left", "default_left", "gain", "cover", "weight"};
+    for (int k = 0; k < 7; k++) {
+      CHECK(tml_buf_printf(&b, "%s\"%s\":[", k ? "," : "", keys[k]) == 0);
+      for (size_t i = 0; i < nn; i++) {
+        /* root: column 0 < 1 left; leaves: value 2 at far (left), 3 at far + 1 (right), 1 elsewhere */
+        long long val = k == 0   ? (i == 0 ? 0 : -1)
+                        : k == 1 ? (i == far ? 2 : i == far + 1 ? 3 : 1)
+                        : k == 2 ? (i == 0 ? (long long)far : -1)
+                        : k == 5 ? 1
+                                 : 0;
+        CHECK(tml_buf_printf(&b, i ? ",%lld" : "%lld", val) == 0);
+      }
+      CHECK(tml_buf_puts(&b, "]") == 0);
+    }
+    CHECK(tml_buf_puts(&b, "}]}") == 0);
+    tml_error_init(&err);
+    int rc = tml_gbdt_from_json(tml_buf_str(&b), b.len, "far", &m, &err);
+    if (far < (size_t)1 << 18) {
+      CHECK_OK(rc, &err);
+      float x = 0.0f, margin = 0.0f;
+      tml_gbdt_predict_margin(m, &x, &margin);
+      CHECK(margin == 2.5f);
+      x = 5.0f;
+      tml_gbdt_predict_margin(m, &x, &margin);
+      CHECK(margin == 3.5f);
+      tml_gbdt_free(m);
+      m = NULL;
+    } else {
+      CHECK_INT(rc, TML_EMODEL);
+      CHECK(m == NULL);
+      CHECK_CONTAINS(err.msg, "a tree is too large for the native engine");
+    }
+    tml_buf_release(&b);
+  }
+#undef LAYOUT_HEAD
+}
+
 TEST(bad_parameters_refused) {
   float X[8] = {1, 2, 3, 4, 5, 6, 7, 8}, y[8] = {0, 1, 2, 0, 1, 2, 0, 1};
   struct tml_xgb_params p;
