@@ -87,10 +87,11 @@ int tml_gbdt_train(const float *X, size_t ncols, const float *y, struct tml_rang
                    int nclass, const struct tml_xgb_params *p, const char *const *feature_names,
                    tml_xgb_progress_fn progress, void *ud, struct tml_gbdt_model **out, struct tml_error *err);
 
-/* Predicts nrows rows of X (row-major, the model's ncols columns; NaN/Inf = missing): class
- * probabilities row by row (softmax of the summed margins), or the regression value. Thread-safe. */
+/* Predicts nrows rows of X (row-major, the model's ncols columns, every one of them read; NaN/Inf =
+ * missing): class probabilities row by row (softmax of the summed margins), or the regression value.
+ * Thread-safe. */
 void tml_gbdt_predict(const struct tml_gbdt_model *m, const float *X, size_t nrows, float *out);
-/* Raw margins (nclass or 1 per row) of one row, without the softmax. */
+/* Raw margins (nclass or 1 per row) of one row x of the model's ncols values, without the softmax. */
 void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, float *margin);
 
 /* Own JSON format: {"format":"trademl-gbdt","format_version":1,"engine":"native",...}; the same

@@ -2,7 +2,9 @@
  * `predict`, the live loop and the daemon): tml_gbdt_from_json on any text. A refusal must be
  * TML_EMODEL (or TML_ENOMEM) with a message. A model that loads must then
  *  - predict rows of zeros, of NaN and of +-Inf (missing values), of huge and of mixed values
- *    without a sanitizer report, class probabilities in [0, 1] when its margins are finite;
+ *    without a sanitizer report, class probabilities in [0, 1] when its margins are finite, and
+ *    margins equal bit for bit to a walk of its own text's tree arrays (the reference for
+ *    prediction's node layout);
  *  - write itself (tml_gbdt_to_json) as text that loads again, writes the same bytes and predicts
  *    the same bits (the format is canonical);
  *  - export as XGBoost JSON that parses as JSON, and give its feature importance. */
@@ -14,7 +16,6 @@
 #include "trademl/buf.h"
 #include "trademl/gbdt.h"
 
-#define MAX_COLS 4096 /* a model of more columns loads, but the rows fed to it here stay small */
 #define MAX_K 255
 
 static void check_refusal(int rc, const struct tml_error *err) {
@@ -52,6 +53,28 @@ static void make_row(float *x, size_t ncols, int kind) {
 
 #define NKINDS 6
 
+/* The margins of row x by the model text's trees (its "feature", "value", "left" (right = left + 1)
+ * and "default_left" arrays; NaN and +-Inf missing), leaves added to class t % K in tree order from
+ * base_score, as the file format defines them. */
+static void text_margins(const json_t *root, const float *x, size_t K, float *margin) {
+  for (size_t k = 0; k < K; k++)
+    margin[k] = (float)json_number_value(json_object_get(root, "base_score"));
+  json_t *trees = json_object_get(root, "trees");
+  for (size_t t = 0; t < json_array_size(trees); t++) {
+    json_t *tr = json_array_get(trees, t);
+    json_t *f = json_object_get(tr, "feature"), *v = json_object_get(tr, "value"), *l = json_object_get(tr, "left");
+    json_t *dl = json_object_get(tr, "default_left");
+    size_t i = 0;
+    while (json_integer_value(json_array_get(f, i)) >= 0) {
+      float xv = x[json_integer_value(json_array_get(f, i))];
+      bool left = isfinite(xv) ? xv < (float)json_number_value(json_array_get(v, i))
+                               : json_integer_value(json_array_get(dl, i)) == 1;
+      i = (size_t)json_integer_value(json_array_get(l, i)) + (left ? 0 : 1);
+    }
+    margin[t % K] += (float)json_number_value(json_array_get(v, i));
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_quiet();
   struct tml_error err;
@@ -81,13 +104,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *t2 = to_text(m2, &len2);
   if (len1 != len2 || memcmp(t1, t2, len1) != 0)
     abort();
+  json_error_t jerr;
+  json_t *text = json_loadb(t1, len1, 0, &jerr);
+  if (!text)
+    abort();
   free(t1);
   free(t2);
 
-  if (ncols <= MAX_COLS) {
-    static float x[MAX_COLS], p1[MAX_K], p2[MAX_K], mg[MAX_K];
+  if (ncols > TML_GBDT_MAX_COLS)
+    abort(); /* the loader refuses more */
+  {
+    static float x[TML_GBDT_MAX_COLS], p1[MAX_K], p2[MAX_K], mg[MAX_K], ref[MAX_K];
     for (int kind = 0; kind < NKINDS; kind++) {
       make_row(x, ncols, kind);
+      tml_gbdt_predict_margin(m, x, mg);
+      text_margins(text, x, K, ref);
+      if (memcmp(mg, ref, K * sizeof *mg) != 0) {
+        fprintf(stderr, "fuzz_gbdt_model: row kind %d: the margins differ from the text's trees\n", kind);
+        abort();
+      }
       tml_gbdt_predict(m, x, 1, p1);
       tml_gbdt_predict(m2, x, 1, p2);
       if (memcmp(p1, p2, K * sizeof *p1) != 0)
@@ -101,14 +136,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           if (!(p1[k] >= 0.0f && p1[k] <= 1.0f))
             abort();
     }
-    static double gain[MAX_COLS], weight[MAX_COLS], cover[MAX_COLS];
+    json_decref(text);
+    static double gain[TML_GBDT_MAX_COLS], weight[TML_GBDT_MAX_COLS], cover[TML_GBDT_MAX_COLS];
     tml_gbdt_importance(m, gain, weight, cover);
   }
 
   struct tml_buf xb;
   tml_buf_init(&xb, 0);
   if (tml_gbdt_export_xgboost_json(m, &xb, &err) == 0) {
-    json_error_t jerr;
     json_t *j = json_loadb(xb.ptr, xb.len, 0, &jerr);
     if (!j) {
       fprintf(stderr, "fuzz_gbdt_model: the XGBoost export is not JSON: %s\n", jerr.text);

@@ -187,6 +187,20 @@ seed gbdt_model classes "${gb_head}"'"nclass":3,"ncols":3,"base_score":0.5,"best
 seed gbdt_model deep "${gb_head}"'"nclass":0,"ncols":1,"base_score":-1e-3,"best_iteration":0,"best_score":1,"feature_names":["x"],"trees":[{"feature":[0,-1,0,-1,0,-1,-1],"value":[1,2,3,4,5,6,7],"left":[1,-1,3,-1,5,-1,-1],"default_left":[0,0,1,0,0,0,0],"gain":[1,0,1,0,1,0,0],"cover":[1,1,1,1,1,1,1],"weight":[1,1,1,1,1,1,1]}]}'
 seed gbdt_model xgboost '{"learner":{"gradient_booster":{"model":{"trees":[]}}},"version":[1,7,4]}'
 seed gbdt_model bad_child "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"trees":[{"feature":[0,-1],"value":[0.5,1],"left":[0,-1],"default_left":[0,0],"gain":[1,0],"cover":[1,1],"weight":[1,1]}]}'
+# eight trees or more, not a multiple of eight, with 1-4 classes: prediction's groups of eight trees,
+# its class sums in registers (1, 2, 4 classes) and its tail (class t % K); trees and leaves mixed so
+# that a tree added to the wrong class changes the margins
+gb_mix() { # N trees: tree, leaf, leaf, tree, leaf, leaf, ...
+  local out="" i
+  for ((i = 0; i < $1; i++)); do
+    if ((i % 3 == 0)); then out+="${out:+,}$gb_tree"; else out+="${out:+,}${gb_leaf/0.125/0.$((i + 1))}"; fi
+  done
+  printf '%s' "$out"
+}
+for spec in 0:11 2:10 3:15 4:12; do
+  k=${spec%%:*} n=${spec##*:}
+  seed gbdt_model "groups_$k" "${gb_head}"'"nclass":%s,"ncols":3,"base_score":0.5,"best_iteration":%s,"best_score":1,"feature_names":null,"trees":[%s]}' "$k" "$((n / (k > 0 ? k : 1) - 1))" "$(gb_mix "$n")"
+done
 # the findings, as regression seeds: a -0 leaf, a weight beyond float, a best_iteration that overflowed
 seed gbdt_model negzero "${gb_head}"'"nclass":0,"ncols":1,"base_score":-0.0,"best_iteration":0,"best_score":1,"feature_names":null,"trees":[{"feature":[-1],"value":[-0.0],"left":[-1],"default_left":[0],"gain":[0],"cover":[3],"weight":[-0.0]}]}'
 seed gbdt_model hugeweight "${gb_head}"'"nclass":0,"ncols":2,"base_score":0.5,"best_iteration":0,"best_score":0.25,"feature_names":null,"trees":[%s]}' "${gb_tree/0.6]/3.5e38]}"

@@ -1677,8 +1677,12 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   m->nnodes = m->tree_start[m->ntrees];
   m->best_iteration = best;
   m->best_score = best_score;
-  if ((rc = tml__gbdt_model_seal(m)))
-    goto fail; /* TML_ENOMEM (columns and trees are within the layout's limits here) */
+  if ((rc = tml__gbdt_model_seal(m))) { /* TML_ENOMEM: columns and trees are within its limits here */
+    if (rc == TML_ENOMEM)
+      goto oom;
+    rc = tml_error_set(err, rc, "native engine training: the model does not fit the prediction layout");
+    goto out;
+  }
   *out = m;
   m = NULL;
   goto out;

@@ -406,8 +406,10 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
     goto bad;
   }
   if (nc > TML_GBDT_MAX_COLS) {
-    snprintf(whybuf, sizeof whybuf, "ncols %lld is above the native engine's %d columns", (long long)nc,
-             TML_GBDT_MAX_COLS);
+    snprintf(whybuf, sizeof whybuf,
+             "ncols %lld is above the native engine's %d columns (retrain with fewer features, or with --engine "
+             "xgboost)",
+             (long long)nc, TML_GBDT_MAX_COLS);
     why = whybuf;
     goto bad;
   }
@@ -492,6 +494,14 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
         why = whybuf;
         goto bad;
       }
+      if (!leaf && l - (double)i > (double)PNODE_MAX_OFFSET) {
+        snprintf(whybuf, sizeof whybuf,
+                 "tree %zu node %zu: its child %.0f nodes after it is beyond the native engine's %d (the tree is too "
+                 "large)",
+                 t, i, l - (double)i, PNODE_MAX_OFFSET);
+        why = whybuf;
+        goto bad;
+      }
       struct node *nd = &m->nodes[a + i];
       nd->feature = leaf ? -1 : (int32_t)f;
       nd->value = (float)v;
@@ -508,8 +518,8 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
   }
   if ((rc = tml__gbdt_model_seal(m)) == TML_ENOMEM)
     goto oom;
-  if (rc) { /* the checks above leave only this: a child too far from its parent for the layout */
-    why = "a tree is too large for the native engine (a child more than 2^18 nodes after its parent)";
+  if (rc) { /* the checks above leave nothing the layout cannot hold */
+    why = "its trees do not fit the native engine's prediction layout";
     goto bad;
   }
   *out = m;

@@ -1014,8 +1014,10 @@ TEST(prediction_layout_gives_the_file_trees_margins) {
       memcpy(x, X + i * C, sizeof x);
       if (i % 7 == 3) /* +-Inf is missing too */
         x[i % C] = i % 2 ? INFINITY : -INFINITY;
-      missing += !isfinite(x[0]) || !isfinite(x[1]) || !isfinite(x[2]) || !isfinite(x[3]) || !isfinite(x[4]) ||
-                 !isfinite(x[5]);
+      bool any = false;
+      for (size_t j = 0; j < C; j++)
+        any |= !isfinite(x[j]);
+      missing += any;
       tml_gbdt_predict_margin(m, x, a);
       file_margins(file, x, b);
       for (int k = 0; k < K; k++)
@@ -1033,9 +1035,11 @@ TEST(prediction_layout_gives_the_file_trees_margins) {
   }
 }
 
-/* The layout's limits: a model of more than TML_GBDT_MAX_COLS columns is refused when trained (with
- * the fix) and when loaded, as is a loaded tree whose child lies more than 2^18 nodes after its
- * parent (no trained tree comes near: TML_GBDT_MAX_DEPTH levels are < 2^17 nodes). */
+/* The layout's limits: a model of more than TML_GBDT_MAX_COLS columns is refused when trained and
+ * when loaded (both naming the fix), as is a loaded tree whose child lies 2^18 or more nodes after
+ * its parent (no trained tree comes near: TML_GBDT_MAX_DEPTH levels are < 2^17 nodes). At the
+ * limits (column 4095, default left, child offset 2^18 - 1: every bit of the node word) it
+ * predicts. */
 TEST(prediction_layout_limits_refused) {
   size_t n = 20, nc = TML_GBDT_MAX_COLS + 1;
   float *X = calloc(n * nc, sizeof *X), y[20];
@@ -1068,22 +1072,27 @@ TEST(prediction_layout_limits_refused) {
   CHECK(m == NULL);
   CHECK_CONTAINS(err.msg, "'wide'");
   CHECK_CONTAINS(err.msg, "ncols 4097 is above the native engine's 4096 columns");
+  CHECK_CONTAINS(err.msg, "--engine xgboost");
 
-  /* a root whose children are nodes far and far + 1 (the nodes between them unreachable leaves):
-   * offset 2^18 - 1 is the largest the layout holds and predicts, 2^18 is refused */
+  /* a root on column 4095, missing values left, whose children are nodes far and far + 1 (the
+   * nodes between them unreachable leaves): offset 2^18 - 1 is the largest the layout holds and
+   * predicts, 2^18 is refused */
+  static float row[TML_GBDT_MAX_COLS];
   for (size_t far = ((size_t)1 << 18) - 1; far <= (size_t)1 << 18; far++) {
     size_t nn = far + 2;
     struct tml_buf b;
     tml_buf_init(&b, 0);
-    CHECK(tml_buf_printf(&b, LAYOUT_HEAD, 1) == 0);
+    CHECK(tml_buf_printf(&b, LAYOUT_HEAD, TML_GBDT_MAX_COLS) == 0);
     const char *keys[7] = {"feature", "value", "left", "default_left", "gain", "cover", "weight"};
     for (int k = 0; k < 7; k++) {
       CHECK(tml_buf_printf(&b, "%s\"%s\":[", k ? "," : "", keys[k]) == 0);
       for (size_t i = 0; i < nn; i++) {
-        /* root: column 0 < 1 left; leaves: value 2 at far (left), 3 at far + 1 (right), 1 elsewhere */
-        long long val = k == 0   ? (i == 0 ? 0 : -1)
+        /* root: column 4095 < 1 left, missing left; leaves: value 2 at far (left), 3 at far + 1
+         * (right), 1 elsewhere */
+        long long val = k == 0   ? (i == 0 ? TML_GBDT_MAX_COLS - 1 : -1)
                         : k == 1 ? (i == far ? 2 : i == far + 1 ? 3 : 1)
                         : k == 2 ? (i == 0 ? (long long)far : -1)
+                        : k == 3 ? (i == 0)
                         : k == 5 ? 1
                                  : 0;
         CHECK(tml_buf_printf(&b, i ? ",%lld" : "%lld", val) == 0);
@@ -1095,18 +1104,26 @@ TEST(prediction_layout_limits_refused) {
     int rc = tml_gbdt_from_json(tml_buf_str(&b), b.len, "far", &m, &err);
     if (far < (size_t)1 << 18) {
       CHECK_OK(rc, &err);
-      float x = 0.0f, margin = 0.0f;
-      tml_gbdt_predict_margin(m, &x, &margin);
+      float margin = 0.0f;
+      tml_gbdt_predict_margin(m, row, &margin); /* 0 < 1: left */
       CHECK(margin == 2.5f);
-      x = 5.0f;
-      tml_gbdt_predict_margin(m, &x, &margin);
+      row[TML_GBDT_MAX_COLS - 1] = 5.0f;
+      tml_gbdt_predict_margin(m, row, &margin);
       CHECK(margin == 3.5f);
+      row[TML_GBDT_MAX_COLS - 1] = NAN; /* missing: left */
+      tml_gbdt_predict_margin(m, row, &margin);
+      CHECK(margin == 2.5f);
+      row[TML_GBDT_MAX_COLS - 1] = 0.0f;
+      row[0] = 5.0f; /* another column: no effect */
+      tml_gbdt_predict_margin(m, row, &margin);
+      CHECK(margin == 2.5f);
+      row[0] = 0.0f;
       tml_gbdt_free(m);
       m = NULL;
     } else {
       CHECK_INT(rc, TML_EMODEL);
       CHECK(m == NULL);
-      CHECK_CONTAINS(err.msg, "a tree is too large for the native engine");
+      CHECK_CONTAINS(err.msg, "tree 0 node 0: its child 262144 nodes after it is beyond the native engine's 262143");
     }
     tml_buf_release(&b);
   }
