@@ -6,7 +6,8 @@
  * AVX2 paths, float histogram slots, skipping children that cannot split), the floor (one histogram pass over
  * the training rows of the same matrix), binning the matrix (once per fold, shared by the five
  * heads), the wall time of one model on 1 and on 2 threads (threads inside the model), and the
- * prediction of five heads for one row with trees of the sizes a walk-forward keeps.
+ * prediction of five heads for one row with trees of the sizes a walk-forward keeps (native, and
+ * the same heads trained by XGBoost and predicted through its flat form, the default engine's path).
  * With a fifth argument `predict`, only the five-head prediction is measured.
  * Times are CPU seconds of the (single) thread. Ratios are taken between figures of the same run. Synthetic data as bench_xgb.c. */
 #include <math.h>
@@ -123,7 +124,8 @@ int main(int argc, char **argv) {
   struct tml_error err;
   tml_error_init(&err);
   struct series xgb = {.name = "xgboost round"}, nat = {.name = "native round"}, off[NLEVERS], floor_ = {.name = "floor: one histogram pass"}, bins = {.name = "binning the fold (once for 5 heads)"},
-              pred = {.name = "predict 5 heads, one row (us)"};
+              pred = {.name = "predict 5 heads, one row (us)"},
+              xpred = {.name = "xgboost: 5 heads, one row (us)"};
   for (size_t i = 0; i < NLEVERS; i++)
     off[i] = (struct series){.name = levers[i].name};
   struct series wall1 = {.name = "native round, wall, 1 thread"}, wall2 = {.name = "native round, wall, 2 threads"};
@@ -175,6 +177,7 @@ int main(int argc, char **argv) {
     size_t n = rows < 20000 ? rows : 20000;
     int best[5] = {41, 126, 9, 39, 96}, ncl[5] = {3, 4, 3, 0, 0};
     struct tml_gbdt_model *heads[5];
+    struct tml_xgb_model *xheads[5]; /* the same heads trained by XGBoost, predicted by its flat form */
     for (int k = 0; k < 5; k++) {
       float *yk = malloc(n * sizeof *yk);
       for (size_t i = 0; i < n; i++)
@@ -183,6 +186,9 @@ int main(int argc, char **argv) {
       q.num_boost_round = best[k] + 1;
       if (tml_gbdt_train(X, cols, yk, (struct tml_range){0, n * 8 / 10}, (struct tml_range){n * 8 / 10, n}, ncl[k], &q,
                          NULL, NULL, NULL, &heads[k], &err))
+        die(&err);
+      if (tml_xgb_train(X, cols, yk, (struct tml_range){0, n * 8 / 10}, (struct tml_range){n * 8 / 10, n}, ncl[k], &q,
+                        NULL, NULL, NULL, &xheads[k], &err))
         die(&err);
       free(yk);
     }
@@ -198,16 +204,29 @@ int main(int argc, char **argv) {
         }
       }
       add(&pred, (now() - t0) / (double)nq * 1e6);
+      t0 = now();
+      for (size_t i = 0; i < nq; i++) {
+        const float *x = X + ((i * 7919) % rows) * cols;
+        for (int k = 0; k < 5; k++) {
+          if (tml_xgb_predict(xheads[k], x, 1, out, &err))
+            die(&err);
+          sink += (double)out[0];
+        }
+      }
+      add(&xpred, (now() - t0) / (double)nq * 1e6);
       if (sink == 12345.678)
         printf(" ");
     }
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 5; k++) {
       tml_gbdt_free(heads[k]);
+      tml_xgb_free(xheads[k]);
+    }
   }
   if (predict_only) {
     printf("bench_gbdt: five heads (depth 6, best iterations 41, 126, 9, 39, 96), %d repeats (min / median)\n",
            repeats);
     printf("  %-40s %8.2f / %8.2f us\n", pred.name, smin(&pred), smed(&pred));
+    printf("  %-40s %8.2f / %8.2f us\n", xpred.name, smin(&xpred), smed(&xpred));
     goto done;
   }
   printf("bench_gbdt: %zu x %zu, %d classes, %d bins, %d rounds, 1 thread, %d repeats (min / median)\n", rows, cols,
@@ -220,6 +239,7 @@ int main(int argc, char **argv) {
   printf("  %-40s %8.1f / %8.1f ms\n", wall1.name, smin(&wall1) * 1e3, smed(&wall1) * 1e3);
   printf("  %-40s %8.1f / %8.1f ms\n", wall2.name, smin(&wall2) * 1e3, smed(&wall2) * 1e3);
   printf("  %-40s %8.2f / %8.2f us\n", pred.name, smin(&pred), smed(&pred));
+  printf("  %-40s %8.2f / %8.2f us\n", xpred.name, smin(&xpred), smed(&xpred));
   printf("ratios (medians):\n");
   printf("  xgboost round / native round            %6.2fx\n", smed(&xgb) / smed(&nat));
   for (size_t i = 0; i < NLEVERS; i++) /* min over repeats: the least disturbed run of each */

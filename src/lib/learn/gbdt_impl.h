@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "learn/forest.h"
 #include "trademl/gbdt.h"
 
 #define MAX_CLASSES 255 /* classes of a softmax head (XGBoost allows more; trademl uses 3 and 4) */
@@ -35,21 +36,6 @@ struct node {
 #define DEFAULT_LEFT ((int32_t)1 << 30)
 #define CHILD_MASK (DEFAULT_LEFT - 1)
 
-/* The prediction layout (tml__gbdt_model_seal): the same nodes in the same places, 8 bytes each, so
- * a five-head model's nodes take two thirds of the cache. ctl < 0: a leaf (value is its value);
- * else bits 0-11 the column, bit 12 default left, bits 13-30 the left child's offset from the node
- * (children come after their parent in a tree: a tree of TML_GBDT_MAX_DEPTH levels has < 2^17
- * nodes; a loaded model whose offsets do not fit is refused). */
-struct pnode {
-  float value;
-  int32_t ctl;
-};
-#define PNODE_LEAF INT32_MIN
-#define PNODE_COL_MASK 0xFFF
-#define PNODE_DEFAULT_LEFT (1 << 12)
-#define PNODE_OFFSET_SHIFT 13
-#define PNODE_MAX_OFFSET ((1 << 18) - 1)
-
 struct node_stats { /* per node, for importance, export and bin-level prediction while training */
   double gain;      /* loss change of the split (0 for leaves) */
   double cover;     /* hessian sum */
@@ -69,14 +55,14 @@ struct tml_gbdt_model {
   int best_iteration;
   double best_score;
   char **feature_names; /* ncols strings or NULL */
-  struct pnode *pred;   /* nnodes nodes in the prediction layout (tml__gbdt_model_seal), read by prediction */
+  struct tml__forest pred; /* the trees in the prediction layout (tml__gbdt_model_seal), read by prediction */
 };
 
 /* Room for more_nodes more nodes and one more tree. 0 or TML_ENOMEM. */
 int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
-/* Builds m->pred from m->nodes: every model handed out (trained or loaded) is sealed, and must be
- * sealed again if its nodes change. 0, TML_ENOMEM, or TML_EINVAL when a column is beyond
- * TML_GBDT_MAX_COLS or a child beyond PNODE_MAX_OFFSET of its parent (m unchanged then). */
+/* Builds m->pred (learn/forest.h) from m->nodes: every model handed out (trained or loaded) is
+ * sealed, and must be sealed again if its nodes change. 0, TML_ENOMEM, or TML_EINVAL when a column
+ * is beyond TML_GBDT_MAX_COLS or a child beyond TML__FOREST_MAX_OFFSET of its parent. */
 int tml__gbdt_model_seal(struct tml_gbdt_model *m);
 /* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
 void tml__gbdt_softmax(float *v, int K);

@@ -51,7 +51,7 @@ void tml_gbdt_free(struct tml_gbdt_model *m) {
   free(m->tree_start);
   free(m->nodes);
   free(m->stats);
-  free(m->pred);
+  tml__forest_release(&m->pred);
   free(m);
 }
 
@@ -64,128 +64,38 @@ size_t tml_gbdt_ntrees(const struct tml_gbdt_model *m) { return m->ntrees; }
 /* ---------------------------------------------------------------------------------------------- */
 /* Prediction */
 
+_Static_assert(TML_GBDT_MAX_COLS == TML__FOREST_MAX_COLS, "a native model's columns are the layout's");
+
 int tml__gbdt_model_seal(struct tml_gbdt_model *m) {
   if (m->ncols > TML_GBDT_MAX_COLS)
     return TML_EINVAL;
-  for (size_t t = 0; t < m->ntrees; t++) /* children inside their tree, after their parent, near enough */
+  for (size_t t = 0; t < m->ntrees; t++) /* children inside their tree (the layout checks the rest) */
     for (size_t i = m->tree_start[t]; i < m->tree_start[t + 1]; i++) {
       const struct node *nd = &m->nodes[i];
-      size_t l = (size_t)(nd->left & CHILD_MASK);
-      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || l <= i || l + 1 >= m->tree_start[t + 1] ||
-                               l - i > PNODE_MAX_OFFSET))
+      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || (size_t)(nd->left & CHILD_MASK) + 1 >= m->tree_start[t + 1]))
         return TML_EINVAL;
     }
-  struct pnode *p = realloc(m->pred, (m->nnodes ? m->nnodes : 1) * sizeof *p);
-  if (!p)
+  struct tml__forest *f = &m->pred;
+  if (tml__forest_alloc(f, m->nnodes))
     return TML_ENOMEM;
-  m->pred = p;
   for (size_t i = 0; i < m->nnodes; i++) {
     const struct node *nd = &m->nodes[i];
-    p[i].value = nd->value;
-    if (nd->feature < 0)
-      p[i].ctl = PNODE_LEAF;
-    else
-      p[i].ctl = (int32_t)((((size_t)(nd->left & CHILD_MASK) - i) << PNODE_OFFSET_SHIFT) |
-                           ((nd->left & DEFAULT_LEFT) ? PNODE_DEFAULT_LEFT : 0) | (size_t)nd->feature);
+    if (tml__forest_set(f, i, nd->feature, nd->value, (size_t)(nd->left & CHILD_MASK), (nd->left & DEFAULT_LEFT) != 0))
+      return TML_EINVAL;
   }
+  f->tree_start = m->tree_start;
+  f->group = NULL; /* tree t predicts class t % K */
+  f->ntrees = m->ntrees;
+  f->ncols = m->ncols;
+  f->K = m->nclass > 0 ? (size_t)m->nclass : 1;
+  f->base_score = m->base_score;
+  f->inf_missing = true;
   return 0;
 }
 
-/* One level down: missing values (NaN, +-Inf) take the node's default direction. */
-static inline const struct pnode *tree_step(const struct pnode *n, const float *x) {
-  int32_t c = n->ctl;
-  float v = x[c & PNODE_COL_MASK];
-  bool left = isfinite(v) ? v < n->value : (c & PNODE_DEFAULT_LEFT) != 0;
-  return n + (c >> PNODE_OFFSET_SHIFT) + (left ? 0 : 1);
-}
-
-/* The same for a row without missing values: one comparison. */
-static inline const struct pnode *tree_step_finite(const struct pnode *n, const float *x) {
-  int32_t c = n->ctl;
-  return n + (c >> PNODE_OFFSET_SHIFT) + !(x[c & PNODE_COL_MASK] < n->value);
-}
-
-/* Eight trees walked side by side: eight independent chains of loads keep the core busy while one
- * waits for memory (a model of a few hundred trees does not fit the first-level cache). A row
- * without missing values (the common case, checked once per row) walks without the missing-value
- * test. Leaf values are added in tree order, exactly as one tree at a time would: with 1, 2 or 4
- * classes (a group of eight trees starts at class 0) into sums held in registers, else into margin
- * (whose adds wait on each other through memory). */
-#define WALK8(STEPFN, ACCUM)                                                                                           \
-  for (; t + 8 <= m->ntrees; t += 8) {                                                                                 \
-    const struct pnode *a = nodes + ts[t], *b = nodes + ts[t + 1], *c = nodes + ts[t + 2], *d = nodes + ts[t + 3];     \
-    const struct pnode *e = nodes + ts[t + 4], *f = nodes + ts[t + 5], *g = nodes + ts[t + 6], *h = nodes + ts[t + 7]; \
-    while (STEP(a, STEPFN) | STEP(b, STEPFN) | STEP(c, STEPFN) | STEP(d, STEPFN) | STEP(e, STEPFN) |                  \
-           STEP(f, STEPFN) | STEP(g, STEPFN) | STEP(h, STEPFN))                                                        \
-      ;                                                                                                                \
-    const float leaf[8] = {a->value, b->value, c->value, d->value, e->value, f->value, g->value, h->value};            \
-    ACCUM;                                                                                                             \
-  }
-#define STEP(p, STEPFN) ((p)->ctl >= 0 ? ((p) = STEPFN((p), x), 1) : 0)
-#define ACC_ANY                                                                                                        \
-  for (int q = 0; q < 8; q++) { /* tree t + q predicts class k (t % K, kept without a division) */                    \
-    margin[k] += leaf[q];                                                                                              \
-    k = k + 1 == K ? 0 : k + 1;                                                                                        \
-  }
-#define ACC_1                                                                                                          \
-  for (int q = 0; q < 8; q++)                                                                                          \
-    s0 += leaf[q]
-#define ACC_2                                                                                                          \
-  for (int q = 0; q < 8; q += 2) {                                                                                     \
-    s0 += leaf[q];                                                                                                     \
-    s1 += leaf[q + 1];                                                                                                 \
-  }
-#define ACC_4                                                                                                          \
-  for (int q = 0; q < 8; q += 4) {                                                                                     \
-    s0 += leaf[q];                                                                                                     \
-    s1 += leaf[q + 1];                                                                                                 \
-    s2 += leaf[q + 2];                                                                                                 \
-    s3 += leaf[q + 3];                                                                                                 \
-  }
-
 void tml_gbdt_predict_margin(const struct tml_gbdt_model *m, const float *x, float *margin) {
-  size_t K = m->nclass > 0 ? (size_t)m->nclass : 1;
-  for (size_t k = 0; k < K; k++)
-    margin[k] = m->base_score;
-  bool finite = true;
-  for (size_t j = 0; j < m->ncols; j++)
-    finite &= isfinite(x[j]);
-  const struct pnode *nodes = m->pred;
-  const uint32_t *ts = m->tree_start;
-  size_t t = 0, k = 0;
-  float s0 = m->base_score, s1 = s0, s2 = s0, s3 = s0;
-  if (finite && K == 1) {
-    WALK8(tree_step_finite, ACC_1);
-    margin[0] = s0;
-  } else if (finite && K == 2) {
-    WALK8(tree_step_finite, ACC_2);
-    margin[0] = s0;
-    margin[1] = s1;
-  } else if (finite && K == 4) {
-    WALK8(tree_step_finite, ACC_4);
-    margin[0] = s0;
-    margin[1] = s1;
-    margin[2] = s2;
-    margin[3] = s3;
-  } else if (finite) {
-    WALK8(tree_step_finite, ACC_ANY);
-  } else {
-    WALK8(tree_step, ACC_ANY);
-  }
-  for (k = t % K; t < m->ntrees; t++) {
-    const struct pnode *a = nodes + ts[t];
-    while (a->ctl >= 0)
-      a = tree_step(a, x);
-    margin[k] += a->value;
-    k = k + 1 == K ? 0 : k + 1;
-  }
+  tml__forest_margin(&m->pred, x, margin);
 }
-#undef ACC_4
-#undef ACC_2
-#undef ACC_1
-#undef ACC_ANY
-#undef STEP
-#undef WALK8
 
 void tml__gbdt_softmax(float *v, int K) {
   float mx = v[0];
@@ -494,11 +404,11 @@ int tml_gbdt_from_json(const char *text, size_t len, const char *name, struct tm
         why = whybuf;
         goto bad;
       }
-      if (!leaf && l - (double)i > (double)PNODE_MAX_OFFSET) {
+      if (!leaf && l - (double)i > (double)TML__FOREST_MAX_OFFSET) {
         snprintf(whybuf, sizeof whybuf,
                  "tree %zu node %zu: its child %.0f nodes after it is beyond the native engine's %d (the tree is too "
                  "large)",
-                 t, i, l - (double)i, PNODE_MAX_OFFSET);
+                 t, i, l - (double)i, TML__FOREST_MAX_OFFSET);
         why = whybuf;
         goto bad;
       }

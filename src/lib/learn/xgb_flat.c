@@ -1,8 +1,9 @@
 /* An XGBoost gbtree model, flattened for prediction. XGBoost's in-place prediction costs a fixed
  * overhead per call (context, adapter, thread pool, per-thread buffers, the transform) that dominates
  * when the live loop predicts one row with each of five heads. The trees themselves are cheap: this
- * module copies them once, when a model is loaded or trained, into one array of 12-byte nodes (a split
- * node's children adjacent, breadth first) and walks it directly.
+ * module copies them once, when a model is loaded or trained, into one array of nodes (a split
+ * node's children adjacent, breadth first), then into the prediction layout of learn/forest.h (8-byte
+ * nodes, the native engine's too), and walks that directly.
  *
  * The evaluation reproduces XGBoost 1.7 (src/predictor/cpu_predictor.cc, src/common/math.h) exactly:
  *  - a split sends x to the left child when x < split_condition (float compare); a missing value (NaN:
@@ -20,6 +21,7 @@
  * The JSON is XGBoost's own serialisation, but it is scanned defensively: every index is range
  * checked, every node reached once, and anything unexpected is TML_EMODEL, never a crash. */
 #include "learn/xgb_flat.h"
+#include "learn/forest.h"
 #include "util/common.h"
 
 #include <ctype.h>
@@ -47,9 +49,10 @@ struct tml__xgb_flat {
   float base_score;     /* margin every group starts from */
   uint32_t *tree_start; /* ntrees offsets into nodes */
   uint8_t *group;       /* ntrees class groups (tree_info) */
-  struct fnode *nodes;
+  struct fnode *nodes;   /* while reading the trees; freed once they are in the forest */
   size_t nnodes, cap_nodes;
   float *probe;         /* ncols * PROBES thresholds (NaN = none) for probe rows */
+  struct tml__forest forest; /* the trees in the prediction layout */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -445,6 +448,40 @@ static bool read_string_at(struct cursor root, const char *const *path, size_t n
   return find_path(root, path, n, &v) && token(&v, buf, cap);
 }
 
+/* The trees into the prediction layout (learn/forest.h), then the read nodes are freed. TML_EMODEL
+ * (XGBoost's own prediction is kept) for a model beyond the layout: more than 4096 columns, or a
+ * child more than 2^18 - 1 nodes after its parent (a tree of ~2^18 nodes breadth first). */
+static int build_forest(struct tml__xgb_flat *f, struct tml_error *err) {
+  struct tml__forest *fo = &f->forest;
+  if (f->ncols > TML__FOREST_MAX_COLS)
+    return tml_error_set(err, TML_EMODEL, "%zu columns: the flat form holds at most %d", f->ncols,
+                         TML__FOREST_MAX_COLS);
+  if (tml__forest_alloc(fo, f->nnodes))
+    return tml_error_set(err, TML_ENOMEM, "flattening the trees: out of memory");
+  for (size_t i = 0; i < f->nnodes; i++) {
+    const struct fnode *n = &f->nodes[i];
+    if (tml__forest_set(fo, i, n->feature, n->value, n->left & CHILD_MASK, (n->left & DEFAULT_LEFT) != 0))
+      return tml_error_set(err, TML_EMODEL, "node %zu: a child more than %d nodes after it (a tree too large for "
+                                            "the flat form)",
+                           i, TML__FOREST_MAX_OFFSET);
+  }
+  size_t K = f->nclass > 0 ? (size_t)f->nclass : 1;
+  bool in_order = true; /* tree t of class t % K, as XGBoost 1.7 writes a softmax model */
+  for (size_t t = 0; t < f->ntrees; t++)
+    in_order &= f->group[t] == t % K;
+  fo->tree_start = f->tree_start;
+  fo->group = in_order ? NULL : f->group;
+  fo->ntrees = f->ntrees;
+  fo->ncols = f->ncols;
+  fo->K = K;
+  fo->base_score = f->base_score;
+  fo->inf_missing = false; /* NaN only: in-place prediction's `missing`; +-Inf compare as numbers */
+  free(f->nodes);
+  f->nodes = NULL;
+  f->cap_nodes = 0;
+  return 0;
+}
+
 int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat **out, struct tml_error *err) {
   *out = NULL;
   struct cursor root = {json, json + len}, v;
@@ -525,11 +562,8 @@ int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat *
   }
   if ((rc = read_trees(f, v, err)))
     goto out;
-  struct fnode *fit = realloc(f->nodes, f->nnodes * sizeof *fit); /* kept for the model's life: no slack */
-  if (fit) {
-    f->nodes = fit;
-    f->cap_nodes = f->nnodes;
-  }
+  if ((rc = build_forest(f, err)))
+    goto out;
   *out = f;
   f = NULL;
 out:
@@ -541,47 +575,6 @@ out:
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Prediction */
-
-static inline const struct fnode *step(const struct fnode *nodes, const struct fnode *n, const float *x) {
-  float v = x[n->feature];
-  bool left = isnan(v) ? (n->left & DEFAULT_LEFT) != 0 : v < n->value;
-  return nodes + (n->left & CHILD_MASK) + (left ? 0 : 1);
-}
-
-/* Four trees walked side by side (four independent chains of loads); leaves are added in tree order,
- * exactly as one tree at a time would add them. */
-static void predict_margin(const struct tml__xgb_flat *f, const float *x, float *margin) {
-  size_t K = f->nclass > 0 ? (size_t)f->nclass : 1;
-  for (size_t k = 0; k < K; k++)
-    margin[k] = f->base_score;
-  const struct fnode *nodes = f->nodes;
-  const uint8_t *g = f->group;
-  size_t t = 0;
-  for (; t + 4 <= f->ntrees; t += 4) {
-    const struct fnode *a = nodes + f->tree_start[t], *b = nodes + f->tree_start[t + 1];
-    const struct fnode *c = nodes + f->tree_start[t + 2], *d = nodes + f->tree_start[t + 3];
-    while (a->feature >= 0 || b->feature >= 0 || c->feature >= 0 || d->feature >= 0) {
-      if (a->feature >= 0)
-        a = step(nodes, a, x);
-      if (b->feature >= 0)
-        b = step(nodes, b, x);
-      if (c->feature >= 0)
-        c = step(nodes, c, x);
-      if (d->feature >= 0)
-        d = step(nodes, d, x);
-    }
-    margin[g[t]] += a->value;
-    margin[g[t + 1]] += b->value;
-    margin[g[t + 2]] += c->value;
-    margin[g[t + 3]] += d->value;
-  }
-  for (; t < f->ntrees; t++) {
-    const struct fnode *a = nodes + f->tree_start[t];
-    while (a->feature >= 0)
-      a = step(nodes, a, x);
-    margin[g[t]] += a->value;
-  }
-}
 
 /* XGBoost's common::Softmax, operation for operation. */
 static void softmax(float *v, int K) {
@@ -601,7 +594,7 @@ void tml__xgb_flat_predict(const struct tml__xgb_flat *f, const float *X, size_t
   int K = f->nclass > 0 ? f->nclass : 1;
   for (size_t r = 0; r < nrows; r++) {
     float *o = out + r * (size_t)K;
-    predict_margin(f, X + r * f->ncols, o);
+    tml__forest_margin(&f->forest, X + r * f->ncols, o);
     if (f->nclass > 0)
       softmax(o, K);
   }
@@ -636,5 +629,6 @@ void tml__xgb_flat_free(struct tml__xgb_flat *f) {
   free(f->group);
   free(f->nodes);
   free(f->probe);
+  tml__forest_release(&f->forest);
   free(f);
 }

@@ -38,8 +38,12 @@ static void real_set_load(struct real_set *s, size_t rows) {
     s->reg[i] = next * 100.0f;
     s->cls[i] = next < -0.002f ? 0.0f : next > 0.002f ? 2.0f : 1.0f;
   }
-  for (size_t k = 0; k < s->n * s->ncols; k += 53)
-    s->X[k] = NAN;
+  /* missing values in every other row (two columns), so that both the walk of rows with missing
+   * values and the one of rows without (forest.c checks each row once) are compared */
+  for (size_t i = 0; i < s->n; i += 2) {
+    s->X[i * s->ncols + (i * 7) % s->ncols] = NAN;
+    s->X[i * s->ncols + (i * 13 + 5) % s->ncols] = NAN;
+  }
   tml_features_release(&f);
   tml_candles_release(&c);
 }
@@ -258,6 +262,36 @@ TEST(refused_model_predicts_through_xgboost) {
   free(b);
   free(json);
   free(dir);
+}
+
+/* A model of more columns than the prediction layout holds (4096, learn/forest.h) is not flattened:
+ * it predicts through XGBoost, the same as XGBoost's own DMatrix path. */
+TEST(wide_model_predicts_through_xgboost) {
+  enum { R = 64, NC = 4097 };
+  float *X = calloc((size_t)R * NC, sizeof *X), y[R], a[R], b[R];
+  CHECK(X != NULL);
+  for (size_t i = 0; i < R; i++) {
+    X[i * NC + NC - 1] = (float)i; /* the signal in the last column, beyond the layout's 4096 */
+    y[i] = (float)i / (float)R;
+  }
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = 5;
+  p.early_stopping_rounds = 0;
+  p.min_child_weight = 0;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_xgb_model *m = NULL;
+  CHECK_OK(tml_xgb_train(X, NC, y, (struct tml_range){0, 48}, (struct tml_range){48, R}, 0, &p, NULL, NULL, NULL, &m,
+                         &err),
+           &err);
+  CHECK(!tml__xgb_is_flat(m));
+  CHECK_OK(tml_xgb_predict(m, X, R, a, &err), &err);
+  CHECK_OK(tml__xgb_predict_dmatrix(m, X, R, b, &err), &err);
+  CHECK(memcmp(a, b, sizeof a) == 0);
+  CHECK(a[0] < a[R - 1]); /* it learned from the last column */
+  tml_xgb_free(m);
+  free(X);
 }
 
 /* A model loaded from a file predicts through its flat form without XGBoost's booster; what needs
