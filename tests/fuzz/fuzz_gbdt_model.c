@@ -9,6 +9,7 @@
  *    the same bits (the format is canonical);
  *  - export as XGBoost JSON that parses as JSON, and give its feature importance. */
 #include "fuzz.h"
+#include "gbdt_reference.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -53,28 +54,6 @@ static void make_row(float *x, size_t ncols, int kind) {
 
 #define NKINDS 6
 
-/* The margins of row x by the model text's trees (its "feature", "value", "left" (right = left + 1)
- * and "default_left" arrays; NaN and +-Inf missing), leaves added to class t % K in tree order from
- * base_score, as the file format defines them. */
-static void text_margins(const json_t *root, const float *x, size_t K, float *margin) {
-  for (size_t k = 0; k < K; k++)
-    margin[k] = (float)json_number_value(json_object_get(root, "base_score"));
-  json_t *trees = json_object_get(root, "trees");
-  for (size_t t = 0; t < json_array_size(trees); t++) {
-    json_t *tr = json_array_get(trees, t);
-    json_t *f = json_object_get(tr, "feature"), *v = json_object_get(tr, "value"), *l = json_object_get(tr, "left");
-    json_t *dl = json_object_get(tr, "default_left");
-    size_t i = 0;
-    while (json_integer_value(json_array_get(f, i)) >= 0) {
-      float xv = x[json_integer_value(json_array_get(f, i))];
-      bool left = isfinite(xv) ? xv < (float)json_number_value(json_array_get(v, i))
-                               : json_integer_value(json_array_get(dl, i)) == 1;
-      i = (size_t)json_integer_value(json_array_get(l, i)) + (left ? 0 : 1);
-    }
-    margin[t % K] += (float)json_number_value(json_array_get(v, i));
-  }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   fuzz_quiet();
   struct tml_error err;
@@ -118,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (int kind = 0; kind < NKINDS; kind++) {
       make_row(x, ncols, kind);
       tml_gbdt_predict_margin(m, x, mg);
-      text_margins(text, x, K, ref);
+      gbdt_file_margins(text, x, ref);
       if (memcmp(mg, ref, K * sizeof *mg) != 0) {
         fprintf(stderr, "fuzz_gbdt_model: row kind %d: the margins differ from the text's trees\n", kind);
         abort();

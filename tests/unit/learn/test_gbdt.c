@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "fuzz/gbdt_reference.h"
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/dataset.h"
@@ -957,30 +958,6 @@ TEST(float_extremes_round_trip) {
   tml_gbdt_free(l);
 }
 
-/* The margins of row x as the model file (parsed) describes the trees: each tree walked from its root by its
- * "feature", "value", "left" (right = left + 1) and "default_left" arrays (NaN and +-Inf missing),
- * its leaf value added to class t % K in tree order, from base_score. The reference for prediction's
- * own layout. */
-static void file_margins(const json_t *root, const float *x, float *margin) {
-  int ncl = (int)json_integer_value(json_object_get(root, "nclass")), K = ncl > 0 ? ncl : 1;
-  for (int k = 0; k < K; k++)
-    margin[k] = (float)json_number_value(json_object_get(root, "base_score"));
-  json_t *trees = json_object_get(root, "trees");
-  for (size_t t = 0; t < json_array_size(trees); t++) {
-    json_t *tr = json_array_get(trees, t);
-    json_t *f = json_object_get(tr, "feature"), *v = json_object_get(tr, "value"), *l = json_object_get(tr, "left");
-    json_t *dl = json_object_get(tr, "default_left");
-    size_t i = 0;
-    while (json_integer_value(json_array_get(f, i)) >= 0) {
-      float xv = x[json_integer_value(json_array_get(f, i))];
-      bool left = isfinite(xv) ? xv < (float)json_number_value(json_array_get(v, i))
-                               : json_integer_value(json_array_get(dl, i)) == 1;
-      i = (size_t)json_integer_value(json_array_get(l, i)) + (left ? 0 : 1);
-    }
-    margin[t % (size_t)K] += (float)json_number_value(json_array_get(v, i));
-  }
-}
-
 /* Prediction walks its own layout of the nodes (8 bytes a node, eight trees side by side, a faster
  * walk for rows without missing values, class sums in registers for 1, 2 and 4 classes): every path
  * gives the margins of the model file's trees bit for bit, for 1 to 5 classes, tree counts that are
@@ -1019,7 +996,7 @@ TEST(prediction_layout_gives_the_file_trees_margins) {
         any |= !isfinite(x[j]);
       missing += any;
       tml_gbdt_predict_margin(m, x, a);
-      file_margins(file, x, b);
+      gbdt_file_margins(file, x, b);
       for (int k = 0; k < K; k++)
         if (memcmp(&a[k], &b[k], sizeof a[k]) != 0) {
           fprintf(stderr, "nclass %d row %zu class %d: predicted %.9g, the file's trees %.9g\n", nclass, i, k,
