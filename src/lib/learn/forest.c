@@ -6,7 +6,7 @@
 
 #include "trademl/error.h"
 
-int tml__forest_alloc(struct tml__forest *f, size_t nnodes) {
+int tml__forest_reserve(struct tml__forest *f, size_t nnodes) {
   struct tml__pnode *p = realloc(f->nodes, (nnodes ? nnodes : 1) * sizeof *p);
   if (!p)
     return TML_ENOMEM;

@@ -26,7 +26,7 @@ struct tml__pnode {
 #define TML__FOREST_MAX_OFFSET ((1 << 18) - 1)
 
 struct tml__forest {
-  struct tml__pnode *nodes;   /* owned (tml__forest_alloc / tml__forest_release) */
+  struct tml__pnode *nodes;   /* owned (tml__forest_reserve / tml__forest_release) */
   const uint32_t *tree_start; /* borrowed: tree t's root is nodes[tree_start[t]] */
   const uint8_t *group;       /* borrowed: the class of tree t, or NULL: t % K */
   size_t ntrees, ncols, K;    /* K: classes, 1 for regression */
@@ -34,8 +34,8 @@ struct tml__forest {
   bool inf_missing;           /* +-Inf is missing like NaN (native engine), else compared (XGBoost 1.7) */
 };
 
-/* Allocates f->nodes for nnodes nodes; the other fields are the caller's to set. 0 or TML_ENOMEM. */
-int tml__forest_alloc(struct tml__forest *f, size_t nnodes);
+/* Makes room in f->nodes for nnodes nodes; the other fields are the caller's to set. 0 or TML_ENOMEM. */
+int tml__forest_reserve(struct tml__forest *f, size_t nnodes);
 
 /* Node i: a split on column `feature` (x < value goes left; a missing value goes left when
  * default_left) whose children are nodes left and left + 1 (left > i), or, for feature < 0, a leaf

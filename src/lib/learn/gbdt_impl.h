@@ -61,7 +61,8 @@ struct tml_gbdt_model {
 /* Room for more_nodes more nodes and one more tree. 0 or TML_ENOMEM. */
 int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
 /* Builds m->pred (learn/forest.h) from m->nodes: every model handed out (trained or loaded) is
- * sealed, and must be sealed again if its nodes change. 0, TML_ENOMEM, or TML_EINVAL when a column
+ * sealed, and must be sealed again if its nodes or trees change, or after tml__gbdt_model_reserve
+ * (m->pred borrows m->tree_start, which it may move). 0, TML_ENOMEM, or TML_EINVAL when a column
  * is beyond TML_GBDT_MAX_COLS or a child beyond TML__FOREST_MAX_OFFSET of its parent. */
 int tml__gbdt_model_seal(struct tml_gbdt_model *m);
 /* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */

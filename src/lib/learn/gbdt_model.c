@@ -72,11 +72,12 @@ int tml__gbdt_model_seal(struct tml_gbdt_model *m) {
   for (size_t t = 0; t < m->ntrees; t++) /* children inside their tree (the layout checks the rest) */
     for (size_t i = m->tree_start[t]; i < m->tree_start[t + 1]; i++) {
       const struct node *nd = &m->nodes[i];
-      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || (size_t)(nd->left & CHILD_MASK) + 1 >= m->tree_start[t + 1]))
+      size_t right = (size_t)(nd->left & CHILD_MASK) + 1;
+      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || right >= m->tree_start[t + 1]))
         return TML_EINVAL;
     }
   struct tml__forest *f = &m->pred;
-  if (tml__forest_alloc(f, m->nnodes))
+  if (tml__forest_reserve(f, m->nnodes))
     return TML_ENOMEM;
   for (size_t i = 0; i < m->nnodes; i++) {
     const struct node *nd = &m->nodes[i];

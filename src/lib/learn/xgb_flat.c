@@ -49,10 +49,10 @@ struct tml__xgb_flat {
   float base_score;     /* margin every group starts from */
   uint32_t *tree_start; /* ntrees offsets into nodes */
   uint8_t *group;       /* ntrees class groups (tree_info) */
-  struct fnode *nodes;   /* while reading the trees; freed once they are in the forest */
+  struct fnode *nodes;  /* while reading the trees; freed once they are in the forest */
   size_t nnodes, cap_nodes;
   float *probe;         /* ncols * PROBES thresholds (NaN = none) for probe rows */
-  struct tml__forest forest; /* the trees in the prediction layout */
+  struct tml__forest forest; /* the trees in the prediction layout (learn/forest.h) */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -456,14 +456,19 @@ static int build_forest(struct tml__xgb_flat *f, struct tml_error *err) {
   if (f->ncols > TML__FOREST_MAX_COLS)
     return tml_error_set(err, TML_EMODEL, "%zu columns: the flat form holds at most %d", f->ncols,
                          TML__FOREST_MAX_COLS);
-  if (tml__forest_alloc(fo, f->nnodes))
+  if (tml__forest_reserve(fo, f->nnodes))
     return tml_error_set(err, TML_ENOMEM, "flattening the trees: out of memory");
   for (size_t i = 0; i < f->nnodes; i++) {
     const struct fnode *n = &f->nodes[i];
-    if (tml__forest_set(fo, i, n->feature, n->value, n->left & CHILD_MASK, (n->left & DEFAULT_LEFT) != 0))
-      return tml_error_set(err, TML_EMODEL, "node %zu: a child more than %d nodes after it (a tree too large for "
-                                            "the flat form)",
-                           i, TML__FOREST_MAX_OFFSET);
+    if (tml__forest_set(fo, i, n->feature, n->value, n->left & CHILD_MASK, (n->left & DEFAULT_LEFT) != 0)) {
+      size_t t = 0; /* the tree of node i, for the message */
+      while (t + 1 < f->ntrees && f->tree_start[t + 1] <= i)
+        t++;
+      return tml_error_set(err, TML_EMODEL,
+                           "tree %zu node %zu: its children are more than %d nodes after it (a tree too large for "
+                           "the flat form)",
+                           t, i - f->tree_start[t], TML__FOREST_MAX_OFFSET);
+    }
   }
   size_t K = f->nclass > 0 ? (size_t)f->nclass : 1;
   bool in_order = true; /* tree t of class t % K, as XGBoost 1.7 writes a softmax model */
@@ -612,7 +617,10 @@ void tml__xgb_flat_probe_rows(const struct tml__xgb_flat *f, size_t nrows, float
       switch ((r + j) % 4) {
       case 0: *x = thr; break;                           /* on the threshold: goes right */
       case 1: *x = nextafterf(thr, -INFINITY); break;    /* just below: goes left */
-      case 2: *x = NAN; break;                           /* missing: default direction */
+      case 2: /* odd rows: missing (the default direction); even rows have no missing value, so the
+               * walk of rows without one (forest.c) is checked too, with +-Inf compared as numbers */
+        *x = r % 2 ? NAN : (r / 2 + j) % 2 ? INFINITY : -INFINITY;
+        break;
       default: *x = nextafterf(thr, INFINITY); break;
       }
     }

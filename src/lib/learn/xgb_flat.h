@@ -1,5 +1,5 @@
-/* Internal to the learn layer: an XGBoost gbtree model flattened into one array of nodes and evaluated
- * natively with XGBoost 1.7's exact prediction semantics (see xgb_flat.c). xgb.c builds one for every
+/* Internal to the learn layer: an XGBoost gbtree model flattened into the prediction layout of
+ * learn/forest.h and evaluated natively with XGBoost 1.7's exact prediction semantics (see xgb_flat.c). xgb.c builds one for every
  * model it loads or trains and predicts through it; XGBoost's own prediction stays the fallback for
  * model forms this file does not support. */
 #ifndef TML_XGB_FLAT_H

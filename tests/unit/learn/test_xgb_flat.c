@@ -294,6 +294,107 @@ TEST(wide_model_predicts_through_xgboost) {
   free(X);
 }
 
+/* json with its "tree_info" rewritten for ntrees trees of K classes: order 0 as XGBoost writes a
+ * softmax model (t % K), 1 in blocks of two (as num_parallel_tree 2 writes it), 2 rotated. The rest
+ * of the text, its floats included, is kept as it is. */
+static char *with_tree_info(const char *json, size_t ntrees, size_t K, int order) {
+  const char *at = strstr(json, "\"tree_info\":[");
+  CHECK(at != NULL);
+  const char *end = strchr(at, ']');
+  CHECK(end != NULL);
+  size_t pre = (size_t)(at - json) + strlen("\"tree_info\":[");
+  char *o = malloc(strlen(json) + ntrees * 8 + 16);
+  CHECK(o != NULL);
+  memcpy(o, json, pre);
+  size_t n = pre;
+  for (size_t t = 0; t < ntrees; t++) {
+    size_t g = order == 0 ? t % K : order == 1 ? (t / 2) % K : (t + t / K) % K;
+    n += (size_t)sprintf(o + n, "%s%zu", t ? "," : "", g);
+  }
+  strcpy(o + n, end);
+  return o;
+}
+
+/* The flat form beside XGBoost's own prediction, bit for bit, where the two engines' rules and the
+ * walk's paths part: 1 to 5 classes (sums in registers for 1, 2 and 4 classes, through memory
+ * otherwise), 13 rounds (groups of eight trees and a tail), trees of a class in XGBoost's order and
+ * in two other orders of "tree_info", and rows with NaN (missing), with +-Inf (compared as numbers,
+ * unlike the native engine), with both, and without either. */
+TEST(class_orders_and_infinities_bitwise_equal_to_xgboost) {
+  enum { N = 700, C = 6 };
+  static float X[N * C], y[N], R[N * C], a[N * 5], b[N * 5];
+  int classes[] = {0, 2, 3, 4, 5};
+  char *dir = tml_test_tmpdir("xgb_flat_orders");
+  for (size_t v = 0; v < sizeof classes / sizeof *classes; v++) {
+    int nclass = classes[v];
+    size_t K = nclass ? (size_t)nclass : 1;
+    for (size_t i = 0; i < N; i++) {
+      for (size_t j = 0; j < C; j++)
+        X[i * C + j] = (float)((i * 7919 + j * 104729) % 1000) / 1000.0f;
+      y[i] = nclass ? (float)((size_t)(X[i * C] * 10 + X[i * C + 1] * 7) % K) : X[i * C] * 3.0f - X[i * C + 3];
+      if (i % 11 == 0)
+        X[i * C + 2] = NAN;
+    }
+    struct tml_xgb_params p;
+    tml_xgb_params_default(&p);
+    p.num_boost_round = 13;
+    p.early_stopping_rounds = 0;
+    p.max_depth = 4;
+    struct tml_error err;
+    tml_error_init(&err);
+    struct tml_xgb_model *m = NULL;
+    CHECK_OK(tml_xgb_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, nclass, &p, NULL, NULL,
+                           NULL, &m, &err),
+             &err);
+    struct tml_buf json;
+    tml_buf_init(&json, 0);
+    CHECK_OK(tml_xgb_to_json(m, &json, &err), &err);
+    tml_xgb_free(m);
+    memcpy(R, X, sizeof R);
+    size_t clean = 0;
+    for (size_t i = 0; i < N; i++) {
+      float *r = R + i * C;
+      switch (i % 5) {
+      case 1: r[i % C] = INFINITY; break;
+      case 2: r[i % C] = -INFINITY; break;
+      case 3: r[0] = INFINITY, r[1] = NAN; break;
+      case 4:
+        for (size_t j = 0; j < C; j++)
+          r[j] = j % 2 ? -INFINITY : INFINITY;
+        break;
+      default: break;
+      }
+      bool nan = false;
+      for (size_t j = 0; j < C; j++)
+        nan |= isnan(r[j]) != 0;
+      clean += !nan;
+    }
+    CHECK(clean > N / 2 && clean < N - N / 10); /* both walks */
+    for (int order = 0; order < (nclass ? 3 : 1); order++) {
+      char *text = with_tree_info(json.ptr, 13 * K, K, order);
+      char path[1024];
+      snprintf(path, sizeof path, "%s/model_%d_%d.json", dir, nclass, order);
+      FILE *fp = fopen(path, "w");
+      CHECK(fp != NULL);
+      fputs(text, fp);
+      fclose(fp);
+      struct tml_xgb_model *l = NULL;
+      CHECK_OK(tml_xgb_load_json(path, &l, &err), &err);
+      CHECK_MSG(tml__xgb_is_flat(l), "nclass %d, tree order %d: not flattened", nclass, order);
+      CHECK_OK(tml_xgb_predict(l, R, N, a, &err), &err);
+      CHECK_OK(tml__xgb_predict_booster(l, R, N, b, &err), &err);
+      double max_abs = 0;
+      size_t d = count_diff(a, b, N * K, &max_abs);
+      CHECK_MSG(d == 0, "nclass %d, tree order %d: %zu of %zu values differ from XGBoost's (max %g)", nclass, order, d,
+                N * K, max_abs);
+      tml_xgb_free(l);
+      free(text);
+    }
+    tml_buf_release(&json);
+  }
+  free(dir);
+}
+
 /* A model loaded from a file predicts through its flat form without XGBoost's booster; what needs
  * XGBoost (serialising, importance, its own predictions) loads the booster again from the same file,
  * and refuses a file that changed since. */
