@@ -264,6 +264,26 @@ TEST(refused_model_predicts_through_xgboost) {
   free(dir);
 }
 
+/* An XGBoost model of nclass classes trained for `rounds` rounds without early stopping on rows
+ * [0, ntrain) of X (validation rows [ntrain, n)), the other parameters the defaults but max_depth and
+ * min_child_weight. */
+static struct tml_xgb_model *train_rounds(const float *X, size_t ncols, const float *y, size_t ntrain, size_t n,
+                                          int nclass, int rounds, int max_depth, double min_child_weight) {
+  struct tml_xgb_params p;
+  tml_xgb_params_default(&p);
+  p.num_boost_round = rounds;
+  p.early_stopping_rounds = 0;
+  p.max_depth = max_depth;
+  p.min_child_weight = min_child_weight;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_xgb_model *m = NULL;
+  CHECK_OK(tml_xgb_train(X, ncols, y, (struct tml_range){0, ntrain}, (struct tml_range){ntrain, n}, nclass, &p, NULL,
+                         NULL, NULL, &m, &err),
+           &err);
+  return m;
+}
+
 /* A model of more columns than the prediction layout holds (4096, learn/forest.h) is not flattened:
  * it predicts through XGBoost, the same as XGBoost's own DMatrix path. */
 TEST(wide_model_predicts_through_xgboost) {
@@ -274,17 +294,9 @@ TEST(wide_model_predicts_through_xgboost) {
     X[i * NC + NC - 1] = (float)i; /* the signal in the last column, beyond the layout's 4096 */
     y[i] = (float)i / (float)R;
   }
-  struct tml_xgb_params p;
-  tml_xgb_params_default(&p);
-  p.num_boost_round = 5;
-  p.early_stopping_rounds = 0;
-  p.min_child_weight = 0;
+  struct tml_xgb_model *m = train_rounds(X, NC, y, 48, R, 0, 5, 6, 0.0);
   struct tml_error err;
   tml_error_init(&err);
-  struct tml_xgb_model *m = NULL;
-  CHECK_OK(tml_xgb_train(X, NC, y, (struct tml_range){0, 48}, (struct tml_range){48, R}, 0, &p, NULL, NULL, NULL, &m,
-                         &err),
-           &err);
   CHECK(!tml__xgb_is_flat(m));
   CHECK_OK(tml_xgb_predict(m, X, R, a, &err), &err);
   CHECK_OK(tml__xgb_predict_dmatrix(m, X, R, b, &err), &err);
@@ -335,17 +347,9 @@ TEST(class_orders_and_infinities_bitwise_equal_to_xgboost) {
       if (i % 11 == 0)
         X[i * C + 2] = NAN;
     }
-    struct tml_xgb_params p;
-    tml_xgb_params_default(&p);
-    p.num_boost_round = 13;
-    p.early_stopping_rounds = 0;
-    p.max_depth = 4;
+    struct tml_xgb_model *m = train_rounds(X, C, y, 600, N, nclass, 13, 4, 1.0);
     struct tml_error err;
     tml_error_init(&err);
-    struct tml_xgb_model *m = NULL;
-    CHECK_OK(tml_xgb_train(X, C, y, (struct tml_range){0, 600}, (struct tml_range){600, N}, nclass, &p, NULL, NULL,
-                           NULL, &m, &err),
-             &err);
     struct tml_buf json;
     tml_buf_init(&json, 0);
     CHECK_OK(tml_xgb_to_json(m, &json, &err), &err);
