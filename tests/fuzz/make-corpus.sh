@@ -4,6 +4,17 @@
 # mutates them, so they only need to reach every branch of the parser once. See docs/fuzzing.md.
 set -euo pipefail
 cd "$(dirname "$0")"
+# nn_model's seeds come from models the unit tests save (below): without them, stop before anything
+# of the committed corpus is removed
+newest() { { ls -t $1 2>/dev/null || true; } | head -1; }
+lstm=$(newest '../../build/testtmp/lstm_bad.*/good')
+rl_mlp=$(newest '../../build/testtmp/rl_agent_file.*/agent.bin')
+rl_lstm=$(newest '../../build/testtmp/rl_agent_lstm.*/agent.bin')
+[[ -n $lstm && -n $rl_mlp && -n $rl_lstm ]] || {
+  echo "make-corpus: nn_model needs the models the unit tests save under build/testtmp: run" \
+       "ctest --test-dir build -R 'lstm.bad_files_refused|rl_ppo.save_load' first" >&2
+  exit 1
+}
 rm -rf corpus
 mkdir -p corpus
 
@@ -213,15 +224,7 @@ seed gbdt_model fltmax "${gb_head}"'"nclass":0,"ncols":1,"base_score":-3.4028234
 # not written by hand: the seeds are the real models the unit tests save (run
 # `ctest --test-dir build -R 'lstm.bad_files_refused|rl_ppo.save_load'` first), plus the huge-header
 # cases those tests build (dimensions that ask for gigabytes over a small file).
-newest() { ls -t $1 2>/dev/null | head -1; }
-lstm=$(newest '../../build/testtmp/lstm_bad.*/good')
-rl_mlp=$(newest '../../build/testtmp/rl_agent_file.*/agent.bin')
-rl_lstm=$(newest '../../build/testtmp/rl_agent_lstm.*/agent.bin')
-[[ -n $lstm && -n $rl_mlp && -n $rl_lstm ]] || {
-  echo "make-corpus: nn_model needs the models the unit tests save under build/testtmp: run" \
-       "ctest --test-dir build -R 'lstm.bad_files_refused|rl_ppo.save_load' first" >&2
-  exit 1
-}
+# (lstm, rl_mlp and rl_lstm: found before the corpus is removed, see the top)
 mkdir -p corpus/nn_model
 nn_seed() { { printf "$2"; cat "$3"; } >"corpus/nn_model/$1"; }
 nn_seed lstm '\x00' "$lstm"
