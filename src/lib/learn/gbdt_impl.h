@@ -62,8 +62,10 @@ struct tml_gbdt_model {
 int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
 /* Builds m->pred (learn/forest.h) from m->nodes: every model handed out (trained or loaded) is
  * sealed, and must be sealed again if its nodes or trees change, or after tml__gbdt_model_reserve
- * (m->pred borrows m->tree_start, which it may move). 0, TML_ENOMEM, or TML_EINVAL when a column
- * is beyond TML_GBDT_MAX_COLS or a child beyond TML__FOREST_MAX_OFFSET of its parent. */
+ * (m->pred borrows m->tree_start, which it may move). The trees must be whole: columns below ncols
+ * (at most TML_GBDT_MAX_COLS), each split's children inside its tree (training builds them so;
+ * tml_gbdt_from_json checks every node first). 0, TML_ENOMEM, or TML_EINVAL when a child lies
+ * beyond TML__FOREST_MAX_OFFSET of its parent or a column beyond the layout's. */
 int tml__gbdt_model_seal(struct tml_gbdt_model *m);
 /* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
 void tml__gbdt_softmax(float *v, int K);

@@ -67,15 +67,6 @@ size_t tml_gbdt_ntrees(const struct tml_gbdt_model *m) { return m->ntrees; }
 _Static_assert(TML_GBDT_MAX_COLS == TML__FOREST_MAX_COLS, "a native model's columns are the layout's");
 
 int tml__gbdt_model_seal(struct tml_gbdt_model *m) {
-  if (m->ncols > TML_GBDT_MAX_COLS)
-    return TML_EINVAL;
-  for (size_t t = 0; t < m->ntrees; t++) /* children inside their tree (the layout checks the rest) */
-    for (size_t i = m->tree_start[t]; i < m->tree_start[t + 1]; i++) {
-      const struct node *nd = &m->nodes[i];
-      size_t right = (size_t)(nd->left & CHILD_MASK) + 1;
-      if (nd->feature >= 0 && ((size_t)nd->feature >= m->ncols || right >= m->tree_start[t + 1]))
-        return TML_EINVAL;
-    }
   struct tml__forest *f = &m->pred;
   if (tml__forest_reserve(f, m->nnodes))
     return TML_ENOMEM;
