@@ -1,9 +1,9 @@
 /* An XGBoost gbtree model, flattened for prediction. XGBoost's in-place prediction costs a fixed
  * overhead per call (context, adapter, thread pool, per-thread buffers, the transform) that dominates
  * when the live loop predicts one row with each of five heads. The trees themselves are cheap: this
- * module copies them once, when a model is loaded or trained, into one array of nodes (a split
- * node's children adjacent, breadth first), then into the prediction layout of learn/forest.h (8-byte
- * nodes, the native engine's too), and walks that directly.
+ * module copies them once, when a model is loaded or trained, into the prediction layout of
+ * learn/forest.h (8-byte nodes, a split node's children adjacent, breadth first; the native engine's
+ * layout too), and walks that directly.
  *
  * The evaluation reproduces XGBoost 1.7 (src/predictor/cpu_predictor.cc, src/common/math.h) exactly:
  *  - a split sends x to the left child when x < split_condition (float compare); a missing value (NaN:
@@ -34,25 +34,18 @@
 #define MAX_DEPTH 64 /* of JSON nesting */
 #define PROBES 4     /* thresholds kept per column for probe rows */
 
-struct fnode {
-  int32_t feature; /* split: column; leaf: -1 */
-  float value;     /* split: threshold (x < value goes left); leaf: the leaf value */
-  uint32_t left;   /* split: absolute index of the left child (right = left + 1) | DEFAULT_LEFT */
-};
-#define DEFAULT_LEFT ((uint32_t)1 << 31)
-#define CHILD_MASK (DEFAULT_LEFT - 1)
+#define MAX_NODES ((size_t)INT32_MAX) /* of a model (tree_start holds node indices) */
 
 struct tml__xgb_flat {
   int nclass;           /* 0 = regression */
   size_t ncols;
   size_t ntrees;
   float base_score;     /* margin every group starts from */
-  uint32_t *tree_start; /* ntrees offsets into nodes */
+  uint32_t *tree_start; /* ntrees offsets into the forest's nodes */
   uint8_t *group;       /* ntrees class groups (tree_info) */
-  struct fnode *nodes;  /* while reading the trees; freed once they are in the forest */
-  size_t nnodes, cap_nodes;
+  struct tml__forest forest; /* the trees, read straight into the prediction layout (learn/forest.h) */
+  size_t nnodes, cap_nodes;  /* nodes read so far, room in forest.nodes */
   float *probe;         /* ncols * PROBES thresholds (NaN = none) for probe rows */
-  struct tml__forest forest; /* the trees in the prediction layout (learn/forest.h) */
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -282,12 +275,10 @@ static int reserve_nodes(struct tml__xgb_flat *f, size_t more) {
   size_t cap = f->cap_nodes ? f->cap_nodes : 4096;
   while (cap < f->nnodes + more)
     cap *= 2;
-  if (cap > CHILD_MASK)
+  if (cap > MAX_NODES)
     return TML_EMODEL;
-  struct fnode *n = realloc(f->nodes, cap * sizeof *n);
-  if (!n)
+  if (tml__forest_reserve(&f->forest, cap))
     return TML_ENOMEM;
-  f->nodes = n;
   f->cap_nodes = cap;
   return 0;
 }
@@ -329,12 +320,10 @@ static int add_tree(struct tml__xgb_flat *f, struct scratch *s, size_t t, struct
   while (head < tail) {
     uint32_t id = s->queue[head], dst = s->slot[head];
     head++;
-    struct fnode *out = &f->nodes[root + dst];
     int64_t l = a[ARR_LEFT].i[id], r = a[ARR_RIGHT].i[id];
+    float value = a[ARR_COND].f[id];
     if (l == -1) { /* XGBoost's RegTree::Node::IsLeaf: no left child */
-      out->feature = -1;
-      out->value = a[ARR_COND].f[id];
-      out->left = 0;
+      tml__forest_set(&f->forest, root + dst, -1, value, 0, false); /* a leaf always fits */
       continue;
     }
     int64_t col = a[ARR_INDEX].i[id];
@@ -345,13 +334,16 @@ static int add_tree(struct tml__xgb_flat *f, struct scratch *s, size_t t, struct
       return tml_error_set(err, TML_EMODEL, "tree %zu node %u: split column %" PRId64 " is not one of %zu", t, id,
                            col, f->ncols);
     s->seen[l] = s->seen[r] = 1;
-    out->feature = (int32_t)col;
-    out->value = a[ARR_COND].f[id];
-    out->left = (uint32_t)(root + used) | (a[ARR_DEFAULT].i[id] ? DEFAULT_LEFT : 0);
+    /* the column is below ncols <= TML__FOREST_MAX_COLS: only the children's distance can fail */
+    if (tml__forest_set(&f->forest, root + dst, (int32_t)col, value, root + used, a[ARR_DEFAULT].i[id] != 0))
+      return tml_error_set(err, TML_EMODEL,
+                           "tree %zu node %u: its children are more than %d nodes after it (a tree too large for "
+                           "the flat form)",
+                           t, id, TML__FOREST_MAX_OFFSET);
     float *pr = f->probe + (size_t)col * PROBES;
     for (int k = 0; k < PROBES; k++)
       if (isnan(pr[k])) {
-        pr[k] = out->value;
+        pr[k] = value;
         break;
       }
     s->queue[tail] = (uint32_t)l;
@@ -448,30 +440,13 @@ static bool read_string_at(struct cursor root, const char *const *path, size_t n
   return find_path(root, path, n, &v) && token(&v, buf, cap);
 }
 
-/* The trees into the prediction layout (learn/forest.h), then the read nodes are freed. TML_EMODEL
- * (XGBoost's own prediction is kept) for a model beyond the layout: more than 4096 columns, or a
- * child more than 2^18 - 1 nodes after its parent (a tree of ~2^18 nodes breadth first). */
-static int build_forest(struct tml__xgb_flat *f, struct tml_error *err) {
+/* The forest's description of the trees read into it: the tree starts, the class of each tree (none
+ * when tree t is of class t % K, as XGBoost 1.7 writes a softmax model, so the walk may sum the
+ * classes in registers) and XGBoost's rule for missing values. */
+static void describe_forest(struct tml__xgb_flat *f) {
   struct tml__forest *fo = &f->forest;
-  if (f->ncols > TML__FOREST_MAX_COLS)
-    return tml_error_set(err, TML_EMODEL, "%zu columns: the flat form holds at most %d", f->ncols,
-                         TML__FOREST_MAX_COLS);
-  if (tml__forest_reserve(fo, f->nnodes))
-    return tml_error_set(err, TML_ENOMEM, "flattening the trees: out of memory");
-  for (size_t i = 0; i < f->nnodes; i++) {
-    const struct fnode *n = &f->nodes[i];
-    if (tml__forest_set(fo, i, n->feature, n->value, n->left & CHILD_MASK, (n->left & DEFAULT_LEFT) != 0)) {
-      size_t t = 0; /* the tree of node i, for the message */
-      while (t + 1 < f->ntrees && f->tree_start[t + 1] <= i)
-        t++;
-      return tml_error_set(err, TML_EMODEL,
-                           "tree %zu node %zu: its children are more than %d nodes after it (a tree too large for "
-                           "the flat form)",
-                           t, i - f->tree_start[t], TML__FOREST_MAX_OFFSET);
-    }
-  }
   size_t K = f->nclass > 0 ? (size_t)f->nclass : 1;
-  bool in_order = true; /* tree t of class t % K, as XGBoost 1.7 writes a softmax model */
+  bool in_order = true;
   for (size_t t = 0; t < f->ntrees; t++)
     in_order &= f->group[t] == t % K;
   fo->tree_start = f->tree_start;
@@ -481,10 +456,6 @@ static int build_forest(struct tml__xgb_flat *f, struct tml_error *err) {
   fo->K = K;
   fo->base_score = f->base_score;
   fo->inf_missing = false; /* NaN only: in-place prediction's `missing`; +-Inf compare as numbers */
-  free(f->nodes);
-  f->nodes = NULL;
-  f->cap_nodes = 0;
-  return 0;
 }
 
 int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat **out, struct tml_error *err) {
@@ -538,6 +509,10 @@ int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat *
     goto out;
   }
   f->ncols = (size_t)ncols;
+  if (f->ncols > TML__FOREST_MAX_COLS) { /* XGBoost's own prediction is kept */
+    rc = tml_error_set(err, TML_EMODEL, "%zu columns: the flat form holds at most %d", f->ncols, TML__FOREST_MAX_COLS);
+    goto out;
+  }
   if (!find_path(root, p_info, 4, &v) || (rc = read_numbers(&v, false, &info)) != 0 || info.len == 0) {
     rc = tml_error_set(err, rc == TML_ENOMEM ? TML_ENOMEM : TML_EMODEL, "the model's tree_info is %s",
                        rc == TML_ENOMEM ? "too large" : "missing or unreadable");
@@ -567,8 +542,7 @@ int tml__xgb_flat_from_json(const char *json, size_t len, struct tml__xgb_flat *
   }
   if ((rc = read_trees(f, v, err)))
     goto out;
-  if ((rc = build_forest(f, err)))
-    goto out;
+  describe_forest(f);
   *out = f;
   f = NULL;
 out:
@@ -635,7 +609,6 @@ void tml__xgb_flat_free(struct tml__xgb_flat *f) {
     return;
   free(f->tree_start);
   free(f->group);
-  free(f->nodes);
   free(f->probe);
   tml__forest_release(&f->forest);
   free(f);
