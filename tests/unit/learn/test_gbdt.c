@@ -985,7 +985,7 @@ TEST(prediction_layout_gives_the_file_trees_margins) {
     json_error_t je;
     json_t *file = json_loads(text, 0, &je);
     CHECK(file != NULL);
-    size_t checked = 0, missing = 0;
+    size_t missing = 0;
     for (size_t i = 0; i < N; i++) {
       float x[C], a[8], b[8];
       memcpy(x, X + i * C, sizeof x);
@@ -1003,9 +1003,8 @@ TEST(prediction_layout_gives_the_file_trees_margins) {
                   (double)a[k], (double)b[k]);
           CHECK(0);
         }
-      checked++;
     }
-    CHECK(checked == N && missing > N / 10 && missing < N - N / 10); /* both walks ran */
+    CHECK(missing > N / 10 && missing < N - N / 10); /* both walks ran */
     json_decref(file);
     free(text);
     tml_gbdt_free(m);
