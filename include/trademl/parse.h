@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Narrows s[0..*len) to its part without leading and trailing white space (isspace): the blanks
+ * every parser here, the configuration and list values read past. */
+void tml_trim(const char **s, size_t *len);
+
 /* Parse the whole of s[0..len) (surrounding blanks allowed). Return 0 or TML_EPARSE. */
 int tml_parse_double(const char *s, size_t len, double *out);
 int tml_parse_int64(const char *s, size_t len, int64_t *out);

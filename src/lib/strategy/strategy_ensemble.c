@@ -25,9 +25,9 @@
 #include "trademl/config.h"
 #include "trademl/error.h"
 #include "trademl/fsutil.h"
+#include "trademl/parse.h"
 #include "util/common.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <sys/stat.h>
 
@@ -73,11 +73,12 @@ static void ensemble_free(void *impl) {
 
 /* s without its leading and trailing white space (cut in place), as the configuration trims values. */
 static char *trim_spaces(char *s) {
-  while (isspace((unsigned char)*s))
-    s++;
-  for (char *q = s + strlen(s); q > s && isspace((unsigned char)q[-1]);)
-    *--q = '\0';
-  return s;
+  const char *t = s;
+  size_t len = strlen(s);
+  tml_trim(&t, &len);
+  char *out = s + (t - s);
+  out[len] = '\0';
+  return out;
 }
 
 /* Parses "xgb5,lstm" (or "xgb5,xgb5:native") into e->members (strategies looked up, no models). */

@@ -548,12 +548,7 @@ static void value_release(struct value *v) {
 
 /* Copies s without surrounding blanks into out (NUL-terminated); false when too long. */
 static bool trim_copy(const char *s, size_t len, char *out, size_t outsz) {
-  while (len && isspace((unsigned char)*s)) {
-    s++;
-    len--;
-  }
-  while (len && isspace((unsigned char)s[len - 1]))
-    len--;
+  tml_trim(&s, &len);
   if (len >= outsz)
     return false;
   memcpy(out, s, len);

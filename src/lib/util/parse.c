@@ -5,7 +5,7 @@
 
 #include <ctype.h>
 
-static void trim(const char **s, size_t *len) {
+void tml_trim(const char **s, size_t *len) {
   while (*len && isspace((unsigned char)**s)) {
     (*s)++;
     (*len)--;
@@ -15,7 +15,7 @@ static void trim(const char **s, size_t *len) {
 }
 
 int tml_parse_double(const char *s, size_t len, double *out) {
-  trim(&s, &len);
+  tml_trim(&s, &len);
   char tmp[64];
   if (len == 0 || len >= sizeof(tmp))
     return TML_EPARSE;
@@ -31,7 +31,7 @@ int tml_parse_double(const char *s, size_t len, double *out) {
 }
 
 int tml_parse_int64(const char *s, size_t len, int64_t *out) {
-  trim(&s, &len);
+  tml_trim(&s, &len);
   char tmp[32];
   if (len == 0 || len >= sizeof(tmp))
     return TML_EPARSE;
