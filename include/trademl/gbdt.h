@@ -27,7 +27,7 @@ struct tml_helpers;
 /* Engine levers, for the benchmark and tests only (0 = the engine as shipped). */
 enum {
   TML_GBDT_NO_SUBTRACTION = 1u << 0,  /* build both children's histograms instead of one + subtract */
-  TML_GBDT_NO_AVX2 = 1u << 1,         /* SSE2 or plain code even where AVX2 runs (split mask, root pass) */
+  TML_GBDT_NO_AVX2 = 1u << 1,         /* no AVX2 even where it runs (split mask, root pass, softmax) */
   TML_GBDT_MASK_PLAIN = 1u << 2,      /* split search: the scalar candidate mask */
   TML_GBDT_NO_SHARED_ROOT = 1u << 3,  /* class trees: each root histogram from its own pass */
   TML_GBDT_SEARCH_ALL = 1u << 4,      /* search every child below max_depth, even one that cannot split */

@@ -1419,17 +1419,15 @@ static int check_labels(const float *y, struct tml_range r, int nclass, const ch
  * -logf(max(p_y, 1e-16f)) of the float softmax, squared error (y - pred)^2 — summed in double in row
  * order, then mean (mlogloss) or sqrt of the mean (rmse). With equal models both engines then stop at
  * the same round even when the metric moves by less than a float's precision (flat heads). */
-static double eval_metric(const float *margin, const float *y, struct tml_range valid, int nclass) {
+/* py: room for the validation rows' label probabilities; vec: tml__gbdt_softmax_vector. */
+static double eval_metric(const float *margin, const float *y, struct tml_range valid, int nclass, float *py,
+                          bool vec) {
   double sum = 0.0, wsum = 0.0;
   size_t n = valid.end - valid.begin;
   if (nclass > 0) { /* margins class-major: class k of row i at margin[k * n + i] */
-    float p[MAX_CLASSES];
+    tml__gbdt_softmax_label_p(margin, n, n, nclass, y + valid.begin, py, vec);
     for (size_t i = 0; i < n; i++) {
-      for (int k = 0; k < nclass; k++)
-        p[k] = margin[(size_t)k * n + i];
-      tml__gbdt_softmax(p, nclass);
-      float py = p[(int)y[valid.begin + i]];
-      float loss = py > (float)PROB_EPS ? -logf(py) : -logf((float)PROB_EPS);
+      float loss = py[i] > (float)PROB_EPS ? -logf(py[i]) : -logf((float)PROB_EPS);
       sum += (double)loss;
       wsum += 1.0;
     }
@@ -1521,7 +1519,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   float *mtrain = malloc(ntrain * (size_t)K * sizeof(float)); /* class-major (struct round_job) */
   float *mvalid = malloc(nvalid * (size_t)K * sizeof(float));
   struct ghpair *gh = malloc(bins->nrows * (size_t)K * sizeof *gh); /* class k at gh + k * nrows */
-  if (!m || !lanes || !slots || !mtrain || !mvalid || !gh)
+  float *py = malloc(nvalid * sizeof *py);                            /* eval_metric's */
+  bool vec = tml__gbdt_softmax_vector(flags);
+  if (!m || !lanes || !slots || !mtrain || !mvalid || !gh || !py)
     goto oom;
   for (int k = 0; k < K; k++) {
     struct lane *L = &lanes[k];
@@ -1585,24 +1585,12 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   int round = 0;
   for (round = 0; round < p->num_boost_round; round++) {
     /* One gradient pass for every class of the round. */
-    for (size_t i = 0; i < ntrain; i++) {
-      size_t r = train.begin + i;
-      if (nclass > 0) {
-        float mg[MAX_CLASSES], g[MAX_CLASSES], h[MAX_CLASSES];
-        for (int k = 0; k < K; k++)
-          mg[k] = mtrain[(size_t)k * ntrain + i];
-        tml_gbdt_softmax_grad(mg, nclass, (int)y[r], g, h);
-        for (int k = 0; k < K; k++)
-          gh[(size_t)k * bins->nrows + r] = (struct ghpair){g[k], h[k]};
-        if (shared_root)
-          for (int k = 0; k < K; k++) {
-            ghr[i * 8 + 2 * (size_t)k] = g[k];
-            ghr[i * 8 + 2 * (size_t)k + 1] = h[k];
-          }
-      } else {
-        gh[r] = (struct ghpair){mtrain[i] - y[r], 1.0f};
-      }
-    }
+    if (nclass > 0)
+      tml__gbdt_softmax_grad_rows(mtrain, ntrain, ntrain, K, y + train.begin, &gh[train.begin].g, bins->nrows,
+                                  shared_root ? ghr : NULL, vec);
+    else
+      for (size_t i = 0; i < ntrain; i++)
+        gh[train.begin + i] = (struct ghpair){mtrain[i] - y[train.begin + i], 1.0f};
     if (shared_root) { /* K <= SHARED_ROOT_MAX */
       void *roots[SHARED_ROOT_MAX];
       for (int k = 0; k < K; k++)
@@ -1658,7 +1646,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
     for (int k = 0; k < K; k++)
       if ((rc = lanes[k].rc) || (rc = append_tree(m, &lanes[k].tree)))
         goto fail;
-    double metric = eval_metric(mvalid, y, valid, nclass);
+    double metric = eval_metric(mvalid, y, valid, nclass, py, vec);
     if (isfinite(metric) && metric < best_score) {
       best_score = metric;
       best = round;
@@ -1713,6 +1701,7 @@ out:
   free(mtrain);
   free(mvalid);
   free(gh);
+  free(py);
   tml_gbdt_free(m);
   return rc;
 }

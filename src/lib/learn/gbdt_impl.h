@@ -1,7 +1,8 @@
-/* Private to the native engine's three files, not part of the library's interface: the binned
+/* Private to the native engine's four files, not part of the library's interface: the binned
  * matrix of a fold and the model's node arrays, shared by
  *  - gbdt_bins.c: the quantile sketch and the binned matrix;
  *  - gbdt.c: training (histograms, split search, tree growth, boosting rounds);
+ *  - gbdt_grad.c: the softmax of a round's rows (gradients, the validation metric's probabilities);
  *  - gbdt_model.c: prediction, importance, the model file and the XGBoost JSON export. */
 #ifndef TML_GBDT_IMPL_H
 #define TML_GBDT_IMPL_H
@@ -69,5 +70,18 @@ int tml__gbdt_model_reserve(struct tml_gbdt_model *m, size_t more_nodes);
 int tml__gbdt_model_seal(struct tml_gbdt_model *m);
 /* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
 void tml__gbdt_softmax(float *v, int K);
+
+/* The softmax of rows [0, n) of a round (gbdt_grad.c), K classes (2..MAX_CLASSES): the margin of
+ * class k of row i at margin[k * mstride + i], label[i] its class (an integer-valued float below
+ * K). Each row's results are the bits of tml__gbdt_softmax / tml_gbdt_softmax_grad on that row;
+ * vector (tml__gbdt_softmax_vector) computes eight rows at a time, with the same results. */
+bool tml__gbdt_softmax_vector(unsigned flags); /* AVX2 and FMA run here, and flags do not say TML_GBDT_NO_AVX2 */
+/* Gradients: (g, h) of class k of row i as two floats at gh + 2 * (k * gstride + i), and, when ghr
+ * is not NULL, at ghr[8 i + 2 k] and ghr[8 i + 2 k + 1] (the shared root pass's rows, K <= 4). */
+void tml__gbdt_softmax_grad_rows(const float *margin, size_t mstride, size_t n, int K, const float *label, float *gh,
+                                 size_t gstride, float *ghr, bool vector);
+/* The probability of each row's label: out[i]. */
+void tml__gbdt_softmax_label_p(const float *margin, size_t mstride, size_t n, int K, const float *label, float *out,
+                               bool vector);
 
 #endif

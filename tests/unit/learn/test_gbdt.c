@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "fuzz/gbdt_reference.h"
+#include "learn/gbdt_impl.h"
 #include "test.h"
 #include "trademl/buf.h"
 #include "trademl/dataset.h"
@@ -75,6 +76,96 @@ TEST(softmax_gradients_by_hand) {
   tml_gbdt_softmax_grad(sure, 2, 1, g, h);
   CHECK(h[0] >= 1e-16f && h[0] < 1e-30f + 1e-15f);
   CHECK_NEAR(g[1], 0.0, 1e-6);
+}
+
+/* Row i of a K-class softmax, class-major margins: the one-row functions' (g, h) and p(label). */
+static void softmax_row_reference(const float *margin, size_t n, size_t i, int K, float label, float *g, float *h,
+                                  float *py) {
+  float m[16], p[16];
+  for (int k = 0; k < K; k++)
+    p[k] = m[k] = margin[(size_t)k * n + i];
+  tml_gbdt_softmax_grad(m, K, (int)label, g, h);
+  tml__gbdt_softmax(p, K);
+  *py = p[(int)label];
+}
+
+/* Checks both row functions of gbdt_grad.c (vector path and row by row) against the one-row
+ * functions, bit for bit, on n rows of K classes. Returns the rows compared. */
+static size_t check_softmax_rows(const float *margin, const float *label, size_t n, int K, bool vector) {
+  float *gh = malloc(2 * (size_t)K * (n + 5) * sizeof *gh), *ghr = calloc(8 * n, sizeof *ghr);
+  float *py = malloc(n * sizeof *py);
+  CHECK(gh && ghr && py);
+  size_t gstride = n + 5; /* a class stride other than the margins' */
+  tml__gbdt_softmax_grad_rows(margin, n, n, K, label, gh, gstride, K <= 4 ? ghr : NULL, vector);
+  tml__gbdt_softmax_label_p(margin, n, n, K, label, py, vector);
+  for (size_t i = 0; i < n; i++) {
+    float g[16], h[16], p;
+    softmax_row_reference(margin, n, i, K, label[i], g, h, &p);
+    for (int k = 0; k < K; k++) {
+      const float *q = gh + 2 * ((size_t)k * gstride + i);
+      CHECK_MSG(memcmp(&q[0], &g[k], sizeof(float)) == 0 && memcmp(&q[1], &h[k], sizeof(float)) == 0,
+                "K %d row %zu class %d (margin %a, vector %d): (g, h) (%a, %a), the row's (%a, %a)", K, i, k,
+                (double)margin[(size_t)k * n + i], vector, (double)q[0], (double)q[1], (double)g[k], (double)h[k]);
+      if (K <= 4)
+        CHECK_MSG(memcmp(&ghr[8 * i + 2 * (size_t)k], &g[k], sizeof(float)) == 0 &&
+                      memcmp(&ghr[8 * i + 2 * (size_t)k + 1], &h[k], sizeof(float)) == 0,
+                  "K %d row %zu class %d: the root pass's (g, h) differ", K, i, k);
+    }
+    CHECK_MSG(memcmp(&py[i], &p, sizeof p) == 0, "K %d row %zu (vector %d): p(label) %a, the row's %a", K, i, vector,
+              (double)py[i], (double)p);
+  }
+  free(gh);
+  free(ghr);
+  free(py);
+  return n;
+}
+
+/* The eight-row softmax (gbdt_grad.c: glibc's expf redone on four doubles) gives the row-by-row
+ * code's bits: random margins of 2..9 classes with row counts that leave tails, rows whose spread
+ * leaves expf's fast path (|x| >= 88, NaN, infinities), and a sweep of expf's whole fast range
+ * (-88, 0] in steps of 997 float ulps through two-class rows (m, 0), where p = e^m / (e^m + 1)
+ * would show a one-ulp difference of e^m. */
+TEST(softmax_rows_equal_the_row_by_row_code) {
+  bool vector = tml__gbdt_softmax_vector(0);
+  rng_state = 0x1234567ULL;
+  static const int Ks[] = {2, 3, 4, 5, 8, 9};
+  for (size_t ki = 0; ki < sizeof Ks / sizeof *Ks; ki++) {
+    int K = Ks[ki];
+    size_t n = 1003;
+    float *margin = malloc((size_t)K * n * sizeof *margin), *label = malloc(n * sizeof *label);
+    CHECK(margin && label);
+    for (size_t i = 0; i < n; i++) {
+      double spread = i % 97 == 5 ? 120.0 : i % 13 == 0 ? 40.0 : 4.0; /* some rows leave the fast path */
+      for (int k = 0; k < K; k++)
+        margin[(size_t)k * n + i] = (float)(spread * uniform());
+      label[i] = (float)((size_t)((uniform() + 1.0) * K) % (size_t)K);
+    }
+    margin[17] = NAN;
+    margin[(size_t)(K - 1) * n + 40] = INFINITY;
+    margin[333] = -INFINITY;
+    margin[(size_t)(K - 1) * n + 334] = 87.99f; /* x = -87.99.., just inside */
+    check_softmax_rows(margin, label, n, K, vector);
+    check_softmax_rows(margin, label, n, K, false);
+    free(margin);
+    free(label);
+  }
+  /* the sweep: x from -0 down to the largest float below 88 in magnitude */
+  uint32_t lo = 0x80000000u, hi = 0x80000000u | 0x42afffffu;
+  size_t n = (size_t)((hi - lo) / 997u) + 1;
+  float *margin = malloc(2 * n * sizeof *margin), *label = malloc(n * sizeof *label);
+  CHECK(margin && label);
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u = lo + (uint32_t)i * 997u;
+    memcpy(&margin[i], &u, sizeof u);
+    margin[n + i] = 0.0f;
+    label[i] = (float)(i % 2);
+  }
+  size_t compared = check_softmax_rows(margin, label, n, 2, vector);
+  CHECK(compared > 1000000);
+  free(margin);
+  free(label);
+  if (!vector)
+    SKIP("this processor lacks AVX2 or FMA: only the row-by-row path ran (compared with itself)");
 }
 
 TEST(bins_fitted_on_training_rows_only) {
