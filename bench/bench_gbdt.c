@@ -75,7 +75,7 @@ static const struct {
 } levers[] = {
     {"native round, no histogram subtraction", TML_GBDT_NO_SUBTRACTION, TML_HIST_FLOAT},
     {"native round, no shared root pass", TML_GBDT_NO_SHARED_ROOT, TML_HIST_FLOAT},
-    {"native round, no AVX2 (SSE2 mask, plain root pass)", TML_GBDT_NO_AVX2, TML_HIST_FLOAT},
+    {"native round, no AVX2 (SSE2 mask, plain root pass, row softmax)", TML_GBDT_NO_AVX2, TML_HIST_FLOAT},
     {"native round, double histograms", 0, TML_HIST_DOUBLE},
     {"native round, unsplittable children searched too", TML_GBDT_SEARCH_ALL, TML_HIST_FLOAT},
 };

@@ -93,6 +93,9 @@ void tml_gbdt_softmax_grad(const float *margin, int nclass, int label, float *g,
 struct ghpair {
   float g, h;
 };
+/* gbdt_grad.c writes a class's pairs as a run of floats (g, h, g, h, ...) */
+_Static_assert(sizeof(struct ghpair) == 2 * sizeof(float) && offsetof(struct ghpair, h) == sizeof(float),
+               "a gradient pair is two adjacent floats");
 /* A histogram slot: the (g, h) sums of one bin of one column. Double slots are XGBoost's
  * GradientPairPrecise (training.native_histogram double); float slots are half the size, so a
  * node's histogram (ncols x 65 slots) is 36 KB instead of 73 and each (row, column) update moves 8

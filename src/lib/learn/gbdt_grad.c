@@ -11,17 +11,20 @@
  *   r = x * 32/ln2 - k (fused), s = 2^(k/32) from a 32-entry table of 2^(i/32) with k/32's integer
  *   part added to the exponent bits, exp(x) ~= s * (C0 r^3 + C1 r^2 + C2 r + 1) with the fused
  *   steps z = C0 r + C1, y = C2 r + 1, y = z r^2 + y, rounded to float once;
- * for |x| < 88 only (glibc's fast path; a group of eight rows with any other value, or a NaN, is
- * computed by the row-by-row code). The vector path runs only where glibc itself runs that variant
- * (AVX2 and FMA: its ifunc's choice), so both paths agree with the libm the process links; the unit
- * tests compare them bit for bit (gbdt.softmax_rows_*), over inputs spread across expf's whole fast
- * range too. */
+ * for |x| < 88 only (glibc's fast path; a group of eight rows with any other value, a NaN or an
+ * infinity is computed by the row-by-row code). The vector path runs only with glibc, on a processor
+ * with AVX2 and FMA (where glibc's ifunc picks that variant), and only after a self-check on first use
+ * found it equal to the process's own expf on 16,384 inputs spread over (-88, 0] (glibc tunables that
+ * hide AVX2 or FMA, or a glibc whose expf changed, turn it off there). The unit test
+ * gbdt.softmax_rows_equal_the_row_by_row_code compares both paths bit for bit, and
+ * `bench_softmax exhaustive` every float of the fast range. */
 #include "learn/gbdt_impl.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__GLIBC__)
 #include <immintrin.h>
 #define GRAD_VECTOR 1
 #endif
@@ -126,9 +129,40 @@ __attribute__((target("avx2,fma"))) static bool softmax8(const float *margin, si
   return true;
 }
 
+/* The self-check: expf4 against the process's expf on 2^14 floats spaced evenly (by their bits)
+ * over (-88, 0], both ends included. */
+__attribute__((target("avx2,fma"))) static bool expf4_matches_libm(void) {
+  long long tab[32];
+  expf_table(tab);
+  const uint32_t lo = 0x80000000u, hi = 0x80000000u | 0x42afffffu, steps = 1u << 14;
+  bool same = true;
+  for (uint32_t q = 0; q < steps; q += 4) {
+    float x[4], e[4];
+    for (uint32_t l = 0; l < 4; l++) {
+      uint32_t u = lo + (uint32_t)((uint64_t)(hi - lo) * (q + l) / (steps - 1));
+      memcpy(&x[l], &u, sizeof u);
+    }
+    _mm_storeu_ps(e, expf4(_mm_loadu_ps(x), tab));
+    for (uint32_t l = 0; l < 4; l++) {
+      float want = expf(x[l]);
+      same &= memcmp(&e[l], &want, sizeof want) == 0;
+    }
+  }
+  _mm256_zeroupper();
+  return same;
+}
+
+static bool vector_ok;
+static pthread_once_t vector_once = PTHREAD_ONCE_INIT;
+static void vector_check(void) {
+  vector_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && expf4_matches_libm();
+}
+
+/* Rows [0, n - n % 8) of tml__gbdt_softmax_grad_rows; *fast counts the rows the vector code
+ * computed (the others went row by row). Returns the rows done. */
 __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *margin, size_t mstride, size_t n, int K,
                                                                  const float *label, float *gh, size_t gstride,
-                                                                 float *ghr) {
+                                                                 float *ghr, size_t *fast) {
   long long tab[32];
   expf_table(tab);
   const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), eps = _mm256_set1_ps(HESS_EPS);
@@ -140,6 +174,7 @@ __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *ma
         grad_row(margin, mstride, q, K, label, gh, gstride, ghr);
       continue;
     }
+    *fast += 8;
     __m256 lab = _mm256_loadu_ps(label + i);
     float gv[VEC_MAX_K][8], hv[VEC_MAX_K][8];
     for (int k = 0; k < K; k++) {
@@ -169,7 +204,7 @@ __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *ma
 }
 
 __attribute__((target("avx2,fma"))) static size_t label_p_avx2(const float *margin, size_t mstride, size_t n, int K,
-                                                               const float *label, float *out) {
+                                                               const float *label, float *out, size_t *fast) {
   long long tab[32];
   expf_table(tab);
   size_t i = 0;
@@ -180,6 +215,7 @@ __attribute__((target("avx2,fma"))) static size_t label_p_avx2(const float *marg
         out[q] = label_p_row(margin, mstride, q, K, label);
       continue;
     }
+    *fast += 8;
     __m256 lab = _mm256_loadu_ps(label + i), py = _mm256_setzero_ps();
     for (int k = 0; k < K; k++)
       py = _mm256_blendv_ps(py, p[k], _mm256_cmp_ps(lab, _mm256_set1_ps((float)k), _CMP_EQ_OQ));
@@ -192,35 +228,40 @@ __attribute__((target("avx2,fma"))) static size_t label_p_avx2(const float *marg
 
 bool tml__gbdt_softmax_vector(unsigned flags) {
 #ifdef GRAD_VECTOR
-  return !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (flags & TML_GBDT_NO_AVX2)
+    return false;
+  pthread_once(&vector_once, vector_check);
+  return vector_ok;
 #else
   (void)flags;
   return false;
 #endif
 }
 
-void tml__gbdt_softmax_grad_rows(const float *margin, size_t mstride, size_t n, int K, const float *label, float *gh,
-                                 size_t gstride, float *ghr, bool vector) {
-  size_t i = 0;
+size_t tml__gbdt_softmax_grad_rows(const float *margin, size_t mstride, size_t n, int K, const float *label, float *gh,
+                                   size_t gstride, float *ghr, bool vector) {
+  size_t i = 0, fast = 0;
 #ifdef GRAD_VECTOR
   if (vector && K <= VEC_MAX_K)
-    i = grad_rows_avx2(margin, mstride, n, K, label, gh, gstride, ghr);
+    i = grad_rows_avx2(margin, mstride, n, K, label, gh, gstride, ghr, &fast);
 #else
   (void)vector;
 #endif
   for (; i < n; i++)
     grad_row(margin, mstride, i, K, label, gh, gstride, ghr);
+  return fast;
 }
 
-void tml__gbdt_softmax_label_p(const float *margin, size_t mstride, size_t n, int K, const float *label, float *out,
-                               bool vector) {
-  size_t i = 0;
+size_t tml__gbdt_softmax_label_p(const float *margin, size_t mstride, size_t n, int K, const float *label, float *out,
+                                 bool vector) {
+  size_t i = 0, fast = 0;
 #ifdef GRAD_VECTOR
   if (vector && K <= VEC_MAX_K)
-    i = label_p_avx2(margin, mstride, n, K, label, out);
+    i = label_p_avx2(margin, mstride, n, K, label, out, &fast);
 #else
   (void)vector;
 #endif
   for (; i < n; i++)
     out[i] = label_p_row(margin, mstride, i, K, label);
+  return fast;
 }

@@ -90,22 +90,27 @@ static void softmax_row_reference(const float *margin, size_t n, size_t i, int K
 }
 
 /* Checks both row functions of gbdt_grad.c (vector path and row by row) against the one-row
- * functions, bit for bit, on n rows of K classes. Returns the rows compared. */
-static size_t check_softmax_rows(const float *margin, const float *label, size_t n, int K, bool vector) {
+ * functions, bit for bit, on n rows of K classes. Returns the rows the eight-row code computed
+ * (the same count from both functions). */
+static size_t check_softmax_rows(const float *margin, size_t mstride, const float *label, size_t n, int K,
+                                 bool vector) {
   float *gh = malloc(2 * (size_t)K * (n + 5) * sizeof *gh), *ghr = calloc(8 * n, sizeof *ghr);
   float *py = malloc(n * sizeof *py);
   CHECK(gh && ghr && py);
   size_t gstride = n + 5; /* a class stride other than the margins' */
-  tml__gbdt_softmax_grad_rows(margin, n, n, K, label, gh, gstride, K <= 4 ? ghr : NULL, vector);
-  tml__gbdt_softmax_label_p(margin, n, n, K, label, py, vector);
+  size_t fast = tml__gbdt_softmax_grad_rows(margin, mstride, n, K, label, gh, gstride, K <= 4 ? ghr : NULL, vector);
+  size_t fast_p = tml__gbdt_softmax_label_p(margin, mstride, n, K, label, py, vector);
+  CHECK_MSG(fast == fast_p, "K %d: the gradients took the eight-row path for %zu rows, the probabilities for %zu",
+            K, fast, fast_p);
+  CHECK_MSG(vector || fast == 0, "K %d: %zu rows went the eight-row way without vector", K, fast);
   for (size_t i = 0; i < n; i++) {
     float g[16], h[16], p;
-    softmax_row_reference(margin, n, i, K, label[i], g, h, &p);
+    softmax_row_reference(margin, mstride, i, K, label[i], g, h, &p);
     for (int k = 0; k < K; k++) {
       const float *q = gh + 2 * ((size_t)k * gstride + i);
       CHECK_MSG(memcmp(&q[0], &g[k], sizeof(float)) == 0 && memcmp(&q[1], &h[k], sizeof(float)) == 0,
                 "K %d row %zu class %d (margin %a, vector %d): (g, h) (%a, %a), the row's (%a, %a)", K, i, k,
-                (double)margin[(size_t)k * n + i], vector, (double)q[0], (double)q[1], (double)g[k], (double)h[k]);
+                (double)margin[(size_t)k * mstride + i], vector, (double)q[0], (double)q[1], (double)g[k], (double)h[k]);
       if (K <= 4)
         CHECK_MSG(memcmp(&ghr[8 * i + 2 * (size_t)k], &g[k], sizeof(float)) == 0 &&
                       memcmp(&ghr[8 * i + 2 * (size_t)k + 1], &h[k], sizeof(float)) == 0,
@@ -117,7 +122,7 @@ static size_t check_softmax_rows(const float *margin, const float *label, size_t
   free(gh);
   free(ghr);
   free(py);
-  return n;
+  return fast;
 }
 
 /* The eight-row softmax (gbdt_grad.c: glibc's expf redone on four doubles) gives the row-by-row
@@ -143,9 +148,29 @@ TEST(softmax_rows_equal_the_row_by_row_code) {
     margin[17] = NAN;
     margin[(size_t)(K - 1) * n + 40] = INFINITY;
     margin[333] = -INFINITY;
-    margin[(size_t)(K - 1) * n + 334] = 87.99f; /* x = -87.99.., just inside */
-    check_softmax_rows(margin, label, n, K, vector);
-    check_softmax_rows(margin, label, n, K, false);
+    /* rows whose x = m_k - max lie at the fast path's edge: the largest float below 88 in magnitude
+     * (eight-row code) and -88 itself (row by row), each in a group of its own */
+    static const size_t edge_rows[2] = {336, 344};
+    const float edge[2] = {nextafterf(88.0f, 0.0f), 88.0f};
+    for (int e = 0; e < 2; e++)
+      for (int k = 0; k < K; k++)
+        margin[(size_t)k * n + edge_rows[e]] = k == K - 1 ? edge[e] : 0.0f;
+    for (size_t i = 336; i < 352; i++) /* the rest of both groups in the fast range */
+      if (i != 336 && i != 344)
+        for (int k = 0; k < K; k++)
+          margin[(size_t)k * n + i] = 0.5f * (float)k;
+    size_t fast = check_softmax_rows(margin, n, label, n, K, vector);
+    /* groups with the spread-120 rows, NaN, infinities or -88 go row by row; most go eight at a time */
+    if (vector && K <= 8)
+      CHECK_MSG(fast > n / 2 && fast % 8 == 0 && fast < n - n % 8, "K %d: %zu of %zu rows took the eight-row path",
+                K, fast, n);
+    if (K > 8)
+      CHECK_MSG(fast == 0, "K %d: more classes than the eight-row code keeps, yet %zu rows took it", K, fast);
+    /* the two edge groups alone: the first (x just inside) eight at a time, the second (-88) not */
+    size_t edge_fast = check_softmax_rows(margin + 336, n, label + 336, 16, K, vector);
+    if (vector && K <= 8)
+      CHECK_MSG(edge_fast == 8, "K %d: %zu rows of the two edge groups took the eight-row path, not 8", K, edge_fast);
+    CHECK(check_softmax_rows(margin, n, label, n, K, false) == 0);
     free(margin);
     free(label);
   }
@@ -160,12 +185,14 @@ TEST(softmax_rows_equal_the_row_by_row_code) {
     margin[n + i] = 0.0f;
     label[i] = (float)(i % 2);
   }
-  size_t compared = check_softmax_rows(margin, label, n, 2, vector);
-  CHECK(compared > 1000000);
+  size_t fast = check_softmax_rows(margin, n, label, n, 2, vector);
+  if (vector) /* every row of the sweep is in the fast range */
+    CHECK_MSG(fast == n - n % 8, "sweep: %zu of %zu rows took the eight-row path", fast, n);
   free(margin);
   free(label);
   if (!vector)
-    SKIP("this processor lacks AVX2 or FMA: only the row-by-row path ran (compared with itself)");
+    SKIP("the eight-row path is off here (no glibc, AVX2 or FMA, or its self-check against expf failed): only the "
+         "row-by-row path ran");
 }
 
 TEST(bins_fitted_on_training_rows_only) {
