@@ -1,6 +1,7 @@
 #include "test.h"
 #include "trademl/dataset.h"
 #include "trademl/error.h"
+#include "trademl/featureset.h"
 #include "trademl/series.h"
 #include "trademl/timeutil.h"
 
@@ -105,6 +106,17 @@ TEST(window_keeps_recent_rows_and_counts_the_rest) {
   CHECK(d.time[0] == c.open_time[2000]);
   CHECK_INT(d.nrows, 1000 - (size_t)o.labels.horizon);
   CHECK_INT(d.before_window, 2000 - d.warmup_dropped);
+  /* One symbol: the dataset keeps the feature matrix itself, its kept run moved to the start. Every
+   * row must still be the features of its own candle. */
+  struct tml_features f;
+  CHECK_OK(tml_features_compute(&c, NULL, &f, &err), &err);
+  CHECK_INT(d.ncols, f.ncols);
+  for (size_t r = 0; r < d.nrows; r++) {
+    size_t frow = 2000 - f.first_index + r;
+    CHECK_MSG(memcmp(d.X + r * d.ncols, f.X + frow * f.ncols, f.ncols * sizeof(float)) == 0,
+              "row %zu is not the features of candle %zu", r, 2000 + r);
+  }
+  tml_features_release(&f);
   tml_dataset_release(&d);
   tml_candles_release(&c);
 }
