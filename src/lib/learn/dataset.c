@@ -209,6 +209,11 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
       memmove(feats[0].X, feats[0].X + (size_t)refs[0].frow * w, kept * w * sizeof(float));
     taken = feats[0].X;
     feats[0].X = NULL;
+    if (kept < feats[0].nrows) { /* rows before the window: give their room back (a large block shrinks in place) */
+      float *shrunk = realloc(taken, kept * w * sizeof(float));
+      if (shrunk)
+        taken = shrunk;
+    }
   }
   rc = alloc_rows(d, kept, taken, err);
   if (rc)
