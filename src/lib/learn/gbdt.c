@@ -46,7 +46,6 @@
 #include "trademl/mem.h"
 
 #define RT_EPS 1e-6      /* XGBoost's kRtEps: the smallest loss change that makes a split */
-#define HESS_EPS 1e-16f  /* multi:softprob's hessian floor */
 #define PROB_EPS 1e-16   /* mlogloss clip, as XGBoost's */
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -73,18 +72,6 @@ int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *e
                          "training.max_depth / --max-depth or use --engine xgboost",
                          p->max_depth, TML_GBDT_MAX_DEPTH);
   return 0;
-}
-
-void tml_gbdt_softmax_grad(const float *margin, int nclass, int label, float *g, float *h) {
-  float p[MAX_CLASSES];
-  for (int k = 0; k < nclass; k++)
-    p[k] = margin[k];
-  tml__gbdt_softmax(p, nclass);
-  for (int k = 0; k < nclass; k++) {
-    g[k] = k == label ? p[k] - 1.0f : p[k];
-    float hh = 2.0f * p[k] * (1.0f - p[k]);
-    h[k] = hh > HESS_EPS ? hh : HESS_EPS;
-  }
 }
 
 /* ---------------------------------------------------------------------------------------------- */

@@ -29,7 +29,20 @@
 #define GRAD_VECTOR 1
 #endif
 
-#define HESS_EPS 1e-16f /* multi:softprob's hessian floor (as gbdt.c) */
+#define HESS_EPS 1e-16f /* multi:softprob's hessian floor */
+
+/* One row: the public function (trademl/gbdt.h), the reference of the eight-row code. */
+void tml_gbdt_softmax_grad(const float *margin, int nclass, int label, float *g, float *h) {
+  float p[MAX_CLASSES];
+  for (int k = 0; k < nclass; k++)
+    p[k] = margin[k];
+  tml__gbdt_softmax(p, nclass);
+  for (int k = 0; k < nclass; k++) {
+    g[k] = k == label ? p[k] - 1.0f : p[k];
+    float hh = 2.0f * p[k] * (1.0f - p[k]);
+    h[k] = hh > HESS_EPS ? hh : HESS_EPS;
+  }
+}
 
 /* Row i's gradients into gh (class k's pair at gh + 2 (k * gstride + i)) and ghr (8 floats a row)
  * through the public one-row function. */
