@@ -18,6 +18,26 @@ static void opts_default(struct tml_dataset_opts *o) {
   o->from_ms = INT64_MIN;
 }
 
+/* Every row of a one-symbol dataset is the features of its own candle (the dataset keeps the
+ * feature matrix itself, its kept run moved to the start: dataset.c). */
+static void check_rows_are_features(const struct tml_dataset *d, const struct tml_candles *c) {
+  struct tml_features f;
+  struct tml_error err;
+  tml_error_init(&err);
+  CHECK_OK(tml_features_compute(c, NULL, &f, &err), &err);
+  CHECK_INT(d->ncols, f.ncols);
+  size_t first = 0; /* the candle of row 0 */
+  while (first < c->len && c->open_time[first] != d->time[0])
+    first++;
+  CHECK(first < c->len && first >= f.first_index);
+  for (size_t r = 0; r < d->nrows; r++) {
+    size_t frow = first - f.first_index + r;
+    CHECK_MSG(frow < f.nrows && memcmp(d->X + r * d->ncols, f.X + frow * f.ncols, f.ncols * sizeof(float)) == 0,
+              "row %zu is not the features of candle %zu", r, first + r);
+  }
+  tml_features_release(&f);
+}
+
 TEST(split_purges_every_label_window) {
   struct tml_candles c;
   build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 4000, &c);
@@ -30,6 +50,7 @@ TEST(split_purges_every_label_window) {
   /* Rows are the candles minus warm-up and the last horizon candles. */
   CHECK_INT(d.nrows + d.warmup_dropped + d.unlabelled, c.len);
   CHECK_INT(d.unlabelled, o.labels.horizon);
+  check_rows_are_features(&d, &c); /* no window: the unlabelled last rows given back */
   for (int purge = o.labels.horizon; purge <= o.labels.horizon + 24; purge += 12) {
     struct tml_split s;
     CHECK_OK(tml_dataset_split(&d, 0.2, purge, &s, &err), &err);
@@ -106,17 +127,15 @@ TEST(window_keeps_recent_rows_and_counts_the_rest) {
   CHECK(d.time[0] == c.open_time[2000]);
   CHECK_INT(d.nrows, 1000 - (size_t)o.labels.horizon);
   CHECK_INT(d.before_window, 2000 - d.warmup_dropped);
-  /* One symbol: the dataset keeps the feature matrix itself, its kept run moved to the start. Every
-   * row must still be the features of its own candle. */
-  struct tml_features f;
-  CHECK_OK(tml_features_compute(&c, NULL, &f, &err), &err);
-  CHECK_INT(d.ncols, f.ncols);
-  for (size_t r = 0; r < d.nrows; r++) {
-    size_t frow = 2000 - f.first_index + r;
-    CHECK_MSG(memcmp(d.X + r * d.ncols, f.X + frow * f.ncols, f.ncols * sizeof(float)) == 0,
-              "row %zu is not the features of candle %zu", r, 2000 + r);
-  }
-  tml_features_release(&f);
+  check_rows_are_features(&d, &c); /* the kept run moved to the start */
+  tml_dataset_release(&d);
+  tml_candles_release(&c);
+  /* A matrix past tml_alloc_large's threshold (4 MiB: huge-page aligned, then moved and shrunk) */
+  build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 20000, &c);
+  o.from_ms = c.open_time[5000];
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &d, &err), &err);
+  CHECK(c.len * d.ncols * sizeof(float) > ((size_t)4 << 20)); /* the features of all candles are past it */
+  check_rows_are_features(&d, &c);
   tml_dataset_release(&d);
   tml_candles_release(&c);
 }
