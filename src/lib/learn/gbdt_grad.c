@@ -85,25 +85,27 @@ static float label_p_row(const float *margin, size_t mstride, size_t i, int K, c
 
 /* glibc's table: the bits of 2^(i/32) minus i << 47 (so that adding k << 47 puts k / 32 into the
  * exponent). The entries are the doubles nearest 2^(i/32), which exp2 gives for these 32 points
- * (checked against glibc's own table; any wrong entry would fail the bitwise tests). */
-static void expf_table(long long tab[32]) {
+ * (checked against glibc's own table; any wrong entry would fail the bitwise tests). Filled once,
+ * with the self-check (vector_check), before any eight-row code runs. */
+static long long expf_tab[32];
+static void expf_table_fill(void) {
   for (int i = 0; i < 32; i++) {
     double d = exp2((double)i / 32.0);
     uint64_t u;
     memcpy(&u, &d, sizeof u);
     u -= (uint64_t)i << 47;
-    memcpy(&tab[i], &u, sizeof u);
+    memcpy(&expf_tab[i], &u, sizeof u);
   }
 }
 
 /* expf of four floats, each |x| < 88 (the caller checks). */
-__attribute__((target("avx2,fma"))) static inline __m128 expf4(__m128 x, const long long *tab) {
+__attribute__((target("avx2,fma"))) static inline __m128 expf4(__m128 x) {
   __m256d xd = _mm256_cvtps_pd(x), inv = _mm256_set1_pd(EXPF_INVLN2N), shift = _mm256_set1_pd(EXPF_SHIFT);
   __m256d kd0 = _mm256_fmadd_pd(inv, xd, shift);
   __m256i ki = _mm256_castpd_si256(kd0);
   __m256d kd = _mm256_sub_pd(kd0, shift);
   __m256d r = _mm256_fmsub_pd(inv, xd, kd);
-  __m256i t = _mm256_i64gather_epi64(tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+  __m256i t = _mm256_i64gather_epi64(expf_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
   t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
   __m256d z = _mm256_fmadd_pd(r, _mm256_set1_pd(EXPF_C0), _mm256_set1_pd(EXPF_C1));
   __m256d r2 = _mm256_mul_pd(r, r);
@@ -116,7 +118,7 @@ __attribute__((target("avx2,fma"))) static inline __m128 expf4(__m128 x, const l
 /* The softmax of rows [i, i + 8) into p[0..K) (eight lanes each). False, with nothing computed,
  * when a lane leaves expf's fast path (|m_k - max| >= 88, or NaN): the caller then goes row by row. */
 __attribute__((target("avx2,fma"))) static bool softmax8(const float *margin, size_t mstride, size_t i, int K,
-                                                         const long long *tab, __m256 *p) {
+                                                         __m256 *p) {
   __m256 mx = _mm256_loadu_ps(margin + i);
   for (int k = 1; k < K; k++) /* max_ps(a, b) is a > b ? a : b, the scalar loop's select */
     mx = _mm256_max_ps(_mm256_loadu_ps(margin + (size_t)k * mstride + i), mx);
@@ -131,7 +133,7 @@ __attribute__((target("avx2,fma"))) static bool softmax8(const float *margin, si
     return false;
   __m256d s0 = _mm256_setzero_pd(), s1 = s0;
   for (int k = 0; k < K; k++) {
-    __m128 e0 = expf4(_mm256_castps256_ps128(p[k]), tab), e1 = expf4(_mm256_extractf128_ps(p[k], 1), tab);
+    __m128 e0 = expf4(_mm256_castps256_ps128(p[k])), e1 = expf4(_mm256_extractf128_ps(p[k], 1));
     s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(e0));
     s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(e1));
     p[k] = _mm256_set_m128(e1, e0);
@@ -145,8 +147,6 @@ __attribute__((target("avx2,fma"))) static bool softmax8(const float *margin, si
 /* The self-check: expf4 against the process's expf on 2^14 floats spaced evenly (by their bits)
  * over (-88, 0], both ends included. */
 __attribute__((target("avx2,fma"))) static bool expf4_matches_libm(void) {
-  long long tab[32];
-  expf_table(tab);
   const uint32_t lo = 0x80000000u, hi = 0x80000000u | 0x42afffffu, steps = 1u << 14;
   bool same = true;
   for (uint32_t q = 0; q < steps; q += 4) {
@@ -155,7 +155,7 @@ __attribute__((target("avx2,fma"))) static bool expf4_matches_libm(void) {
       uint32_t u = lo + (uint32_t)((uint64_t)(hi - lo) * (q + l) / (steps - 1));
       memcpy(&x[l], &u, sizeof u);
     }
-    _mm_storeu_ps(e, expf4(_mm_loadu_ps(x), tab));
+    _mm_storeu_ps(e, expf4(_mm_loadu_ps(x)));
     for (uint32_t l = 0; l < 4; l++) {
       float want = expf(x[l]);
       same &= memcmp(&e[l], &want, sizeof want) == 0;
@@ -168,6 +168,7 @@ __attribute__((target("avx2,fma"))) static bool expf4_matches_libm(void) {
 static bool vector_ok;
 static pthread_once_t vector_once = PTHREAD_ONCE_INIT;
 static void vector_check(void) {
+  expf_table_fill();
   vector_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && expf4_matches_libm();
 }
 
@@ -176,13 +177,11 @@ static void vector_check(void) {
 __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *margin, size_t mstride, size_t n, int K,
                                                                  const float *label, float *gh, size_t gstride,
                                                                  float *ghr, size_t *fast) {
-  long long tab[32];
-  expf_table(tab);
   const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f), eps = _mm256_set1_ps(HESS_EPS);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 p[VEC_MAX_K];
-    if (!softmax8(margin, mstride, i, K, tab, p)) {
+    if (!softmax8(margin, mstride, i, K, p)) {
       for (size_t q = i; q < i + 8; q++)
         grad_row(margin, mstride, q, K, label, gh, gstride, ghr);
       continue;
@@ -218,12 +217,10 @@ __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *ma
 
 __attribute__((target("avx2,fma"))) static size_t label_p_avx2(const float *margin, size_t mstride, size_t n, int K,
                                                                const float *label, float *out, size_t *fast) {
-  long long tab[32];
-  expf_table(tab);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 p[VEC_MAX_K];
-    if (!softmax8(margin, mstride, i, K, tab, p)) {
+    if (!softmax8(margin, mstride, i, K, p)) {
       for (size_t q = i; q < i + 8; q++)
         out[q] = label_p_row(margin, mstride, q, K, label);
       continue;
