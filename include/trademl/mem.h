@@ -10,6 +10,24 @@
  * free(). Returns NULL when out of memory. */
 void *tml_alloc_large(size_t bytes);
 
+/* Faulting a fresh large array in from another thread while this one writes it from the front.
+ * The first write of a page costs a page fault and the kernel clearing the page; for a 30 MB feature
+ * matrix that is ~60 ms of a serial phase on a virtual machine (perf: clear_page). tml_prefault_start
+ * asks the kernel (MADV_POPULATE_WRITE, Linux 5.14+) to map the pages of [p, p + len) from the end
+ * towards the front on a helper thread, so the writer and the helper meet in the middle and each
+ * faults about half. The memory's content is never written by the helper (the advice maps pages,
+ * it stores nothing), so the writer may run at the same time. Does nothing (and `pf` is inert) below
+ * 4 MiB, where the kernel lacks the advice, or when no thread can be started. tml_prefault_finish
+ * waits for the helper; call it before freeing the array. */
+struct tml_prefault {
+  char *p;
+  size_t len;
+  int started;
+  unsigned long tid; /* pthread_t, kept opaque here */
+};
+void tml_prefault_start(void *p, size_t len, struct tml_prefault *pf);
+void tml_prefault_finish(struct tml_prefault *pf);
+
 /* The row array of a listing with room for row n: doubles the capacity (from `first`) when full.
  * Returns the array, moved or not, or NULL when out of memory or the size would overflow (the old
  * array stays valid and *cap unchanged). */

@@ -646,6 +646,7 @@ int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candl
   memset(out, 0, sizeof(*out));
   if (nctx_used)
     *nctx_used = 0;
+  struct tml_prefault pf = {0};
   struct tml_featureset_opts opts = {0, 0};
   if (o)
     opts = *o;
@@ -684,6 +685,7 @@ int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candl
   size_t n = c->len;
   float *X = tml_alloc_large(sizeof(float) * F_COUNT * (n ? n : 1));
   int64_t *times = malloc(sizeof(int64_t) * (n ? n : 1));
+  tml_prefault_start(X, sizeof(float) * F_COUNT * n, &pf); /* the rows are written from the front */
   if (!X || !times) {
     rc = tml_error_set(err, TML_ENOMEM, "cannot compute features for %zu candles: out of memory", n);
     goto fail;
@@ -719,6 +721,7 @@ int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candl
       first = i;
     times[rows++] = c->open_time[i];
   }
+  tml_prefault_finish(&pf);
   if (rows == 0) {
     rc = tml_error_set(err, TML_EDATA,
                        "%s: %zu candles do not cover the feature warm-up (up to %zu candles); "
@@ -736,6 +739,7 @@ int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candl
   out->warmup_dropped = first;
   return 0;
 fail:
+  tml_prefault_finish(&pf);
   free(X);
   free(times);
   tml_feature_stream_destroy(s);

@@ -8,6 +8,8 @@
 #include "trademl/mem.h"
 #include "util/common.h"
 
+#include <pthread.h>
+
 const char *tml_symbol_encoding_name(enum tml_symbol_encoding e) {
   switch (e) {
   case TML_ENC_ONE_HOT: return "one_hot";
@@ -120,6 +122,20 @@ static int alloc_rows(struct tml_dataset *d, size_t n, float *X, struct tml_erro
   return 0;
 }
 
+struct targets_job {
+  const struct tml_candles *c;
+  const struct tml_label_spec *spec;
+  struct tml_targets *out;
+  int rc;
+  struct tml_error err;
+};
+
+static void *targets_run(void *arg) {
+  struct targets_job *j = arg;
+  j->rc = tml_targets_compute(j->c, j->spec, j->out, &j->err);
+  return NULL;
+}
+
 int tml_dataset_build(const struct tml_candles *series, size_t nseries, const struct tml_dataset_opts *o,
                       struct tml_dataset *d, struct tml_error *err) {
   memset(d, 0, sizeof(*d));
@@ -159,10 +175,20 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
     size_t used = 0;
     if (ctx)
       hash_series(&h, ctx);
+    /* the series' targets on a second thread while this one computes its features (both only read
+     * the candles); without a thread, one after the other */
+    struct targets_job tj = {c, &o->labels, &targets[s], 0, {0}};
+    tml_error_init(&tj.err);
+    pthread_t tid;
+    bool threaded = pthread_create(&tid, NULL, targets_run, &tj) == 0;
     rc = tml_features_compute_ctx(c, ctx, &o->features, &feats[s], &used, err);
+    if (threaded)
+      pthread_join(tid, NULL);
+    else
+      targets_run(&tj);
     d->context_candles += used;
-    if (!rc)
-      rc = tml_targets_compute(c, &o->labels, &targets[s], err);
+    if (!rc && tj.rc)
+      rc = tml_error_set(err, tj.rc, "%s", tj.err.msg);
     if (rc) {
       tml_error_prefix(err, "%s", c->symbol);
       goto out;

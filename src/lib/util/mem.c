@@ -4,6 +4,8 @@
 #include "trademl/mem.h"
 #include "util/common.h"
 
+#include <pthread.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -19,6 +21,47 @@ void *tml_alloc_large(size_t bytes) {
   (void)madvise(p, rounded, MADV_HUGEPAGE); /* advice only: failure changes nothing but speed */
 #endif
   return p;
+}
+
+_Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "a pthread_t fits the opaque field");
+
+static void *prefault_run(void *arg) {
+  const struct tml_prefault *pf = arg;
+#ifdef MADV_POPULATE_WRITE
+  /* whole huge pages from the end towards the front: one advice per 2 MiB */
+  uintptr_t a = (uintptr_t)pf->p, z = a + pf->len, lo = (a + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  for (uintptr_t hi = z / HUGE_PAGE * HUGE_PAGE; hi > lo; hi -= HUGE_PAGE)
+    if (madvise((void *)(hi - HUGE_PAGE), HUGE_PAGE, MADV_POPULATE_WRITE) != 0)
+      break; /* an old kernel (EINVAL) or no memory: the writer faults the pages itself */
+#endif
+  return NULL;
+}
+
+void tml_prefault_start(void *p, size_t len, struct tml_prefault *pf) {
+  memset(pf, 0, sizeof(*pf));
+#ifdef MADV_POPULATE_WRITE
+  if (!p || len < 2 * HUGE_PAGE)
+    return;
+  pf->p = p;
+  pf->len = len;
+  pthread_t t;
+  if (pthread_create(&t, NULL, prefault_run, pf) == 0) {
+    memcpy(&pf->tid, &t, sizeof(t));
+    pf->started = 1;
+  }
+#else
+  (void)p;
+  (void)len;
+#endif
+}
+
+void tml_prefault_finish(struct tml_prefault *pf) {
+  if (!pf->started)
+    return;
+  pthread_t t;
+  memcpy(&t, &pf->tid, sizeof(t));
+  pthread_join(t, NULL);
+  pf->started = 0;
 }
 
 void *tml_grow(void *rows, size_t *cap, size_t n, size_t elem, size_t first) {
