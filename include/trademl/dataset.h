@@ -49,6 +49,8 @@ struct tml_dataset_opts {
   enum tml_symbol_encoding encoding; /* NONE for single-symbol sets */
   int64_t from_ms;                   /* keep rows with time >= from_ms (INT64_MIN: all) */
   const struct tml_candles *htf_context; /* per series: stored higher-interval candles before it, or NULL */
+  int threads; /* the build may use: >= 2 computes a series' targets on a second thread and lets a helper
+                * fault its feature matrix in (series of 4096 candles and more); 0 or 1: one thread */
 };
 
 /* Builds the dataset from `nseries` full histories (borrowed). Features run over each whole series

@@ -1,4 +1,5 @@
-/* Allocation of large flat arrays (feature matrices, datasets) and of growing row arrays (listings). */
+/* Allocation of large flat arrays (feature matrices, datasets), faulting them in from a helper thread,
+ * and growing row arrays (listings). */
 #ifndef TML_MEM_H
 #define TML_MEM_H
 
@@ -13,12 +14,14 @@ void *tml_alloc_large(size_t bytes);
 /* Faulting a fresh large array in from another thread while this one writes it from the front.
  * The first write of a page costs a page fault and the kernel clearing the page; for a 30 MB feature
  * matrix that is ~60 ms of a serial phase on a virtual machine (perf: clear_page). tml_prefault_start
- * asks the kernel (MADV_POPULATE_WRITE, Linux 5.14+) to map the pages of [p, p + len) from the end
- * towards the front on a helper thread, so the writer and the helper meet in the middle and each
- * faults about half. The memory's content is never written by the helper (the advice maps pages,
- * it stores nothing), so the writer may run at the same time. Does nothing (and `pf` is inert) below
- * 4 MiB, where the kernel lacks the advice, or when no thread can be started. tml_prefault_finish
- * waits for the helper; call it before freeing the array. */
+ * asks the kernel (MADV_POPULATE_WRITE, Linux 5.14+) to map the whole 2 MiB pages of [p, p + len)
+ * from the end towards the front on a helper thread, so the helper faults the back of the array
+ * while the writer faults the front (from where they cross, the helper finds the pages mapped). The
+ * helper never writes the memory (the advice maps pages, it stores nothing), so the writer may run
+ * at the same time. Starts nothing (pf->started 0) below 4 MiB, without the advice in the headers,
+ * after the running kernel has once refused it, or when no thread can be started. `pf` is read by
+ * the helper: it must stay where it is until tml_prefault_finish, which waits for the helper; call
+ * that before freeing or moving the array (it does nothing when nothing was started). */
 struct tml_prefault {
   char *p;
   size_t len;

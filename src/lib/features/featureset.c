@@ -637,12 +637,12 @@ void tml_features_release(struct tml_features *f) {
 
 int tml_features_compute(const struct tml_candles *c, const struct tml_featureset_opts *o,
                          struct tml_features *out, struct tml_error *err) {
-  return tml_features_compute_ctx(c, NULL, o, out, NULL, err);
+  return tml_features_compute_ctx(c, NULL, o, 1, out, NULL, err);
 }
 
 int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candles *ctx,
-                             const struct tml_featureset_opts *o, struct tml_features *out, size_t *nctx_used,
-                             struct tml_error *err) {
+                             const struct tml_featureset_opts *o, int threads, struct tml_features *out,
+                             size_t *nctx_used, struct tml_error *err) {
   memset(out, 0, sizeof(*out));
   if (nctx_used)
     *nctx_used = 0;
@@ -685,7 +685,8 @@ int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candl
   size_t n = c->len;
   float *X = tml_alloc_large(sizeof(float) * F_COUNT * (n ? n : 1));
   int64_t *times = malloc(sizeof(int64_t) * (n ? n : 1));
-  tml_prefault_start(X, sizeof(float) * F_COUNT * n, &pf); /* the rows are written from the front */
+  if (threads > 1) /* the rows are written from the front */
+    tml_prefault_start(X, sizeof(float) * F_COUNT * n, &pf);
   if (!X || !times) {
     rc = tml_error_set(err, TML_ENOMEM, "cannot compute features for %zu candles: out of memory", n);
     goto fail;

@@ -176,12 +176,13 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
     if (ctx)
       hash_series(&h, ctx);
     /* the series' targets on a second thread while this one computes its features (both only read
-     * the candles); without a thread, one after the other */
+     * the candles; a short series is not worth a thread); else one after the other */
     struct targets_job tj = {c, &o->labels, &targets[s], 0, {0}};
     tml_error_init(&tj.err);
     pthread_t tid;
-    bool threaded = pthread_create(&tid, NULL, targets_run, &tj) == 0;
-    rc = tml_features_compute_ctx(c, ctx, &o->features, &feats[s], &used, err);
+    int threads = c->len >= 4096 ? o->threads : 1;
+    bool threaded = threads > 1 && pthread_create(&tid, NULL, targets_run, &tj) == 0;
+    rc = tml_features_compute_ctx(c, ctx, &o->features, threads, &feats[s], &used, err);
     if (threaded)
       pthread_join(tid, NULL);
     else

@@ -494,7 +494,8 @@ int tml_train_build_dataset(struct tml_store *store, const struct tml_train_opts
   double t1 = tml_monotonic_s();
   if (!rc) {
     struct tml_dataset_opts dopt = {.features = o->features, .labels = o->labels, .encoding = o->encoding,
-                                    .from_ms = INT64_MIN, .htf_context = ctx};
+                                    .from_ms = INT64_MIN, .htf_context = ctx,
+                                    .threads = o->threads > 0 ? o->threads : online_cores()};
     dopt.features.base_interval_ms = o->interval_ms;
     if (o->days > 0) {
       int64_t last = INT64_MIN;

@@ -1,10 +1,13 @@
-/* Large-array allocation with transparent huge pages where the kernel offers them. MADV_HUGEPAGE is
- * Linux-specific (not POSIX), hence _DEFAULT_SOURCE in this one file; elsewhere the advice is skipped. */
+/* Large-array allocation with transparent huge pages where the kernel offers them, and the helper
+ * that faults a fresh array in (mem.h). MADV_HUGEPAGE and MADV_POPULATE_WRITE are Linux-specific (not
+ * POSIX), hence _DEFAULT_SOURCE in this one file; elsewhere the advice is skipped. */
 #define _DEFAULT_SOURCE 1
 #include "trademl/mem.h"
 #include "util/common.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -23,24 +26,30 @@ void *tml_alloc_large(size_t bytes) {
   return p;
 }
 
+#ifdef MADV_POPULATE_WRITE
 _Static_assert(sizeof(pthread_t) <= sizeof(unsigned long), "a pthread_t fits the opaque field");
+
+/* set once a kernel older than 5.14 has refused the advice: no more helpers are started */
+static atomic_bool populate_refused;
 
 static void *prefault_run(void *arg) {
   const struct tml_prefault *pf = arg;
-#ifdef MADV_POPULATE_WRITE
   /* whole huge pages from the end towards the front: one advice per 2 MiB */
   uintptr_t a = (uintptr_t)pf->p, z = a + pf->len, lo = (a + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
   for (uintptr_t hi = z / HUGE_PAGE * HUGE_PAGE; hi > lo; hi -= HUGE_PAGE)
-    if (madvise((void *)(hi - HUGE_PAGE), HUGE_PAGE, MADV_POPULATE_WRITE) != 0)
-      break; /* an old kernel (EINVAL) or no memory: the writer faults the pages itself */
-#endif
+    if (madvise((void *)(hi - HUGE_PAGE), HUGE_PAGE, MADV_POPULATE_WRITE) != 0) {
+      if (errno == EINVAL)
+        atomic_store(&populate_refused, true);
+      break; /* an old kernel or no memory: the writer faults the pages itself */
+    }
   return NULL;
 }
+#endif
 
 void tml_prefault_start(void *p, size_t len, struct tml_prefault *pf) {
   memset(pf, 0, sizeof(*pf));
 #ifdef MADV_POPULATE_WRITE
-  if (!p || len < 2 * HUGE_PAGE)
+  if (!p || len < 2 * HUGE_PAGE || atomic_load(&populate_refused))
     return;
   pf->p = p;
   pf->len = len;

@@ -280,7 +280,7 @@ TEST(htf_context_equals_resampled_base_where_both_exist) {
     k++;
   CHECK_OK(tml_candles_slice(&c, k, c.len, &part), &err);
   size_t used = 0, used2 = 0;
-  CHECK_OK(tml_features_compute_ctx(&part, &h, NULL, &with_ctx, &used, &err), &err);
+  CHECK_OK(tml_features_compute_ctx(&part, &h, NULL, 2, &with_ctx, &used, &err), &err);
   /* exactly the 1h candles that closed by the first 15m candle's open */
   size_t want = 0;
   while (want < h.len && h.open_time[want] + TML_MS_PER_HOUR <= part.open_time[0])
@@ -289,7 +289,7 @@ TEST(htf_context_equals_resampled_base_where_both_exist) {
   CHECK(want > 100);
   /* only the context before the base series: the same result (later candles are not read) */
   CHECK_OK(tml_candles_slice(&h, 0, want, &ctx_before), &err);
-  CHECK_OK(tml_features_compute_ctx(&part, &ctx_before, NULL, &with_past_ctx, &used2, &err), &err);
+  CHECK_OK(tml_features_compute_ctx(&part, &ctx_before, NULL, 1, &with_past_ctx, &used2, &err), &err);
   CHECK_INT(used2, want);
   CHECK_INT(with_past_ctx.nrows, with_ctx.nrows);
   CHECK(memcmp(with_past_ctx.X, with_ctx.X, sizeof(float) * with_ctx.nrows * with_ctx.ncols) == 0);
@@ -334,7 +334,7 @@ TEST(htf_context_equals_resampled_base_where_both_exist) {
   tml_feature_stream_destroy(s);
   /* context of another interval is a usage error */
   struct tml_features bad;
-  CHECK_INT(tml_features_compute_ctx(&part, &part, NULL, &bad, NULL, &err), TML_EINVAL);
+  CHECK_INT(tml_features_compute_ctx(&part, &part, NULL, 1, &bad, NULL, &err), TML_EINVAL);
   CHECK_CONTAINS(err.msg, "context candles are 15m, but the feature set's higher interval is 1h");
   tml_features_release(&full);
   tml_features_release(&with_ctx);

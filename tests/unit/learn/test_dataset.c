@@ -114,6 +114,39 @@ TEST(multi_symbol_rows_time_ordered_with_encoding) {
   tml_candles_release(&c[1]);
 }
 
+/* With threads (a series' targets on a second thread, the feature matrix faulted in by a helper) the
+ * dataset is the same bit for bit, and a label spec the targets refuse fails the build the same way. */
+TEST(threads_give_the_same_dataset_and_errors) {
+  struct tml_candles c;
+  build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 20000, &c); /* a matrix past 4 MiB */
+  struct tml_dataset_opts o;
+  opts_default(&o);
+  struct tml_dataset one, two;
+  struct tml_error err;
+  tml_error_init(&err);
+  o.threads = 1;
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &one, &err), &err);
+  o.threads = 2;
+  CHECK_OK(tml_dataset_build(&c, 1, &o, &two, &err), &err);
+  CHECK_INT(two.nrows, one.nrows);
+  CHECK_INT(two.warmup_dropped, one.warmup_dropped);
+  CHECK_INT(two.unlabelled, one.unlabelled);
+  CHECK_STR(two.input_hash, one.input_hash);
+  CHECK(memcmp(two.X, one.X, one.nrows * one.ncols * sizeof(float)) == 0);
+  CHECK(memcmp(two.fwd_return, one.fwd_return, one.nrows * sizeof(double)) == 0);
+  CHECK(memcmp(two.position_size, one.position_size, one.nrows * sizeof(double)) == 0);
+  tml_dataset_release(&one);
+  tml_dataset_release(&two);
+  for (int threads = 1; threads <= 2; threads++) {
+    o.threads = threads;
+    o.labels.horizon = 0;
+    struct tml_dataset d;
+    CHECK_INT(tml_dataset_build(&c, 1, &o, &d, &err), TML_EINVAL);
+    CHECK_CONTAINS(err.msg, "BTCUSDT: label spec: horizon = 0 must be 1..100000 candles");
+  }
+  tml_candles_release(&c);
+}
+
 TEST(window_keeps_recent_rows_and_counts_the_rest) {
   struct tml_candles c;
   build("binance-spot/BTCUSDT_1h_2021-2026.csv", "BTCUSDT", 3000, &c);
