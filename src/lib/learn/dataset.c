@@ -185,7 +185,7 @@ int tml_dataset_build(const struct tml_candles *series, size_t nseries, const st
     rc = tml_features_compute_ctx(c, ctx, &o->features, threads, &feats[s], &used, err);
     if (threaded)
       pthread_join(tid, NULL);
-    else
+    else if (!rc) /* one thread: no targets after a failed feature pass, as before */
       targets_run(&tj);
     d->context_candles += used;
     if (!rc && tj.rc)
