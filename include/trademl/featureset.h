@@ -66,9 +66,8 @@ int tml_features_compute(const struct tml_candles *c, const struct tml_featurese
  * the higher candles itself, as without context. So where both exist the values are identical when the
  * stored candles equal the resampled ones, and nothing after a row's candle is used. *nctx_used (may be
  * NULL) counts the context candles fed. TML_EINVAL for a ctx of another interval, TML_EDATA for an
- * unusable context candle, else as tml_features_compute. */
-/* threads >= 2 lets a helper thread fault a large matrix in while the stream writes it
- * (tml_prefault_start); the values are the same either way. */
+ * unusable context candle, else as tml_features_compute. threads >= 2 lets a helper thread fault a
+ * large matrix in while the stream writes it (tml_prefault_start); the values are the same either way. */
 int tml_features_compute_ctx(const struct tml_candles *c, const struct tml_candles *ctx,
                              const struct tml_featureset_opts *o, int threads, struct tml_features *out,
                              size_t *nctx_used, struct tml_error *err);

@@ -71,15 +71,16 @@ int tml__gbdt_model_seal(struct tml_gbdt_model *m);
 /* In place, as XGBoost's common::Softmax (the sum in double, divided by as a float). */
 void tml__gbdt_softmax(float *v, int K);
 
+/* True when the eight-row code of the two functions below may run: glibc on x86-64 with AVX2 and
+ * FMA, its expf redone equal to the process's own on a self-check (run once), and flags without
+ * TML_GBDT_NO_AVX2. */
+bool tml__gbdt_softmax_vector(unsigned flags);
 /* The softmax of rows [0, n) of a round (gbdt_grad.c), K classes (2..MAX_CLASSES): the margin of
  * class k of row i at margin[k * mstride + i], label[i] its class (an integer-valued float below
  * K). Each row's results are the bits of tml__gbdt_softmax / tml_gbdt_softmax_grad on that row;
  * with vector (only when tml__gbdt_softmax_vector says so) eight rows at a time, with the same
  * results. Both return the rows the eight-row code computed (0 without vector; rows whose margins
  * leave expf's fast path, and the last n % 8, go row by row). */
-/* True when the eight-row code may run: glibc on x86-64 with AVX2 and FMA, its expf redone
- * equal to the process's own on a self-check (run once), and flags without TML_GBDT_NO_AVX2. */
-bool tml__gbdt_softmax_vector(unsigned flags);
 /* Gradients: (g, h) of class k of row i as two floats at gh + 2 * (k * gstride + i), and, when ghr
  * is not NULL, at ghr[8 i + 2 k] and ghr[8 i + 2 k + 1] (the shared root pass's rows, K <= 4). */
 size_t tml__gbdt_softmax_grad_rows(const float *margin, size_t mstride, size_t n, int K, const float *label, float *gh,
