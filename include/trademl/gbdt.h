@@ -50,6 +50,10 @@ struct tml_gbdt_bins;
  * (tml_gbdt_bins_free). 0, TML_EINVAL (empty fit range, bad max_bin) or TML_ENOMEM. */
 int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
                         struct tml_gbdt_bins **out, struct tml_error *err);
+/* The same matrix, byte for byte, built on up to nthread threads (the cuts split by column, the codes
+ * by row; one thread below 4,096 rows). */
+int tml_gbdt_bins_build_threads(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
+                                int nthread, struct tml_gbdt_bins **out, struct tml_error *err);
 void tml_gbdt_bins_free(struct tml_gbdt_bins *b);
 size_t tml_gbdt_bins_nrows(const struct tml_gbdt_bins *b);
 /* Cut points of column j (*ncuts of them, ascending); the pointer lives as long as b. */

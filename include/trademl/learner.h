@@ -8,6 +8,7 @@
  *  - fold_prepare builds what an engine can share between the heads of one fold from the rows of X
  *    (the native engine: the binned matrix, bins fitted on the `fit` rows only); NULL when there is
  *    nothing to share. The fold data is read-only afterwards: heads may train on it in parallel.
+ *    It may use up to p->nthread threads, and what it builds does not depend on their number.
  *  - train reads rows of the fold's X by index ranges (train, valid), never other rows.
  *  - predict is thread-safe (XGBoost: in-place prediction serialised by the model's lock; native:
  *    no shared state).

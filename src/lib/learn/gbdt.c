@@ -1710,7 +1710,7 @@ int tml_gbdt_train(const float *X, size_t ncols, const float *y, struct tml_rang
                          train.begin, train.end, valid.begin, valid.end);
   size_t nrows = TML_MAX(train.end, valid.end);
   struct tml_gbdt_bins *b = NULL;
-  if ((rc = tml_gbdt_bins_build(X, nrows, ncols, train, p->max_bin, &b, err)))
+  if ((rc = tml_gbdt_bins_build_threads(X, nrows, ncols, train, p->max_bin, p->nthread, &b, err)))
     return rc;
   rc = tml_gbdt_train_binned(b, y, train, valid, nclass, p, 0, NULL, feature_names, progress, ud, out, err);
   tml_gbdt_bins_free(b);

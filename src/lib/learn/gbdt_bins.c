@@ -7,6 +7,10 @@
 
 #include "trademl/error.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
 #define COL_BLOCK 16 /* columns gathered per pass over the rows when fitting cuts */
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -334,8 +338,110 @@ static unsigned sketch_cuts(struct sketch *s, const float *v, size_t n, int max_
   return k;
 }
 
-int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
-                        struct tml_gbdt_bins **out, struct tml_error *err) {
+/* ---- Building the matrix on up to BINS_MAX_THREADS threads ----
+ * Two parts, each split without changing a byte of the result: the cuts, a block of columns at a
+ * time, each thread taking the next block not yet taken (a column's cuts depend only on its own
+ * values; columns cost unequal time, so blocks are taken rather than dealt), then the codes row by
+ * row (thread t codes and transposes its own contiguous run of rows, reading the cuts the first part
+ * wrote). A thread that cannot be started leaves its part to the calling thread. */
+#define BINS_MAX_THREADS 16
+#define BINS_MIN_ROWS 4096 /* fewer rows: one thread (a thread costs more than such a matrix) */
+
+struct bins_job {
+  const float *X;
+  struct tml_range fit;
+  struct tml_gbdt_bins *b;
+  int nparts;
+  size_t block;       /* columns per block of the cuts (COL_BLOCK on one thread) */
+  atomic_size_t next; /* first column of the next block not taken */
+};
+
+struct bins_part {
+  struct bins_job *job;
+  int part;
+  int rc; /* 0, or TML_ENOMEM: no scratch memory, so no block taken */
+};
+
+/* The cuts of the blocks of columns this thread takes, each block's columns gathered in one pass
+ * over the fit rows (row-major X). */
+static void bins_cuts_part(struct bins_part *bp) {
+  struct bins_job *j = bp->job;
+  struct tml_gbdt_bins *b = j->b;
+  size_t ncols = b->ncols, nfit = j->fit.end - j->fit.begin, slots = (size_t)b->max_bin - 1;
+  float *vals = malloc(j->block * nfit * sizeof *vals);
+  struct sketch sk = {0};
+  if (!vals || sketch_alloc(&sk, nfit, b->max_bin)) {
+    bp->rc = TML_ENOMEM;
+    goto out;
+  }
+  size_t nval[COL_BLOCK];
+  for (;;) {
+    size_t j0 = atomic_fetch_add(&j->next, j->block);
+    if (j0 >= ncols)
+      break;
+    size_t w = TML_MIN(j->block, ncols - j0);
+    memset(nval, 0, sizeof nval);
+    for (size_t r = j->fit.begin; r < j->fit.end; r++) {
+      const float *x = j->X + r * ncols + j0;
+      for (size_t q = 0; q < w; q++) {
+        float v = x[q];
+        if (isfinite(v))
+          vals[q * nfit + nval[q]++] = v + 0.0f; /* -0 -> +0: one value, as XGBoost compares them */
+      }
+    }
+    for (size_t q = 0; q < w; q++)
+      b->ncuts[j0 + q] = (uint16_t)sketch_cuts(&sk, vals + q * nfit, nval[q], b->max_bin, b->cuts + (j0 + q) * slots);
+  }
+out:
+  free(vals);
+  sketch_free(&sk);
+}
+
+/* The codes of rows [r0, r1), by row and by column (the transpose in tiles of 64 rows). */
+static void bins_codes_part(struct bins_part *bp) {
+  const struct bins_job *j = bp->job;
+  struct tml_gbdt_bins *b = j->b;
+  size_t nrows = b->nrows, ncols = b->ncols, slots = (size_t)b->max_bin - 1;
+  size_t r0 = nrows * (size_t)bp->part / (size_t)j->nparts, r1 = nrows * (size_t)(bp->part + 1) / (size_t)j->nparts;
+  for (size_t r = r0; r < r1; r++) {
+    const float *x = j->X + r * ncols;
+    uint8_t *c = b->code + r * ncols;
+    for (size_t q = 0; q < ncols; q++)
+      c[q] = isfinite(x[q]) ? (uint8_t)bin_of(b->cuts + q * slots, b->ncuts[q], x[q]) : (uint8_t)b->max_bin;
+  }
+  for (size_t t0 = r0; t0 < r1; t0 += 64)
+    for (size_t q = 0; q < ncols; q++)
+      for (size_t r = t0; r < TML_MIN(t0 + 64, r1); r++)
+        b->code_col[q * nrows + r] = b->code[r * ncols + q];
+}
+
+static void *bins_cuts_thread(void *arg) {
+  bins_cuts_part(arg);
+  return NULL;
+}
+static void *bins_codes_thread(void *arg) {
+  bins_codes_part(arg);
+  return NULL;
+}
+
+/* Runs fn on parts 1 .. nparts - 1 in threads and part 0 here; a part whose thread did not start
+ * runs here too. */
+static void bins_run(struct bins_part *parts, int nparts, void *(*fn)(void *)) {
+  pthread_t tid[BINS_MAX_THREADS];
+  bool started[BINS_MAX_THREADS] = {false};
+  for (int i = 1; i < nparts; i++)
+    started[i] = pthread_create(&tid[i], NULL, fn, &parts[i]) == 0;
+  fn(&parts[0]);
+  for (int i = 1; i < nparts; i++) {
+    if (started[i])
+      pthread_join(tid[i], NULL);
+    else
+      fn(&parts[i]);
+  }
+}
+
+int tml_gbdt_bins_build_threads(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
+                                int nthread, struct tml_gbdt_bins **out, struct tml_error *err) {
   *out = NULL;
   if (!X || ncols == 0 || nrows == 0)
     return tml_error_set(err, TML_EINVAL, "native engine: no feature matrix given");
@@ -345,12 +451,9 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
   if (fit.end <= fit.begin || fit.end > nrows)
     return tml_error_set(err, TML_EINVAL, "native engine: bin rows [%zu, %zu) are empty or outside the %zu rows",
                          fit.begin, fit.end, nrows);
-  size_t nfit = fit.end - fit.begin, slots = (size_t)max_bin - 1;
+  size_t slots = (size_t)max_bin - 1;
   struct tml_gbdt_bins *b = calloc(1, sizeof *b);
-  float *vals = malloc(COL_BLOCK * nfit * sizeof *vals);
-  struct sketch sk = {0};
-  int rc = 0;
-  if (!b || !vals || sketch_alloc(&sk, nfit, max_bin))
+  if (!b)
     goto oom;
   b->nrows = nrows;
   b->ncols = ncols;
@@ -361,45 +464,33 @@ int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_r
   b->ncuts = calloc(ncols, sizeof *b->ncuts);
   if (!b->code || !b->code_col || !b->cuts || !b->ncuts)
     goto oom;
-  size_t nval[COL_BLOCK];
-  for (size_t j = 0; j < ncols; j++) {
-    size_t jb = j % COL_BLOCK;
-    if (jb == 0) { /* gather the block's columns in one pass over the rows (row-major X) */
-      size_t w = TML_MIN((size_t)COL_BLOCK, ncols - j);
-      memset(nval, 0, sizeof nval);
-      for (size_t r = fit.begin; r < fit.end; r++)
-        for (size_t q = 0; q < w; q++) {
-          float v = X[r * ncols + j + q];
-          if (isfinite(v))
-            vals[q * nfit + nval[q]++] = v + 0.0f; /* -0 -> +0: one value, as XGBoost compares them */
-        }
-    }
-    size_t n = nval[jb];
-    float *vals_j = vals + jb * nfit;
-    float *cuts = b->cuts + j * slots;
-    unsigned k = sketch_cuts(&sk, vals_j, n, max_bin, cuts);
-    b->ncuts[j] = (uint16_t)k;
-  }
-  for (size_t r = 0; r < nrows; r++) {
-    const float *x = X + r * ncols;
-    uint8_t *c = b->code + r * ncols;
-    for (size_t j = 0; j < ncols; j++)
-      c[j] = isfinite(x[j]) ? (uint8_t)bin_of(b->cuts + j * slots, b->ncuts[j], x[j]) : (uint8_t)max_bin;
-  }
-  for (size_t r0 = 0; r0 < nrows; r0 += 64) /* transpose in tiles of 64 rows */
-    for (size_t j = 0; j < ncols; j++)
-      for (size_t r = r0; r < TML_MIN(r0 + 64, nrows); r++)
-        b->code_col[j * nrows + r] = b->code[r * ncols + j];
-  free(vals);
-  sketch_free(&sk);
+  int n = nthread < 1 ? 1 : nthread > BINS_MAX_THREADS ? BINS_MAX_THREADS : nthread;
+  if (nrows < BINS_MIN_ROWS)
+    n = 1;
+  if ((size_t)n > ncols)
+    n = (int)ncols;
+  struct bins_job job = {.X = X, .fit = fit, .b = b, .nparts = n, .block = n > 1 ? COL_BLOCK / 2 : COL_BLOCK};
+  atomic_init(&job.next, 0);
+  struct bins_part parts[BINS_MAX_THREADS];
+  for (int i = 0; i < n; i++)
+    parts[i] = (struct bins_part){&job, i, 0};
+  bins_run(parts, n, bins_cuts_thread);
+  bool done = false; /* a part without memory takes no block: the others take them all */
+  for (int i = 0; i < n; i++)
+    done |= parts[i].rc == 0;
+  if (!done)
+    goto oom;
+  bins_run(parts, n, bins_codes_thread);
   *out = b;
   return 0;
 oom:
-  rc = tml_error_set(err, TML_ENOMEM, "native engine: out of memory binning %zu x %zu", nrows, ncols);
-  free(vals);
-  sketch_free(&sk);
   tml_gbdt_bins_free(b);
-  return rc;
+  return tml_error_set(err, TML_ENOMEM, "native engine: out of memory binning %zu x %zu", nrows, ncols);
+}
+
+int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
+                        struct tml_gbdt_bins **out, struct tml_error *err) {
+  return tml_gbdt_bins_build_threads(X, nrows, ncols, fit, max_bin, 1, out, err);
 }
 
 void tml_gbdt_bins_free(struct tml_gbdt_bins *b) {

@@ -76,7 +76,7 @@ static int native_fold_prepare(struct tml_learner_fold *f, struct tml_range fit,
   if (rc)
     return rc;
   struct tml_gbdt_bins *b = NULL;
-  rc = tml_gbdt_bins_build(f->X, f->nrows, f->ncols, fit, p->max_bin, &b, err);
+  rc = tml_gbdt_bins_build_threads(f->X, f->nrows, f->ncols, fit, p->max_bin, p->nthread, &b, err);
   f->engine_data = b;
   return rc;
 }

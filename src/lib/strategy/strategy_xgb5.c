@@ -237,8 +237,11 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   int workers = budget < job.nheads ? budget : job.nheads;
   job.xgb = p->xgb;
   job.xgb.nthread = budget / workers > 0 ? budget / workers : 1;
-  /* Once for all heads; fitted on the fit rows only (native: quantile bins). */
-  if ((rc = tml_learner_fold_prepare(m->engine, X, nrows, ncols, job.train, &job.xgb, &job.fold, err)))
+  /* Once for all heads; fitted on the fit rows only (native: quantile bins), on the whole thread
+   * budget (no head has started yet; the same bins whatever the number of threads). */
+  struct tml_xgb_params prep = job.xgb;
+  prep.nthread = budget;
+  if ((rc = tml_learner_fold_prepare(m->engine, X, nrows, ncols, job.train, &prep, &job.fold, err)))
     goto out;
   if (workers > 1) /* a worker with no head left to start helps the heads still training */
     job.fold.helpers = &job.trees;

@@ -241,6 +241,54 @@ TEST(bins_fitted_on_training_rows_only) {
   tml_gbdt_bins_free(b);
 }
 
+/* The binned matrix does not depend on the thread count: cuts (split by column blocks taken in
+ * turn) and codes (split by rows) equal one thread's byte for byte, on columns of every kind
+ * (continuous, runs of equal values, few distinct values, NaN and Inf, no finite fit value at all),
+ * an odd column count (a last block of fewer columns) and fit rows that are not all rows. */
+TEST(bins_the_same_on_every_thread_count) {
+  enum { N = 6000, C = 37 };
+  float *X = malloc((size_t)N * C * sizeof *X);
+  CHECK(X);
+  rng_state = 0x2545F4914F6CDD1DULL;
+  for (size_t i = 0; i < N; i++)
+    for (size_t j = 0; j < C; j++) {
+      float v;
+      switch (j % 5) {
+      case 0: v = (float)uniform(); break;                                   /* continuous */
+      case 1: v = (float)(i / (20 + j)) * 0.25f; break;                      /* runs of equal values */
+      case 2: v = (float)(int)(uniform() * 4.0); break;                      /* few distinct values */
+      case 3: v = uniform() < -0.8 ? NAN : uniform() > 0.95 ? INFINITY : (float)uniform(); break;
+      default: v = j == 4 && i >= 500 && i < 5500 ? NAN : (float)(uniform() * 1e6); break;
+      }
+      X[i * C + j] = v;
+    }
+  struct tml_range fit = {500, 5500};
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_gbdt_bins *one = NULL;
+  CHECK_OK(tml_gbdt_bins_build(X, N, C, fit, 64, &one, &err), &err);
+  size_t n0 = 0;
+  tml_gbdt_bins_cuts(one, 4, &n0);
+  CHECK_INT(n0, 0); /* column 4: no finite value in the fit rows */
+  const int threads[] = {2, 3, 5, 16, 64};
+  for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+    struct tml_gbdt_bins *b = NULL;
+    CHECK_OK(tml_gbdt_bins_build_threads(X, N, C, fit, 64, threads[t], &b, &err), &err);
+    for (size_t j = 0; j < C; j++) {
+      size_t na = 0, nb = 0;
+      const float *ca = tml_gbdt_bins_cuts(one, j, &na), *cb = tml_gbdt_bins_cuts(b, j, &nb);
+      CHECK_MSG(na == nb && memcmp(ca, cb, na * sizeof *ca) == 0, "%d threads: column %zu has other cuts (%zu vs %zu)",
+                threads[t], j, nb, na);
+    }
+    CHECK_MSG(memcmp(one->code, b->code, (size_t)N * C) == 0, "%d threads: other row-major codes", threads[t]);
+    CHECK_MSG(memcmp(one->code_col, b->code_col, (size_t)N * C) == 0, "%d threads: other column-major codes",
+              threads[t]);
+    tml_gbdt_bins_free(b);
+  }
+  tml_gbdt_bins_free(one);
+  free(X);
+}
+
 /* Regression, 8 rows, by hand: base_score 0.5, g = 0.5 - y, h = 1, lambda 1, eta 1.
  * Split x0 < 5: left (y = 0) G = 2, H = 4 -> leaf -2/5 = -0.4 (prediction 0.1); right (y = 10)
  * G = -38, H = 4 -> leaf 38/5 = 7.6 (prediction 8.1); gain = 2^2/5 + 38^2/5 - 36^2/9 = 145.6.
