@@ -50,8 +50,8 @@ struct tml_gbdt_bins;
  * (tml_gbdt_bins_free). 0, TML_EINVAL (empty fit range, bad max_bin) or TML_ENOMEM. */
 int tml_gbdt_bins_build(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
                         struct tml_gbdt_bins **out, struct tml_error *err);
-/* The same matrix, byte for byte, built on up to nthread threads (the cuts split by column, the codes
- * by row; one thread below 4,096 rows). */
+/* The same matrix, byte for byte, built on up to nthread threads (the cuts split by blocks of
+ * columns, the codes by rows): at most 16, one below 4,096 rows, and nthread < 1 means one. */
 int tml_gbdt_bins_build_threads(const float *X, size_t nrows, size_t ncols, struct tml_range fit, int max_bin,
                                 int nthread, struct tml_gbdt_bins **out, struct tml_error *err);
 void tml_gbdt_bins_free(struct tml_gbdt_bins *b);

@@ -368,6 +368,8 @@ static void bins_cuts_part(struct bins_part *bp) {
   struct bins_job *j = bp->job;
   struct tml_gbdt_bins *b = j->b;
   size_t ncols = b->ncols, nfit = j->fit.end - j->fit.begin, slots = (size_t)b->max_bin - 1;
+  if (atomic_load(&j->next) >= ncols) /* every block taken already (a part run late, on the caller) */
+    return;
   float *vals = malloc(j->block * nfit * sizeof *vals);
   struct sketch sk = {0};
   if (!vals || sketch_alloc(&sk, nfit, b->max_bin)) {
@@ -464,19 +466,21 @@ int tml_gbdt_bins_build_threads(const float *X, size_t nrows, size_t ncols, stru
   b->ncuts = calloc(ncols, sizeof *b->ncuts);
   if (!b->code || !b->code_col || !b->cuts || !b->ncuts)
     goto oom;
+  /* The codes' parts: nthread, 1 to 16, one below BINS_MIN_ROWS rows. The cuts' parts: no more than
+   * there are blocks of columns (each part allocates a block's values and a sketch). */
   int n = nthread < 1 ? 1 : nthread > BINS_MAX_THREADS ? BINS_MAX_THREADS : nthread;
   if (nrows < BINS_MIN_ROWS)
     n = 1;
-  if ((size_t)n > ncols)
-    n = (int)ncols;
   struct bins_job job = {.X = X, .fit = fit, .b = b, .nparts = n, .block = n > 1 ? COL_BLOCK / 2 : COL_BLOCK};
   atomic_init(&job.next, 0);
+  size_t nblocks = (ncols + job.block - 1) / job.block;
+  int ncut = (size_t)n < nblocks ? n : (int)nblocks;
   struct bins_part parts[BINS_MAX_THREADS];
   for (int i = 0; i < n; i++)
     parts[i] = (struct bins_part){&job, i, 0};
-  bins_run(parts, n, bins_cuts_thread);
+  bins_run(parts, ncut, bins_cuts_thread);
   bool done = false; /* a part without memory takes no block: the others take them all */
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < ncut; i++)
     done |= parts[i].rc == 0;
   if (!done)
     goto oom;

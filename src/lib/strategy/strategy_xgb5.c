@@ -240,7 +240,7 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   /* Once for all heads; fitted on the fit rows only (native: quantile bins), on the whole thread
    * budget (no head has started yet; the same bins whatever the number of threads). */
   struct tml_xgb_params prep = job.xgb;
-  prep.nthread = budget;
+  prep.nthread = TML_MIN(budget, 16); /* the bins use no more; the engines' limit is 1024 */
   if ((rc = tml_learner_fold_prepare(m->engine, X, nrows, ncols, job.train, &prep, &job.fold, err)))
     goto out;
   if (workers > 1) /* a worker with no head left to start helps the heads still training */

@@ -246,7 +246,7 @@ TEST(bins_fitted_on_training_rows_only) {
  * (continuous, runs of equal values, few distinct values, NaN and Inf, no finite fit value at all),
  * an odd column count (a last block of fewer columns) and fit rows that are not all rows. */
 TEST(bins_the_same_on_every_thread_count) {
-  enum { N = 6000, C = 37 };
+  enum { N = 6001, C = 37 }; /* N: no thread count divides the rows evenly */
   float *X = malloc((size_t)N * C * sizeof *X);
   CHECK(X);
   rng_state = 0x2545F4914F6CDD1DULL;
@@ -270,7 +270,7 @@ TEST(bins_the_same_on_every_thread_count) {
   size_t n0 = 0;
   tml_gbdt_bins_cuts(one, 4, &n0);
   CHECK_INT(n0, 0); /* column 4: no finite value in the fit rows */
-  const int threads[] = {2, 3, 5, 16, 64};
+  const int threads[] = {0, -1, 2, 3, 5, 16, 64};
   for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
     struct tml_gbdt_bins *b = NULL;
     CHECK_OK(tml_gbdt_bins_build_threads(X, N, C, fit, 64, threads[t], &b, &err), &err);
@@ -286,6 +286,26 @@ TEST(bins_the_same_on_every_thread_count) {
     tml_gbdt_bins_free(b);
   }
   tml_gbdt_bins_free(one);
+  /* Fewer columns than threads (one block of cuts, 16 parts of codes): the first 3 columns as a
+   * matrix of their own. */
+  enum { C3 = 3 };
+  float *X3 = malloc((size_t)N * C3 * sizeof *X3);
+  CHECK(X3);
+  for (size_t i = 0; i < N; i++)
+    memcpy(X3 + i * C3, X + i * C, C3 * sizeof *X3);
+  struct tml_gbdt_bins *a3 = NULL, *b3 = NULL;
+  CHECK_OK(tml_gbdt_bins_build(X3, N, C3, fit, 64, &a3, &err), &err);
+  CHECK_OK(tml_gbdt_bins_build_threads(X3, N, C3, fit, 64, 16, &b3, &err), &err);
+  for (size_t j = 0; j < C3; j++) {
+    size_t na = 0, nb = 0;
+    const float *ca = tml_gbdt_bins_cuts(a3, j, &na), *cb = tml_gbdt_bins_cuts(b3, j, &nb);
+    CHECK_MSG(na == nb && memcmp(ca, cb, na * sizeof *ca) == 0, "3 columns, 16 threads: column %zu has other cuts", j);
+  }
+  CHECK_MSG(memcmp(a3->code, b3->code, (size_t)N * C3) == 0 && memcmp(a3->code_col, b3->code_col, (size_t)N * C3) == 0,
+            "3 columns, 16 threads: other codes");
+  tml_gbdt_bins_free(a3);
+  tml_gbdt_bins_free(b3);
+  free(X3);
   free(X);
 }
 
