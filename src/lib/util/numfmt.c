@@ -8,7 +8,6 @@
  * P - 1 decimals, trailing zeros and a trailing point removed. */
 #include "trademl/numfmt.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,9 +92,19 @@ static bool scaled(uint64_t m, int e, int t, u128 *q, int *half) {
   return true;
 }
 
-/* The P significant digits of m * 2^e, rounded, and their decimal exponent; false when out of reach. */
-static bool digits(uint64_t m, int e, int P, double av, uint64_t *N, int *X) {
-  int x = (int)floor(log10(av));
+/* floor(k * log10(2)) for |k| <= 1100 (78913 / 2^18 is below log10(2) by 7.9e-7: checked against long
+ * double for every such k, none lands on the other side of an integer); a floor division for k < 0. */
+static inline int floor_log10_pow2(int k) {
+  int64_t t = (int64_t)k * 78913;
+  return (int)(t >= 0 ? t >> 18 : -((-t + (INT64_C(1) << 18) - 1) >> 18));
+}
+
+/* The P significant digits of m * 2^e (m normalised: bit 52 set), rounded, and their decimal
+ * exponent; false when out of reach. The value lies in [2^(e + 52), 2^(e + 53)), so its decimal
+ * exponent is floor((e + 52) log10 2) or one more: the first guess is the lower one, raised when the
+ * digits come out one too many. */
+static bool digits(uint64_t m, int e, int P, uint64_t *N, int *X) {
+  int x = floor_log10_pow2(e + 52);
   for (int tries = 0; tries < 3; tries++) {
     u128 q;
     int half;
@@ -123,6 +132,29 @@ static bool digits(uint64_t m, int e, int P, double av, uint64_t *N, int *X) {
   return false;
 }
 
+static const char DIG2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                              "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                              "8081828384858687888990919293949596979899";
+
+/* The n low decimal digits of v (with leading zeros) into d[0 .. n - 1], two at a time. */
+static inline void put_low_digits(char *d, uint64_t v, int n) {
+  for (; n >= 2; n -= 2, v /= 100)
+    memcpy(d + n - 2, DIG2 + 2 * (v % 100), 2);
+  if (n)
+    d[0] = (char)('0' + v % 10);
+}
+
+/* The n digits of N (N < 10^n, n <= 19) into d: above 8 digits as two halves, whose divisions do
+ * not wait on each other. */
+static inline void put_digits(char *d, uint64_t N, int n) {
+  if (n > 8) {
+    put_low_digits(d + n - 8, N % 100000000u, 8);
+    put_low_digits(d, N / 100000000u, n - 8);
+  } else {
+    put_low_digits(d, N, n);
+  }
+}
+
 size_t tml_fmt_g(char *out, double v, int prec) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
@@ -140,15 +172,12 @@ size_t tml_fmt_g(char *out, double v, int prec) {
   uint64_t N = 0;
   int X = 0;
   if (prec < 1 || prec > 17 || bexp == 0 || bexp == 0x7ff ||
-      !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, fabs(v), &N, &X)) {
+      !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, &N, &X)) {
     int n = snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v);
     return n <= 0 ? 0 : n < TML_FMT_G_MAX ? (size_t)n : TML_FMT_G_MAX - 1; /* what was written */
   }
   char d[20];
-  for (int i = prec - 1; i >= 0; i--) {
-    d[i] = (char)('0' + N % 10);
-    N /= 10;
-  }
+  put_digits(d, N, prec);
   int nd = prec;
   while (nd > 1 && d[nd - 1] == '0')
     nd--;
