@@ -744,7 +744,8 @@ TEST(unsplittable_children_skipped_same_trees) {
 
 /* The class trees of a round build their root histograms in one shared pass (every row and column
  * in every tree): the trees must be the same bit for bit as with one pass per class, for 2, 3 and 4
- * classes, with missing values, on 1 and 2 threads, with float and double histograms. */
+ * classes, with missing values, on 1 and 2 threads, with float and double histograms, with and
+ * without AVX2 (the pass's vector and plain loops). */
 TEST(shared_root_pass_gives_the_same_trees) {
   enum { NB = 7000, CB = 9 };
   float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y), *yk = malloc(NB * sizeof *yk);
@@ -758,7 +759,7 @@ TEST(shared_root_pass_gives_the_same_trees) {
   for (int nclass = 2; nclass <= 4; nclass++) {
     for (size_t i = 0; i < NB; i++) /* classes from the score and a second column */
       yk[i] = nclass == 3 ? y[i] : shifted_label(X, y, CB, i, nclass);
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < 8; v++) { /* threads, slot type, and the root pass with or without AVX2 */
       int nt = 1 + (v & 1);
       struct tml_xgb_params p;
       small_params(&p);
@@ -767,15 +768,17 @@ TEST(shared_root_pass_gives_the_same_trees) {
       p.early_stopping_rounds = 0;
       p.nthread = nt;
       p.native_histogram = v & 2 ? TML_HIST_DOUBLE : TML_HIST_FLOAT;
+      unsigned plain = v & 4 ? TML_GBDT_NO_AVX2 : 0;
       struct tml_gbdt_model *shared = NULL, *own = NULL;
-      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, 0, NULL, NULL, NULL, NULL, &shared, &err), &err);
+      CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, plain, NULL, NULL, NULL, NULL, &shared, &err),
+               &err);
       CHECK_OK(tml_gbdt_train_binned(b, yk, train, valid, nclass, &p, TML_GBDT_NO_SHARED_ROOT, NULL, NULL, NULL, NULL, &own,
                                      &err),
                &err);
       CHECK(tml_gbdt_ntrees(shared) == (size_t)(10 * nclass));
       char *a = model_json(shared), *c = model_json(own);
-      CHECK_MSG(strcmp(a, c) == 0, "%d classes, %d threads, %s histograms: the shared root pass changed the trees",
-                nclass, nt, tml_xgb_native_histogram_name(p.native_histogram));
+      CHECK_MSG(strcmp(a, c) == 0, "%d classes, %d threads, %s histograms%s: the shared root pass changed the trees",
+                nclass, nt, tml_xgb_native_histogram_name(p.native_histogram), plain ? ", no AVX2" : "");
       free(a);
       free(c);
       tml_gbdt_free(shared);
