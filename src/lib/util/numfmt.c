@@ -3,8 +3,8 @@
  * %.*g of a finite nonzero v = m * 2^e (m the 53-bit significand): with X = floor(log10 |v|) the
  * decimal exponent, the P significant digits are N = round(|v| * 10^(P - 1 - X)), computed exactly
  * as a quotient of 128-bit integers with its remainder (ties to even). A guess of X off by one shows
- * as N outside [10^(P-1), 10^P) before rounding and is corrected; rounding up to 10^P moves X up by
- * one. Then C11 7.21.6.1's %g: style f with P - 1 - X decimals when P > X >= -4, else style e with
+ * as N outside [10^(P-1), 10^P) before rounding and is corrected (the guess, floor((e + 52) log10 2)
+ * for v = m * 2^e with m normalised, is X or one below it); rounding up to 10^P moves X up by one. Then C11 7.21.6.1's %g: style f with P - 1 - X decimals when P > X >= -4, else style e with
  * P - 1 decimals, trailing zeros and a trailing point removed. */
 #include "trademl/numfmt.h"
 
@@ -102,19 +102,24 @@ static inline int floor_log10_pow2(int k) {
 /* The P significant digits of m * 2^e (m normalised: bit 52 set), rounded, and their decimal
  * exponent; false when out of reach. The value lies in [2^(e + 52), 2^(e + 53)), so its decimal
  * exponent is floor((e + 52) log10 2) or one more: the first guess is the lower one, raised when the
- * digits come out one too many. */
+ * digits come out one too many, or when its scale 10^(P - 1 - x) is one power too large for 128
+ * bits (the right one, a power smaller, may fit). */
 static bool digits(uint64_t m, int e, int P, uint64_t *N, int *X) {
   int x = floor_log10_pow2(e + 52);
   for (int tries = 0; tries < 3; tries++) {
     u128 q;
     int half;
-    if (!scaled(m, e, P - 1 - x, &q, &half))
-      return false;
+    if (!scaled(m, e, P - 1 - x, &q, &half)) {
+      if (tries > 0)
+        return false;
+      x++;
+      continue;
+    }
     if (q >= p10(P)) { /* the guess was low */
       x++;
       continue;
     }
-    if (q < p10(P - 1)) { /* the guess was high */
+    if (q < p10(P - 1)) { /* the guess was high (not from the first guess, which is never above) */
       x--;
       continue;
     }
@@ -155,7 +160,7 @@ static inline void put_digits(char *d, uint64_t N, int n) {
   }
 }
 
-size_t tml_fmt_g(char *out, double v, int prec) {
+bool tml_fmt_g_exact(char *out, double v, int prec, size_t *len) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
   int bexp = (int)((bits >> 52) & 0x7ff);
@@ -167,15 +172,14 @@ size_t tml_fmt_g(char *out, double v, int prec) {
       *p++ = '-';
     *p++ = '0';
     *p = '\0';
-    return (size_t)(p - out);
+    *len = (size_t)(p - out);
+    return true;
   }
   uint64_t N = 0;
   int X = 0;
   if (prec < 1 || prec > 17 || bexp == 0 || bexp == 0x7ff ||
-      !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, &N, &X)) {
-    int n = snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v);
-    return n <= 0 ? 0 : n < TML_FMT_G_MAX ? (size_t)n : TML_FMT_G_MAX - 1; /* what was written */
-  }
+      !digits(m | (UINT64_C(1) << 52), bexp - 1075, prec, &N, &X))
+    return false;
   char d[20];
   put_digits(d, N, prec);
   int nd = prec;
@@ -214,7 +218,16 @@ size_t tml_fmt_g(char *out, double v, int prec) {
     p += nd;
   }
   *p = '\0';
-  return (size_t)(p - out);
+  *len = (size_t)(p - out);
+  return true;
+}
+
+size_t tml_fmt_g(char *out, double v, int prec) {
+  size_t len;
+  if (tml_fmt_g_exact(out, v, prec, &len))
+    return len;
+  int n = snprintf(out, TML_FMT_G_MAX, "%.*g", prec, v);
+  return n <= 0 ? 0 : n < TML_FMT_G_MAX ? (size_t)n : TML_FMT_G_MAX - 1; /* what was written */
 }
 
 size_t tml_fmt_int(char *out, int64_t v) {

@@ -99,6 +99,43 @@ TEST(fmt_g_equals_printf) {
   CHECK_MSG(differ == 0, "%zu of %zu conversions differ from snprintf", differ, checked);
 }
 
+/* The exact path covers the range numfmt.h names, |v| from 10^(prec - 23) to about 1e38 (the rest
+ * goes to snprintf: the same text, but slower), and writes there what snprintf writes. A first
+ * guess of the decimal exponent one too low once sent the lowest binade of that range to snprintf
+ * at every precision (found in review): the values just above 10^(prec - 23) are checked here. */
+TEST(fmt_g_exact_path_covers_its_range) {
+  size_t n = 0, slow = 0, wrong = 0;
+  for (int prec = 1; prec <= 17; prec++) {
+    double lo = pow(10.0, prec - 23) * 1.000001, hi = 1e38;
+    for (int i = 0; i < 20000; i++) {
+      /* the first 2000 in the binade above lo, then log-uniform up to hi */
+      double u = (double)(rnd() >> 11) / 9007199254740992.0;
+      double v = i < 2000 ? lo * (1.0 + u) : lo * pow(hi / lo, u);
+      for (int s = 0; s < 2; s++, v = -v) {
+        char got[TML_FMT_G_MAX], want[64];
+        size_t len = 0;
+        n++;
+        if (!tml_fmt_g_exact(got, v, prec, &len)) {
+          if (slow++ < 5)
+            printf("%.17g at %%.%dg went to snprintf\n", v, prec);
+          continue;
+        }
+        int w = snprintf(want, sizeof want, "%.*g", prec, v);
+        if (len != (size_t)w || strcmp(got, want) != 0)
+          wrong++;
+      }
+    }
+  }
+  printf("%zu values in the exact range: %zu went to snprintf, %zu differ from it\n", n, slow, wrong);
+  CHECK_MSG(slow == 0 && wrong == 0, "%zu of %zu values left the exact path, %zu were written otherwise", slow, n,
+            wrong);
+  /* and a value below the range does go to snprintf (the bound is where the docs say) */
+  char out[TML_FMT_G_MAX];
+  size_t len = 0;
+  CHECK(!tml_fmt_g_exact(out, 1e-7, 17, &len));
+  CHECK(tml_fmt_g_exact(out, 1.5e-6, 17, &len));
+}
+
 TEST(fmt_int_equals_printf) {
   const int64_t special[] = {0, 1, -1, 9, 10, -10, 99, 100, INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, INT64_MIN + 1};
   char want[32], got[32];
