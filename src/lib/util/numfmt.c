@@ -4,8 +4,9 @@
  * decimal exponent, the P significant digits are N = round(|v| * 10^(P - 1 - X)), computed exactly
  * as a quotient of 128-bit integers with its remainder (ties to even). A guess of X off by one shows
  * as N outside [10^(P-1), 10^P) before rounding and is corrected (the guess, floor((e + 52) log10 2)
- * for v = m * 2^e with m normalised, is X or one below it); rounding up to 10^P moves X up by one. Then C11 7.21.6.1's %g: style f with P - 1 - X decimals when P > X >= -4, else style e with
- * P - 1 decimals, trailing zeros and a trailing point removed. */
+ * for v = m * 2^e with m normalised, is X or one below it); rounding up to 10^P moves X up by one.
+ * Then C11 7.21.6.1's %g: style f with P - 1 - X decimals when P > X >= -4, else style e with P - 1
+ * decimals, trailing zeros and a trailing point removed. */
 #include "trademl/numfmt.h"
 
 #include <stdbool.h>
@@ -231,18 +232,15 @@ size_t tml_fmt_g(char *out, double v, int prec) {
 }
 
 size_t tml_fmt_int(char *out, int64_t v) {
-  char tmp[20];
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  int n = 0;
-  do {
-    tmp[n++] = (char)('0' + u % 10);
-    u /= 10;
-  } while (u);
+  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v; /* <= 2^63 < 10^19 */
+  int n = 1;
+  while (n < 19 && u >= P10[n])
+    n++;
   char *p = out;
   if (v < 0)
     *p++ = '-';
-  while (n)
-    *p++ = tmp[--n];
+  put_digits(p, u, n);
+  p += n;
   *p = '\0';
   return (size_t)(p - out);
 }
