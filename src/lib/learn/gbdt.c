@@ -44,6 +44,7 @@
 #include "trademl/error.h"
 #include "trademl/helpers.h"
 #include "trademl/mem.h"
+#include "trademl/timeutil.h"
 
 #define RT_EPS 1e-6      /* XGBoost's kRtEps: the smallest loss change that makes a split */
 #define PROB_EPS 1e-16   /* mlogloss clip, as XGBoost's */
@@ -1457,14 +1458,45 @@ static int copy_names(struct tml_gbdt_model *m, const char *const *names) {
   return 0;
 }
 
-int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
-                          struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
-                          struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
-                          void *ud, struct tml_gbdt_model **out, struct tml_error *err) {
-  *out = NULL;
-  int rc = tml_gbdt_params_validate(p, err);
-  if (rc)
-    return rc;
+/* ---- One head's training, in rounds ----
+ * A head's state between rounds (struct head_fit): tml_gbdt_train_binned runs one head's rounds to
+ * the end; tml_gbdt_train_binned_heads runs several heads' rounds in lockstep on one thread, their
+ * root histograms from one pass (below). Either way each head goes through the same steps with the
+ * same numbers: its model does not depend on which function trained it. */
+struct head_fit {
+  const float *y;
+  int nclass, K;
+  tml_xgb_progress_fn progress;
+  void *ud;
+  const struct tml_xgb_params *p;
+  struct tml_helpers *helpers;
+  bool offer;            /* helpers grow class trees only (a regression round has one tree) */
+  int nslots;            /* runner slots: K when offering, else 1 */
+  struct tml_gbdt_model *m;
+  struct lane *lanes;
+  struct trainer *slots;
+  float *ghr;            /* the shared root pass's rows (class heads), or NULL */
+  void *fused;           /* the shared root pass's slots, or NULL */
+  float *mtrain, *mvalid; /* margins, class-major (struct round_job) */
+  struct ghpair *gh;     /* class k at gh + k * nrows */
+  float *py;             /* eval_metric's */
+  bool vec;              /* tml__gbdt_softmax_vector */
+  struct rng rng;
+  int best;
+  double best_score;
+  size_t ncol_tree;
+  bool shared_root;      /* its class trees' roots from its own shared root pass */
+  bool joins;            /* its roots may come from the pass of several heads (heads_roots) */
+  struct root_job rj;
+  struct round_job job;
+  int round;             /* the next round */
+  bool done;             /* early stopping (or the last round) reached */
+  double seconds;        /* time spent on this head (tml_gbdt_train_binned_heads) */
+};
+
+/* The checks of one head's inputs (the parameters are checked once by the caller). */
+static int head_check(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train, struct tml_range valid,
+                      int nclass, const struct tml_xgb_params *p, struct tml_error *err) {
   if (!bins || !y)
     return tml_error_set(err, TML_EINVAL, "native engine training: no binned matrix or labels given");
   if (p->max_bin != bins->max_bin)
@@ -1485,214 +1517,584 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   if (nclass != 0 && (nclass < 2 || nclass > MAX_CLASSES))
     return tml_error_set(err, TML_EINVAL, "native engine training: nclass %d must be 0 (regression) or 2..%d", nclass,
                          MAX_CLASSES);
-  if ((rc = check_labels(y, train, nclass, "training", err)) || (rc = check_labels(y, valid, nclass, "validation", err)))
-    return rc;
+  int rc = check_labels(y, train, nclass, "training", err);
+  return rc ? rc : check_labels(y, valid, nclass, "validation", err);
+}
 
+/* Frees a head's state; its done flag and time stay (a head released when it finished is passed
+ * over). */
+static void head_release(struct head_fit *f) {
+  for (int k = 0; f->slots && f->lanes && k < f->K; k++)
+    hist_put(&f->slots[0], f->lanes[k].root_hist);
+  for (int k = 0; f->lanes && k < f->K; k++) {
+    free(f->lanes[k].tree.nodes);
+    free(f->lanes[k].tree.stats);
+    free(f->lanes[k].tree.tree_start);
+    free(f->lanes[k].sample);
+    free(f->lanes[k].feats);
+  }
+  for (int k = 0; f->slots && k < f->nslots; k++)
+    trainer_release(&f->slots[k]);
+  free(f->lanes);
+  free(f->slots);
+  free(f->ghr);
+  free(f->fused);
+  free(f->mtrain);
+  free(f->mvalid);
+  free(f->gh);
+  free(f->py);
+  tml_gbdt_free(f->m);
+  bool done = f->done;
+  double seconds = f->seconds;
+  memset(f, 0, sizeof *f);
+  f->done = done;
+  f->seconds = seconds;
+}
+
+/* Allocates a head's state (inputs checked). 0 or TML_ENOMEM (then head_release). */
+static int head_init(struct head_fit *f, const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
+                     struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
+                     struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
+                     void *ud, struct crew *crew) {
   size_t ntrain = train.end - train.begin, nvalid = valid.end - valid.begin, ncols = bins->ncols;
-  int K = nclass > 0 ? nclass : 1;
-  /* helpers grow class trees only (a regression round has one tree): then K runner slots, else one */
-  bool offer = helpers && K > 1;
-  int nslots = offer ? K : 1;
+  memset(f, 0, sizeof *f);
+  f->y = y;
+  f->nclass = nclass;
+  f->K = nclass > 0 ? nclass : 1;
+  f->progress = progress;
+  f->ud = ud;
+  f->p = p;
+  f->helpers = helpers;
+  f->offer = helpers && f->K > 1;
+  f->nslots = f->offer ? f->K : 1;
+  int K = f->K;
   /* what every runner slot's trainer shares; each adds its own row index, scratch and pool */
   struct trainer proto = {.bins = bins, .p = p, .flags = flags, .cut_mask = cut_mask_pick(flags)};
   proto.stride = (size_t)bins->max_bin + 1;
   proto.hist_len = ncols * proto.stride;
   proto.fhist = p->native_histogram == TML_HIST_FLOAT;
   proto.slot_size = proto.fhist ? sizeof(struct hbinf) : sizeof(struct hbin);
-  struct crew crew;
-  crew_start(&crew, p->nthread);
-  struct tml_gbdt_model *m = calloc(1, sizeof *m);
-  struct lane *lanes = calloc((size_t)K, sizeof *lanes);
-  struct trainer *slots = calloc((size_t)nslots, sizeof *slots);
-  float *ghr = NULL;
-  void *fused = NULL;
-  float *mtrain = malloc(ntrain * (size_t)K * sizeof(float)); /* class-major (struct round_job) */
-  float *mvalid = malloc(nvalid * (size_t)K * sizeof(float));
-  struct ghpair *gh = malloc(bins->nrows * (size_t)K * sizeof *gh); /* class k at gh + k * nrows */
-  float *py = malloc(nvalid * sizeof *py);                            /* eval_metric's */
-  bool vec = tml__gbdt_softmax_vector(flags);
-  if (!m || !lanes || !slots || !mtrain || !mvalid || !gh || !py)
-    goto oom;
+  f->m = calloc(1, sizeof *f->m);
+  f->lanes = calloc((size_t)K, sizeof *f->lanes);
+  f->slots = calloc((size_t)f->nslots, sizeof *f->slots);
+  f->mtrain = malloc(ntrain * (size_t)K * sizeof(float));
+  f->mvalid = malloc(nvalid * (size_t)K * sizeof(float));
+  f->gh = malloc(bins->nrows * (size_t)K * sizeof *f->gh);
+  f->py = malloc(nvalid * sizeof *f->py);
+  f->vec = tml__gbdt_softmax_vector(flags);
+  if (!f->m || !f->lanes || !f->slots || !f->mtrain || !f->mvalid || !f->gh || !f->py)
+    return TML_ENOMEM;
   for (int k = 0; k < K; k++) {
-    struct lane *L = &lanes[k];
+    struct lane *L = &f->lanes[k];
     L->tree.nclass = nclass;
     L->tree.ncols = ncols;
     L->feats = malloc(ncols * sizeof *L->feats);
     if (p->subsample < 1.0)
       L->sample = malloc(ntrain * sizeof *L->sample);
     if (!L->feats || (p->subsample < 1.0 && !L->sample) || tml__gbdt_model_reserve(&L->tree, 0))
-      goto oom;
+      return TML_ENOMEM;
     L->tree.tree_start[0] = 0;
   }
-  for (int k = 0; k < nslots; k++)
-    slots[k] = proto; /* each gets its row index on first use (lane_grow) */
+  for (int k = 0; k < f->nslots; k++)
+    f->slots[k] = proto; /* each gets its row index on first use (lane_grow) */
+  struct tml_gbdt_model *m = f->m;
   m->nclass = nclass;
   m->ncols = ncols;
   m->best_score = NAN;
   if (copy_names(m, feature_names))
-    goto oom;
+    return TML_ENOMEM;
   /* XGBoost 1.7's base_score: 0.5 for both objectives (it cancels in the softmax; for squared error
    * the first rounds move it to the labels' level, as in XGBoost, so both engines grow the same
    * trees from the same cuts). Stored in the model and exported as learner_model_param.base_score. */
   m->base_score = 0.5f;
   for (size_t i = 0; i < ntrain * (size_t)K; i++)
-    mtrain[i] = m->base_score;
+    f->mtrain[i] = m->base_score;
   for (size_t i = 0; i < nvalid * (size_t)K; i++)
-    mvalid[i] = m->base_score;
+    f->mvalid[i] = m->base_score;
   if (tml__gbdt_model_reserve(m, 0))
-    goto oom;
+    return TML_ENOMEM;
   m->tree_start[0] = 0;
 
-  struct rng rng = {p->seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL};
-  if (rng.s == 0)
-    rng.s = 1;
-  int best = 0;
-  double best_score = INFINITY;
-  size_t ncol_tree = (size_t)floor(p->colsample_bytree * (double)ncols);
-  if (ncol_tree < 1)
-    ncol_tree = 1;
-  if (ncol_tree > ncols)
-    ncol_tree = ncols;
+  f->rng.s = p->seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+  if (f->rng.s == 0)
+    f->rng.s = 1;
+  f->best = 0;
+  f->best_score = INFINITY;
+  f->ncol_tree = (size_t)floor(p->colsample_bytree * (double)ncols);
+  if (f->ncol_tree < 1)
+    f->ncol_tree = 1;
+  if (f->ncol_tree > ncols)
+    f->ncol_tree = ncols;
   /* The shared root pass (see shared_root_build) when every class tree takes every row and column. */
-  bool shared_root = nclass >= 2 && nclass <= SHARED_ROOT_MAX && p->subsample >= 1.0 && ncol_tree == ncols &&
-                     ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
-  struct root_job rj = {.t = &slots[0], .row0 = train.begin, .nrows = ntrain};
-  if (shared_root) {
-    ghr = calloc(ntrain * 8, sizeof *ghr); /* classes >= nclass stay 0 */
-    fused = aligned_alloc(64, (proto.hist_len * 8 * proto.slot_size / 2 + 63) / 64 * 64); /* 8 values per slot */
-    if (!ghr || !fused)
-      goto oom;
-    rj.ghr = ghr;
-    rj.fused = fused;
+  f->shared_root = nclass >= 2 && nclass <= SHARED_ROOT_MAX && p->subsample >= 1.0 && f->ncol_tree == ncols &&
+                   ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
+  /* the several heads' pass: float slots, every training row and column in every tree */
+  f->joins = proto.fhist && p->subsample >= 1.0 && f->ncol_tree == ncols && ntrain > 1 &&
+             !(flags & TML_GBDT_NO_SHARED_ROOT) && (nclass == 0 || f->shared_root);
+  f->rj = (struct root_job){.t = &f->slots[0], .row0 = train.begin, .nrows = ntrain};
+  if (f->shared_root) {
+    f->ghr = calloc(ntrain * 8, sizeof *f->ghr); /* classes >= nclass stay 0 */
+    f->fused = aligned_alloc(64, (proto.hist_len * 8 * proto.slot_size / 2 + 63) / 64 * 64); /* 8 values per slot */
+    if (!f->ghr || !f->fused)
+      return TML_ENOMEM;
+    f->rj.ghr = f->ghr;
+    f->rj.fused = f->fused;
 #if defined(__x86_64__) && defined(__GNUC__)
-    slots[0].root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
+    f->slots[0].root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
   }
-  struct round_job job = {.lanes = lanes, .slots = slots, .K = K, .crew = &crew, .gh = gh, .train = train,
-                          .valid = valid, .mtrain = mtrain, .mvalid = mvalid};
-  atomic_init(&job.next, 0);
-  atomic_init(&job.nhelpers, 0);
-  int round = 0;
-  for (round = 0; round < p->num_boost_round; round++) {
-    /* One gradient pass for every class of the round. */
-    if (nclass > 0)
-      tml__gbdt_softmax_grad_rows(mtrain, ntrain, ntrain, K, y + train.begin, &gh[train.begin].g, bins->nrows,
-                                  shared_root ? ghr : NULL, vec);
-    else
-      for (size_t i = 0; i < ntrain; i++)
-        gh[train.begin + i] = (struct ghpair){mtrain[i] - y[train.begin + i], 1.0f};
-    if (shared_root) { /* K <= SHARED_ROOT_MAX */
-      void *roots[SHARED_ROOT_MAX];
-      for (int k = 0; k < K; k++)
-        if (!(roots[k] = lanes[k].root_hist = hist_get(&slots[0])))
-          goto oom;
-      slots[0].crew = &crew; /* the root pass runs on slot 0's crew, on this thread */
-      shared_root_build(&rj, K, roots);
+  f->job = (struct round_job){.lanes = f->lanes, .slots = f->slots, .K = K, .crew = crew, .gh = f->gh,
+                              .train = train, .valid = valid, .mtrain = f->mtrain, .mvalid = f->mvalid};
+  atomic_init(&f->job.next, 0);
+  atomic_init(&f->job.nhelpers, 0);
+  return 0;
+}
+
+/* The round's gradients: one pass for every class. */
+static void head_grad(struct head_fit *f) {
+  const struct tml_gbdt_bins *bins = f->slots[0].bins;
+  struct tml_range train = f->job.train;
+  size_t ntrain = train.end - train.begin;
+  if (f->nclass > 0)
+    tml__gbdt_softmax_grad_rows(f->mtrain, ntrain, ntrain, f->K, f->y + train.begin, &f->gh[train.begin].g,
+                                bins->nrows, f->shared_root ? f->ghr : NULL, f->vec);
+  else
+    for (size_t i = 0; i < ntrain; i++)
+      f->gh[train.begin + i] = (struct ghpair){f->mtrain[i] - f->y[train.begin + i], 1.0f};
+}
+
+/* The head's class roots from its own shared root pass (when it has one). 0 or TML_ENOMEM. */
+static int head_roots(struct head_fit *f) {
+  if (!f->shared_root)
+    return 0;
+  void *roots[SHARED_ROOT_MAX];
+  for (int k = 0; k < f->K; k++)
+    if (!(roots[k] = f->lanes[k].root_hist = hist_get(&f->slots[0])))
+      return TML_ENOMEM;
+  f->slots[0].crew = f->job.crew; /* the root pass runs on slot 0's crew, on this thread */
+  shared_root_build(&f->rj, f->K, roots);
+  return 0;
+}
+
+/* The rest of the round: samples, trees, margins, the validation metric, early stopping. 0,
+ * TML_ENOMEM (message left to the caller), TML_EINTR or another code with err set. */
+static int head_grow(struct head_fit *f, struct tml_error *err) {
+  const struct tml_xgb_params *p = f->p;
+  struct tml_range train = f->job.train;
+  size_t ncols = f->slots[0].bins->ncols;
+  int K = f->K, round = f->round, rc = 0;
+  /* Row and column samples of the round's trees, drawn in class order. */
+  for (int k = 0; k < K; k++) {
+    struct lane *L = &f->lanes[k];
+    size_t n = train.end - train.begin;
+    if (L->sample) {
+      n = 0;
+      for (size_t r = train.begin; r < train.end; r++)
+        if (rng_uniform(&f->rng) < p->subsample)
+          L->sample[n++] = (uint32_t)r;
     }
-    /* Row and column samples of the round's trees, drawn in class order. */
-    for (int k = 0; k < K; k++) {
-      struct lane *L = &lanes[k];
-      size_t n = ntrain;
-      if (L->sample) {
-        n = 0;
-        for (size_t r = train.begin; r < train.end; r++)
-          if (rng_uniform(&rng) < p->subsample)
-            L->sample[n++] = (uint32_t)r;
+    for (size_t j = 0; j < ncols; j++)
+      L->feats[j] = (uint32_t)j;
+    if (f->ncol_tree < ncols) {
+      for (size_t j = 0; j < f->ncol_tree; j++) { /* partial Fisher-Yates, then ascending order */
+        size_t pick = j + (size_t)(rng_next(&f->rng) % (uint64_t)(ncols - j));
+        uint32_t tmp = L->feats[j];
+        L->feats[j] = L->feats[pick];
+        L->feats[pick] = tmp;
       }
-      for (size_t j = 0; j < ncols; j++)
-        L->feats[j] = (uint32_t)j;
-      if (ncol_tree < ncols) {
-        for (size_t j = 0; j < ncol_tree; j++) { /* partial Fisher-Yates, then ascending order */
-          size_t pick = j + (size_t)(rng_next(&rng) % (uint64_t)(ncols - j));
-          uint32_t tmp = L->feats[j];
-          L->feats[j] = L->feats[pick];
-          L->feats[pick] = tmp;
+      for (size_t a = 1; a < f->ncol_tree; a++) {
+        uint32_t v = L->feats[a];
+        size_t b = a;
+        while (b > 0 && L->feats[b - 1] > v) {
+          L->feats[b] = L->feats[b - 1];
+          b--;
         }
-        for (size_t a = 1; a < ncol_tree; a++) {
-          uint32_t v = L->feats[a];
-          size_t b = a;
-          while (b > 0 && L->feats[b - 1] > v) {
-            L->feats[b] = L->feats[b - 1];
-            b--;
-          }
-          L->feats[b] = v;
-        }
+        L->feats[b] = v;
       }
-      L->nfeats = ncol_tree;
-      L->n = n;
     }
-    atomic_store(&job.next, 0);
-    atomic_store(&job.nhelpers, 0);
-    struct tml_helpers_offer o;
-    if (offer)
-      tml_helpers_offer(helpers, &o, round_help, &job, K - 1);
-    round_run(&job, 0);
-    if (offer)
-      tml_helpers_withdraw(helpers, &o);
-    for (int k = 0; k < K; k++) { /* the roots helpers borrowed */
-      hist_put(&slots[0], lanes[k].root_hist);
-      lanes[k].root_hist = NULL;
-    }
-    for (int k = 0; k < K; k++)
-      if ((rc = lanes[k].rc) || (rc = append_tree(m, &lanes[k].tree)))
-        goto fail;
-    double metric = eval_metric(mvalid, y, valid, nclass, py, vec);
-    if (isfinite(metric) && metric < best_score) {
-      best_score = metric;
-      best = round;
-    }
-    if (progress && progress(ud, round, metric, best)) {
-      rc = tml_error_set(err, TML_EINTR, "training interrupted at round %d", round);
-      goto out;
-    }
-    if (p->early_stopping_rounds > 0 && round - best >= p->early_stopping_rounds)
-      break;
+    L->nfeats = f->ncol_tree;
+    L->n = n;
   }
-  if (p->early_stopping_rounds == 0)
-    best = (int)(m->ntrees / (size_t)K) - 1;
-  /* Keep rounds 0..best. */
-  m->ntrees = (size_t)(best + 1) * (size_t)K;
+  atomic_store(&f->job.next, 0);
+  atomic_store(&f->job.nhelpers, 0);
+  struct tml_helpers_offer o;
+  if (f->offer)
+    tml_helpers_offer(f->helpers, &o, round_help, &f->job, K - 1);
+  round_run(&f->job, 0);
+  if (f->offer)
+    tml_helpers_withdraw(f->helpers, &o);
+  for (int k = 0; k < K; k++) { /* the roots helpers borrowed */
+    hist_put(&f->slots[0], f->lanes[k].root_hist);
+    f->lanes[k].root_hist = NULL;
+  }
+  for (int k = 0; k < K; k++)
+    if ((rc = f->lanes[k].rc) || (rc = append_tree(f->m, &f->lanes[k].tree)))
+      return rc == TML_ENOMEM ? rc : tml_error_set(err, rc, "native engine training failed");
+  double metric = eval_metric(f->mvalid, f->y, f->job.valid, f->nclass, f->py, f->vec);
+  if (isfinite(metric) && metric < f->best_score) {
+    f->best_score = metric;
+    f->best = round;
+  }
+  if (f->progress && f->progress(f->ud, round, metric, f->best))
+    return tml_error_set(err, TML_EINTR, "training interrupted at round %d", round);
+  f->round++;
+  if ((p->early_stopping_rounds > 0 && round - f->best >= p->early_stopping_rounds) ||
+      f->round >= p->num_boost_round)
+    f->done = true;
+  return 0;
+}
+
+/* The model of a head whose rounds are done: rounds 0..best kept, sealed, handed to *out. */
+static int head_finish(struct head_fit *f, struct tml_gbdt_model **out, struct tml_error *err) {
+  struct tml_gbdt_model *m = f->m;
+  int best = f->best;
+  if (f->p->early_stopping_rounds == 0)
+    best = (int)(m->ntrees / (size_t)f->K) - 1;
+  m->ntrees = (size_t)(best + 1) * (size_t)f->K;
   m->nnodes = m->tree_start[m->ntrees];
   m->best_iteration = best;
-  m->best_score = best_score;
-  if ((rc = tml__gbdt_model_seal(m))) { /* TML_ENOMEM: columns and trees are within its limits here */
-    if (rc == TML_ENOMEM)
-      goto oom;
-    rc = tml_error_set(err, rc, "native engine training: the model does not fit the prediction layout");
-    goto out;
-  }
+  m->best_score = f->best_score;
+  int rc = tml__gbdt_model_seal(m);
+  if (rc == TML_ENOMEM) /* columns and trees are within the layout's limits here */
+    return rc;
+  if (rc)
+    return tml_error_set(err, rc, "native engine training: the model does not fit the prediction layout");
   *out = m;
-  m = NULL;
-  goto out;
-fail:
-  if (rc == TML_ENOMEM)
-    goto oom;
-  rc = tml_error_set(err, rc, "native engine training failed");
-  goto out;
-oom:
-  rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)", ntrain, ncols);
-out:
-  crew_stop(&crew);
-  for (int k = 0; slots && lanes && k < K; k++)
-    hist_put(&slots[0], lanes[k].root_hist);
-  for (int k = 0; lanes && k < K; k++) {
-    free(lanes[k].tree.nodes);
-    free(lanes[k].tree.stats);
-    free(lanes[k].tree.tree_start);
-    free(lanes[k].sample);
-    free(lanes[k].feats);
+  f->m = NULL;
+  return 0;
+}
+
+/* ---- The root pass of several heads (tml_gbdt_train_binned_heads) ----
+ * The heads' root histograms from one pass over the rows: the slot (column, bin) holds every
+ * joining head's (g, h) pairs as vectors of four pairs (eight floats, one AVX2 addition each): a
+ * class head's classes (2..4) at the start of a vector, a regression head's pair in a free place of
+ * one (after a head of 3 classes, or with other regression heads). Each pair's sums are the same
+ * float additions in the same row order as the head's own root pass (the shared root pass, or a
+ * regression head's histogram of its rows), so the heads grow the same trees. The columns go in
+ * blocks of MR_BLOCK_COLS so that a block's slots stay in the L2 cache (three vectors per slot are
+ * 0.45-0.47x the time of five heads' own passes in three blocks, 0.52-0.55x in one: see
+ * docs/validation.md). Float histograms only. */
+#define MR_MAX_VECS 8
+#define MR_BLOCK_COLS 24
+
+struct mr_vec {
+  const float *cls;     /* a class head's rows (8 floats each: its ghr), or NULL */
+  const float *reg[4];  /* regression heads' (g, h) per training row */
+  int reg_at[4];        /* their pair in the vector */
+  int nreg;
+};
+
+struct multi_root {
+  const struct trainer *t; /* bins, stride, slot 0 of any joining head */
+  size_t row0, nrows, nvec; /* training rows [row0, row0 + nrows) */
+  bool avx2;
+  struct mr_vec vec[MR_MAX_VECS];
+  float *fused;            /* hist_len slots of nvec * 8 floats, 64-byte aligned */
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static inline __m256 mr_row_avx2(const struct mr_vec *v, size_t i) {
+  __m256 x = v->cls ? _mm256_loadu_ps(v->cls + i * 8) : _mm256_setzero_ps();
+  for (int q = 0; q < v->nreg; q++) {
+    __m256 pair = _mm256_castsi256_ps(
+        _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(v->reg[q] + 2 * i))));
+    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i at = _mm256_set1_epi32(2 * v->reg_at[q]);
+    __m256i mask = _mm256_or_si256(_mm256_cmpeq_epi32(lane, at), _mm256_cmpeq_epi32(lane, _mm256_add_epi32(at,
+                                                                                   _mm256_set1_epi32(1))));
+    x = _mm256_blendv_ps(x, pair, _mm256_castsi256_ps(mask));
   }
-  for (int k = 0; slots && k < nslots; k++)
-    trainer_release(&slots[k]);
-  free(lanes);
-  free(slots);
-  free(ghr);
-  free(fused);
-  free(mtrain);
-  free(mvalid);
-  free(gh);
-  free(py);
-  tml_gbdt_free(m);
+  return x;
+}
+
+/* Columns [k0, k1): rows in order, each row's vectors added to its bins' slots. */
+__attribute__((target("avx2"))) static void mr_rows_avx2(const struct multi_root *j, size_t k0, size_t k1) {
+  const struct tml_gbdt_bins *b = j->t->bins;
+  const size_t ncols = b->ncols, stride = j->t->stride, w = j->nvec * 8;
+  const uint8_t *code = b->code + j->row0 * ncols;
+  float *const fused = j->fused; /* a local: the stores through it cannot then reload it */
+  for (size_t i = 0; i < j->nrows; i++) {
+    const uint8_t *c = code + i * ncols;
+    __m256 v0 = mr_row_avx2(&j->vec[0], i);
+    if (j->nvec == 1) {
+      for (size_t k = k0; k < k1; k++) {
+        float *q = fused + (k * stride + c[k]) * w;
+        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
+      }
+    } else if (j->nvec == 2) {
+      __m256 v1 = mr_row_avx2(&j->vec[1], i);
+      for (size_t k = k0; k < k1; k++) {
+        float *q = fused + (k * stride + c[k]) * w;
+        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
+        _mm256_store_ps(q + 8, _mm256_add_ps(_mm256_load_ps(q + 8), v1));
+      }
+    } else if (j->nvec == 3) {
+      __m256 v1 = mr_row_avx2(&j->vec[1], i), v2 = mr_row_avx2(&j->vec[2], i);
+      for (size_t k = k0; k < k1; k++) {
+        float *q = fused + (k * stride + c[k]) * w;
+        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
+        _mm256_store_ps(q + 8, _mm256_add_ps(_mm256_load_ps(q + 8), v1));
+        _mm256_store_ps(q + 16, _mm256_add_ps(_mm256_load_ps(q + 16), v2));
+      }
+    } else {
+      __m256 v[MR_MAX_VECS];
+      v[0] = v0;
+      for (size_t e = 1; e < j->nvec; e++)
+        v[e] = mr_row_avx2(&j->vec[e], i);
+      for (size_t k = k0; k < k1; k++) {
+        float *q = fused + (k * stride + c[k]) * w;
+        for (size_t e = 0; e < j->nvec; e++)
+          _mm256_store_ps(q + 8 * e, _mm256_add_ps(_mm256_load_ps(q + 8 * e), v[e]));
+      }
+    }
+  }
+  _mm256_zeroupper(); /* as in cut_mask_avx2 */
+}
+#endif
+
+static void mr_rows_plain(const struct multi_root *j, size_t k0, size_t k1) {
+  const struct tml_gbdt_bins *b = j->t->bins;
+  size_t ncols = b->ncols, stride = j->t->stride, w = j->nvec * 8;
+  const uint8_t *code = b->code + j->row0 * ncols;
+  for (size_t i = 0; i < j->nrows; i++) {
+    float row[MR_MAX_VECS * 8];
+    for (size_t e = 0; e < j->nvec; e++) {
+      const struct mr_vec *v = &j->vec[e];
+      for (int q = 0; q < 8; q++)
+        row[e * 8 + (size_t)q] = v->cls ? v->cls[i * 8 + (size_t)q] : 0.0f;
+      for (int q = 0; q < v->nreg; q++) {
+        row[e * 8 + 2 * (size_t)v->reg_at[q]] = v->reg[q][2 * i];
+        row[e * 8 + 2 * (size_t)v->reg_at[q] + 1] = v->reg[q][2 * i + 1];
+      }
+    }
+    const uint8_t *c = code + i * ncols;
+    for (size_t k = k0; k < k1; k++) {
+      float *q = j->fused + (k * stride + c[k]) * w;
+      for (size_t e = 0; e < w; e++)
+        q[e] += row[e];
+    }
+  }
+}
+
+static void mr_part(void *arg, int part, int nparts) {
+  const struct multi_root *j = arg;
+  size_t nc = j->t->bins->ncols, k0 = nc * (size_t)part / (size_t)nparts, k1 = nc * (size_t)(part + 1) / (size_t)nparts;
+  size_t slot = j->nvec * 8 * sizeof(float);
+  for (size_t a = k0; a < k1; a += MR_BLOCK_COLS) {
+    size_t z = TML_MIN(a + MR_BLOCK_COLS, k1);
+    memset((char *)j->fused + a * j->t->stride * slot, 0, (z - a) * j->t->stride * slot);
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (j->avx2) {
+      mr_rows_avx2(j, a, z);
+      continue;
+    }
+#endif
+    mr_rows_plain(j, a, z);
+  }
+}
+
+/* A head joins the pass when its roots take every training row and column in float slots. */
+static bool head_joins_multi_root(const struct head_fit *f) { return f->joins; }
+
+/* The roots of the joining heads among fs[0..n) (done heads left out), from one pass; the others'
+ * own roots. Each head's seconds grow by its time: its own roots, or its share of the pass by its
+ * pairs. 0 or TML_ENOMEM. */
+static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, struct crew *crew, unsigned flags) {
+  size_t join[MR_MAX_VECS], nj = 0;
+  for (size_t h = 0; h < n; h++)
+    if (!fs[h].done && head_joins_multi_root(&fs[h]) && nj < MR_MAX_VECS)
+      join[nj++] = h;
+  if (nj < 2 || (flags & TML_GBDT_NO_SHARED_ROOT)) { /* one head: its own pass */
+    for (size_t h = 0; h < n; h++)
+      if (!fs[h].done) {
+        double t0 = tml_monotonic_s();
+        int rc = head_roots(&fs[h]);
+        fs[h].seconds += tml_monotonic_s() - t0;
+        if (rc)
+          return rc;
+      }
+    return 0;
+  }
+  double tp = tml_monotonic_s();
+  int npairs = 0;
+  /* Vectors: each class head its own (classes from pair 0, as its ghr), then each regression head
+   * in the first vector with a free pair (a class head's of < 4 classes, in head order, or one of
+   * regression heads). */
+  int used[MR_MAX_VECS];
+  int at[MR_MAX_VECS];  /* per joining head: its vector (never more vectors than joining heads) */
+  int pos[MR_MAX_VECS]; /* its first pair there */
+  mr->nvec = 0;
+  for (size_t q = 0; q < nj; q++) {
+    struct head_fit *f = &fs[join[q]];
+    if (f->nclass == 0)
+      continue;
+    size_t v = mr->nvec++;
+    mr->vec[v] = (struct mr_vec){.cls = f->ghr};
+    used[v] = f->nclass;
+    at[q] = (int)v;
+    pos[q] = 0;
+  }
+  for (size_t q = 0; q < nj; q++) {
+    struct head_fit *f = &fs[join[q]];
+    if (f->nclass != 0)
+      continue;
+    size_t v = 0;
+    while (v < mr->nvec && (used[v] >= 4 || mr->vec[v].nreg >= 4))
+      v++;
+    if (v == mr->nvec) {
+      mr->vec[mr->nvec++] = (struct mr_vec){.cls = NULL};
+      used[v] = 0;
+    }
+    struct mr_vec *vv = &mr->vec[v];
+    vv->reg[vv->nreg] = &f->gh[f->job.train.begin].g;
+    vv->reg_at[vv->nreg] = used[v];
+    vv->nreg++;
+    at[q] = (int)v;
+    pos[q] = used[v]++;
+  }
+  for (size_t q = 0; q < nj; q++)
+    npairs += fs[join[q]].K;
+  /* the pass, on the first joining head's slot 0 (its crew is the caller's) */
+  struct trainer *t0 = &fs[join[0]].slots[0];
+  mr->t = t0;
+  mr->row0 = fs[join[0]].job.train.begin;
+  mr->nrows = fs[join[0]].job.train.end - fs[join[0]].job.train.begin;
+  t0->crew = crew;
+  crew_run_if_worth(t0, mr->nrows, mr_part, mr);
+  /* each head's roots, copied out of the slots */
+  size_t w = mr->nvec * 8;
+  for (size_t q = 0; q < nj; q++) {
+    struct head_fit *f = &fs[join[q]];
+    for (int k = 0; k < f->K; k++) {
+      struct hbinf *out = f->lanes[k].root_hist = hist_get(&f->slots[0]);
+      if (!out)
+        return TML_ENOMEM;
+      const float *src = mr->fused + (size_t)at[q] * 8 + 2 * (size_t)(pos[q] + k);
+      for (size_t sl = 0; sl < t0->hist_len; sl++, src += w)
+        out[sl] = (struct hbinf){src[0], src[1]};
+    }
+  }
+  double pass = tml_monotonic_s() - tp;
+  for (size_t q = 0; q < nj; q++)
+    fs[join[q]].seconds += pass * (double)fs[join[q]].K / (double)npairs;
+  for (size_t h = 0; h < n; h++) /* heads outside the pass */
+    if (!fs[h].done && !(head_joins_multi_root(&fs[h]))) {
+      double t1 = tml_monotonic_s();
+      int rc = head_roots(&fs[h]);
+      fs[h].seconds += tml_monotonic_s() - t1;
+      if (rc)
+        return rc;
+    }
+  return 0;
+}
+
+int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
+                          struct tml_range valid, int nclass, const struct tml_xgb_params *p, unsigned flags,
+                          struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
+                          void *ud, struct tml_gbdt_model **out, struct tml_error *err) {
+  *out = NULL;
+  int rc = tml_gbdt_params_validate(p, err);
+  if (rc || (rc = head_check(bins, y, train, valid, nclass, p, err)))
+    return rc;
+  struct crew crew;
+  crew_start(&crew, p->nthread);
+  struct head_fit f;
+  rc = head_init(&f, bins, y, train, valid, nclass, p, flags, helpers, feature_names, progress, ud, &crew);
+  while (!rc && !f.done) {
+    head_grad(&f);
+    if (!(rc = head_roots(&f)))
+      rc = head_grow(&f, err);
+  }
+  if (!rc)
+    rc = head_finish(&f, out, err);
+  if (rc == TML_ENOMEM)
+    rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)",
+                       train.end - train.begin, bins->ncols);
+  crew_stop(&crew);
+  head_release(&f);
+  return rc;
+}
+
+static void head_prefix(struct tml_error *err, const struct tml_gbdt_head *heads, size_t h) {
+  if (heads[h].name)
+    tml_error_prefix(err, "head '%s'", heads[h].name);
+  else
+    tml_error_prefix(err, "head %zu", h + 1);
+}
+
+int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_gbdt_head *heads, size_t nheads,
+                                struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
+                                unsigned flags, const char *const *feature_names, struct tml_gbdt_model **out,
+                                double *seconds, struct tml_error *err) {
+  for (size_t h = 0; h < nheads; h++)
+    out[h] = NULL;
+  int rc = tml_gbdt_params_validate(p, err);
+  if (rc)
+    return rc;
+  if (nheads < 1 || nheads > TML_GBDT_MAX_HEADS)
+    return tml_error_set(err, TML_EINVAL, "native engine training: %zu heads, one call trains 1..%d", nheads,
+                         TML_GBDT_MAX_HEADS);
+  for (size_t h = 0; h < nheads && !rc; h++)
+    if ((rc = head_check(bins, heads[h].y, train, valid, heads[h].nclass, p, err)))
+      head_prefix(err, heads, h);
+  if (rc)
+    return rc;
+  struct crew crew;
+  crew_start(&crew, p->nthread);
+  struct head_fit fs[TML_GBDT_MAX_HEADS];
+  memset(fs, 0, sizeof fs);
+  struct multi_root mr = {0};
+#if defined(__x86_64__) && defined(__GNUC__)
+  mr.avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
+#endif
+  size_t ntrain = train.end - train.begin;
+  /* the pass's slots: at most one vector per head */
+  mr.fused = aligned_alloc(64, (bins->ncols * ((size_t)bins->max_bin + 1) * nheads * 8 * sizeof(float) + 63) / 64 * 64);
+  if (!mr.fused)
+    rc = TML_ENOMEM;
+  for (size_t h = 0; h < nheads && !rc; h++) {
+    double t0 = tml_monotonic_s();
+    rc = head_init(&fs[h], bins, heads[h].y, train, valid, heads[h].nclass, p, flags, NULL, feature_names,
+                   heads[h].progress, heads[h].ud, &crew);
+    fs[h].seconds = tml_monotonic_s() - t0;
+  }
+  /* Rounds in lockstep: every head still training takes its round (heads stop apart, each at its
+   * own early stopping). */
+  for (bool left = true; !rc && left;) {
+    left = false;
+    for (size_t h = 0; h < nheads; h++)
+      if (!fs[h].done) {
+        double t0 = tml_monotonic_s();
+        head_grad(&fs[h]);
+        fs[h].seconds += tml_monotonic_s() - t0;
+      }
+    if ((rc = heads_roots(fs, nheads, &mr, &crew, flags)))
+      break;
+    for (size_t h = 0; h < nheads && !rc; h++)
+      if (!fs[h].done) {
+        double t0 = tml_monotonic_s();
+        if ((rc = head_grow(&fs[h], err)) && rc != TML_ENOMEM)
+          head_prefix(err, heads, h);
+        else if (fs[h].done && !(rc = head_finish(&fs[h], &out[h], err)))
+          head_release(&fs[h]); /* its memory back while the others train (done stays set) */
+        fs[h].seconds += tml_monotonic_s() - t0;
+        left = left || !fs[h].done;
+      }
+  }
+  for (size_t h = 0; seconds && h < nheads; h++)
+    seconds[h] = fs[h].seconds;
+  if (rc == TML_ENOMEM)
+    rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns, %zu heads)",
+                       ntrain, bins->ncols, nheads);
+  if (rc)
+    for (size_t h = 0; h < nheads; h++) {
+      tml_gbdt_free(out[h]);
+      out[h] = NULL;
+    }
+  crew_stop(&crew);
+  for (size_t h = 0; h < nheads; h++)
+    head_release(&fs[h]);
+  free(mr.fused);
   return rc;
 }
 

@@ -791,6 +791,144 @@ TEST(shared_root_pass_gives_the_same_trees) {
   free(yk);
 }
 
+/* Heads trained together (tml_gbdt_train_binned_heads: rounds in lockstep, one root pass for the
+ * heads that take every row and column) must each be the model tml_gbdt_train_binned gives that
+ * head alone, byte for byte: heads of 3, 4, 2 (and 5: outside the pass) classes and two regression
+ * heads (their pairs placed beside a class head's and in a vector of their own), heads stopping at
+ * different rounds, one and two threads, without AVX2, double histograms and row/column samples
+ * (no shared pass), the shared root turned off; each head's progress calls as when alone. */
+struct heads_calls {
+  int rounds, last_best;
+  int stop_at; /* return 1 at this round (-1: never) */
+};
+static int heads_progress(void *ud, int round, double metric, int best) {
+  struct heads_calls *c = ud;
+  (void)metric;
+  c->rounds++;
+  c->last_best = best;
+  return round == c->stop_at;
+}
+
+TEST(heads_together_give_each_head_its_own_model) {
+  enum { NB = 7000, CB = 10, NH = 6 };
+  float *X = malloc((size_t)NB * CB * sizeof *X), *y = malloc(NB * sizeof *y);
+  float *lab[NH];
+  for (int h = 0; h < NH; h++)
+    lab[h] = malloc(NB * sizeof(float));
+  CHECK(X && y && lab[NH - 1]);
+  make_data(X, y, NB, CB, 3);
+  static const int nclass[NH] = {3, 4, 2, 0, 0, 5};
+  for (size_t i = 0; i < NB; i++) {
+    lab[0][i] = y[i];
+    lab[1][i] = shifted_label(X, y, CB, i, 4);
+    lab[2][i] = shifted_label(X, y, CB, i, 2);
+    lab[3][i] = X[i * CB] + 0.5f * X[i * CB + 2];
+    lab[4][i] = X[i * CB + 3] - 0.25f * X[i * CB + 4] * X[i * CB];
+    lab[5][i] = shifted_label(X, y, CB, i, 5);
+  }
+  struct tml_gbdt_bins *b = NULL;
+  struct tml_error err;
+  tml_error_init(&err);
+  struct tml_range train = {0, 5200}, valid = {5200, NB};
+  CHECK_OK(tml_gbdt_bins_build(X, NB, CB, train, 64, &b, &err), &err);
+  /* variants: heads used (first n of the list, or the two regression heads), threads, flags, slots,
+   * samples */
+  struct {
+    int first, n, nthread;
+    unsigned flags;
+    int hist;
+    double subsample, colsample;
+  } v[] = {
+      {0, 5, 1, 0, TML_HIST_FLOAT, 1.0, 1.0},
+      {0, 6, 2, 0, TML_HIST_FLOAT, 1.0, 1.0},
+      {3, 2, 1, 0, TML_HIST_FLOAT, 1.0, 1.0},
+      {0, 5, 1, TML_GBDT_NO_AVX2, TML_HIST_FLOAT, 1.0, 1.0},
+      {0, 5, 1, TML_GBDT_NO_SHARED_ROOT, TML_HIST_FLOAT, 1.0, 1.0},
+      {0, 5, 2, 0, TML_HIST_DOUBLE, 1.0, 1.0},
+      {0, 5, 1, 0, TML_HIST_FLOAT, 0.7, 0.6},
+  };
+  int stops_apart = 0;
+  for (size_t q = 0; q < sizeof v / sizeof *v; q++) {
+    struct tml_xgb_params p;
+    small_params(&p);
+    p.max_depth = 4;
+    p.num_boost_round = 40;
+    p.early_stopping_rounds = 4;
+    p.nthread = v[q].nthread;
+    p.native_histogram = v[q].hist;
+    p.subsample = v[q].subsample;
+    p.colsample_bytree = v[q].colsample;
+    struct tml_gbdt_head heads[NH];
+    struct heads_calls calls[NH], alone_calls[NH];
+    struct tml_gbdt_model *out[NH] = {0};
+    for (int h = 0; h < v[q].n; h++) {
+      int k = v[q].first + h;
+      calls[h] = alone_calls[h] = (struct heads_calls){0, -1, -1};
+      heads[h] = (struct tml_gbdt_head){lab[k], nclass[k], heads_progress, &calls[h], NULL};
+    }
+    double secs[NH] = {0};
+    double t0 = tml_monotonic_s();
+    CHECK_OK(tml_gbdt_train_binned_heads(b, heads, (size_t)v[q].n, train, valid, &p, v[q].flags, NULL, out, secs, &err),
+             &err);
+    double wall = tml_monotonic_s() - t0, sum = 0.0;
+    for (int h = 0; h < v[q].n; h++) {
+      CHECK_MSG(secs[h] > 0.0, "variant %zu, head %d: %g seconds", q, h, secs[h]);
+      sum += secs[h];
+    }
+    /* the heads' times share the call's: they add up to (a little less than) its wall time */
+    CHECK_MSG(sum <= wall && sum > 0.5 * wall, "variant %zu: heads' seconds add up to %g of %g", q, sum, wall);
+    int rounds0 = calls[0].rounds;
+    for (int h = 0; h < v[q].n; h++) {
+      int k = v[q].first + h;
+      struct tml_gbdt_model *m = NULL;
+      CHECK_OK(tml_gbdt_train_binned(b, lab[k], train, valid, nclass[k], &p, v[q].flags, NULL, NULL, heads_progress,
+                                     &alone_calls[h], &m, &err),
+               &err);
+      char *together = model_json(out[h]), *alone = model_json(m);
+      CHECK_MSG(strcmp(together, alone) == 0, "variant %zu, head %d (%d classes): trained together it differs", q, h,
+                nclass[k]);
+      CHECK_MSG(calls[h].rounds == alone_calls[h].rounds && calls[h].last_best == alone_calls[h].last_best,
+                "variant %zu, head %d: %d progress calls (best %d) together, %d (best %d) alone", q, h, calls[h].rounds,
+                calls[h].last_best, alone_calls[h].rounds, alone_calls[h].last_best);
+      stops_apart += calls[h].rounds != rounds0;
+      free(together);
+      free(alone);
+      tml_gbdt_free(m);
+      tml_gbdt_free(out[h]);
+    }
+  }
+  CHECK_MSG(stops_apart > 0, "every head stopped at the same round: heads stopping apart are not covered");
+  /* a head's progress asking to stop ends the call: TML_EINTR, no model handed out */
+  {
+    struct tml_xgb_params p;
+    small_params(&p);
+    struct tml_gbdt_head heads[2];
+    struct heads_calls calls[2] = {{0, -1, -1}, {0, -1, 3}};
+    struct tml_gbdt_model *out[2] = {0};
+    heads[0] = (struct tml_gbdt_head){lab[0], 3, heads_progress, &calls[0], "direction"};
+    heads[1] = (struct tml_gbdt_head){lab[3], 0, heads_progress, &calls[1], "stop_loss"};
+    CHECK(tml_gbdt_train_binned_heads(b, heads, 2, train, valid, &p, 0, NULL, out, NULL, &err) == TML_EINTR);
+    CHECK_CONTAINS(err.msg, "stop_loss");
+    CHECK(out[0] == NULL && out[1] == NULL);
+    /* a head's bad labels are named */
+    lab[3][10] = NAN;
+    calls[1].stop_at = -1;
+    tml_error_init(&err);
+    CHECK(tml_gbdt_train_binned_heads(b, heads, 2, train, valid, &p, 0, NULL, out, NULL, &err) == TML_EINVAL);
+    CHECK_CONTAINS(err.msg, "head 'stop_loss'");
+    CHECK_CONTAINS(err.msg, "row 10");
+    CHECK(out[0] == NULL && out[1] == NULL);
+    tml_error_init(&err);
+    CHECK(tml_gbdt_train_binned_heads(b, heads, 0, train, valid, &p, 0, NULL, out, NULL, &err) == TML_EINVAL);
+    CHECK_CONTAINS(err.msg, "1..8");
+  }
+  tml_gbdt_bins_free(b);
+  free(X);
+  free(y);
+  for (int h = 0; h < NH; h++)
+    free(lab[h]);
+}
+
 static void *serve_helpers(void *arg) {
   tml_helpers_serve(arg);
   return NULL;
