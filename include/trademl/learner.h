@@ -9,7 +9,8 @@
  *    (the native engine: the binned matrix, bins fitted on the `fit` rows only); NULL when there is
  *    nothing to share. The fold data is read-only afterwards: heads may train on it in parallel.
  *    It may use up to p->nthread threads, and what it builds does not depend on their number.
- *  - train reads rows of the fold's X by index ranges (train, valid), never other rows.
+ *  - train reads rows of the fold's X by index ranges (train, valid), never other rows; train_heads
+ *    (optional) trains several heads of the fold at once, each the model train gives it.
  *  - predict is thread-safe (XGBoost: in-place prediction serialised by the model's lock; native:
  *    no shared state).
  *  - save writes atomically; load returns TML_EMODEL naming the file for a missing, corrupt or
@@ -36,6 +37,17 @@ struct tml_learner_fold {
   struct tml_helpers *helpers;
 };
 
+/* One head of train_heads: labels (one per row of the fold's X), classes (0 = regression), progress
+ * (as train's) and a name for messages. */
+struct tml_learner_head {
+  const float *y;
+  int nclass;
+  tml_xgb_progress_fn progress;
+  void *ud;
+  const char *name;
+};
+#define TML_LEARNER_MAX_HEADS 8
+
 struct tml_learner {
   const char *name;   /* "xgboost" | "native": training.engine, --engine, metadata.json "engine" */
   int (*fold_prepare)(struct tml_learner_fold *f, struct tml_range fit, const struct tml_xgb_params *p,
@@ -44,6 +56,14 @@ struct tml_learner {
   int (*train)(const struct tml_learner_fold *f, const float *y, struct tml_range train, struct tml_range valid,
                int nclass, const struct tml_xgb_params *p, const char *const *feature_names,
                tml_xgb_progress_fn progress, void *ud, void **out, struct tml_error *err);
+  /* Optional (NULL: the engine trains one head per call): trains n (1..TML_LEARNER_MAX_HEADS)
+   * heads of a prepared fold together on the calling thread (p->nthread inside; no helpers), each
+   * head's model the one `train` gives it alone; out receives n models, all or none, and seconds
+   * (NULL: not wanted) each head's own share of the call's time. The native engine runs the heads'
+   * rounds in lockstep with one root-histogram pass for all of them. */
+  int (*train_heads)(const struct tml_learner_fold *f, const struct tml_learner_head *heads, size_t n,
+                     struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
+                     const char *const *feature_names, void **out, double *seconds, struct tml_error *err);
   int (*predict)(const void *m, const float *X, size_t nrows, float *out, struct tml_error *err);
   int (*save)(const void *m, const char *path, struct tml_error *err);
   int (*load)(const char *path, void **out, struct tml_error *err);
@@ -84,6 +104,12 @@ int tml_model_train(const struct tml_learner *learner, const struct tml_learner_
                     struct tml_range train, struct tml_range valid, int nclass, const struct tml_xgb_params *p,
                     const char *const *feature_names, tml_xgb_progress_fn progress, void *ud, struct tml_model **out,
                     struct tml_error *err);
+/* Trains n heads together through learner->train_heads (TML_EINVAL when the engine has none).
+ * Caller owns out[0..n) (tml_model_free each), all set or none. */
+int tml_model_train_heads(const struct tml_learner *learner, const struct tml_learner_fold *f,
+                          const struct tml_learner_head *heads, size_t n, struct tml_range train, struct tml_range valid,
+                          const struct tml_xgb_params *p, const char *const *feature_names, struct tml_model **out,
+                          double *seconds, struct tml_error *err);
 /* Loads a head file of `learner`'s format. Caller owns *out. */
 int tml_model_load(const struct tml_learner *learner, const char *path, struct tml_model **out, struct tml_error *err);
 int tml_model_predict(const struct tml_model *m, const float *X, size_t nrows, float *out, struct tml_error *err);

@@ -99,6 +99,11 @@ struct tml_strategy_params {
                                        where the model cannot depend on it (xgb5: whole heads, each on
                                        one engine thread); NULL = none. progress is then called from
                                        those threads too */
+  bool heads_together;              /* xgb5 on one thread (threads 1): its heads may train together
+                                       (engines with train_heads: the native engine's rounds in lockstep,
+                                       one root pass for all heads; the same models) although helpers
+                                       is set, which then cannot take a head. Without helpers they train
+                                       together whenever the engine can */
 };
 
 /* The training rows of one fold (or of a train/validation split). */
@@ -115,6 +120,9 @@ struct tml_strategy_fit_data {
 struct tml_strategy_head_info {
   int best_iteration;              /* boosting round or epoch kept (-1 when the notion does not apply) */
   double best_score;               /* validation loss at that point (NaN when unknown) */
+  double seconds;                  /* the fit's own measure of the time spent on this head, when its heads
+                                      were trained together (xgb5 on one thread); < 0 otherwise (the
+                                      caller times the head from its progress events) */
 };
 
 /* What load() is told about the folder besides its files. */

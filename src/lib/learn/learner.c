@@ -97,6 +97,32 @@ static int native_train(const struct tml_learner_fold *f, const float *y, struct
   *out = m;
   return rc;
 }
+static int native_train_heads(const struct tml_learner_fold *f, const struct tml_learner_head *heads, size_t n,
+                              struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
+                              const char *const *names, void **out, double *seconds, struct tml_error *err) {
+  struct tml_gbdt_head gh[TML_GBDT_MAX_HEADS];
+  struct tml_gbdt_model *m[TML_GBDT_MAX_HEADS] = {0};
+  for (size_t h = 0; h < n; h++)
+    out[h] = NULL;
+  if (n < 1 || n > TML_GBDT_MAX_HEADS)
+    return tml_error_set(err, TML_EINVAL, "native engine: %zu heads in one call, 1..%d", n, TML_GBDT_MAX_HEADS);
+  for (size_t h = 0; h < n; h++)
+    gh[h] = (struct tml_gbdt_head){heads[h].y, heads[h].nclass, heads[h].progress, heads[h].ud, heads[h].name};
+  struct tml_gbdt_bins *own = NULL;
+  const struct tml_gbdt_bins *b = f->engine_data;
+  int rc = 0;
+  if (!b) { /* not prepared: bins fitted on the train rows */
+    rc = tml_gbdt_bins_build_threads(f->X, TML_MAX(train.end, valid.end), f->ncols, train, p->max_bin, p->nthread,
+                                     &own, err);
+    b = own;
+  }
+  if (!rc)
+    rc = tml_gbdt_train_binned_heads(b, gh, n, train, valid, p, 0, names, m, seconds, err);
+  tml_gbdt_bins_free(own);
+  for (size_t h = 0; h < n && !rc; h++)
+    out[h] = m[h];
+  return rc;
+}
 static int native_predict(const void *m, const float *X, size_t n, float *out, struct tml_error *err) {
   (void)err;
   tml_gbdt_predict(m, X, n, out);
@@ -130,6 +156,7 @@ const struct tml_learner tml_learner_native = {
     .fold_prepare = native_fold_prepare,
     .fold_release = native_fold_release,
     .train = native_train,
+    .train_heads = native_train_heads,
     .predict = native_predict,
     .save = native_save,
     .load = native_load,
@@ -200,6 +227,35 @@ int tml_model_train(const struct tml_learner *learner, const struct tml_learner_
     return rc;
   }
   return wrap(learner, impl, out, err);
+}
+
+int tml_model_train_heads(const struct tml_learner *learner, const struct tml_learner_fold *f,
+                          const struct tml_learner_head *heads, size_t n, struct tml_range train, struct tml_range valid,
+                          const struct tml_xgb_params *p, const char *const *feature_names, struct tml_model **out,
+                          double *seconds, struct tml_error *err) {
+  for (size_t h = 0; h < n; h++)
+    out[h] = NULL;
+  if (!learner->train_heads)
+    return tml_error_set(err, TML_EINVAL, "the %s engine trains one head at a time", learner->name);
+  if (n < 1 || n > TML_LEARNER_MAX_HEADS)
+    return tml_error_set(err, TML_EINVAL, "%zu heads in one call: 1..%d", n, TML_LEARNER_MAX_HEADS);
+  void *impl[TML_LEARNER_MAX_HEADS] = {0};
+  int rc = learner->train_heads(f, heads, n, train, valid, p, feature_names, impl, seconds, err);
+  for (size_t h = 0; h < n; h++) {
+    if (rc) {
+      if (impl[h])
+        learner->free(impl[h]);
+    } else if ((rc = wrap(learner, impl[h], &out[h], err))) { /* wrap frees impl[h] */
+      for (size_t q = h + 1; q < n; q++)
+        learner->free(impl[q]);
+      for (size_t q = 0; q < h; q++) {
+        tml_model_free(out[q]);
+        out[q] = NULL;
+      }
+      break;
+    }
+  }
+  return rc;
 }
 
 int tml_model_load(const struct tml_learner *learner, const char *path, struct tml_model **out, struct tml_error *err) {

@@ -100,6 +100,8 @@ static int head_results(const struct tml_strategy_model *sm, const struct tml_da
     s->head_info(sm->impl, h, &hi);
     res->best_iteration = hi.best_iteration;
     res->best_score = hi.best_score;
+    if (hi.seconds >= 0.0) /* heads trained together: the fit's own share, not start-to-end wall time */
+      res->seconds = hi.seconds;
     const float *yv = y[h] + split->valid.begin;
     rc = nclass > 0 ? tml_metrics_classification(yv, pred[h], nv, nclass, &res->cls, err)
                     : tml_metrics_regression(yv, pred[h], nv, &res->reg, err);

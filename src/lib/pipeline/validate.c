@@ -82,6 +82,7 @@ struct fold_ctx {
   size_t nheads, ntasks, next, done;
   size_t *order;         /* fold indices in the order workers take them: most training rows first */
   size_t running;        /* folds started and not finished */
+  size_t nworkers;       /* threads taking folds (set before they start) */
   struct tml_helpers helpers; /* workers with no fold left join the heads of the folds still fitting */
   size_t rows_total, rows_done; /* training rows of all folds and of the folds done (the ETA; rows_done
                                    read without the lock through ATOMIC_GET) */
@@ -446,7 +447,8 @@ static void env_metrics(struct fold_ctx *c, size_t k, const struct tml_strategy_
     v[tml_metric_env(TML_EM_DIRECTION_NET_RETURN)] = ft.direction.net_return;
 }
 
-static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
+/* together: the fold's heads may train together on its thread (tml_strategy_params.heads_together). */
+static int run_fold(struct fold_ctx *c, size_t k, bool together, struct tml_error *err) {
   const struct tml_dataset *d = c->d;
   const struct tml_validate_opts *o = c->o;
   struct fold_shared *fs = &c->fs[k];
@@ -469,7 +471,7 @@ static int run_fold(struct fold_ctx *c, size_t k, struct tml_error *err) {
                                      .cache_key = key};
   struct tml_strategy_params sp = {.cfg = o->train.config, .xgb = o->train.xgb, .engine = o->train.engine,
                                    .threads = 1, .heads = o->heads, .progress = on_round, .progress_ud = &ud,
-                                   .cache = c->cache, .helpers = &c->helpers};
+                                   .cache = c->cache, .helpers = &c->helpers, .heads_together = together};
   t1 = tml_monotonic_s();
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     ud.t_last[h] = t1;
@@ -537,6 +539,11 @@ static void *task_worker(void *arg) {
   for (;;) {
     pthread_mutex_lock(&c->lock);
     size_t i = ATOMIC_GET(c->rc) || ATOMIC_GET(c->cancelled) ? c->ntasks : c->next++;
+    /* A fold that starts while at least as many folds wait as there are other workers is seldom
+     * joined by a worker with nothing left (those workers take the waiting folds, which are no
+     * larger: largest first): its heads may train together, in lockstep on this thread. The last
+     * folds train head by head, so that workers left without a fold can take their heads. */
+    bool together = i < c->ntasks && c->ntasks - c->next + 1 >= c->nworkers;
     if (i < c->ntasks)
       c->running++;
     else if (c->running == 0) /* the last fold is done: nothing more will be offered */
@@ -550,7 +557,7 @@ static void *task_worker(void *arg) {
     size_t k = c->order[i];
     struct tml_error e;
     tml_error_init(&e);
-    int rc = run_fold(c, k, &e);
+    int rc = run_fold(c, k, together, &e);
     pthread_mutex_lock(&c->lock);
     if (rc && !ATOMIC_GET(c->rc) && !ATOMIC_GET(c->cancelled)) {
       ATOMIC_SET(c->rc, rc);
@@ -780,6 +787,7 @@ int tml_validate_dataset(const struct tml_dataset *d, const struct tml_validate_
   size_t budget = o->train.threads > 0 ? (size_t)o->train.threads : cores > 0 ? (size_t)cores : 1;
   /* one worker per fold at most, and beyond the folds helpers for their heads (tml_helpers) */
   size_t most = c.ntasks * c.nheads, workers = budget < most ? budget : most;
+  c.nworkers = workers < 256 ? workers : 256;
   pthread_t tids[256];
   size_t started = 0;
   for (size_t w = 1; w < workers && w < 256; w++)

@@ -847,6 +847,7 @@ static void ensemble_head_info(const void *impl, int head, struct tml_strategy_h
   const struct ensemble *e = impl;
   const struct tml_strategy_model *m = e->members[0].m;
   m->strategy->head_info(m->impl, head, out);
+  out->seconds = -1.0; /* a member's time is not the ensemble's */
 }
 
 const struct tml_strategy tml_strategy_ensemble = {

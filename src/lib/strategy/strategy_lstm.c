@@ -128,6 +128,7 @@ static void lstm_head_info(const void *impl, int head, struct tml_strategy_head_
   tml_lstm_info(impl, &mi);
   out->best_iteration = mi.best_epoch;
   out->best_score = head >= 0 && head < TML_HEAD_COUNT ? mi.head_valid_loss[head] : (double)NAN;
+  out->seconds = -1.0;
 }
 
 const struct tml_strategy tml_strategy_lstm = {

@@ -454,6 +454,7 @@ static void rl_head_info(const void *mp, int head, struct tml_strategy_head_info
   const struct rl_model *m = mp;
   out->best_iteration = head == TML_HEAD_DIRECTION && m->fitted ? m->rep.best_rollout : -1;
   out->best_score = NAN; /* the checkpoint is chosen by validation net return, not a loss */
+  out->seconds = -1.0;
 }
 
 static int rl_trade(const void *mp, const struct tml_dataset *d, struct tml_range rows,

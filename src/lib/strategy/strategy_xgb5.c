@@ -18,6 +18,7 @@
 struct xgb5 {
   const struct tml_learner *engine;
   struct tml_model *heads[TML_HEAD_COUNT]; /* NULL for a head not fitted (params heads mask) */
+  double seconds[TML_HEAD_COUNT];          /* heads trained together: each head's time; else -1 */
 };
 
 static int xgb5_needs(const struct tml_strategy_params *p, struct tml_strategy_needs *out, struct tml_error *err) {
@@ -126,6 +127,41 @@ static void fit_heads(struct fit_job *job) {
   }
 }
 
+/* All heads on this thread in one call (the engine's train_heads): a head's progress as when it is
+ * trained alone, its start announced before the call and its end after. */
+static int fit_together(struct fit_job *job) {
+  const struct tml_strategy_params *p = job->p;
+  struct tml_learner_head lh[TML_HEAD_COUNT];
+  struct round_ud ud[TML_HEAD_COUNT];
+  struct tml_model *out[TML_HEAD_COUNT] = {0};
+  double seconds[TML_HEAD_COUNT];
+  for (int i = 0; i < job->nheads; i++) {
+    int h = job->heads[i];
+    if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
+      job->cancelled = 1;
+      return TML_EINTR;
+    }
+    ud[i] = (struct round_ud){job, h};
+    lh[i] = (struct tml_learner_head){job->y[h], tml_head_nclass((enum tml_head)h), on_round, &ud[i],
+                                      tml_head_name((enum tml_head)h)};
+  }
+  int rc = tml_model_train_heads(job->m->engine, &job->fold, lh, (size_t)job->nheads, job->train, job->valid,
+                                 &job->xgb, job->names, out, seconds, &job->err);
+  if (rc) {
+    job->rc = rc;
+    return rc;
+  }
+  for (int i = 0; i < job->nheads; i++) {
+    int h = job->heads[i];
+    job->m->heads[h] = out[i];
+    job->m->seconds[h] = seconds[i];
+    if (p->progress)
+      p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(out[i]),
+                  tml_model_best_iteration(out[i]));
+  }
+  return 0;
+}
+
 /* A worker of the fit: heads, then the trees of the heads still training. */
 static void *fit_worker(void *arg) {
   struct fit_job *job = arg;
@@ -154,6 +190,8 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   job.names = (const char *const *)d->col_names;
   float *gathered = NULL, *ybuf[TML_HEAD_COUNT] = {0};
   struct xgb5 *m = calloc(1, sizeof(*m));
+  for (int h = 0; m && h < TML_HEAD_COUNT; h++)
+    m->seconds[h] = -1.0;
   int rc = 0;
   if (!m) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
@@ -243,6 +281,18 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   prep.nthread = TML_MIN(budget, 16); /* the bins use no more; the engines' limit is 1024 */
   if ((rc = tml_learner_fold_prepare(m->engine, X, nrows, ncols, job.train, &prep, &job.fold, err)))
     goto out;
+  /* One thread and an engine that trains heads together: all heads in one call (the native engine:
+   * one root pass for all of them a round), unless the caller's idle threads may come to take heads
+   * and the caller did not say they need not. */
+  if (workers == 1 && job.nheads >= 2 && m->engine->train_heads && (!p->helpers || p->heads_together)) {
+    fit_together(&job);
+    tml_learner_fold_release(m->engine, &job.fold);
+    if (job.cancelled || job.rc == TML_EINTR)
+      rc = tml_error_set(err, TML_EINTR, "fit cancelled");
+    else if (job.rc)
+      rc = tml_error_set(err, job.rc, "%s", job.err.msg);
+    goto out;
+  }
   if (workers > 1) /* a worker with no head left to start helps the heads still training */
     job.fold.helpers = &job.trees;
   pthread_t tids[TML_HEAD_COUNT];
@@ -383,6 +433,8 @@ static int xgb5_save(const void *impl, const char *dir, const struct tml_dataset
 static int xgb5_load(const char *dir, const struct tml_strategy_load_info *info, void **out, struct tml_error *err) {
   *out = NULL;
   struct xgb5 *m = calloc(1, sizeof(*m));
+  for (int h = 0; m && h < TML_HEAD_COUNT; h++)
+    m->seconds[h] = -1.0;
   if (!m)
     return tml_error_set(err, TML_ENOMEM, "out of memory");
   const char *engine = info->engine ? info->engine : TML_LEARNER_DEFAULT;
@@ -429,6 +481,7 @@ static void xgb5_head_info(const void *impl, int head, struct tml_strategy_head_
   const struct tml_model *hm = head >= 0 && head < TML_HEAD_COUNT ? m->heads[head] : NULL;
   out->best_iteration = hm ? tml_model_best_iteration(hm) : -1;
   out->best_score = hm ? tml_model_best_score(hm) : (double)NAN;
+  out->seconds = head >= 0 && head < TML_HEAD_COUNT ? m->seconds[head] : -1.0;
 }
 
 static int xgb5_importance(const void *impl, int head, double *gain, double *weight, double *cover,

@@ -414,8 +414,23 @@ static void thread_count(void) {
   CHECK(!isnan(a.mean[tml_validate_metric_id("stop_loss.rmse")]));
   CHECK(!isnan(a.mean[tml_validate_metric_id("volatility.accuracy")]));
   CHECK(isnan(a.mean[tml_validate_metric_id("timing.accuracy")])); /* not selected */
+  /* Two threads, fewer than the folds: the first folds' heads train together on their thread (the
+   * native engine: in lockstep), the last fold's head by head, and a worker left without a fold
+   * takes heads of it. Neither may change a number. */
+  struct tml_validate_stage c;
+  o.train.threads = 2;
+  o.progress = NULL;
+  CHECK_OK(tml_validate_dataset(&d, &o, TML_VALIDATE_QUICK, &c, &err), &err);
+  CHECK_INT(a.nfolds, c.nfolds);
+  for (size_t k = 0; k < a.nfolds; k++)
+    for (size_t m = 0; m < nm; m++) {
+      double x = a.folds[k].value[m], y = c.folds[k].value[m];
+      CHECK_MSG((isnan(x) && isnan(y)) || x == y, "2 threads, fold %zu %s: %.17g vs %.17g", k,
+                tml_validate_metric_name(m), x, y);
+    }
   tml_validate_stage_release(&a);
   tml_validate_stage_release(&b);
+  tml_validate_stage_release(&c);
   tml_dataset_release(&d);
 }
 

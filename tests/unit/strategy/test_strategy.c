@@ -420,8 +420,10 @@ static char *saved_heads(const struct tml_strategy_model *m, const struct tml_da
 }
 
 /* xgb5 on the native engine with 2 or more threads: the fit's workers train heads, and a worker with
- * no head left to start grows class trees of the heads still training. The head files must be those
- * of one thread, byte for byte (trees, gains, covers: also what no prediction reads). */
+ * no head left to start grows class trees of the heads still training. On one thread the heads train
+ * together (the engine's train_heads: rounds in lockstep, one root pass for all of them). The head
+ * files must be those of one thread, byte for byte (trees, gains, covers: also what no prediction
+ * reads). */
 TEST(xgb5_native_same_models_for_every_thread_count) {
   struct tml_dataset d;
   load_dataset(&d);
