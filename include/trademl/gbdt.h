@@ -86,19 +86,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
                           struct tml_helpers *helpers, const char *const *feature_names, tml_xgb_progress_fn progress,
                           void *ud, struct tml_gbdt_model **out, struct tml_error *err);
 
-/* One head of tml_gbdt_train_binned_heads: its labels (one per row of the matrix), classes (0 =
- * regression), progress callback (called after each of its rounds, as tml_gbdt_train_binned's) and
- * name for messages (NULL: its 1-based number). */
-struct tml_gbdt_head {
-  const float *y;
-  int nclass;
-  tml_xgb_progress_fn progress;
-  void *ud;
-  const char *name;
-};
-#define TML_GBDT_MAX_HEADS 8
-
-/* Trains nheads (1..TML_GBDT_MAX_HEADS) heads on one binned matrix together, on the calling thread
+/* Trains nheads (1..TML_MAX_TRAIN_HEADS) heads on one binned matrix together, on the calling thread
  * (p->nthread threads inside, as tml_gbdt_train_binned): every head still training runs its round,
  * round after round, each stopping at its own early stopping. The root histograms of the heads whose
  * trees take every row and column (subsample and colsample_bytree 1; float histograms; classes 2..4
@@ -107,7 +95,7 @@ struct tml_gbdt_head {
  * none). seconds (NULL: not wanted) receives each head's own time: its set-up, its steps of every
  * round and its share of the shared root pass (in proportion to its (g, h) pairs there); they add
  * up to about the call's wall time. Errors name the head they concern. */
-int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_gbdt_head *heads, size_t nheads,
+int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_train_head *heads, size_t nheads,
                                 struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
                                 unsigned flags, const char *const *feature_names, struct tml_gbdt_model **out,
                                 double *seconds, struct tml_error *err);

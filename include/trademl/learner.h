@@ -37,17 +37,6 @@ struct tml_learner_fold {
   struct tml_helpers *helpers;
 };
 
-/* One head of train_heads: labels (one per row of the fold's X), classes (0 = regression), progress
- * (as train's) and a name for messages. */
-struct tml_learner_head {
-  const float *y;
-  int nclass;
-  tml_xgb_progress_fn progress;
-  void *ud;
-  const char *name;
-};
-#define TML_LEARNER_MAX_HEADS 8
-
 struct tml_learner {
   const char *name;   /* "xgboost" | "native": training.engine, --engine, metadata.json "engine" */
   int (*fold_prepare)(struct tml_learner_fold *f, struct tml_range fit, const struct tml_xgb_params *p,
@@ -56,12 +45,12 @@ struct tml_learner {
   int (*train)(const struct tml_learner_fold *f, const float *y, struct tml_range train, struct tml_range valid,
                int nclass, const struct tml_xgb_params *p, const char *const *feature_names,
                tml_xgb_progress_fn progress, void *ud, void **out, struct tml_error *err);
-  /* Optional (NULL: the engine trains one head per call): trains n (1..TML_LEARNER_MAX_HEADS)
+  /* Optional (NULL: the engine trains one head per call): trains n (1..TML_MAX_TRAIN_HEADS, xgb.h)
    * heads of a prepared fold together on the calling thread (p->nthread inside; no helpers), each
    * head's model the one `train` gives it alone; out receives n models, all or none, and seconds
    * (NULL: not wanted) each head's own share of the call's time. The native engine runs the heads'
    * rounds in lockstep with one root-histogram pass for all of them. */
-  int (*train_heads)(const struct tml_learner_fold *f, const struct tml_learner_head *heads, size_t n,
+  int (*train_heads)(const struct tml_learner_fold *f, const struct tml_train_head *heads, size_t n,
                      struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
                      const char *const *feature_names, void **out, double *seconds, struct tml_error *err);
   int (*predict)(const void *m, const float *X, size_t nrows, float *out, struct tml_error *err);
@@ -107,7 +96,7 @@ int tml_model_train(const struct tml_learner *learner, const struct tml_learner_
 /* Trains n heads together through learner->train_heads (TML_EINVAL when the engine has none).
  * Caller owns out[0..n) (tml_model_free each), all set or none. */
 int tml_model_train_heads(const struct tml_learner *learner, const struct tml_learner_fold *f,
-                          const struct tml_learner_head *heads, size_t n, struct tml_range train, struct tml_range valid,
+                          const struct tml_train_head *heads, size_t n, struct tml_range train, struct tml_range valid,
                           const struct tml_xgb_params *p, const char *const *feature_names, struct tml_model **out,
                           double *seconds, struct tml_error *err);
 /* Loads a head file of `learner`'s format. Caller owns *out. */

@@ -61,6 +61,19 @@ int tml_xgb_params_to_json(const struct tml_xgb_params *p, bool native, struct t
 /* Called after every round; a non-zero return stops training and tml_xgb_train returns TML_EINTR. */
 typedef int (*tml_xgb_progress_fn)(void *ud, int round, double valid_metric, int best_round);
 
+/* One head of a call that trains several heads of a fold together (the learners' train_heads,
+ * tml_gbdt_train_binned_heads): labels (one per row of the matrix), classes (0 = regression), its
+ * progress callback (called after each of its rounds, as for a head trained alone) and a name for
+ * messages (NULL: its 1-based number). */
+struct tml_train_head {
+  const float *y;
+  int nclass;
+  tml_xgb_progress_fn progress;
+  void *ud;
+  const char *name;
+};
+#define TML_MAX_TRAIN_HEADS 8 /* heads of one such call */
+
 /* Opaque: booster, nclass (0 = regression), ncols, best_iteration, best_score. */
 struct tml_xgb_model;
 

@@ -2015,14 +2015,14 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   return rc;
 }
 
-static void head_prefix(struct tml_error *err, const struct tml_gbdt_head *heads, size_t h) {
+static void head_prefix(struct tml_error *err, const struct tml_train_head *heads, size_t h) {
   if (heads[h].name)
     tml_error_prefix(err, "head '%s'", heads[h].name);
   else
     tml_error_prefix(err, "head %zu", h + 1);
 }
 
-int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_gbdt_head *heads, size_t nheads,
+int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_train_head *heads, size_t nheads,
                                 struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
                                 unsigned flags, const char *const *feature_names, struct tml_gbdt_model **out,
                                 double *seconds, struct tml_error *err) {
@@ -2031,9 +2031,9 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
   int rc = tml_gbdt_params_validate(p, err);
   if (rc)
     return rc;
-  if (nheads < 1 || nheads > TML_GBDT_MAX_HEADS)
+  if (nheads < 1 || nheads > TML_MAX_TRAIN_HEADS)
     return tml_error_set(err, TML_EINVAL, "native engine training: %zu heads, one call trains 1..%d", nheads,
-                         TML_GBDT_MAX_HEADS);
+                         TML_MAX_TRAIN_HEADS);
   for (size_t h = 0; h < nheads && !rc; h++)
     if ((rc = head_check(bins, heads[h].y, train, valid, heads[h].nclass, p, err)))
       head_prefix(err, heads, h);
@@ -2041,7 +2041,7 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
     return rc;
   struct crew crew;
   crew_start(&crew, p->nthread);
-  struct head_fit fs[TML_GBDT_MAX_HEADS];
+  struct head_fit fs[TML_MAX_TRAIN_HEADS];
   memset(fs, 0, sizeof fs);
   struct multi_root mr = {0};
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -97,17 +97,14 @@ static int native_train(const struct tml_learner_fold *f, const float *y, struct
   *out = m;
   return rc;
 }
-static int native_train_heads(const struct tml_learner_fold *f, const struct tml_learner_head *heads, size_t n,
+static int native_train_heads(const struct tml_learner_fold *f, const struct tml_train_head *heads, size_t n,
                               struct tml_range train, struct tml_range valid, const struct tml_xgb_params *p,
                               const char *const *names, void **out, double *seconds, struct tml_error *err) {
-  struct tml_gbdt_head gh[TML_GBDT_MAX_HEADS];
-  struct tml_gbdt_model *m[TML_GBDT_MAX_HEADS] = {0};
+  struct tml_gbdt_model *m[TML_MAX_TRAIN_HEADS] = {0};
   for (size_t h = 0; h < n; h++)
     out[h] = NULL;
-  if (n < 1 || n > TML_GBDT_MAX_HEADS)
-    return tml_error_set(err, TML_EINVAL, "native engine: %zu heads in one call, 1..%d", n, TML_GBDT_MAX_HEADS);
-  for (size_t h = 0; h < n; h++)
-    gh[h] = (struct tml_gbdt_head){heads[h].y, heads[h].nclass, heads[h].progress, heads[h].ud, heads[h].name};
+  if (n < 1 || n > TML_MAX_TRAIN_HEADS)
+    return tml_error_set(err, TML_EINVAL, "native engine: %zu heads in one call, 1..%d", n, TML_MAX_TRAIN_HEADS);
   struct tml_gbdt_bins *own = NULL;
   const struct tml_gbdt_bins *b = f->engine_data;
   int rc = 0;
@@ -117,7 +114,7 @@ static int native_train_heads(const struct tml_learner_fold *f, const struct tml
     b = own;
   }
   if (!rc)
-    rc = tml_gbdt_train_binned_heads(b, gh, n, train, valid, p, 0, names, m, seconds, err);
+    rc = tml_gbdt_train_binned_heads(b, heads, n, train, valid, p, 0, names, m, seconds, err);
   tml_gbdt_bins_free(own);
   for (size_t h = 0; h < n && !rc; h++)
     out[h] = m[h];
@@ -230,16 +227,16 @@ int tml_model_train(const struct tml_learner *learner, const struct tml_learner_
 }
 
 int tml_model_train_heads(const struct tml_learner *learner, const struct tml_learner_fold *f,
-                          const struct tml_learner_head *heads, size_t n, struct tml_range train, struct tml_range valid,
+                          const struct tml_train_head *heads, size_t n, struct tml_range train, struct tml_range valid,
                           const struct tml_xgb_params *p, const char *const *feature_names, struct tml_model **out,
                           double *seconds, struct tml_error *err) {
   for (size_t h = 0; h < n; h++)
     out[h] = NULL;
   if (!learner->train_heads)
     return tml_error_set(err, TML_EINVAL, "the %s engine trains one head at a time", learner->name);
-  if (n < 1 || n > TML_LEARNER_MAX_HEADS)
-    return tml_error_set(err, TML_EINVAL, "%zu heads in one call: 1..%d", n, TML_LEARNER_MAX_HEADS);
-  void *impl[TML_LEARNER_MAX_HEADS] = {0};
+  if (n < 1 || n > TML_MAX_TRAIN_HEADS)
+    return tml_error_set(err, TML_EINVAL, "%zu heads in one call: 1..%d", n, TML_MAX_TRAIN_HEADS);
+  void *impl[TML_MAX_TRAIN_HEADS] = {0};
   int rc = learner->train_heads(f, heads, n, train, valid, p, feature_names, impl, seconds, err);
   for (size_t h = 0; h < n; h++) {
     if (rc) {

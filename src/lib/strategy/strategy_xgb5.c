@@ -131,7 +131,7 @@ static void fit_heads(struct fit_job *job) {
  * trained alone, its start announced before the call and its end after. */
 static int fit_together(struct fit_job *job) {
   const struct tml_strategy_params *p = job->p;
-  struct tml_learner_head lh[TML_HEAD_COUNT];
+  struct tml_train_head lh[TML_HEAD_COUNT];
   struct round_ud ud[TML_HEAD_COUNT];
   struct tml_model *out[TML_HEAD_COUNT] = {0};
   double seconds[TML_HEAD_COUNT];
@@ -142,7 +142,7 @@ static int fit_together(struct fit_job *job) {
       return TML_EINTR;
     }
     ud[i] = (struct round_ud){job, h};
-    lh[i] = (struct tml_learner_head){job->y[h], tml_head_nclass((enum tml_head)h), on_round, &ud[i],
+    lh[i] = (struct tml_train_head){job->y[h], tml_head_nclass((enum tml_head)h), on_round, &ud[i],
                                       tml_head_name((enum tml_head)h)};
   }
   int rc = tml_model_train_heads(job->m->engine, &job->fold, lh, (size_t)job->nheads, job->train, job->valid,

@@ -858,13 +858,13 @@ TEST(heads_together_give_each_head_its_own_model) {
     p.native_histogram = v[q].hist;
     p.subsample = v[q].subsample;
     p.colsample_bytree = v[q].colsample;
-    struct tml_gbdt_head heads[NH];
+    struct tml_train_head heads[NH];
     struct heads_calls calls[NH], alone_calls[NH];
     struct tml_gbdt_model *out[NH] = {0};
     for (int h = 0; h < v[q].n; h++) {
       int k = v[q].first + h;
       calls[h] = alone_calls[h] = (struct heads_calls){0, -1, -1};
-      heads[h] = (struct tml_gbdt_head){lab[k], nclass[k], heads_progress, &calls[h], NULL};
+      heads[h] = (struct tml_train_head){lab[k], nclass[k], heads_progress, &calls[h], NULL};
     }
     double secs[NH] = {0};
     double t0 = tml_monotonic_s();
@@ -902,11 +902,11 @@ TEST(heads_together_give_each_head_its_own_model) {
   {
     struct tml_xgb_params p;
     small_params(&p);
-    struct tml_gbdt_head heads[2];
+    struct tml_train_head heads[2];
     struct heads_calls calls[2] = {{0, -1, -1}, {0, -1, 3}};
     struct tml_gbdt_model *out[2] = {0};
-    heads[0] = (struct tml_gbdt_head){lab[0], 3, heads_progress, &calls[0], "direction"};
-    heads[1] = (struct tml_gbdt_head){lab[3], 0, heads_progress, &calls[1], "stop_loss"};
+    heads[0] = (struct tml_train_head){lab[0], 3, heads_progress, &calls[0], "direction"};
+    heads[1] = (struct tml_train_head){lab[3], 0, heads_progress, &calls[1], "stop_loss"};
     CHECK(tml_gbdt_train_binned_heads(b, heads, 2, train, valid, &p, 0, NULL, out, NULL, &err) == TML_EINTR);
     CHECK_CONTAINS(err.msg, "stop_loss");
     CHECK(out[0] == NULL && out[1] == NULL);
