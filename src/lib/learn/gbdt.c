@@ -1632,13 +1632,11 @@ static int head_init(struct head_fit *f, const struct tml_gbdt_bins *bins, const
   f->joins = proto.fhist && p->subsample >= 1.0 && f->ncol_tree == ncols && ntrain > 1 &&
              !(flags & TML_GBDT_NO_SHARED_ROOT) && (nclass == 0 || f->shared_root);
   f->rj = (struct root_job){.t = &f->slots[0], .row0 = train.begin, .nrows = ntrain};
-  if (f->shared_root) {
+  if (f->shared_root) { /* its slots (f->fused) on its first own pass: heads trained together may not need them */
     f->ghr = calloc(ntrain * 8, sizeof *f->ghr); /* classes >= nclass stay 0 */
-    f->fused = aligned_alloc(64, (proto.hist_len * 8 * proto.slot_size / 2 + 63) / 64 * 64); /* 8 values per slot */
-    if (!f->ghr || !f->fused)
+    if (!f->ghr)
       return TML_ENOMEM;
     f->rj.ghr = f->ghr;
-    f->rj.fused = f->fused;
 #if defined(__x86_64__) && defined(__GNUC__)
     f->slots[0].root_avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
@@ -1667,6 +1665,12 @@ static void head_grad(struct head_fit *f) {
 static int head_roots(struct head_fit *f) {
   if (!f->shared_root)
     return 0;
+  if (!f->fused) {
+    const struct trainer *t = &f->slots[0];
+    size_t bytes = t->hist_len * 8 * (t->fhist ? sizeof(float) : sizeof(double)); /* 8 values per slot */
+    if (!(f->fused = f->rj.fused = aligned_alloc(64, (bytes + 63) / 64 * 64)))
+      return TML_ENOMEM;
+  }
   void *roots[SHARED_ROOT_MAX];
   for (int k = 0; k < f->K; k++)
     if (!(roots[k] = f->lanes[k].root_hist = hist_get(&f->slots[0])))
@@ -1768,7 +1772,7 @@ static int head_finish(struct head_fit *f, struct tml_gbdt_model **out, struct t
  * The heads' root histograms from one pass over the rows: the slot (column, bin) holds every
  * joining head's (g, h) pairs as vectors of four pairs (eight floats, one AVX2 addition each): a
  * class head's classes (2..4) at the start of a vector, a regression head's pair in a free place of
- * one (after a head of 3 classes, or with other regression heads). Each pair's sums are the same
+ * one (after a head of 2 or 3 classes, or beside other regression heads). Each pair's sums are the same
  * float additions in the same row order as the head's own root pass (the shared root pass, or a
  * regression head's histogram of its rows), so the heads grow the same trees. The columns go in
  * blocks of MR_BLOCK_COLS so that a block's slots stay in the L2 cache (three vectors per slot are
@@ -2017,9 +2021,9 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
 
 static void head_prefix(struct tml_error *err, const struct tml_train_head *heads, size_t h) {
   if (heads[h].name)
-    tml_error_prefix(err, "head '%s'", heads[h].name);
+    tml_error_prefix(err, "training head '%s'", heads[h].name);
   else
-    tml_error_prefix(err, "head %zu", h + 1);
+    tml_error_prefix(err, "training head %zu", h + 1);
 }
 
 int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct tml_train_head *heads, size_t nheads,
@@ -2047,17 +2051,19 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
 #if defined(__x86_64__) && defined(__GNUC__)
   mr.avx2 = !(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2");
 #endif
-  size_t ntrain = train.end - train.begin;
-  /* the pass's slots: at most one vector per head */
-  mr.fused = aligned_alloc(64, (bins->ncols * ((size_t)bins->max_bin + 1) * nheads * 8 * sizeof(float) + 63) / 64 * 64);
-  if (!mr.fused)
-    rc = TML_ENOMEM;
+  size_t ntrain = train.end - train.begin, njoin = 0;
   for (size_t h = 0; h < nheads && !rc; h++) {
     double t0 = tml_monotonic_s();
     rc = head_init(&fs[h], bins, heads[h].y, train, valid, heads[h].nclass, p, flags, NULL, feature_names,
                    heads[h].progress, heads[h].ud, &crew);
     fs[h].seconds = tml_monotonic_s() - t0;
+    njoin += !rc && head_joins_multi_root(&fs[h]);
   }
+  /* the pass's slots, when it will run: at most one vector per joining head */
+  if (!rc && njoin >= 2 && !(flags & TML_GBDT_NO_SHARED_ROOT) &&
+      !(mr.fused = aligned_alloc(64, (bins->ncols * ((size_t)bins->max_bin + 1) * njoin * 8 * sizeof(float) + 63) /
+                                         64 * 64)))
+    rc = TML_ENOMEM;
   /* Rounds in lockstep: every head still training takes its round (heads stop apart, each at its
    * own early stopping). */
   for (bool left = true; !rc && left;) {

@@ -107,6 +107,7 @@ struct round_ud {
   pthread_mutex_t lock;
   int rounds;                      /* rounds run so far, all heads */
   double t_last[TML_HEAD_COUNT];   /* per head: monotonic time of its last event */
+  double t_last_owner;             /* the last event the fold's own thread sent, any head */
   double t_round0;                 /* summed time from a head's start to the end of its round 0 */
   double t_start[TML_HEAD_COUNT];  /* per head: when it started (TML_STRATEGY_HEAD_START), 0 = not seen */
   pthread_t owner;                 /* the thread running the fold */
@@ -119,8 +120,19 @@ static int on_round(void *ud, int head, int round, int total_rounds, double metr
   double now = tml_monotonic_s();
   int h = head >= 0 && head < TML_HEAD_COUNT ? head : 0;
   pthread_mutex_lock(&r->lock);
+  /* A head's round 0 counts from its previous event, or from the fold thread's previous event of any
+   * head when that came later: heads trained together (in lockstep) send their round 0 one after
+   * another, and each counts only what came since the one before, so the sum is the time to the
+   * last head's round 0, not every head's wait for the others. Heads trained one after another on
+   * the fold's thread count from their own start as before. */
+  double from = r->t_last[h];
+  bool own = pthread_equal(pthread_self(), r->owner);
+  if (own && r->t_last_owner > from)
+    from = r->t_last_owner;
   if (round == 0)
-    r->t_round0 += now - r->t_last[h];
+    r->t_round0 += now - from;
+  if (own)
+    r->t_last_owner = now;
   if (round == TML_STRATEGY_HEAD_START)
     r->t_start[h] = now;
   else if (round == -1 && head >= 0 && r->t_start[h] > 0 && !pthread_equal(pthread_self(), r->owner))
@@ -475,6 +487,7 @@ static int run_fold(struct fold_ctx *c, size_t k, bool together, struct tml_erro
   t1 = tml_monotonic_s();
   for (int h = 0; h < TML_HEAD_COUNT; h++)
     ud.t_last[h] = t1;
+  ud.t_last_owner = t1;
   rc = tml_strategy_fit(c->strategy, &fd, &sp, &m, err);
   t2 = tml_monotonic_s();
   for (size_t i = 0; i < c->nheads && !rc; i++) {
