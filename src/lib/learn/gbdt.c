@@ -1625,12 +1625,12 @@ static int head_init(struct head_fit *f, const struct tml_gbdt_bins *bins, const
     f->ncol_tree = 1;
   if (f->ncol_tree > ncols)
     f->ncol_tree = ncols;
-  /* The shared root pass (see shared_root_build) when every class tree takes every row and column. */
-  f->shared_root = nclass >= 2 && nclass <= SHARED_ROOT_MAX && p->subsample >= 1.0 && f->ncol_tree == ncols &&
-                   ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
-  /* the several heads' pass: float slots, every training row and column in every tree */
-  f->joins = proto.fhist && p->subsample >= 1.0 && f->ncol_tree == ncols && ntrain > 1 &&
-             !(flags & TML_GBDT_NO_SHARED_ROOT) && (nclass == 0 || f->shared_root);
+  /* Roots from a pass shared by several trees when every tree takes every training row and column:
+   * the class trees' shared root pass (see shared_root_build), and with float slots the pass of
+   * several heads (heads_roots). */
+  bool all_rows = p->subsample >= 1.0 && f->ncol_tree == ncols && ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
+  f->shared_root = all_rows && nclass >= 2 && nclass <= SHARED_ROOT_MAX;
+  f->joins = all_rows && proto.fhist && (nclass == 0 || f->shared_root);
   f->rj = (struct root_job){.t = &f->slots[0], .row0 = train.begin, .nrows = ntrain};
   if (f->shared_root) { /* its slots (f->fused) on its first own pass: heads trained together may not need them */
     f->ghr = calloc(ntrain * 8, sizeof *f->ghr); /* classes >= nclass stay 0 */
@@ -1785,6 +1785,7 @@ struct mr_vec {
   const float *cls;     /* a class head's rows (8 floats each: its ghr), or NULL */
   const float *reg[4];  /* regression heads' (g, h) per training row */
   int reg_at[4];        /* their pair in the vector */
+  int32_t reg_mask[4][8]; /* the same as lanes: -1 in the pair's two floats, else 0 */
   int nreg;
 };
 
@@ -1802,10 +1803,7 @@ __attribute__((target("avx2"))) static inline __m256 mr_row_avx2(const struct mr
   for (int q = 0; q < v->nreg; q++) {
     __m256 pair = _mm256_castsi256_ps(
         _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(v->reg[q] + 2 * i))));
-    __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    __m256i at = _mm256_set1_epi32(2 * v->reg_at[q]);
-    __m256i mask = _mm256_or_si256(_mm256_cmpeq_epi32(lane, at), _mm256_cmpeq_epi32(lane, _mm256_add_epi32(at,
-                                                                                   _mm256_set1_epi32(1))));
+    __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)v->reg_mask[q]);
     x = _mm256_blendv_ps(x, pair, _mm256_castsi256_ps(mask));
   }
   return x;
@@ -1900,25 +1898,32 @@ static void mr_part(void *arg, int part, int nparts) {
 /* A head joins the pass when its roots take every training row and column in float slots. */
 static bool head_joins_multi_root(const struct head_fit *f) { return f->joins; }
 
-/* The roots of the joining heads among fs[0..n) (done heads left out), from one pass; the others'
- * own roots. Each head's seconds grow by its time: its own roots, or its share of the pass by its
- * pairs. 0 or TML_ENOMEM. */
-static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, struct crew *crew, unsigned flags) {
+/* The heads' own roots, for those of fs[0..n) still training and not in the pass (in_pass[h]). */
+static int heads_own_roots(struct head_fit *fs, size_t n, const bool *in_pass) {
+  for (size_t h = 0; h < n; h++)
+    if (!fs[h].done && !in_pass[h]) {
+      double t0 = tml_monotonic_s();
+      int rc = head_roots(&fs[h]);
+      fs[h].seconds += tml_monotonic_s() - t0;
+      if (rc)
+        return rc;
+    }
+  return 0;
+}
+
+/* The roots of the joining heads among fs[0..n) (done heads left out), from one pass when two or
+ * more join; the others' own roots. Each head's seconds grow by its time: its own roots, or its
+ * share of the pass by its pairs. 0 or TML_ENOMEM. */
+static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, struct crew *crew) {
   size_t join[MR_MAX_VECS], nj = 0;
+  bool in_pass[TML_MAX_TRAIN_HEADS] = {false};
   for (size_t h = 0; h < n; h++)
     if (!fs[h].done && head_joins_multi_root(&fs[h]) && nj < MR_MAX_VECS)
       join[nj++] = h;
-  if (nj < 2 || (flags & TML_GBDT_NO_SHARED_ROOT)) { /* one head: its own pass */
-    for (size_t h = 0; h < n; h++)
-      if (!fs[h].done) {
-        double t0 = tml_monotonic_s();
-        int rc = head_roots(&fs[h]);
-        fs[h].seconds += tml_monotonic_s() - t0;
-        if (rc)
-          return rc;
-      }
-    return 0;
-  }
+  if (nj < 2) /* one head: its own pass */
+    return heads_own_roots(fs, n, in_pass);
+  for (size_t q = 0; q < nj; q++)
+    in_pass[join[q]] = true;
   double tp = tml_monotonic_s();
   int npairs = 0;
   /* Vectors: each class head its own (classes from pair 0, as its ghr), then each regression head
@@ -1952,6 +1957,8 @@ static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, str
     struct mr_vec *vv = &mr->vec[v];
     vv->reg[vv->nreg] = &f->gh[f->job.train.begin].g;
     vv->reg_at[vv->nreg] = used[v];
+    for (int l = 0; l < 8; l++)
+      vv->reg_mask[vv->nreg][l] = l / 2 == used[v] ? -1 : 0;
     vv->nreg++;
     at[q] = (int)v;
     pos[q] = used[v]++;
@@ -1981,15 +1988,7 @@ static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, str
   double pass = tml_monotonic_s() - tp;
   for (size_t q = 0; q < nj; q++)
     fs[join[q]].seconds += pass * (double)fs[join[q]].K / (double)npairs;
-  for (size_t h = 0; h < n; h++) /* heads outside the pass */
-    if (!fs[h].done && !(head_joins_multi_root(&fs[h]))) {
-      double t1 = tml_monotonic_s();
-      int rc = head_roots(&fs[h]);
-      fs[h].seconds += tml_monotonic_s() - t1;
-      if (rc)
-        return rc;
-    }
-  return 0;
+  return heads_own_roots(fs, n, in_pass);
 }
 
 int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, struct tml_range train,
@@ -2060,7 +2059,7 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
     njoin += !rc && head_joins_multi_root(&fs[h]);
   }
   /* the pass's slots, when it will run: at most one vector per joining head */
-  if (!rc && njoin >= 2 && !(flags & TML_GBDT_NO_SHARED_ROOT) &&
+  if (!rc && njoin >= 2 &&
       !(mr.fused = aligned_alloc(64, (bins->ncols * ((size_t)bins->max_bin + 1) * njoin * 8 * sizeof(float) + 63) /
                                          64 * 64)))
     rc = TML_ENOMEM;
@@ -2074,7 +2073,7 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
         head_grad(&fs[h]);
         fs[h].seconds += tml_monotonic_s() - t0;
       }
-    if ((rc = heads_roots(fs, nheads, &mr, &crew, flags)))
+    if ((rc = heads_roots(fs, nheads, &mr, &crew)))
       break;
     for (size_t h = 0; h < nheads && !rc; h++)
       if (!fs[h].done) {
