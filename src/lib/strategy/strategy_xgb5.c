@@ -21,6 +21,14 @@ struct xgb5 {
   double seconds[TML_HEAD_COUNT];          /* heads trained together: each head's time; else -1 */
 };
 
+/* An empty model: no head, no head's time (NULL when out of memory). */
+static struct xgb5 *xgb5_new(void) {
+  struct xgb5 *m = calloc(1, sizeof(*m));
+  for (int h = 0; m && h < TML_HEAD_COUNT; h++)
+    m->seconds[h] = -1.0;
+  return m;
+}
+
 static int xgb5_needs(const struct tml_strategy_params *p, struct tml_strategy_needs *out, struct tml_error *err) {
   (void)p;
   (void)err;
@@ -189,9 +197,7 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   job.p = p;
   job.names = (const char *const *)d->col_names;
   float *gathered = NULL, *ybuf[TML_HEAD_COUNT] = {0};
-  struct xgb5 *m = calloc(1, sizeof(*m));
-  for (int h = 0; m && h < TML_HEAD_COUNT; h++)
-    m->seconds[h] = -1.0;
+  struct xgb5 *m = xgb5_new();
   int rc = 0;
   if (!m) {
     rc = tml_error_set(err, TML_ENOMEM, "out of memory");
@@ -432,9 +438,7 @@ static int xgb5_save(const void *impl, const char *dir, const struct tml_dataset
 
 static int xgb5_load(const char *dir, const struct tml_strategy_load_info *info, void **out, struct tml_error *err) {
   *out = NULL;
-  struct xgb5 *m = calloc(1, sizeof(*m));
-  for (int h = 0; m && h < TML_HEAD_COUNT; h++)
-    m->seconds[h] = -1.0;
+  struct xgb5 *m = xgb5_new();
   if (!m)
     return tml_error_set(err, TML_ENOMEM, "out of memory");
   const char *engine = info->engine ? info->engine : TML_LEARNER_DEFAULT;
