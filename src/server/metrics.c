@@ -28,6 +28,11 @@ static bool db_reachable(struct tml_server *s) {
 
 #define HEARTBEAT_MAX_AGE_S 30.0
 
+/* Seconds from then to now; 0 when then is newer (another thread stamped it after now was read). */
+static double since_s(int64_t now, int64_t then) {
+  return then >= now ? 0.0 : (double)(now - then) / 1000.0;
+}
+
 /* The live loop's figures for /health and /metrics: the status of the loop of this process, else the
  * one another process persisted (false when no loop ever ran at the live interval). */
 static bool live_facts(struct tml_server *s, struct tml_live_status *st, bool *here) {
@@ -41,9 +46,13 @@ static bool live_facts(struct tml_server *s, struct tml_live_status *st, bool *h
   return true;
 }
 
-/* Seconds since the loop's last tick (wall clock); negative when it never ticked. */
+/* Seconds since the loop's last tick (wall clock); negative when it never ticked. The request read its
+ * clock before the status, so a tick in between is newer than now: its age is 0, not "never ticked". */
 static double live_tick_age(const struct tml_live_status *st, int64_t now) {
-  return st->counters.last_tick_wall_ms > 0 ? (double)(now - st->counters.last_tick_wall_ms) / 1000.0 : -1.0;
+  int64_t last = st->counters.last_tick_wall_ms;
+  if (last <= 0)
+    return -1.0;
+  return since_s(now, last);
 }
 
 /* A loop is stalled when it did not tick for this long (a tick syncs every symbol: slow exchanges and
@@ -87,7 +96,7 @@ static json_t *live_health(struct tml_server *s, int64_t now, bool *unhealthy) {
 int srv_h_health(struct tml_server *s, const struct srv_request *req, struct srv_response *res) {
   (void)req;
   int64_t now = tml_now_ms();
-  double age = (double)(now - atomic_load(&s->tick_ms)) / 1000.0;
+  double age = since_s(now, atomic_load(&s->tick_ms));
   bool db = db_reachable(s);
   struct srv_job_facts f;
   srv_job_facts(s, &f);
@@ -313,7 +322,7 @@ int srv_h_metrics(struct tml_server *s, const struct srv_request *req, struct sr
   tml_buf_printf(b, "# HELP trademl_scheduler_heartbeat_age_seconds Seconds since the last housekeeping tick.\n"
                     "# TYPE trademl_scheduler_heartbeat_age_seconds gauge\n"
                     "trademl_scheduler_heartbeat_age_seconds %.3f\n",
-                 (double)(now - atomic_load(&s->tick_ms)) / 1000.0);
+                 since_s(now, atomic_load(&s->tick_ms)));
   tml_buf_puts(b, "# HELP trademl_jobs Jobs by status.\n# TYPE trademl_jobs gauge\n");
   for (int i = 0; i < TML_JOB_STATUS_COUNT; i++)
     tml_buf_printf(b, "trademl_jobs{status=\"%s\"} %" PRId64 "\n", tml_job_status_name((enum tml_job_status)i),
