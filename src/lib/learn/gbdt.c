@@ -28,18 +28,13 @@
  * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
  * subtractions) by column, and idle threads lent by the caller (helpers) grow whole class trees of
  * a round: the result never depends on the thread count or on who helped. */
-#include "learn/gbdt_impl.h"
+#include "learn/gbdt_train.h"
 #include "util/common.h"
 
-#include <float.h>
-#include <pthread.h>
+#include <math.h>
 #include <stdatomic.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h> /* AVX2 paths chosen at run time (target attributes) */
-#endif
+#include <stdlib.h>
+#include <string.h>
 
 #include "trademl/error.h"
 #include "trademl/helpers.h"
@@ -78,23 +73,6 @@ int tml_gbdt_params_validate(const struct tml_xgb_params *p, struct tml_error *e
 /* ---------------------------------------------------------------------------------------------- */
 /* Training */
 
-struct ghpair {
-  float g, h;
-};
-/* gbdt_grad.c writes a class's pairs as a run of floats (g, h, g, h, ...) */
-_Static_assert(sizeof(struct ghpair) == 2 * sizeof(float) && offsetof(struct ghpair, h) == sizeof(float),
-               "a gradient pair is two adjacent floats");
-/* A histogram slot: the (g, h) sums of one bin of one column. Double slots are XGBoost's
- * GradientPairPrecise (training.native_histogram double); float slots are half the size, so a
- * node's histogram (ncols x 65 slots) is 36 KB instead of 73 and each (row, column) update moves 8
- * bytes instead of 16. Split search and node sums are double either way. */
-struct hbin {
-  double g, h;
-};
-struct hbinf {
-  float g, h;
-};
-
 struct rng {
   uint64_t s;
 };
@@ -110,804 +88,6 @@ struct leaf_rows {
   size_t begin, end;
   float value;
 };
-
-struct cut_mask_in;
-typedef bool (*cut_mask_fn)(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
-                            uint64_t *cand);
-
-struct trainer {
-  const struct tml_gbdt_bins *bins;
-  const struct tml_xgb_params *p;
-  unsigned flags;
-  size_t stride;        /* histogram slots per column = max_bin + 1 */
-  size_t hist_len;      /* ncols * stride */
-  bool fhist;           /* float slots (struct hbinf), else double (struct hbin) */
-  size_t slot_size;     /* sizeof either */
-  uint32_t *rows;       /* sampled training rows of the current tree, partitioned per node */
-  uint32_t *tmp;        /* partition scratch */
-  uint32_t *feats;      /* columns of the current tree (column subsample), ascending: the lane's, borrowed */
-  size_t nfeats;
-  void **pool;          /* free histograms (hist_len slots of slot_size bytes) */
-  size_t npool, cap_pool, nhist; /* nhist: histograms allocated (the pool has room for all of them) */
-  struct grow *queue;   /* nodes waiting for expansion: a binary heap in XGBoost's driver order */
-  size_t nqueue, cap_queue;
-  struct grow *batch;   /* the nodes expanded together (one level of up to DRIVER_BATCH, or one node) */
-  size_t cap_batch;
-  struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
-  size_t nleaves, cap_leaves;
-  struct crew *crew;    /* threads inside the model (p->nthread), or NULL */
-  void *borrowed;       /* a histogram of another slot's pool (a helper's tree's root): not put in this pool */
-  cut_mask_fn cut_mask; /* the split search's candidate mask (cut_mask_pick) */
-  bool root_avx2;       /* the shared root pass may use AVX2 */
-};
-
-static void *hist_get(struct trainer *t) {
-  if (t->npool)
-    return t->pool[--t->npool];
-  /* keep room in the pool for every histogram handed out */
-  void **a = tml_grow(t->pool, &t->cap_pool, t->nhist, sizeof *a, 64);
-  if (!a)
-    return NULL;
-  t->pool = a;
-  void *h = malloc(t->hist_len * t->slot_size);
-  if (h)
-    t->nhist++;
-  return h;
-}
-
-static void hist_put(struct trainer *t, void *h) {
-  if (!h || h == t->borrowed)
-    return;
-  t->pool[t->npool++] = h; /* npool <= nhist <= cap_pool */
-}
-
-/* Gradient sums of rows[begin, end) per bin of every tree column. The floor of the engine. */
-/* The rows of hist_build with every column: four columns per step, so with a constant stride (the
- * default max_bin 64) each update is a byte load, a shift and one load-add-store at a constant
- * offset (no per-column pointer arithmetic): ~5 instead of ~9 instructions per (row, column). */
-_Static_assert(sizeof(struct hbin) == 16, "a double histogram slot is two doubles");
-_Static_assert(sizeof(struct hbinf) == 8 && sizeof(struct ghpair) == 8, "a float slot is a (g, h) pair of floats");
-#define HIST_PREFETCH 8 /* rows ahead */
-/* One row loop for both slot types: ROW_SETUP loads the row's (g, h) once, ADD(slot) adds it to a
- * slot, SHIFT = log2 of the slot size (the slot address is hp + (code << SHIFT) + a constant). */
-#define HIST_ROWS_ALL(NAME, T, SHIFT, ROW_SETUP, ADD)                                                                  \
-  static inline void NAME(const uint32_t *rows, size_t begin, size_t end, const uint8_t *code, size_t row_len,         \
-                          size_t ncols, const struct ghpair *gh, T *hist, size_t stride) {                             \
-    for (size_t i = begin; i < end; i++) {                                                                             \
-      uint32_t r = rows[i];                                                                                            \
-      const uint8_t *c = code + (size_t)r * row_len;                                                                   \
-      if (i + HIST_PREFETCH < end) { /* a node's rows are gapped: fetch a later row's codes ahead */                  \
-        const uint8_t *f = code + (size_t)rows[i + HIST_PREFETCH] * row_len;                                           \
-        __builtin_prefetch(f);                                                                                         \
-        __builtin_prefetch(f + ncols - 1);                                                                             \
-      }                                                                                                                \
-      T *hp = hist;                                                                                                    \
-      size_t j = 0;                                                                                                    \
-      ROW_SETUP;                                                                                                       \
-      for (; j + 4 <= ncols; j += 4, hp += 4 * stride) {                                                               \
-        char *base = (char *)hp;                                                                                       \
-        ADD(*(T *)(void *)(base + ((size_t)c[j] << SHIFT)));                                                           \
-        ADD(*(T *)(void *)(base + ((size_t)c[j + 1] << SHIFT) + stride * sizeof(T)));                                  \
-        ADD(*(T *)(void *)(base + ((size_t)c[j + 2] << SHIFT) + 2 * stride * sizeof(T)));                              \
-        ADD(*(T *)(void *)(base + ((size_t)c[j + 3] << SHIFT) + 3 * stride * sizeof(T)));                              \
-      }                                                                                                                \
-      for (; j < ncols; j++, hp += stride)                                                                             \
-        ADD(hp[c[j]]);                                                                                                 \
-    }                                                                                                                  \
-  }
-#ifdef __SSE2__
-/* double slots: the (g, h) pair as one 128-bit add, the same two IEEE additions, half the
- * instructions */
-#define ROW_D __m128d v = _mm_set_pd((double)gh[r].h, (double)gh[r].g)
-#define ADD_D(slot)                                                                                                    \
-  do {                                                                                                                 \
-    double *q_ = &(slot).g;                                                                                            \
-    _mm_storeu_pd(q_, _mm_add_pd(_mm_loadu_pd(q_), v));                                                                \
-  } while (0)
-/* float slots: the row's (g, h) floats added to the slot's as one 8-byte pair (the same two IEEE
- * single additions), loaded and stored through _mm_loadl_epi64 / _mm_storel_epi64, whose pointers
- * may alias (the floats are read as one 64-bit lane, never as a double object) */
-#define ROW_F __m128 v = _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)&gh[r]))
-#define ADD_F(slot)                                                                                                    \
-  do {                                                                                                                 \
-    __m128i *q_ = (__m128i *)(void *)&(slot);                                                                          \
-    _mm_storel_epi64(q_, _mm_castps_si128(_mm_add_ps(_mm_castsi128_ps(_mm_loadl_epi64(q_)), v)));                      \
-  } while (0)
-#else
-#define ROW_D double g = gh[r].g, h = gh[r].h
-#define ROW_F float g = gh[r].g, h = gh[r].h
-#define ADD_D(slot)                                                                                                    \
-  do {                                                                                                                 \
-    (slot).g += g;                                                                                                     \
-    (slot).h += h;                                                                                                     \
-  } while (0)
-#define ADD_F ADD_D
-#endif
-HIST_ROWS_ALL(hist_rows_all_d, struct hbin, 4, ROW_D, ADD_D)
-HIST_ROWS_ALL(hist_rows_all_f, struct hbinf, 3, ROW_F, ADD_F)
-#undef HIST_ROWS_ALL
-#undef ROW_D
-#undef ROW_F
-#undef ADD_D
-#undef ADD_F
-
-/* The column-subsampled histogram (tree columns feats[k0, k1) only), for either slot type T (suffix
- * d: double, f: float). */
-#define HIST_SAMPLED(T, SFX, ACC)                                                                                      \
-  static void hist_rows_sampled_##SFX(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end,      \
-                                      T *hist, size_t k0, size_t k1) {                                                 \
-    const struct tml_gbdt_bins *b = t->bins;                                                                           \
-    size_t ncols = b->ncols, stride = t->stride;                                                                       \
-    for (size_t i = begin; i < end; i++) {                                                                             \
-      uint32_t r = t->rows[i];                                                                                         \
-      ACC g = gh[r].g, h = gh[r].h;                                                                                    \
-      const uint8_t *c = b->code + (size_t)r * ncols;                                                                  \
-      for (size_t k = k0; k < k1; k++) {                                                                               \
-        size_t j = t->feats[k];                                                                                        \
-        hist[j * stride + c[j]].g += g;                                                                                \
-        hist[j * stride + c[j]].h += h;                                                                                \
-      }                                                                                                                \
-    }                                                                                                                  \
-  }
-HIST_SAMPLED(struct hbin, d, double)
-HIST_SAMPLED(struct hbinf, f, float)
-#undef HIST_SAMPLED
-
-static void hist_subtract_d(const struct trainer *t, const struct hbin *parent, const struct hbin *child,
-                            struct hbin *out, size_t k0, size_t k1) {
-  size_t stride = t->stride;
-  for (size_t i = k0; i < k1; i++) {
-    size_t o = t->feats[i] * stride;
-    for (size_t s = 0; s < stride; s++) {
-      out[o + s].g = parent[o + s].g - child[o + s].g;
-      out[o + s].h = parent[o + s].h - child[o + s].h;
-    }
-  }
-}
-
-/* Histogram of rows[begin, end) for the tree columns feats[k0, k1) (the columns of one thread's
- * part: every column's bins are summed by one thread, rows in ascending order, so the sums are the
- * same bits whatever the number of parts). */
-static void hist_build_cols(const struct trainer *t, const struct ghpair *gh, size_t begin, size_t end, void *hist,
-                            size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = t->bins;
-  size_t ncols = b->ncols, stride = t->stride;
-  if (t->nfeats == ncols) { /* feats[k] = k: columns k0 .. k1 - 1 are contiguous in a row and in hist */
-    memset((char *)hist + k0 * stride * t->slot_size, 0, (k1 - k0) * stride * t->slot_size);
-    const uint8_t *code = b->code + k0;
-    if (t->fhist) {
-      struct hbinf *h0 = (struct hbinf *)hist + k0 * stride;
-      if (stride == 65) /* max_bin 64: the stride a compile-time constant */
-        hist_rows_all_f(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, 65);
-      else
-        hist_rows_all_f(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, stride);
-    } else {
-      struct hbin *h0 = (struct hbin *)hist + k0 * stride;
-      if (stride == 65)
-        hist_rows_all_d(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, 65);
-      else
-        hist_rows_all_d(t->rows, begin, end, code, ncols, k1 - k0, gh, h0, stride);
-    }
-  } else {
-    for (size_t k = k0; k < k1; k++)
-      memset((char *)hist + t->feats[k] * stride * t->slot_size, 0, stride * t->slot_size);
-    if (t->fhist)
-      hist_rows_sampled_f(t, gh, begin, end, hist, k0, k1);
-    else
-      hist_rows_sampled_d(t, gh, begin, end, hist, k0, k1);
-  }
-}
-
-/* out = parent - child over float slots [a, b) as one run of floats, four at a time (the same IEEE
- * subtraction per value as the slot loop; GCC at -O2 leaves that loop one slot per step). */
-static void sub_floats(const struct hbinf *parent, const struct hbinf *child, struct hbinf *out, size_t a, size_t b) {
-  const float *p = &parent[a].g, *c = &child[a].g;
-  float *d = &out[a].g;
-  size_t n = 2 * (b - a), i = 0;
-#ifdef __SSE2__
-  for (; i + 4 <= n; i += 4)
-    _mm_storeu_ps(d + i, _mm_sub_ps(_mm_loadu_ps(p + i), _mm_loadu_ps(c + i)));
-#endif
-  for (; i < n; i++)
-    d[i] = p[i] - c[i];
-}
-
-static void hist_subtract_cols(const struct trainer *t, const void *parent, const void *child, void *out, size_t k0,
-                               size_t k1) {
-  if (!t->fhist) {
-    hist_subtract_d(t, parent, child, out, k0, k1);
-  } else if (t->nfeats == t->bins->ncols) { /* feats[k] = k: the part's columns are one run */
-    sub_floats(parent, child, out, k0 * t->stride, k1 * t->stride);
-  } else {
-    for (size_t k = k0; k < k1; k++)
-      sub_floats(parent, child, out, t->feats[k] * t->stride, (t->feats[k] + 1) * t->stride);
-  }
-}
-
-/* ---- Threads inside one model (p->nthread > 1) ----
- * A crew of nthread - 1 workers plus the calling thread runs one job at a time, each thread one part
- * of the tree columns (part i of n: feats[i * nfeats / n, (i + 1) * nfeats / n)). Only column-local
- * work is split this way (histogram builds and subtractions), so every number a model holds is
- * computed by the same operations in the same order whatever the thread count: the model bytes do
- * not depend on it (tested). Small nodes stay on the calling thread (a hand-off costs more than
- * their histogram). */
-#define CREW_MAX 64
-#define CREW_MIN_ROWS 2048 /* histogram rows below which a job is not handed off */
-
-struct crew_member {
-  struct crew *c;
-  int part;
-};
-struct crew {
-  int n; /* threads on a job, the caller included (1 = no workers) */
-  pthread_t tid[CREW_MAX];
-  struct crew_member member[CREW_MAX];
-  pthread_mutex_t mu;
-  pthread_cond_t go, done;
-  uint64_t gen;
-  int pending;
-  bool stop, inited;
-  void (*fn)(void *arg, int part, int nparts);
-  void *arg;
-};
-
-static void *crew_main(void *arg) {
-  struct crew_member *me = arg;
-  struct crew *c = me->c;
-  uint64_t seen = 0;
-  pthread_mutex_lock(&c->mu);
-  for (;;) {
-    while (!c->stop && c->gen == seen)
-      pthread_cond_wait(&c->go, &c->mu);
-    if (c->stop)
-      break;
-    seen = c->gen;
-    void (*fn)(void *, int, int) = c->fn;
-    void *a = c->arg;
-    int n = c->n;
-    pthread_mutex_unlock(&c->mu);
-    fn(a, me->part, n);
-    pthread_mutex_lock(&c->mu);
-    if (--c->pending == 0)
-      pthread_cond_signal(&c->done);
-  }
-  pthread_mutex_unlock(&c->mu);
-  return NULL;
-}
-
-/* Starts up to nthread - 1 workers; c->n is 1 + those started (fewer when the system refuses
- * threads: the models are the same, only slower). */
-static void crew_start(struct crew *c, int nthread) {
-  memset(c, 0, sizeof *c);
-  c->n = 1;
-  if (nthread <= 1)
-    return;
-  if (nthread > CREW_MAX)
-    nthread = CREW_MAX;
-  pthread_mutex_init(&c->mu, NULL);
-  pthread_cond_init(&c->go, NULL);
-  pthread_cond_init(&c->done, NULL);
-  c->inited = true;
-  for (int i = 1; i < nthread; i++) {
-    c->member[i] = (struct crew_member){c, i};
-    if (pthread_create(&c->tid[i], NULL, crew_main, &c->member[i]) != 0)
-      break;
-    c->n = i + 1;
-  }
-}
-
-static void crew_stop(struct crew *c) {
-  if (!c->inited)
-    return;
-  pthread_mutex_lock(&c->mu);
-  c->stop = true;
-  pthread_cond_broadcast(&c->go);
-  pthread_mutex_unlock(&c->mu);
-  for (int i = 1; i < c->n; i++)
-    pthread_join(c->tid[i], NULL);
-  pthread_cond_destroy(&c->go);
-  pthread_cond_destroy(&c->done);
-  pthread_mutex_destroy(&c->mu);
-  c->inited = false;
-}
-
-/* Runs fn(arg, part, n) for every part, part 0 on the calling thread; returns when all are done. */
-static void crew_run(struct crew *c, void (*fn)(void *, int, int), void *arg) {
-  if (c->n <= 1) {
-    fn(arg, 0, 1);
-    return;
-  }
-  pthread_mutex_lock(&c->mu);
-  c->fn = fn;
-  c->arg = arg;
-  c->pending = c->n - 1;
-  c->gen++;
-  pthread_cond_broadcast(&c->go);
-  pthread_mutex_unlock(&c->mu);
-  fn(arg, 0, c->n);
-  pthread_mutex_lock(&c->mu);
-  while (c->pending > 0)
-    pthread_cond_wait(&c->done, &c->mu);
-  pthread_mutex_unlock(&c->mu);
-}
-
-/* The histograms a node's children need: `small` from its rows, and `large` (the sibling; NULL at
- * the root) as the parent's minus small's, or from its own rows without subtraction. */
-struct hist_job {
-  const struct trainer *t;
-  const struct ghpair *gh;
-  size_t sb, se, lb, le;
-  const void *parent;
-  void *small, *large;
-};
-
-static void hist_job_part(void *arg, int part, int nparts) {
-  const struct hist_job *j = arg;
-  size_t nf = j->t->nfeats, k0 = nf * (size_t)part / (size_t)nparts, k1 = nf * (size_t)(part + 1) / (size_t)nparts;
-  hist_build_cols(j->t, j->gh, j->sb, j->se, j->small, k0, k1);
-  if (!j->large)
-    return;
-  if (j->t->flags & TML_GBDT_NO_SUBTRACTION)
-    hist_build_cols(j->t, j->gh, j->lb, j->le, j->large, k0, k1);
-  else
-    hist_subtract_cols(j->t, j->parent, j->small, j->large, k0, k1);
-}
-
-/* Runs fn on the crew's threads (column parts) when the job has enough rows to pay for the hand-off,
- * else on the calling thread as one part. */
-static void crew_run_if_worth(const struct trainer *t, size_t rows, void (*fn)(void *, int, int), void *arg) {
-  if (t->crew && t->crew->n > 1 && rows >= CREW_MIN_ROWS)
-    crew_run(t->crew, fn, arg);
-  else
-    fn(arg, 0, 1);
-}
-
-static void hist_job_run(const struct trainer *t, struct hist_job *j) {
-  size_t rows = (j->se - j->sb) + ((j->large && (t->flags & TML_GBDT_NO_SUBTRACTION)) ? j->le - j->lb : 0);
-  crew_run_if_worth(t, rows, hist_job_part, j);
-}
-
-/* ---- The shared root pass of the class trees ----
- * With every training row and column in every tree (subsample 1, colsample_bytree 1), the K <= 4
- * class trees of a round start from the same rows: their root histograms are built in one pass whose
- * slot (column, bin) holds the four classes' (g, h) side by side (64 bytes of doubles, one cache
- * line, or 32 bytes of floats), so each (row, column) is one line touched instead of K (the
- * read-modify-write of a slot is what bounds a histogram pass). Each class's sums are the same
- * additions in the same row order as its own pass: the class histograms are then copied out, and
- * the trees are the same bit for bit (tested). */
-#define SHARED_ROOT_MAX 4
-
-struct root_job {
-  const struct trainer *t;
-  const float *ghr;    /* per training row: (g, h) of classes 0..3 as floats, missing classes 0 */
-  size_t row0, nrows;  /* training rows [row0, row0 + nrows) of the binned matrix */
-  void *fused;         /* hist_len slots of 8 doubles or 8 floats (t->fhist; 64-byte aligned) */
-};
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static void root_rows_avx2_d(const struct root_job *j, size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = j->t->bins;
-  size_t ncols = b->ncols, stride = j->t->stride;
-  double *fused = j->fused;
-  for (size_t i = 0; i < j->nrows; i++) {
-    const uint8_t *c = b->code + (j->row0 + i) * ncols;
-    __m256d v0 = _mm256_cvtps_pd(_mm_loadu_ps(j->ghr + i * 8)), v1 = _mm256_cvtps_pd(_mm_loadu_ps(j->ghr + i * 8 + 4));
-    for (size_t k = k0; k < k1; k++) {
-      double *q = fused + (k * stride + c[k]) * 8;
-      _mm256_store_pd(q, _mm256_add_pd(_mm256_load_pd(q), v0));
-      _mm256_store_pd(q + 4, _mm256_add_pd(_mm256_load_pd(q + 4), v1));
-    }
-  }
-  _mm256_zeroupper(); /* as in cut_mask_avx2 */
-}
-
-/* Float slots: the row's eight floats added to the slot's eight with one instruction. */
-__attribute__((target("avx2"))) static void root_rows_avx2_f(const struct root_job *j, size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = j->t->bins;
-  size_t ncols = b->ncols, stride = j->t->stride;
-  float *fused = j->fused;
-  for (size_t i = 0; i < j->nrows; i++) {
-    const uint8_t *c = b->code + (j->row0 + i) * ncols;
-    __m256 v = _mm256_loadu_ps(j->ghr + i * 8);
-    for (size_t k = k0; k < k1; k++) {
-      float *q = fused + (k * stride + c[k]) * 8;
-      _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v));
-    }
-  }
-  _mm256_zeroupper();
-}
-#endif
-
-/* The same without AVX2, for either slot type T (the slot's eight values). */
-#define ROOT_ROWS_PLAIN(NAME, T)                                                                                       \
-  static void NAME(const struct root_job *j, size_t k0, size_t k1) {                                                   \
-    const struct tml_gbdt_bins *b = j->t->bins;                                                                        \
-    size_t ncols = b->ncols, stride = j->t->stride;                                                                    \
-    T *fused = j->fused;                                                                                               \
-    for (size_t i = 0; i < j->nrows; i++) {                                                                            \
-      const uint8_t *c = b->code + (j->row0 + i) * ncols;                                                              \
-      const float *v = j->ghr + i * 8;                                                                                 \
-      for (size_t k = k0; k < k1; k++) {                                                                               \
-        T *q = fused + (k * stride + c[k]) * 8;                                                                        \
-        for (int e = 0; e < 8; e++)                                                                                    \
-          q[e] += (T)v[e];                                                                                             \
-      }                                                                                                                \
-    }                                                                                                                  \
-  }
-ROOT_ROWS_PLAIN(root_rows_plain_d, double)
-ROOT_ROWS_PLAIN(root_rows_plain_f, float)
-#undef ROOT_ROWS_PLAIN
-
-static void root_job_part(void *arg, int part, int nparts) {
-  const struct root_job *j = arg;
-  size_t nc = j->t->bins->ncols, k0 = nc * (size_t)part / (size_t)nparts, k1 = nc * (size_t)(part + 1) / (size_t)nparts;
-  size_t slot8 = 8 * j->t->slot_size / 2; /* 8 values of the slot's type */
-  memset((char *)j->fused + k0 * j->t->stride * slot8, 0, (k1 - k0) * j->t->stride * slot8);
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (j->t->root_avx2) {
-    if (j->t->fhist)
-      root_rows_avx2_f(j, k0, k1);
-    else
-      root_rows_avx2_d(j, k0, k1);
-    return;
-  }
-#endif
-  if (j->t->fhist)
-    root_rows_plain_f(j, k0, k1);
-  else
-    root_rows_plain_d(j, k0, k1);
-}
-
-/* The root histograms of classes 0..K-1 (into out[k], hist_len slots each) from one pass over the
- * rows, on j->t's crew. */
-static void shared_root_build(struct root_job *j, int K, void *const *out) {
-  const struct trainer *t = j->t;
-  crew_run_if_worth(t, j->nrows, root_job_part, j);
-  if (t->fhist) {
-    const float *q = j->fused;
-    for (size_t sl = 0; sl < t->hist_len; sl++, q += 8)
-      for (int k = 0; k < K; k++)
-        ((struct hbinf *)out[k])[sl] = (struct hbinf){q[2 * k], q[2 * k + 1]};
-  } else {
-    const double *q = j->fused;
-    for (size_t sl = 0; sl < t->hist_len; sl++, q += 8)
-      for (int k = 0; k < K; k++)
-        ((struct hbin *)out[k])[sl] = (struct hbin){q[2 * k], q[2 * k + 1]};
-  }
-}
-
-static inline double calc_gain(double G, double H, double lambda) { return G * G / (H + lambda); }
-
-/* XGBoost 1.7's loss_chg of a split, in its precisions: each side's G^2/(H+lambda) in double (0 for
- * H <= 0), their sum rounded to float, minus the parent's gain as a float, in float. Candidates are
- * compared as these floats: near-ties that double arithmetic would separate are ties here, won by
- * the earlier candidate, as in XGBoost. */
-static inline float xgb_loss_chg(double GL, double HL, double GR, double HR, double lambda, float parent) {
-  double l = HL <= 0.0 ? 0.0 : GL * GL / (HL + lambda), r = HR <= 0.0 ? 0.0 : GR * GR / (HR + lambda);
-  float sum = (float)(l + r);
-  return sum - parent;
-}
-
-struct split {
-  double gain;
-  int32_t feature;
-  unsigned bin;     /* rows with code <= bin go left */
-  bool default_left;
-  double GL, HL;
-};
-
-/* A node being grown: its rows are rows[begin, end). */
-struct grow {
-  uint32_t id;          /* index into the model's node array */
-  int depth;
-  size_t begin, end;
-  double G, H;
-  void *hist;           /* (max_bin + 1) slots per column (struct hbin or hbinf), NULL when not needed */
-  struct split s;       /* its best split (feature -1: none) */
-  float loss;           /* s.gain as float: XGBoost's loss_chg, the order of loss-guided growth */
-};
-
-/* XGBoost's enumeration: forward (missing right), then backward (missing left) when the node has
- * missing values of the column; a candidate replaces the best only with a strictly larger gain.
- *
- * The same values in the same order as the plain loop (for each column, each direction, each cut:
- * left sums by sequential addition, gain = GL^2/(HL+l) + GR^2/(HR+l) - parent, keep when both sides
- * have hessian >= min_child_weight and gain > best), computed faster:
- *  - the left sums of up to SCAN_JOBS (column, direction) scans run interleaved, so their addition
- *    chains overlap instead of waiting on each other (one chain is one addition per 4 cycles);
- *  - a mask (cut_mask_*) keeps only cuts that pass min_child_weight and beat the best at the start
- *    of the scan, four cuts per AVX2 or two per SSE2 instruction and without a division; only those
- *    are compared one by one, in cut order, against the running best (which can only grow, so no cut
- *    outside the mask could have won). */
-#define SCAN_JOBS 4 /* the SSE2 prefix loop below names four accumulators */
-struct scan_job {
-  const void *hp;        /* the column's histogram (struct hbin or hbinf slots) */
-  struct hbin init;      /* (0, 0) forward, (G, H) of the missing slot backward */
-  uint32_t feature;
-  unsigned ncuts;
-  bool default_left;
-};
-
-/* The candidate mask of one scan. With dL = HL + lambda and dR = HR + lambda (both >= 0 for a cut
- * that passes min_child_weight >= 0, hessians being >= 0),
- *   GL^2/dL + GR^2/dR - parent > bar  <=>  GL^2 dR + GR^2 dL > (parent + bar) dL dR
- * (for dL or dR = 0 the right side is 0 and the cut is kept unless its G on the other side is 0,
- * when its gain is 0 and cannot beat a best >= 0). Both sides carry a few roundings of magnitude
- * ~ (|parent| + |best|) dL dR, far inside the 1e-5 relative slack of the bar, so no cut that can
- * win is dropped. A side that is not finite (overflow) makes the function return false: the caller
- * then keeps every cut that passes min_child_weight. Sets bit s of cand for a kept cut s. */
-struct cut_mask_in {
-  double G, H, lambda, mcw, pb; /* pb = parent + bar */
-};
-
-static bool cut_mask_tail(const double *GL, const double *HL, unsigned s, unsigned n, const struct cut_mask_in *in,
-                          uint64_t *cand) {
-  bool finite = true;
-  for (; s < n; s++) {
-    double a = GL[s], h = HL[s], ra = in->G - a, rh = in->H - h, dl = h + in->lambda, dr = rh + in->lambda;
-    double lhs = a * a * dr + ra * ra * dl, rhs = in->pb * dl * dr;
-    finite &= isfinite(lhs) && isfinite(rhs);
-    if (!(h < in->mcw || rh < in->mcw) && lhs > rhs)
-      cand[s / 64] |= (uint64_t)1 << (s % 64);
-  }
-  return finite;
-}
-
-/* Both vector masks keep a 64-cut word of candidate bits in a register (stored once per word, not
- * read and written back per step) and detect a non-finite side with an OR of (lhs + rhs) * 0, which
- * is +-0 for finite sides and NaN otherwise (an OR chain waits one cycle a step, an addition three). */
-#ifdef __SSE2__
-static bool cut_mask_sse2(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
-                          uint64_t *cand) {
-  __m128d vG = _mm_set1_pd(in->G), vH = _mm_set1_pd(in->H), vl = _mm_set1_pd(in->lambda);
-  __m128d vpb = _mm_set1_pd(in->pb), vm = _mm_set1_pd(in->mcw), zero = _mm_setzero_pd(), bad = zero;
-  unsigned s = 0;
-  for (unsigned w = 0; s + 2 <= n; w++) {
-    uint64_t bits = 0;
-    for (unsigned j = 0; j < 64 && s + 2 <= n; j += 2, s += 2) {
-      __m128d a = _mm_loadu_pd(GL + s), h = _mm_loadu_pd(HL + s);
-      __m128d ra = _mm_sub_pd(vG, a), rh = _mm_sub_pd(vH, h);
-      __m128d dl = _mm_add_pd(h, vl), dr = _mm_add_pd(rh, vl);
-      __m128d lhs = _mm_add_pd(_mm_mul_pd(_mm_mul_pd(a, a), dr), _mm_mul_pd(_mm_mul_pd(ra, ra), dl));
-      __m128d rhs = _mm_mul_pd(_mm_mul_pd(vpb, dl), dr);
-      bad = _mm_or_pd(bad, _mm_mul_pd(_mm_add_pd(lhs, rhs), zero)); /* NaN from here on if either is not finite */
-      /* HL < mcw || HR < mcw skips a cut: keep it when neither (NaN compares as the scalar loop) */
-      __m128d ok = _mm_and_pd(_mm_cmpnlt_pd(h, vm), _mm_cmpnlt_pd(rh, vm));
-      bits |= (uint64_t)_mm_movemask_pd(_mm_and_pd(ok, _mm_cmpgt_pd(lhs, rhs))) << j;
-    }
-    cand[w] |= bits;
-  }
-  bool finite = _mm_movemask_pd(_mm_cmpunord_pd(bad, bad)) == 0;
-  return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
-}
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-/* The same mask four cuts at a time (the same IEEE operations: no fused multiply-add). */
-__attribute__((target("avx2"))) static bool cut_mask_avx2(const double *GL, const double *HL, unsigned n,
-                                                          const struct cut_mask_in *in, uint64_t *cand) {
-  __m256d vG = _mm256_set1_pd(in->G), vH = _mm256_set1_pd(in->H), vl = _mm256_set1_pd(in->lambda);
-  __m256d vpb = _mm256_set1_pd(in->pb), vm = _mm256_set1_pd(in->mcw), zero = _mm256_setzero_pd(), bad = zero;
-  unsigned s = 0;
-  for (unsigned w = 0; s + 4 <= n; w++) {
-    uint64_t bits = 0;
-    for (unsigned j = 0; j < 64 && s + 4 <= n; j += 4, s += 4) {
-      __m256d a = _mm256_loadu_pd(GL + s), h = _mm256_loadu_pd(HL + s);
-      __m256d ra = _mm256_sub_pd(vG, a), rh = _mm256_sub_pd(vH, h);
-      __m256d dl = _mm256_add_pd(h, vl), dr = _mm256_add_pd(rh, vl);
-      __m256d lhs = _mm256_add_pd(_mm256_mul_pd(_mm256_mul_pd(a, a), dr), _mm256_mul_pd(_mm256_mul_pd(ra, ra), dl));
-      __m256d rhs = _mm256_mul_pd(_mm256_mul_pd(vpb, dl), dr);
-      bad = _mm256_or_pd(bad, _mm256_mul_pd(_mm256_add_pd(lhs, rhs), zero));
-      __m256d ok = _mm256_and_pd(_mm256_cmp_pd(h, vm, _CMP_NLT_UQ), _mm256_cmp_pd(rh, vm, _CMP_NLT_UQ));
-      bits |= (uint64_t)_mm256_movemask_pd(_mm256_and_pd(ok, _mm256_cmp_pd(lhs, rhs, _CMP_GT_OQ))) << j;
-    }
-    cand[w] |= bits;
-  }
-  bool finite = _mm256_movemask_pd(_mm256_cmp_pd(bad, bad, _CMP_UNORD_Q)) == 0;
-  /* clear the upper halves (GCC does not here): SSE code after dirty upper halves waits on them */
-  _mm256_zeroupper();
-  return cut_mask_tail(GL, HL, s, n, in, cand) && finite;
-}
-#endif
-
-static bool cut_mask_plain(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
-                           uint64_t *cand) {
-  return cut_mask_tail(GL, HL, 0, n, in, cand);
-}
-
-/* The widest mask this processor runs, or a narrower one the flags ask for (every choice passes
- * the winning cuts to the same exact check, so models do not depend on it: tested). */
-static cut_mask_fn cut_mask_pick(unsigned flags) {
-  if (flags & TML_GBDT_MASK_PLAIN)
-    return cut_mask_plain;
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (!(flags & TML_GBDT_NO_AVX2) && __builtin_cpu_supports("avx2"))
-    return cut_mask_avx2;
-#endif
-#ifdef __SSE2__
-  return cut_mask_sse2;
-#else
-  return cut_mask_plain;
-#endif
-}
-
-/* Slot s of a histogram as doubles, whichever the slot type. */
-static inline struct hbin slot_at(const struct trainer *t, const void *hist, size_t s) {
-  if (t->fhist) {
-    struct hbinf f = ((const struct hbinf *)hist)[s];
-    return (struct hbin){(double)f.g, (double)f.h};
-  }
-  return ((const struct hbin *)hist)[s];
-}
-
-static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
-                      struct split *best) {
-  static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
-  double lambda = (float)t->p->lambda, mcw = (float)t->p->min_child_weight; /* XGBoost's params are floats */
-  double parent = calc_gain(n->G, n->H, lambda);
-  float parentf = (float)parent;
-  double preG[SCAN_JOBS][TML_GBDT_MAX_BIN + 4], preH[SCAN_JOBS][TML_GBDT_MAX_BIN + 4]; /* left sums per cut */
-  const void *src[SCAN_JOBS];
-  unsigned maxc = 0;
-  for (size_t q = 0; q < SCAN_JOBS; q++) {
-    src[q] = q < njobs ? jobs[q].hp : zeros;
-    if (q < njobs && jobs[q].ncuts > maxc)
-      maxc = jobs[q].ncuts;
-  }
-#ifdef __SSE2__
-  /* four named accumulators (an array would live in memory, one store-to-load wait per add) */
-  __m128d a0 = _mm_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-  if (njobs > 0)
-    a0 = _mm_set_pd(jobs[0].init.h, jobs[0].init.g);
-  if (njobs > 1)
-    a1 = _mm_set_pd(jobs[1].init.h, jobs[1].init.g);
-  if (njobs > 2)
-    a2 = _mm_set_pd(jobs[2].init.h, jobs[2].init.g);
-  if (njobs > 3)
-    a3 = _mm_set_pd(jobs[3].init.h, jobs[3].init.g);
-  {
-    /* (GL, HL) += (g, h): the same two additions per scan and cut; two cuts per step so that each
-     * column's G and H are written as pairs (unpack, one 16-byte store each) rather than one double
-     * at a time (the loop is bound by its stores) */
-    unsigned s = 0; /* the cut of the prefix loop */
-    /* slot s of scan q as (g, h) doubles: a double slot as it is, a float slot widened (exactly) */
-#define LD_D(q, s) _mm_loadu_pd(&((const struct hbin *)src[q])[s].g)
-#define LD_F(q, s) _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)(const void *)((const struct hbinf *)src[q] + (s)))))
-#define PREFIX2(a, q, LD)                                                                                              \
-  do {                                                                                                                 \
-    __m128d x0 = _mm_add_pd(a, LD(q, s));                                                                              \
-    a = _mm_add_pd(x0, LD(q, s + 1));                                                                                  \
-    _mm_storeu_pd(&preG[q][s], _mm_unpacklo_pd(x0, a));                                                                \
-    _mm_storeu_pd(&preH[q][s], _mm_unpackhi_pd(x0, a));                                                                \
-  } while (0)
-#define PREFIX_LOOP(LD)                                                                                                \
-  do {                                                                                                                 \
-    for (; s + 2 <= maxc; s += 2) {                                                                                    \
-      PREFIX2(a0, 0, LD);                                                                                              \
-      PREFIX2(a1, 1, LD);                                                                                              \
-      PREFIX2(a2, 2, LD);                                                                                              \
-      PREFIX2(a3, 3, LD);                                                                                              \
-    }                                                                                                                  \
-    if (s < maxc) {                                                                                                    \
-      a0 = _mm_add_pd(a0, LD(0, s));                                                                                   \
-      a1 = _mm_add_pd(a1, LD(1, s));                                                                                   \
-      a2 = _mm_add_pd(a2, LD(2, s));                                                                                   \
-      a3 = _mm_add_pd(a3, LD(3, s));                                                                                   \
-    }                                                                                                                  \
-  } while (0)
-    if (t->fhist)
-      PREFIX_LOOP(LD_F);
-    else
-      PREFIX_LOOP(LD_D);
-#undef PREFIX_LOOP
-#undef PREFIX2
-#undef LD_F
-#undef LD_D
-    if (s < maxc) {
-      _mm_storel_pd(&preG[0][s], a0);
-      _mm_storeh_pd(&preH[0][s], a0);
-      _mm_storel_pd(&preG[1][s], a1);
-      _mm_storeh_pd(&preH[1][s], a1);
-      _mm_storel_pd(&preG[2][s], a2);
-      _mm_storeh_pd(&preH[2][s], a2);
-      _mm_storel_pd(&preG[3][s], a3);
-      _mm_storeh_pd(&preH[3][s], a3);
-    }
-  }
-#else
-  for (size_t q = 0; q < njobs; q++) {
-    double GL = jobs[q].init.g, HL = jobs[q].init.h;
-    for (unsigned s = 0; s < jobs[q].ncuts; s++) {
-      struct hbin v = slot_at(t, src[q], s);
-      GL += v.g;
-      HL += v.h;
-      preG[q][s] = GL;
-      preH[q][s] = HL;
-    }
-  }
-#endif
-  for (size_t q = 0; q < njobs; q++) {
-    const double *gq = preG[q], *hq = preH[q];
-    unsigned ncuts = jobs[q].ncuts;
-    uint64_t cand[(TML_GBDT_MAX_BIN + 64) / 64] = {0}; /* bit s: cut s is a candidate */
-    /* The sums the cuts are scored against: the node's exact G and H with double slots (XGBoost's
-     * rule), or with float slots this column's own total (the last left sum plus the bins after
-     * it), so that GL + GR is what the column's float sums hold. Float sums of many rows drift (by
-     * ~1e-4 of a sum at 10^4 equal hessians in a bin); against the node's exact sums a cut past the
-     * node's data would see that drift as a right side (HR >= min_child_weight at tens of thousands
-     * of rows) and split off an empty child. Against the column's total it sees 0. */
-    double G = n->G, H = n->H, par = parent;
-    float parf = parentf;
-    if (t->fhist) {
-      struct hbin last = slot_at(t, jobs[q].hp, ncuts);
-      struct hbin miss = jobs[q].default_left ? (struct hbin){0.0, 0.0} : slot_at(t, jobs[q].hp, (size_t)t->bins->max_bin);
-      G = gq[ncuts - 1] + last.g + miss.g;
-      H = hq[ncuts - 1] + last.h + miss.h;
-      par = calc_gain(G, H, lambda);
-      parf = (float)par;
-    }
-    /* the mask only pre-selects: a cut within the float rounding of the best may still beat it as
-     * XGBoost's float loss_chg, so the bar is lowered by far more than that rounding */
-    double bar = best->gain - 1e-5 * (fabs(par) + fabs(best->gain)) - 1e-30;
-    struct cut_mask_in in = {G, H, lambda, mcw, par + bar};
-    /* the mask runs over whole vectors: cuts up to the next multiple of 4 get neutral sums, and
-     * their bits are cleared after */
-    unsigned nvec = (ncuts + 3u) & ~3u;
-    for (unsigned s = ncuts; s < nvec; s++)
-      preG[q][s] = preH[q][s] = 0.0;
-    bool finite = t->cut_mask(gq, hq, nvec, &in, cand);
-    if (ncuts % 64)
-      cand[ncuts / 64] &= ((uint64_t)1 << (ncuts % 64)) - 1;
-    if (!finite) { /* overflow: every cut passing min_child_weight */
-      memset(cand, 0, sizeof cand);
-      for (unsigned s = 0; s < ncuts; s++)
-        if (!(hq[s] < mcw || H - hq[s] < mcw))
-          cand[s / 64] |= (uint64_t)1 << (s % 64);
-    }
-    for (unsigned w = 0; w < (ncuts + 63) / 64; w++)
-      for (uint64_t bits = cand[w]; bits; bits &= bits - 1) { /* candidates in cut order */
-        unsigned s = w * 64 + (unsigned)__builtin_ctzll(bits);
-        float gain = xgb_loss_chg(gq[s], hq[s], G - gq[s], H - hq[s], lambda, parf);
-        if (!isinf(gain) && gain > (float)best->gain) {
-          best->gain = gain;
-          best->feature = (int32_t)jobs[q].feature;
-          best->bin = s;
-          best->default_left = jobs[q].default_left;
-          best->GL = gq[s];
-          best->HL = hq[s];
-        }
-      }
-  }
-}
-
-static void find_split(const struct trainer *t, const struct grow *n, struct split *best) {
-  const struct tml_gbdt_bins *b = t->bins;
-  size_t stride = t->stride;
-  best->gain = 0.0;
-  best->feature = -1;
-  struct scan_job jobs[SCAN_JOBS + 1];
-  size_t njobs = 0;
-  for (size_t i = 0; i < t->nfeats; i++) {
-    uint32_t j = t->feats[i];
-    unsigned ncuts = b->ncuts[j];
-    if (ncuts == 0)
-      continue;
-    const void *hp = (const char *)n->hist + (size_t)j * stride * t->slot_size;
-    struct hbin miss = slot_at(t, hp, (size_t)b->max_bin);
-    jobs[njobs++] = (struct scan_job){hp, {0.0, 0.0}, j, ncuts, false};
-    if (miss.h > 0.0)
-      jobs[njobs++] = (struct scan_job){hp, miss, j, ncuts, true};
-    if (njobs >= SCAN_JOBS) { /* the first SCAN_JOBS scans, in order; a fifth waits for the next batch */
-      size_t run = njobs > SCAN_JOBS ? njobs - 1 : njobs;
-      scan_cuts(t, n, jobs, run, best);
-      if (run < njobs)
-        jobs[0] = jobs[run];
-      njobs -= run;
-    }
-  }
-  if (njobs)
-    scan_cuts(t, n, jobs, njobs, best);
-}
 
 static float leaf_weight(double G, double H, const struct tml_xgb_params *p) {
   if (H < p->min_child_weight || H <= 0.0)
@@ -1003,7 +183,7 @@ static void node_open(struct tml_gbdt_model *m, const struct grow *g, const stru
 
 /* The node stays a leaf: its rows are recorded, its histogram returned. */
 static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
-  hist_put(t, g->hist);
+  tml__gbdt_hist_put(t, g->hist);
   g->hist = NULL;
   struct leaf_rows *lr = tml_grow(t->leaves, &t->cap_leaves, t->nleaves, sizeof *lr, 256);
   if (!lr)
@@ -1064,7 +244,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   bool lossguide = p->grow_policy == TML_GROW_LOSSGUIDE;
   int rc = tml__gbdt_model_reserve(m, 1);
   if (rc) {
-    hist_put(t, root_hist);
+    tml__gbdt_hist_put(t, root_hist);
     return rc;
   }
   t->nleaves = 0;
@@ -1078,17 +258,17 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
     if (root_hist) {
       root.hist = root_hist;
     } else {
-      if (!(root.hist = hist_get(t)))
+      if (!(root.hist = tml__gbdt_hist_get(t)))
         return TML_ENOMEM;
       struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, root.hist, NULL};
-      hist_job_run(t, &j);
+      tml__gbdt_hist_job_run(t, &j);
     }
-    find_split(t, &root, &root.s);
+    tml__gbdt_find_split(t, &root, &root.s);
   } else {
-    hist_put(t, root_hist);
+    tml__gbdt_hist_put(t, root_hist);
   }
   if ((rc = node_settle(t, m, &root))) {
-    hist_put(t, root.hist);
+    tml__gbdt_hist_put(t, root.hist);
     return rc;
   }
   int num_leaves = 1;
@@ -1169,34 +349,34 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       }
       if (split_l || split_r) { /* the small child's histogram is needed for the sibling's either way */
         struct grow *small = (mid - g->begin) <= (g->end - mid) ? &L : &R, *large = small == &L ? &R : &L;
-        small->hist = hist_get(t);
-        large->hist = hist_get(t);
+        small->hist = tml__gbdt_hist_get(t);
+        large->hist = tml__gbdt_hist_get(t);
         if (!small->hist || !large->hist) {
           rc = TML_ENOMEM;
         } else {
           struct hist_job j = {t, gh, small->begin, small->end, large->begin, large->end, g->hist, small->hist,
                                large->hist};
-          hist_job_run(t, &j);
+          tml__gbdt_hist_job_run(t, &j);
           if (split_l)
-            find_split(t, &L, &L.s);
+            tml__gbdt_find_split(t, &L, &L.s);
           if (split_r)
-            find_split(t, &R, &R.s);
+            tml__gbdt_find_split(t, &R, &R.s);
         }
       }
-      hist_put(t, g->hist);
+      tml__gbdt_hist_put(t, g->hist);
       g->hist = NULL;
       if (rc) {
-        hist_put(t, L.hist);
-        hist_put(t, R.hist);
+        tml__gbdt_hist_put(t, L.hist);
+        tml__gbdt_hist_put(t, R.hist);
         break;
       }
       if ((rc = node_settle(t, m, &L))) {
-        hist_put(t, L.hist);
-        hist_put(t, R.hist);
+        tml__gbdt_hist_put(t, L.hist);
+        tml__gbdt_hist_put(t, R.hist);
         break;
       }
       if ((rc = node_settle(t, m, &R))) {
-        hist_put(t, R.hist);
+        tml__gbdt_hist_put(t, R.hist);
         break;
       }
     }
@@ -1205,13 +385,13 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   }
   /* Whatever still waits stays a leaf. */
   for (size_t i = 0; i < nb; i++) {
-    hist_put(t, t->batch[i].hist);
+    tml__gbdt_hist_put(t, t->batch[i].hist);
     t->batch[i].hist = NULL;
   }
   while (t->nqueue > 0) {
     struct grow g = queue_pop(t);
     if (rc) {
-      hist_put(t, g.hist);
+      tml__gbdt_hist_put(t, g.hist);
       continue;
     }
     rc = node_leaf(t, m, &g);
@@ -1525,7 +705,7 @@ static int head_check(const struct tml_gbdt_bins *bins, const float *y, struct t
  * over). */
 static void head_release(struct head_fit *f) {
   for (int k = 0; f->slots && f->lanes && k < f->K; k++)
-    hist_put(&f->slots[0], f->lanes[k].root_hist);
+    tml__gbdt_hist_put(&f->slots[0], f->lanes[k].root_hist);
   for (int k = 0; f->lanes && k < f->K; k++) {
     free(f->lanes[k].tree.nodes);
     free(f->lanes[k].tree.stats);
@@ -1569,7 +749,7 @@ static int head_init(struct head_fit *f, const struct tml_gbdt_bins *bins, const
   f->nslots = f->offer ? f->K : 1;
   int K = f->K;
   /* what every runner slot's trainer shares; each adds its own row index, scratch and pool */
-  struct trainer proto = {.bins = bins, .p = p, .flags = flags, .cut_mask = cut_mask_pick(flags)};
+  struct trainer proto = {.bins = bins, .p = p, .flags = flags, .cut_mask = tml__gbdt_cut_mask_pick(flags)};
   proto.stride = (size_t)bins->max_bin + 1;
   proto.hist_len = ncols * proto.stride;
   proto.fhist = p->native_histogram == TML_HIST_FLOAT;
@@ -1626,7 +806,7 @@ static int head_init(struct head_fit *f, const struct tml_gbdt_bins *bins, const
   if (f->ncol_tree > ncols)
     f->ncol_tree = ncols;
   /* Roots from a pass shared by several trees when every tree takes every training row and column:
-   * the class trees' shared root pass (see shared_root_build), and with float slots the pass of
+   * the class trees' shared root pass (see tml__gbdt_shared_root_build), and with float slots the pass of
    * several heads (heads_roots). */
   bool all_rows = p->subsample >= 1.0 && f->ncol_tree == ncols && ntrain > 1 && !(flags & TML_GBDT_NO_SHARED_ROOT);
   f->shared_root = all_rows && nclass >= 2 && nclass <= SHARED_ROOT_MAX;
@@ -1673,10 +853,10 @@ static int head_roots(struct head_fit *f) {
   }
   void *roots[SHARED_ROOT_MAX];
   for (int k = 0; k < f->K; k++)
-    if (!(roots[k] = f->lanes[k].root_hist = hist_get(&f->slots[0])))
+    if (!(roots[k] = f->lanes[k].root_hist = tml__gbdt_hist_get(&f->slots[0])))
       return TML_ENOMEM;
   f->slots[0].crew = f->job.crew; /* the root pass runs on slot 0's crew, on this thread */
-  shared_root_build(&f->rj, f->K, roots);
+  tml__gbdt_shared_root_build(&f->rj, f->K, roots);
   return 0;
 }
 
@@ -1728,7 +908,7 @@ static int head_grow(struct head_fit *f, struct tml_error *err) {
   if (f->offer)
     tml_helpers_withdraw(f->helpers, &o);
   for (int k = 0; k < K; k++) { /* the roots helpers borrowed */
-    hist_put(&f->slots[0], f->lanes[k].root_hist);
+    tml__gbdt_hist_put(&f->slots[0], f->lanes[k].root_hist);
     f->lanes[k].root_hist = NULL;
   }
   for (int k = 0; k < K; k++)
@@ -1766,133 +946,6 @@ static int head_finish(struct head_fit *f, struct tml_gbdt_model **out, struct t
   *out = m;
   f->m = NULL;
   return 0;
-}
-
-/* ---- The root pass of several heads (tml_gbdt_train_binned_heads) ----
- * The heads' root histograms from one pass over the rows: the slot (column, bin) holds every
- * joining head's (g, h) pairs as vectors of four pairs (eight floats, one AVX2 addition each): a
- * class head's classes (2..4) at the start of a vector, a regression head's pair in a free place of
- * one (after a head of 2 or 3 classes, or beside other regression heads). Each pair's sums are the same
- * float additions in the same row order as the head's own root pass (the shared root pass, or a
- * regression head's histogram of its rows), so the heads grow the same trees. The columns go in
- * blocks of MR_BLOCK_COLS so that a block's slots stay in the L2 cache (three vectors per slot are
- * 0.45-0.47x the time of five heads' own passes in three blocks, 0.52-0.55x in one: see
- * docs/validation.md). Float histograms only. */
-#define MR_MAX_VECS 8
-#define MR_BLOCK_COLS 24
-
-struct mr_vec {
-  const float *cls;     /* a class head's rows (8 floats each: its ghr), or NULL */
-  const float *reg[4];  /* regression heads' (g, h) per training row */
-  int reg_at[4];        /* their pair in the vector */
-  int32_t reg_mask[4][8]; /* the same as lanes: -1 in the pair's two floats, else 0 */
-  int nreg;
-};
-
-struct multi_root {
-  const struct trainer *t; /* bins, stride, slot 0 of any joining head */
-  size_t row0, nrows, nvec; /* training rows [row0, row0 + nrows) */
-  bool avx2;
-  struct mr_vec vec[MR_MAX_VECS];
-  float *fused;            /* hist_len slots of nvec * 8 floats, 64-byte aligned */
-};
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) static inline __m256 mr_row_avx2(const struct mr_vec *v, size_t i) {
-  __m256 x = v->cls ? _mm256_loadu_ps(v->cls + i * 8) : _mm256_setzero_ps();
-  for (int q = 0; q < v->nreg; q++) {
-    __m256 pair = _mm256_castsi256_ps(
-        _mm256_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)(const void *)(v->reg[q] + 2 * i))));
-    __m256i mask = _mm256_loadu_si256((const __m256i *)(const void *)v->reg_mask[q]);
-    x = _mm256_blendv_ps(x, pair, _mm256_castsi256_ps(mask));
-  }
-  return x;
-}
-
-/* Columns [k0, k1): rows in order, each row's vectors added to its bins' slots. */
-__attribute__((target("avx2"))) static void mr_rows_avx2(const struct multi_root *j, size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = j->t->bins;
-  const size_t ncols = b->ncols, stride = j->t->stride, w = j->nvec * 8;
-  const uint8_t *code = b->code + j->row0 * ncols;
-  float *const fused = j->fused; /* a local: the stores through it cannot then reload it */
-  for (size_t i = 0; i < j->nrows; i++) {
-    const uint8_t *c = code + i * ncols;
-    __m256 v0 = mr_row_avx2(&j->vec[0], i);
-    if (j->nvec == 1) {
-      for (size_t k = k0; k < k1; k++) {
-        float *q = fused + (k * stride + c[k]) * w;
-        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
-      }
-    } else if (j->nvec == 2) {
-      __m256 v1 = mr_row_avx2(&j->vec[1], i);
-      for (size_t k = k0; k < k1; k++) {
-        float *q = fused + (k * stride + c[k]) * w;
-        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
-        _mm256_store_ps(q + 8, _mm256_add_ps(_mm256_load_ps(q + 8), v1));
-      }
-    } else if (j->nvec == 3) {
-      __m256 v1 = mr_row_avx2(&j->vec[1], i), v2 = mr_row_avx2(&j->vec[2], i);
-      for (size_t k = k0; k < k1; k++) {
-        float *q = fused + (k * stride + c[k]) * w;
-        _mm256_store_ps(q, _mm256_add_ps(_mm256_load_ps(q), v0));
-        _mm256_store_ps(q + 8, _mm256_add_ps(_mm256_load_ps(q + 8), v1));
-        _mm256_store_ps(q + 16, _mm256_add_ps(_mm256_load_ps(q + 16), v2));
-      }
-    } else {
-      __m256 v[MR_MAX_VECS];
-      v[0] = v0;
-      for (size_t e = 1; e < j->nvec; e++)
-        v[e] = mr_row_avx2(&j->vec[e], i);
-      for (size_t k = k0; k < k1; k++) {
-        float *q = fused + (k * stride + c[k]) * w;
-        for (size_t e = 0; e < j->nvec; e++)
-          _mm256_store_ps(q + 8 * e, _mm256_add_ps(_mm256_load_ps(q + 8 * e), v[e]));
-      }
-    }
-  }
-  _mm256_zeroupper(); /* as in cut_mask_avx2 */
-}
-#endif
-
-static void mr_rows_plain(const struct multi_root *j, size_t k0, size_t k1) {
-  const struct tml_gbdt_bins *b = j->t->bins;
-  size_t ncols = b->ncols, stride = j->t->stride, w = j->nvec * 8;
-  const uint8_t *code = b->code + j->row0 * ncols;
-  for (size_t i = 0; i < j->nrows; i++) {
-    float row[MR_MAX_VECS * 8];
-    for (size_t e = 0; e < j->nvec; e++) {
-      const struct mr_vec *v = &j->vec[e];
-      for (int q = 0; q < 8; q++)
-        row[e * 8 + (size_t)q] = v->cls ? v->cls[i * 8 + (size_t)q] : 0.0f;
-      for (int q = 0; q < v->nreg; q++) {
-        row[e * 8 + 2 * (size_t)v->reg_at[q]] = v->reg[q][2 * i];
-        row[e * 8 + 2 * (size_t)v->reg_at[q] + 1] = v->reg[q][2 * i + 1];
-      }
-    }
-    const uint8_t *c = code + i * ncols;
-    for (size_t k = k0; k < k1; k++) {
-      float *q = j->fused + (k * stride + c[k]) * w;
-      for (size_t e = 0; e < w; e++)
-        q[e] += row[e];
-    }
-  }
-}
-
-static void mr_part(void *arg, int part, int nparts) {
-  const struct multi_root *j = arg;
-  size_t nc = j->t->bins->ncols, k0 = nc * (size_t)part / (size_t)nparts, k1 = nc * (size_t)(part + 1) / (size_t)nparts;
-  size_t slot = j->nvec * 8 * sizeof(float);
-  for (size_t a = k0; a < k1; a += MR_BLOCK_COLS) {
-    size_t z = TML_MIN(a + MR_BLOCK_COLS, k1);
-    memset((char *)j->fused + a * j->t->stride * slot, 0, (z - a) * j->t->stride * slot);
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (j->avx2) {
-      mr_rows_avx2(j, a, z);
-      continue;
-    }
-#endif
-    mr_rows_plain(j, a, z);
-  }
 }
 
 /* A head joins the pass when its roots take every training row and column in float slots. */
@@ -1971,13 +1024,13 @@ static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, str
   mr->row0 = fs[join[0]].job.train.begin;
   mr->nrows = fs[join[0]].job.train.end - fs[join[0]].job.train.begin;
   t0->crew = crew;
-  crew_run_if_worth(t0, mr->nrows, mr_part, mr);
+  tml__gbdt_multi_root_build(mr);
   /* each head's roots, copied out of the slots */
   size_t w = mr->nvec * 8;
   for (size_t q = 0; q < nj; q++) {
     struct head_fit *f = &fs[join[q]];
     for (int k = 0; k < f->K; k++) {
-      struct hbinf *out = f->lanes[k].root_hist = hist_get(&f->slots[0]);
+      struct hbinf *out = f->lanes[k].root_hist = tml__gbdt_hist_get(&f->slots[0]);
       if (!out)
         return TML_ENOMEM;
       const float *src = mr->fused + (size_t)at[q] * 8 + 2 * (size_t)(pos[q] + k);
@@ -2000,7 +1053,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   if (rc || (rc = head_check(bins, y, train, valid, nclass, p, err)))
     return rc;
   struct crew crew;
-  crew_start(&crew, p->nthread);
+  tml__gbdt_crew_start(&crew, p->nthread);
   struct head_fit f;
   rc = head_init(&f, bins, y, train, valid, nclass, p, flags, helpers, feature_names, progress, ud, &crew);
   while (!rc && !f.done) {
@@ -2013,7 +1066,7 @@ int tml_gbdt_train_binned(const struct tml_gbdt_bins *bins, const float *y, stru
   if (rc == TML_ENOMEM)
     rc = tml_error_set(err, TML_ENOMEM, "native engine training: out of memory (%zu rows x %zu columns)",
                        train.end - train.begin, bins->ncols);
-  crew_stop(&crew);
+  tml__gbdt_crew_stop(&crew);
   head_release(&f);
   return rc;
 }
@@ -2043,7 +1096,7 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
   if (rc)
     return rc;
   struct crew crew;
-  crew_start(&crew, p->nthread);
+  tml__gbdt_crew_start(&crew, p->nthread);
   struct head_fit fs[TML_MAX_TRAIN_HEADS];
   memset(fs, 0, sizeof fs);
   struct multi_root mr = {0};
@@ -2096,7 +1149,7 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
       tml_gbdt_free(out[h]);
       out[h] = NULL;
     }
-  crew_stop(&crew);
+  tml__gbdt_crew_stop(&crew);
   for (size_t h = 0; h < nheads; h++)
     head_release(&fs[h]);
   free(mr.fused);

@@ -1,7 +1,8 @@
-/* Private to the native engine's four files, not part of the library's interface: the binned
+/* Private to the native engine's files, not part of the library's interface: the binned
  * matrix of a fold and the model's node arrays, shared by
  *  - gbdt_bins.c: the quantile sketch and the binned matrix;
- *  - gbdt.c: training (histograms, split search, tree growth, boosting rounds);
+ *  - gbdt.c, gbdt_hist.c, gbdt_split.c: training (tree growth and boosting rounds, histograms, split
+ *    search; their own shared parts in learn/gbdt_train.h);
  *  - gbdt_grad.c: the softmax of a round's rows (gradients, the validation metric's probabilities);
  *  - gbdt_model.c: prediction, importance, the model file and the XGBoost JSON export. */
 #ifndef TML_GBDT_IMPL_H
