@@ -67,7 +67,7 @@ struct tml_learner {
 };
 
 extern const struct tml_learner tml_learner_xgboost; /* src/lib/learn/learner.c over xgb.c */
-extern const struct tml_learner tml_learner_native;  /* over gbdt.c, gbdt_bins.c, gbdt_model.c */
+extern const struct tml_learner tml_learner_native;  /* over learn/gbdt*.c */
 
 #define TML_LEARNER_DEFAULT "xgboost"
 

@@ -211,7 +211,7 @@ __attribute__((target("avx2,fma"))) static size_t grad_rows_avx2(const float *ma
           ghr[(i + q) * 8 + 2 * (size_t)k + 1] = hv[k][q];
         }
   }
-  _mm256_zeroupper(); /* SSE code follows (see gbdt.c's cut_mask_avx2) */
+  _mm256_zeroupper(); /* SSE code follows (see gbdt_split.c's cut_mask_avx2) */
   return i;
 }
 

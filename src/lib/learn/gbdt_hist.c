@@ -324,7 +324,7 @@ __attribute__((target("avx2"))) static void root_rows_avx2_d(const struct root_j
       _mm256_store_pd(q + 4, _mm256_add_pd(_mm256_load_pd(q + 4), v1));
     }
   }
-  _mm256_zeroupper(); /* as in cut_mask_avx2 */
+  _mm256_zeroupper(); /* as in gbdt_split.c's cut_mask_avx2 */
 }
 
 /* Float slots: the row's eight floats added to the slot's eight with one instruction. */
@@ -454,7 +454,7 @@ __attribute__((target("avx2"))) static void mr_rows_avx2(const struct multi_root
       }
     }
   }
-  _mm256_zeroupper(); /* as in cut_mask_avx2 */
+  _mm256_zeroupper(); /* as in gbdt_split.c's cut_mask_avx2 */
 }
 #endif
 
