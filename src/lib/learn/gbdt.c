@@ -12,9 +12,9 @@
  *    order, so sums are deterministic; siblings by subtraction (the smaller child is built, the
  *    larger is parent - smaller). The slots are floats by default (training.native_histogram
  *    float: half the bytes, the histogram passes ~1.4x faster; each column's cuts scored against
- *    its own float total and children's sums taken exactly from their rows (see scan_cuts and
- *    grow_tree); near-tie splits may go otherwise than XGBoost's) or doubles (double: XGBoost
- *    1.7's own accumulators, the same trees bit for bit);
+ *    its own float total and children's sums taken exactly from their rows (see gbdt_split.c's
+ *    scan_cuts and grow_tree); near-tie splits may go otherwise than XGBoost's) or doubles
+ *    (double: XGBoost 1.7's own accumulators, the same trees bit for bit);
  *  - split gain as XGBoost's float loss_chg: GL^2/(HL+l) + GR^2/(HR+l) - G^2/(H+l) (gamma = 0), both
  *    children need hessian >= min_child_weight, a split needs gain > 1e-6 (XGBoost's kRtEps);
  *    missing values (NaN, +-Inf) go to the side that gives the larger gain, learned per split
@@ -27,14 +27,13 @@
  *    xorshift generator: deterministic for a seed.
  * Threads inside a model (p->nthread > 1) split only column-local work (histogram builds and
  * subtractions) by column, and idle threads lent by the caller (helpers) grow whole class trees of
- * a round: the result never depends on the thread count or on who helped. */
+ * a round: the result never depends on the thread count or on who helped.
+ * Histograms and the crew are in gbdt_hist.c, the split search in gbdt_split.c (their shared types in
+ * learn/gbdt_train.h); this file grows the trees and runs the rounds and heads. */
 #include "learn/gbdt_train.h"
 #include "util/common.h"
 
-#include <math.h>
 #include <stdatomic.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "trademl/error.h"
 #include "trademl/helpers.h"
@@ -263,7 +262,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       struct hist_job j = {t, gh, 0, nrows, 0, 0, NULL, root.hist, NULL};
       tml__gbdt_hist_job_run(t, &j);
     }
-    tml__gbdt_find_split(t, &root, &root.s);
+    tml__gbdt_split_find(t, &root, &root.s);
   } else {
     tml__gbdt_hist_put(t, root_hist);
   }
@@ -358,9 +357,9 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
                                large->hist};
           tml__gbdt_hist_job_run(t, &j);
           if (split_l)
-            tml__gbdt_find_split(t, &L, &L.s);
+            tml__gbdt_split_find(t, &L, &L.s);
           if (split_r)
-            tml__gbdt_find_split(t, &R, &R.s);
+            tml__gbdt_split_find(t, &R, &R.s);
         }
       }
       tml__gbdt_hist_put(t, g->hist);

@@ -6,8 +6,6 @@
 #include "learn/gbdt_train.h"
 #include "util/common.h"
 
-#include <stdlib.h>
-#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -15,8 +13,6 @@
 #include <immintrin.h> /* AVX2 paths chosen at run time (target attributes) */
 #endif
 
-#include "trademl/error.h"
-#include "trademl/helpers.h"
 #include "trademl/mem.h"
 
 void *tml__gbdt_hist_get(struct trainer *t) {
@@ -39,8 +35,8 @@ void tml__gbdt_hist_put(struct trainer *t, void *h) {
   t->pool[t->npool++] = h; /* npool <= nhist <= cap_pool */
 }
 
-/* Gradient sums of rows[begin, end) per bin of every tree column. The floor of the engine. */
-/* The rows of hist_build with every column: four columns per step, so with a constant stride (the
+/* Gradient sums of rows[begin, end) per bin of every tree column: the floor of the engine.
+ * hist_build_cols' rows with every column: four columns per step, so with a constant stride (the
  * default max_bin 64) each update is a byte load, a shift and one load-add-store at a constant
  * offset (no per-column pointer arithmetic): ~5 instead of ~9 instructions per (row, column). */
 _Static_assert(sizeof(struct hbin) == 16, "a double histogram slot is two doubles");
@@ -202,7 +198,8 @@ static void hist_subtract_cols(const struct trainer *t, const void *parent, cons
   }
 }
 
-/* ---- Threads inside one model (p->nthread > 1) ----: see learn/gbdt_train.h */
+/* ---- Threads inside one model (p->nthread > 1): see learn/gbdt_train.h ---- */
+#define CREW_MIN_ROWS 2048 /* histogram rows below which a job is not handed off */
 
 static void *crew_main(void *arg) {
   struct crew_member *me = arg;
@@ -282,6 +279,7 @@ static void crew_run(struct crew *c, void (*fn)(void *, int, int), void *arg) {
   pthread_mutex_unlock(&c->mu);
 }
 
+/* ---- A node's histograms (struct hist_job): see learn/gbdt_train.h ---- */
 
 static void hist_job_part(void *arg, int part, int nparts) {
   const struct hist_job *j = arg;
@@ -309,6 +307,7 @@ void tml__gbdt_hist_job_run(const struct trainer *t, struct hist_job *j) {
   crew_run_if_worth(t, rows, hist_job_part, j);
 }
 
+/* ---- The shared root pass of the class trees: see learn/gbdt_train.h ---- */
 
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2"))) static void root_rows_avx2_d(const struct root_job *j, size_t k0, size_t k1) {
@@ -400,6 +399,8 @@ void tml__gbdt_shared_root_build(struct root_job *j, int K, void *const *out) {
   }
 }
 
+/* ---- The root pass of several heads: see learn/gbdt_train.h ---- */
+#define MR_BLOCK_COLS 24 /* columns per block (the block's slots stay in the L2 cache) */
 
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2"))) static inline __m256 mr_row_avx2(const struct mr_vec *v, size_t i) {

@@ -3,9 +3,8 @@
  * node has any), its float loss change and its tie rule, computed with interleaved prefix sums and a
  * candidate mask in SSE2/AVX2 that leaves only cuts that can win to the exact check. */
 #include "learn/gbdt_train.h"
+#include "util/common.h"
 
-#include <math.h>
-#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -133,8 +132,6 @@ static bool cut_mask_plain(const double *GL, const double *HL, unsigned n, const
   return cut_mask_tail(GL, HL, 0, n, in, cand);
 }
 
-/* The widest mask this processor runs, or a narrower one the flags ask for (every choice passes
- * the winning cuts to the same exact check, so models do not depend on it: tested). */
 cut_mask_fn tml__gbdt_cut_mask_pick(unsigned flags) {
   if (flags & TML_GBDT_MASK_PLAIN)
     return cut_mask_plain;
@@ -298,7 +295,7 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
   }
 }
 
-void tml__gbdt_find_split(const struct trainer *t, const struct grow *n, struct split *best) {
+void tml__gbdt_split_find(const struct trainer *t, const struct grow *n, struct split *best) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t stride = t->stride;
   best->gain = 0.0;

@@ -3,7 +3,8 @@
  *  - gbdt_hist.c: histograms (the row passes, subtraction, the shared root passes of the class trees and
  *    of several heads) and the crew of threads inside one model that splits them by column;
  *  - gbdt_split.c: the split search (XGBoost's enumeration of cuts, a candidate mask in SSE2/AVX2);
- *  - gbdt.c: tree growth, boosting rounds and heads, which call the two others per node or per round.
+ *  - gbdt.c: tree growth, boosting rounds and heads, which call the two others per node, per tree root
+ *    or per round (and once per training for the crew and the mask).
  * Every function here computes the same numbers in the same order whatever the thread count. */
 #ifndef TML_GBDT_TRAIN_H
 #define TML_GBDT_TRAIN_H
@@ -35,6 +36,7 @@ struct hbinf {
 };
 
 struct leaf_rows; /* gbdt.c: a tree's leaves with their row ranges */
+struct grow;      /* below: a node being grown */
 struct crew;
 struct cut_mask_in;
 typedef bool (*cut_mask_fn)(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
@@ -80,7 +82,6 @@ void tml__gbdt_hist_put(struct trainer *t, void *h);
  * not depend on it (tested). Small nodes stay on the calling thread (a hand-off costs more than
  * their histogram). */
 #define CREW_MAX 64
-#define CREW_MIN_ROWS 2048 /* histogram rows below which a job is not handed off */
 
 struct crew_member {
   struct crew *c;
@@ -149,7 +150,6 @@ void tml__gbdt_shared_root_build(struct root_job *j, int K, void *const *out);
  * 0.45-0.47x the time of five heads' own passes in three blocks, 0.52-0.55x in one: see
  * docs/validation.md). Float histograms only. */
 #define MR_MAX_VECS 8
-#define MR_BLOCK_COLS 24
 
 struct mr_vec {
   const float *cls;     /* a class head's rows (8 floats each: its ghr), or NULL */
@@ -195,6 +195,6 @@ struct grow {
 cut_mask_fn tml__gbdt_cut_mask_pick(unsigned flags);
 /* n's best split over the tree's columns (t->feats) from n->hist, XGBoost's enumeration:
  * best->feature -1 when no cut has a positive loss change. */
-void tml__gbdt_find_split(const struct trainer *t, const struct grow *n, struct split *best);
+void tml__gbdt_split_find(const struct trainer *t, const struct grow *n, struct split *best);
 
 #endif
