@@ -125,14 +125,14 @@ static size_t partition(struct trainer *t, size_t begin, size_t end, const struc
  * are given in expansion order, as XGBoost's, so both engines number (and export) the same trees. */
 #define DRIVER_BATCH 256 /* XGBoost's max_node_batch_size */
 
-static bool grow_before(const struct trainer *t, const struct grow *a, const struct grow *b) {
+static bool grow_before(const struct trainer *t, const struct grow_node *a, const struct grow_node *b) {
   if (t->p->grow_policy == TML_GROW_LOSSGUIDE && a->loss != b->loss)
     return a->loss > b->loss;
   return a->id < b->id;
 }
 
-static int queue_push(struct trainer *t, const struct grow *g) {
-  struct grow *a = tml_grow(t->queue, &t->cap_queue, t->nqueue, sizeof *a, 64);
+static int queue_push(struct trainer *t, const struct grow_node *g) {
+  struct grow_node *a = tml_grow(t->queue, &t->cap_queue, t->nqueue, sizeof *a, 64);
   if (!a)
     return TML_ENOMEM;
   t->queue = a;
@@ -148,8 +148,8 @@ static int queue_push(struct trainer *t, const struct grow *g) {
   return 0;
 }
 
-static struct grow queue_pop(struct trainer *t) {
-  struct grow top = t->queue[0], last = t->queue[--t->nqueue];
+static struct grow_node queue_pop(struct trainer *t) {
+  struct grow_node top = t->queue[0], last = t->queue[--t->nqueue];
   size_t i = 0, n = t->nqueue;
   for (;;) {
     size_t c = 2 * i + 1;
@@ -168,7 +168,7 @@ static struct grow queue_pop(struct trainer *t) {
 }
 
 /* A new node: its statistics, and a leaf until it is split. */
-static void node_open(struct tml_gbdt_model *m, const struct grow *g, const struct tml_xgb_params *p) {
+static void node_open(struct tml_gbdt_model *m, const struct grow_node *g, const struct tml_xgb_params *p) {
   struct node_stats *st = &m->stats[g->id];
   st->cover = g->H;
   st->weight = leaf_weight(g->G, g->H, p);
@@ -181,7 +181,7 @@ static void node_open(struct tml_gbdt_model *m, const struct grow *g, const stru
 }
 
 /* The node stays a leaf: its rows are recorded, its histogram returned. */
-static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
+static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow_node *g) {
   tml__gbdt_hist_put(t, g->hist);
   g->hist = NULL;
   struct leaf_rows *lr = tml_grow(t->leaves, &t->cap_leaves, t->nleaves, sizeof *lr, 256);
@@ -192,10 +192,10 @@ static int node_leaf(struct trainer *t, struct tml_gbdt_model *m, struct grow *g
   return 0;
 }
 
-static bool grow_pushable(const struct grow *g) { return g->s.feature >= 0 && g->s.gain > RT_EPS; }
+static bool grow_pushable(const struct grow_node *g) { return g->s.feature >= 0 && g->s.gain > RT_EPS; }
 
 /* Queues the node when it has a split worth making, else makes it a leaf. */
-static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow *g) {
+static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow_node *g) {
   if (grow_pushable(g)) {
     g->loss = (float)g->s.gain;
     return queue_push(t, g);
@@ -215,7 +215,7 @@ static int node_settle(struct trainer *t, struct tml_gbdt_model *m, struct grow 
  * row count decides nothing: a subtracted histogram can hold float residue in bins without rows,
  * on which a search with min_child_weight 0 can find a split.) The trees are the same either way
  * (tested against TML_GBDT_SEARCH_ALL). */
-static bool may_split(const struct trainer *t, const struct grow *n) {
+static bool may_split(const struct trainer *t, const struct grow_node *n) {
   if (t->flags & TML_GBDT_SEARCH_ALL)
     return true;
   if (t->fhist && t->p->max_leaves > 0)
@@ -250,7 +250,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
   t->nqueue = 0;
   size_t nb = 0;
   struct hbin sum = row_sums(t, gh, 0, nrows);
-  struct grow root = {.id = (uint32_t)m->nnodes++, .depth = 0, .begin = 0, .end = nrows, .G = sum.g, .H = sum.h};
+  struct grow_node root = {.id = (uint32_t)m->nnodes++, .depth = 0, .begin = 0, .end = nrows, .G = sum.g, .H = sum.h};
   root.s.feature = -1;
   node_open(m, &root, p);
   if (nrows > 1) {
@@ -276,7 +276,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
      * has max_leaves leaves stays a leaf. */
     nb = 0;
     if (t->cap_batch < DRIVER_BATCH) {
-      struct grow *a = realloc(t->batch, DRIVER_BATCH * sizeof *a);
+      struct grow_node *a = realloc(t->batch, DRIVER_BATCH * sizeof *a);
       if (!a) {
         rc = TML_ENOMEM;
         break;
@@ -286,7 +286,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
     }
     int level = t->queue[0].depth;
     while (t->nqueue > 0 && nb < (lossguide ? 1u : DRIVER_BATCH) && (lossguide || t->queue[0].depth == level)) {
-      struct grow g = queue_pop(t);
+      struct grow_node g = queue_pop(t);
       if (p->max_leaves > 0 && num_leaves >= p->max_leaves) {
         if ((rc = node_leaf(t, m, &g)))
           break;
@@ -303,7 +303,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
     if ((rc = tml__gbdt_model_reserve(m, 2 * nb)))
       break;
     for (size_t i = 0; i < nb && !rc; i++) {
-      struct grow *g = &t->batch[i];
+      struct grow_node *g = &t->batch[i];
       const struct split *s = &g->s;
       size_t mid = partition(t, g->begin, g->end, s);
       double GL = s->GL, HL = s->HL, GR = g->G - s->GL, HR = g->H - s->HL;
@@ -336,8 +336,8 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
       nd->left = (int32_t)l | (s->default_left ? DEFAULT_LEFT : 0);
       m->stats[g->id].gain = s->gain;
       m->stats[g->id].split_bin = (uint8_t)s->bin;
-      struct grow L = {.id = l, .depth = g->depth + 1, .begin = g->begin, .end = mid, .G = GL, .H = HL};
-      struct grow R = {.id = l + 1, .depth = g->depth + 1, .begin = mid, .end = g->end, .G = GR, .H = HR};
+      struct grow_node L = {.id = l, .depth = g->depth + 1, .begin = g->begin, .end = mid, .G = GL, .H = HL};
+      struct grow_node R = {.id = l + 1, .depth = g->depth + 1, .begin = mid, .end = g->end, .G = GR, .H = HR};
       L.s.feature = R.s.feature = -1;
       node_open(m, &L, p);
       node_open(m, &R, p);
@@ -347,7 +347,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
         split_r = may_split(t, &R);
       }
       if (split_l || split_r) { /* the small child's histogram is needed for the sibling's either way */
-        struct grow *small = (mid - g->begin) <= (g->end - mid) ? &L : &R, *large = small == &L ? &R : &L;
+        struct grow_node *small = (mid - g->begin) <= (g->end - mid) ? &L : &R, *large = small == &L ? &R : &L;
         small->hist = tml__gbdt_hist_get(t);
         large->hist = tml__gbdt_hist_get(t);
         if (!small->hist || !large->hist) {
@@ -388,7 +388,7 @@ static int grow_tree(struct trainer *t, struct tml_gbdt_model *m, const struct g
     t->batch[i].hist = NULL;
   }
   while (t->nqueue > 0) {
-    struct grow g = queue_pop(t);
+    struct grow_node g = queue_pop(t);
     if (rc) {
       tml__gbdt_hist_put(t, g.hist);
       continue;

@@ -155,7 +155,7 @@ static inline struct hbin slot_at(const struct trainer *t, const void *hist, siz
   return ((const struct hbin *)hist)[s];
 }
 
-static void scan_cuts(const struct trainer *t, const struct grow *n, const struct scan_job *jobs, size_t njobs,
+static void scan_cuts(const struct trainer *t, const struct grow_node *n, const struct scan_job *jobs, size_t njobs,
                       struct split *best) {
   static const struct hbin zeros[TML_GBDT_MAX_BIN + 1];
   double lambda = (float)t->p->lambda, mcw = (float)t->p->min_child_weight; /* XGBoost's params are floats */
@@ -295,7 +295,7 @@ static void scan_cuts(const struct trainer *t, const struct grow *n, const struc
   }
 }
 
-void tml__gbdt_split_find(const struct trainer *t, const struct grow *n, struct split *best) {
+void tml__gbdt_split_find(const struct trainer *t, const struct grow_node *n, struct split *best) {
   const struct tml_gbdt_bins *b = t->bins;
   size_t stride = t->stride;
   best->gain = 0.0;

@@ -36,7 +36,7 @@ struct hbinf {
 };
 
 struct leaf_rows; /* gbdt.c: a tree's leaves with their row ranges */
-struct grow;      /* below: a node being grown */
+struct grow_node; /* below: a node being grown */
 struct crew;
 struct cut_mask_in;
 typedef bool (*cut_mask_fn)(const double *GL, const double *HL, unsigned n, const struct cut_mask_in *in,
@@ -56,9 +56,9 @@ struct trainer {
   size_t nfeats;
   void **pool;          /* free histograms (hist_len slots of slot_size bytes) */
   size_t npool, cap_pool, nhist; /* nhist: histograms allocated (the pool has room for all of them) */
-  struct grow *queue;   /* nodes waiting for expansion: a binary heap in XGBoost's driver order */
+  struct grow_node *queue;   /* nodes waiting for expansion: a binary heap in XGBoost's driver order */
   size_t nqueue, cap_queue;
-  struct grow *batch;   /* the nodes expanded together (one level of up to DRIVER_BATCH, or one node) */
+  struct grow_node *batch;   /* the nodes expanded together (one level of up to DRIVER_BATCH, or one node) */
   size_t cap_batch;
   struct leaf_rows *leaves; /* leaves of the current tree with their row ranges */
   size_t nleaves, cap_leaves;
@@ -180,7 +180,7 @@ struct split {
 };
 
 /* A node being grown: its rows are rows[begin, end). */
-struct grow {
+struct grow_node {
   uint32_t id;          /* index into the model's node array */
   int depth;
   size_t begin, end;
@@ -195,6 +195,6 @@ struct grow {
 cut_mask_fn tml__gbdt_cut_mask_pick(unsigned flags);
 /* n's best split over the tree's columns (t->feats) from n->hist, XGBoost's enumeration:
  * best->feature -1 when no cut has a positive loss change. */
-void tml__gbdt_split_find(const struct trainer *t, const struct grow *n, struct split *best);
+void tml__gbdt_split_find(const struct trainer *t, const struct grow_node *n, struct split *best);
 
 #endif
