@@ -238,19 +238,14 @@ int tml_model_train_heads(const struct tml_learner *learner, const struct tml_le
     return tml_error_set(err, TML_EINVAL, "%zu heads in one call: 1..%d", n, TML_MAX_TRAIN_HEADS);
   void *impl[TML_MAX_TRAIN_HEADS] = {0};
   int rc = learner->train_heads(f, heads, n, train, valid, p, feature_names, impl, seconds, err);
-  for (size_t h = 0; h < n; h++) {
-    if (rc) {
-      if (impl[h])
-        learner->free(impl[h]);
-    } else if ((rc = wrap(learner, impl[h], &out[h], err))) { /* wrap frees impl[h] */
-      for (size_t q = h + 1; q < n; q++)
-        learner->free(impl[q]);
-      for (size_t q = 0; q < h; q++) {
-        tml_model_free(out[q]);
-        out[q] = NULL;
-      }
-      break;
-    }
+  for (size_t h = 0; h < n; h++) /* each model wrapped, or freed once one step failed */
+    if (!rc)
+      rc = wrap(learner, impl[h], &out[h], err); /* frees impl[h] when it fails */
+    else if (impl[h])
+      learner->free(impl[h]);
+  for (size_t h = 0; rc && h < n; h++) { /* all or none */
+    tml_model_free(out[h]);
+    out[h] = NULL;
   }
   return rc;
 }
