@@ -84,6 +84,25 @@ static int on_round(void *ud, int round, double metric, int best_round) {
   return 0;
 }
 
+/* A head's start, before its first round (false: the caller cancelled the fit). */
+static bool head_start(struct fit_job *job, int h) {
+  const struct tml_strategy_params *p = job->p;
+  if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
+    job->cancelled = 1;
+    return false;
+  }
+  return true;
+}
+
+/* A head's end, with the round it keeps. */
+static void head_end(const struct fit_job *job, int h) {
+  const struct tml_strategy_params *p = job->p;
+  const struct tml_model *hm = job->m->heads[h];
+  if (p->progress)
+    p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(hm),
+                tml_model_best_iteration(hm));
+}
+
 /* Under job->lock: once no head is training and none is left to start, the workers lent to the
  * heads' trees are let go. */
 static void close_trees_if_done(struct fit_job *job) {
@@ -102,9 +121,7 @@ static void fit_heads(struct fit_job *job) {
     if (i >= job->nheads)
       break;
     int h = job->heads[i];
-    const struct tml_strategy_params *p = job->p;
-    if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
-      job->cancelled = 1;
+    if (!head_start(job, h)) {
       pthread_mutex_lock(&job->lock);
       job->running--;
       close_trees_if_done(job);
@@ -119,11 +136,8 @@ static void fit_heads(struct fit_job *job) {
                              &job->m->heads[h], &e);
     if (rc)
       tml_error_prefix(&e, "training head '%s'", tml_head_name((enum tml_head)h));
-    if (!rc && p->progress) {
-      const struct tml_model *hm = job->m->heads[h];
-      p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(hm),
-                  tml_model_best_iteration(hm));
-    }
+    if (!rc)
+      head_end(job, h);
     pthread_mutex_lock(&job->lock);
     if (rc && !job->rc) {
       job->rc = rc;
@@ -137,37 +151,28 @@ static void fit_heads(struct fit_job *job) {
 
 /* All heads on this thread in one call (the engine's train_heads): a head's progress as when it is
  * trained alone, its start announced before the call and its end after. */
-static int fit_together(struct fit_job *job) {
-  const struct tml_strategy_params *p = job->p;
+static void fit_together(struct fit_job *job) {
   struct tml_train_head lh[TML_HEAD_COUNT];
   struct round_ud ud[TML_HEAD_COUNT];
   struct tml_model *out[TML_HEAD_COUNT] = {0};
   double seconds[TML_HEAD_COUNT];
   for (int i = 0; i < job->nheads; i++) {
     int h = job->heads[i];
-    if (p->progress && p->progress(p->progress_ud, h, TML_STRATEGY_HEAD_START, job->xgb.num_boost_round, NAN, -1)) {
-      job->cancelled = 1;
-      return TML_EINTR;
-    }
+    if (!head_start(job, h))
+      return;
     ud[i] = (struct round_ud){job, h};
     lh[i] = (struct tml_train_head){job->y[h], tml_head_nclass((enum tml_head)h), on_round, &ud[i],
                                       tml_head_name((enum tml_head)h)};
   }
-  int rc = tml_model_train_heads(job->m->engine, &job->fold, lh, (size_t)job->nheads, job->train, job->valid,
-                                 &job->xgb, job->names, out, seconds, &job->err);
-  if (rc) {
-    job->rc = rc;
-    return rc;
-  }
+  if ((job->rc = tml_model_train_heads(job->m->engine, &job->fold, lh, (size_t)job->nheads, job->train, job->valid,
+                                       &job->xgb, job->names, out, seconds, &job->err)))
+    return;
   for (int i = 0; i < job->nheads; i++) {
     int h = job->heads[i];
     job->m->heads[h] = out[i];
     job->m->seconds[h] = seconds[i];
-    if (p->progress)
-      p->progress(p->progress_ud, h, -1, job->xgb.num_boost_round, tml_model_best_score(out[i]),
-                  tml_model_best_iteration(out[i]));
+    head_end(job, h);
   }
-  return 0;
 }
 
 /* A worker of the fit: heads, then the trees of the heads still training. */
@@ -183,6 +188,29 @@ static void *fit_worker(void *arg) {
 
 /* A thread lent by the caller's helpers: heads only, then back to the caller's other work. */
 static void fit_worker_run(void *arg) { fit_heads(arg); }
+
+/* The heads on `workers` threads (this one included) and on the caller's idle threads (helpers),
+ * head by head. */
+static void fit_spread(struct fit_job *job, int workers) {
+  const struct tml_strategy_params *p = job->p;
+  if (workers > 1) /* a worker with no head left to start helps the heads still training */
+    job->fold.helpers = &job->trees;
+  pthread_t tids[TML_HEAD_COUNT];
+  int started = 0;
+  for (int w = 1; w < workers; w++)
+    if (pthread_create(&tids[started], NULL, fit_worker, job) == 0)
+      started++;
+  /* Idle threads of the caller may take heads no worker has started, with the workers' engine
+   * parameters: the same models whichever thread fits a head. */
+  struct tml_helpers_offer offer;
+  if (p->helpers)
+    tml_helpers_offer(p->helpers, &offer, fit_worker_run, job, job->nheads - workers);
+  fit_worker(job);
+  if (p->helpers)
+    tml_helpers_withdraw(p->helpers, &offer);
+  for (int w = 0; w < started; w++)
+    pthread_join(tids[w], NULL);
+}
 
 static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_strategy_params *p, void **out,
                     struct tml_error *err) {
@@ -290,32 +318,10 @@ static int xgb5_fit(const struct tml_strategy_fit_data *fd, const struct tml_str
   /* One thread and an engine that trains heads together: all heads in one call (the native engine:
    * one root pass for all of them a round), unless the caller's idle threads may come to take heads
    * and the caller did not say they need not. */
-  if (workers == 1 && job.nheads >= 2 && m->engine->train_heads && (!p->helpers || p->heads_together)) {
+  if (workers == 1 && job.nheads >= 2 && m->engine->train_heads && (!p->helpers || p->heads_together))
     fit_together(&job);
-    tml_learner_fold_release(m->engine, &job.fold);
-    if (job.cancelled || job.rc == TML_EINTR)
-      rc = tml_error_set(err, TML_EINTR, "fit cancelled");
-    else if (job.rc)
-      rc = tml_error_set(err, job.rc, "%s", job.err.msg);
-    goto out;
-  }
-  if (workers > 1) /* a worker with no head left to start helps the heads still training */
-    job.fold.helpers = &job.trees;
-  pthread_t tids[TML_HEAD_COUNT];
-  int started = 0;
-  for (int w = 1; w < workers; w++)
-    if (pthread_create(&tids[started], NULL, fit_worker, &job) == 0)
-      started++;
-  /* Idle threads of the caller may take heads no worker has started, with the workers' engine
-   * parameters: the same models whichever thread fits a head. */
-  struct tml_helpers_offer offer;
-  if (p->helpers)
-    tml_helpers_offer(p->helpers, &offer, fit_worker_run, &job, job.nheads - workers);
-  fit_worker(&job);
-  if (p->helpers)
-    tml_helpers_withdraw(p->helpers, &offer);
-  for (int w = 0; w < started; w++)
-    pthread_join(tids[w], NULL);
+  else
+    fit_spread(&job, workers);
   tml_learner_fold_release(m->engine, &job.fold);
   if (job.cancelled)
     rc = tml_error_set(err, TML_EINTR, "fit cancelled");
