@@ -637,6 +637,10 @@ static int copy_names(struct tml_gbdt_model *m, const char *const *names) {
   return 0;
 }
 
+/* Root-pass slots: `bytes` (rounded up to whole cache lines), 64-byte aligned; NULL when out of
+ * memory. Free with free(). */
+static void *slots_alloc(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
+
 /* ---- One head's training, in rounds ----
  * A head's state between rounds (struct head_fit): tml_gbdt_train_binned runs one head's rounds to
  * the end; tml_gbdt_train_binned_heads runs several heads' rounds in lockstep on one thread, their
@@ -665,7 +669,8 @@ struct head_fit {
   double best_score;
   size_t ncol_tree;
   bool shared_root;      /* its class trees' roots from its own shared root pass */
-  bool joins;            /* its roots may come from the pass of several heads (heads_roots) */
+  bool joins;            /* its roots may come from the pass of several heads (heads_roots): every
+                            training row and column in every tree, float slots */
   struct root_job rj;
   struct round_job job;
   int round;             /* the next round */
@@ -847,7 +852,7 @@ static int head_roots(struct head_fit *f) {
   if (!f->fused) {
     const struct trainer *t = &f->slots[0];
     size_t bytes = t->hist_len * 8 * (t->fhist ? sizeof(float) : sizeof(double)); /* 8 values per slot */
-    if (!(f->fused = f->rj.fused = aligned_alloc(64, (bytes + 63) / 64 * 64)))
+    if (!(f->fused = f->rj.fused = slots_alloc(bytes)))
       return TML_ENOMEM;
   }
   void *roots[SHARED_ROOT_MAX];
@@ -947,9 +952,6 @@ static int head_finish(struct head_fit *f, struct tml_gbdt_model **out, struct t
   return 0;
 }
 
-/* A head joins the pass when its roots take every training row and column in float slots. */
-static bool head_joins_multi_root(const struct head_fit *f) { return f->joins; }
-
 /* The heads' own roots, for those of fs[0..n) still training and not in the pass (in_pass[h]). */
 static int heads_own_roots(struct head_fit *fs, size_t n, const bool *in_pass) {
   for (size_t h = 0; h < n; h++)
@@ -970,7 +972,7 @@ static int heads_roots(struct head_fit *fs, size_t n, struct multi_root *mr, str
   size_t join[MR_MAX_VECS], nj = 0;
   bool in_pass[TML_MAX_TRAIN_HEADS] = {false};
   for (size_t h = 0; h < n; h++)
-    if (!fs[h].done && head_joins_multi_root(&fs[h]) && nj < MR_MAX_VECS)
+    if (!fs[h].done && fs[h].joins && nj < MR_MAX_VECS)
       join[nj++] = h;
   if (nj < 2) /* one head: its own pass */
     return heads_own_roots(fs, n, in_pass);
@@ -1108,12 +1110,10 @@ int tml_gbdt_train_binned_heads(const struct tml_gbdt_bins *bins, const struct t
     rc = head_init(&fs[h], bins, heads[h].y, train, valid, heads[h].nclass, p, flags, NULL, feature_names,
                    heads[h].progress, heads[h].ud, &crew);
     fs[h].seconds = tml_monotonic_s() - t0;
-    njoin += !rc && head_joins_multi_root(&fs[h]);
+    njoin += !rc && fs[h].joins;
   }
   /* the pass's slots, when it will run: at most one vector per joining head */
-  if (!rc && njoin >= 2 &&
-      !(mr.fused = aligned_alloc(64, (bins->ncols * ((size_t)bins->max_bin + 1) * njoin * 8 * sizeof(float) + 63) /
-                                         64 * 64)))
+  if (!rc && njoin >= 2 && !(mr.fused = slots_alloc(fs[0].slots[0].hist_len * njoin * 8 * sizeof(float))))
     rc = TML_ENOMEM;
   /* Rounds in lockstep: every head still training takes its round (heads stop apart, each at its
    * own early stopping). */
